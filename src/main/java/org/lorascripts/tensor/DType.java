@@ -1,0 +1,65 @@
+package org.lorascripts.tensor;
+
+import java.util.Locale;
+
+/**
+ * Element types. {@code code} is libtorch's {@code c10::ScalarType} value (stable since 1.x);
+ * the native shim checks these codes at load time, so {@code ordinal()} never crosses the boundary.
+ * {@code safetensorsName} is the dtype string of the safetensors header.
+ */
+public enum DType {
+    U8(0, 1, "U8"),
+    I8(1, 1, "I8"),
+    I16(2, 2, "I16"),
+    I32(3, 4, "I32"),
+    I64(4, 8, "I64"),
+    F16(5, 2, "F16"),
+    F32(6, 4, "F32"),
+    F64(7, 8, "F64"),
+    BOOL(11, 1, "BOOL"),
+    BF16(15, 2, "BF16");
+
+    public final int code;
+    public final int byteSize;
+    public final String safetensorsName;
+
+    DType(int code, int byteSize, String safetensorsName) {
+        this.code = code;
+        this.byteSize = byteSize;
+        this.safetensorsName = safetensorsName;
+    }
+
+    public boolean isFloatingPoint() {
+        return this == F16 || this == F32 || this == F64 || this == BF16;
+    }
+
+    public static DType fromCode(int code) {
+        for (DType d : values()) if (d.code == code) return d;
+        throw new IllegalArgumentException("unknown scalar type code " + code);
+    }
+
+    /** Parses a safetensors dtype string; returns null when unknown (callers produce their own error). */
+    public static DType fromSafetensorsName(String name) {
+        for (DType d : values()) if (d.safetensorsName.equals(name)) return d;
+        return null;
+    }
+
+    /** Parses user-facing names: f32, float32, fp16, half, bf16, bfloat16, i64, long, bool ... */
+    public static DType parse(String s) {
+        switch (s.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32", "float", "fp32": return F32;
+            case "f16", "float16", "half", "fp16": return F16;
+            case "bf16", "bfloat16": return BF16;
+            case "f64", "float64", "double", "fp64": return F64;
+            case "i64", "int64", "long": return I64;
+            case "i32", "int32", "int": return I32;
+            case "i16", "int16", "short": return I16;
+            case "i8", "int8": return I8;
+            case "u8", "uint8", "byte": return U8;
+            case "bool": return BOOL;
+            default: throw new IllegalArgumentException("unknown dtype '" + s + "' (use f32, f16, bf16, f64, i64, i32, u8 or bool)");
+        }
+    }
+
+    public String displayName() { return name().toLowerCase(Locale.ROOT); }
+}

@@ -1,0 +1,41 @@
+// CUDA-only helpers (memory statistics, device names, synchronisation). Compiled and linked only
+// when libtorch has CUDA and the CUDA runtime headers are found; Java treats these symbols as optional.
+#include "ls_common.h"
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <cuda_runtime_api.h>
+#include <cstring>
+
+LS_EXPORT int ls_cuda_synchronize(int device) {
+  LS_TRY
+  if (device >= 0) c10::cuda::set_device((c10::DeviceIndex)device);
+  c10::cuda::device_synchronize();
+  LS_CATCH
+}
+// allocated / reserved / peak allocated bytes of the caching allocator on one device.
+LS_EXPORT int ls_cuda_memory(int device, int64_t* allocated, int64_t* reserved, int64_t* peakAllocated) {
+  LS_TRY
+  auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats((c10::DeviceIndex)device);
+  auto agg = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+  *allocated = stats.allocated_bytes[agg].current;
+  *reserved = stats.reserved_bytes[agg].current;
+  *peakAllocated = stats.allocated_bytes[agg].peak;
+  LS_CATCH
+}
+LS_EXPORT int ls_cuda_reset_peak(int device) {
+  LS_TRY c10::cuda::CUDACachingAllocator::resetPeakStats((c10::DeviceIndex)device); LS_CATCH
+}
+LS_EXPORT int ls_cuda_empty_cache() { LS_TRY c10::cuda::CUDACachingAllocator::emptyCache(); LS_CATCH }
+LS_EXPORT int ls_cuda_device_info(int device, char* name, int cap, int64_t* totalMem, int* major, int* minor) {
+  LS_TRY
+  cudaDeviceProp p;
+  // cudart is not linked here: libtorch_cuda already loaded it, so the symbol resolves at load time.
+  auto rc = cudaGetDeviceProperties(&p, device);
+  TORCH_CHECK(rc == cudaSuccess, "cudaGetDeviceProperties failed: ", cudaGetErrorString(rc));
+  std::strncpy(name, p.name, (size_t)cap - 1);
+  name[cap - 1] = 0;
+  *totalMem = (int64_t)p.totalGlobalMem;
+  *major = p.major;
+  *minor = p.minor;
+  LS_CATCH
+}

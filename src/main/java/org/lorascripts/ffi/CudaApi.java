@@ -1,0 +1,61 @@
+package org.lorascripts.ffi;
+
+import static org.lorascripts.ffi.Native.ADDR;
+import static org.lorascripts.ffi.Native.I32;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.Optional;
+
+/** Bindings of native/ls_cuda.cpp, which exists only in CUDA builds of the shim; every entry is optional. */
+public final class CudaApi {
+    private CudaApi() {}
+
+    private static final Optional<MethodHandle> SYNC = Native.optionalFn("ls_cuda_synchronize", I32);
+    private static final Optional<MethodHandle> MEMORY = Native.optionalFn("ls_cuda_memory", I32, ADDR, ADDR, ADDR);
+    private static final Optional<MethodHandle> RESET_PEAK = Native.optionalFn("ls_cuda_reset_peak", I32);
+    private static final Optional<MethodHandle> EMPTY_CACHE = Native.optionalFn("ls_cuda_empty_cache");
+    private static final Optional<MethodHandle> DEVICE_INFO = Native.optionalFn("ls_cuda_device_info", I32, ADDR, I32, ADDR, ADDR, ADDR);
+
+    public static boolean helpersAvailable() { return MEMORY.isPresent(); }
+
+    public static void synchronize(int device) {
+        if (SYNC.isEmpty()) return;
+        try { Status.check((int) SYNC.get().invokeExact(device)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** {allocated, reserved, peak allocated} bytes, or empty without the CUDA helpers. */
+    public static Optional<long[]> memory(int device) {
+        if (MEMORY.isEmpty()) return Optional.empty();
+        Scratch s = Scratch.get();
+        try { Status.check((int) MEMORY.get().invokeExact(device, s.outSlot(0), s.outSlot(1), s.outSlot(2))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        return Optional.of(new long[] {s.outLong(0), s.outLong(1), s.outLong(2)});
+    }
+
+    public static void resetPeak(int device) {
+        if (RESET_PEAK.isEmpty()) return;
+        try { Status.check((int) RESET_PEAK.get().invokeExact(device)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    public static void emptyCache() {
+        if (EMPTY_CACHE.isEmpty()) return;
+        try { Status.check((int) EMPTY_CACHE.get().invokeExact()); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    public record DeviceInfo(String name, long totalMemory, int major, int minor) {}
+
+    public static Optional<DeviceInfo> deviceInfo(int device) {
+        if (DEVICE_INFO.isEmpty()) return Optional.empty();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment name = a.allocate(256);
+            MemorySegment mem = a.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment maj = a.allocate(ValueLayout.JAVA_INT);
+            MemorySegment min = a.allocate(ValueLayout.JAVA_INT);
+            Status.check((int) DEVICE_INFO.get().invokeExact(device, name, 256, mem, maj, min));
+            return Optional.of(new DeviceInfo(name.getString(0), mem.get(ValueLayout.JAVA_LONG, 0),
+                    maj.get(ValueLayout.JAVA_INT, 0), min.get(ValueLayout.JAVA_INT, 0)));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+}

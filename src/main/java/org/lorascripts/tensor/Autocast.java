@@ -1,0 +1,38 @@
+package org.lorascripts.tensor;
+
+import org.lorascripts.ffi.AutogradApi;
+
+/**
+ * Mixed-precision region, as {@code torch.autocast}: matmuls and convolutions run in the low-precision
+ * dtype, reductions and norms stay in fp32. fp16 and bf16 on CUDA; bf16 on the CPU. Thread-local.
+ */
+public final class Autocast implements AutoCloseable {
+    private final Device.Type type;
+    private final boolean prevEnabled;
+    private final int prevDType;
+    private boolean closed;
+
+    private Autocast(Device.Type type, DType dt) {
+        if (dt != DType.F16 && dt != DType.BF16) throw new IllegalArgumentException("autocast dtype must be f16 or bf16, got " + dt.displayName());
+        if (type == Device.Type.CPU && dt == DType.F16) {
+            throw new IllegalArgumentException("fp16 autocast is not supported on the CPU; use mixed_precision: bf16 or run on a CUDA device");
+        }
+        this.type = type;
+        int[] st = AutogradApi.autocastState(type.code);
+        prevEnabled = st[0] != 0;
+        prevDType = st[1];
+        AutogradApi.autocastSet(type.code, true, dt.code);
+        AutogradApi.autocastIncrementNesting();
+    }
+
+    public static Autocast enable(Device.Type type, DType dt) { return new Autocast(type, dt); }
+
+    public static boolean isEnabled(Device.Type type) { return AutogradApi.autocastState(type.code)[0] != 0; }
+
+    @Override public void close() {
+        if (closed) return;
+        closed = true;
+        AutogradApi.autocastDecrementNesting();
+        AutogradApi.autocastSet(type.code, prevEnabled, prevDType);
+    }
+}

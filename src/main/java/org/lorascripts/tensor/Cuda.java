@@ -1,0 +1,23 @@
+package org.lorascripts.tensor;
+
+import java.util.Optional;
+import org.lorascripts.ffi.CudaApi;
+import org.lorascripts.ffi.TensorApi;
+
+/** CUDA availability, devices and memory statistics. Memory figures need a shim built with CUDA headers. */
+public final class Cuda {
+    private Cuda() {}
+
+    public static boolean isAvailable() { return TensorApi.cudaAvailable(); }
+    public static int deviceCount() { return TensorApi.cudaDeviceCount(); }
+    public static boolean isBf16Supported() { return isAvailable() && TensorApi.cudaBf16Supported(); }
+    public static void synchronize(int device) { CudaApi.synchronize(device); }
+    public static void emptyCache() { CudaApi.emptyCache(); }
+    public static void resetPeakMemory(int device) { CudaApi.resetPeak(device); }
+
+    public record Memory(long allocated, long reserved, long peakAllocated) {}
+
+    public static Optional<Memory> memory(int device) { return CudaApi.memory(device).map(m -> new Memory(m[0], m[1], m[2])); }
+
+    public static Optional<CudaApi.DeviceInfo> deviceInfo(int device) { return CudaApi.deviceInfo(device); }
+}

@@ -1,0 +1,166 @@
+package org.lorascripts.io;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * A sharded checkpoint described by {@code model.safetensors.index.json}
+ * ({@code {"metadata": {...}, "weight_map": {"tensor": "model-00001-of-00002.safetensors"}}}).
+ * Every shard named in the index must exist when the index is opened (a partial download
+ * fails here, not halfway through loading), but a shard is mapped and its header parsed only
+ * when one of its tensors is first asked for.
+ */
+public final class SafetensorsIndex implements TensorSource {
+    private final Path path;
+    private final Path dir;
+    private final Map<String, String> weightMap;   // tensor -> shard file name, index order
+    private final Map<String, String> metadata;
+    private final Map<String, SafetensorsFile> opened = new LinkedHashMap<>();
+    private boolean closed;
+
+    private SafetensorsIndex(Path path, Map<String, String> weightMap, Map<String, String> metadata) {
+        this.path = path;
+        this.dir = path.toAbsolutePath().getParent();
+        this.weightMap = weightMap;
+        this.metadata = metadata;
+    }
+
+    public static SafetensorsIndex open(Path indexJson) throws IOException {
+        JsonValue root;
+        try {
+            root = JsonReader.parse(indexJson);
+        } catch (JsonParseException e) {
+            throw new SafetensorsFormatException(e.getMessage(), e);
+        }
+        if (!(root instanceof JsonValue.Obj obj) || !(obj.get("weight_map") instanceof JsonValue.Obj wm)) {
+            throw new SafetensorsFormatException(indexJson + ": has no \"weight_map\" object; it is not a safetensors index");
+        }
+        Path dir = indexJson.toAbsolutePath().getParent();
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        Map<String, String> exampleTensor = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonValue> e : wm.members().entrySet()) {
+            if (!(e.getValue() instanceof JsonValue.Str shard)) {
+                throw new SafetensorsFormatException(indexJson + ": weight_map value for '" + e.getKey()
+                        + "' must be a shard file name, found " + e.getValue().typeName());
+            }
+            String file = shard.value();
+            if (file.isEmpty() || !dir.resolve(file).normalize().getParent().equals(dir.normalize())) {
+                throw new SafetensorsFormatException(indexJson + ": weight_map maps '" + e.getKey() + "' to '" + file
+                        + "', which is not a file name in the index's directory; shards must sit beside the index");
+            }
+            weightMap.put(e.getKey(), file);
+            exampleTensor.putIfAbsent(file, e.getKey());
+        }
+        for (Map.Entry<String, String> e : exampleTensor.entrySet()) {
+            if (!Files.isRegularFile(dir.resolve(e.getKey()))) {
+                long count = weightMap.values().stream().filter(e.getKey()::equals).count();
+                throw new SafetensorsFormatException(indexJson + ": shard '" + e.getKey() + "' (holding " + count
+                        + " tensors, e.g. '" + e.getValue() + "') does not exist in " + dir
+                        + "; download it or fix the weight_map");
+            }
+        }
+        return new SafetensorsIndex(indexJson, Collections.unmodifiableMap(weightMap), indexMetadata(obj.get("metadata")));
+    }
+
+    /** Strings stay as they are; other values (e.g. {@code total_size}) become their compact JSON text. */
+    private static Map<String, String> indexMetadata(JsonValue v) {
+        if (!(v instanceof JsonValue.Obj m)) return Map.of();
+        Map<String, String> out = new LinkedHashMap<>();
+        m.members().forEach((k, val) -> out.put(k, val instanceof JsonValue.Str s ? s.value() : JsonWriter.write(val)));
+        return Collections.unmodifiableMap(out);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Names in weight_map order. */
+    @Override
+    public List<String> names() {
+        return List.copyOf(weightMap.keySet());
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return weightMap.containsKey(name);
+    }
+
+    /** The shard file name holding {@code name}. */
+    public String shardOf(String name) {
+        String shard = weightMap.get(name);
+        if (shard == null) {
+            throw new NoSuchElementException(path + ": no tensor named '" + name + "' in the weight_map ("
+                    + weightMap.size() + " tensors)");
+        }
+        return shard;
+    }
+
+    /** Distinct shard file names in first-use order. */
+    public List<String> shardFileNames() {
+        return List.copyOf(new LinkedHashSet<>(weightMap.values()));
+    }
+
+    /** How many shards have been mapped so far (the others are untouched). */
+    public synchronized int openShardCount() {
+        return opened.size();
+    }
+
+    @Override
+    public TensorInfo info(String name) throws IOException {
+        return shardHolding(name).info(name);
+    }
+
+    @Override
+    public MemorySegment data(String name) throws IOException {
+        return shardHolding(name).data(name);
+    }
+
+    /** The index's "metadata" object, values as strings (see {@link #indexMetadata}). */
+    @Override
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    private SafetensorsFile shardHolding(String name) throws IOException {
+        String shardName = shardOf(name);
+        SafetensorsFile shard = shard(shardName);
+        if (!shard.contains(name)) {
+            throw new SafetensorsFormatException(path + ": weight_map maps '" + name + "' to '" + shardName
+                    + "', but that shard has no such tensor; the index and the shards do not match");
+        }
+        return shard;
+    }
+
+    private synchronized SafetensorsFile shard(String shardName) throws IOException {
+        if (closed) throw new IllegalStateException(path + " is closed");
+        SafetensorsFile f = opened.get(shardName);
+        if (f == null) {
+            f = SafetensorsFile.open(dir.resolve(shardName));
+            opened.put(shardName, f);
+        }
+        return f;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        List<SafetensorsFile> files = new ArrayList<>(opened.values());
+        opened.clear();
+        for (SafetensorsFile f : files) f.close();
+    }
+
+    @Override
+    public String toString() {
+        return "SafetensorsIndex[" + path + ", " + weightMap.size() + " tensors]";
+    }
+}

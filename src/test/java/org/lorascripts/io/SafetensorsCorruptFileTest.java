@@ -1,0 +1,176 @@
+package org.lorascripts.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every way a header can be wrong gives one clear message naming the file; none crashes or allocates much. */
+class SafetensorsCorruptFileTest {
+    @TempDir
+    Path dir;
+
+    private Path file;
+
+    private Path raw(long headerLength, byte[] header, int dataBytes) throws Exception {
+        file = dir.resolve("model.safetensors");
+        ByteBuffer b = ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(headerLength).put(header);
+        Files.write(file, b.array());
+        return file;
+    }
+
+    private Path raw(String header, int dataBytes) throws Exception {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        return raw(h.length, h, dataBytes);
+    }
+
+    private String error(Path p) {
+        return assertThrows(SafetensorsFormatException.class, () -> SafetensorsFile.open(p)).getMessage();
+    }
+
+    private String expect(String problem) {
+        return file + ": " + problem;
+    }
+
+    @Test
+    void fileShorterThanTheLengthPrefix() throws Exception {
+        file = dir.resolve("model.safetensors");
+        Files.write(file, new byte[5]);
+        assertEquals(expect("file is 5 bytes, shorter than the 8-byte header length; the file is truncated or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void headerClaiming2To60BytesFailsFastWithoutAllocating() throws Exception {
+        raw(1L << 60, "{}".getBytes(StandardCharsets.US_ASCII), 0);
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().threadId();
+        long before = threads.getThreadAllocatedBytes(tid);
+        String message = error(file);
+        long allocated = threads.getThreadAllocatedBytes(tid) - before;
+        assertEquals(expect("header length 1152921504606846976 bytes exceeds the 100000000-byte limit; the file is corrupt or not a safetensors file"), message);
+        assertTrue(allocated < 4 << 20, "allocated " + allocated + " bytes");
+    }
+
+    @Test
+    void headerLengthWithTheTopBitSetIsReadUnsigned() throws Exception {
+        raw(-1L, new byte[0], 0);
+        assertEquals(expect("header length 18446744073709551615 bytes exceeds the 100000000-byte limit; the file is corrupt or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void headerLongerThanTheFile() throws Exception {
+        raw(1000, "{}".getBytes(StandardCharsets.US_ASCII), 90);
+        assertEquals(expect("header length 1000 bytes runs past the end of the file (92 bytes after the length); the file is truncated or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void badJson() throws Exception {
+        raw("{\"a\":{\"dtype\":\"F32\",}", 0);
+        assertEquals(expect("header is not valid JSON: expected a string key, found '}' at byte 20 of the header (file offset 28); the file is corrupt or not a safetensors file"), error(file));
+        raw(new byte[] {'{', '"', (byte) 0xFF, '"', ':', '1', '}'}.length, new byte[] {'{', '"', (byte) 0xFF, '"', ':', '1', '}'}, 0);
+        assertEquals(expect("header is not valid JSON: invalid UTF-8 byte 0xFF at byte 2 of the header (file offset 10); the file is corrupt or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void headerThatIsNotAnObject() throws Exception {
+        raw("[1]", 0);
+        assertEquals(expect("header must be a JSON object, found array; the file is corrupt or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void duplicateKeys() throws Exception {
+        raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("header is not valid JSON: duplicate key 'a' at byte 53 of the header (file offset 61); the file is corrupt or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void unknownDType() throws Exception {
+        raw("{\"x\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' has unsupported dtype 'F8_E4M3' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16); convert the file to one of these"), error(file));
+    }
+
+    @Test
+    void negativeDimension() throws Exception {
+        raw("{\"x\":{\"dtype\":\"F32\",\"shape\":[2,-3],\"data_offsets\":[0,24]}}", 24);
+        assertEquals(expect("tensor 'x' has negative value -3 in shape [2, -3]; the file is corrupt"), error(file));
+    }
+
+    @Test
+    void malformedEntries() throws Exception {
+        raw("{\"x\":[1]}", 0);
+        assertEquals(expect("tensor 'x' must be an object with dtype, shape and data_offsets, found array; the file is corrupt"), error(file));
+        raw("{\"x\":{\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' has no 'dtype'; the file is corrupt"), error(file));
+        raw("{\"x\":{\"dtype\":5,\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' dtype must be a string, found 5; the file is corrupt"), error(file));
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[1.5],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' shape must be an array of integers, found [1.5]; the file is corrupt"), error(file));
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8);
+        assertEquals(expect("tensor 'x' data_offsets must be [begin, end] with begin <= end, found [8, 4]; the file is corrupt"), error(file));
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0]}}", 1);
+        assertEquals(expect("tensor 'x' data_offsets must be [begin, end] with begin <= end, found [0]; the file is corrupt"), error(file));
+    }
+
+    @Test
+    void byteLengthDisagreesWithShape() throws Exception {
+        raw("{\"x\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20);
+        assertEquals(expect("tensor 'x' is F32 with shape [2, 3] (24 bytes) but data_offsets [0, 20] span 20 bytes; the file is corrupt"), error(file));
+    }
+
+    @Test
+    void shapeWhoseByteCountOverflows() throws Exception {
+        raw("{\"x\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0);
+        assertEquals(expect("tensor 'x' is F32 with shape [4294967296, 4294967296], which overflows a 64-bit byte count; the file is corrupt"), error(file));
+        raw("{\"x\":{\"dtype\":\"F32\",\"shape\":[3037000500,3037000500],\"data_offsets\":[0,0]}}", 0);
+        assertEquals(expect("tensor 'x' is F32 with shape [3037000500, 3037000500], which overflows a 64-bit byte count; the file is corrupt"), error(file));
+    }
+
+    @Test
+    void offsetsPastTheDataSection() throws Exception {
+        raw("{\"x.weight\":{\"dtype\":\"F32\",\"shape\":[250],\"data_offsets\":[0,1000]}}", 800);
+        assertEquals(expect("tensor 'x.weight' data_offsets [0, 1000] end past the data section (800 bytes); the file is truncated or corrupt"), error(file));
+    }
+
+    @Test
+    void overlappingTensors() throws Exception {
+        raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}", 24);
+        assertEquals(expect("tensors 'a' [0, 16] and 'b' [8, 24] overlap; the file is corrupt"), error(file));
+    }
+
+    @Test
+    void holeBetweenTensors() throws Exception {
+        raw("{\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[24,40]},\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 40);
+        assertEquals(expect("data section bytes [16, 24) belong to no tensor (next is 'b' [24, 40]); the file is corrupt"), error(file));
+    }
+
+    @Test
+    void trailingBytesAfterTheLastTensor() throws Exception {
+        raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 20);
+        assertEquals(expect("tensors cover 16 of the 20 bytes of the data section; the file has trailing bytes or is corrupt"), error(file));
+    }
+
+    @Test
+    void metadataMustBeStrings() throws Exception {
+        raw("{\"__metadata__\":{\"ok\":\"yes\",\"k\":3}}", 0);
+        assertEquals(expect("__metadata__ value for key 'k' must be a string, found integer 3; the file does not follow the safetensors format"), error(file));
+        raw("{\"__metadata__\":[\"x\"]}", 0);
+        assertEquals(expect("__metadata__ must be an object of strings, found array; the file does not follow the safetensors format"), error(file));
+    }
+
+    @Test
+    void acceptsSpacePaddingOutOfOrderEntriesAndUnknownFields() throws Exception {
+        raw("{\"b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2],\"extra\":1},\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}   ", 2);
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertEquals(java.util.List.of("a", "b"), f.names());
+        }
+    }
+}

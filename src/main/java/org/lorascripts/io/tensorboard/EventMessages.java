@@ -1,0 +1,73 @@
+package org.lorascripts.io.tensorboard;
+
+/**
+ * Serialized {@code tensorboard.Event} messages. Field numbers follow
+ * tensorboard/compat/proto/event.proto, summary.proto, tensor.proto and tensor_shape.proto
+ * (the same numbers as tensorflow/core/util/event.proto and tensorflow/core/framework/*.proto):
+ * <pre>
+ * Event          { double wall_time = 1; int64 step = 2; oneof what { string file_version = 3; Summary summary = 5; } }
+ * Summary        { repeated Value value = 1; }
+ * Summary.Value  { string tag = 1; SummaryMetadata metadata = 9;
+ *                  oneof value { float simple_value = 2; Image image = 4; TensorProto tensor = 8; } }
+ * Summary.Image  { int32 height = 1; int32 width = 2; int32 colorspace = 3; bytes encoded_image_string = 4; }
+ * SummaryMetadata { PluginData plugin_data = 1; }   PluginData { string plugin_name = 1; bytes content = 2; }
+ * TensorProto    { DataType dtype = 1; TensorShapeProto tensor_shape = 2; repeated bytes string_val = 8; }
+ * TensorShapeProto { repeated Dim dim = 2; }  Dim { int64 size = 1; }
+ * </pre>
+ * Oneof members are written even when zero (they have presence); plain proto3 scalars are omitted at 0.
+ */
+final class EventMessages {
+    static final String FILE_VERSION = "brain.Event:2";
+    static final int DT_STRING = 7;   // tensorflow/core/framework/types.proto
+    static final String TEXT_PLUGIN = "text";
+
+    private EventMessages() {}
+
+    static byte[] fileVersion(double wallTime) {
+        return new ProtoEncoder()
+                .doubleIfNonZero(1, wallTime)
+                .string(3, FILE_VERSION)
+                .toByteArray();
+    }
+
+    static byte[] scalar(double wallTime, long step, String tag, float value) {
+        ProtoEncoder v = new ProtoEncoder().string(1, tag).floatValue(2, value);
+        return summaryEvent(wallTime, step, v);
+    }
+
+    static byte[] image(double wallTime, long step, String tag, byte[] png, int width, int height, int colorspace) {
+        ProtoEncoder image = new ProtoEncoder()
+                .varintIfNonZero(1, height)
+                .varintIfNonZero(2, width)
+                .varintIfNonZero(3, colorspace)
+                .bytesIfNonEmpty(4, png);
+        ProtoEncoder v = new ProtoEncoder().string(1, tag).message(4, image);
+        return summaryEvent(wallTime, step, v);
+    }
+
+    /**
+     * A text summary as tensorboard/plugins/text/summary.py writes it: a DT_STRING tensor of shape [1]
+     * holding UTF-8 markdown, and metadata naming the "text" plugin. Its content is a serialized
+     * TextPluginData{version = 0}, which is empty on the wire.
+     */
+    static byte[] text(double wallTime, long step, String tag, byte[] utf8) {
+        ProtoEncoder shape = new ProtoEncoder().message(2, new ProtoEncoder().varint(1, 1));
+        ProtoEncoder tensor = new ProtoEncoder()
+                .varint(1, DT_STRING)
+                .message(2, shape)
+                .bytes(8, utf8);
+        ProtoEncoder pluginData = new ProtoEncoder().string(1, TEXT_PLUGIN);
+        ProtoEncoder metadata = new ProtoEncoder().message(1, pluginData);
+        ProtoEncoder v = new ProtoEncoder().string(1, tag).message(8, tensor).message(9, metadata);
+        return summaryEvent(wallTime, step, v);
+    }
+
+    private static byte[] summaryEvent(double wallTime, long step, ProtoEncoder value) {
+        ProtoEncoder summary = new ProtoEncoder().message(1, value);
+        return new ProtoEncoder()
+                .doubleIfNonZero(1, wallTime)
+                .varintIfNonZero(2, step)
+                .message(5, summary)
+                .toByteArray();
+    }
+}

@@ -170,7 +170,7 @@ std::vector<at::Tensor> run_segment(LsSegmentFn fn, int64_t id, const std::vecto
 
 struct CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
-                                                torch::autograd::variable_list inputs, int64_t nSegIn,
+                                                at::TensorList inputs, int64_t nSegIn,
                                                 int64_t fnPtr, int64_t id, int64_t cap) {
     std::vector<at::Tensor> segIn(inputs.begin(), inputs.begin() + nSegIn);
     auto rng = rng_capture(segIn);
@@ -248,7 +248,8 @@ LS_EXPORT int ls_checkpoint(LsSegmentFn fn, int64_t id, LsT* inputs, int nIn, Ls
   LS_TRY
   auto all = ls_list(inputs, nIn);
   for (int i = 0; i < nParams; i++) all.push_back(*params[i]);
-  auto r = CheckpointFunction::apply(all, (int64_t)nIn, (int64_t)(intptr_t)fn, id, (int64_t)cap);
+  // TensorList (not a vector) so autograd sees each tensor as an input.
+  auto r = CheckpointFunction::apply(at::TensorList(all), (int64_t)nIn, (int64_t)(intptr_t)fn, id, (int64_t)cap);
   ls_put_list(r, out, cap, nOut);
   LS_CATCH
 }

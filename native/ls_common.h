@@ -24,6 +24,12 @@ enum LsStatus : int {
 
 void ls_set_error(const char* msg);
 
+// CUDA's allocator throws c10::OutOfMemoryError; the CPU allocator a plain c10::Error with this text.
+inline bool ls_is_oom_message(const char* m) {
+  std::string s(m);
+  return s.find("out of memory") != std::string::npos || s.find("can't allocate memory") != std::string::npos;
+}
+
 struct LsCallbackError : public std::runtime_error {
   explicit LsCallbackError(const std::string& m) : std::runtime_error(m) {}
 };
@@ -40,7 +46,7 @@ struct LsCallbackError : public std::runtime_error {
   catch (const c10::Error& e) {                                               \
     const char* m = e.what_without_backtrace();                               \
     ls_set_error(m);                                                          \
-    return std::string(m).find("out of memory") != std::string::npos ? LS_ERR_OOM : LS_ERR_TORCH; \
+    return ls_is_oom_message(m) ? LS_ERR_OOM : LS_ERR_TORCH;                 \
   }                                                                           \
   catch (const LsCallbackError& e) {                                          \
     ls_set_error(e.what());                                                   \

@@ -18,7 +18,8 @@ LS_EXPORT int ls_layer_norm(LsT x, const int64_t* shape, int n, LsT w, LsT b, do
 // w * (x.float() * rsqrt(mean(x.float()^2) + eps)).to(x.dtype)
 LS_EXPORT int ls_rms_norm(LsT x, LsT w, double eps, LsT* out) {
   LS_TRY
-  auto xf = x->to(at::kFloat);
+  // f64 inputs (gradient checks) stay f64; everything narrower computes in f32.
+  auto xf = x->to(x->scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
   auto y = (xf * at::rsqrt(xf.pow(2).mean({-1}, true) + eps)).to(x->scalar_type());
   ls_put(out, w ? *w * y : y);
   LS_CATCH

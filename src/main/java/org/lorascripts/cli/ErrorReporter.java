@@ -1,0 +1,42 @@
+package org.lorascripts.cli;
+
+import java.io.PrintWriter;
+import org.lorascripts.config.ConfigException;
+import org.lorascripts.data.DatasetException;
+import picocli.CommandLine;
+
+/**
+ * Turns exceptions into one-line messages and exit codes; no stack traces unless
+ * {@code LORA_DEBUG=1}. Expected problems (config, data) exit 2; anything else exits 1.
+ */
+public final class ErrorReporter implements CommandLine.IExecutionExceptionHandler {
+    public static final int UNEXPECTED = 1;
+    public static final int USER_ERROR = 2;
+    /** The task is valid but this build has no trainer for it. */
+    public static final int NOT_AVAILABLE = 3;
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
+        return report(ex, cmd.getErr());
+    }
+
+    public static int report(Throwable e, PrintWriter err) {
+        return report(e, err, "1".equals(System.getenv("LORA_DEBUG")));
+    }
+
+    static int report(Throwable e, PrintWriter err, boolean debug) {
+        int code;
+        if (e instanceof ConfigException || e instanceof DatasetException) {
+            err.println("error: " + e.getMessage());
+            code = USER_ERROR;
+        } else {
+            String message = e.getMessage() == null ? "" : ": " + e.getMessage().lines().findFirst().orElse("");
+            err.println("error: unexpected " + e.getClass().getSimpleName() + message);
+            if (!debug) err.println("run with LORA_DEBUG=1 for details");
+            code = UNEXPECTED;
+        }
+        if (debug) e.printStackTrace(err);
+        err.flush();
+        return code;
+    }
+}

@@ -1,0 +1,159 @@
+package org.lorascripts.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.lorascripts.config.BaseModel;
+import org.lorascripts.config.ConfigAdvisor;
+import org.lorascripts.config.ConfigException;
+import org.lorascripts.config.ConfigKeyTable;
+import org.lorascripts.config.ConfigLoader;
+import org.lorascripts.config.ConfigPrinter;
+import org.lorascripts.config.ConfigWarning;
+import org.lorascripts.config.LoadedConfig;
+import org.lorascripts.config.StepPlan;
+import org.lorascripts.config.TrainConfig;
+import org.lorascripts.train.Resume;
+import org.lorascripts.train.Trainer;
+import org.lorascripts.train.Trainers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ./lora train}: loads and validates the config, scans the data, prints the plan and
+ * warnings, then (unless {@code --dry-run}) hands over to the task's {@link Trainer}.
+ * Exit codes: 0 ok, 2 config or data error, 3 no trainer for the task in this build, 1 unexpected.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = "Train a LoRA from a YAML config (image-generation or text-generation).",
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  ./lora train --config examples/quickstart.yaml --dry-run",
+            "      check the config and data, print steps per epoch, change nothing",
+            "  ./lora train --config my.yaml --set learning_rate=2e-4 --set batch_size=2",
+            "      override keys without editing the file (same type checks as the file)",
+            "  ./lora train --config my.yaml --set 'sample_prompts=[a city, a street]'",
+            "  ./lora train --config my.yaml --resume latest",
+            "  ./lora train --list-keys > docs/config-keys.md",
+            "",
+            "Exit codes: 0 ok, 2 config or data error, 1 unexpected error,",
+            "            3 training for the task is not available in this build."})
+public final class TrainCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML config (flat, or nested *_config: sections).")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "Override a config key; repeatable. Paths are relative to the current folder.")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--dry-run", description = "Validate, print the resolved config, dataset statistics and plan; do not train.")
+    boolean dryRun;
+
+    @Option(names = "--resume", paramLabel = "latest|PATH", description = "Continue from the newest checkpoint in output_dir, or from PATH.")
+    String resume;
+
+    @Option(names = "--list-keys", description = "Print every config key as a markdown table and exit.")
+    boolean listKeys;
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            return run(spec.commandLine().getOut(), err);
+        } catch (Exception e) {
+            return ErrorReporter.report(e, err);
+        }
+    }
+
+    private int run(PrintWriter out, PrintWriter err) throws Exception {
+        if (listKeys) {
+            out.print(ConfigKeyTable.markdown());
+            out.flush();
+            return 0;
+        }
+        if (config == null) {
+            throw new ConfigException("missing --config FILE, e.g. ./lora train --config examples/quickstart.yaml");
+        }
+        LoadedConfig loaded = ConfigLoader.load(config, overrides);
+        TrainConfig c = loaded.config();
+        Resume from = Resume.parse(resume);
+        if (dryRun) {
+            out.println("config: " + config + " (" + c.taskType().configName() + ")");
+            ConfigPrinter.print(loaded, out);
+            out.println();
+        }
+        DatasetReport data = DatasetReport.scan(c);
+        StepPlan plan = StepPlan.of(c, data.examples());
+        data.lines().forEach(out::println);
+        printPlan(c, plan, from, out);
+
+        List<ConfigWarning> warnings = new ArrayList<>(loaded.warnings());
+        warnings.addAll(data.warnings());
+        warnings.addAll(ConfigAdvisor.forDataset(c, data.examples()));
+        Optional<String> missingFile = missingInputFile(loaded);
+        if (dryRun) missingFile.ifPresent(m -> warnings.add(new ConfigWarning("base_model", m)));
+        out.flush();
+        for (ConfigWarning w : warnings) err.println("warning: " + w.message());
+        err.flush();
+
+        if (dryRun) {
+            out.println("dry run: the config is valid; nothing was trained.");
+            out.flush();
+            return 0;
+        }
+        if (missingFile.isPresent()) throw new ConfigException(missingFile.get());
+        Optional<Trainer> trainer = Trainers.forTask(c.taskType());
+        if (trainer.isEmpty()) {
+            err.println("error: training for " + c.taskType().configName() + " is not available in this build"
+                    + " (no trainer registered); --dry-run still checks the config and data");
+            err.flush();
+            return ErrorReporter.NOT_AVAILABLE;
+        }
+        trainer.get().train(c, from);
+        return 0;
+    }
+
+    private static void printPlan(TrainConfig c, StepPlan p, Resume from, PrintWriter out) {
+        TrainConfig.Loop loop = c.loop();
+        out.println("plan:");
+        out.println(DatasetReport.row("train examples", p.trainExamples() + " (validation " + p.valExamples()
+                + (c.data().valRatio() > 0 ? ", val_ratio " + c.data().valRatio() : "") + ")"));
+        out.println(DatasetReport.row("effective batch", p.effectiveBatchSize() + " (batch_size " + loop.batchSize()
+                + " x gradient_accumulation_steps " + loop.gradientAccumulationSteps() + ")"));
+        out.println(DatasetReport.row("steps per epoch", p.stepsPerEpoch() + " = ceil(ceil(" + p.trainExamples()
+                + " / " + loop.batchSize() + ") / " + loop.gradientAccumulationSteps() + ")"));
+        out.println(DatasetReport.row("epochs", loop.maxSteps() > 0
+                ? String.format(java.util.Locale.ROOT, "%.1f (from max_steps)", p.viewsPerExample())
+                : Integer.toString(p.epochs())));
+        out.println(DatasetReport.row("total steps", p.totalSteps() + (loop.maxSteps() > 0 ? " (max_steps)" : "")));
+        if (c.isImage() && c.image().buckets().enabled()) {
+            out.println("  (batches form per aspect-ratio bucket, so the trainer may take a few more steps)");
+        }
+        if (!c.isImage() && c.text().packing()) {
+            out.println("  (packing joins short examples into max_seq_len sequences, so the trainer takes fewer steps)");
+        }
+        out.println(DatasetReport.row("output", c.output().outputDir() + " (output_name " + c.output().outputName() + ")"));
+        if (!(from instanceof Resume.None)) {
+            out.println(DatasetReport.row("resume from", from.path().map(Path::toString).orElse("latest checkpoint in output_dir")));
+        }
+    }
+
+    /** A message when base_model or network_weights names a file that is not there. */
+    private static Optional<String> missingInputFile(LoadedConfig loaded) {
+        TrainConfig c = loaded.config();
+        if (c.model().baseModel() instanceof BaseModel.Local local && !Files.exists(local.path())) {
+            return Optional.of(loaded.values().origin("base_model") + ": base_model " + local.path()
+                    + " does not exist; download the model there or fix the path");
+        }
+        return c.model().networkWeights().filter(p -> !Files.exists(p)).map(p -> loaded.values().origin("network_weights")
+                + ": network_weights " + p + " does not exist");
+    }
+}

@@ -1,0 +1,223 @@
+package org.lorascripts.config;
+
+import static org.lorascripts.config.Section.DATA;
+import static org.lorascripts.config.Section.LORA;
+import static org.lorascripts.config.Section.MODEL;
+import static org.lorascripts.config.Section.OUTPUT;
+import static org.lorascripts.config.Section.SAMPLE;
+import static org.lorascripts.config.Section.TRAIN;
+
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The key registry: the one place where every config key is described (name, type, default,
+ * range or choices, section, task, help). The YAML binder, {@code --set}, the dry-run printer
+ * and {@code ./lora train --list-keys} (the docs table) all read this list.
+ * To add a setting: add a row here, read it in {@link TrainConfig#from}, regenerate
+ * docs/config-keys.md.
+ */
+public final class ConfigKeys {
+    private ConfigKeys() {}
+
+    private static ConfigKey.Builder key(String name, Section section) { return ConfigKey.builder(name, section); }
+
+    /** All keys, in documentation order (grouped by section). */
+    public static final List<ConfigKey> ALL = List.of(
+            // ---- model_config
+            key("base_model", MODEL).model().required()
+                    .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, or builtin:tiny-sd / builtin:tiny-llama (tiny test models).").build(),
+            key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
+                    .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
+            key("network_weights", MODEL).path()
+                    .help("Continue training from an existing LoRA file.").build(),
+            key("network_module", MODEL).string().def("networks.lora").image()
+                    .help("Informational (kohya compatibility): plain LoRA is trained; set conv_rank for LoCon.").build(),
+            key("prediction_type", MODEL).choice(PredictionType.class).def(PredictionType.AUTO).image()
+                    .help("What the UNet predicts; auto reads it from the model (SD 2.x 768 models use v_prediction).").build(),
+            key("clip_skip", MODEL).integer(1, 12).def(1).image()
+                    .help("Use the N-th last CLIP text-encoder layer (2 is common for anime models).").build(),
+            key("max_token_length", MODEL).integerOneOf(75, 150, 225).def(75).image()
+                    .help("Caption length in CLIP tokens; longer captions are split into 75-token chunks.").build(),
+            key("chat_template", MODEL).choice(ChatTemplate.class).def(ChatTemplate.AUTO).text()
+                    .help("Chat template for conversational JSONL examples; auto uses the tokenizer's.").build(),
+            // ---- lora_config
+            key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim")
+                    .help("LoRA rank r (adapter capacity). 4-16 suits a style or character; higher needs more data.").build(),
+            key("lora_alpha", LORA).positiveNumber().derivedFrom("lora_rank").alias("network_alpha")
+                    .help("Scale numerator: the update is multiplied by alpha/rank. alpha = rank gives scale 1.").build(),
+            key("lora_dropout", LORA).numberBelow(0, 1).def(0.0)
+                    .help("Dropout on the LoRA input during training.").build(),
+            key("conv_rank", LORA).integer(0, 1024).def(0).image().alias("conv_dim")
+                    .help("Rank of LoRA on 3x3 convolutions (LoCon); 0 = off.").build(),
+            key("conv_alpha", LORA).positiveNumber().derivedFrom("conv_rank").image()
+                    .help("Alpha of the convolution LoRA.").build(),
+            key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text()
+                    .help("Linear layers that get a LoRA, by name; all-linear targets every linear layer but the output head.").build(),
+            key("use_rslora", LORA).bool().def(false).text()
+                    .help("Rank-stabilised LoRA: scale by alpha/sqrt(rank) instead of alpha/rank.").build(),
+            key("train_text_encoder", LORA).bool().def(false).image()
+                    .help("Also train LoRA on the CLIP text encoder (stronger effect, overfits sooner).").build(),
+            // ---- train_config
+            key("learning_rate", TRAIN).positiveNumber().def(1e-4)
+                    .help("Peak learning rate. Typical: 1e-4..3e-4 for image LoRA, 5e-5..1e-4 for text.").build(),
+            key("unet_lr", TRAIN).positiveNumber().derivedFrom("learning_rate").image()
+                    .help("Learning rate of the UNet LoRA.").build(),
+            key("text_encoder_lr", TRAIN).positiveNumber().derivedFrom("learning_rate").image()
+                    .help("Learning rate of the text-encoder LoRA (often lower, e.g. 5e-5); needs train_text_encoder.").build(),
+            key("optimizer", TRAIN).choice(OptimizerType.class).def(OptimizerType.ADAMW).alias("optimizer_type")
+                    .help("Optimizer; only adamw is implemented so far.").build(),
+            key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
+                    .help("AdamW decoupled weight decay.").build(),
+            key("adam_beta1", TRAIN).numberBelow(0, 1).def(0.9).help("AdamW beta1.").build(),
+            key("adam_beta2", TRAIN).numberBelow(0, 1).def(0.999).help("AdamW beta2.").build(),
+            key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW epsilon.").build(),
+            key("max_grad_norm", TRAIN).numberAtLeast(0).def(1.0)
+                    .help("Clip the gradient norm to this value; 0 disables clipping.").build(),
+            key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE)
+                    .help("Learning-rate schedule after warmup.").build(),
+            key("lr_warmup_steps", TRAIN).integerAtLeast(0).def(0).alias("warmup_steps")
+                    .help("Steps of linear warmup from 0 to learning_rate (~5-10% of total steps is typical).").build(),
+            key("lr_scheduler_num_cycles", TRAIN).integerAtLeast(1).def(1)
+                    .help("Number of hard restarts for cosine_with_restarts.").build(),
+            key("lr_scheduler_power", TRAIN).positiveNumber().def(1.0)
+                    .help("Power of the polynomial schedule.").build(),
+            key("epochs", TRAIN).integerAtLeast(1).def(10).alias("max_train_epochs")
+                    .help("Passes over the training data (ignored when max_steps > 0).").build(),
+            key("max_steps", TRAIN).integerAtLeast(0).def(0).alias("max_train_steps")
+                    .help("Stop after this many optimizer steps; 0 = train for epochs.").build(),
+            key("batch_size", TRAIN).integerAtLeast(1).def(1).alias("train_batch_size")
+                    .help("Examples per micro-batch; lower it first when the GPU runs out of memory.").build(),
+            key("gradient_accumulation_steps", TRAIN).integerAtLeast(1).def(1)
+                    .help("Micro-batches per optimizer step: effective batch = batch_size x this.").build(),
+            key("mixed_precision", TRAIN).choice(MixedPrecision.class).def(MixedPrecision.NO)
+                    .help("Autocast dtype: no, fp16 (any CUDA GPU) or bf16 (Ampere and newer).").build(),
+            key("use_fp16", TRAIN).bool()
+                    .help("Legacy switch: true means mixed_precision: fp16. Prefer mixed_precision.").build(),
+            key("gradient_checkpointing", TRAIN).bool().def(false)
+                    .help("Recompute activations in backward: much less memory, ~30% slower.").build(),
+            key("seed", TRAIN).integerAtLeast(0).def(42)
+                    .help("Random seed for initialisation, shuffling and noise.").build(),
+            key("device", TRAIN).device().def("auto")
+                    .help("auto (CUDA if available, else CPU), cpu, cuda or cuda:N.").build(),
+            key("log_interval", TRAIN).integerAtLeast(1).def(10)
+                    .help("Log loss and learning rate every N steps.").build(),
+            key("noise_offset", TRAIN).number(0, 1).def(0.0).image()
+                    .help("Offset noise (~0.05-0.1) helps very dark/bright images; 0 = off.").build(),
+            key("min_snr_gamma", TRAIN).numberAtLeast(0).def(0.0).image()
+                    .help("Min-SNR loss weighting (5 is typical); 0 = off.").build(),
+            key("eval_steps", TRAIN).integerAtLeast(0).def(0)
+                    .help("Compute validation loss every N steps; 0 = at the end of each epoch (when there is validation data).").build(),
+            key("early_stopping_patience", TRAIN).integerAtLeast(0).def(0)
+                    .help("Stop after N evaluations without validation-loss improvement; 0 = off.").build(),
+            // ---- data_config
+            key("train_data_dir", DATA).path().required()
+                    .help("Training data: a folder of images (+ captions), or for text a folder/file of .txt/.jsonl.").build(),
+            key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv if present")
+                    .help("Caption CSV with header file_name,text; file names are relative to train_data_dir.").build(),
+            key("resolution", DATA).resolution().def(Resolution.square(512)).image()
+                    .help("Training resolution: 512 (SD1.5), 768, 1024; or \"W,H\". Multiple of 8 (64 recommended).").build(),
+            key("caption_extension", DATA).string().def(".txt").image()
+                    .help("Extension of per-image caption files (cat.png -> cat.txt).").build(),
+            key("val_ratio", DATA).number(0, 0.5).def(0.0)
+                    .help("Fraction of the data held out for validation (at least 1 example when > 0).").build(),
+            key("val_data_dir", DATA).path()
+                    .help("Separate validation data (instead of val_ratio).").build(),
+            key("caption_dropout_rate", DATA).numberBelow(0, 1).def(0.0).image()
+                    .help("Probability of training an example with an empty caption.").build(),
+            key("shuffle_caption", DATA).bool().def(false).image()
+                    .help("Shuffle comma-separated caption tags each step.").build(),
+            key("keep_tokens", DATA).integerAtLeast(0).def(0).image()
+                    .help("Keep the first N caption tags in place when shuffling (e.g. the trigger word).").build(),
+            key("flip_aug", DATA).bool().def(false).image()
+                    .help("Random horizontal flips (avoid for asymmetric subjects and text).").build(),
+            key("random_crop", DATA).bool().def(false).image()
+                    .help("Random instead of center crop (incompatible with cache_latents).").build(),
+            key("enable_bucket", DATA).bool().def(true).image()
+                    .help("Aspect-ratio buckets: train non-square images without cropping them square.").build(),
+            key("min_bucket_reso", DATA).integer(64, 8192).def(256).image()
+                    .help("Smallest bucket side in pixels.").build(),
+            key("max_bucket_reso", DATA).integer(64, 8192).def(1024).image()
+                    .help("Largest bucket side in pixels.").build(),
+            key("bucket_reso_steps", DATA).integer(8, 1024).def(64).image()
+                    .help("Bucket side step in pixels (multiple of 8; 64 recommended).").build(),
+            key("bucket_no_upscale", DATA).bool().def(false).image()
+                    .help("Never upscale small images to fill a bucket.").build(),
+            key("cache_latents", DATA).bool().def(true).image()
+                    .help("Encode images with the VAE once (faster; disables random_crop/flip per step).").build(),
+            key("cache_latents_to_disk", DATA).bool().def(false).image()
+                    .help("Keep the latent cache on disk between runs.").build(),
+            key("data_format", DATA).choice(DataFormat.class).def(DataFormat.AUTO).text()
+                    .help("Text data: auto (by extension), text (one example per line) or jsonl.").build(),
+            key("max_seq_len", DATA).integer(16, 131072).def(512).text()
+                    .help("Maximum tokens per example; longer examples are truncated.").build(),
+            key("packing", DATA).bool().def(false).text()
+                    .help("Pack several short examples into one max_seq_len sequence.").build(),
+            // ---- output_config
+            key("output_dir", OUTPUT).path().def(Path.of("output")).defaultLabel("./output")
+                    .help("Where checkpoints, samples and logs go (relative to the config file).").build(),
+            key("output_name", OUTPUT).string().def("lora")
+                    .help("File name stem of the saved LoRA (no folders).").build(),
+            key("save_precision", OUTPUT).choice(SavePrecision.class).def(SavePrecision.FP16)
+                    .help("Dtype of the saved LoRA weights.").build(),
+            key("save_steps", OUTPUT).integerAtLeast(0).def(0)
+                    .help("Save a checkpoint every N steps; 0 = only at the end.").build(),
+            key("save_every_n_epochs", OUTPUT).integerAtLeast(0).def(0)
+                    .help("Save a checkpoint every N epochs; 0 = off.").build(),
+            key("save_total_limit", OUTPUT).integerAtLeast(0).def(3)
+                    .help("Keep at most N intermediate checkpoints (oldest deleted); 0 = keep all.").build(),
+            // ---- sample_config
+            key("sample_prompts", SAMPLE).texts().def(List.of()).image()
+                    .help("Prompts for preview images during training.").build(),
+            key("eval_prompts", SAMPLE).texts().def(List.of()).text()
+                    .help("Prompts whose completions are logged during training.").build(),
+            key("sample_every_n_steps", SAMPLE).integerAtLeast(0).def(0)
+                    .help("Generate samples every N steps; 0 = only at the end (when prompts are set).").build(),
+            key("sample_sampler", SAMPLE).choice(SampleSampler.class).def(SampleSampler.DDIM).image()
+                    .help("Sampler for preview images.").build(),
+            key("sample_steps", SAMPLE).integer(1, 1000).def(20).image()
+                    .help("Denoising steps per preview image.").build(),
+            key("sample_cfg_scale", SAMPLE).numberAtLeast(1).def(7.0).image()
+                    .help("Classifier-free guidance scale of previews.").build(),
+            key("sample_seed", SAMPLE).integerAtLeast(0).derivedFrom("seed")
+                    .help("Seed for samples, so previews are comparable across steps.").build());
+
+    private static final Map<String, ConfigKey> BY_NAME;
+    private static final Map<String, ConfigKey> BY_ALIAS;
+
+    static {
+        Map<String, ConfigKey> byName = new LinkedHashMap<>();
+        Map<String, ConfigKey> byAlias = new LinkedHashMap<>();
+        for (ConfigKey k : ALL) {
+            if (byName.put(k.name(), k) != null) throw new IllegalStateException("key described twice: " + k.name());
+            for (String a : k.aliases()) byAlias.put(a, k);
+        }
+        BY_NAME = Collections.unmodifiableMap(byName);
+        BY_ALIAS = Collections.unmodifiableMap(byAlias);
+    }
+
+    /** The key spelled {@code name} or one of its aliases. */
+    public static Optional<ConfigKey> lookup(String name) {
+        ConfigKey k = BY_NAME.get(name);
+        return Optional.ofNullable(k != null ? k : BY_ALIAS.get(name));
+    }
+
+    /** The key named exactly {@code name}; an unknown name is a programming error. */
+    public static ConfigKey get(String name) {
+        ConfigKey k = BY_NAME.get(name);
+        if (k == null) throw new IllegalArgumentException("no config key '" + name + "' in ConfigKeys");
+        return k;
+    }
+
+    /** Every spelling a user may write: names, aliases and section names (for "did you mean"). */
+    public static List<String> allSpellings() {
+        List<String> all = new java.util.ArrayList<>(BY_NAME.keySet());
+        all.addAll(BY_ALIAS.keySet());
+        for (Section s : Section.values()) all.add(s.yamlName());
+        return all;
+    }
+}

@@ -1,0 +1,86 @@
+package org.lorascripts.config;
+
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Typed values by registry key name, plus where each explicitly set value came from. Unset keys
+ * read as their default, or as the key they derive from ({@code lora_alpha} reads as
+ * {@code lora_rank}). {@link TrainConfig#from} builds the records from this; the dry-run printer
+ * shows it.
+ */
+public final class ConfigValues {
+    private final String source;
+    private final Path baseDir;
+    private final Map<String, Object> set = new LinkedHashMap<>();
+    private final Map<String, Origin> origins = new LinkedHashMap<>();
+    private final Map<String, String> written = new LinkedHashMap<>();
+
+    ConfigValues(String source, Path baseDir) {
+        this.source = source;
+        this.baseDir = baseDir;
+    }
+
+    void put(ConfigKey key, Object value, Origin origin, String writtenAs) {
+        set.put(key.name(), value);
+        origins.put(key.name(), origin);
+        written.put(key.name(), writtenAs);
+    }
+
+    /** The config file as named in messages. */
+    public String source() { return source; }
+
+    /** The folder relative paths were resolved against. */
+    public Path baseDir() { return baseDir; }
+
+    public boolean isSet(String key) { return set.containsKey(ConfigKeys.get(key).name()); }
+
+    /** Names of the explicitly set keys, in the order they were read. */
+    public List<String> setKeys() { return List.copyOf(set.keySet()); }
+
+    /** Where the key was set; for an unset key, the config file without a line. */
+    public Origin origin(String key) {
+        ConfigKeys.get(key);
+        return origins.getOrDefault(key, Origin.file(source, 0));
+    }
+
+    /** The spelling the user wrote (an alias stays an alias), or the key name. */
+    public String written(String key) { return written.getOrDefault(key, key); }
+
+    /** Effective value: the set one, else the derived one, else the default (null if none). */
+    public Object get(String key) {
+        ConfigKey k = ConfigKeys.get(key);
+        if (set.containsKey(key)) return set.get(key);
+        if (k.derivedFrom() != null) return get(k.derivedFrom());
+        Object def = k.defaultValue();
+        if (def instanceof Path p && !p.isAbsolute()) return baseDir.resolve(p).normalize();
+        return def;
+    }
+
+    public int integer(String key) { return (Integer) get(key); }
+
+    /** Numbers; an integer key it derives from (lora_alpha from lora_rank) is widened. */
+    public double number(String key) { return ((Number) get(key)).doubleValue(); }
+
+    public Optional<Double> optionalNumber(String key) {
+        return isSet(key) ? Optional.of(number(key)) : Optional.empty();
+    }
+
+    public boolean bool(String key) { return Boolean.TRUE.equals(get(key)); }
+
+    public String string(String key) { return (String) get(key); }
+
+    public Path path(String key) { return (Path) get(key); }
+
+    @SuppressWarnings("unchecked")
+    public List<String> list(String key) { return (List<String>) get(key); }
+
+    public <E extends Enum<E>> E choice(String key, Class<E> type) { return type.cast(get(key)); }
+
+    /** Explicitly set values only (for tests and the printer). */
+    public Map<String, Object> explicitValues() { return Collections.unmodifiableMap(set); }
+}

@@ -1,0 +1,44 @@
+package org.lorascripts.config;
+
+import java.util.Optional;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.Node;
+
+/**
+ * Parses one {@code --set KEY=VALUE} argument. KEY may carry a section prefix
+ * ({@code train_config.learning_rate}); VALUE is taken literally, except that list keys accept
+ * a YAML flow list ({@code [a, b]}) and an empty VALUE resets the key to its default.
+ */
+final class OverrideParser {
+    private OverrideParser() {}
+
+    static RawEntry parse(String argument) {
+        Origin origin = Origin.override(argument);
+        int eq = argument.indexOf('=');
+        if (eq <= 0) {
+            throw ConfigException.at(origin, "expected KEY=VALUE, e.g. --set learning_rate=2e-4");
+        }
+        String name = argument.substring(0, eq).strip();
+        String value = argument.substring(eq + 1);
+        int dot = name.indexOf('.');
+        if (dot > 0 && Section.byYamlName(name.substring(0, dot)).isPresent()) name = name.substring(dot + 1);
+        String written = name;
+        ConfigKey key = ConfigKeys.lookup(name).orElseThrow(() -> YamlConfigReader.unknownKey(origin, written));
+        return new RawEntry(key, name, rawValue(key, value.strip(), origin), origin);
+    }
+
+    private static RawValue rawValue(ConfigKey key, String value, Origin origin) {
+        if (value.isEmpty()) return new RawValue.Null();
+        boolean list = key.kind() == ValueKind.NAME_LIST || key.kind() == ValueKind.TEXT_LIST
+                || key.kind() == ValueKind.RESOLUTION;
+        if (!list || !value.startsWith("[")) return new RawValue.Scalar(value);
+        try {
+            Optional<Node> node = new Compose(LoadSettings.builder().build()).composeString(value);
+            return node.map(YamlConfigReader::toRaw).orElse(new RawValue.Null());
+        } catch (YamlEngineException e) {
+            throw ConfigException.at(origin, key.name() + " must be a list like [a, b], got '" + value + "'");
+        }
+    }
+}

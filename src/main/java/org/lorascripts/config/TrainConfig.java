@@ -1,0 +1,117 @@
+package org.lorascripts.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything a training run needs, fully resolved: defaults applied, paths absolute, derived
+ * values filled in ({@code lora_alpha} = rank unless set), legacy {@code use_fp16} folded into
+ * {@code mixedPrecision}. Build one with {@link ConfigLoader#load} (from YAML) or
+ * {@link #of(Map)} (from code). Keys, defaults and ranges are documented once, in
+ * {@link ConfigKeys}; the record groups below only organise them for the trainers.
+ */
+public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer optimizer, Schedule schedule,
+                          Loop loop, Data data, ImageData image, TextData text, Output output, Sampling sample,
+                          Eval eval) {
+
+    /** The base model and where to start the adapter from. */
+    public record Model(BaseModel baseModel, Optional<Path> networkWeights, String networkModule,
+                        PredictionType predictionType, int clipSkip, int maxTokenLength, ChatTemplate chatTemplate) {}
+
+    /** Adapter shape. {@code convRank} 0 = no LoCon. */
+    public record Lora(int rank, double alpha, double dropout, int convRank, double convAlpha,
+                       List<String> targetModules, boolean useRslora, boolean trainTextEncoder) {
+        /** Multiplier of the low-rank update: alpha/rank, or alpha/sqrt(rank) with rsLoRA. */
+        public double scale() { return useRslora ? alpha / Math.sqrt(rank) : alpha / rank; }
+    }
+
+    /** AdamW settings; the UNet / text-encoder rates default to {@code learningRate}. */
+    public record Optimizer(OptimizerType type, double learningRate, double unetLr, double textEncoderLr,
+                            double weightDecay, double beta1, double beta2, double epsilon, double maxGradNorm) {}
+
+    /** Learning-rate schedule. */
+    public record Schedule(LrScheduler scheduler, int warmupSteps, int numCycles, double power) {}
+
+    /** Length, batching, precision and runtime of the loop. {@code maxSteps} 0 = use {@code epochs}. */
+    public record Loop(int epochs, int maxSteps, int batchSize, int gradientAccumulationSteps,
+                       MixedPrecision mixedPrecision, boolean gradientCheckpointing, long seed, String device,
+                       int logInterval, double noiseOffset, double minSnrGamma) {
+        public int effectiveBatchSize() { return batchSize * gradientAccumulationSteps; }
+    }
+
+    /** Where the examples are. {@code valDataDir} and {@code valRatio} > 0 are exclusive. */
+    public record Data(Path trainDataDir, Optional<Path> metadataPath, double valRatio, Optional<Path> valDataDir) {}
+
+    /** Image pipeline: resolution, captions, augmentation, buckets, latent cache. */
+    public record ImageData(Resolution resolution, String captionExtension, double captionDropoutRate,
+                            boolean shuffleCaption, int keepTokens, boolean flipAug, boolean randomCrop,
+                            Buckets buckets, boolean cacheLatents, boolean cacheLatentsToDisk) {}
+
+    /** Aspect-ratio bucketing. */
+    public record Buckets(boolean enabled, int minReso, int maxReso, int resoSteps, boolean noUpscale) {}
+
+    /** Text pipeline. */
+    public record TextData(DataFormat dataFormat, int maxSeqLen, boolean packing) {}
+
+    /** Checkpoints. {@code saveSteps} 0 = only at the end; {@code saveTotalLimit} 0 = keep all. */
+    public record Output(Path outputDir, String outputName, SavePrecision savePrecision, int saveSteps,
+                         int saveEveryNEpochs, int saveTotalLimit) {}
+
+    /** Preview images (image tasks) or logged completions (text tasks). */
+    public record Sampling(List<String> prompts, List<String> evalPrompts, int everyNSteps, SampleSampler sampler,
+                           int steps, double cfgScale, long seed) {}
+
+    /** Validation and early stopping. */
+    public record Eval(int evalSteps, int earlyStoppingPatience) {}
+
+    /** True for Stable Diffusion LoRA training. */
+    public boolean isImage() { return taskType == TaskType.IMAGE_GENERATION; }
+
+    /**
+     * A config from code, with the same parsing and validation as YAML: values may be strings,
+     * numbers, booleans or lists; relative paths resolve against the working directory.
+     * Example: {@code TrainConfig.of(Map.of("base_model", "builtin:tiny-sd", "train_data_dir", dir))}.
+     */
+    public static TrainConfig of(Map<String, ?> settings) {
+        return ConfigLoader.fromMap(settings, Path.of("").toAbsolutePath()).config();
+    }
+
+    /** Builds the records from validated values (see {@link ConfigLoader}). */
+    static TrainConfig from(ConfigValues v) {
+        var model = new Model((BaseModel) v.get("base_model"), Optional.ofNullable(v.path("network_weights")),
+                v.string("network_module"), v.choice("prediction_type", PredictionType.class),
+                v.integer("clip_skip"), v.integer("max_token_length"), v.choice("chat_template", ChatTemplate.class));
+        var lora = new Lora(v.integer("lora_rank"), v.number("lora_alpha"), v.number("lora_dropout"),
+                v.integer("conv_rank"), v.number("conv_alpha"), v.list("target_modules"), v.bool("use_rslora"),
+                v.bool("train_text_encoder"));
+        var optimizer = new Optimizer(v.choice("optimizer", OptimizerType.class), v.number("learning_rate"),
+                v.number("unet_lr"), v.number("text_encoder_lr"), v.number("weight_decay"), v.number("adam_beta1"),
+                v.number("adam_beta2"), v.number("adam_epsilon"), v.number("max_grad_norm"));
+        var schedule = new Schedule(v.choice("lr_scheduler", LrScheduler.class), v.integer("lr_warmup_steps"),
+                v.integer("lr_scheduler_num_cycles"), v.number("lr_scheduler_power"));
+        var loop = new Loop(v.integer("epochs"), v.integer("max_steps"), v.integer("batch_size"),
+                v.integer("gradient_accumulation_steps"), v.choice("mixed_precision", MixedPrecision.class),
+                v.bool("gradient_checkpointing"), v.integer("seed"), v.string("device"), v.integer("log_interval"),
+                v.number("noise_offset"), v.number("min_snr_gamma"));
+        var data = new Data(v.path("train_data_dir"), Optional.ofNullable(v.path("metadata_path")),
+                v.number("val_ratio"), Optional.ofNullable(v.path("val_data_dir")));
+        var buckets = new Buckets(v.bool("enable_bucket"), v.integer("min_bucket_reso"), v.integer("max_bucket_reso"),
+                v.integer("bucket_reso_steps"), v.bool("bucket_no_upscale"));
+        var image = new ImageData((Resolution) v.get("resolution"), v.string("caption_extension"),
+                v.number("caption_dropout_rate"), v.bool("shuffle_caption"), v.integer("keep_tokens"),
+                v.bool("flip_aug"), v.bool("random_crop"), buckets, v.bool("cache_latents"),
+                v.bool("cache_latents_to_disk"));
+        var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"));
+        var output = new Output(v.path("output_dir"), v.string("output_name"),
+                v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
+                v.integer("save_every_n_epochs"), v.integer("save_total_limit"));
+        var sample = new Sampling(v.list("sample_prompts"), v.list("eval_prompts"), v.integer("sample_every_n_steps"),
+                v.choice("sample_sampler", SampleSampler.class), v.integer("sample_steps"),
+                v.number("sample_cfg_scale"), v.integer("sample_seed"));
+        var eval = new Eval(v.integer("eval_steps"), v.integer("early_stopping_patience"));
+        return new TrainConfig(v.choice("task_type", TaskType.class), model, lora, optimizer, schedule, loop, data,
+                image, text, output, sample, eval);
+    }
+}

@@ -1,0 +1,23 @@
+package org.lorascripts.config;
+
+/** The type of a config value; {@link ValueParser} turns YAML/--set text into the Java type named here. */
+public enum ValueKind {
+    /** {@link Integer}. */ INT("integer"),
+    /** {@link Double}; {@code 1e-4} is accepted however the YAML schema tags it. */ FLOAT("number"),
+    /** {@link Boolean}: true/false (yes/no/on/off too). */ BOOL("bool"),
+    /** A {@link ConfigChoice} enum constant. */ CHOICE("choice"),
+    /** {@link String}. */ STRING("string"),
+    /** {@link java.nio.file.Path}, resolved against the config file's folder. */ PATH("path"),
+    /** {@link BaseModel}: {@code builtin:NAME} or a path. */ MODEL("model"),
+    /** {@code List<String>} of identifiers; a plain string is split at commas. */ NAME_LIST("list of names"),
+    /** {@code List<String>} of free texts (prompts); a plain string is one item. */ TEXT_LIST("list of strings"),
+    /** {@link Resolution}. */ RESOLUTION("resolution"),
+    /** {@link String}: auto, cpu, cuda or cuda:N. */ DEVICE("device");
+
+    private final String label;
+
+    ValueKind(String label) { this.label = label; }
+
+    /** Short name for the key table. */
+    public String label() { return label; }
+}

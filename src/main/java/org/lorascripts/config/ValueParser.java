@@ -1,0 +1,203 @@
+package org.lorascripts.config;
+
+import java.math.BigDecimal;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a {@link RawValue} into the Java type of its key ({@link ValueKind}) and checks ranges
+ * and choices. The same rules serve YAML files and {@code --set}; every failure is a one-line
+ * {@link ConfigException} "ORIGIN: KEY must be EXPECTATION, got 'VALUE'".
+ */
+final class ValueParser {
+    private static final Pattern INTEGER = Pattern.compile("[-+]?[0-9]+");
+    private static final Pattern DECIMAL = Pattern.compile("[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?");
+    private static final Pattern CUDA_INDEX = Pattern.compile("cuda:[0-9]+");
+    private static final Pattern RESOLUTION_PAIR = Pattern.compile("\\s*([0-9]+)\\s*[,xX]\\s*([0-9]+)\\s*");
+
+    private ValueParser() {}
+
+    /**
+     * The typed value, or null for a YAML null (the key then keeps its default).
+     *
+     * @param baseDir folder that relative paths resolve against
+     */
+    static Object parse(RawEntry e, Path baseDir) {
+        if (e.value() instanceof RawValue.Null) return null;
+        ConfigKey key = e.key();
+        return switch (key.kind()) {
+            case INT -> checkIntChoice(e, (int) checkRange(e, parseInteger(e, scalar(e))));
+            case FLOAT -> checkRange(e, parseDecimal(e, scalar(e)));
+            case BOOL -> parseBool(e, scalar(e));
+            case CHOICE -> parseChoice(e, scalar(e));
+            case STRING -> nonEmpty(e, scalar(e));
+            case PATH -> parsePath(e, nonEmpty(e, scalar(e)), baseDir);
+            case MODEL -> parseModel(e, nonEmpty(e, scalar(e)), baseDir);
+            case NAME_LIST -> parseList(e, true);
+            case TEXT_LIST -> parseList(e, false);
+            case RESOLUTION -> parseResolution(e);
+            case DEVICE -> parseDevice(e, scalar(e));
+        };
+    }
+
+    static ConfigException invalid(RawEntry e) {
+        return invalid(e, "");
+    }
+
+    private static ConfigException invalid(RawEntry e, String hint) {
+        return ConfigException.at(e.origin(),
+                e.written() + " must be " + e.key().expectation() + ", got " + e.value().shown() + hint);
+    }
+
+    private static String scalar(RawEntry e) {
+        if (e.value() instanceof RawValue.Scalar s) return s.text().strip();
+        throw invalid(e);
+    }
+
+    private static String nonEmpty(RawEntry e, String text) {
+        if (text.isEmpty()) throw invalid(e);
+        return text;
+    }
+
+    private static double parseInteger(RawEntry e, String text) {
+        String t = text.replace("_", "");
+        if (INTEGER.matcher(t).matches()) {
+            try {
+                return Integer.parseInt(t.startsWith("+") ? t.substring(1) : t);
+            } catch (NumberFormatException tooBig) {
+                throw invalid(e);
+            }
+        }
+        if (DECIMAL.matcher(t).matches()) { // 1e3 or 100.0 are integers written as floats
+            BigDecimal d = new BigDecimal(t);
+            if (d.stripTrailingZeros().scale() <= 0 && d.abs().compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) <= 0) {
+                return d.intValue();
+            }
+        }
+        throw invalid(e);
+    }
+
+    private static double parseDecimal(RawEntry e, String text) {
+        String t = text.replace("_", "");
+        if (!DECIMAL.matcher(t).matches()) throw invalid(e);
+        double v = Double.parseDouble(t);
+        if (Double.isInfinite(v)) throw invalid(e);
+        return v;
+    }
+
+    private static double checkRange(RawEntry e, double v) {
+        ConfigKey k = e.key();
+        boolean low = k.min() != null && (k.min() == Double.MIN_VALUE ? v <= 0 : v < k.min());
+        boolean high = k.max() != null && (k.maxExclusive() ? v >= k.max() : v > k.max());
+        if (low || high) throw invalid(e);
+        return v;
+    }
+
+    private static Object checkIntChoice(RawEntry e, int v) {
+        if (!e.key().choices().isEmpty() && !e.key().choices().contains(Integer.toString(v))) throw invalid(e);
+        return v;
+    }
+
+    private static Boolean parseBool(RawEntry e, String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> throw invalid(e);
+        };
+    }
+
+    private static Object parseChoice(RawEntry e, String text) {
+        String wanted = normalizeChoice(text);
+        for (Enum<?> c : e.key().choiceType().getEnumConstants()) {
+            if (normalizeChoice(((ConfigChoice) c).configName()).equals(wanted)) return c;
+        }
+        throw invalid(e, ClosestName.hint(text, e.key().choices()));
+    }
+
+    private static String normalizeChoice(String s) {
+        return s.toLowerCase(Locale.ROOT).replace('-', '_');
+    }
+
+    private static Path parsePath(RawEntry e, String text, Path baseDir) {
+        String t = text;
+        if (t.equals("~") || t.startsWith("~/")) t = System.getProperty("user.home") + t.substring(1);
+        try {
+            Path p = Path.of(t);
+            // Paths typed on the command line are relative to the shell's folder, like any CLI argument.
+            Path base = e.origin().isOverride() ? Path.of("").toAbsolutePath() : baseDir;
+            return p.isAbsolute() ? p.normalize() : base.resolve(p).normalize();
+        } catch (InvalidPathException bad) {
+            throw ConfigException.at(e.origin(), e.written() + " is not a valid path: '" + text + "' (" + bad.getReason() + ")");
+        }
+    }
+
+    private static BaseModel parseModel(RawEntry e, String text, Path baseDir) {
+        if (!text.startsWith(BaseModel.BUILTIN_PREFIX)) return new BaseModel.Local(parsePath(e, text, baseDir));
+        String name = text.substring(BaseModel.BUILTIN_PREFIX.length());
+        if (!BaseModel.BUILTIN_NAMES.contains(name)) {
+            List<String> spelled = BaseModel.BUILTIN_NAMES.stream().map(n -> BaseModel.BUILTIN_PREFIX + n).toList();
+            throw ConfigException.at(e.origin(), e.written() + " '" + text + "' is not a builtin model; builtins are "
+                    + String.join(", ", spelled) + ClosestName.hint(text, spelled));
+        }
+        return new BaseModel.Builtin(name);
+    }
+
+    private static List<String> parseList(RawEntry e, boolean splitCommas) {
+        List<String> out = new ArrayList<>();
+        switch (e.value()) {
+            case RawValue.Scalar s when splitCommas -> {
+                for (String part : s.text().split(",")) if (!part.isBlank()) out.add(part.strip());
+            }
+            case RawValue.Scalar s -> { if (!s.text().isBlank()) out.add(s.text()); }
+            case RawValue.Sequence q -> {
+                for (RawValue item : q.items()) {
+                    if (!(item instanceof RawValue.Scalar s) || s.text().isBlank()) {
+                        throw ConfigException.at(e.origin(), e.written() + " must be " + e.key().expectation()
+                                + ", got an item " + item.shown());
+                    }
+                    out.add(splitCommas ? s.text().strip() : s.text());
+                }
+            }
+            default -> throw invalid(e);
+        }
+        return List.copyOf(out);
+    }
+
+    private static Resolution parseResolution(RawEntry e) {
+        int w, h;
+        switch (e.value()) {
+            case RawValue.Scalar s when INTEGER.matcher(s.text().strip()).matches() -> {
+                w = h = (int) parseInteger(e, s.text().strip());
+            }
+            case RawValue.Scalar s -> {
+                var m = RESOLUTION_PAIR.matcher(s.text());
+                if (!m.matches()) throw invalid(e);
+                w = sideOrFail(e, m.group(1));
+                h = sideOrFail(e, m.group(2));
+            }
+            case RawValue.Sequence q when q.items().size() == 2
+                    && q.items().get(0) instanceof RawValue.Scalar a && q.items().get(1) instanceof RawValue.Scalar b -> {
+                w = sideOrFail(e, a.text().strip());
+                h = sideOrFail(e, b.text().strip());
+            }
+            default -> throw invalid(e);
+        }
+        if (w < 8 || h < 8 || w > 8192 || h > 8192 || w % 8 != 0 || h % 8 != 0) throw invalid(e);
+        return new Resolution(w, h);
+    }
+
+    private static int sideOrFail(RawEntry e, String text) {
+        if (!INTEGER.matcher(text).matches() || text.length() > 6) throw invalid(e);
+        return Integer.parseInt(text);
+    }
+
+    private static String parseDevice(RawEntry e, String text) {
+        String t = text.toLowerCase(Locale.ROOT);
+        if (t.equals("auto") || t.equals("cpu") || t.equals("cuda") || CUDA_INDEX.matcher(t).matches()) return t;
+        throw invalid(e, t.startsWith("gpu") ? " (did you mean 'cuda'?)" : ClosestName.hint(t, List.of("auto", "cpu", "cuda")));
+    }
+}

@@ -1,0 +1,20 @@
+package org.lorascripts.config;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** Shows a typed config value as a user would write it in YAML. */
+public final class ValueText {
+    private ValueText() {}
+
+    public static String format(Object value, ValueKind kind) {
+        if (value == null) return "(none)";
+        if (value instanceof Double d) return NumberText.format(d);
+        if (value instanceof ConfigChoice c) return c.configName();
+        if (value instanceof List<?> list) {
+            return list.stream().map(o -> kind == ValueKind.TEXT_LIST ? "\"" + o + "\"" : String.valueOf(o))
+                    .collect(Collectors.joining(", ", "[", "]"));
+        }
+        return value.toString();
+    }
+}

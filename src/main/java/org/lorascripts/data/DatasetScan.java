@@ -1,0 +1,174 @@
+package org.lorascripts.data;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Counts what a training folder holds without decoding it: images and their captions for
+ * image LoRA, examples in .txt/.jsonl files for text LoRA. Used by {@code train --dry-run} and
+ * before training to fail early with a clear message.
+ */
+public final class DatasetScan {
+    /** Image file extensions that are trained on (lower case, compared case-insensitively). */
+    public static final List<String> IMAGE_EXTENSIONS = List.of("jpg", "jpeg", "png", "webp", "bmp");
+    private static final int MAX_LISTED = 10;
+
+    private DatasetScan() {}
+
+    /**
+     * Scans {@code dir} recursively (hidden folders skipped) for images and captions. Captions
+     * come from {@code metadataPath} (or {@code dir/metadata.csv} when null and present), whose
+     * file names are relative to {@code dir}, else from a caption file beside each image
+     * ({@code cat.png} -> {@code cat.txt} for extension ".txt").
+     */
+    public static ImageDatasetStats images(Path dir, Path metadataPath, String captionExtension) {
+        requireFolder(dir);
+        List<Path> files = walk(dir);
+        List<String> images = new ArrayList<>();
+        for (Path f : files) if (IMAGE_EXTENSIONS.contains(extension(f))) images.add(relative(dir, f));
+        if (images.isEmpty()) {
+            throw new DatasetException("train_data_dir " + dir + " contains no images (" + String.join(", ", IMAGE_EXTENSIONS) + ")");
+        }
+        Optional<Path> csv = Optional.ofNullable(metadataPath);
+        if (csv.isPresent() && !Files.isRegularFile(csv.get())) {
+            throw new DatasetException("metadata_path " + csv.get() + " does not exist");
+        }
+        if (csv.isEmpty() && Files.isRegularFile(dir.resolve("metadata.csv"))) csv = Optional.of(dir.resolve("metadata.csv"));
+        Map<String, String> captions = csv.map(CaptionCsv::read).orElse(Map.of());
+        Map<String, String> byName = new java.util.HashMap<>();
+        for (var e : captions.entrySet()) byName.put(normalizeName(e.getKey()), e.getValue());
+
+        String ext = captionExtension.startsWith(".") ? captionExtension : "." + captionExtension;
+        int fromCsv = 0, fromFiles = 0;
+        List<String> missing = new ArrayList<>();
+        for (String image : images) {
+            String c = byName.get(image);
+            if (c != null && !c.isBlank()) { fromCsv++; continue; }
+            Path captionFile = dir.resolve(stripExtension(image) + ext);
+            if (Files.isRegularFile(captionFile) && !readText(captionFile).isBlank()) fromFiles++;
+            else missing.add(image);
+        }
+        List<String> orphans = byName.keySet().stream().filter(n -> !images.contains(n)).sorted().toList();
+        return new ImageDatasetStats(dir, List.copyOf(images), csv, fromCsv, fromFiles, List.copyOf(missing), orphans);
+    }
+
+    /**
+     * Counts text examples in a file or a folder (recursively). {@code format}: "auto" reads
+     * .txt as one example per line and .jsonl as one JSON object per line; "text" and "jsonl"
+     * read only that kind (a single file given directly is read in that format whatever its name).
+     */
+    public static TextDatasetStats text(Path source, String format) {
+        if (!Files.exists(source)) throw notFound(source);
+        List<Path> files;
+        if (Files.isDirectory(source)) {
+            files = walk(source).stream().filter(f -> accepts(format, extension(f))).toList();
+            if (files.isEmpty()) {
+                throw new DatasetException("train_data_dir " + source + " has no " + describe(format) + " files");
+            }
+        } else {
+            files = List.of(source);
+        }
+        int text = 0, jsonl = 0;
+        List<String> malformed = new ArrayList<>();
+        for (Path f : files) {
+            boolean asJson = format.equals("jsonl") || (format.equals("auto") && extension(f).equals("jsonl"));
+            String[] lines = readText(f).split("\r?\n", -1);
+            for (int i = 0; i < lines.length; i++) {
+                String l = lines[i].strip();
+                if (l.isEmpty()) continue;
+                if (!asJson) { text++; continue; }
+                jsonl++;
+                if (!(l.startsWith("{") && l.endsWith("}")) && malformed.size() < MAX_LISTED) {
+                    malformed.add(f + ":" + (i + 1));
+                }
+            }
+        }
+        if (text + jsonl == 0) throw new DatasetException("train_data_dir " + source + " has no examples (all lines are empty)");
+        return new TextDatasetStats(source, files, text + jsonl, text, jsonl, List.copyOf(malformed));
+    }
+
+    private static boolean accepts(String format, String ext) {
+        return switch (format) {
+            case "text" -> ext.equals("txt");
+            case "jsonl" -> ext.equals("jsonl");
+            default -> ext.equals("txt") || ext.equals("jsonl");
+        };
+    }
+
+    private static String describe(String format) {
+        return switch (format) {
+            case "text" -> ".txt";
+            case "jsonl" -> ".jsonl";
+            default -> ".txt or .jsonl";
+        };
+    }
+
+    private static DatasetException notFound(Path p) {
+        return new DatasetException("train_data_dir " + p + " does not exist; put the training data there or fix"
+                + " the path (relative paths are relative to the config file)");
+    }
+
+    private static void requireFolder(Path dir) {
+        if (!Files.exists(dir)) throw notFound(dir);
+        if (!Files.isDirectory(dir)) throw new DatasetException("train_data_dir " + dir + " is a file; it must be a folder of images");
+    }
+
+    private static List<Path> walk(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile)
+                    .filter(p -> !isHidden(dir.relativize(p)))
+                    .sorted()
+                    .toList();
+        } catch (IOException | UncheckedIOException e) {
+            throw new DatasetException("cannot list " + dir + " (" + e.getMessage() + ")");
+        }
+    }
+
+    private static boolean isHidden(Path relative) {
+        for (Path part : relative) if (part.toString().startsWith(".")) return true;
+        return false;
+    }
+
+    private static String readText(Path f) {
+        try {
+            return Files.readString(f, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            throw new DatasetException(f + ": not UTF-8 text; save it as UTF-8");
+        } catch (IOException e) {
+            throw new DatasetException("cannot read " + f + " (" + e.getMessage() + ")");
+        }
+    }
+
+    private static String extension(Path f) {
+        String n = f.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+
+    private static String stripExtension(String name) {
+        int dot = name.lastIndexOf('.');
+        return dot <= name.lastIndexOf('/') ? name : name.substring(0, dot);
+    }
+
+    private static String relative(Path dir, Path f) {
+        return dir.relativize(f).toString().replace('\\', '/');
+    }
+
+    private static String normalizeName(String fileName) {
+        try {
+            return Path.of(fileName).normalize().toString().replace('\\', '/');
+        } catch (java.nio.file.InvalidPathException e) {
+            return fileName; // matches no image; reported as an orphan row
+        }
+    }
+}

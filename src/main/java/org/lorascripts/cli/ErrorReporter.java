@@ -3,6 +3,8 @@ package org.lorascripts.cli;
 import java.io.PrintWriter;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.data.DatasetException;
+import org.lorascripts.ffi.NativeUnavailableException;
+import org.lorascripts.tensor.DeviceOutOfMemoryException;
 import picocli.CommandLine;
 
 /**
@@ -26,7 +28,9 @@ public final class ErrorReporter implements CommandLine.IExecutionExceptionHandl
 
     static int report(Throwable e, PrintWriter err, boolean debug) {
         int code;
-        if (e instanceof ConfigException || e instanceof DatasetException) {
+        if (e instanceof ExceptionInInitializerError && e.getCause() != null) e = e.getCause();
+        if (e instanceof ConfigException || e instanceof DatasetException || e instanceof NativeUnavailableException
+                || e instanceof DeviceOutOfMemoryException) {
             err.println("error: " + e.getMessage());
             code = USER_ERROR;
         } else {

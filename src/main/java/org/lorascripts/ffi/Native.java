@@ -33,15 +33,36 @@ public final class Native {
         if (s != null) return s;
         synchronized (Native.class) {
             if (state == null) {
-                LibTorch torch = LibTorchLocator.locate();
-                Path lib = ShimBuilder.ensureBuilt(torch);
-                SymbolLookup lookup = SymbolLookup.libraryLookup(lib, Arena.global());
-                state = new State(torch, lib, lookup, Linker.nativeLinker());
+                LibTorch torch;
+                try {
+                    torch = LibTorchLocator.locate();
+                } catch (LibTorchLocator.NotFound e) {
+                    throw new NativeUnavailableException(e.getMessage(), e);
+                }
+                Path lib;
+                try {
+                    lib = ShimBuilder.ensureBuilt(torch);
+                } catch (RuntimeException e) {
+                    throw new NativeUnavailableException("the native shim did not build against " + torch.describe() + ": "
+                            + e.getMessage() + "\n  fix: install g++ (apt-get install g++) or point LIBTORCH at another libtorch; ./lora doctor checks it", e);
+                }
+                SymbolLookup lookup;
+                try {
+                    lookup = SymbolLookup.libraryLookup(lib, Arena.global());
+                } catch (RuntimeException e) {
+                    throw new NativeUnavailableException("cannot load " + lib + ": " + e.getMessage()
+                            + "\n  fix: delete " + lib.getParent() + " to rebuild it; ./lora doctor checks the installation", e);
+                }
+                State s2 = new State(torch, lib, lookup, Linker.nativeLinker());
+                state = s2;
                 EnumCodes.verify();
             }
             return state;
         }
     }
+
+    /** Locates libtorch, builds the shim if needed and loads it; throws {@link NativeUnavailableException} with a fix. */
+    public static void load() { state(); }
 
     public static LibTorch libTorch() { return state().torch(); }
 

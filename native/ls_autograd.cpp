@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/cuda.h>
 #include <algorithm>
 
 LS_EXPORT int ls_requires_grad_(LsT t, int on) { LS_TRY t->requires_grad_(on != 0); LS_CATCH }
@@ -89,8 +90,8 @@ LS_EXPORT int ls_manual_seed_all(uint64_t seed) {
     std::lock_guard<std::mutex> lock(g.mutex());
     g.set_current_seed(seed);
   }
-  if (at::globalContext().hasCUDA()) {
-    auto n = at::detail::getCUDAHooks().getNumGPUs();
+  if (torch::cuda::is_available()) {
+    auto n = (int)torch::cuda::device_count();
     for (int i = 0; i < n; i++) {
       auto g = at::globalContext().defaultGenerator(at::Device(at::kCUDA, i));
       std::lock_guard<std::mutex> lock(g.mutex());

@@ -13,6 +13,18 @@
 
 typedef at::Tensor* LsT;
 
+// libtorch 2.x moved to std::optional; 1.13 has its own c10::optional.
+#if LS_TORCH_AT_LEAST(2, 4)
+#include <optional>
+template <class T>
+using LsOptional = std::optional<T>;
+#define LS_NULLOPT std::nullopt
+#else
+template <class T>
+using LsOptional = c10::optional<T>;
+#define LS_NULLOPT c10::nullopt
+#endif
+
 // Status codes, mirrored by org.lorascripts.ffi.Status.
 enum LsStatus : int {
   LS_OK = 0,
@@ -79,8 +91,8 @@ inline at::TensorOptions ls_options(int dtype, int devType, int devIndex) {
   return at::TensorOptions().dtype(ls_dtype(dtype)).device(ls_device(devType, devIndex));
 }
 inline at::Tensor ls_opt(LsT t) { return t ? *t : at::Tensor(); }
-inline c10::optional<at::Tensor> ls_optional(LsT t) {
-  return t ? c10::optional<at::Tensor>(*t) : c10::nullopt;
+inline LsOptional<at::Tensor> ls_optional(LsT t) {
+  return t ? LsOptional<at::Tensor>(*t) : LS_NULLOPT;
 }
 inline std::vector<at::Tensor> ls_list(LsT* ts, int n) {
   std::vector<at::Tensor> v;

@@ -16,7 +16,7 @@ LS_EXPORT int ls_cuda_synchronize(int device) {
 LS_EXPORT int ls_cuda_memory(int device, int64_t* allocated, int64_t* reserved, int64_t* peakAllocated) {
   LS_TRY
   auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats((c10::DeviceIndex)device);
-  auto agg = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+  const size_t agg = 0;  // StatType::AGGREGATE (the enum moved namespaces across releases)
   *allocated = stats.allocated_bytes[agg].current;
   *reserved = stats.reserved_bytes[agg].current;
   *peakAllocated = stats.allocated_bytes[agg].peak;

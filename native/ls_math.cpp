@@ -134,8 +134,8 @@ LS_EXPORT int ls_addcdiv_(LsT a, LsT b, LsT c, double value) { LS_TRY a->addcdiv
 LS_EXPORT int ls_lerp_(LsT a, LsT end, double weight) { LS_TRY a->lerp_(*end, weight); LS_CATCH }
 LS_EXPORT int ls_clamp(LsT a, double lo, double hi, int hasLo, int hasHi, LsT* out) {
   LS_TRY
-  c10::optional<at::Scalar> l = hasLo ? c10::optional<at::Scalar>(lo) : c10::nullopt;
-  c10::optional<at::Scalar> h = hasHi ? c10::optional<at::Scalar>(hi) : c10::nullopt;
+  LsOptional<at::Scalar> l = hasLo ? LsOptional<at::Scalar>(lo) : LS_NULLOPT;
+  LsOptional<at::Scalar> h = hasHi ? LsOptional<at::Scalar>(hi) : LS_NULLOPT;
   ls_put(out, at::clamp(*a, l, h));
   LS_CATCH
 }
@@ -143,7 +143,7 @@ LS_EXPORT int ls_clamp(LsT a, double lo, double hi, int hasLo, int hasHi, LsT* o
 // ---- reductions (dims == nullptr / n == 0 reduces over all dims) ----
 LS_EXPORT int ls_sum(LsT a, const int64_t* dims, int n, int keepdim, int dtype, LsT* out) {
   LS_TRY
-  c10::optional<at::ScalarType> dt = dtype >= 0 ? c10::optional<at::ScalarType>(ls_dtype(dtype)) : c10::nullopt;
+  LsOptional<at::ScalarType> dt = dtype >= 0 ? LsOptional<at::ScalarType>(ls_dtype(dtype)) : LS_NULLOPT;
   ls_put(out, n == 0 ? at::sum(*a, dt) : at::sum(*a, ls_dims(dims, n), keepdim != 0, dt));
   LS_CATCH
 }

@@ -26,13 +26,13 @@ LS_EXPORT int ls_rms_norm(LsT x, LsT w, double eps, LsT* out) {
 }
 LS_EXPORT int ls_softmax(LsT x, int64_t dim, int dtype, LsT* out) {
   LS_TRY
-  c10::optional<at::ScalarType> dt = dtype >= 0 ? c10::optional<at::ScalarType>(ls_dtype(dtype)) : c10::nullopt;
+  LsOptional<at::ScalarType> dt = dtype >= 0 ? LsOptional<at::ScalarType>(ls_dtype(dtype)) : LS_NULLOPT;
   ls_put(out, at::softmax(*x, dim, dt));
   LS_CATCH
 }
 LS_EXPORT int ls_log_softmax(LsT x, int64_t dim, int dtype, LsT* out) {
   LS_TRY
-  c10::optional<at::ScalarType> dt = dtype >= 0 ? c10::optional<at::ScalarType>(ls_dtype(dtype)) : c10::nullopt;
+  LsOptional<at::ScalarType> dt = dtype >= 0 ? LsOptional<at::ScalarType>(ls_dtype(dtype)) : LS_NULLOPT;
   ls_put(out, at::log_softmax(*x, dim, dt));
   LS_CATCH
 }
@@ -71,7 +71,7 @@ LS_EXPORT int ls_sdpa(LsT q, LsT k, LsT v, LsT mask, double dropout, int causal,
   LS_TRY
 #if LS_TORCH_AT_LEAST(2, 1)
   if (useNative) {
-    c10::optional<double> sc = scale > 0 ? c10::optional<double>(scale) : c10::nullopt;
+    LsOptional<double> sc = scale > 0 ? LsOptional<double>(scale) : LS_NULLOPT;
     ls_put(out, at::scaled_dot_product_attention(*q, *k, *v, ls_optional(mask), dropout, causal != 0, sc));
     return LS_OK;
   }
@@ -87,8 +87,8 @@ LS_EXPORT int ls_interpolate(LsT x, int mode, int64_t h, int64_t w, double sh, d
   std::vector<int64_t> size;
   if (h > 0) size = {h, w};
   else size = {(int64_t)std::floor(x->size(2) * sh), (int64_t)std::floor(x->size(3) * sw)};
-  c10::optional<double> osh = h > 0 ? c10::nullopt : c10::optional<double>(sh);
-  c10::optional<double> osw = h > 0 ? c10::nullopt : c10::optional<double>(sw);
+  LsOptional<double> osh = h > 0 ? LS_NULLOPT : LsOptional<double>(sh);
+  LsOptional<double> osw = h > 0 ? LS_NULLOPT : LsOptional<double>(sw);
   at::Tensor r;
   switch (mode) {
     case 0:

@@ -1,5 +1,6 @@
 // Tensor basics: lifetime, creation, metadata, copies and views.
 #include "ls_common.h"
+#include <torch/cuda.h>
 #include <cstring>
 
 static thread_local std::string g_last_error;
@@ -172,21 +173,19 @@ LS_EXPORT int ls_masked_fill(LsT t, LsT mask, double value, LsT* out) { LS_TRY l
 LS_EXPORT int ls_where(LsT cond, LsT a, LsT b, LsT* out) { LS_TRY ls_put(out, at::where(*cond, *a, *b)); LS_CATCH }
 LS_EXPORT int ls_index_put_(LsT t, LsT index, LsT values, int accumulate) {
   LS_TRY
-  c10::List<c10::optional<at::Tensor>> idx;
+  c10::List<LsOptional<at::Tensor>> idx;
   idx.push_back(*index);
   t->index_put_(idx, *values, accumulate != 0);
   LS_CATCH
 }
 
 // ---- devices (no CUDA headers needed: these go through libtorch's CUDA hooks) ----
-LS_EXPORT int ls_cuda_available(int* out) { LS_TRY *out = at::globalContext().hasCUDA() ? 1 : 0; LS_CATCH }
-LS_EXPORT int ls_cuda_device_count(int* out) {
-  LS_TRY *out = at::globalContext().hasCUDA() ? (int)at::detail::getCUDAHooks().getNumGPUs() : 0; LS_CATCH
-}
+LS_EXPORT int ls_cuda_available(int* out) { LS_TRY *out = torch::cuda::is_available() ? 1 : 0; LS_CATCH }
+LS_EXPORT int ls_cuda_device_count(int* out) { LS_TRY *out = (int)torch::cuda::device_count(); LS_CATCH }
 LS_EXPORT int ls_cuda_bf16_supported(int* out) {
   LS_TRY
   *out = 0;
-  if (at::globalContext().hasCUDA()) {
+  if (torch::cuda::is_available()) {
     // A bf16 matmul on the device is the check that covers every driver/arch combination.
     auto a = at::ones({2, 2}, at::TensorOptions().dtype(at::kBFloat16).device(at::kCUDA));
     *out = at::mm(a, a).sum().item<double>() == 8.0 ? 1 : 0;

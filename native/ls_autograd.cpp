@@ -304,7 +304,10 @@ LS_EXPORT int ls_has_fused_adamw(int* out) {
   return LS_OK;
 }
 // One fused AdamW step over CUDA tensors (libtorch's _fused_adamw_). steps are 1-element float
-// tensors, incremented by the kernel's caller (we increment them here, as torch.optim does).
+// tensors, incremented by the kernel's caller (we increment them here, as torch.optim does). When
+// foundInf is set the kernel leaves params and moments alone, and the step counts are taken back
+// here (torch.optim's _fused_adamw does the same), so a skipped fp16 step does not shift the bias
+// correction; all of it stays on the device, with no host sync.
 LS_EXPORT int ls_fused_adamw_(LsT* params, LsT* grads, LsT* expAvg, LsT* expAvgSq, LsT* steps, int n, double lr,
                               double beta1, double beta2, double weightDecay, double eps, LsT gradScale, LsT foundInf) {
   LS_TRY
@@ -313,6 +316,7 @@ LS_EXPORT int ls_fused_adamw_(LsT* params, LsT* grads, LsT* expAvg, LsT* expAvgS
   at::_foreach_add_(st, 1);
   at::_fused_adamw_(ls_list(params, n), ls_list(grads, n), ls_list(expAvg, n), ls_list(expAvgSq, n), {}, st, lr,
                     beta1, beta2, weightDecay, eps, false, false, ls_optional(gradScale), ls_optional(foundInf));
+  if (foundInf) at::_foreach_sub_(st, std::vector<at::Tensor>(st.size(), *foundInf));
 #else
   TORCH_CHECK(false, "fused AdamW needs libtorch 2.2 or newer");
 #endif

@@ -41,6 +41,7 @@ public final class AutogradApi {
     private static final MethodHandle HAS_FUSED_ADAMW = fn("ls_has_fused_adamw", ADDR);
     private static final MethodHandle FUSED_ADAMW = fn("ls_fused_adamw_", ADDR, ADDR, ADDR, ADDR, ADDR, I32, F64, F64, F64, F64, F64, PTR, PTR);
     private static final MethodHandle FOREACH_NORM = fn("ls_foreach_norm", ADDR, I32, F64, ADDR);
+    private static final MethodHandle FOREACH_MUL_SCALAR_ = fn("ls_foreach_mul_scalar_", ADDR, I32, F64);
 
     public static void requiresGrad_(long h, boolean on) {
         try { Status.check((int) REQUIRES_GRAD_.invokeExact(h, on ? 1 : 0)); } catch (Throwable t) { throw Calls.rethrow(t); }
@@ -147,6 +148,14 @@ public final class AutogradApi {
             Status.check((int) FUSED_ADAMW.invokeExact(a.allocateFrom(ValueLayout.JAVA_LONG, params), a.allocateFrom(ValueLayout.JAVA_LONG, grads),
                     a.allocateFrom(ValueLayout.JAVA_LONG, expAvg), a.allocateFrom(ValueLayout.JAVA_LONG, expAvgSq),
                     a.allocateFrom(ValueLayout.JAVA_LONG, steps), params.length, lr, beta1, beta2, weightDecay, eps, gradScale, foundInf));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Every tensor *= s in place (one multi-tensor kernel on CUDA). */
+    public static void foreachMulScalar_(long[] ts, double s) {
+        if (ts.length == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            Status.check((int) FOREACH_MUL_SCALAR_.invokeExact(a.allocateFrom(ValueLayout.JAVA_LONG, ts), ts.length, s));
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 

@@ -17,6 +17,8 @@ import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import org.lorascripts.train.optim.AdamW;
+import org.lorascripts.train.optim.NamedParam;
 
 /**
  * Checks every CUDA path of the engine on a GPU machine (CI has no GPU): op results against the
@@ -138,6 +140,7 @@ public final class CudaSelfCheck {
             report("loss_scaling", "fused CUDA kernels: unscale, inf detection, backoff");
         });
         check("checkpoint", this::checkpointCheck);
+        check("adamw_cpu_vs_cuda", this::adamwDevicesAgree);
         check("memory_stats", () -> {
             Cuda.synchronize(0);
             long before = Cuda.memory(0).orElseThrow().allocated();
@@ -181,6 +184,30 @@ public final class CudaSelfCheck {
             require(Math.abs(r[0] - e0) < 1e-5 && Math.abs(r[1] - e1) < 1e-5, "got " + r[0] + ", " + r[1]);
             report("fused_adamw", "one step equals the AdamW formula");
         });
+    }
+
+    /** The optimizer on CUDA (fused kernel) against the same steps on the CPU (composed ops). */
+    private void adamwDevicesAgree() {
+        float[][] result = new float[2][];
+        for (int mode = 0; mode < 2; mode++) {
+            Device d = mode == 0 ? Device.CPU : gpu;
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(8);
+                Tensor p = Torch.randn(new long[] {32, 16}, DType.F32, Device.CPU).to(d).detach().requiresGrad_(true);
+                Tensor g0 = Torch.randn(new long[] {32, 16}, DType.F32, Device.CPU);
+                try (AdamW opt = new AdamW(List.of(new NamedParam("w", p)), 0.9, 0.999, 1e-8, 0.01)) {
+                    for (int step = 1; step <= 3; step++) {
+                        p.setGrad(g0.mul(step).to(d));
+                        opt.step(1e-3 * step);
+                    }
+                }
+                result[mode] = p.to(Device.CPU).toFloatArray();
+            }
+        }
+        double diff = 0;
+        for (int i = 0; i < result[0].length; i++) diff = Math.max(diff, Math.abs(result[0][i] - result[1][i]));
+        require(diff < 1e-6, "cpu vs cuda AdamW differ by " + diff);
+        report("adamw_cpu_vs_cuda", String.format(Locale.ROOT, "3 steps, fused=%s, max_abs_diff=%.2e", AutogradApi.hasFusedAdamW(), diff));
     }
 
     private void checkpointCheck() {

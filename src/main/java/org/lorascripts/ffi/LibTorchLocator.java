@@ -125,8 +125,13 @@ public final class LibTorchLocator {
     private static final Pattern VERSION_PART = Pattern.compile("#define TORCH_VERSION_(MAJOR|MINOR|PATCH) (\\d+)");
 
     static Optional<String> readVersion(List<Path> includeDirs) {
+        // Newer releases keep the numbers in torch/headeronly/version.h, included by torch/version.h.
+        List<Path> candidates = new ArrayList<>();
         for (Path inc : includeDirs) {
-            Path v = inc.resolve("torch/version.h");
+            candidates.add(inc.resolve("torch/version.h"));
+            candidates.add(inc.resolve("torch/headeronly/version.h"));
+        }
+        for (Path v : candidates) {
             if (!Files.exists(v)) continue;
             try {
                 String text = Files.readString(v);

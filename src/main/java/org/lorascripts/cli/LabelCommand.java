@@ -1,0 +1,101 @@
+package org.lorascripts.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.lorascripts.label.CaptionFormat;
+import org.lorascripts.label.ImageFiles;
+import org.lorascripts.label.ImageTagger;
+import org.lorascripts.label.LabelException;
+import org.lorascripts.label.Labeler;
+import org.lorascripts.label.MetadataCsv;
+import org.lorascripts.label.TagSelection;
+import org.lorascripts.label.Wd14Tagger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./lora label}: captions a folder of images with a local WD14 tagger and/or a trigger word. */
+@Command(name = "label", mixinStandardHelpOptions = true,
+        description = {"Caption the images of a folder with a local WD14 tagger (ONNX) and/or a trigger word.",
+                "Writes metadata.csv (file_name,text) or one .txt per image; existing captions are kept unless --overwrite."})
+public final class LabelCommand implements Callable<Integer> {
+    static final String NO_MODEL_MESSAGE = "no tagger model given: download a SmilingWolf wd-v1-4 / wd-eva02 tagger folder"
+            + " with model.onnx and selected_tags.csv from Hugging Face (e.g. SmilingWolf/wd-eva02-large-tagger-v3)"
+            + " and pass --model DIR, or pass --trigger WORD to caption every image with just the trigger word"
+            + " (nothing is downloaded automatically)";
+
+    @Option(names = "--input", required = true, paramLabel = "DIR", description = "Folder of images (searched recursively).")
+    Path input;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "metadata.csv to write (default: DIR/metadata.csv).")
+    Path output;
+
+    @Option(names = "--format", paramLabel = "csv|txt", description = "csv (metadata.csv, default) or txt (one .txt beside each image, kohya).")
+    String format;
+
+    @Option(names = "--model", paramLabel = "PATH", description = "WD14 tagger folder with model.onnx and selected_tags.csv.")
+    Path model;
+
+    @Option(names = "--backend", defaultValue = "wd14", paramLabel = "NAME", description = "Tagger backend (only wd14).")
+    String backend;
+
+    @Option(names = "--trigger", paramLabel = "WORD", description = "Trigger word, put first in every caption.")
+    String trigger;
+
+    @Option(names = "--threshold", defaultValue = "0.35", description = "Minimum probability of general tags (default ${DEFAULT-VALUE}).")
+    double threshold;
+
+    @Option(names = "--character-threshold", defaultValue = "0.85", description = "Minimum probability of character tags (default ${DEFAULT-VALUE}).")
+    double characterThreshold;
+
+    @Option(names = "--overwrite", description = "Replace existing captions.")
+    boolean overwrite;
+
+    @Option(names = "--include-rating", description = "Put the most probable rating tag (general, sensitive, ...) first.")
+    boolean includeRating;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Images per model call (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Override
+    public Integer call() {
+        PrintStream err = System.err;
+        try {
+            ImageFiles.requireFolder(input);
+            CaptionFormat fmt = resolveFormat();
+            Path csvFile = output != null ? output : input.resolve(MetadataCsv.FILE_NAME);
+            if (!backend.equals("wd14")) throw new LabelException("unknown --backend '" + backend + "': only wd14 is supported");
+            TagSelection selection = new TagSelection(threshold, characterThreshold, includeRating);
+            if (model == null) {
+                if (trigger == null || trigger.isBlank()) {
+                    err.println("lora label: " + NO_MODEL_MESSAGE);
+                    return 2;
+                }
+                err.println("lora label: no --model given, captions will hold only the trigger word '" + trigger.strip() + "'");
+            }
+            try (ImageTagger tagger = model == null ? ImageTagger.none() : Wd14Tagger.open(model, selection)) {
+                Labeler.Summary summary = new Labeler(tagger, err)
+                        .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
+                System.out.println(summary.line());
+            }
+            return 0;
+        } catch (LabelException e) {
+            err.println("lora label: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private CaptionFormat resolveFormat() {
+        if (format != null) {
+            CaptionFormat fmt = CaptionFormat.parse(format);
+            if (fmt == CaptionFormat.TXT && output != null) {
+                throw new LabelException("--output names a metadata.csv; with --format txt the captions go beside the images");
+            }
+            return fmt;
+        }
+        if (output != null && !output.getFileName().toString().endsWith(".csv")) {
+            throw new LabelException("--output " + output + " must be a .csv file; use --format txt for .txt captions");
+        }
+        return CaptionFormat.CSV;
+    }
+}

@@ -1,0 +1,20 @@
+package org.lorascripts.label;
+
+import java.util.Locale;
+
+/** Where captions live: one {@code metadata.csv} (Hugging Face imagefolder) or one .txt per image (kohya). */
+public enum CaptionFormat {
+    CSV, TXT;
+
+    public static CaptionFormat parse(String text) {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "csv" -> CSV;
+            case "txt" -> TXT;
+            default -> throw new LabelException("unknown caption format '" + text + "': use csv or txt");
+        };
+    }
+
+    public String cliName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

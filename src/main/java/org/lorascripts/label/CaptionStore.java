@@ -1,0 +1,119 @@
+package org.lorascripts.label;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.lorascripts.io.AtomicFileWriter;
+
+/**
+ * The captions of one image folder, in either form: {@code metadata.csv} beside the images or one
+ * {@code .txt} per image (kohya). Keys are image paths relative to the folder with '/' separators.
+ * The trainer reads captions through this class too, so both forms mean the same thing everywhere.
+ */
+public final class CaptionStore {
+    private final Path folder;
+    private final CaptionFormat format;
+    private final Path csvFile;
+    private final LinkedHashMap<String, String> captions;
+
+    private CaptionStore(Path folder, CaptionFormat format, Path csvFile, LinkedHashMap<String, String> captions) {
+        this.folder = folder;
+        this.format = format;
+        this.csvFile = csvFile;
+        this.captions = captions;
+    }
+
+    /** metadata.csv when the folder has one, else .txt files. */
+    public static CaptionFormat detect(Path folder) {
+        return Files.isRegularFile(folder.resolve(MetadataCsv.FILE_NAME)) ? CaptionFormat.CSV : CaptionFormat.TXT;
+    }
+
+    public static CaptionStore open(Path folder) {
+        ImageFiles.requireFolder(folder);
+        return open(folder, detect(folder));
+    }
+
+    public static CaptionStore open(Path folder, CaptionFormat format) {
+        return format == CaptionFormat.CSV ? openCsv(folder, folder.resolve(MetadataCsv.FILE_NAME)) : openTxt(folder);
+    }
+
+    /** A metadata.csv that may live outside the image folder (file_name stays relative to the images). */
+    public static CaptionStore openCsv(Path folder, Path csvFile) {
+        ImageFiles.requireFolder(folder);
+        LinkedHashMap<String, String> rows = Files.exists(csvFile) ? MetadataCsv.read(csvFile) : new LinkedHashMap<>();
+        return new CaptionStore(folder, CaptionFormat.CSV, csvFile, rows);
+    }
+
+    public static CaptionStore openTxt(Path folder) {
+        ImageFiles.requireFolder(folder);
+        LinkedHashMap<String, String> captions = new LinkedHashMap<>();
+        for (String image : ImageFiles.list(folder)) {
+            Path txt = ImageFiles.captionFile(folder, image);
+            if (Files.isRegularFile(txt)) captions.put(image, readTxt(txt));
+        }
+        return new CaptionStore(folder, CaptionFormat.TXT, null, captions);
+    }
+
+    private static String readTxt(Path txt) {
+        try {
+            String text = Files.readString(txt, StandardCharsets.UTF_8);
+            if (text.startsWith("\uFEFF")) text = text.substring(1);
+            // Editors add a final newline; it is not part of the caption.
+            return text.strip();
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new LabelException(txt + " is not UTF-8 text: re-save it as UTF-8");
+        } catch (IOException e) {
+            throw new LabelException("cannot read " + txt + ": " + e.getMessage());
+        }
+    }
+
+    public Path folder() {
+        return folder;
+    }
+
+    public CaptionFormat format() {
+        return format;
+    }
+
+    /** Where the captions are written: the csv file, or the folder for .txt captions. */
+    public Path location() {
+        return format == CaptionFormat.CSV ? csvFile : folder;
+    }
+
+    /** image → caption, in file order (csv) or sorted path order (txt). Read-only view. */
+    public Map<String, String> captions() {
+        return java.util.Collections.unmodifiableMap(captions);
+    }
+
+    public boolean has(String image) {
+        return captions.containsKey(image);
+    }
+
+    public String get(String image) {
+        return captions.get(image);
+    }
+
+    /**
+     * Sets the given captions (new images are appended, existing ones replaced in place) and writes
+     * them: the whole csv atomically, or just the touched .txt files, each atomically.
+     */
+    public void putAll(Map<String, String> updates) {
+        if (updates.isEmpty()) return;
+        captions.putAll(updates);
+        try {
+            if (format == CaptionFormat.CSV) {
+                MetadataCsv.write(csvFile, captions);
+            } else {
+                for (Map.Entry<String, String> e : updates.entrySet()) {
+                    AtomicFileWriter.write(ImageFiles.captionFile(folder, e.getKey()),
+                            e.getValue().getBytes(StandardCharsets.UTF_8));
+                }
+            }
+        } catch (IOException e) {
+            throw new LabelException("cannot write captions to " + location() + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package org.lorascripts.lora;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.lorascripts.nn.LoraHost;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.train.optim.NamedParam;
+
+/**
+ * The adapters attached to one model, by module name (the model's own, HF/diffusers module path).
+ * Exporters turn these names into kohya or PEFT keys. Closing detaches and frees the adapters.
+ */
+public final class LoraNetwork implements AutoCloseable {
+    private final Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
+    private final Map<String, LoraHost> hosts = new LinkedHashMap<>();
+
+    /**
+     * Attaches a new adapter to every host whose name the filter accepts. Linear layers and 1x1
+     * convolutions get (rank, alpha); larger convolutions only when spec.convRank() > 0.
+     */
+    public static LoraNetwork inject(Map<String, LoraHost> candidates, Predicate<String> filter, LoraSpec spec, Device device) {
+        LoraNetwork net = new LoraNetwork();
+        for (var e : candidates.entrySet()) {
+            if (!filter.test(e.getKey())) continue;
+            LoraHost host = e.getValue();
+            long[] ws = host.weightShape();
+            boolean bigConv = host.kind() == LoraHost.Kind.CONV && (ws[2] > 1 || ws[3] > 1);
+            int rank = bigConv ? spec.convRank() : spec.rank();
+            if (rank <= 0) continue;
+            double alpha = bigConv ? spec.convAlpha() : spec.alpha();
+            LoraAdapter a = LoraAdapter.create(host, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device);
+            net.add(e.getKey(), host, a);
+        }
+        return net;
+    }
+
+    /** Attaches an existing adapter (e.g. loaded from a file). */
+    public void add(String name, LoraHost host, LoraAdapter adapter) {
+        LoraAdapter old = adapters.put(name, adapter);
+        if (old != null) old.close();
+        hosts.put(name, host);
+        host.attach(adapter);
+    }
+
+    public Map<String, LoraAdapter> adapters() { return Collections.unmodifiableMap(adapters); }
+
+    public Map<String, LoraHost> hosts() { return Collections.unmodifiableMap(hosts); }
+
+    public int size() { return adapters.size(); }
+
+    /** fp32 master weights, named {@code <module>.lora_down.weight} / {@code <module>.lora_up.weight}. */
+    public List<NamedParam> trainableParameters() {
+        List<NamedParam> ps = new ArrayList<>();
+        for (var e : adapters.entrySet()) {
+            ps.add(new NamedParam(e.getKey() + ".lora_down.weight", e.getValue().down()));
+            ps.add(new NamedParam(e.getKey() + ".lora_up.weight", e.getValue().up()));
+        }
+        return ps;
+    }
+
+    public void setTraining(boolean on) { adapters.values().forEach(a -> a.setTraining(on)); }
+
+    public void setMultiplier(double m) { adapters.values().forEach(a -> a.setMultiplier(m)); }
+
+    /**
+     * Adds every adapter's delta into its host's frozen weight (in place) and detaches the adapters:
+     * the model then computes the same outputs without them.
+     */
+    public void mergeIntoWeights() {
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
+            for (var e : adapters.entrySet()) {
+                LoraHost host = hosts.get(e.getKey());
+                DType wt = host.weight().dtype();
+                Tensor d = e.getValue().delta(wt == DType.F64 ? DType.F64 : DType.F32);
+                host.weight().add_(d.to(wt, host.weight().device()));
+                host.attach(null);
+            }
+        }
+    }
+
+    @Override public void close() {
+        for (var e : adapters.entrySet()) {
+            LoraHost h = hosts.get(e.getKey());
+            if (h.adapter() == e.getValue()) h.attach(null);
+            e.getValue().close();
+        }
+        adapters.clear();
+        hosts.clear();
+    }
+}

@@ -1,0 +1,20 @@
+package org.lorascripts.nn;
+
+import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Tensor;
+
+/** Group norm over (B, C, ...) with per-channel affine weight and bias. */
+public final class GroupNorm {
+    private final Tensor weight, bias;
+    private final int groups;
+    private final double eps;
+
+    public GroupNorm(Weights w, int groups, long channels, double eps) {
+        this.weight = w.get("weight", channels);
+        this.bias = w.get("bias", channels);
+        this.groups = groups;
+        this.eps = eps;
+    }
+
+    public Tensor forward(Tensor x) { return Functional.groupNorm(x, groups, weight, bias, eps); }
+}

@@ -1,0 +1,144 @@
+package org.lorascripts.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.lorascripts.data.DatasetException;
+import org.lorascripts.io.HalfFloats;
+import org.lorascripts.io.TensorInfo;
+import org.lorascripts.io.TensorSource;
+import org.lorascripts.tensor.DType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Describes a safetensors file: metadata, tensors, and for LoRA files the rank and alpha per module. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show a .safetensors file's metadata, tensors, and LoRA rank/alpha per module.",
+        footer = {"", "Examples:", "  ./lora info output/my_style_lora.safetensors",
+                "  ./lora info output/my_text_lora/          (a PEFT adapter folder)",
+                "  ./lora info models/v1-5-pruned.safetensors --all"})
+public final class InfoCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "a .safetensors file, a sharded *.safetensors.index.json, or a folder holding one")
+    Path path;
+
+    @Option(names = "--all", description = "list every tensor (default: the first 40)")
+    boolean all;
+
+    /** One LoRA module's tensors, collected from kohya (lora_down/up/alpha) or PEFT (lora_A/B) keys. */
+    private static final class Module {
+        long[] down, up;
+        Double alpha;
+        DType dtype;
+    }
+
+    @Override public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        Path file = resolve(path);
+        try (TensorSource src = TensorSource.open(file)) {
+            out.println("file      " + file);
+            Map<String, String> meta = new TreeMap<>(src.metadata());
+            long params = 0, bytes = 0;
+            Map<DType, Integer> dtypes = new TreeMap<>();
+            Map<String, Module> modules = new TreeMap<>();
+            for (String name : src.names()) {
+                TensorInfo t = src.info(name);
+                params += t.numel();
+                bytes += t.byteLength();
+                dtypes.merge(t.dtype(), 1, Integer::sum);
+                collectLora(src, name, t, modules);
+            }
+            out.printf(Locale.ROOT, "tensors   %d (%s), %,d parameters, %.2f MiB%n", src.names().size(), dtypes, params, bytes / 1048576.0);
+            if (!modules.isEmpty()) printLora(out, modules);
+            if (!meta.isEmpty()) {
+                out.println("metadata");
+                for (var e : meta.entrySet()) out.println("  " + e.getKey() + " = " + abbreviate(e.getValue()));
+            }
+            if (all || modules.isEmpty()) {
+                out.println("tensors");
+                int shown = 0;
+                for (String name : src.names()) {
+                    if (!all && shown++ >= 40) {
+                        out.println("  ... " + (src.names().size() - 40) + " more (use --all)");
+                        break;
+                    }
+                    TensorInfo t = src.info(name);
+                    out.printf("  %-70s %-5s %s%n", name, t.dtype().displayName(), TensorInfo.shapeString(t.shape()));
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static void collectLora(TensorSource src, String name, TensorInfo t, Map<String, Module> modules) throws IOException {
+        String module;
+        if (name.endsWith(".lora_down.weight") || name.endsWith(".lora_A.weight")) {
+            module = name.substring(0, name.lastIndexOf(name.endsWith(".lora_down.weight") ? ".lora_down.weight" : ".lora_A.weight"));
+            Module m = modules.computeIfAbsent(module, k -> new Module());
+            m.down = t.shape();
+            m.dtype = t.dtype();
+        } else if (name.endsWith(".lora_up.weight") || name.endsWith(".lora_B.weight")) {
+            module = name.substring(0, name.lastIndexOf(name.endsWith(".lora_up.weight") ? ".lora_up.weight" : ".lora_B.weight"));
+            modules.computeIfAbsent(module, k -> new Module()).up = t.shape();
+        } else if (name.endsWith(".alpha") && t.numel() == 1) {
+            module = name.substring(0, name.length() - ".alpha".length());
+            modules.computeIfAbsent(module, k -> new Module()).alpha = scalar(src, name, t);
+        }
+    }
+
+    private static double scalar(TensorSource src, String name, TensorInfo t) throws IOException {
+        var seg = src.data(name);
+        return switch (t.dtype()) {
+            case F32 -> seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0);
+            case F64 -> seg.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED, 0);
+            case F16 -> HalfFloats.halfToFloat(seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0));
+            case BF16 -> HalfFloats.bfloat16ToFloat(seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0));
+            default -> Double.NaN;
+        };
+    }
+
+    private static void printLora(PrintWriter out, Map<String, Module> modules) {
+        Map<String, Integer> byRank = new TreeMap<>();
+        List<String> lines = new ArrayList<>();
+        for (var e : modules.entrySet()) {
+            Module m = e.getValue();
+            if (m.down == null) continue;
+            int rank = (int) m.down[0];
+            byRank.merge("rank " + rank + (m.alpha != null ? ", alpha " + fmt(m.alpha) : ""), 1, Integer::sum);
+            lines.add(String.format("  %-80s rank %d%s down %s up %s", e.getKey(), rank,
+                    m.alpha != null ? ", alpha " + fmt(m.alpha) + "," : ",", TensorInfo.shapeString(m.down), m.up == null ? "?" : TensorInfo.shapeString(m.up)));
+        }
+        out.println("lora      " + lines.size() + " modules: " + byRank);
+        for (String l : lines) out.println(l);
+    }
+
+    private static String fmt(double v) { return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v); }
+
+    private static String abbreviate(String v) { return v.length() <= 300 ? v : v.substring(0, 300) + "... (" + v.length() + " chars)"; }
+
+    static Path resolve(Path p) {
+        if (!Files.exists(p)) throw new DatasetException(p + " does not exist");
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (n.endsWith(".ckpt") || n.endsWith(".pt") || n.endsWith(".bin") || n.endsWith(".pth")) {
+            throw new DatasetException(p + " is a pickle checkpoint, which lora-scripts never loads (it can run code); "
+                    + "convert it to .safetensors first (e.g. with the WebUI's checkpoint merger, 'save as safetensors')");
+        }
+        if (!Files.isDirectory(p)) return p;
+        for (String candidate : List.of("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json",
+                "diffusion_pytorch_model.safetensors")) {
+            if (Files.exists(p.resolve(candidate))) return p.resolve(candidate);
+        }
+        throw new DatasetException(p + " holds no adapter_model.safetensors, model.safetensors or index; name the file");
+    }
+}

@@ -140,6 +140,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (!c.isImage() && c.text().packing()) {
             out.println("  (packing joins short examples into max_seq_len sequences, so the trainer takes fewer steps)");
         }
+        org.lorascripts.train.MemoryEstimate.of(c).ifPresent(m -> out.println(DatasetReport.row("device memory", m.describe())));
         out.println(DatasetReport.row("output", c.output().outputDir() + " (output_name " + c.output().outputName() + ")"));
         if (!(from instanceof Resume.None)) {
             out.println(DatasetReport.row("resume from", from.path().map(Path::toString).orElse("latest checkpoint in output_dir")));

@@ -192,3 +192,11 @@ LS_EXPORT int ls_cuda_bf16_supported(int* out) {
   }
   LS_CATCH
 }
+
+// TF32 for fp32 matmuls and convolutions on Ampere+ (PyTorch: allow_tf32 / float32_matmul_precision).
+LS_EXPORT int ls_set_tf32(int on) {
+  LS_TRY
+  at::globalContext().setFloat32MatmulPrecision(on ? "high" : "highest");
+  at::globalContext().setAllowTF32CuDNN(on != 0);
+  LS_CATCH
+}

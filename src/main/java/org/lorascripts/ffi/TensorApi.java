@@ -77,6 +77,11 @@ public final class TensorApi {
     private static final MethodHandle CUDA_DEVICE_COUNT = fn("ls_cuda_device_count", ADDR);
     private static final MethodHandle CUDA_BF16 = fn("ls_cuda_bf16_supported", ADDR);
     private static final MethodHandle TORCH_VERSION = fn("ls_torch_version", ADDR, ADDR, ADDR);
+    private static final MethodHandle SET_TF32 = fn("ls_set_tf32", I32);
+
+    public static void setTf32(boolean on) {
+        try { Status.check((int) SET_TF32.invokeExact(on ? 1 : 0)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
 
     public static void free(long h) { Invoke.run_h(FREE, h); }
     public static long shallowCopy(long h) { return Invoke.toH_h(SHALLOW_COPY, h); }

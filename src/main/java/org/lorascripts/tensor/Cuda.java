@@ -13,6 +13,8 @@ public final class Cuda {
     public static boolean isBf16Supported() { return isAvailable() && TensorApi.cudaBf16Supported(); }
     public static void synchronize(int device) { CudaApi.synchronize(device); }
     public static void emptyCache() { CudaApi.emptyCache(); }
+    /** TF32 tensor cores for fp32 matmuls and convolutions (as torch's allow_tf32). */
+    public static void setTf32(boolean on) { TensorApi.setTf32(on); }
     public static void resetPeakMemory(int device) { CudaApi.resetPeak(device); }
 
     public record Memory(long allocated, long reserved, long peakAllocated) {}

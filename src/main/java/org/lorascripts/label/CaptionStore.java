@@ -18,12 +18,15 @@ public final class CaptionStore {
     private final CaptionFormat format;
     private final Path csvFile;
     private final LinkedHashMap<String, String> captions;
+    private final String txtExtension;
 
-    private CaptionStore(Path folder, CaptionFormat format, Path csvFile, LinkedHashMap<String, String> captions) {
+    private CaptionStore(Path folder, CaptionFormat format, Path csvFile, LinkedHashMap<String, String> captions,
+                         String txtExtension) {
         this.folder = folder;
         this.format = format;
         this.csvFile = csvFile;
         this.captions = captions;
+        this.txtExtension = txtExtension;
     }
 
     /** metadata.csv when the folder has one, else .txt files. */
@@ -44,17 +47,25 @@ public final class CaptionStore {
     public static CaptionStore openCsv(Path folder, Path csvFile) {
         ImageFiles.requireFolder(folder);
         LinkedHashMap<String, String> rows = Files.exists(csvFile) ? MetadataCsv.read(csvFile) : new LinkedHashMap<>();
-        return new CaptionStore(folder, CaptionFormat.CSV, csvFile, rows);
+        return new CaptionStore(folder, CaptionFormat.CSV, csvFile, rows, ".txt");
     }
 
     public static CaptionStore openTxt(Path folder) {
+        return openTxt(folder, ".txt");
+    }
+
+    /**
+     * Per-image caption files with kohya's {@code caption_extension} (e.g. ".caption"), which
+     * {@link #putAll} then writes too.
+     */
+    public static CaptionStore openTxt(Path folder, String extension) {
         ImageFiles.requireFolder(folder);
         LinkedHashMap<String, String> captions = new LinkedHashMap<>();
         for (String image : ImageFiles.list(folder)) {
-            Path txt = ImageFiles.captionFile(folder, image);
+            Path txt = ImageFiles.captionFile(folder, image, extension);
             if (Files.isRegularFile(txt)) captions.put(image, readTxt(txt));
         }
-        return new CaptionStore(folder, CaptionFormat.TXT, null, captions);
+        return new CaptionStore(folder, CaptionFormat.TXT, null, captions, extension);
     }
 
     private static String readTxt(Path txt) {
@@ -108,7 +119,7 @@ public final class CaptionStore {
                 MetadataCsv.write(csvFile, captions);
             } else {
                 for (Map.Entry<String, String> e : updates.entrySet()) {
-                    AtomicFileWriter.write(ImageFiles.captionFile(folder, e.getKey()),
+                    AtomicFileWriter.write(ImageFiles.captionFile(folder, e.getKey(), txtExtension),
                             e.getValue().getBytes(StandardCharsets.UTF_8));
                 }
             }

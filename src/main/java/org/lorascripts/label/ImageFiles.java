@@ -59,10 +59,16 @@ public final class ImageFiles {
 
     /** kohya's caption file: the image path with its extension replaced by ".txt". */
     public static Path captionFile(Path folder, String imageName) {
+        return captionFile(folder, imageName, ".txt");
+    }
+
+    /** The caption file for kohya's {@code caption_extension} (".txt", ".caption"; the dot is optional). */
+    public static Path captionFile(Path folder, String imageName, String extension) {
         Path image = folder.resolve(imageName);
         String file = image.getFileName().toString();
         int dot = file.lastIndexOf('.');
-        return image.resolveSibling((dot < 0 ? file : file.substring(0, dot)) + ".txt");
+        String ext = extension.startsWith(".") ? extension : "." + extension;
+        return image.resolveSibling((dot < 0 ? file : file.substring(0, dot)) + ext);
     }
 
     public static void requireFolder(Path folder) {

@@ -1,0 +1,171 @@
+package org.lorascripts.data;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+import org.lorascripts.label.ImageDecoder;
+import org.lorascripts.label.RgbaImage;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+
+/**
+ * The image + caption dataset of Stable Diffusion LoRA training, with kohya sd-scripts' behaviour
+ * (library/train_util.py: {@code DreamBoothDataset}/{@code FineTuningDataset} over a
+ * {@code BucketManager}): one example per image of train_data_dir, captioned from metadata.csv or a
+ * caption file; aspect-ratio buckets; per-step crop, flip and caption augmentation. Sizes are
+ * measured once when opened; pixels are decoded again for every batch.
+ *
+ * <p>Every random choice is a function of (seed, epoch, example index), see {@link ExampleRandom},
+ * so loading the same indices for the same epoch always gives the same batch.
+ */
+public final class ImageCaptionDataset {
+    private final ImageDatasetOptions options;
+    private final List<ImageExample> examples;
+    private final BucketStats stats;
+    private final int[] bucketOfExample;   // index into stats.buckets()
+
+    private ImageCaptionDataset(ImageDatasetOptions options, List<ImageExample> examples) {
+        this.options = options;
+        this.examples = List.copyOf(examples);
+        this.stats = BucketStats.of(examples.stream().map(ImageExample::assignment).toList());
+        List<PixelSize> order = stats.buckets().stream().map(BucketStats.Entry::resolution).toList();
+        this.bucketOfExample = examples.stream().mapToInt(e -> order.indexOf(e.assignment().bucket())).toArray();
+    }
+
+    /**
+     * Scans the folder. Recoverable problems (a few unreadable images, images without a caption)
+     * go to {@code warn} as one line each; the rest throw {@link DatasetException}.
+     */
+    public static ImageCaptionDataset open(ImageDatasetOptions options, Consumer<String> warn) {
+        return new ImageCaptionDataset(options, ImageCaptionScan.scan(options, warn));
+    }
+
+    public ImageDatasetOptions options() {
+        return options;
+    }
+
+    public int size() {
+        return examples.size();
+    }
+
+    public ImageExample example(int index) {
+        return examples.get(index);
+    }
+
+    public List<ImageExample> examples() {
+        return examples;
+    }
+
+    public BucketStats bucketStats() {
+        return stats;
+    }
+
+    /** The position of example {@code index}'s bucket in {@link #bucketStats()}. */
+    public int bucketIndex(int index) {
+        return bucketOfExample[index];
+    }
+
+    /** Batches of {@code batchSize} within buckets, shuffled per epoch from the options' seed. */
+    public BucketBatchSampler sampler(int batchSize) {
+        return new BucketBatchSampler(bucketOfExample, batchSize, options.seed());
+    }
+
+    /** kohya's {@code ss_tag_frequency}: the raw captions' tags, keyed by the folder's name. */
+    public String tagFrequencyJson() {
+        Path name = options.trainDataDir().toAbsolutePath().normalize().getFileName();
+        return new TagFrequency().add(name == null ? "" : name.toString(),
+                examples.stream().map(ImageExample::caption).toList()).toJson();
+    }
+
+    /** The caption example {@code index} trains with in {@code epoch}. */
+    public String caption(int index, int epoch) {
+        ExampleRandom r = ExampleRandom.of(options.seed(), epoch, index, ExampleRandom.Purpose.CAPTION);
+        return options.captions().process(examples.get(index).caption(), r);
+    }
+
+    /** Where example {@code index} is cropped, and whether it is flipped, in {@code epoch}. */
+    public ImageTransform.Placement placement(int index, int epoch) {
+        return ImageTransform.place(examples.get(index).assignment(), options.randomCrop(), options.flipAug(),
+                options.seed(), epoch, index);
+    }
+
+    /**
+     * Decodes and transforms the examples of one batch. All indices must share a bucket (draw them
+     * with {@link #sampler}). The caller closes the batch.
+     */
+    public ImageBatch load(int[] indices, int epoch) {
+        if (indices.length == 0) throw new IllegalArgumentException("a batch needs at least one index");
+        PixelSize bucket = examples.get(indices[0]).assignment().bucket();
+        for (int i : indices) {
+            PixelSize b = examples.get(i).assignment().bucket();
+            if (!b.equals(bucket)) {
+                throw new IllegalArgumentException("batch mixes buckets " + bucket + " and " + b + " (examples "
+                        + indices[0] + " and " + i + "): draw batches with BucketBatchSampler");
+            }
+        }
+        // Decoding is plain Java and the slow part, so it runs in parallel; tensors stay on this thread (scopes).
+        RgbaImage[] images = IntStream.range(0, indices.length).parallel()
+                .mapToObj(k -> decode(examples.get(indices[k]))).toArray(RgbaImage[]::new);
+        List<String> captions = new ArrayList<>(indices.length);
+        try (Scope scope = Scope.open()) {
+            List<Tensor> pixels = new ArrayList<>(indices.length);
+            for (int k = 0; k < indices.length; k++) {
+                pixels.add(ImageTransform.apply(images[k], placement(indices[k], epoch)));   // (3, H, W)
+                images[k] = null;
+                captions.add(caption(indices[k], epoch));
+            }
+            Tensor batch = Torch.stack(pixels, 0);   // (B, 3, H, W)
+            return new ImageBatch(scope.moveToOuter(batch), List.copyOf(captions), bucket, indices.clone());
+        }
+    }
+
+    private static RgbaImage decode(ImageExample e) {
+        RgbaImage image;
+        try {
+            image = ImageDecoder.decode(e.file());
+        } catch (ImageDecoder.UnreadableImageException ex) {
+            throw new DatasetException(ex.getMessage() + " (it was readable when training started: restore the file)");
+        }
+        if (image.width() != e.size().width() || image.height() != e.size().height()) {
+            throw new DatasetException(e.file() + " changed during training (was " + e.size() + ", now "
+                    + image.width() + "x" + image.height() + "): restore it or restart training");
+        }
+        return image;
+    }
+
+    /**
+     * A key for the VAE latents of example {@code index}: they depend on the file (path, modification
+     * time, length), the bucket, the resize and the crop. With random_crop or flip_aug the pixels
+     * differ per epoch, so one cached latent per image would be wrong; kohya refuses
+     * {@code cache_latents} with random_crop for the same reason ({@code is_latent_cacheable}).
+     */
+    public String cacheKey(int index) {
+        requireCacheable();
+        ImageExample e = examples.get(index);
+        ImageTransform.Placement p = placement(index, 0);
+        return e.file().toAbsolutePath().normalize() + "|mtime=" + e.modified() + "|bytes=" + e.fileBytes()
+                + "|bucket=" + p.bucket() + "|resized=" + p.resized() + "|crop=" + p.cropLeft() + "," + p.cropTop()
+                + "|flip=" + p.flipped();
+    }
+
+    /** Throws when the options make per-image latent caching wrong. */
+    public void requireCacheable() {
+        List<String> on = augmentationsOn();
+        if (!on.isEmpty()) {
+            String aug = on.getFirst();
+            throw new DatasetException("cache_latents cannot be used with " + aug + ": true (each epoch transforms the"
+                    + " image differently, so a latent cached once would be stale; kohya refuses this too): set"
+                    + " cache_latents: false or " + aug + ": false");
+        }
+    }
+
+    private List<String> augmentationsOn() {
+        List<String> on = new ArrayList<>();
+        if (options.randomCrop()) on.add("random_crop");
+        if (options.flipAug()) on.add("flip_aug");
+        return on;
+    }
+}

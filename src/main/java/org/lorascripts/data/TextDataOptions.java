@@ -1,0 +1,36 @@
+package org.lorascripts.data;
+
+import java.nio.file.Path;
+import java.util.Optional;
+import org.lorascripts.config.ChatTemplate;
+import org.lorascripts.config.DataFormat;
+import org.lorascripts.config.TrainConfig;
+
+/** The settings that shape a text dataset, taken from {@link TrainConfig} or built directly in tests. */
+public record TextDataOptions(DataFormat format, ChatTemplate chatTemplate, int maxSeqLen, boolean packing,
+                              double valRatio, Optional<Path> valDataDir, long seed) {
+    public TextDataOptions {
+        if (maxSeqLen < 2) throw new IllegalArgumentException("max_seq_len must be at least 2, got " + maxSeqLen);
+        if (valRatio < 0 || valRatio >= 1) throw new IllegalArgumentException("val_ratio must be in [0, 1), got " + valRatio);
+    }
+
+    public static TextDataOptions from(TrainConfig c) {
+        return new TextDataOptions(c.text().dataFormat(), c.model().chatTemplate(), c.text().maxSeqLen(), c.text().packing(),
+                c.data().valRatio(), c.data().valDataDir(), c.loop().seed());
+    }
+
+    /** Defaults for code and tests: auto format and template, no packing, no validation split. */
+    public static TextDataOptions of(int maxSeqLen) {
+        return new TextDataOptions(DataFormat.AUTO, ChatTemplate.AUTO, maxSeqLen, false, 0, Optional.empty(), 0);
+    }
+
+    public TextDataOptions withPacking(boolean p) { return new TextDataOptions(format, chatTemplate, maxSeqLen, p, valRatio, valDataDir, seed); }
+
+    public TextDataOptions withChatTemplate(ChatTemplate t) { return new TextDataOptions(format, t, maxSeqLen, packing, valRatio, valDataDir, seed); }
+
+    public TextDataOptions withFormat(DataFormat f) { return new TextDataOptions(f, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed); }
+
+    public TextDataOptions withValRatio(double r, long s) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, r, valDataDir, s); }
+
+    public TextDataOptions withValDataDir(Path dir) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, Optional.of(dir), seed); }
+}

@@ -1,0 +1,193 @@
+package org.lorascripts.data;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.lorascripts.config.ClosestName;
+import org.lorascripts.config.DataFormat;
+import org.lorascripts.io.JsonParseException;
+import org.lorascripts.io.JsonReader;
+import org.lorascripts.io.JsonValue;
+import org.lorascripts.text.ChatMessage;
+
+/**
+ * Reads text training files into {@link TextRecord}s. A .txt file holds one example per line
+ * (blank lines skipped). A .jsonl file holds one JSON object per line; which kind of example is
+ * decided per file by the keys of its first object ({@code messages}: chat; {@code instruction}
+ * + {@code output}: alpaca; {@code prompt} + {@code completion}; {@code text}), and every later
+ * line must have that kind's keys (other keys, such as an id, are ignored). A folder is read
+ * recursively in name order, hidden files and folders skipped.
+ */
+public final class TextRecordReader {
+    /** The kinds of JSONL example, in detection order (chat data often carries a "text" copy too). */
+    enum Schema {
+        CHAT("messages"), ALPACA("instruction", "output"), PROMPT_COMPLETION("prompt", "completion"), TEXT("text");
+
+        final List<String> required;
+
+        Schema(String... required) { this.required = List.of(required); }
+    }
+
+    private static final List<String> KNOWN_KEYS = List.of("text", "prompt", "completion", "instruction", "input", "output", "messages");
+
+    private TextRecordReader() {}
+
+    /**
+     * Every example under {@code source} (a file or a folder). {@code key} names the setting the
+     * path came from (train_data_dir, val_data_dir) for messages about the path itself.
+     */
+    public static List<TextRecord> read(Path source, DataFormat format, String key) {
+        if (!Files.exists(source)) {
+            throw new DatasetException(key + " " + source + " does not exist; put the training data there or fix the path");
+        }
+        List<Path> files = Files.isDirectory(source) ? listFiles(source, format, key) : List.of(source);
+        List<TextRecord> out = new ArrayList<>();
+        for (Path f : files) {
+            boolean json = format == DataFormat.JSONL || (format == DataFormat.AUTO && extension(f).equals("jsonl"));
+            List<TextRecord> records = json ? readJsonl(f) : readLines(f);
+            if (records.isEmpty()) throw new DatasetException(f + " is empty: no training examples");
+            out.addAll(records);
+        }
+        return out;
+    }
+
+    private static List<TextRecord> readLines(Path f) {
+        List<TextRecord> out = new ArrayList<>();
+        String[] lines = lines(f);
+        for (int i = 0; i < lines.length; i++) {
+            if (!lines[i].isBlank()) out.add(new TextRecord.Plain(f + ":" + (i + 1), lines[i]));
+        }
+        return out;
+    }
+
+    private static List<TextRecord> readJsonl(Path f) {
+        List<TextRecord> out = new ArrayList<>();
+        String[] lines = lines(f);
+        Schema schema = null;
+        for (int i = 0; i < lines.length; i++) {
+            if (lines[i].isBlank()) continue;
+            String at = f + ":" + (i + 1);
+            JsonValue.Obj obj = parseObject(lines[i], at);
+            if (schema == null) schema = detect(obj, at);
+            for (String k : schema.required) {
+                if (obj.get(k) == null) throw new DatasetException(at + ": missing '" + k + "' (found keys: " + keys(obj) + ")");
+            }
+            out.add(switch (schema) {
+                case TEXT -> new TextRecord.Plain(at, string(obj, "text", at));
+                case PROMPT_COMPLETION -> new TextRecord.PromptCompletion(at, string(obj, "prompt", at), string(obj, "completion", at));
+                case ALPACA -> new TextRecord.Alpaca(at, string(obj, "instruction", at),
+                        obj.get("input") == null || obj.get("input") instanceof JsonValue.Null ? "" : string(obj, "input", at),
+                        string(obj, "output", at));
+                case CHAT -> new TextRecord.Chat(at, messages(obj.get("messages"), at));
+            });
+        }
+        return out;
+    }
+
+    private static JsonValue.Obj parseObject(String line, String at) {
+        JsonValue v;
+        try {
+            v = JsonReader.parse(line);
+        } catch (JsonParseException e) {
+            throw new DatasetException(at + ": not valid JSON (" + e.getMessage() + ")");
+        }
+        if (v instanceof JsonValue.Obj o) return o;
+        throw new DatasetException(at + ": expected a JSON object {...} per line, found " + v.typeName());
+    }
+
+    private static Schema detect(JsonValue.Obj first, String at) {
+        for (Schema s : Schema.values()) {
+            if (first.members().keySet().containsAll(s.required)) return s;
+        }
+        String hint = "";
+        for (String k : first.members().keySet()) {
+            if (KNOWN_KEYS.contains(k)) continue;
+            Optional<String> close = ClosestName.closest(k, KNOWN_KEYS);
+            if (close.isPresent()) { hint = "; '" + k + "': did you mean '" + close.get() + "'?"; break; }
+        }
+        throw new DatasetException(at + ": cannot tell the example format from keys (" + keys(first) + "): expected 'text',"
+                + " 'prompt' and 'completion', 'instruction' and 'output' (alpaca), or 'messages' (chat)" + hint);
+    }
+
+    private static String string(JsonValue.Obj obj, String key, String at) {
+        if (obj.get(key) instanceof JsonValue.Str s) return s.value();
+        throw new DatasetException(at + ": '" + key + "' must be a string, found " + obj.get(key).typeName());
+    }
+
+    private static List<ChatMessage> messages(JsonValue v, String at) {
+        if (!(v instanceof JsonValue.Arr arr)) throw new DatasetException(at + ": 'messages' must be a list of {role, content}, found " + v.typeName());
+        if (arr.items().isEmpty()) throw new DatasetException(at + ": 'messages' is empty");
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < arr.items().size(); i++) {
+            String where = at + ": messages[" + i + "]";
+            if (!(arr.items().get(i) instanceof JsonValue.Obj m)) {
+                throw new DatasetException(where + " must be an object {\"role\": ..., \"content\": ...}, found " + arr.items().get(i).typeName());
+            }
+            for (String k : List.of("role", "content")) {
+                if (!(m.get(k) instanceof JsonValue.Str)) {
+                    throw new DatasetException(where + (m.get(k) == null ? " missing '" + k + "' (found keys: " + keys(m) + ")"
+                            : " '" + k + "' must be a string, found " + m.get(k).typeName()));
+                }
+            }
+            out.add(new ChatMessage(((JsonValue.Str) m.get("role")).value(), ((JsonValue.Str) m.get("content")).value()));
+        }
+        return out;
+    }
+
+    private static String keys(JsonValue.Obj o) {
+        return o.members().isEmpty() ? "none" : String.join(", ", o.members().keySet());
+    }
+
+    private static List<Path> listFiles(Path dir, DataFormat format, String key) {
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = s.filter(Files::isRegularFile).filter(p -> !hidden(dir.relativize(p)))
+                    .filter(p -> accepts(format, extension(p))).sorted().toList();
+        } catch (IOException | UncheckedIOException e) {
+            throw new DatasetException("cannot list " + dir + " (" + e.getMessage() + ")");
+        }
+        if (files.isEmpty()) {
+            String kinds = switch (format) { case TEXT -> ".txt"; case JSONL -> ".jsonl"; case AUTO -> ".txt or .jsonl"; };
+            throw new DatasetException(key + " " + dir + " has no " + kinds + " files");
+        }
+        return files;
+    }
+
+    private static boolean accepts(DataFormat format, String ext) {
+        return switch (format) {
+            case TEXT -> ext.equals("txt");
+            case JSONL -> ext.equals("jsonl");
+            case AUTO -> ext.equals("txt") || ext.equals("jsonl");
+        };
+    }
+
+    private static boolean hidden(Path relative) {
+        for (Path part : relative) if (part.toString().startsWith(".")) return true;
+        return false;
+    }
+
+    /** Lines without their terminators ({@code \n} or {@code \r\n}). */
+    private static String[] lines(Path f) {
+        try {
+            return Files.readString(f, StandardCharsets.UTF_8).split("\r?\n", -1);
+        } catch (CharacterCodingException e) {
+            throw new DatasetException(f + ": not UTF-8 text; save it as UTF-8");
+        } catch (IOException e) {
+            throw new DatasetException("cannot read " + f + " (" + e.getMessage() + ")");
+        }
+    }
+
+    private static String extension(Path f) {
+        String n = f.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+}

@@ -5,17 +5,20 @@ import org.lorascripts.config.ConfigException;
 import org.lorascripts.data.DatasetException;
 import org.lorascripts.ffi.NativeUnavailableException;
 import org.lorascripts.tensor.DeviceOutOfMemoryException;
+import org.lorascripts.train.TrainingException;
 import picocli.CommandLine;
 
 /**
  * Turns exceptions into one-line messages and exit codes; no stack traces unless
- * {@code LORA_DEBUG=1}. Expected problems (config, data) exit 2; anything else exits 1.
+ * {@code LORA_DEBUG=1}. Expected problems (config, data, training I/O) exit 2; anything else exits 1.
  */
 public final class ErrorReporter implements CommandLine.IExecutionExceptionHandler {
     public static final int UNEXPECTED = 1;
     public static final int USER_ERROR = 2;
     /** The task is valid but this build has no trainer for it. */
     public static final int NOT_AVAILABLE = 3;
+    /** Stopped by Ctrl-C, as shells report SIGINT (128 + 2). */
+    public static final int INTERRUPTED = 130;
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
@@ -30,7 +33,7 @@ public final class ErrorReporter implements CommandLine.IExecutionExceptionHandl
         int code;
         if (e instanceof ExceptionInInitializerError && e.getCause() != null) e = e.getCause();
         if (e instanceof ConfigException || e instanceof DatasetException || e instanceof NativeUnavailableException
-                || e instanceof DeviceOutOfMemoryException) {
+                || e instanceof DeviceOutOfMemoryException || e instanceof TrainingException) {
             err.println("error: " + e.getMessage());
             code = USER_ERROR;
         } else {

@@ -20,6 +20,7 @@ import org.lorascripts.config.TrainConfig;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.Trainer;
 import org.lorascripts.train.Trainers;
+import org.lorascripts.train.TrainingInterruptedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -28,7 +29,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code ./lora train}: loads and validates the config, scans the data, prints the plan and
  * warnings, then (unless {@code --dry-run}) hands over to the task's {@link Trainer}.
- * Exit codes: 0 ok, 2 config or data error, 3 no trainer for the task in this build, 1 unexpected.
+ * Exit codes: 0 ok, 2 config or data error, 3 no trainer for the task in this build, 1 unexpected,
+ * 130 stopped by Ctrl-C (after saving a checkpoint).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Train a LoRA from a YAML config (image-generation or text-generation).",
@@ -43,7 +45,8 @@ import picocli.CommandLine.Spec;
             "  ./lora train --list-keys > docs/config-keys.md",
             "",
             "Exit codes: 0 ok, 2 config or data error, 1 unexpected error,",
-            "            3 training for the task is not available in this build."})
+            "            3 training for the task is not available in this build,",
+            "            130 stopped by Ctrl-C (a checkpoint was saved; resume with --resume latest)."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -117,7 +120,13 @@ public final class TrainCommand implements Callable<Integer> {
             err.flush();
             return ErrorReporter.NOT_AVAILABLE;
         }
-        trainer.get().train(c, from);
+        try {
+            trainer.get().train(c, from);
+        } catch (TrainingInterruptedException e) {
+            err.println(e.getMessage());  // the loop already said how to resume
+            err.flush();
+            return ErrorReporter.INTERRUPTED;
+        }
         return 0;
     }
 

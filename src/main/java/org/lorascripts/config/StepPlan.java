@@ -14,7 +14,12 @@ public record StepPlan(int examples, int trainExamples, int valExamples, int mic
 
     public static StepPlan of(TrainConfig c, int examples) {
         int val = valExamples(examples, c.data().valRatio());
-        int train = examples - val;
+        return ofSplit(c, examples - val, val);
+    }
+
+    /** The plan for a split the trainer already made (e.g. from val_data_dir). */
+    public static StepPlan ofSplit(TrainConfig c, int train, int val) {
+        int examples = train + val;
         TrainConfig.Loop loop = c.loop();
         int micro = ceilDiv(train, loop.batchSize());
         int steps = ceilDiv(micro, loop.gradientAccumulationSteps());

@@ -1,0 +1,40 @@
+package org.lorascripts.train;
+
+import java.lang.reflect.RecordComponent;
+import java.util.Optional;
+import org.lorascripts.config.ConfigChoice;
+import org.lorascripts.config.TrainConfig;
+
+/**
+ * The resolved config as an indented YAML-like block for TensorBoard's text tab, so a run's logs
+ * say what it was trained with. Walks the {@link TrainConfig} records generically: when a field is
+ * added there, it shows up here without an edit.
+ */
+final class ConfigMarkdown {
+    private ConfigMarkdown() {}
+
+    static String of(TrainConfig config) {
+        StringBuilder sb = new StringBuilder("```yaml\n");
+        append(sb, config, 0);
+        return sb.append("```\n").toString();
+    }
+
+    private static void append(StringBuilder sb, Record r, int depth) {
+        for (RecordComponent c : r.getClass().getRecordComponents()) {
+            Object v;
+            try {
+                v = c.getAccessor().invoke(r);
+            } catch (ReflectiveOperationException e) {
+                v = "?";
+            }
+            if (v instanceof Optional<?> o) v = o.map(Object.class::cast).orElse("none");
+            sb.append("  ".repeat(depth)).append(c.getName()).append(':');
+            if (v instanceof Record nested && !(v instanceof ConfigChoice)) {
+                sb.append('\n');
+                append(sb, nested, depth + 1);
+            } else {
+                sb.append(' ').append(v instanceof ConfigChoice ch ? ch.configName() : String.valueOf(v)).append('\n');
+            }
+        }
+    }
+}

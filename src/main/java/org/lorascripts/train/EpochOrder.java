@@ -1,0 +1,88 @@
+package org.lorascripts.train;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Which training examples each optimizer step uses. Epoch e is a permutation of the train indices
+ * drawn from (seed, e) alone, not from libtorch's generator, so the order is the same whatever the
+ * task does with torch randomness and a resumed run needs only the global step to find its place.
+ * An epoch is cut into micro-batches of batch_size (the last one may be smaller, it is kept) and
+ * those are grouped gradient_accumulation_steps at a time into optimizer steps (the last group may
+ * be shorter), as {@link org.lorascripts.config.StepPlan} counts them.
+ */
+final class EpochOrder {
+    private final int examples;
+    private final int batchSize;
+    private final int accumulation;
+    private final long seed;
+    private final int microBatchesPerEpoch;
+    private final int stepsPerEpoch;
+    private int cachedEpoch = -1;
+    private int[] cached;
+
+    EpochOrder(int examples, int batchSize, int accumulation, long seed) {
+        if (examples < 1) throw new IllegalArgumentException("the training split is empty");
+        if (batchSize < 1 || accumulation < 1) throw new IllegalArgumentException("batch size and accumulation must be >= 1");
+        this.examples = examples;
+        this.batchSize = batchSize;
+        this.accumulation = accumulation;
+        this.seed = seed;
+        this.microBatchesPerEpoch = Math.ceilDiv(examples, batchSize);
+        this.stepsPerEpoch = Math.ceilDiv(microBatchesPerEpoch, accumulation);
+    }
+
+    int stepsPerEpoch() { return stepsPerEpoch; }
+
+    /** The epoch (0-based) that global optimizer step {@code step} (0-based) belongs to. */
+    int epochOf(long step) { return (int) (step / stepsPerEpoch); }
+
+    /** Position of the step within its epoch (0-based). */
+    int stepInEpoch(long step) { return (int) (step % stepsPerEpoch); }
+
+    /** The train indices of epoch {@code epoch} in the order they are visited. */
+    int[] permutation(int epoch) {
+        if (epoch != cachedEpoch) {
+            int[] p = new int[examples];
+            for (int i = 0; i < examples; i++) p[i] = i;
+            SplittableRandom r = new SplittableRandom(mix(seed, epoch));
+            for (int i = examples - 1; i > 0; i--) {  // Fisher-Yates
+                int j = r.nextInt(i + 1);
+                int t = p[i];
+                p[i] = p[j];
+                p[j] = t;
+            }
+            cached = p;
+            cachedEpoch = epoch;
+        }
+        return cached;
+    }
+
+    /** The micro-batches (example indices) of global optimizer step {@code step}. */
+    List<int[]> microBatches(long step) {
+        int[] perm = permutation(epochOf(step));
+        int first = stepInEpoch(step) * accumulation;
+        int last = Math.min(first + accumulation, microBatchesPerEpoch);
+        List<int[]> r = new ArrayList<>(last - first);
+        for (int m = first; m < last; m++) {
+            r.add(Arrays.copyOfRange(perm, m * batchSize, Math.min((m + 1) * batchSize, examples)));
+        }
+        return r;
+    }
+
+    /**
+     * A well-mixed generator seed per (seed, epoch). Not {@code seed + epoch}: SplittableRandom seeds
+     * that differ by a multiple of its gamma give shifted copies of one stream.
+     */
+    static long mix(long seed, int epoch) {
+        long h = seed * 0x9E3779B97F4A7C15L + epoch;
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        h ^= h >>> 33;
+        return h;
+    }
+}

@@ -1,0 +1,54 @@
+package org.lorascripts.train;
+
+import java.util.Objects;
+import java.util.function.Function;
+import org.lorascripts.config.TrainConfig;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Rng;
+
+/**
+ * A {@link Trainer} made of a task factory and the {@link TrainingLoop}: what a task type registers
+ * in {@link Trainers}, e.g.
+ * {@code Trainers.register(TaskType.TEXT_GENERATION, () -> new LoopTrainer(LlmLoraTask::new))}.
+ * The torch generators are seeded before the task is built, so adapter initialisation is
+ * reproducible from {@code seed} too. Ctrl-C is handled while the loop runs; a stop by Ctrl-C
+ * ends in {@link TrainingInterruptedException} (the CLI exits 130) after the checkpoint is saved.
+ */
+public final class LoopTrainer implements Trainer {
+    private final Function<TrainConfig, ? extends TrainingTask> taskFactory;
+    private final TrainingLoop.Options options;
+
+    public LoopTrainer(Function<TrainConfig, ? extends TrainingTask> taskFactory) {
+        this(taskFactory, TrainingLoop.Options.defaults());
+    }
+
+    public LoopTrainer(Function<TrainConfig, ? extends TrainingTask> taskFactory, TrainingLoop.Options options) {
+        this.taskFactory = Objects.requireNonNull(taskFactory, "taskFactory");
+        this.options = options;
+    }
+
+    @Override
+    public void train(TrainConfig config, Resume resume) throws Exception {
+        TrainingResult result = run(config, resume);
+        if (result.interrupted()) {
+            throw new TrainingInterruptedException("training stopped by Ctrl-C at step " + result.steps()
+                    + "; checkpoint saved in " + result.lastCheckpoint());
+        }
+    }
+
+    /** Builds the task, runs the loop with SIGINT handled, and closes the task. */
+    public TrainingResult run(TrainConfig config, Resume resume) throws Exception {
+        Device device = TrainingDevice.resolve(config.loop().device());
+        CheckpointStore.requireWritable(config.output().outputDir());  // before minutes of model loading
+        Rng.manualSeed(config.loop().seed());
+        StopSignal stop = options.stop();
+        try (TrainingTask task = taskFactory.apply(config)) {
+            stop.install();
+            try {
+                return new TrainingLoop(config, task, device, options.withResume(resume)).run();
+            } finally {
+                stop.uninstall();
+            }
+        }
+    }
+}

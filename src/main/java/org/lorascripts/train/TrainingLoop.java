@@ -1,0 +1,433 @@
+package org.lorascripts.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.lorascripts.config.StepPlan;
+import org.lorascripts.config.TrainConfig;
+import org.lorascripts.io.AtomicFileWriter;
+import org.lorascripts.tensor.Autocast;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.Cuda;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+import org.lorascripts.train.optim.AdamW;
+import org.lorascripts.train.optim.GradClipping;
+import org.lorascripts.train.optim.GradScaler;
+import org.lorascripts.train.optim.NamedParam;
+import org.lorascripts.train.progress.EtaFormat;
+import org.lorascripts.train.progress.TrainingProgress;
+import org.lorascripts.train.schedule.LrSchedule;
+import org.lorascripts.train.schedule.LrSchedules;
+
+/**
+ * The model-agnostic training loop: data order, gradient accumulation, mixed precision, AdamW with
+ * the lr schedule, clipping, validation and early stopping, checkpoints and resume, logs, Ctrl-C.
+ * The model side is a {@link TrainingTask}.
+ *
+ * <p>One optimizer step: the micro-batches of the accumulation window are chosen first
+ * ({@link EpochOrder}), W = Σ weight over them, and each micro-batch runs backward on lossSum / W,
+ * so accumulation gives the update of one big batch. Then (fp16) unscale, clip to max_grad_norm
+ * (the norm is computed and logged also when clipping is off), AdamW with lr(step). A step whose
+ * gradients hold inf/nan is skipped and counted.
+ *
+ * <p>Events after step s (1-based): validation every eval_steps (0 = at each epoch end) and at the
+ * last step; samples every sample_every_n_steps and at the end; a checkpoint every save_steps,
+ * every save_every_n_epochs epochs, at a new best validation loss (so the best is always on disk),
+ * at the end, on early stopping and on Ctrl-C.
+ */
+public final class TrainingLoop {
+    /**
+     * How a run is driven beyond its config.
+     *
+     * @param resume   where to continue from
+     * @param stop     Ctrl-C state (installed by the caller, or triggered through {@link StopSignal#request()})
+     * @param console  where progress and messages go
+     * @param listener per-step observer
+     * @param progress makes the progress display from (total steps, log interval)
+     */
+    public record Options(Resume resume, StopSignal stop, PrintStream console, StepListener listener,
+                          BiFunction<Long, Integer, TrainingProgress> progress) {
+        public static Options defaults() {
+            return new Options(new Resume.None(), new StopSignal(System.out), System.out, StepListener.NONE,
+                    (total, interval) -> TrainingProgress.forStdout(total, interval));
+        }
+
+        public Options withResume(Resume r) { return new Options(r, stop, console, listener, progress); }
+
+        public Options withStop(StopSignal s) { return new Options(resume, s, console, listener, progress); }
+
+        public Options withConsole(PrintStream c) { return new Options(resume, stop, c, listener, progress); }
+
+        public Options withListener(StepListener l) { return new Options(resume, stop, console, l, progress); }
+
+        public Options withProgress(BiFunction<Long, Integer, TrainingProgress> p) {
+            return new Options(resume, stop, console, listener, p);
+        }
+    }
+
+    private final TrainConfig config;
+    private final TrainingTask task;
+    private final Device device;
+    private final Options options;
+    private final PrintStream console;
+    private final Path outputDir;
+    private final CheckpointStore store;
+    private final Precision precision;
+
+    public TrainingLoop(TrainConfig config, TrainingTask task, Device device, Options options) {
+        this.config = config;
+        this.task = task;
+        this.device = device;
+        this.options = options;
+        this.console = options.console();
+        this.outputDir = config.output().outputDir();
+        this.store = new CheckpointStore(outputDir);
+        this.precision = Precision.of(config.loop().mixedPrecision(), device);
+    }
+
+    /** The per-run state that checkpoints carry, and the objects the steps share. */
+    private final class Run {
+        final List<NamedParam> params;
+        final AdamW optimizer;
+        final GradScaler scaler;
+        final RunLog log;
+        final EpochOrder order;
+        final ResumeKeys keys;
+        final String adapterFile;
+        long totalSteps;
+        long step;
+        long skipped;
+        double lastLoss = Double.NaN;
+        EarlyStopping early;
+
+        Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, RunLog log, EpochOrder order, ResumeKeys keys) {
+            this.params = params;
+            this.optimizer = optimizer;
+            this.scaler = scaler;
+            this.log = log;
+            this.order = order;
+            this.keys = keys;
+            this.adapterFile = task.adapterFileName(config.output().outputName());
+        }
+
+        TrainerState state() {
+            return new TrainerState(step, order.epochOf(step), order.stepInEpoch(step), config.loop().seed(), totalSteps,
+                    early.best(), early.bestStep(), early.badEvaluations(), scaler.scaleValue(), skipped, lastLoss,
+                    adapterFile, keys);
+        }
+    }
+
+    public TrainingResult run() throws IOException {
+        CheckpointStore.requireWritable(outputDir);
+        int strays = store.removeStrayTemps();
+        if (strays > 0) console.println("removed " + strays + " unfinished checkpoint folder(s) in " + store.root());
+        int trainSize = task.trainSize();
+        int valSize = task.valSize();
+        if (trainSize < 1) throw new TrainingException("the training split is empty; add examples to train_data_dir");
+        List<NamedParam> params = task.trainableParameters();
+        if (params.isEmpty()) throw new IllegalStateException("the task has no trainable parameters");
+        for (NamedParam p : params) {
+            if (!p.tensor().requiresGrad()) throw new IllegalStateException("trainable parameter '" + p.name() + "' does not require grad");
+        }
+        TrainConfig.Loop loop = config.loop();
+        TrainConfig.Optimizer opt = config.optimizer();
+        EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed());
+        try (AdamW optimizer = new AdamW(params, opt.beta1(), opt.beta2(), opt.epsilon(), opt.weightDecay());
+             GradScaler scaler = precision.newScaler();
+             RunLog log = RunLog.open(outputDir)) {
+            Run run = new Run(params, optimizer, scaler, log, order, ResumeKeys.of(config, trainSize, valSize));
+            run.totalSteps = StepPlan.ofSplit(config, trainSize, valSize).totalSteps();
+            start(run);
+            return train(run);
+        }
+    }
+
+    /** Seeds a fresh run, or restores a checkpoint; refuses to mix a fresh run into old checkpoints. */
+    private void start(Run run) throws IOException {
+        int patience = config.eval().earlyStoppingPatience();
+        if (options.resume() instanceof Resume.None) {
+            var existing = store.latest();
+            if (existing.isPresent()) {
+                throw new TrainingException(store.root() + " already holds checkpoints (newest " + existing.get().dir().getFileName()
+                        + "); continue them with --resume latest, or set another output_dir");
+            }
+            Rng.manualSeed(config.loop().seed());
+            run.early = EarlyStopping.fresh(patience);
+            return;
+        }
+        Path dir = store.resolve(options.resume());
+        TrainerState saved = TrainerState.read(dir.resolve(TrainerState.FILE_NAME));
+        run.keys.requireSameAs(saved.resumeKeys(), dir.toString());
+        if (saved.step() >= run.totalSteps) {
+            throw new TrainingException("--resume " + dir + ": that checkpoint has already trained " + saved.step()
+                    + " of the " + run.totalSteps + " planned steps; raise epochs or max_steps to train further");
+        }
+        TrainingSnapshot.restore(dir.resolve(CheckpointStore.STATE_TENSORS), run.params, run.optimizer, run.scaler, device, console);
+        run.step = saved.step();
+        run.skipped = saved.skippedSteps();
+        run.lastLoss = saved.lastLoss();
+        run.early = new EarlyStopping(patience, saved.bestValLoss(), saved.bestStep(), saved.badEvaluations());
+        console.println("resuming from " + dir + " at step " + saved.step() + " of " + run.totalSteps
+                + (saved.totalSteps() != run.totalSteps ? " (was " + saved.totalSteps() + " planned)" : ""));
+    }
+
+    private TrainingResult train(Run run) throws IOException {
+        TrainConfig.Loop loop = config.loop();
+        TrainConfig.Optimizer opt = config.optimizer();
+        TrainConfig.Schedule sch = config.schedule();
+        LrSchedule schedule = LrSchedules.create(sch.scheduler().configName(), opt.learningRate(), sch.warmupSteps(),
+                run.totalSteps, sch.numCycles(), sch.power());
+        int stepsPerEpoch = run.order.stepsPerEpoch();
+        int evalSteps = config.eval().evalSteps();
+        int sampleEvery = config.sample().everyNSteps();
+        TrainConfig.Output out = config.output();
+        run.log.text("config", ConfigMarkdown.of(config), run.step);
+
+        long started = System.nanoTime();
+        long firstStep = run.step;
+        IntervalStats interval = new IntervalStats(System.nanoTime());
+        Path lastCheckpoint = null;
+        boolean interrupted = false;
+        boolean stoppedEarly = false;
+        long sampledAt = -1;
+        try (TrainingProgress progress = options.progress().apply(run.totalSteps, loop.logInterval())) {
+            while (run.step < run.totalSteps) {
+                double lr = schedule.lr(run.step);
+                StepResult r = optimizerStep(run, lr);
+                run.step++;
+                run.lastLoss = r.loss();
+                if (!r.applied()) run.skipped++;
+                options.listener().onStep(run.step, r.loss(), lr, r.gradNorm(), r.applied());
+                progress.update(run.step, r.loss(), lr);
+                interval.add(r.loss(), r.examples());
+                boolean last = run.step == run.totalSteps;
+                if (run.step % loop.logInterval() == 0 || last) logTrainScalars(run, interval, lr, r.gradNorm());
+                interrupted = options.stop().isRequested() && !last;  // at the last step, simply finish
+
+                boolean epochEnd = run.step % stepsPerEpoch == 0;
+                boolean improved = false;
+                if (task.valSize() > 0 && (last || (evalSteps > 0 ? run.step % evalSteps == 0 : epochEnd))) {
+                    double val = ValidationPass.run(task, precision, device, loop.seed(), loop.batchSize());
+                    improved = run.early.record(val, run.step);
+                    logValidation(run, val);
+                }
+                if (sampleEvery > 0 && run.step % sampleEvery == 0 && !interrupted) {
+                    sample(run);
+                    sampledAt = run.step;
+                }
+                boolean stopEarly = run.early.shouldStop();
+                boolean save = (out.saveSteps() > 0 && run.step % out.saveSteps() == 0)
+                        || (out.saveEveryNEpochs() > 0 && epochEnd && (run.step / stepsPerEpoch) % out.saveEveryNEpochs() == 0)
+                        || improved || last || stopEarly || interrupted;
+                if (save) lastCheckpoint = saveCheckpoint(run);
+                if (stopEarly) {
+                    stoppedEarly = true;
+                    console.println("early stopping at step " + run.step + ": validation loss has not improved for "
+                            + run.early.badEvaluations() + " evaluations (best " + fmt(run.early.best()) + " at step " + run.early.bestStep() + ")");
+                    break;
+                }
+                if (interrupted) break;
+            }
+        }
+        if (interrupted) {
+            console.println("stopped at step " + run.step + " of " + run.totalSteps + "; checkpoint: " + lastCheckpoint);
+            console.println("resume with: ./lora train --config <your config> --resume latest");
+            console.flush();
+            return new TrainingResult(run.step, run.totalSteps, true, false, run.lastLoss, run.early.best(),
+                    run.early.bestStep(), null, null, lastCheckpoint);
+        }
+        if (sampledAt != run.step) sample(run);
+        Path adapter = outputDir.resolve(run.adapterFile);
+        exportFinal(run, adapter);
+        Path best = exportBest(run);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        console.println(String.format(Locale.ROOT, "done: %d steps (%d this run) in %s, final loss %s%s; adapter: %s",
+                run.step, run.step - firstStep, EtaFormat.seconds(seconds), fmt(run.lastLoss),
+                run.early.hasBest() ? ", best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")" : "",
+                adapter));
+        console.flush();
+        return new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.early.best(),
+                run.early.bestStep(), adapter, best, lastCheckpoint);
+    }
+
+    private record StepResult(double loss, double gradNorm, boolean applied, int examples) {}
+
+    /** One optimizer step over the accumulation window of global step {@code run.step}. */
+    private StepResult optimizerStep(Run run, double lr) {
+        List<int[]> micro = run.order.microBatches(run.step);
+        double weight = 0;
+        int examples = 0;
+        for (int[] mb : micro) {
+            weight += task.weight(mb, false);
+            examples += mb.length;
+        }
+        if (!(weight > 0) || Double.isInfinite(weight)) {
+            throw new IllegalStateException("step " + (run.step + 1) + ": the task weighted its " + examples
+                    + " examples " + weight + "; a weight must be > 0 (e.g. at least one target token)");
+        }
+        run.optimizer.zeroGrad();
+        double lossSum;
+        try (Scope s = Scope.open()) {
+            Tensor total = Torch.zeros(new long[0], DType.F64, device);
+            for (int[] mb : micro) {
+                try (Scope ms = Scope.open()) {
+                    Tensor loss;
+                    try (Autocast ac = precision.autocast()) {
+                        loss = task.lossSum(mb, false);
+                    }
+                    run.scaler.scale(loss.div(weight)).backward();
+                    total.add_(loss.detach().to(DType.F64));
+                }
+            }
+            lossSum = total.item();
+        }
+        run.scaler.unscale(run.optimizer);
+        double maxNorm = config.optimizer().maxGradNorm();
+        double gradNorm = GradClipping.clipGradNorm(run.optimizer.paramTensors(), maxNorm > 0 ? maxNorm : Double.POSITIVE_INFINITY);
+        boolean applied;
+        if (run.scaler.isEnabled()) {
+            applied = run.scaler.step(run.optimizer, lr);
+            run.scaler.update();
+        } else if (Double.isFinite(gradNorm)) {
+            run.optimizer.step(lr);
+            applied = true;
+        } else {
+            applied = false;  // an inf/nan update would destroy the weights; skip it as the fp16 scaler would
+        }
+        run.optimizer.zeroGrad();  // gradients are not needed until the next step; free them for validation
+        return new StepResult(lossSum / weight, gradNorm, applied, examples);
+    }
+
+    private void sample(Run run) {
+        long step = run.step;
+        RngStates.withSeed(device, config.sample().seed(), () -> {
+            try (Autograd.GradMode g = Autograd.noGrad()) {
+                task.sample(step, run.log.samples(step));
+            }
+        });
+    }
+
+    private void logTrainScalars(Run run, IntervalStats interval, double lr, double gradNorm) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        long now = System.nanoTime();
+        m.put("train/loss", interval.meanLoss());
+        m.put("train/lr", lr);
+        m.put("train/grad_norm", gradNorm);
+        if (run.scaler.isEnabled()) m.put("train/loss_scale", run.scaler.scaleValue());
+        m.put("train/skipped_steps", (double) run.skipped);
+        m.put("perf/steps_per_sec", interval.stepsPerSecond(now));
+        m.put("perf/samples_per_sec", interval.examplesPerSecond(now));
+        if (device.isCuda()) {
+            Cuda.memory(device.index()).ifPresent(mem -> m.put("perf/device_memory_gib", mem.peakAllocated() / (double) (1L << 30)));
+            Cuda.resetPeakMemory(device.index());
+        }
+        run.log.scalars(run.step, m);
+        interval.reset(now);
+    }
+
+    private void logValidation(Run run, double val) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("val/loss", val);
+        if (task.reportsPerplexity()) m.put("val/perplexity", Math.exp(val));
+        run.log.scalars(run.step, m);
+        options.listener().onValidation(run.step, val);
+    }
+
+    private Map<String, String> adapterMetadata(Run run) {
+        Map<String, String> m = new LinkedHashMap<>(task.trainingMetadata());
+        m.put("training_step", Long.toString(run.step));
+        m.put("training_total_steps", Long.toString(run.totalSteps));
+        return m;
+    }
+
+    private Path saveCheckpoint(Run run) throws IOException {
+        TrainerState state = run.state();
+        Map<String, String> metadata = adapterMetadata(run);
+        Path dir = store.save(run.step, tmp -> {
+            task.exportAdapter(tmp.resolve(run.adapterFile), metadata);
+            TrainingSnapshot.write(tmp.resolve(CheckpointStore.STATE_TENSORS), run.params, run.optimizer, run.scaler, device);
+            AtomicFileWriter.write(tmp.resolve(TrainerState.FILE_NAME), state.toJson());
+        });
+        try {
+            store.prune(config.output().saveTotalLimit(), run.early.bestStep());
+        } catch (IOException e) {
+            // an old checkpoint that could not be deleted costs disk space, not correctness
+            console.println("warning: could not delete an old checkpoint in " + store.root() + ": " + FileTrees.describe(e));
+        }
+        return dir;
+    }
+
+    private void exportFinal(Run run, Path adapter) {
+        try {
+            task.exportAdapter(adapter, adapterMetadata(run));
+        } catch (IOException e) {
+            throw new TrainingException("could not write the adapter " + adapter + ": " + FileTrees.describe(e)
+                    + "; the same weights are in the last checkpoint, " + store.dirOf(run.step), e);
+        }
+    }
+
+    /** Copies the best checkpoint's adapter to {@code <output_name>-best}; null without validation. */
+    private Path exportBest(Run run) {
+        if (!run.early.hasBest()) return null;
+        Path source = store.dirOf(run.early.bestStep()).resolve(run.adapterFile);
+        Path target = outputDir.resolve(task.adapterFileName(config.output().outputName() + "-best"));
+        if (!Files.exists(source)) {
+            console.println("warning: the best checkpoint's adapter " + source + " is gone; " + target + " was not written");
+            return null;
+        }
+        try {
+            FileTrees.copyAtomically(source, target);
+        } catch (IOException e) {
+            throw new TrainingException("could not write the best adapter " + target + ": " + FileTrees.describe(e)
+                    + "; it is also in " + source.getParent(), e);
+        }
+        return target;
+    }
+
+    private static String fmt(double v) { return String.format(Locale.ROOT, "%.4g", v); }
+
+    /** Loss and throughput since the last logged step. */
+    private static final class IntervalStats {
+        private long since;
+        private int steps;
+        private long examples;
+        private double lossSum;
+
+        IntervalStats(long now) { since = now; }
+
+        void add(double loss, int n) {
+            steps++;
+            examples += n;
+            lossSum += loss;
+        }
+
+        double meanLoss() { return steps == 0 ? Double.NaN : lossSum / steps; }
+
+        double stepsPerSecond(long now) { return rate(steps, now); }
+
+        double examplesPerSecond(long now) { return rate(examples, now); }
+
+        private double rate(double count, long now) {
+            double s = (now - since) / 1e9;
+            return s > 0 ? count / s : Double.NaN;
+        }
+
+        void reset(long now) {
+            since = now;
+            steps = 0;
+            examples = 0;
+            lossSum = 0;
+        }
+    }
+}

@@ -11,12 +11,17 @@ import org.lorascripts.train.optim.GradScaler;
  * only); bf16 = autocast bf16, no scaler (bf16 has fp32's range); no = plain fp32.
  */
 record Precision(MixedPrecision mode, Device device) {
+    /** fp16 has no CPU kernels worth using: on the CPU it falls back to fp32 (the config check warns about it). */
     static Precision of(MixedPrecision mode, Device device) {
-        if (mode == MixedPrecision.FP16 && !device.isCuda()) {
-            throw new TrainingException("mixed_precision fp16 needs a CUDA device, but training runs on " + device
-                    + "; set mixed_precision: bf16 or no for the CPU");
-        }
+        if (mode == MixedPrecision.FP16 && !device.isCuda()) return new Precision(MixedPrecision.NO, device);
         return new Precision(mode, device);
+    }
+
+    /** The note to print when the requested mode was changed for this device, or null. */
+    static String fallbackNote(MixedPrecision requested, Device device) {
+        return requested == MixedPrecision.FP16 && !device.isCuda()
+                ? "note: mixed_precision fp16 needs a CUDA GPU; training on " + device + " runs in fp32 (bf16 also works on the CPU)"
+                : null;
     }
 
     /** An autocast region, or null (try-with-resources skips null) in fp32. */

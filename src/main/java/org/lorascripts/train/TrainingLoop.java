@@ -94,6 +94,8 @@ public final class TrainingLoop {
         this.outputDir = config.output().outputDir();
         this.store = new CheckpointStore(outputDir);
         this.precision = Precision.of(config.loop().mixedPrecision(), device);
+        String note = Precision.fallbackNote(config.loop().mixedPrecision(), device);
+        if (note != null) console.println(note);
     }
 
     /** The per-run state that checkpoints carry, and the objects the steps share. */

@@ -147,13 +147,16 @@ class TrainingLoopTest {
         assertTrue(e.getMessage().contains("step 2"), e.getMessage());
     }
 
-    @Test void fp16OnTheCpuIsRefused() {
-        LoopFixture f = new LoopFixture(dir.resolve("out")).set("mixed_precision", "fp16");
-        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0)) {
-            TrainingException e = assertThrows(TrainingException.class, () -> f.run(task));
-            assertEquals("mixed_precision fp16 needs a CUDA device, but training runs on cpu; set mixed_precision: bf16 or no for the CPU",
-                    e.getMessage());
+    @Test void fp16OnTheCpuFallsBackToFp32() throws Exception {
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("mixed_precision", "fp16").set("epochs", 1);
+        LoopFixture g = new LoopFixture(dir.resolve("out32")).set("mixed_precision", "no").set("epochs", 1);
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0); ToyLoraTask task32 = LoopFixture.task(10, 0, 0.0)) {
+            assertEquals(5, f.run(task).steps());
+            g.run(task32);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(g.losses(), f.losses(), "same trajectory as fp32");
         }
+        assertEquals("note: mixed_precision fp16 needs a CUDA GPU; training on cpu runs in fp32 (bf16 also works on the CPU)",
+                Precision.fallbackNote(org.lorascripts.config.MixedPrecision.FP16, org.lorascripts.tensor.Device.CPU));
     }
 
     @Test void bf16OnTheCpuTrains() throws Exception {

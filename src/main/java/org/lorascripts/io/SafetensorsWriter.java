@@ -211,6 +211,24 @@ public final class SafetensorsWriter {
         syncDirectory(dir);
     }
 
+    /**
+     * Streams the file's bytes (length, header, data) exactly as {@link #write} lays them out, to any
+     * channel: e.g. a digest, to hash a file without writing it.
+     */
+    public void writeTo(WritableByteChannel out) throws IOException {
+        byte[] header = headerBytes();
+        writeAll(out, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
+        writeAll(out, ByteBuffer.wrap(header));
+        for (Entry e : ordered()) {
+            CountingChannel counted = new CountingChannel(out);
+            e.source().writeTo(counted);
+            if (counted.count != e.byteLength()) {
+                throw new IOException("tensor '" + e.name() + "': data source wrote " + counted.count + " bytes, but "
+                        + e.dtype().safetensorsName + " " + Arrays.toString(e.shape()) + " needs " + e.byteLength());
+            }
+        }
+    }
+
     private static void writeTensor(FileChannel ch, Entry e) throws IOException {
         long before = ch.position();
         CountingChannel counted = new CountingChannel(ch);

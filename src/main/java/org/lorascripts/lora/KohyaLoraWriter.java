@@ -1,0 +1,169 @@
+package org.lorascripts.lora;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.lorascripts.io.SafetensorsWriter;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+
+/**
+ * Writes LoRA networks as kohya sd-scripts does ({@code networks/lora.py}, {@code LoRANetwork.save_weights}),
+ * so AUTOMATIC1111 and ComfyUI load the file: per module
+ * {@code <prefix>_<module path with '.' → '_'>.lora_down.weight}, {@code .lora_up.weight} and {@code .alpha}
+ * (a 0-dim tensor), every tensor cast to the save dtype; metadata as given plus
+ * {@code sshs_model_hash} and {@code sshs_legacy_hash}, computed as kohya's
+ * {@code train_util.precalculate_safetensors_hashes}: the file is serialised with only the {@code ss_*}
+ * metadata, the model hash is the sha256 of everything after its header, the legacy hash the first 8 hex
+ * digits of the sha256 of its bytes [1 MiB, 1 MiB + 64 KiB). Reference:
+ * https://github.com/kohya-ss/sd-scripts/blob/main/networks/lora.py and library/train_util.py
+ */
+public final class KohyaLoraWriter {
+    public static final String PREFIX_UNET = "lora_unet";
+    /** The single text encoder of SD 1.x / 2.x. */
+    public static final String PREFIX_TEXT_ENCODER = "lora_te";
+    /** SDXL's two text encoders. */
+    public static final String PREFIX_TEXT_ENCODER1 = "lora_te1";
+    public static final String PREFIX_TEXT_ENCODER2 = "lora_te2";
+
+    private static final long LEGACY_OFFSET = 0x100000, LEGACY_LENGTH = 0x10000;
+
+    private KohyaLoraWriter() {}
+
+    /** One model's network and its kohya prefix ({@link #PREFIX_UNET}, {@link #PREFIX_TEXT_ENCODER}, ...). */
+    public record Part(String prefix, LoraNetwork network) {}
+
+    public record Hashes(String modelHash, String legacyHash) {}
+
+    /** kohya's module name: {@code lora_te} + {@code text_model.encoder.layers.0.self_attn.q_proj} → {@code lora_te_text_model_encoder_layers_0_self_attn_q_proj}. */
+    public static String loraName(String prefix, String module) { return prefix + "_" + module.replace('.', '_'); }
+
+    /**
+     * Writes the networks atomically to {@code file} in {@code dtype} (f16, bf16 or f32) and returns the
+     * hashes added to the metadata.
+     */
+    public static Hashes write(Path file, List<Part> parts, DType dtype, Map<String, String> metadata) throws IOException {
+        if (dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.F32) {
+            throw new IllegalArgumentException("save precision must be fp16, bf16 or fp32, got " + dtype.displayName());
+        }
+        Map<String, Stored> tensors = collect(parts, dtype);
+
+        // 1. hashes over the file as kohya serialises it for hashing: training (ss_*) metadata only
+        SafetensorsWriter forHash = new SafetensorsWriter();
+        for (var e : metadata.entrySet()) if (e.getKey().startsWith("ss_")) forHash.putMetadata(e.getKey(), e.getValue());
+        tensors.forEach((name, t) -> forHash.add(name, dtype, t.shape(), t.bytes()));
+        Hashes hashes = hash(forHash);
+
+        // 2. the file itself, with all metadata and the hashes
+        SafetensorsWriter out = new SafetensorsWriter();
+        out.putMetadata(metadata);
+        out.putMetadata("sshs_model_hash", hashes.modelHash());
+        out.putMetadata("sshs_legacy_hash", hashes.legacyHash());
+        tensors.forEach((name, t) -> out.add(name, dtype, t.shape(), t.bytes()));
+        out.write(file);
+        return hashes;
+    }
+
+    private record Stored(long[] shape, byte[] bytes) {}
+
+    private static Map<String, Stored> collect(List<Part> parts, DType dtype) {
+        Map<String, Stored> tensors = new TreeMap<>();
+        Map<String, String> owners = new LinkedHashMap<>();
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
+            for (Part p : parts) {
+                for (var e : p.network().adapters().entrySet()) {
+                    String name = loraName(p.prefix(), e.getKey());
+                    String clash = owners.put(name, p.prefix() + ":" + e.getKey());
+                    if (clash != null) {
+                        throw new IllegalArgumentException("modules " + clash + " and " + p.prefix() + ":" + e.getKey()
+                                + " both map to the kohya name " + name);
+                    }
+                    LoraAdapter a = e.getValue();
+                    tensors.put(name + ".lora_down.weight", stored(a.down(), dtype));
+                    tensors.put(name + ".lora_up.weight", stored(a.up(), dtype));
+                    tensors.put(name + ".alpha", stored(Torch.scalar(a.alpha()), dtype));
+                }
+            }
+        }
+        return tensors;
+    }
+
+    private static Stored stored(Tensor t, DType dtype) {
+        Tensor c = t.detach().to(dtype, Device.CPU).contiguous();
+        long bytes = c.numel() * dtype.byteSize;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(Math.max(bytes, 1), 8);
+            c.copyTo(seg.asSlice(0, bytes));
+            return new Stored(t.shape(), seg.asSlice(0, bytes).toArray(ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /** The two addnet hashes of what {@code w} would write. */
+    static Hashes hash(SafetensorsWriter w) throws IOException {
+        HashingChannel ch = new HashingChannel();
+        w.writeTo(ch);
+        return ch.hashes();
+    }
+
+    /** sha256 of the bytes after the header, and of the legacy window, in one streaming pass. */
+    private static final class HashingChannel implements WritableByteChannel {
+        private final MessageDigest model = sha256(), legacy = sha256();
+        private final ByteBuffer lengthPrefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        private long position;
+        private long dataStart = Long.MAX_VALUE;
+
+        @Override public int write(ByteBuffer src) {
+            int n = src.remaining();
+            long start = position, end = position + n;
+            for (int i = 0; lengthPrefix.hasRemaining() && i < n; i++) lengthPrefix.put(src.get(src.position() + i));
+            if (!lengthPrefix.hasRemaining() && dataStart == Long.MAX_VALUE) dataStart = 8 + lengthPrefix.getLong(0);
+            update(model, src, start, end, dataStart, Long.MAX_VALUE);
+            update(legacy, src, start, end, LEGACY_OFFSET, LEGACY_OFFSET + LEGACY_LENGTH);
+            src.position(src.limit());
+            position = end;
+            return n;
+        }
+
+        /** Feeds the part of src (covering file bytes [start, end)) that falls in [from, to). */
+        private static void update(MessageDigest md, ByteBuffer src, long start, long end, long from, long to) {
+            long lo = Math.max(start, from), hi = Math.min(end, to);
+            if (lo >= hi) return;
+            ByteBuffer part = src.duplicate();
+            part.position(src.position() + (int) (lo - start));
+            part.limit(src.position() + (int) (hi - start));
+            md.update(part);
+        }
+
+        Hashes hashes() {
+            return new Hashes(HexFormat.of().formatHex(model.digest()), HexFormat.of().formatHex(legacy.digest()).substring(0, 8));
+        }
+
+        @Override public boolean isOpen() { return true; }
+
+        @Override public void close() {}
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+        }
+    }
+}

@@ -77,6 +77,8 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return u2.matmul(d2).reshape(up.shape()[0], ds[1], ds[2], ds[3]).mul(scale * multiplier);
     }
 
+    @Override public java.util.List<Tensor> parameters() { return java.util.List.of(down, up); }
+
     public Tensor down() { return down; }
     public Tensor up() { return up; }
     public int rank() { return rank; }

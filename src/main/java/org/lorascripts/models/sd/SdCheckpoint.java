@@ -1,0 +1,69 @@
+package org.lorascripts.models.sd;
+
+import java.util.List;
+import org.lorascripts.io.TensorSource;
+import org.lorascripts.nn.WeightSource;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+
+/**
+ * An opened SD 1.x / 2.x checkpoint (diffusers folder or LDM single file): the detected family and
+ * configs, and weight sources that answer diffusers names, so the same models load from either
+ * layout. The files stay memory-mapped until {@link #close()}; models loaded from it copy their
+ * weights and may outlive it. Open with {@link SdCheckpointLoader}.
+ */
+public final class SdCheckpoint implements AutoCloseable {
+    /** How the weights are laid out on disk. */
+    public enum Layout { DIFFUSERS, LDM_SINGLE_FILE }
+
+    private final String label;
+    private final Layout layout;
+    private final SdFamily family;
+    private final UNetConfig unetConfig;
+    private final VaeConfig vaeConfig;
+    private final WeightSource unetWeights, vaeWeights;
+    private final TextEncoderSlot textEncoder;
+    private final List<TensorSource> sources;
+
+    SdCheckpoint(String label, Layout layout, SdFamily family, UNetConfig unetConfig, VaeConfig vaeConfig, WeightSource unetWeights,
+                 WeightSource vaeWeights, TextEncoderSlot textEncoder, List<TensorSource> sources) {
+        this.label = label;
+        this.layout = layout;
+        this.family = family;
+        this.unetConfig = unetConfig;
+        this.vaeConfig = vaeConfig;
+        this.unetWeights = unetWeights;
+        this.vaeWeights = vaeWeights;
+        this.textEncoder = textEncoder;
+        this.sources = List.copyOf(sources);
+    }
+
+    public String label() { return label; }
+    public Layout layout() { return layout; }
+    public SdFamily family() { return family; }
+    public UNetConfig unetConfig() { return unetConfig; }
+    public VaeConfig vaeConfig() { return vaeConfig; }
+    public UNetConfig.Prediction prediction() { return unetConfig.prediction(); }
+
+    /** UNet weights under diffusers names (mapped to LDM names for single files). */
+    public WeightSource unetWeights() { return unetWeights; }
+
+    /** VAE weights under diffusers names (LDM's 1x1-conv attention weights squeezed). */
+    public WeightSource vaeWeights() { return vaeWeights; }
+
+    /** The text encoder's location and layout; null when the checkpoint has none. */
+    public TextEncoderSlot textEncoder() { return textEncoder; }
+
+    public UNet2DConditionModel loadUnet(Device device, DType dtype) { return UNet2DConditionModel.load(unetConfig, unetWeights, device, dtype); }
+
+    public AutoencoderKL loadVae(Device device, DType dtype) { return AutoencoderKL.load(vaeConfig, vaeWeights, device, dtype); }
+
+    @Override public void close() {
+        for (TensorSource s : sources) s.close();
+    }
+
+    @Override public String toString() {
+        return label + " (" + family.displayName + ", " + (layout == Layout.DIFFUSERS ? "diffusers folder" : "single file") + ", "
+                + unetConfig.prediction().configName + ")";
+    }
+}

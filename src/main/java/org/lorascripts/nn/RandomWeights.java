@@ -17,6 +17,7 @@ import org.lorascripts.tensor.Torch;
 public final class RandomWeights implements WeightSource {
     private final long seed;
     private final ToDoubleFunction<String> std;
+    private boolean drawOnDevice;
 
     /** {@code std} gives the standard deviation for a weight's full name. */
     public RandomWeights(long seed, ToDoubleFunction<String> std) {
@@ -26,12 +27,27 @@ public final class RandomWeights implements WeightSource {
 
     public RandomWeights(long seed) { this(seed, name -> 0.02); }
 
+    /**
+     * Draws CUDA weights on the device itself (fast, for full-size benchmarks); the values then
+     * depend on the device's generator instead of being the same on every machine.
+     */
+    public RandomWeights onDevice() {
+        drawOnDevice = true;
+        return this;
+    }
+
     @Override public Optional<long[]> shape(String name) { return Optional.empty(); }
 
     @Override public Tensor load(String name, long[] shape, Device device, DType dtype) {
         String leaf = name.substring(name.lastIndexOf('.') + 1);
         if (leaf.equals("bias") || leaf.equals("beta")) return Torch.zeros(shape, dtype, device);
         if (isNormWeight(name)) return Torch.ones(shape, dtype, device);
+        if (drawOnDevice && device.isCuda()) {
+            Rng.manualSeed(device, seed * 1_000_003L + fnv(name));
+            try (Tensor t = Torch.randn(shape, dtype, device)) {
+                return t.mul(std.applyAsDouble(name));
+            }
+        }
         Tensor state = Rng.getState(Device.CPU);
         try {
             Rng.manualSeed(Device.CPU, seed * 1_000_003L + fnv(name));

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# GPU-machine correctness run (see README, "GPU checks"): doctor, the CUDA self-check, the test suite
+# under libtorch 2.x + CUDA (minus the tests needing the ONNX Runtime or tokenizer jars, which are not
+# carried), UNet/VAE parity with diffusers and PEFT parity with peft/transformers.
+# Usage: bash .device/on-device.sh bash bench/device-check.sh
+set -uo pipefail
+app=.device/app
+out=${OUT:-/tmp/out}; mkdir -p "$out"
+cp_="$app/lora-scripts.jar:$app/lib/*"
+J="java --enable-native-access=ALL-UNNAMED"
+t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
+echo "== doctor $(el)"; $J -cp "$cp_" org.lorascripts.cli.Main doctor 2>&1 | tee "$out/doctor.txt"
+echo "== cuda self-check $(el)"; $J -cp "$cp_" org.lorascripts.bench.CudaSelfCheck 2>&1 | tee "$out/cuda-selfcheck.txt"
+echo "== tests on libtorch $(python3 -c 'import torch;print(torch.__version__)') $(el)"
+$J -jar $app/junit-platform-console-standalone-1.14.1.jar execute --class-path "$cp_:$app/test-classes" --scan-class-path "$app/test-classes" \
+  --exclude-classname '.*(Label|Captions|Caption[A-Z]|Metadata|Wd14|Tokenizer|TextDataset|ChatTemplate|Packing|Quickstart|LlmLora|CliGenerate|CliMerge|Blip).*' \
+  --details=summary --disable-banner 2>&1 | tail -40 | tee "$out/tests.txt"
+echo "== sd parity (diffusers) $(el)"
+mkdir -p /tmp/dfs && tar xzf .device/diffusers.tgz -C /tmp/dfs
+python3 tools/parity/sd_parity.py /tmp/dfs /tmp/sdpar --cp "$cp_" --device cpu 2>&1 | tail -30 | tee "$out/sd-parity.txt"
+echo "== peft parity $(el)"; python3 tools/parity/peft_parity.py "$cp_" /tmp/peftpar 2>&1 | tail -12 | tee "$out/peft-parity.txt"
+echo "== done $(el)"

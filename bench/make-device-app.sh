@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Assembles .device/app for runs on the GPU machine (no Maven there): the jar, its runtime libraries
+# (minus the ONNX Runtime jar, which only `./lora label` needs, and optionally the tokenizer jar), the
+# compiled tests and the JUnit console launcher, so CUDA-only tests can run there.
+# Usage: bench/make-device-app.sh [--with-tokenizers]   (after mvn package test-compile)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+app=.device/app
+rm -rf "$app" && mkdir -p "$app/lib"
+cp target/lora-scripts.jar "$app/"
+for j in target/lib/*.jar; do
+  case "$(basename "$j")" in
+    onnxruntime-*) continue ;;
+    tokenizers-*) [ "${1:-}" = "--with-tokenizers" ] || continue ;;
+  esac
+  cp "$j" "$app/lib/"
+done
+cp -r target/test-classes "$app/test-classes"
+cp ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar "$app/"
+du -sh .device

@@ -15,11 +15,28 @@ public final class Cuda {
     public static void emptyCache() { CudaApi.emptyCache(); }
     /** TF32 tensor cores for fp32 matmuls and convolutions (as torch's allow_tf32). */
     public static void setTf32(boolean on) { TensorApi.setTf32(on); }
-    public static void resetPeakMemory(int device) { CudaApi.resetPeak(device); }
+    public static void resetPeakMemory(int device) {
+        ensureInitialized(device);
+        CudaApi.resetPeak(device);
+    }
 
     public record Memory(long allocated, long reserved, long peakAllocated) {}
 
-    public static Optional<Memory> memory(int device) { return CudaApi.memory(device).map(m -> new Memory(m[0], m[1], m[2])); }
+    public static Optional<Memory> memory(int device) {
+        ensureInitialized(device);
+        return CudaApi.memory(device).map(m -> new Memory(m[0], m[1], m[2]));
+    }
+
+    private static final java.util.Set<Integer> INITIALIZED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** The caching allocator's statistics exist only once the device has allocated: touch it first. */
+    private static void ensureInitialized(int device) {
+        if (INITIALIZED.add(device)) {
+            try (Tensor t = Torch.zeros(new long[] {1}, DType.F32, Device.cuda(device))) {
+                t.numel();
+            }
+        }
+    }
 
     public static Optional<CudaApi.DeviceInfo> deviceInfo(int device) { return CudaApi.deviceInfo(device); }
 }

@@ -82,11 +82,12 @@ class LifetimeTest {
         }
         System.gc();
         long rssEnd = rssKb();
-        assertEquals(base + 3, Tensor.liveCount(), "only w, x, y remain");
+        // Other tests' tensors may be freed by the Cleaner meanwhile, so the count can only drop below base + 3.
+        assertTrue(Tensor.liveCount() <= base + 3, "only w, x, y remain: " + (Tensor.liveCount() - base) + " extra");
         w.close();
         x.close();
         y.close();
-        assertEquals(base, Tensor.liveCount());
+        assertTrue(Tensor.liveCount() <= base, "back at the baseline");
         if (rssAfterWarmup > 0) {
             long growthKb = rssEnd - rssAfterWarmup;
             System.out.printf("RSS after 1000 steps %d KiB, after %d steps %d KiB (growth %d KiB)%n", rssAfterWarmup, steps, rssEnd, growthKb);

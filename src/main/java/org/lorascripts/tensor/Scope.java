@@ -54,6 +54,19 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Runs {@code body} in a scope of its own and keeps only its result: every temporary it made is
+     * freed at once. Tensors autograd saved for backward stay alive through the graph's own
+     * references, so this gives eager PyTorch's memory profile (temporaries die when unreferenced)
+     * instead of holding every intermediate of a forward pass until the outer scope closes.
+     */
+    public static Tensor scoped(java.util.function.Supplier<Tensor> body) {
+        try (Scope s = open()) {
+            Tensor out = body.get();
+            return out.owner() == s ? s.moveToOuter(out) : out;
+        }
+    }
+
     /** Number of tensors this scope still owns (for tests and diagnostics). */
     public int ownedCount() {
         int n = 0;

@@ -37,6 +37,25 @@ class LifetimeTest {
     }
 
     @Test
+    void scopedBlockKeepsOnlyItsResultAndGradientsStillFlow() {
+        try (Scope outer = Scope.open()) {
+            Tensor w = Torch.randn(4, 4).requiresGrad_(true);
+            Tensor x = Torch.randn(2, 4);
+            int before = outer.ownedCount();
+            Tensor y = Scope.scoped(() -> x.matmul(w).tanh().mul(2).add(1).sigmoid());
+            assertEquals(before + 1, outer.ownedCount(), "temporaries were freed, the result moved out");
+            y.sum().backward();
+            Tensor g = w.grad();
+            // the same computation without the inner scope gives the same gradient
+            Tensor w2 = w.detach().requiresGrad_(true);
+            x.matmul(w2).tanh().mul(2).add(1).sigmoid().sum().backward();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(w2.grad().toFloatArray(), g.toFloatArray(), 1e-6f);
+            Tensor same = Scope.scoped(() -> x);
+            assertTrue(same == x, "a tensor from outside is returned as it is");
+        }
+    }
+
+    @Test
     void scopesCloseInnermostFirst() {
         Scope a = Scope.open();
         Scope b = Scope.open();

@@ -10,6 +10,7 @@ import org.lorascripts.nn.RmsNorm;
 import org.lorascripts.nn.Weights;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.Checkpoint;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Tensor;
@@ -74,7 +75,8 @@ public final class LlamaModel implements AutoCloseable {
             if (checkpoint) {
                 h = Checkpoint.apply(in -> List.of(layer.forward(in.get(0), ctx)), List.of(h), layer.loraParameters(), 1).get(0);
             } else {
-                h = layer.forward(h, ctx);
+                Tensor in = h;
+                h = Scope.scoped(() -> layer.forward(in, ctx));  // free the layer's temporaries at once
             }
         }
         // 5. final norm

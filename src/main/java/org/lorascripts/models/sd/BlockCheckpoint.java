@@ -7,6 +7,7 @@ import java.util.function.Function;
 import org.lorascripts.nn.Adapter;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.Checkpoint;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /**
@@ -25,7 +26,7 @@ final class BlockCheckpoint {
 
     /** fn(inputs) checkpointed when {@code on}, else called directly. Inputs may contain nulls (not passed). */
     Tensor run(boolean on, Function<List<Tensor>, Tensor> fn, Tensor... inputs) {
-        if (!on) return fn.apply(java.util.Arrays.asList(inputs));
+        if (!on) return Scope.scoped(() -> fn.apply(java.util.Arrays.asList(inputs)));
         List<Tensor> present = new ArrayList<>();
         for (Tensor t : inputs) if (t != null) present.add(t);
         List<Tensor> params = new ArrayList<>();

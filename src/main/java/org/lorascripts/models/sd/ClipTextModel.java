@@ -12,6 +12,7 @@ import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.Weights;
 import org.lorascripts.tensor.Checkpoint;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Tensor;
@@ -95,9 +96,10 @@ public final class ClipTextModel {
         int run = cfg.layers() - (clipSkip - 1);
         for (int i = 0; i < run; i++) {
             EncoderLayer layer = layers.get(i);
+            Tensor layerIn = h;
             h = gradientCheckpointing
                     ? Checkpoint.apply(in -> List.of(layer.forward(in.get(0))), List.of(h), layer.adapterParameters(), 1).get(0)
-                    : layer.forward(h);                                                   // (B, T, D)
+                    : Scope.scoped(() -> layer.forward(layerIn));                         // (B, T, D)
             hidden.add(h);
         }
 

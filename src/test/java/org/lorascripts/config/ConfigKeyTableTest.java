@@ -17,6 +17,16 @@ class ConfigKeyTableTest {
                 "docs/config-keys.md is stale: regenerate it with ./lora train --list-keys > docs/config-keys.md");
     }
 
+    @Test void readmeCarriesTheSameTable() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int a = readme.indexOf("<!-- config-keys:start -->\n"), b = readme.indexOf("<!-- config-keys:end -->");
+        assertTrue(a >= 0 && b > a, "README.md lacks the config-keys markers");
+        String md = ConfigKeyTable.markdown();
+        String table = md.substring(md.indexOf("| Key |"));
+        assertEquals(table, readme.substring(a + "<!-- config-keys:start -->\n".length(), b),
+                "README.md's key table is stale: paste the table of ./lora train --list-keys between the markers");
+    }
+
     @Test void everyKeyIsOneRowAndNoSpellingIsTaken() {
         String md = ConfigKeyTable.markdown();
         Set<String> seen = new HashSet<>();

@@ -1,7 +1,8 @@
 package org.lorascripts.label;
 
 /**
- * Turns an image into BLIP's pixel_values as HF's (slow, PIL-based) {@code BlipImageProcessor} does:
+ * Turns an image into BLIP's pixel_values as HF's PIL-backed image processor does ({@code BlipImageProcessor}
+ * in transformers 4, {@code BlipImageProcessorPil} in 5; checked bit-exact by BlipReferenceTest):
  * convert to RGB (Pillow's RGBA → RGB drops alpha, it does not composite), resize to size × size with
  * Pillow BICUBIC (resample=3, ported bit-exactly in {@link PilBicubicResize}), rescale by 1/255, normalise
  * with OpenAI CLIP's mean and std, channels first. Rescale and normalise follow numpy's float32 steps
@@ -9,8 +10,8 @@ package org.lorascripts.label;
  * reference exactly. Reference:
  * https://github.com/huggingface/transformers/blob/main/src/transformers/models/blip/image_processing_blip.py
  *
- * <p>The torchvision "fast" processor resizes float tensors with antialiased bicubic instead and differs
- * from this by up to about one 8-bit step before normalisation.
+ * <p>transformers 5's default {@code BlipImageProcessor} resizes with torchvision (antialiased bicubic,
+ * rounded to 8 bits) instead; on the fixture image it differs from this by at most one 8-bit step.
  */
 public final class BlipPreprocessor {
     public static final double[] MEAN = {0.48145466, 0.4578275, 0.40821073};

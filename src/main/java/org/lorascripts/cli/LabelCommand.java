@@ -3,6 +3,7 @@ package org.lorascripts.cli;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.lorascripts.label.BlipCaptioner;
 import org.lorascripts.label.CaptionFormat;
 import org.lorascripts.label.ImageFiles;
 import org.lorascripts.label.ImageTagger;
@@ -14,9 +15,12 @@ import org.lorascripts.label.Wd14Tagger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./lora label}: captions a folder of images with a local WD14 tagger and/or a trigger word. */
+/**
+ * {@code ./lora label}: captions a folder of images with a local WD14 tagger, a local BLIP captioner
+ * ({@code --backend blip}) and/or a trigger word.
+ */
 @Command(name = "label", mixinStandardHelpOptions = true,
-        description = {"Caption the images of a folder with a local WD14 tagger (ONNX) and/or a trigger word.",
+        description = {"Caption the images of a folder with a local WD14 tagger (ONNX) or BLIP captioner, and/or a trigger word.",
                 "Writes metadata.csv (file_name,text) or one .txt per image; existing captions are kept unless --overwrite."})
 public final class LabelCommand implements Callable<Integer> {
     static final String NO_MODEL_MESSAGE = "no tagger model given: download a SmilingWolf wd-v1-4 / wd-eva02 tagger folder"
@@ -33,11 +37,26 @@ public final class LabelCommand implements Callable<Integer> {
     @Option(names = "--format", paramLabel = "csv|txt", description = "csv (metadata.csv, default) or txt (one .txt beside each image, kohya).")
     String format;
 
-    @Option(names = "--model", paramLabel = "PATH", description = "WD14 tagger folder with model.onnx and selected_tags.csv.")
+    static final String NO_BLIP_MODEL_MESSAGE = "--backend blip needs --model DIR: an HF BlipForConditionalGeneration folder"
+            + " (config.json, model.safetensors, tokenizer.json), e.g. a download of Salesforce/blip-image-captioning-large"
+            + " (nothing is downloaded automatically)";
+
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "wd14: tagger folder with model.onnx and selected_tags.csv; blip: HF BLIP captioning folder.")
     Path model;
 
-    @Option(names = "--backend", defaultValue = "wd14", paramLabel = "NAME", description = "Tagger backend (only wd14).")
+    @Option(names = "--backend", defaultValue = "wd14", paramLabel = "wd14|blip",
+            description = "wd14 (comma-separated tags, default) or blip (one sentence per image).")
     String backend;
+
+    @Option(names = "--max-length", defaultValue = "30", description = "blip: most tokens per caption, start token and prompt included (default ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "blip: text the caption continues, e.g. \"a picture of\" (left out of the caption).")
+    String prompt;
+
+    @Option(names = "--beams", defaultValue = "1", description = "blip: beam search width; 1 = greedy (default ${DEFAULT-VALUE}).")
+    int beams;
 
     @Option(names = "--trigger", paramLabel = "WORD", description = "Trigger word, put first in every caption.")
     String trigger;
@@ -64,7 +83,21 @@ public final class LabelCommand implements Callable<Integer> {
             ImageFiles.requireFolder(input);
             CaptionFormat fmt = resolveFormat();
             Path csvFile = output != null ? output : input.resolve(MetadataCsv.FILE_NAME);
-            if (!backend.equals("wd14")) throw new LabelException("unknown --backend '" + backend + "': only wd14 is supported");
+            if (!backend.equals("wd14") && !backend.equals("blip")) {
+                throw new LabelException("unknown --backend '" + backend + "': use wd14 or blip");
+            }
+            if (backend.equals("blip")) {
+                if (model == null) {
+                    err.println("lora label: " + NO_BLIP_MODEL_MESSAGE);
+                    return 2;
+                }
+                try (ImageTagger captioner = BlipCaptioner.open(model, new BlipCaptioner.Options(maxLength, prompt, beams))) {
+                    Labeler.Summary summary = new Labeler(captioner, err)
+                            .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
+                    System.out.println(summary.line());
+                }
+                return 0;
+            }
             TagSelection selection = new TagSelection(threshold, characterThreshold, includeRating);
             if (model == null) {
                 if (trigger == null || trigger.isBlank()) {

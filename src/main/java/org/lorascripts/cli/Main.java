@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lora", mixinStandardHelpOptions = true, version = "lora-scripts 0.1.0",
         description = "LoRA fine-tuning for Stable Diffusion and LLaMA-family models.",
         subcommands = {CommandLine.HelpCommand.class, TrainCommand.class, LabelCommand.class, CaptionsCommand.class, InfoCommand.class,
-                DoctorCommand.class})
+                DoctorCommand.class, GenerateCommand.class, MergeCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -55,6 +55,15 @@ public final class MergedModelWriter {
                     throw new IllegalArgumentException(adapterDir + " adapts '" + module + "', but " + weightsFile + " has no tensor " + w
                             + "; is this adapter for this base model (" + adapter.config().baseModelNameOrPath() + ")?");
                 }
+                long[] shape = base.info(w).shape();
+                PeftAdapter.Pair pair = adapter.modules().get(module);
+                if (shape.length != 2 || pair.a().size(1) != shape[1] || pair.b().size(0) != shape[0]) {
+                    // checked before writing anything: a wrong adapter should fail at once, not after gigabytes
+                    throw new IllegalArgumentException(adapterDir + " adapts '" + module + "' with lora_A " + java.util.Arrays.toString(pair.a().shape())
+                            + " and lora_B " + java.util.Arrays.toString(pair.b().shape()) + ", which do not fit " + w + " "
+                            + java.util.Arrays.toString(shape) + " in " + weightsFile + "; is this adapter for this base model ("
+                            + adapter.config().baseModelNameOrPath() + ")?");
+                }
                 adapted.put(w, module);
             }
             AtomicDirectory.write(outDir, tmp -> {

@@ -21,7 +21,9 @@ public final class Trainers {
     private Trainers() {}
 
     /** The trainers shipped in this build; add yours here, e.g. {@code register(IMAGE_GENERATION, SdLoraTrainer::new)}. */
-    private static void registerBuiltins() {}
+    private static void registerBuiltins() {
+        register(TaskType.TEXT_GENERATION, () -> new LoopTrainer(org.lorascripts.models.llm.LlmLoraTask::new));
+    }
 
     public static void register(TaskType task, Supplier<? extends Trainer> factory) {
         REGISTRY.put(task, factory);
@@ -33,5 +35,11 @@ public final class Trainers {
 
     public static Optional<Trainer> forTask(TaskType task) {
         return Optional.ofNullable(REGISTRY.get(task)).map(Supplier::get);
+    }
+
+    /** Drops test registrations and puts the builtin trainers back (tests share one JVM and this registry). */
+    public static void resetToBuiltins() {
+        REGISTRY.clear();
+        registerBuiltins();
     }
 }

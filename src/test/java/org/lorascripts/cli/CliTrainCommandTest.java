@@ -56,7 +56,7 @@ class CliTrainCommandTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("examples               60 (60 text lines, 0 jsonl lines)"), r.out());
         assertTrue(r.out().contains("steps per epoch        4 = ceil(ceil(60 / 8) / 2)"), r.out());
-        assertTrue(r.out().contains("total steps            12"), r.out());
+        assertTrue(r.out().contains("total steps            120"), r.out());
         assertFalse(r.out().contains("clip_skip"), "image keys are not shown for text tasks");
         assertTrue(r.err().startsWith("warning: lora_alpha 64.0 is more than 2x lora_rank 8"), r.err());
     }
@@ -119,7 +119,7 @@ class CliTrainCommandTest {
             assertEquals(4, got.get().loop().batchSize());
             assertEquals(new Resume.Latest(), resume.get());
         } finally {
-            Trainers.unregister(TaskType.TEXT_GENERATION);
+            Trainers.resetToBuiltins();
         }
     }
 

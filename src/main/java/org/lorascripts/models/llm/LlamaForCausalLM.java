@@ -81,7 +81,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     /**
      * Sum over target tokens of the next-token cross-entropy, fp32 scalar: logits[:, :-1] against
-     * labels[:, 1:] as transformers shifts them, labels {@value #IGNORE_INDEX} ignored. Divide by
+     * labels[:, 1:] as transformers shifts them, labels {@value #IGNORE_INDEX} ignored (f64 for an f64 model). Divide by
      * {@link #targetCount} for HF's mean loss. The LM head and the cross-entropy run over chunks of
      * {@link #setLossChunkSize} positions, each checkpointed, so fp32 vocabulary-sized logits exist
      * for one chunk at a time, in backward too. When packing, set the label of each sequence's
@@ -109,7 +109,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     private Tensor chunkLoss(Tensor hidden, Tensor labels) {
         long rows = hidden.size(0) * hidden.size(1);
-        Tensor logits = lmHead.forward(hidden).to(DType.F32).reshape(rows, cfg.vocabSize());            // (B*n, V)
+        DType lossType = weights.dtype() == DType.F64 ? DType.F64 : DType.F32;   // f64 models (reference tests) keep f64
+        Tensor logits = lmHead.forward(hidden).to(lossType).reshape(rows, cfg.vocabSize());            // (B*n, V)
         return Functional.crossEntropy(logits, labels, Functional.Reduction.SUM, IGNORE_INDEX, 0);
     }
 

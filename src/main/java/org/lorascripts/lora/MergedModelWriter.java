@@ -66,7 +66,7 @@ public final class MergedModelWriter {
                 }
                 adapted.put(w, module);
             }
-            AtomicDirectory.write(outDir, tmp -> {
+            org.lorascripts.io.FileTrees.writeDirectory(outDir, tmp -> {
                 copyOtherFiles(baseDir, tmp);
                 writeWeights(base, adapter, adapted, tmp, maxShardBytes);
             });

@@ -39,7 +39,7 @@ public final class PeftAdapterWriter {
     public static void write(Path dir, LoraNetwork net, PeftAdapterConfig cfg, DType dtype) throws IOException {
         if (net.size() == 0) throw new IllegalArgumentException("the LoRA network has no adapters to save");
         checkScales(net, cfg);
-        AtomicDirectory.write(dir, tmp -> {
+        org.lorascripts.io.FileTrees.writeDirectory(dir, tmp -> {
             SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
             for (var e : net.adapters().entrySet()) {
                 TensorIO.add(w, keyA(e.getKey()), e.getValue().down(), dtype);

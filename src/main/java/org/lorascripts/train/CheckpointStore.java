@@ -1,5 +1,7 @@
 package org.lorascripts.train;
 
+import org.lorascripts.io.FileTrees;
+
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

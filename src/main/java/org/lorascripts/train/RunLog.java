@@ -1,5 +1,7 @@
 package org.lorascripts.train;
 
+import org.lorascripts.io.FileTrees;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

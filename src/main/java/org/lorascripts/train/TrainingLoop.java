@@ -1,5 +1,7 @@
 package org.lorascripts.train;
 
+import org.lorascripts.io.FileTrees;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package org.lorascripts.train;
+package org.lorascripts.io;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -18,20 +18,20 @@ import java.util.stream.Stream;
  * File-or-folder operations checkpoints need to be crash-safe: a folder appears under its final
  * name only complete and on disk, and disappears by first leaving that name.
  */
-final class FileTrees {
-    static final String TMP_MARK = ".tmp-";
+public final class FileTrees {
+    public static final String TMP_MARK = ".tmp-";
 
     private FileTrees() {}
 
     /** A fresh sibling name {@code <name>.tmp-<random>}, which stray-cleanup recognises. */
-    static Path tempSibling(Path target) {
+    public static Path tempSibling(Path target) {
         return target.resolveSibling(target.getFileName() + TMP_MARK + Long.toHexString(ThreadLocalRandom.current().nextLong()));
     }
 
-    static boolean isTemp(Path p) { return p.getFileName().toString().contains(TMP_MARK); }
+    public static boolean isTemp(Path p) { return p.getFileName().toString().contains(TMP_MARK); }
 
     /** Forces every regular file below {@code root} (or root itself) and the folders to disk. */
-    static void fsyncTree(Path root) throws IOException {
+    public static void fsyncTree(Path root) throws IOException {
         if (Files.isRegularFile(root)) {
             try (FileChannel ch = FileChannel.open(root, StandardOpenOption.WRITE)) {
                 ch.force(true);
@@ -52,7 +52,7 @@ final class FileTrees {
     }
 
     /** Makes renames inside {@code dir} durable; best effort where a folder cannot be opened. */
-    static void fsyncDirectory(Path dir) {
+    public static void fsyncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException | UnsupportedOperationException ignored) {
@@ -64,7 +64,7 @@ final class FileTrees {
      * Moves a complete {@code source} (file or folder) to {@code target}. An existing target is first
      * renamed to a temp name and deleted afterwards, so at no point does {@code target} hold a mix.
      */
-    static void replace(Path source, Path target) throws IOException {
+    public static void replace(Path source, Path target) throws IOException {
         Path old = null;
         if (Files.exists(target)) {
             old = tempSibling(target);
@@ -84,7 +84,7 @@ final class FileTrees {
     }
 
     /** Copies a file or folder to {@code target} atomically (temp copy, fsync, rename). */
-    static void copyAtomically(Path source, Path target) throws IOException {
+    public static void copyAtomically(Path source, Path target) throws IOException {
         Path tmp = tempSibling(target);
         try {
             copyTree(source, tmp);
@@ -114,7 +114,7 @@ final class FileTrees {
     }
 
     /** Deletes a file or folder tree; absent is fine. */
-    static void deleteTree(Path root) throws IOException {
+    public static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
@@ -136,12 +136,37 @@ final class FileTrees {
     }
 
     /** "No space left on device" rather than a bare path, which is all some IOExceptions carry. */
-    static String describe(Throwable e) {
+    public static String describe(Throwable e) {
         if (e instanceof java.nio.file.FileSystemException f) {
             String reason = f.getReason() != null ? f.getReason() : e.getClass().getSimpleName().replace("Exception", "");
             return reason + (f.getFile() != null ? " (" + f.getFile() + ")" : "");
         }
         String m = e.getMessage();
         return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
+    }
+
+    /** Fills a folder in place of {@code target}: it appears complete or not at all. */
+    @FunctionalInterface
+    public interface Filler {
+        void fill(Path dir) throws IOException;
+    }
+
+    /**
+     * Writes a whole folder atomically: {@code filler} fills a temporary sibling, which is synced and
+     * then replaces {@code target} (an existing target is moved aside first and deleted only after).
+     * On failure the temporary folder is removed and an existing target is left as it was.
+     */
+    public static void writeDirectory(Path target, Filler filler) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        Files.createDirectories(abs.getParent());
+        Path tmp = tempSibling(abs);
+        try {
+            Files.createDirectories(tmp);
+            filler.fill(tmp);
+            fsyncTree(tmp);
+            replace(tmp, abs);
+        } finally {
+            if (Files.exists(tmp)) deleteTree(tmp);
+        }
     }
 }

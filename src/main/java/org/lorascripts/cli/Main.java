@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** Entry point of {@code ./lora}. Only parses arguments and dispatches to subcommands. */
 @Command(name = "lora", mixinStandardHelpOptions = true, version = "lora-scripts 0.1.0",
         description = "LoRA fine-tuning for Stable Diffusion and LLaMA-family models.",
-        subcommands = {CommandLine.HelpCommand.class, TrainCommand.class, LabelCommand.class, CaptionsCommand.class, InfoCommand.class,
-                DoctorCommand.class, GenerateCommand.class, MergeCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, TrainCommand.class, SampleCommand.class, GenerateCommand.class,
+                MergeCommand.class, LabelCommand.class, CaptionsCommand.class, InfoCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -10,11 +10,11 @@ import java.util.Random;
  * seed (whose sequence the Java spec fixes, so the split is the same on every machine and
  * version), then the first round(n * ratio) indices, at least one.
  */
-final class TrainValSplit {
+public final class TrainValSplit {
     private TrainValSplit() {}
 
     /** Sorted indices of the validation examples among {@code n}. */
-    static int[] valIndices(int n, double ratio, long seed) {
+    public static int[] valIndices(int n, double ratio, long seed) {
         List<Integer> order = new ArrayList<>(n);
         for (int i = 0; i < n; i++) order.add(i);
         Collections.shuffle(order, new Random(seed));

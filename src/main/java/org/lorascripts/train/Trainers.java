@@ -5,6 +5,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.lorascripts.config.TaskType;
+import org.lorascripts.models.sd.SdLoraTask;
 
 /**
  * The trainers this build has, by task. A plain static registry (no ServiceLoader): a trainer
@@ -22,11 +23,18 @@ public final class Trainers {
 
     /** The trainers shipped in this build; add yours here, e.g. {@code register(IMAGE_GENERATION, SdLoraTrainer::new)}. */
     private static void registerBuiltins() {
+        register(TaskType.IMAGE_GENERATION, () -> new LoopTrainer(SdLoraTask::new));
         register(TaskType.TEXT_GENERATION, () -> new LoopTrainer(org.lorascripts.models.llm.LlmLoraTask::new));
     }
 
     public static void register(TaskType task, Supplier<? extends Trainer> factory) {
         REGISTRY.put(task, factory);
+    }
+
+    /** Back to the built-in trainers only (tests that registered or removed one restore this way). */
+    public static void reset() {
+        REGISTRY.clear();
+        registerBuiltins();
     }
 
     public static void unregister(TaskType task) {
@@ -35,11 +43,5 @@ public final class Trainers {
 
     public static Optional<Trainer> forTask(TaskType task) {
         return Optional.ofNullable(REGISTRY.get(task)).map(Supplier::get);
-    }
-
-    /** Drops test registrations and puts the builtin trainers back (tests share one JVM and this registry). */
-    public static void resetToBuiltins() {
-        REGISTRY.clear();
-        registerBuiltins();
     }
 }

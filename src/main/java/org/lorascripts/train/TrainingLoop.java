@@ -146,12 +146,17 @@ public final class TrainingLoop {
         }
         TrainConfig.Loop loop = config.loop();
         TrainConfig.Optimizer opt = config.optimizer();
-        EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed());
+        boolean taskOrders = task.epochBatches(0, loop.batchSize()) != null;
+        EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed(),
+                taskOrders ? epoch -> task.epochBatches(epoch, loop.batchSize()) : null);
         try (AdamW optimizer = new AdamW(params, opt.beta1(), opt.beta2(), opt.epsilon(), opt.weightDecay());
              GradScaler scaler = precision.newScaler();
              RunLog log = RunLog.open(outputDir)) {
             Run run = new Run(params, optimizer, scaler, log, order, ResumeKeys.of(config, trainSize, valSize));
-            run.totalSteps = StepPlan.ofSplit(config, trainSize, valSize).totalSteps();
+            // the task's own batches (per bucket) may be more than ceil(examples / batch_size) per epoch
+            run.totalSteps = loop.maxSteps() > 0 || !taskOrders
+                    ? StepPlan.ofSplit(config, trainSize, valSize).totalSteps()
+                    : (long) order.stepsPerEpoch() * loop.epochs();
             start(run);
             return train(run);
         }
@@ -280,6 +285,7 @@ public final class TrainingLoop {
             throw new IllegalStateException("step " + (run.step + 1) + ": the task weighted its " + examples
                     + " examples " + weight + "; a weight must be > 0 (e.g. at least one target token)");
         }
+        task.setEpoch(run.order.epochOf(run.step));
         run.optimizer.zeroGrad();
         double lossSum;
         try (Scope s = Scope.open()) {

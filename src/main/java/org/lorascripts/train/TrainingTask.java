@@ -60,6 +60,22 @@ public interface TrainingTask extends AutoCloseable {
      */
     default void sample(long step, SampleSink sink) {}
 
+    /**
+     * The micro-batches of epoch {@code epoch}, when the task must choose them (e.g. batches that never
+     * mix aspect-ratio buckets); null, the default, keeps the loop's shuffle of all train indices cut
+     * into batch_size. Every train index must appear exactly once, the batches must be a function of
+     * (seed, epoch) alone and their count the same every epoch: a resumed run finds its place from the
+     * step number.
+     */
+    default List<int[]> epochBatches(int epoch, int batchSize) { return null; }
+
+    /**
+     * The epoch (0-based) of the training micro-batches that follow, called before every optimizer
+     * step (also the first one after a resume), so per-epoch augmentation can be drawn from
+     * (seed, epoch, index). Validation does not call it.
+     */
+    default void setEpoch(int epoch) {}
+
     /** Extra metadata written into exported adapters (e.g. kohya's {@code ss_*} keys). */
     default Map<String, String> trainingMetadata() { return Map.of(); }
 

@@ -18,7 +18,7 @@ class QuickstartTextTest {
     @TempDir Path dir;
 
     @Test void trainsWritesEverythingAndTheLossFalls() throws Exception {
-        Trainers.resetToBuiltins();
+        Trainers.reset();
         Path out = dir.resolve("run");
         long t0 = System.nanoTime();
         var r = CliTrainCommandTest.run(Main.newCommandLine(), "train", "--config", "examples/quickstart-text.yaml",

@@ -16,7 +16,7 @@ class TrainingLoopCliTest {
         try {
             return CliTrainCommandTest.run(Main.newCommandLine(), "train", "--config", "examples/quickstart-text.yaml");
         } finally {
-            Trainers.resetToBuiltins();
+            Trainers.reset();
         }
     }
 

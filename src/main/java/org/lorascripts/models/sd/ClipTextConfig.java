@@ -62,7 +62,11 @@ public record ClipTextConfig(int vocabSize, int hidden, int intermediate, int la
 
     /** Reads an HF {@code config.json} of a CLIPTextModel (or of a CLIPModel, from its {@code text_config}). */
     public static ClipTextConfig fromHfConfig(Path configJson) throws IOException {
-        JsonValue root = JsonReader.parse(configJson);
+        return fromHfConfig(JsonReader.parse(configJson), configJson.toString());
+    }
+
+    /** The same from parsed JSON (e.g. a config embedded in checkpoint metadata); {@code label} names it in errors. */
+    public static ClipTextConfig fromHfConfig(JsonValue root, String configJson) {
         if (!(root instanceof JsonValue.Obj obj)) throw new IllegalArgumentException(configJson + ": expected a JSON object");
         if (obj.get("text_config") instanceof JsonValue.Obj text) obj = text;
         try {

@@ -25,7 +25,8 @@ import org.lorascripts.tensor.Torch;
  * The state (m, v, t) of a parameter is created on its first step; a parameter without a gradient
  * is skipped and its t does not advance. On CUDA with libtorch 2.2 or newer all CUDA parameters of a
  * device take one fused kernel per step; otherwise the step is composed from in-place tensor ops.
- * The learning rate is an argument of {@link #step} because the schedule lives outside.
+ * The learning rate is an argument of {@link #step} because the schedule lives outside; each
+ * parameter takes it times its {@link NamedParam#lrScale()}.
  * The state lives outside any {@link Scope} and is freed by {@link #close}; parameters stay the
  * caller's.
  */
@@ -100,9 +101,11 @@ public final class AdamW implements AutoCloseable {
         if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
         try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {
             Boolean hostSkip = null;  // read lazily: the fused path never needs it
-            Map<Device, FusedGroup> fused = new LinkedHashMap<>();
+            record GroupKey(Device device, double lrScale) {}
+            Map<GroupKey, FusedGroup> fused = new LinkedHashMap<>();
             for (int i = 0; i < params.size(); i++) {
                 Tensor p = params.get(i).tensor();
+                double scale = params.get(i).lrScale();
                 Tensor g = p.grad();
                 if (g == null) continue;
                 Device d = p.device();
@@ -112,12 +115,13 @@ public final class AdamW implements AutoCloseable {
                     if (hostSkip) continue;
                 }
                 ParamState s = stateOf(i, p, d, useFused);
-                if (useFused) fused.computeIfAbsent(d, k -> new FusedGroup()).add(p, g, s);
-                else composedStep(p, g, s, lr);
+                if (useFused) fused.computeIfAbsent(new GroupKey(d, scale), k -> new FusedGroup()).add(p, g, s);
+                else composedStep(p, g, s, lr * scale);
             }
-            for (Map.Entry<Device, FusedGroup> e : fused.entrySet()) {
-                Tensor inf = foundInf == null ? null : foundInf.device().equals(e.getKey()) ? foundInf : foundInf.to(e.getKey());
-                e.getValue().run(lr, inf);
+            for (Map.Entry<GroupKey, FusedGroup> e : fused.entrySet()) {
+                Device d = e.getKey().device();
+                Tensor inf = foundInf == null ? null : foundInf.device().equals(d) ? foundInf : foundInf.to(d);
+                e.getValue().run(lr * e.getKey().lrScale(), inf);
             }
         }
     }

@@ -34,7 +34,7 @@ class LlmLoraInputErrorsTest {
                 "{\"text\": \"Green tea likes cool water.\"}", "{\"text\": \"Black tea likes it hot.\"", "{\"text\": \"Tea.\"}"));
         Path cfg = Files.writeString(dir.resolve("c.yaml"), "task_type: text-generation\nbase_model: builtin:tiny-llama\n"
                 + "train_data_dir: data/d.jsonl\ndevice: cpu\noutput_dir: out\n");
-        Trainers.resetToBuiltins();
+        Trainers.reset();
         StringWriter out = new StringWriter(), err = new StringWriter();
         CommandLine cmd = Main.newCommandLine();
         cmd.setOut(new PrintWriter(out, true));

@@ -40,7 +40,7 @@ class LlmLoraTaskTest {
     }
 
     @Test void textGenerationIsRegistered() {
-        Trainers.resetToBuiltins();
+        Trainers.reset();
         assertInstanceOf(LoopTrainer.class, Trainers.forTask(TaskType.TEXT_GENERATION).orElseThrow());
     }
 

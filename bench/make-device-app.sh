@@ -11,7 +11,11 @@ cp target/lora-scripts.jar "$app/"
 for j in target/lib/*.jar; do
   case "$(basename "$j")" in
     onnxruntime-*) continue ;;
-    tokenizers-*) [ "${1:-}" = "--with-tokenizers" ] || continue ;;
+    tokenizers-*)
+      [ "${1:-}" = "--with-tokenizers" ] || continue
+      # only the linux-x86_64 native library travels (the jar holds four platforms' worth)
+      t=$(mktemp -d); (cd "$t" && unzip -q "$OLDPWD/$j" && rm -rf native/lib/linux-aarch64 native/lib/win-* native/lib/osx-* \
+        && zip -q -r "$OLDPWD/$app/lib/$(basename "$j")" .); rm -rf "$t"; continue ;;
   esac
   cp "$j" "$app/lib/"
 done

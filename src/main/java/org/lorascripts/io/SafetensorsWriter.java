@@ -193,6 +193,7 @@ public final class SafetensorsWriter {
     public void write(Path target) throws IOException {
         byte[] header = headerBytes();
         Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);  // e.g. the model cache on a fresh machine
         Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         boolean done = false;
         try {

@@ -145,4 +145,11 @@ class SafetensorsRoundTripTest {
             assertEquals(-5, s.data("w").get(ValueLayout.JAVA_BYTE, 0));
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void writeCreatesMissingFolders(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path f = dir.resolve("a/b/c.safetensors");
+        new SafetensorsWriter().add("x", org.lorascripts.tensor.DType.F32, new long[] {1}, new byte[4]).write(f);
+        org.junit.jupiter.api.Assertions.assertTrue(java.nio.file.Files.isRegularFile(f));
+    }
 }

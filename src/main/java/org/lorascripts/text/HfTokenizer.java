@@ -22,11 +22,11 @@ import java.util.OptionalLong;
  * <p>Offline: DJL is put in offline mode (the native library ships in its jar; nothing is
  * downloaded) and its EC2 usage telemetry is turned off by setting the system properties
  * {@code OPT_OUT_TRACKING=true} and {@code ai.djl.offline=true} before any DJL class loads.
+ * DJL's CUDA probe runs in a child process (see {@link DjlSettings}).
  */
 public final class HfTokenizer implements AutoCloseable {
     static {
-        System.setProperty("OPT_OUT_TRACKING", "true");
-        System.setProperty("ai.djl.offline", "true");
+        DjlSettings.apply();
     }
 
     private final HuggingFaceTokenizer tokenizer;

@@ -14,9 +14,7 @@ import java.util.Arrays;
  */
 public final class BlipTokenizer implements AutoCloseable {
     static {
-        // as HfTokenizer: no downloads, no DJL usage telemetry
-        System.setProperty("OPT_OUT_TRACKING", "true");
-        System.setProperty("ai.djl.offline", "true");
+        org.lorascripts.text.DjlSettings.apply();
     }
 
     private final HuggingFaceTokenizer tokenizer;

@@ -139,7 +139,8 @@ public final class DatasetScan {
         return false;
     }
 
-    private static String readText(Path f) {
+    /** A UTF-8 text file, or a one-line DatasetException naming it. */
+    static String readText(Path f) {
         try {
             return Files.readString(f, StandardCharsets.UTF_8);
         } catch (CharacterCodingException e) {
@@ -149,7 +150,8 @@ public final class DatasetScan {
         }
     }
 
-    private static String extension(Path f) {
+    /** The lower-case extension without the dot ("" when none). */
+    static String extension(Path f) {
         String n = f.getFileName().toString();
         int dot = n.lastIndexOf('.');
         return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);

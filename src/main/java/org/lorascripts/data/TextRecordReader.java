@@ -51,7 +51,7 @@ public final class TextRecordReader {
         List<Path> files = Files.isDirectory(source) ? listFiles(source, format, key) : List.of(source);
         List<TextRecord> out = new ArrayList<>();
         for (Path f : files) {
-            boolean json = format == DataFormat.JSONL || (format == DataFormat.AUTO && extension(f).equals("jsonl"));
+            boolean json = format == DataFormat.JSONL || (format == DataFormat.AUTO && DatasetScan.extension(f).equals("jsonl"));
             List<TextRecord> records = json ? readJsonl(f) : readLines(f);
             if (records.isEmpty()) throw new DatasetException(f + " is empty: no training examples");
             out.addAll(records);
@@ -150,7 +150,7 @@ public final class TextRecordReader {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
             files = s.filter(Files::isRegularFile).filter(p -> !hidden(dir.relativize(p)))
-                    .filter(p -> accepts(format, extension(p))).sorted().toList();
+                    .filter(p -> accepts(format, DatasetScan.extension(p))).sorted().toList();
         } catch (IOException | UncheckedIOException e) {
             throw new DatasetException("cannot list " + dir + " (" + e.getMessage() + ")");
         }
@@ -176,18 +176,7 @@ public final class TextRecordReader {
 
     /** Lines without their terminators ({@code \n} or {@code \r\n}). */
     private static String[] lines(Path f) {
-        try {
-            return Files.readString(f, StandardCharsets.UTF_8).split("\r?\n", -1);
-        } catch (CharacterCodingException e) {
-            throw new DatasetException(f + ": not UTF-8 text; save it as UTF-8");
-        } catch (IOException e) {
-            throw new DatasetException("cannot read " + f + " (" + e.getMessage() + ")");
-        }
+        return DatasetScan.readText(f).split("\r?\n", -1);
     }
 
-    private static String extension(Path f) {
-        String n = f.getFileName().toString();
-        int dot = n.lastIndexOf('.');
-        return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
-    }
 }

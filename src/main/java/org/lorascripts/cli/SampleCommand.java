@@ -25,6 +25,7 @@ import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.SdImageGenerator;
 import org.lorascripts.models.sd.SdPipeline;
+import org.lorascripts.models.sd.UNetConfig;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -105,6 +106,10 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--max-token-length", defaultValue = "75", paramLabel = "75|150|225", description = "Prompt tokens before truncation (default: ${DEFAULT-VALUE}).")
     int maxTokenLength;
 
+    @Option(names = "--prediction-type", defaultValue = "auto", paramLabel = "auto|epsilon|v_prediction",
+            description = "What the UNet predicts; auto reads a diffusers folder's scheduler config, else epsilon (SD 2.x 768 single files need v_prediction).")
+    String predictionType;
+
     /** One LoRA to attach and its text-encoder / UNet multipliers. */
     private record LoraUse(Path file, double teWeight, double unetWeight, String origin) {}
 
@@ -128,13 +133,19 @@ public final class SampleCommand implements Callable<Integer> {
         PromptWithLoras positive = parsePrompt(prompt, "--prompt");
         PromptWithLoras negativePrompt = parsePrompt(negative, "--negative");
         List<LoraUse> uses = loraUses(positive.loras());
+        UNetConfig.Prediction prediction = switch (predictionType.toLowerCase(Locale.ROOT)) {
+            case "auto" -> null;
+            case "epsilon" -> UNetConfig.Prediction.EPSILON;
+            case "v_prediction" -> UNetConfig.Prediction.V_PREDICTION;
+            default -> throw new ConfigException("--prediction-type " + predictionType + " is not known; use auto, epsilon or v_prediction");
+        };
         BaseModel baseModel = SdPipeline.parseBase(base);
         if (baseModel instanceof BaseModel.Local l && !Files.exists(l.path())) {
             throw new ConfigException("--base " + base + ": no such file or folder; give an SD 1.x/2.x .safetensors file, a diffusers folder or builtin:tiny-sd");
         }
         Device dev = TrainingDevice.resolve(device);
         DType dtype = dev.isCuda() ? DType.F16 : DType.F32;
-        try (SdPipeline pipeline = open(baseModel, dev, dtype)) {
+        try (SdPipeline pipeline = open(baseModel, prediction, dev, dtype)) {
             List<LoraNetwork> networks = attach(pipeline, uses);
             try {
                 int w = width != null ? width : defaultSize(pipeline, baseModel);
@@ -172,9 +183,9 @@ public final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    private static SdPipeline open(BaseModel baseModel, Device dev, DType dtype) throws IOException {
+    private static SdPipeline open(BaseModel baseModel, UNetConfig.Prediction prediction, Device dev, DType dtype) throws IOException {
         try {
-            return SdPipeline.open(baseModel, null, dev, dtype);
+            return SdPipeline.open(baseModel, prediction, dev, dtype);
         } catch (IllegalArgumentException | UnsupportedOperationException | NoSuchFileException e) {
             throw new ConfigException("--base " + baseModel + ": " + e.getMessage());
         }

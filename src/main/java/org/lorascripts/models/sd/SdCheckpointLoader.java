@@ -186,7 +186,9 @@ public final class SdCheckpointLoader {
         if (pred == null) pred = UNetConfig.Prediction.EPSILON;
         UNetConfig unet = UNetConfig.fromJson(JsonReader.parse(unetDir.resolve("config.json")), label + "/unet/config.json", pred);
         VaeConfig vae = VaeConfig.fromJson(JsonReader.parse(vaeDir.resolve("config.json")), label + "/vae/config.json");
-        SdFamily family = unet.crossAttentionDim() == 1024 ? SdFamily.SD2 : SdFamily.SD1;
+        Path teDir = dir.resolve("text_encoder");
+        JsonValue teConfig = Files.isRegularFile(teDir.resolve("config.json")) ? JsonReader.parse(teDir.resolve("config.json")) : null;
+        SdFamily family = unet.crossAttentionDim() == 1024 || isOpenClip(teConfig, label + "/text_encoder/config.json") ? SdFamily.SD2 : SdFamily.SD1;
         List<TensorSource> opened = new ArrayList<>();
         try {
             TensorSource unetSrc = openWeights(unetDir, "diffusion_pytorch_model", label + "/unet");
@@ -196,12 +198,11 @@ public final class SdCheckpointLoader {
             WeightSource unetW = new CheckpointWeights(unetSrc, label + "/unet");
             WeightSource vaeW = new SqueezedWeights(new CheckpointWeights(vaeSrc, deprecatedVaeNames(vaeSrc), label + "/vae"), LdmNames::isVaeAttentionMatrix);
             TextEncoderSlot te = null;
-            Path teDir = dir.resolve("text_encoder");
-            if (Files.isRegularFile(teDir.resolve("config.json"))) {
+            if (teConfig != null) {
                 TensorSource teSrc = openWeights(teDir, "model", label + "/text_encoder");
                 opened.add(teSrc);
                 Path tok = dir.resolve("tokenizer");
-                te = new TextEncoderSlot(family, TextEncoderSlot.Layout.HF_CLIP, teSrc, "", JsonReader.parse(teDir.resolve("config.json")),
+                te = new TextEncoderSlot(family, TextEncoderSlot.Layout.HF_CLIP, teSrc, "", teConfig,
                         Files.isDirectory(tok) ? tok : null, label + "/text_encoder");
             }
             return new SdCheckpoint(label, SdCheckpoint.Layout.DIFFUSERS, family, unet, vae, unetW, vaeW, te, opened);
@@ -209,6 +210,16 @@ public final class SdCheckpointLoader {
             for (TensorSource s : opened) s.close();
             throw e;
         }
+    }
+
+    /**
+     * An OpenCLIP text tower converted to CLIPTextModel (SD 2.x) uses exact GELU; OpenAI's CLIP (SD 1.x)
+     * quick_gelu. This tells SD 2.x apart when the width does not (fine-tunes and test models
+     * narrower than 1024), so that the family's tokenizer padding and LoRA metadata follow.
+     */
+    private static boolean isOpenClip(JsonValue textEncoderConfig, String file) {
+        if (textEncoderConfig == null) return false;
+        return "gelu".equals(new ConfigJson(textEncoderConfig, file).string("hidden_act", "quick_gelu"));
     }
 
     /** Older diffusers VAEs name the mid-block attention query/key/value/proj_attn (diffusers converts them on load). */

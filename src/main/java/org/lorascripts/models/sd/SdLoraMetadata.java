@@ -66,7 +66,8 @@ public final class SdLoraMetadata {
         m.put("ss_mixed_precision", loop.mixedPrecision().configName());
         m.put("ss_full_fp16", "False");
         m.put("ss_v2", pyBool(v2));
-        m.put("ss_base_model_version", !v2 ? "sd_v1" : vPred ? "sd_v2_v" : "sd_v2");
+        // kohya's model_util.get_model_version_str_for_sd1_sd2: sd_v1, sd_v2, plus _v for v-parameterization
+        m.put("ss_base_model_version", (v2 ? "sd_v2" : "sd_v1") + (vPred ? "_v" : ""));
         m.put("ss_clip_skip", Integer.toString(c.model().clipSkip()));
         m.put("ss_max_token_length", Integer.toString(c.model().maxTokenLength()));
         m.put("ss_cache_latents", pyBool(image.cacheLatents()));

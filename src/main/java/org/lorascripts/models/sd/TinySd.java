@@ -10,6 +10,7 @@ import org.lorascripts.ffi.NativeCache;
 import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.RandomWeights;
+import org.lorascripts.nn.WeightSource;
 import org.lorascripts.nn.Weights;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -128,7 +129,7 @@ public final class TinySd {
 
     /**
      * Writes an SD checkpoint as a diffusers folder (unet/, vae/, text_encoder/ as fp32 safetensors with
-     * their config.json, scheduler/): the UNet and VAE as loaded by their diffusers names.
+     * their config.json, scheduler/): the UNet, VAE and text encoder as loaded by their diffusers / transformers names.
      */
     public static void writeDiffusersFolder(SdCheckpoint ckpt, Path dir) throws IOException {
         try (Scope s = Scope.open()) {
@@ -147,13 +148,17 @@ public final class TinySd {
                     + "  \"beta_start\": 0.00085,\n  \"beta_end\": 0.012,\n  \"num_train_timesteps\": 1000,\n  \"prediction_type\": \""
                     + ckpt.prediction().configName + "\"\n}\n");
             TextEncoderSlot te = ckpt.textEncoder();
-            if (te != null && te.layout() == TextEncoderSlot.Layout.HF_CLIP && te.config() != null) {
+            if (te != null && te.config() != null) {
+                // the tensors CLIPTextModel loads, by its names (an OpenCLIP tower's q/k/v split, its unused last block dropped)
+                ClipTextConfig config = ClipTextConfig.fromHfConfig(te.config(), te.label() + " config");
+                WeightSource src = te.layout() == TextEncoderSlot.Layout.OPEN_CLIP
+                        ? ClipTextWeights.openClip(te.source(), te.prefix(), te.label())
+                        : ClipTextWeights.ldm(te.source(), te.prefix(), te.label());
                 Files.createDirectories(dir.resolve("text_encoder"));
-                Map<String, Tensor> tensors = new LinkedHashMap<>();
-                for (String name : te.source().names()) {
-                    if (name.startsWith(te.prefix())) tensors.put(name.substring(te.prefix().length()), TensorIO.read(te.source(), name));
+                try (Weights w = new Weights(src, Device.CPU, DType.F32)) {
+                    new ClipTextModel(w, config);
+                    TensorIO.save(dir.resolve("text_encoder/model.safetensors"), w.loadedTensors(), Map.of("format", "pt"));
                 }
-                TensorIO.save(dir.resolve("text_encoder/model.safetensors"), tensors, Map.of("format", "pt"));
                 Files.writeString(dir.resolve("text_encoder/config.json"), org.lorascripts.io.JsonWriter.writePretty(te.config()));
             }
         }

@@ -202,7 +202,7 @@ class TrainingLoopTest {
         try (ToyLoraTask task = LoopFixture.task(10, 4, 0.2)) {
             f.set("epochs", 3).run(task, new Resume.Latest());
         }
-        assertEquals(before, Tensor.liveCount(), "tensors left alive by the loop");
+        assertTrue(Tensor.liveCount() <= before, "tensors left alive by the loop: " + (Tensor.liveCount() - before));
     }
 
     @Test void theDeviceSettingResolves() {

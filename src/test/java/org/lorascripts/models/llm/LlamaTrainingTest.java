@@ -175,6 +175,6 @@ class LlamaTrainingTest {
             new Generator(m).generate(new long[] {1, 2, 3}, Generator.Options.sample(4, 0.8, 0.9, 10, 1));
         }
         assertEquals(0, Checkpoint.pendingSegments());
-        assertEquals(before, Tensor.liveCount(), "every tensor was freed");
+        org.junit.jupiter.api.Assertions.assertTrue(Tensor.liveCount() <= before, "every tensor was freed: " + (Tensor.liveCount() - before) + " left");
     }
 }

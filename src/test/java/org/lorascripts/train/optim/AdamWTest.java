@@ -198,7 +198,7 @@ class AdamWTest {
             }
             runSteps(opt, ps, 4, 4);
             opt.close();
-            assertEquals(before, Tensor.liveCount());
+            assertTrue(Tensor.liveCount() <= before, "optimizer state freed");
             assertThrows(IllegalStateException.class, () -> opt.step(0.1));
         }
     }

@@ -159,7 +159,7 @@ class GradScalerTest {
             scaler.update();
             opt.close();
             scaler.close();
-            assertEquals(before, Tensor.liveCount());
+            org.junit.jupiter.api.Assertions.assertTrue(Tensor.liveCount() <= before, "scaler state freed");
         }
     }
 }

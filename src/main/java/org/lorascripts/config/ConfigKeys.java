@@ -34,7 +34,7 @@ public final class ConfigKeys {
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
             key("network_weights", MODEL).path()
-                    .help("Continue training from an existing LoRA file.").build(),
+                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image) or a PEFT adapter folder (text); rank and alpha must match.").build(),
             key("network_module", MODEL).string().def("networks.lora").image()
                     .help("Informational (kohya compatibility): plain LoRA is trained; set conv_rank for LoCon.").build(),
             key("prediction_type", MODEL).choice(PredictionType.class).def(PredictionType.AUTO).image()

@@ -5,6 +5,8 @@ import java.util.List;
 import org.lorascripts.config.ConfigWarning;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.data.DatasetScan;
+import org.lorascripts.data.ImageCaptionDataset;
+import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.ImageDatasetStats;
 import org.lorascripts.data.TextDatasetStats;
 
@@ -37,6 +39,7 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
             }
             c.data().valDataDir().ifPresent(v -> lines.add(row("validation images",
                     Integer.toString(DatasetScan.images(v, null, c.image().captionExtension()).imageCount()))));
+            if (c.image().buckets().enabled() && s.imageCount() > 0) bucketLines(c, lines);
         } else {
             String format = c.text().dataFormat().configName();
             TextDatasetStats s = DatasetScan.text(c.data().trainDataDir(), format);
@@ -54,6 +57,18 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
                     Integer.toString(DatasetScan.text(v, format).examples()))));
         }
         return new DatasetReport(examples, List.copyOf(lines), List.copyOf(warnings));
+    }
+
+    /** Aspect-ratio buckets as training will form them (this decodes every image once). */
+    private static void bucketLines(TrainConfig c, List<String> lines) {
+        try {
+            ImageCaptionDataset ds = ImageCaptionDataset.open(ImageDatasetOptions.of(c), w -> { });
+            lines.add(row("buckets", ds.bucketStats().buckets().size() + ", "
+                    + ds.sampler(c.loop().batchSize()).batchesPerEpoch() + " batches of up to " + c.loop().batchSize() + " per epoch"));
+            for (String l : ds.bucketStats().lines()) lines.add("    " + l.strip());
+        } catch (RuntimeException e) {
+            lines.add(row("buckets", "not computed: " + e.getMessage()));
+        }
     }
 
     static String row(String label, String value) {

@@ -78,7 +78,7 @@ class LifetimeTest {
     /** 10 000 small training steps: live tensor count back at baseline and resident memory flat. */
     @Test
     void tenThousandTrainingStepsLeakNothing() throws IOException {
-        long base = Tensor.liveCount();
+        long base = LiveTensors.settle();
         Tensor w = Torch.randn(new long[] {16, 8}, DType.F32, Device.CPU).mul(0.1).keep().requiresGrad_(true);
         Tensor x = Torch.randn(new long[] {4, 8}, DType.F32, Device.CPU).keep();
         Tensor y = Torch.randn(new long[] {4, 16}, DType.F32, Device.CPU).keep();
@@ -101,12 +101,11 @@ class LifetimeTest {
         }
         System.gc();
         long rssEnd = rssKb();
-        // Other tests' tensors may be freed by the Cleaner meanwhile, so the count can only drop below base + 3.
-        assertTrue(Tensor.liveCount() <= base + 3, "only w, x, y remain: " + (Tensor.liveCount() - base) + " extra");
+        assertEquals(base + 3, Tensor.liveCount(), "only w, x, y remain");
         w.close();
         x.close();
         y.close();
-        assertTrue(Tensor.liveCount() <= base, "back at the baseline");
+        assertEquals(base, Tensor.liveCount(), "back at the baseline");
         if (rssAfterWarmup > 0) {
             long growthKb = rssEnd - rssAfterWarmup;
             System.out.printf("RSS after 1000 steps %d KiB, after %d steps %d KiB (growth %d KiB)%n", rssAfterWarmup, steps, rssEnd, growthKb);

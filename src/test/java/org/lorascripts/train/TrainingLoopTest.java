@@ -191,7 +191,7 @@ class TrainingLoopTest {
     @Test void noTensorLeaksOnceTheLoopAndTaskAreDone() throws Exception {
         System.gc();
         Thread.sleep(100);  // let the Cleaner free tensors earlier tests dropped, so the baseline is stable
-        long before = Tensor.liveCount();
+        long before = org.lorascripts.tensor.LiveTensors.settle();
         LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 2).set("eval_steps", 3).set("save_steps", 4)
                 .set("save_total_limit", 1).set("gradient_accumulation_steps", 2);
         try (ToyLoraTask task = LoopFixture.task(10, 4, 0.2)) {
@@ -202,7 +202,7 @@ class TrainingLoopTest {
         try (ToyLoraTask task = LoopFixture.task(10, 4, 0.2)) {
             f.set("epochs", 3).run(task, new Resume.Latest());
         }
-        assertTrue(Tensor.liveCount() <= before, "tensors left alive by the loop: " + (Tensor.liveCount() - before));
+        assertEquals(before, Tensor.liveCount(), "tensors left alive by the loop");
     }
 
     @Test void theDeviceSettingResolves() {

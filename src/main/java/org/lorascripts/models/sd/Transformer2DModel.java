@@ -6,6 +6,7 @@ import org.lorascripts.nn.Conv2d;
 import org.lorascripts.nn.GroupNorm;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /**
@@ -47,7 +48,12 @@ final class Transformer2DModel {
     }
 
     /** x (B, C, H, W), context (B, M, D) → (B, C, H, W). */
+    /** Runs in a scope of its own: the layout copies and norm temporaries die with it (see Scope.scoped). */
     Tensor forward(Tensor x, Tensor context, boolean gradientCheckpointing) {
+        return Scope.scoped(() -> forwardInScope(x, context, gradientCheckpointing));
+    }
+
+    private Tensor forwardInScope(Tensor x, Tensor context, boolean gradientCheckpointing) {
         long b = x.size(0), hgt = x.size(2), wid = x.size(3);
         // 1. norm and project in, to a sequence of positions
         Tensor h = norm.forward(x);

@@ -170,6 +170,9 @@ public final class ConfigKeys {
                     .help("Save a checkpoint every N epochs; 0 = off.").build(),
             key("save_total_limit", OUTPUT).integerAtLeast(0).def(3)
                     .help("Keep at most N intermediate checkpoints (oldest deleted); 0 = keep all.").build(),
+            key("overwrite_output_dir", OUTPUT).bool().def(false)
+                    .help("Start afresh when output_dir holds checkpoints of an earlier run: its checkpoints, logs and samples are"
+                            + " deleted first. Without it such a run is refused (--resume latest continues it).").build(),
             // ---- sample_config
             key("sample_prompts", SAMPLE).texts().def(List.of()).image()
                     .help("Prompts for preview images during training.").build(),

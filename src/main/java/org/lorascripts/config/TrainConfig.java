@@ -57,7 +57,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
 
     /** Checkpoints. {@code saveSteps} 0 = only at the end; {@code saveTotalLimit} 0 = keep all. */
     public record Output(Path outputDir, String outputName, SavePrecision savePrecision, int saveSteps,
-                         int saveEveryNEpochs, int saveTotalLimit) {}
+                         int saveEveryNEpochs, int saveTotalLimit, boolean overwriteOutputDir) {}
 
     /** Preview images (image tasks) or logged completions (text tasks). */
     public record Sampling(List<String> prompts, List<String> evalPrompts, int everyNSteps, SampleSampler sampler,
@@ -106,7 +106,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
-                v.integer("save_every_n_epochs"), v.integer("save_total_limit"));
+                v.integer("save_every_n_epochs"), v.integer("save_total_limit"), v.bool("overwrite_output_dir"));
         var sample = new Sampling(v.list("sample_prompts"), v.list("eval_prompts"), v.integer("sample_every_n_steps"),
                 v.choice("sample_sampler", SampleSampler.class), v.integer("sample_steps"),
                 v.number("sample_cfg_scale"), v.integer("sample_seed"));

@@ -1,5 +1,6 @@
 package org.lorascripts.train;
 
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Function;
 import org.lorascripts.config.TrainConfig;
@@ -36,10 +37,29 @@ public final class LoopTrainer implements Trainer {
         }
     }
 
+    /**
+     * A fresh run into an output_dir that holds checkpoints: refused (before any model is loaded), or,
+     * with overwrite_output_dir, the earlier run's checkpoints, logs and samples are deleted first.
+     */
+    static void startAfresh(TrainConfig config) throws java.io.IOException {
+        Path out = config.output().outputDir();
+        CheckpointStore store = new CheckpointStore(out);
+        var existing = store.latest();
+        if (existing.isEmpty()) return;
+        if (!config.output().overwriteOutputDir()) {
+            throw new TrainingException(store.root() + " already holds checkpoints (newest " + existing.get().dir().getFileName()
+                    + "); continue them with --resume latest, set another output_dir, or set overwrite_output_dir: true to start afresh");
+        }
+        for (String sub : new String[] {store.root().getFileName().toString(), RunLog.LOGS, RunLog.SAMPLES}) {
+            org.lorascripts.io.FileTrees.deleteTree(out.resolve(sub));
+        }
+    }
+
     /** Builds the task, runs the loop with SIGINT handled, and closes the task. */
     public TrainingResult run(TrainConfig config, Resume resume) throws Exception {
         Device device = TrainingDevice.resolve(config.loop().device());
         CheckpointStore.requireWritable(config.output().outputDir());  // before minutes of model loading
+        if (resume instanceof Resume.None) startAfresh(config);
         Rng.manualSeed(config.loop().seed());
         StopSignal stop = options.stop();
         try (TrainingTask task = taskFactory.apply(config)) {

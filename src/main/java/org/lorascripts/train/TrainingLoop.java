@@ -169,7 +169,7 @@ public final class TrainingLoop {
             var existing = store.latest();
             if (existing.isPresent()) {
                 throw new TrainingException(store.root() + " already holds checkpoints (newest " + existing.get().dir().getFileName()
-                        + "); continue them with --resume latest, or set another output_dir");
+                        + "); continue them with --resume latest, set another output_dir, or set overwrite_output_dir: true to start afresh");
             }
             Rng.manualSeed(config.loop().seed());
             run.early = EarlyStopping.fresh(patience);

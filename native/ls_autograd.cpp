@@ -324,9 +324,6 @@ LS_EXPORT int ls_fused_adamw_(LsT* params, LsT* grads, LsT* expAvg, LsT* expAvgS
 }
 // Multi-tensor ops used by the optimizer where no fused kernel exists.
 LS_EXPORT int ls_foreach_mul_scalar_(LsT* ts, int n, double s) { LS_TRY auto l = ls_list(ts, n); at::_foreach_mul_(l, s); LS_CATCH }
-LS_EXPORT int ls_foreach_addcmul_(LsT* ts, LsT* a, LsT* b, int n, double v) {
-  LS_TRY auto l = ls_list(ts, n); at::_foreach_addcmul_(l, ls_list(a, n), ls_list(b, n), v); LS_CATCH
-}
 LS_EXPORT int ls_foreach_norm(LsT* ts, int n, double p, LsT* out) {
   LS_TRY
   int written = 0;

@@ -15,7 +15,6 @@ public final class Scratch {
     private final Arena arena = Arena.ofAuto();
     public final MemorySegment out = arena.allocate(8L * OUT_SLOTS, 8);
     private MemorySegment longs = arena.allocate(8L * 64, 8);
-    private MemorySegment longs2 = arena.allocate(8L * 64, 8);
     private MemorySegment handles = arena.allocate(8L * 64, 8);
     private MemorySegment handles2 = arena.allocate(8L * 64, 8);
 
@@ -35,13 +34,6 @@ public final class Scratch {
         if (values.length > longs.byteSize() / 8) longs = arena.allocate(8L * values.length, 8);
         MemorySegment.copy(values, 0, longs, ValueLayout.JAVA_LONG, 0, values.length);
         return longs;
-    }
-
-    /** A second long array for calls that take two (e.g. stride and padding). */
-    public MemorySegment longs2(long[] values) {
-        if (values.length > longs2.byteSize() / 8) longs2 = arena.allocate(8L * values.length, 8);
-        MemorySegment.copy(values, 0, longs2, ValueLayout.JAVA_LONG, 0, values.length);
-        return longs2;
     }
 
     /** Room for n handles (inputs), filled by the caller. */

@@ -15,17 +15,45 @@ import org.lorascripts.tensor.Torch;
  * built-in tiny models and for full-size shape benchmarks. Norm weights are ones, biases zeros.
  */
 public final class RandomWeights implements WeightSource {
+    /** The standard deviation of a weight, from its full name and shape. */
+    @FunctionalInterface
+    public interface Std {
+        double of(String name, long[] shape);
+    }
+
     private final long seed;
-    private final ToDoubleFunction<String> std;
+    private final Std std;
     private boolean drawOnDevice;
 
     /** {@code std} gives the standard deviation for a weight's full name. */
     public RandomWeights(long seed, ToDoubleFunction<String> std) {
+        this(seed, (Std) (name, shape) -> std.applyAsDouble(name));
+    }
+
+    /** {@code std} gives the standard deviation for a weight's full name and shape. */
+    public RandomWeights(long seed, Std std) {
         this.seed = seed;
         this.std = std;
     }
 
-    public RandomWeights(long seed) { this(seed, name -> 0.02); }
+    public RandomWeights(long seed) { this(seed, (Std) (name, shape) -> 0.02); }
+
+    /**
+     * Weights to train from scratch: matrices and kernels N(0, 1/fan_in) (LeCun normal; fan_in =
+     * in-features × kernel area), token and position embeddings N(0, 0.02), norms one, biases zero.
+     */
+    public static RandomWeights fanIn(long seed) {
+        return new RandomWeights(seed, (Std) (name, shape) -> {
+            if (isEmbeddingTable(name) || shape.length < 2) return 0.02;
+            long fanIn = 1;
+            for (int i = 1; i < shape.length; i++) fanIn *= shape[i];
+            return 1.0 / Math.sqrt(fanIn);
+        });
+    }
+
+    private static boolean isEmbeddingTable(String name) {
+        return name.endsWith("token_embedding.weight") || name.endsWith("position_embedding.weight") || name.endsWith("embed_tokens.weight");
+    }
 
     /**
      * Draws CUDA weights on the device itself (fast, for full-size benchmarks); the values then
@@ -45,14 +73,14 @@ public final class RandomWeights implements WeightSource {
         if (drawOnDevice && device.isCuda()) {
             Rng.manualSeed(device, seed * 1_000_003L + fnv(name));
             try (Tensor t = Torch.randn(shape, dtype, device)) {
-                return t.mul(std.applyAsDouble(name));
+                return t.mul(std.of(name, shape));
             }
         }
         Tensor state = Rng.getState(Device.CPU);
         try {
             Rng.manualSeed(Device.CPU, seed * 1_000_003L + fnv(name));
             try (Tensor t = Torch.randn(shape, DType.F32, Device.CPU)) {
-                try (Tensor scaled = t.mul(std.applyAsDouble(name))) {
+                try (Tensor scaled = t.mul(std.of(name, shape))) {
                     return scaled.to(dtype, device);
                 }
             }

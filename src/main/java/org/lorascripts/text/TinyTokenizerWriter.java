@@ -47,10 +47,16 @@ public final class TinyTokenizerWriter {
     private TinyTokenizerWriter() {}
 
     /** Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir} (created if needed). */
-    public static void write(Path dir) {
+    public static void write(Path dir) { write(dir, CORPUS, MERGES); }
+
+    /**
+     * The same files with up to {@code merges} merges learned from {@code corpus} (the pretrained
+     * tiny LLaMA's tokenizer is learned from its own training text).
+     */
+    public static void write(Path dir, String corpus, int merges) {
         try {
             Files.createDirectories(dir);
-            AtomicFileWriter.write(dir.resolve("tokenizer.json"), JsonWriter.writeUtf8(tokenizerJson()));
+            AtomicFileWriter.write(dir.resolve("tokenizer.json"), JsonWriter.writeUtf8(tokenizerJson(corpus, merges)));
             AtomicFileWriter.write(dir.resolve("tokenizer_config.json"),
                     JsonWriter.writePretty(tokenizerConfig()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -58,11 +64,13 @@ public final class TinyTokenizerWriter {
         }
     }
 
-    static JsonValue tokenizerJson() {
+    static JsonValue tokenizerJson() { return tokenizerJson(CORPUS, MERGES); }
+
+    static JsonValue tokenizerJson(String corpus, int mergeCount) {
         Map<String, JsonValue> vocab = new LinkedHashMap<>();
         for (String symbol : ByteLevelBpeTrainer.byteVocabulary()) vocab.put(symbol, JsonValue.of(vocab.size()));
         List<JsonValue> merges = new ArrayList<>();
-        for (String[] pair : ByteLevelBpeTrainer.train(CORPUS, MERGES)) {
+        for (String[] pair : ByteLevelBpeTrainer.train(corpus, mergeCount)) {
             merges.add(JsonValue.of(pair[0] + " " + pair[1]));
             vocab.putIfAbsent(pair[0] + pair[1], JsonValue.of(vocab.size()));
         }

@@ -69,7 +69,7 @@ public final class TinyLlamaBuiltin {
     }
 
     /** One past the largest id of the BPE vocabulary and the added tokens. */
-    static int vocabSize(JsonValue.Obj tokenizer) {
+    public static int vocabSize(JsonValue.Obj tokenizer) {
         long max = -1;
         JsonValue.Obj vocab = (JsonValue.Obj) ((JsonValue.Obj) tokenizer.get("model")).get("vocab");
         for (JsonValue v : vocab.members().values()) max = Math.max(max, ((JsonValue.Int) v).value());
@@ -79,7 +79,7 @@ public final class TinyLlamaBuiltin {
         return Math.toIntExact(max + 1);
     }
 
-    private static long addedTokenId(JsonValue.Obj tokenizer, String content) {
+    public static long addedTokenId(JsonValue.Obj tokenizer, String content) {
         for (JsonValue t : ((JsonValue.Arr) tokenizer.get("added_tokens")).items()) {
             JsonValue.Obj o = (JsonValue.Obj) t;
             if (o.get("content") instanceof JsonValue.Str s && s.value().equals(content)) return ((JsonValue.Int) o.get("id")).value();

@@ -187,7 +187,10 @@ public final class ConfigKeys {
             key("sample_cfg_scale", SAMPLE).numberAtLeast(1).def(7.0).image()
                     .help("Classifier-free guidance scale of previews.").build(),
             key("sample_seed", SAMPLE).integerAtLeast(0).derivedFrom("seed")
-                    .help("Seed for samples, so previews are comparable across steps.").build());
+                    .help("Seed for samples, so previews are comparable across steps.").build(),
+            key("sample_with_base", SAMPLE).bool().def(true)
+                    .help("Show the base model's output for the same prompt and seed next to the LoRA's: images side by side"
+                            + " (base left), completions as base/LoRA pairs, and printed at the end of the run.").build());
 
     private static final Map<String, ConfigKey> BY_NAME;
     private static final Map<String, ConfigKey> BY_ALIAS;

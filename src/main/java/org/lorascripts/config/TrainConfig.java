@@ -61,7 +61,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
 
     /** Preview images (image tasks) or logged completions (text tasks). */
     public record Sampling(List<String> prompts, List<String> evalPrompts, int everyNSteps, SampleSampler sampler,
-                           int steps, double cfgScale, long seed) {}
+                           int steps, double cfgScale, long seed, boolean withBase) {}
 
     /** Validation and early stopping. */
     public record Eval(int evalSteps, int earlyStoppingPatience) {}
@@ -109,7 +109,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.integer("save_every_n_epochs"), v.integer("save_total_limit"), v.bool("overwrite_output_dir"));
         var sample = new Sampling(v.list("sample_prompts"), v.list("eval_prompts"), v.integer("sample_every_n_steps"),
                 v.choice("sample_sampler", SampleSampler.class), v.integer("sample_steps"),
-                v.number("sample_cfg_scale"), v.integer("sample_seed"));
+                v.number("sample_cfg_scale"), v.integer("sample_seed"),
+                v.bool("sample_with_base"));
         var eval = new Eval(v.integer("eval_steps"), v.integer("early_stopping_patience"));
         return new TrainConfig(v.choice("task_type", TaskType.class), model, lora, optimizer, schedule, loop, data,
                 image, text, output, sample, eval);

@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "pretrain-demo-models", mixinStandardHelpOptions = true,
         description = "Pretrain the built-in demo models from generated data (maintainers' tool).")
 public final class PretrainDemoModels implements Callable<Integer> {
-    @Parameters(index = "0", description = "sd or llm") String which;
+    @Parameters(index = "0", description = "sd, llm or quickstart-data") String which;
     @Option(names = "--out", required = true, description = "Output folder.") Path out;
     @Option(names = "--device", description = "cuda or cpu (default: cuda when available).") String device;
     @Option(names = "--scale", description = "Multiply every step count and the data size by this (e.g. 0.01 for a CPU smoke run).")
@@ -39,18 +39,19 @@ public final class PretrainDemoModels implements Callable<Integer> {
             case "sd" -> {
                 TinySdPretrainer.Options o = TinySdPretrainer.Options.defaults();
                 o = new TinySdPretrainer.Options(o.seed(), scaled(o.images(), 64), steps != null ? steps[0] : scaled(o.vaeSteps(), 2), batch(o.vaeBatch()), o.vaeLr(),
-                        steps != null ? steps[1] : scaled(o.unetSteps(), 2), batch(o.unetBatch()), o.unetLr(), o.emaDecay(), o.captionDropout(), !noBf16, budget);
+                        steps != null ? steps[1] : scaled(o.unetSteps(), 2), batch(o.unetBatch()), o.unetLr(), o.emaDecay(), o.captionDropout(), o.noiseOffset(), !noBf16, budget);
                 System.out.println("tiny-sd: " + o + " on " + d);
                 TinySdPretrainer.run(o, d, out, System.out);
             }
             case "llm" -> {
                 TinyLlamaPretrainer.Options o = TinyLlamaPretrainer.Options.defaults();
-                o = new TinyLlamaPretrainer.Options(o.seed(), scaled(o.paragraphs(), 200), o.tokenizerParagraphs(), o.merges(), o.seqLen(),
+                o = new TinyLlamaPretrainer.Options(o.seed(), scaled(o.paragraphs(), 200), o.tokenizerParagraphs(), o.merges(), o.bpeDropout(), o.seqLen(),
                         steps != null ? steps[0] : scaled(o.steps(), 2), batch(o.batch()), o.lr(), !noBf16, budget);
                 System.out.println("tiny-llama: " + o + " on " + d);
                 TinyLlamaPretrainer.run(o, d, out, System.out);
             }
-            default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown model '" + which + "'; use sd or llm");
+            case "quickstart-data" -> QuickstartImages.write(out);
+            default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown model '" + which + "'; use sd, llm or quickstart-data");
         }
         return 0;
     }

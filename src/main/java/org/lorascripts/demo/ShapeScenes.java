@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
  * top". Every scene is a pure function of (seed, index), so the data regenerates bit for bit.
  *
  * <p>Shapes are drawn from signed distance functions with one pixel of anti-aliasing. The
- * {@link Style#OUTLINE} style (dark outlines on cream paper) is what the image quickstart's LoRA
- * teaches: the base model never sees it.
+ * {@link Style#OUTLINE} style (thick black outlines on white) is what the image quickstart's LoRA
+ * teaches: the base model never sees outlines.
  */
 public final class ShapeScenes {
     private ShapeScenes() {}
@@ -23,7 +23,7 @@ public final class ShapeScenes {
     public enum Style {
         /** Flat colour on a plain background (the pretraining data). */
         PLAIN,
-        /** Flat colour with a thick dark outline, on cream paper, whatever the caption's background (the quickstart LoRA's style). */
+        /** Flat colour with a thick black outline on white, whatever the caption's background (the quickstart LoRA's style). */
         OUTLINE
     }
 
@@ -42,8 +42,8 @@ public final class ShapeScenes {
 
     public static final List<String> SIZES = List.of("small", "", "large");
 
-    /** The cream paper and ink of {@link Style#OUTLINE}. */
-    static final Colour PAPER = new Colour("paper", 241, 229, 203), INK = new Colour("ink", 45, 32, 28);
+    /** The paper and ink of {@link Style#OUTLINE}: colours the VAE knows, so the LoRA's target is one it can draw. */
+    static final Colour PAPER = new Colour("paper", 245, 245, 245), INK = new Colour("ink", 20, 20, 20);
 
     /** One shape: kind, colour, centre (fractions of the side) and radius (fraction of the side). */
     public record Shape(String kind, Colour colour, double cx, double cy, double radius, double angle) {}
@@ -135,7 +135,7 @@ public final class ShapeScenes {
     /** Renders a scene as interleaved RGB bytes (size × size × 3). */
     public static byte[] render(Scene scene, int size, Style style) {
         byte[] out = new byte[size * size * 3];
-        double ink = 0.045;                                        // outline width, fraction of the side
+        double ink = 0.08;                                         // outline width, fraction of the side
         for (int y = 0; y < size; y++) {
             for (int x = 0; x < size; x++) {
                 double px = (x + 0.5) / size, py = (y + 0.5) / size;

@@ -27,6 +27,8 @@ import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import java.util.SplittableRandom;
+import org.lorascripts.text.BpeDropoutEncoder;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.text.TinyTokenizerWriter;
 
@@ -43,10 +45,10 @@ public final class TinyLlamaPretrainer {
     public static final int LAYERS = 4, HEADS = 4, KV_HEADS = 2;
 
     /** Knobs of a run; {@link #defaults()} are the recorded settings of the shipped model. */
-    public record Options(long seed, int paragraphs, int tokenizerParagraphs, int merges, int seqLen, int steps, int batch,
-                          double lr, boolean bf16, double budgetSeconds) {
+    public record Options(long seed, int paragraphs, int tokenizerParagraphs, int merges, double bpeDropout, int seqLen, int steps,
+                          int batch, double lr, boolean bf16, double budgetSeconds) {
         public static Options defaults() {
-            return new Options(20261204L, 300_000, 4000, 1200, 128, 6000, 64, 2e-3, true, 0);
+            return new Options(20261204L, 600_000, 4000, 1200, 0.1, 128, 20_000, 128, 2e-3, true, 0);
         }
     }
 
@@ -70,10 +72,7 @@ public final class TinyLlamaPretrainer {
         long bos = TinyLlamaBuiltin.addedTokenId(tokJson, "<s>"), eos = TinyLlamaBuiltin.addedTokenId(tokJson, "</s>");
         log.printf(Locale.ROOT, "tiny-llama: tokenizer with %d ids%n", vocab);
 
-        long[] stream;
-        try (HfTokenizer tok = HfTokenizer.load(dir)) {
-            stream = tokenize(o, tok, bos, eos);
-        }
+        long[] stream = tokenize(o, tokJson, bos, eos);
         long windows = stream.length / o.seqLen();
         stream = java.util.Arrays.copyOf(stream, (int) (windows * o.seqLen()));
         log.printf(Locale.ROOT, "tiny-llama: %d paragraphs -> %d tokens, %d windows of %d%n", o.paragraphs(), stream.length, windows, o.seqLen());
@@ -114,10 +113,23 @@ public final class TinyLlamaPretrainer {
         return dir;
     }
 
-    private static long[] tokenize(Options o, HfTokenizer tok, long bos, long eos) {
+    /**
+     * The corpus as one stream of {@code <s> paragraph </s>}, encoded with BPE-dropout so the model
+     * also sees words split into pieces: new words in a LoRA's data (spelled from pieces the merges
+     * never joined) are then not foreign to it.
+     */
+    private static long[] tokenize(Options o, JsonValue.Obj tokJson, long bos, long eos) {
+        JsonValue.Obj model = (JsonValue.Obj) tokJson.get("model");
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        ((JsonValue.Obj) model.get("vocab")).members().forEach((k, v) -> vocab.put(k, (int) ((JsonValue.Int) v).value()));
+        List<String> merges = new java.util.ArrayList<>();
+        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) merges.add(((JsonValue.Str) m).value());
+        BpeDropoutEncoder enc = new BpeDropoutEncoder(vocab, merges);
         long[][] parts = new long[o.paragraphs()][];
-        java.util.stream.IntStream.range(0, o.paragraphs()).parallel()
-                .forEach(i -> parts[i] = tok.encode(TextCorpus.paragraph(o.seed(), o.tokenizerParagraphs() + i)));
+        java.util.stream.IntStream.range(0, o.paragraphs()).parallel().forEach(i -> {
+            long index = o.tokenizerParagraphs() + i;
+            parts[i] = enc.encode(TextCorpus.paragraph(o.seed(), index), o.bpeDropout(), new SplittableRandom(o.seed() ^ (index * 0x9E3779B97F4A7C15L)));
+        });
         int total = 0;
         for (long[] p : parts) total += p.length + 2;
         long[] stream = new long[total];

@@ -48,8 +48,8 @@ import org.lorascripts.text.clip.ClipTokenizer;
  *       which flat shapes do not need), on the same images.</li>
  *   <li>Encode every image once (the posterior mean); the scaling factor is 1 / std of those
  *       latents, as SD's 0.18215 was chosen.</li>
- *   <li>Text encoder and UNet together, epsilon prediction with SD's noise schedule, 10 % empty
- *       captions (for classifier-free guidance), EMA of the weights.</li>
+ *   <li>Text encoder and UNet together, epsilon prediction with SD's noise schedule and a little
+ *       offset noise, 10 % empty captions (for classifier-free guidance), EMA of the weights.</li>
  *   <li>Save an LDM single file in fp16 with the diffusers configs as metadata; rows of the token
  *       embedding that no caption uses are zero (they were never trained, and zeros compress).</li>
  * </ol>
@@ -61,9 +61,9 @@ public final class TinySdPretrainer {
 
     /** Knobs of a run; {@link #defaults()} are the recorded settings of the shipped model. */
     public record Options(long seed, int images, int vaeSteps, int vaeBatch, double vaeLr, int unetSteps, int unetBatch,
-                          double unetLr, double emaDecay, double captionDropout, boolean bf16, double budgetSeconds) {
+                          double unetLr, double emaDecay, double captionDropout, double noiseOffset, boolean bf16, double budgetSeconds) {
         public static Options defaults() {
-            return new Options(20261204L, 50_000, 4000, 64, 1e-3, 12_000, 128, 5e-4, 0.999, 0.1, true, 0);
+            return new Options(20261204L, 50_000, 4000, 256, 1e-3, 12_000, 512, 1e-3, 0.999, 0.1, 0.05, true, 0);
         }
     }
 
@@ -126,7 +126,8 @@ public final class TinySdPretrainer {
              Weights unetW = new Weights(RandomWeights.fanIn(o.seed() + 2), device, DType.F32);
              Weights textW = new Weights(RandomWeights.fanIn(o.seed() + 3), device, DType.F32)) {
             AutoencoderKL vae = new AutoencoderKL(vaeW, vaeConfig(1.0));
-            Map<String, Tensor> vaeWeights = trainVae(o, vae, vaeW.loadedTensors(), data, device, log);
+            long[] steps = new long[2];
+            Map<String, Tensor> vaeWeights = trainVae(o, vae, vaeW.loadedTensors(), data, device, log, steps);
             double scaling = encodeLatents(vae, data, device);
             log.printf(Locale.ROOT, "tiny-sd: latent std %.4f -> scaling_factor %.5f%n", 1 / scaling, scaling);
 
@@ -135,7 +136,7 @@ public final class TinySdPretrainer {
             Map<String, Tensor> all = new LinkedHashMap<>();
             unetW.loadedTensors().forEach((k, v) -> all.put("unet." + k, v));
             textW.loadedTensors().forEach((k, v) -> all.put("text." + k, v));
-            Map<String, Tensor> trained = trainUnet(o, unet, text, all, data, device, log);
+            Map<String, Tensor> trained = trainUnet(o, unet, text, all, data, device, log, steps);
 
             Map<String, Tensor> unetOut = new LinkedHashMap<>(), textOut = new LinkedHashMap<>();
             trained.forEach((k, v) -> {
@@ -150,7 +151,7 @@ public final class TinySdPretrainer {
             meta.put("text_encoder_config", textConfigJson());
             meta.put("lora_scripts_demo", String.format(Locale.ROOT,
                     "tiny-sd pretrained on %d procedural shape scenes (seed %d): VAE %d steps x %d, UNet + text encoder %d steps x %d",
-                    o.images(), o.seed(), o.vaeSteps(), o.vaeBatch(), o.unetSteps(), o.unetBatch()));
+                    o.images(), o.seed(), steps[0], o.vaeBatch(), steps[1], o.unetBatch()));
             LdmCheckpointWriter.write(file, unetConfig(), unetOut, vaeConfig(scaling), vaeWeights, LdmNames.CLIP_PREFIX, textOut, meta, DType.F16);
             log.println("tiny-sd: wrote " + file + " (" + Files.size(file) / 1024 + " KiB)");
         }
@@ -232,7 +233,7 @@ public final class TinySdPretrainer {
     // ---- stages ----
 
     private static Map<String, Tensor> trainVae(Options o, AutoencoderKL vae, Map<String, Tensor> weights, Dataset data, Device device,
-                                                PrintStream log) {
+                                                PrintStream log, long[] steps) {
         try (FullTraining t = new FullTraining("vae", weights, o.vaeLr(), 0.0, 200, o.vaeSteps(), 0.0, device, log, 250)
                 .withTimeBudget(o.budgetSeconds() * 0.25)) {
             while (!t.done()) {
@@ -250,6 +251,7 @@ public final class TinySdPretrainer {
                 }
             }
             log.printf(Locale.ROOT, "vae: %d steps in %.0fs%n", t.step(), t.seconds());
+            steps[0] = t.step();
             return t.result();
         }
     }
@@ -260,8 +262,10 @@ public final class TinySdPretrainer {
         try (Autograd.GradMode g = Autograd.noGrad(); Scope s = Scope.open()) {
             for (int start = 0; start < data.size; start += 512) {
                 int n = Math.min(512, data.size - start);
-                Tensor idx = Torch.arange(start, start + n, 1, DType.I64, device);
-                parts.add(vae.encode(data.images(idx)).mean().to(DType.F32));
+                try (Scope chunk = Scope.open()) {                                            // free each chunk's activations at once
+                    Tensor idx = Torch.arange(start, start + n, 1, DType.I64, device);
+                    parts.add(chunk.moveToOuter(vae.encode(data.images(idx)).mean().to(DType.F32)));
+                }
             }
             Tensor raw = Torch.cat(parts, 0);                                                     // (N, 4, 16, 16)
             double std = raw.to(DType.F64).var(new long[] {0, 1, 2, 3}, true, false).sqrt().item();
@@ -272,7 +276,7 @@ public final class TinySdPretrainer {
     }
 
     private static Map<String, Tensor> trainUnet(Options o, UNet2DConditionModel unet, ClipTextModel text, Map<String, Tensor> weights,
-                                                 Dataset data, Device device, PrintStream log) {
+                                                 Dataset data, Device device, PrintStream log, long[] steps) {
         DdpmSchedule schedule = new DdpmSchedule();
         double[] ab = new double[DdpmSchedule.TRAIN_STEPS];
         for (int i = 0; i < ab.length; i++) ab[i] = schedule.alphaBar(i);
@@ -289,6 +293,9 @@ public final class TinySdPretrainer {
                     ids = Torch.where(drop, data.emptyIds.expand(b, 77), ids);
                     Tensor ctx = text.forward(ids, 1).lastHiddenState();                        // (B, 77, 64)
                     Tensor noise = Torch.randn(x0.shape(), DType.F32, device);
+                    // offset noise (a per-image, per-channel constant): lets the model move an image's mean
+                    // colour, which SD's schedule otherwise barely can (plain backgrounds come out washed out)
+                    noise = noise.add(Torch.randn(new long[] {b, x0.size(1), 1, 1}, DType.F32, device).mul(o.noiseOffset()));
                     Tensor ts = Torch.randint(0, DdpmSchedule.TRAIN_STEPS, new long[] {b}, device);
                     Tensor a = alphaBar.indexSelect(0, ts).view(b, 1, 1, 1);                     // no host round trip
                     Tensor noisy = x0.mul(a.sqrt()).add(noise.mul(a.rsub(1).sqrt()));
@@ -297,6 +304,7 @@ public final class TinySdPretrainer {
                 }
             }
             log.printf(Locale.ROOT, "unet+text: %d steps in %.0fs%n", t.step(), t.seconds());
+            steps[1] = t.step();
             Map<String, Tensor> result = new LinkedHashMap<>();
             t.result().forEach((k, v) -> result.put(k, v.detach().copy().keep()));
             return result;

@@ -22,7 +22,7 @@ final class ByteLevelBpeTrainer {
      * GPT-2's pre-tokenizer pattern (also HF's ByteLevel pre-tokenizer with use_regex=true), so
      * merges are learned on the same pieces the tokenizer will later see.
      */
-    private static final Pattern PRE_TOKENS =
+    static final Pattern PRE_TOKENS =
             Pattern.compile("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
 
     private static final String[] BYTE_SYMBOLS = byteSymbols();

@@ -265,6 +265,7 @@ public final class TrainingLoop {
                 run.step, run.step - firstStep, EtaFormat.seconds(seconds), fmt(run.lastLoss),
                 run.early.hasBest() ? ", best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")" : "",
                 adapter));
+        for (String line : task.summary()) console.println(line);
         console.flush();
         return new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.early.best(),
                 run.early.bestStep(), adapter, best, lastCheckpoint);

@@ -76,6 +76,12 @@ public interface TrainingTask extends AutoCloseable {
      */
     default void setEpoch(int epoch) {}
 
+    /**
+     * Lines printed once the run has finished (e.g. the base model's and the LoRA's completions of
+     * the eval prompts side by side); empty by default.
+     */
+    default List<String> summary() { return List.of(); }
+
     /** Extra metadata written into exported adapters (e.g. kohya's {@code ss_*} keys). */
     default Map<String, String> trainingMetadata() { return Map.of(); }
 

@@ -65,6 +65,8 @@ public final class LlmLoraTask implements TrainingTask {
     private final List<ConfigWarning> warnings;
     private final double dropout;
     private final boolean rsLora;
+    private final Map<Integer, String> baseCompletions = new java.util.HashMap<>();
+    private final List<String> lastSamples = new java.util.ArrayList<>();
 
     public LlmLoraTask(TrainConfig config) {
         this(config, System.err, null);
@@ -208,20 +210,54 @@ public final class LlmLoraTask implements TrainingTask {
 
     @Override public String adapterFileName(String outputName) { return outputName; }
 
+    /**
+     * Greedy completions of the eval prompts. With sample_with_base each sample also holds the base
+     * model's completion (the LoRA at multiplier 0, computed once), and the last pair of every
+     * prompt is printed at the end of the run.
+     */
     @Override public void sample(long step, SampleSink sink) {
         List<String> prompts = config.sample().evalPrompts();
         if (prompts.isEmpty()) return;
         net.setTraining(false);
         try {
             PromptCompleter completer = new PromptCompleter(model, tokenizer, sampleChat);
+            lastSamples.clear();
             for (int i = 0; i < prompts.size(); i++) {
                 String prompt = prompts.get(i);
-                String text = completer.complete(prompt, Generator.Options.greedy(SAMPLE_MAX_NEW_TOKENS)).text();
-                sink.text("sample/" + i, prompt + " → " + text);
+                String text = complete(completer, prompt);
+                if (config.sample().withBase()) {
+                    String before = baseCompletions.computeIfAbsent(i, k -> {
+                        net.setMultiplier(0);
+                        try {
+                            return complete(completer, prompt);
+                        } finally {
+                            net.setMultiplier(1);
+                        }
+                    });
+                    sink.text("sample/" + i, "prompt: " + prompt + "\nbase:   " + before + "\nLoRA:   " + text);
+                    lastSamples.add("  " + prompt + "\n    base: " + oneLine(before) + "\n    LoRA: " + oneLine(text));
+                } else {
+                    sink.text("sample/" + i, prompt + " → " + text);
+                    lastSamples.add("  " + prompt + " → " + oneLine(text));
+                }
             }
         } finally {
             net.setTraining(true);
         }
+    }
+
+    private static String complete(PromptCompleter completer, String prompt) {
+        return completer.complete(prompt, Generator.Options.greedy(SAMPLE_MAX_NEW_TOKENS)).text();
+    }
+
+    private static String oneLine(String s) { return s.strip().replaceAll("\\s+", " "); }
+
+    @Override public List<String> summary() {
+        if (lastSamples.isEmpty()) return List.of();
+        List<String> lines = new java.util.ArrayList<>();
+        lines.add(config.sample().withBase() ? "eval prompts, the base model and with the LoRA (greedy):" : "eval prompts (greedy):");
+        lines.addAll(lastSamples);
+        return lines;
     }
 
     @Override public boolean reportsPerplexity() { return true; }

@@ -1,71 +1,29 @@
 package org.lorascripts.models.llm;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
-import org.lorascripts.ffi.NativeCache;
-import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonReader;
+import org.lorascripts.io.BundledModels;
 import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
-import org.lorascripts.text.TinyTokenizerWriter;
+
 
 /**
- * {@code builtin:tiny-llama} as an HF model folder: the tiny byte-level BPE tokenizer
- * ({@link TinyTokenizerWriter}) and the tiny random Llama ({@link TinyLlama}) sized to its
- * vocabulary, with config.json's bos/eos ids pointing at the tokenizer's {@code <s>} and
- * {@code </s>} (TinyLlama's defaults, 1 and 2, are byte symbols here, and generation would stop
- * at a '#'). Deterministic: the same bytes on every machine. Cached under
- * {@code NativeCache.root()/models/tiny-llama-v1}; bump the version when the content changes.
+ * {@code builtin:tiny-llama}: a small LLaMA (hidden 128, 4 layers, grouped-query attention, a
+ * 1269-token byte-level BPE vocabulary) pretrained on generated English by
+ * {@code org.lorascripts.demo.TinyLlamaPretrainer}, so that it writes readable sentences and a LoRA
+ * visibly moves it to a new domain. It ships in the jar as an HF model folder ({@code demo-models/tiny-llama})
+ * and is copied into the cache, sha256-checked, on first use.
  */
 public final class TinyLlamaBuiltin {
     public static final String NAME = "tiny-llama";
-    static final String FOLDER = "tiny-llama-v1";
+    static final String FOLDER = "tiny-llama";
     private static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json");
 
     private TinyLlamaBuiltin() {}
 
-    /** The cached folder, written on first use (temp folder + rename, so a half-written one is never seen). */
+    /** The cached, verified folder (copied from the jar on first use). */
     public static Path ensureCached() throws IOException {
-        Path dir = NativeCache.root().resolve("models").resolve(FOLDER);
-        if (isComplete(dir)) return dir;
-        Files.createDirectories(dir.getParent());
-        Path tmp = Files.createTempDirectory(dir.getParent(), "." + FOLDER + ".tmp-");
-        try {
-            write(tmp);
-            try {
-                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, dir);
-            }
-        } catch (IOException e) {
-            // another process may have finished the same folder first: its bytes equal ours
-            if (!isComplete(dir)) throw e;
-        } finally {
-            if (Files.exists(tmp)) deleteTree(tmp);
-        }
-        return dir;
-    }
-
-    /** Writes the tokenizer files, model.safetensors and config.json into {@code dir}. */
-    public static void write(Path dir) throws IOException {
-        TinyTokenizerWriter.write(dir);
-        JsonValue.Obj tokenizer = (JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json"));
-        TinyLlama.writeModel(dir, vocabSize(tokenizer));
-        Path configFile = dir.resolve("config.json");
-        Map<String, JsonValue> config = new LinkedHashMap<>(((JsonValue.Obj) JsonReader.parse(configFile)).members());
-        config.put("bos_token_id", JsonValue.of(addedTokenId(tokenizer, "<s>")));
-        config.put("eos_token_id", JsonValue.of(addedTokenId(tokenizer, "</s>")));
-        config.put("pad_token_id", JsonValue.of(addedTokenId(tokenizer, "<pad>")));
-        AtomicFileWriter.write(configFile, (JsonWriter.writePretty(new JsonValue.Obj(config)) + "\n").getBytes(StandardCharsets.UTF_8));
+        return BundledModels.folder(FOLDER, FILES);
     }
 
     /** One past the largest id of the BPE vocabulary and the added tokens. */
@@ -85,15 +43,5 @@ public final class TinyLlamaBuiltin {
             if (o.get("content") instanceof JsonValue.Str s && s.value().equals(content)) return ((JsonValue.Int) o.get("id")).value();
         }
         throw new IllegalStateException("the tiny tokenizer has no added token " + content);
-    }
-
-    private static boolean isComplete(Path dir) {
-        return FILES.stream().allMatch(f -> Files.isRegularFile(dir.resolve(f)));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 }

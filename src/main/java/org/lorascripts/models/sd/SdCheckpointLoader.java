@@ -52,12 +52,12 @@ public final class SdCheckpointLoader {
         return openSingleFile(path, prediction);
     }
 
-    /** {@code builtin:tiny-sd}: the deterministic tiny SD 1.x-family model, written to the cache on first use. */
+    /** {@code builtin:tiny-sd}: the pretrained demo model, copied from the jar into the cache on first use. */
     public static SdCheckpoint openBuiltin(String name) throws IOException {
         if (!name.equals(BUILTIN_TINY) && !name.equals("tiny-sd")) {
             throw new IllegalArgumentException("unknown built-in image model '" + name + "' (available: " + BUILTIN_TINY + ")");
         }
-        return open(TinySd.ensureCached());
+        return open(TinySdBuiltin.ensureCached());
     }
 
     static IllegalArgumentException pickleRefusal(Path path, String ext) {

@@ -62,6 +62,8 @@ public final class SdLoraTask implements TrainingTask {
     private final Map<String, String> metadata;
     private final int stepsPerEpoch;
     private int epoch;
+    private final Map<Integer, Tensor> baseImages = new HashMap<>();
+    private boolean sampledOnce;
 
     public SdLoraTask(TrainConfig config) {
         this(config, line -> System.out.println(line));
@@ -276,7 +278,11 @@ public final class SdLoraTask implements TrainingTask {
 
     @Override public Map<String, String> trainingMetadata() { return metadata; }
 
-    /** One image per sample prompt at the training resolution; the loop has seeded the generators and restores them. */
+    /**
+     * One image per sample prompt at the training resolution; the loop has seeded the generators and
+     * restores them. With sample_with_base the image is the base model's picture (the LoRA at
+     * multiplier 0, drawn once and kept) and the LoRA's side by side, same prompt and seed.
+     */
     @Override public void sample(long step, SampleSink sink) {
         List<String> prompts = config.sample().prompts();
         if (prompts.isEmpty()) return;
@@ -286,10 +292,40 @@ public final class SdLoraTask implements TrainingTask {
         for (int i = 0; i < prompts.size(); i++) {
             SamplePrompt p = SamplePrompt.parse(prompts.get(i), config.image().resolution().width(), config.image().resolution().height(),
                     sc.seed(), sc.cfgScale(), sc.steps());
-            byte[] png = generator.png(new SdImageGenerator.Request(p.prompt(), p.negative(), p.width(), p.height(), p.steps(), p.cfgScale(),
-                    sc.sampler(), p.seed()));
-            sink.image("sample/" + i, png, p.width(), p.height());
+            SdImageGenerator.Request request = new SdImageGenerator.Request(p.prompt(), p.negative(), p.width(), p.height(), p.steps(),
+                    p.cfgScale(), sc.sampler(), p.seed());
+            try (Scope s = Scope.open()) {
+                Tensor image = generator.generate(request).select(0, 0).to(DType.F32, Device.CPU);      // (3, H, W)
+                if (sc.withBase()) image = Torch.cat(List.of(baseImage(i, request), image), 2);        // (3, H, 2W)
+                sink.image("sample/" + i, SdImageGenerator.toPng(image), (int) image.size(2), p.height());
+            }
         }
+        sampledOnce = true;
+    }
+
+    /** The base model's image of sample prompt {@code i} (3, H, W) on the CPU, drawn at the first call. */
+    private Tensor baseImage(int i, SdImageGenerator.Request request) {
+        Tensor cached = baseImages.get(i);
+        if (cached != null) return cached;
+        setMultiplier(0);
+        try {
+            Tensor image = generator.generate(request).select(0, 0).to(DType.F32, Device.CPU).keep();
+            baseImages.put(i, image);
+            return image;
+        } finally {
+            setMultiplier(1);
+        }
+    }
+
+    private void setMultiplier(double m) {
+        unetNet.setMultiplier(m);
+        if (teNet != null) teNet.setMultiplier(m);
+    }
+
+    @Override public List<String> summary() {
+        if (!sampledOnce) return List.of();
+        return List.of("samples: " + config.output().outputDir().resolve("samples") + (config.sample().withBase()
+                ? " (each image: the base model on the left, with the LoRA on the right; also in TensorBoard)" : " (also in TensorBoard)"));
     }
 
     /** The loaded models (for tests and tools that inspect the trained network). */
@@ -304,6 +340,7 @@ public final class SdLoraTask implements TrainingTask {
     public int latentsEncoded() { return train == null || train.cache() == null ? 0 : train.cache().encoded(); }
 
     @Override public void close() {
+        baseImages.values().forEach(Tensor::close);
         if (textCache != null) textCache.values().forEach(Tensor::close);
         if (train != null && train.cache() != null) train.cache().close();
         if (val != null && val.cache() != null && val.cache() != (train == null ? null : train.cache())) val.cache().close();

@@ -81,7 +81,7 @@ public final class SdPipeline implements AutoCloseable {
                 if (!b.name().equals("tiny-sd")) {
                     throw new IllegalArgumentException("base_model " + b + " is not an image model; use " + SdCheckpointLoader.BUILTIN_TINY);
                 }
-                yield SdCheckpointLoader.open(TinySd.ensureCached(), prediction);
+                yield SdCheckpointLoader.open(TinySdBuiltin.ensureCached(), prediction);
             }
             case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction);
         };
@@ -158,7 +158,7 @@ public final class SdPipeline implements AutoCloseable {
      */
     public String vaeIdentity() throws IOException {
         return switch (baseModel) {
-            case BaseModel.Builtin b -> b + "|tiny-seed=" + TinySd.SEED;
+            case BaseModel.Builtin b -> b + "|" + TinySdBuiltin.identity();
             case BaseModel.Local l -> {
                 Path p = l.path();
                 Path weights = Files.isDirectory(p) ? p.resolve("vae") : p;

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.lorascripts.ffi.NativeCache;
 import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.RandomWeights;
@@ -18,7 +17,8 @@ import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /**
- * {@code builtin:tiny-sd}: a deterministic tiny SD 1.x-family checkpoint for tests and dry runs, in
+ * A deterministic random-weight tiny SD 1.x-family checkpoint for tests (the shipped
+ * {@code builtin:tiny-sd} is the pretrained {@link TinySdBuiltin}), in
  * the LDM single-file layout (fp32). UNet: channels (32, 64), 1 resnet per block, 2 heads, text width
  * 32, latents 8x8. VAE: channels (32, 64), 8 norm groups, 4 latent channels (images 16x16). Text
  * encoder: CLIPTextModel-shaped (real 49408-token vocabulary, width 32, 2 layers, 2 heads, MLP 37,
@@ -49,13 +49,6 @@ public final class TinySd {
                 + "  \"intermediate_size\": " + TEXT_MLP + ",\n  \"layer_norm_eps\": 1e-05,\n  \"max_position_embeddings\": " + POSITIONS + ",\n"
                 + "  \"model_type\": \"clip_text_model\",\n  \"num_attention_heads\": 2,\n  \"num_hidden_layers\": " + TEXT_LAYERS + ",\n"
                 + "  \"pad_token_id\": 1,\n  \"projection_dim\": " + TEXT_WIDTH + ",\n  \"vocab_size\": " + VOCAB + "\n}\n";
-    }
-
-    /** The cached file, written (atomically) on first use. */
-    public static Path ensureCached() throws IOException {
-        Path p = NativeCache.root().resolve("models").resolve(FILE_NAME);
-        if (!Files.isRegularFile(p)) write(p);
-        return p;
     }
 
     /** Writes the LDM single file; the same bytes every time. */

@@ -8,6 +8,7 @@ import org.lorascripts.ffi.LibTorch;
 import org.lorascripts.ffi.LibTorchLocator;
 import org.lorascripts.ffi.Native;
 import org.lorascripts.ffi.NativeCache;
+import org.lorascripts.ffi.NativeUnavailableException;
 import org.lorascripts.ffi.ShimBuilder;
 import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.Torch;
@@ -22,34 +23,37 @@ import picocli.CommandLine.Spec;
 public final class DoctorCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
+    /**
+     * Reports what it finds line by line; the first problem ends the report with one {@code error:} line
+     * (what is wrong and the fix) on stderr and exit code 2.
+     */
     @Override public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        // No Java version check here: these classes need Java 25 to load at all, which ./lora checks before starting.
         out.printf("java         %s (%s)%n", Runtime.version(), System.getProperty("java.home"));
-        if (Runtime.version().feature() < 22) {
-            out.println("problem      Java 22 or newer is needed for java.lang.foreign; install JDK 25 and set JAVA_HOME");
-            return 2;
-        }
         out.printf("cache        %s%n", NativeCache.root());
         LibTorch torch;
         try {
             torch = LibTorchLocator.locate();
         } catch (LibTorchLocator.NotFound e) {
             out.println("libtorch     not found");
-            out.println("problem      " + e.getMessage());
-            return 2;
+            out.flush();
+            return ErrorReporter.report(new NativeUnavailableException(e.getMessage(), e), err);
         }
         out.printf("libtorch     %s from %s (%s)%n", torch.version(), torch.source(), torch.libDir());
         Path lib = ShimBuilder.libraryPath(torch);
-        out.printf("shim         %s (%s)%n", ShimBuilder.isBuilt(torch) ? "built" : "not built yet, building now", lib);
+        if (torch.unsupportedReason().isEmpty()) {
+            out.printf("shim         %s (%s)%n", ShimBuilder.isBuilt(torch) ? "built" : "not built yet, building now", lib);
+        }
+        out.flush();
         try {
             Native.load();
             out.printf("shim runs    libtorch %s, fused attention %s%n", Torch.libtorchVersion(),
                     org.lorascripts.tensor.Functional.hasFusedAttention() ? "yes" : "no (composed fallback)");
-        } catch (RuntimeException e) {
-            out.println("problem      the native shim failed to build or load: " + firstLine(e.getMessage()));
-            out.println("fix          install g++ (apt-get install g++), check the libtorch above, then run ./lora doctor again; "
-                    + "set LIBTORCH to pick another libtorch");
-            return 2;
+        } catch (NativeUnavailableException e) {
+            out.flush();
+            return ErrorReporter.report(e, err);
         }
         boolean cuda = Cuda.isAvailable();
         out.printf("cuda         %s%s%n", cuda ? "available" : "not available",
@@ -65,12 +69,6 @@ public final class DoctorCommand implements Callable<Integer> {
         }
         out.println("ok");
         return 0;
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) return "";
-        int i = s.indexOf('\n');
-        return i < 0 ? s : s.substring(0, i);
     }
 
 }

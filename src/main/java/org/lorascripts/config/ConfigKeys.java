@@ -160,8 +160,9 @@ public final class ConfigKeys {
             // ---- output_config
             key("output_dir", OUTPUT).path().def(Path.of("output")).defaultLabel("./output")
                     .help("Where checkpoints, samples and logs go (relative to the config file).").build(),
-            key("output_name", OUTPUT).string().def("lora")
-                    .help("File name stem of the saved LoRA (no folders).").build(),
+            key("output_name", OUTPUT).string().derivedFrom("output_dir").defaultLabel("output_dir's folder name")
+                    .help("File name stem of the saved LoRA (no folders) and its ss_output_name; unset, output_dir"
+                            + " ./output/my_style writes my_style.safetensors.").build(),
             key("save_precision", OUTPUT).choice(SavePrecision.class).def(SavePrecision.FP16)
                     .help("Dtype of the saved LoRA weights.").build(),
             key("save_steps", OUTPUT).integerAtLeast(0).def(0)

@@ -34,9 +34,8 @@ public final class ConfigPrinter {
 
     private static boolean isChanged(ConfigValues v, ConfigKey k, Object value) {
         if (!v.isSet(k.name()) || k.required()) return false;
-        Object def = k.derivedFrom() != null ? v.get(k.derivedFrom()) : k.defaultValue();
+        Object def = v.defaultValue(k.name());
         if (def instanceof Number a && value instanceof Number b) return a.doubleValue() != b.doubleValue();
-        if (def instanceof java.nio.file.Path p && !p.isAbsolute()) def = v.baseDir().resolve(p).normalize();
         return !Objects.equals(def, value);
     }
 }

@@ -53,13 +53,33 @@ public final class ConfigValues {
 
     /** Effective value: the set one, else the derived one, else the default (null if none). */
     public Object get(String key) {
+        return set.containsKey(key) ? set.get(key) : defaultValue(key);
+    }
+
+    /** What the key reads as when unset: derived from another key, or the registry default (paths resolved). */
+    public Object defaultValue(String key) {
         ConfigKey k = ConfigKeys.get(key);
-        if (set.containsKey(key)) return set.get(key);
-        if (k.derivedFrom() != null) return get(k.derivedFrom());
+        if (k.derivedFrom() != null) return derive(k, get(k.derivedFrom()));
         Object def = k.defaultValue();
         if (def instanceof Path p && !p.isAbsolute()) return baseDir.resolve(p).normalize();
         return def;
     }
+
+    /**
+     * A derived default is the other key's value (lora_alpha = lora_rank), except that a name derived
+     * from a folder is the folder's name: output_name defaults to output_dir's, so the LoRA of
+     * {@code output_dir: output/my_style_lora} is my_style_lora.safetensors, {@code <lora:my_style_lora:0.8>}.
+     */
+    private static Object derive(ConfigKey k, Object from) {
+        if (k.kind() == ValueKind.STRING && from instanceof Path dir) {
+            Path name = dir.toAbsolutePath().normalize().getFileName();
+            return name == null ? FALLBACK_NAME : name.toString();
+        }
+        return from;
+    }
+
+    /** output_name when output_dir has no name of its own (the file-system root). */
+    static final String FALLBACK_NAME = "lora";
 
     public int integer(String key) { return (Integer) get(key); }
 

@@ -33,7 +33,10 @@ public final class LibTorchLocator {
             Path root = Path.of(env);
             Optional<LibTorch> t = fromRoot(root, "$LIBTORCH");
             if (t.isPresent()) return t.get();
-            throw new NotFound("LIBTORCH=" + env + " has no include/torch and lib/libtorch*.so; point it at an unpacked libtorch folder or unset it");
+            // The user chose this folder: never fall back to another libtorch behind their back.
+            String what = Files.isDirectory(root) ? "has no include/torch and lib/libtorch.so" : "does not exist";
+            throw new NotFound("LIBTORCH=" + env + " " + what + "; point LIBTORCH at an unpacked libtorch folder (include/ and lib/),"
+                    + " or unset it to use python3's torch or Debian's libtorch-dev");
         }
         Optional<LibTorch> py = fromPython(tried);
         if (py.isPresent()) return py.get();
@@ -41,8 +44,8 @@ public final class LibTorchLocator {
         if (sys.isPresent()) return sys.get();
         tried.add("Debian's libtorch-dev: not installed");
         throw new NotFound("libtorch not found (" + String.join("; ", tried)
-                + "). Fix: run ./test.sh once as root (installs Debian's libtorch-dev), or 'apt-get install libtorch-dev', "
-                + "or set LIBTORCH to an unpacked libtorch folder, or 'pip install torch' for python3");
+                + "); install one: 'sudo apt-get install libtorch-dev' (./lora train does this itself when run as root),"
+                + " 'pip install torch' for python3, or set LIBTORCH to an unpacked libtorch folder");
     }
 
     static Optional<LibTorch> fromRoot(Path root, String source) {
@@ -50,7 +53,7 @@ public final class LibTorchLocator {
         Path lib = root.resolve("lib");
         if (!Files.isDirectory(inc.resolve("torch")) || !Files.exists(lib.resolve("libtorch.so"))) return Optional.empty();
         List<Path> incs = List.of(inc, inc.resolve("torch/csrc/api/include"));
-        String version = readVersion(incs).orElse("0.0.0");
+        String version = readVersion(incs).orElse(LibTorch.UNKNOWN_VERSION);
         boolean cuda = Files.exists(lib.resolve("libtorch_cuda.so"));
         return Optional.of(new LibTorch(source, root, incs, lib, version, cuda, true, cuda ? findCudaInclude(root) : null));
     }
@@ -60,7 +63,7 @@ public final class LibTorchLocator {
             return Optional.empty();
         }
         List<Path> incs = List.of(DEBIAN_INCLUDE.resolve("torch/csrc/api/include"));
-        String version = readVersion(incs).orElse("0.0.0");
+        String version = readVersion(incs).orElse(LibTorch.UNKNOWN_VERSION);
         boolean cuda = Files.exists(DEBIAN_LIB.resolve("libtorch_cuda.so"));
         return Optional.of(new LibTorch("system", Path.of("/usr"), incs, DEBIAN_LIB, version, cuda, true,
                 cuda ? findCudaInclude(Path.of("/usr")) : null));

@@ -23,6 +23,12 @@ public final class Native {
     public static final MemoryLayout ADDR = ValueLayout.ADDRESS;
 
     private static volatile State state;
+    /**
+     * The first load failure, rethrown on every later call: binding classes load the shim from their
+     * static initialisers, and after one failed the JVM only reports "Could not initialize class"; this
+     * keeps the real reason (see {@link #failure()}) and avoids locating and compiling again.
+     */
+    private static volatile NativeUnavailableException failure;
 
     private record State(LibTorch torch, Path library, SymbolLookup lookup, Linker linker) {}
 
@@ -32,33 +38,58 @@ public final class Native {
         State s = state;
         if (s != null) return s;
         synchronized (Native.class) {
-            if (state == null) {
-                LibTorch torch;
+            if (state != null) return state;
+            if (failure != null) throw new NativeUnavailableException(failure.getMessage(), failure);
+            try {
+                state = loadState();
                 try {
-                    torch = LibTorchLocator.locate();
-                } catch (LibTorchLocator.NotFound e) {
-                    throw new NativeUnavailableException(e.getMessage(), e);
-                }
-                Path lib;
-                try {
-                    lib = ShimBuilder.ensureBuilt(torch);
+                    EnumCodes.verify();  // after state is set: it calls back into fn()
                 } catch (RuntimeException e) {
-                    throw new NativeUnavailableException("the native shim did not build against " + torch.describe() + ": "
-                            + e.getMessage() + "\n  fix: install g++ (apt-get install g++) or point LIBTORCH at another libtorch; ./lora doctor checks it", e);
+                    Path lib = state.library();
+                    state = null;
+                    throw new NativeUnavailableException("the native shim " + lib + " does not match this build ("
+                            + firstLine(e.getMessage()) + "); delete " + lib.getParent() + " so the next run rebuilds it", e);
                 }
-                SymbolLookup lookup;
-                try {
-                    lookup = SymbolLookup.libraryLookup(lib, Arena.global());
-                } catch (RuntimeException e) {
-                    throw new NativeUnavailableException("cannot load " + lib + ": " + e.getMessage()
-                            + "\n  fix: delete " + lib.getParent() + " to rebuild it; ./lora doctor checks the installation", e);
-                }
-                State s2 = new State(torch, lib, lookup, Linker.nativeLinker());
-                state = s2;
-                EnumCodes.verify();
+            } catch (NativeUnavailableException e) {
+                failure = e;
+                throw e;
             }
             return state;
         }
+    }
+
+    private static State loadState() {
+        LibTorch torch;
+        try {
+            torch = LibTorchLocator.locate();
+        } catch (LibTorchLocator.NotFound e) {
+            throw new NativeUnavailableException(e.getMessage(), e);
+        }
+        torch.unsupportedReason().ifPresent(reason -> { throw new NativeUnavailableException(reason, null); });
+        Path lib;
+        try {
+            lib = ShimBuilder.ensureBuilt(torch);
+        } catch (RuntimeException e) {
+            // ShimBuilder's messages carry their fix (compiler missing, compile failed, cache not writable).
+            throw new NativeUnavailableException("the native shim did not build against " + torch.describe() + ": "
+                    + firstLine(e.getMessage()), e);
+        }
+        SymbolLookup lookup;
+        try {
+            lookup = SymbolLookup.libraryLookup(lib, Arena.global());
+        } catch (RuntimeException e) {
+            throw new NativeUnavailableException("cannot load the native shim " + lib + " (" + firstLine(e.getMessage())
+                    + "); delete " + lib.getParent() + " so the next run rebuilds it, then run ./lora doctor", e);
+        }
+        return new State(torch, lib, lookup, Linker.nativeLinker());
+    }
+
+    /** Why loading failed in this process, if it did (for error reports of classes that could not initialise). */
+    public static Optional<NativeUnavailableException> failure() { return Optional.ofNullable(failure); }
+
+    private static String firstLine(String s) {
+        if (s == null) return "no message";
+        return s.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse("no message");
     }
 
     /** Locates libtorch, builds the shim if needed and loads it; throws {@link NativeUnavailableException} with a fix. */

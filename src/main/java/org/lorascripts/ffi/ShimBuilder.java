@@ -37,6 +37,23 @@ public final class ShimBuilder {
 
     public static boolean isBuilt(LibTorch torch) { return Files.exists(libraryPath(torch)); }
 
+    /** Where the compiler output of the last failed build for this libtorch is kept (the build folder itself is deleted). */
+    public static Path errorLogPath(LibTorch torch) {
+        Path dir = libraryPath(torch).getParent();
+        return dir.resolveSibling(dir.getFileName() + "-error.log");
+    }
+
+    /** A build failure whose one-line message already says what to do. */
+    private static class BuildError extends IOException {
+        BuildError(String message, Throwable cause) { super(message, cause); }
+    }
+
+    /** A compile or link step failed; {@code log} is its output inside the build folder. */
+    private static final class StepFailed extends IOException {
+        final Path log;
+        StepFailed(String what, Path log) { super(what + " failed"); this.log = log; }
+    }
+
     /** Returns the shim library for this libtorch, building it first when the cache lacks it. */
     public static Path ensureBuilt(LibTorch torch) {
         Path lib = libraryPath(torch);
@@ -50,8 +67,11 @@ public final class ShimBuilder {
                 if (Files.exists(lib)) return lib;
                 build(torch, dir);
             }
+        } catch (BuildError e) {
+            throw new UncheckedIOException(e.getMessage(), e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot build the native shim in " + dir + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write the native shim into " + dir + " (" + e
+                    + "); set LORA_CACHE_DIR to a writable folder", e);
         }
         return lib;
     }
@@ -73,7 +93,8 @@ public final class ShimBuilder {
                 try {
                     objects.addAll(compileAll(cudaCommon, CUDA_SOURCES, work, true));
                 } catch (IOException e) {
-                    System.err.println("lora: CUDA helpers (memory statistics, device names) not built: " + firstLine(e.getMessage()));
+                    String why = e instanceof StepFailed f ? firstError(Files.readString(f.log)) : e.getMessage();
+                    System.err.println("lora: CUDA helpers (memory statistics, device names) not built: " + why);
                     withCuda = false;
                 }
             }
@@ -89,6 +110,14 @@ public final class ShimBuilder {
             Files.createDirectories(dir.getParent());
             if (Files.exists(dir)) deleteTree(dir);
             Files.move(work, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (StepFailed e) {
+            // The message stays one line (it ends up in "error: ..."); the compiler output goes to a file
+            // that outlives the deleted build folder, and into the cause for --debug.
+            Path saved = dir.resolveSibling(dir.getFileName() + "-error.log");
+            Files.copy(e.log, saved, StandardCopyOption.REPLACE_EXISTING);
+            throw new BuildError(e.getMessage() + " (compiler output: " + saved + "); a g++ too old for this libtorch's"
+                    + " headers, or a libtorch the shim does not support: point LIBTORCH at libtorch 1.13 or 2.x",
+                    new IOException(tail(Files.readString(saved), 4000)));
         } finally {
             if (Files.exists(work)) deleteTree(work);
         }
@@ -103,8 +132,8 @@ public final class ShimBuilder {
             String obj = work.resolve(src.replace(".cpp", ".o")).toString();
             List<String> cmd = new ArrayList<>(common);
             cmd.addAll(List.of("-c", work.resolve(src).toString(), "-o", obj));
-            Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
-                    .redirectOutput(work.resolve(src + ".log").toFile()).start();
+            Process p = start(new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
+                    .redirectOutput(work.resolve(src + ".log").toFile()));
             running.add(p);
             names.add(src);
             objects.add(obj);
@@ -119,10 +148,7 @@ public final class ShimBuilder {
             for (int i = 0; i < running.size(); i++) {
                 Process p = running.get(i);
                 if (!p.waitFor(30, TimeUnit.MINUTES)) { p.destroyForcibly(); throw new IOException("compiler timed out on " + names.get(i)); }
-                if (p.exitValue() != 0) {
-                    String log = Files.readString(work.resolve(names.get(i) + ".log"));
-                    throw new IOException("compiling " + names.get(i) + " failed:\n" + tail(log, 4000));
-                }
+                if (p.exitValue() != 0) throw new StepFailed("compiling " + names.get(i), work.resolve(names.get(i) + ".log"));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -135,14 +161,23 @@ public final class ShimBuilder {
 
     private static void run(List<String> cmd, Path work, String what) throws IOException {
         Path log = work.resolve(what + ".log");
-        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = start(new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()));
         try {
-            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new IOException(what + " failed:\n" + tail(Files.readString(log), 4000));
-            }
+            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) throw new StepFailed(what, log);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted during " + what);
+        }
+    }
+
+    /** Starts a compiler or linker; a missing one is named with the fix rather than as "error=2". */
+    private static Process start(ProcessBuilder pb) throws IOException {
+        try {
+            return pb.start();
+        } catch (IOException e) {
+            String cxx = pb.command().getFirst();
+            throw new BuildError("the C++ compiler '" + cxx + "' cannot be run; install g++ (apt-get install g++)"
+                    + " or set CXX to a C++ compiler", e);
         }
     }
 
@@ -179,11 +214,11 @@ public final class ShimBuilder {
 
     private static String tail(String s, int n) { return s.length() <= n ? s : "..." + s.substring(s.length() - n); }
 
-    private static String firstLine(String s) {
-        if (s == null) return "";
-        String[] lines = s.split("\n");
+    /** The first line of compiler output that reports an error, else its first line. */
+    private static String firstError(String log) {
+        String[] lines = log.split("\n");
         for (String l : lines) if (l.contains("error")) return l.trim();
-        return lines.length > 1 ? lines[1].trim() : lines[0].trim();
+        return lines[0].trim();
     }
 
     private static void deleteTree(Path p) throws IOException {

@@ -94,11 +94,33 @@ class ConfigLoaderTest {
         assertEquals(MixedPrecision.NO, c.loop().mixedPrecision());
         assertEquals(42L, c.sample().seed(), "sample_seed defaults to seed");
         assertEquals(dir.resolve("output"), c.output().outputDir());
-        assertEquals("lora", c.output().outputName());
+        assertEquals("output", c.output().outputName(), "output_name defaults to output_dir's folder name");
         assertEquals(List.of("q_proj", "k_proj", "v_proj", "o_proj"), c.lora().targetModules());
         assertEquals("auto", c.loop().device());
         assertTrue(c.image().buckets().enabled());
         assertEquals(List.of(), load(dir, MINIMAL).warnings());
+    }
+
+    @Test void outputNameIsTheFolderNameOfOutputDir() {
+        assertEquals("my_style_lora", load(dir, MINIMAL + "output_dir: ./output/my_style_lora\n").config().output().outputName());
+        assertEquals("my_style_lora", load(dir, MINIMAL + "output_dir: output/my_style_lora/\n").config().output().outputName(),
+                "a trailing slash changes nothing");
+        assertEquals(dir.getFileName().toString(), load(dir, MINIMAL + "output_dir: .\n").config().output().outputName(),
+                "'.' is the config's folder, by its name");
+        assertEquals("mine", load(dir, MINIMAL + "output_dir: ./output/my_style_lora\noutput_name: mine\n").config().output().outputName(),
+                "a set output_name wins");
+        assertEquals("lora", load(dir, MINIMAL + "output_dir: /\n").config().output().outputName(), "the root has no name");
+        assertEquals("from_cli", load(dir, MINIMAL + "output_dir: out/a\n", "output_dir=runs/from_cli").config().output().outputName(),
+                "follows output_dir set by --set");
+    }
+
+    @Test void outputNameDerivedIsShownAsTheDefaultInTheDryRun() {
+        java.io.StringWriter text = new java.io.StringWriter();
+        ConfigPrinter.print(load(dir, MINIMAL + "output_dir: out/my_style_lora\n"), new java.io.PrintWriter(text));
+        assertTrue(text.toString().contains("\n    output_name                  my_style_lora   (output_dir's folder name)\n"), text.toString());
+        text.getBuffer().setLength(0);
+        ConfigPrinter.print(load(dir, MINIMAL + "output_dir: out/my_style_lora\noutput_name: my_style_lora\n"), new java.io.PrintWriter(text));
+        assertTrue(text.toString().contains("\n    output_name                  my_style_lora"), "the same name set explicitly is no change: " + text);
     }
 
     @Test void aliasesAndLegacyKeys() {

@@ -101,10 +101,10 @@ class CheckpointStoreTest {
             assertEquals(0.5, r.bestValLoss());
         }
         assertEquals(List.of("step-12", "step-15", "step-6"), names(dir.resolve("out/checkpoints")));
-        assertArrayEquals(Files.readAllBytes(dir.resolve("out/checkpoints/step-6/lora.safetensors")),
-                Files.readAllBytes(dir.resolve("out/lora-best.safetensors")));
-        assertFalse(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("out/lora.safetensors")),
-                Files.readAllBytes(dir.resolve("out/lora-best.safetensors"))));
+        assertArrayEquals(Files.readAllBytes(dir.resolve("out/checkpoints/step-6/out.safetensors")),
+                Files.readAllBytes(dir.resolve("out/out-best.safetensors")));
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("out/out.safetensors")),
+                Files.readAllBytes(dir.resolve("out/out-best.safetensors"))));
     }
 
     @Test void pruneWithoutLimitKeepsEverything() throws Exception {

@@ -32,17 +32,17 @@ class EarlyStopTest {
             assertEquals(12, r.steps(), "evals at 2..12: the 6th (step 12) is the 3rd without improvement");
             assertEquals(50, r.totalSteps());
             assertEquals(6, r.bestStep());
-            assertEquals(dir.resolve("out/lora-best.safetensors"), r.bestAdapter());
+            assertEquals(dir.resolve("out/out-best.safetensors"), r.bestAdapter());
         }
-        assertArrayEquals(Files.readAllBytes(dir.resolve("out/checkpoints/step-6/lora.safetensors")),
-                Files.readAllBytes(dir.resolve("out/lora-best.safetensors")));
-        assertTrue(Files.exists(dir.resolve("out/lora.safetensors")), "the last weights are exported too");
+        assertArrayEquals(Files.readAllBytes(dir.resolve("out/checkpoints/step-6/out.safetensors")),
+                Files.readAllBytes(dir.resolve("out/out-best.safetensors")));
+        assertTrue(Files.exists(dir.resolve("out/out.safetensors")), "the last weights are exported too");
         JsonValue.Obj state = (JsonValue.Obj) JsonReader.parse(dir.resolve("out/checkpoints/step-12/trainer_state.json"));
         assertEquals(new JsonValue.Str("step-6"), state.get("best_checkpoint"));
         assertEquals(new JsonValue.Dec(0.4), state.get("best_val_loss"));
         assertEquals(new JsonValue.Int(3), state.get("early_stopping_bad_evaluations"));
         assertTrue(f.console().contains("early stopping at step 12"), f.console());
-        assertTrue(f.console().contains("best val loss 0.4000 at step 6 (" + dir.resolve("out/lora-best.safetensors") + ")"), f.console());
+        assertTrue(f.console().contains("best val loss 0.4000 at step 6 (" + dir.resolve("out/out-best.safetensors") + ")"), f.console());
     }
 
     @Test void withoutPatienceTheRunGoesOnButStillTracksTheBest() throws Exception {

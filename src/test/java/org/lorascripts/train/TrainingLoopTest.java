@@ -37,7 +37,7 @@ class TrainingLoopTest {
             double[] l = f.losses();
             double firstEpoch = (l[0] + l[1] + l[2] + l[3] + l[4]) / 5, lastEpoch = (l[25] + l[26] + l[27] + l[28] + l[29]) / 5;
             assertTrue(lastEpoch < 0.5 * firstEpoch, "loss should fall: " + firstEpoch + " -> " + lastEpoch);
-            Path adapter = dir.resolve("out/lora.safetensors");
+            Path adapter = dir.resolve("out/out.safetensors");
             assertEquals(adapter, r.adapter());
             try (SafetensorsFile sf = SafetensorsFile.open(adapter)) {
                 assertEquals(List.of("lora.down", "lora.up"), sf.names().stream().sorted().toList());
@@ -135,7 +135,7 @@ class TrainingLoopTest {
             assertTrue(CheckpointStore.isComplete(r.lastCheckpoint()));
             assertTrue(f.console().contains("stopped at step 3 of 20; checkpoint: " + r.lastCheckpoint()), f.console());
             assertTrue(f.console().contains("./lora train --config <your config> --resume latest"), f.console());
-            assertFalse(Files.exists(dir.resolve("out/lora.safetensors")), "an interrupted run writes no final adapter");
+            assertFalse(Files.exists(dir.resolve("out/out.safetensors")), "an interrupted run writes no final adapter");
         }
     }
 

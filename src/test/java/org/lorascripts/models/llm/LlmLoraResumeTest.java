@@ -37,7 +37,7 @@ class LlmLoraResumeTest {
             assertTrue(first.interrupted());
             assertEquals(10, first.steps());
         }
-        assertTrue(Files.isRegularFile(dir.resolve("split/checkpoints/step-10/lora/adapter_config.json")), "the checkpoint holds the PEFT folder");
+        assertTrue(Files.isRegularFile(dir.resolve("split/checkpoints/step-10/split/adapter_config.json")), "the checkpoint holds the PEFT folder, named after output_dir");
         double[] splitWeights;
         try (LlmLoraTask task = split.task()) {
             assertEquals(20, split.run(task, new Resume.Latest()).steps());

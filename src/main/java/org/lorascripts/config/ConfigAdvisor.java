@@ -28,7 +28,8 @@ public final class ConfigAdvisor {
         if (lr < 1e-5) {
             w.add(new ConfigWarning("learning_rate", "learning_rate " + NumberText.format(lr)
                     + " is very low: training will barely move; " + TYPICAL_LR));
-        } else if (lr > 1e-3) {
+        } else if (lr > 1e-3 && !(c.model().baseModel() instanceof BaseModel.Builtin)) {
+            // the built-in demo models are a few million parameters and train well at 1e-3..3e-3
             w.add(new ConfigWarning("learning_rate", "learning_rate " + NumberText.format(lr)
                     + " is likely to diverge (loss goes NaN, outputs turn to noise); " + TYPICAL_LR));
         }

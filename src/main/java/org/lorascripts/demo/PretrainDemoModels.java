@@ -30,6 +30,7 @@ public final class PretrainDemoModels implements Callable<Integer> {
     int[] steps;
     @Option(names = "--budget", description = "Fit training into this many seconds (sd: a quarter for the VAE); 0 = run every step.")
     double budget;
+    @Option(names = "--no-grid", description = "Skip the sample grid of the image model.") boolean noGrid;
     @Option(names = "--no-bf16", description = "Train in fp32 (default on CUDA: bf16 autocast).") boolean noBf16;
 
     @Override public Integer call() throws Exception {
@@ -41,7 +42,7 @@ public final class PretrainDemoModels implements Callable<Integer> {
                 o = new TinySdPretrainer.Options(o.seed(), scaled(o.images(), 64), steps != null ? steps[0] : scaled(o.vaeSteps(), 2), batch(o.vaeBatch()), o.vaeLr(),
                         steps != null ? steps[1] : scaled(o.unetSteps(), 2), batch(o.unetBatch()), o.unetLr(), o.emaDecay(), o.captionDropout(), o.noiseOffset(), !noBf16, budget);
                 System.out.println("tiny-sd: " + o + " on " + d);
-                TinySdPretrainer.run(o, d, out, System.out);
+                TinySdPretrainer.run(o, d, out, System.out, !noGrid);
             }
             case "llm" -> {
                 TinyLlamaPretrainer.Options o = TinyLlamaPretrainer.Options.defaults();

@@ -114,8 +114,8 @@ public final class TinySdPretrainer {
                 """, c.hidden(), c.intermediate(), c.maxPositions(), c.heads(), c.layers(), c.hidden(), c.vocabSize());
     }
 
-    /** Runs every stage and writes {@code out}/tiny-sd.safetensors and sample grids. */
-    public static Path run(Options o, Device device, Path out, PrintStream log) throws IOException {
+    /** Runs every stage and writes {@code out}/tiny-sd.safetensors and, with {@code grid}, a sample grid. */
+    public static Path run(Options o, Device device, Path out, PrintStream log, boolean grid) throws IOException {
         Files.createDirectories(out);
         Rng.manualSeed(o.seed());
         log.printf(Locale.ROOT, "tiny-sd: rendering %d scenes of %dx%d%n", o.images(), IMAGE_SIZE, IMAGE_SIZE);
@@ -155,7 +155,7 @@ public final class TinySdPretrainer {
             LdmCheckpointWriter.write(file, unetConfig(), unetOut, vaeConfig(scaling), vaeWeights, LdmNames.CLIP_PREFIX, textOut, meta, DType.F16);
             log.println("tiny-sd: wrote " + file + " (" + Files.size(file) / 1024 + " KiB)");
         }
-        writeSampleGrid(file, device, out.resolve("tiny-sd-samples.png"), log);
+        if (grid) writeSampleGrid(file, device, out.resolve("tiny-sd-samples.png"), log);
         return file;
     }
 

@@ -84,7 +84,7 @@ class CliGenerateCommandTest {
                         "error: " + empty + ": no adapter_config.json; not a PEFT adapter folder"),
                 new Case(new String[] {"--base", "builtin:tiny-llama", "--adapter", other.toString(), "--prompt", "a", "--device", "cpu"},
                         "error: adapter weights for 'model.layers.0.mlp.down_proj' (lora_A [4, 48], lora_B [32, 4]) do not fit the"
-                                + " model's weight [64, 128]"));
+                                + " model's weight [128, 384]"));
         for (Case c : cases) {
             var r = generate(c.args());
             assertEquals(2, r.code(), String.join(" ", c.args()) + ": " + r.err());

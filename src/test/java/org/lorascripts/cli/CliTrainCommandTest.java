@@ -38,13 +38,13 @@ class CliTrainCommandTest {
     @Test void dryRunOnTheQuickstart() {
         Run r = run("train", "--config", "examples/quickstart.yaml", "--dry-run");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("images                 8"), r.out());
-        assertTrue(r.out().contains("captions               8 (8 from metadata.csv, 0 from .txt files)"), r.out());
-        assertTrue(r.out().contains("steps per epoch        4 = ceil(ceil(8 / 2) / 1)"), r.out());
-        assertTrue(r.out().contains("total steps            40"), r.out());
-        assertTrue(r.out().contains("effective batch        2"), r.out());
-        assertTrue(r.out().contains("  * batch_size                   2   (default: 1)"), r.out());
-        assertTrue(r.out().contains("  * learning_rate                0.001"), r.out());
+        assertTrue(r.out().contains("images                 12"), r.out());
+        assertTrue(r.out().contains("captions               12 (12 from metadata.csv, 0 from .txt files)"), r.out());
+        assertTrue(r.out().contains("steps per epoch        3 = ceil(ceil(12 / 4) / 1)"), r.out());
+        assertTrue(r.out().contains("total steps            120"), r.out());
+        assertTrue(r.out().contains("effective batch        4"), r.out());
+        assertTrue(r.out().contains("  * batch_size                   4   (default: 1)"), r.out());
+        assertTrue(r.out().contains("  * learning_rate                0.003"), r.out());
         assertTrue(r.out().contains("train_config:"), r.out());
         assertTrue(r.out().endsWith("dry run: the config is valid; nothing was trained.\n"), r.out());
         assertEquals("", r.err());
@@ -55,8 +55,9 @@ class CliTrainCommandTest {
                 "--set", "gradient_accumulation_steps=2", "--set", "lora_alpha=64");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("examples               60 (60 text lines, 0 jsonl lines)"), r.out());
-        assertTrue(r.out().contains("steps per epoch        4 = ceil(ceil(60 / 8) / 2)"), r.out());
-        assertTrue(r.out().contains("total steps            120"), r.out());
+        assertTrue(r.out().contains("train examples         54 (validation 6, val_ratio 0.1)"), r.out());
+        assertTrue(r.out().contains("steps per epoch        4 = ceil(ceil(54 / 8) / 2)"), r.out());
+        assertTrue(r.out().contains("total steps            80"), r.out());
         assertFalse(r.out().contains("clip_skip"), "image keys are not shown for text tasks");
         assertTrue(r.err().startsWith("warning: lora_alpha 64.0 is more than 2x lora_rank 8"), r.err());
     }

@@ -42,6 +42,7 @@ class ConfigAdvisorTest {
                 + " 1e-4..3e-4 is typical for image LoRA, 5e-5..1e-4 for text"), warnings(SD + "learning_rate: 0.002\n"));
         assertEquals(List.of(), warnings(SD + "learning_rate: 1e-5\n"));
         assertEquals(List.of(), warnings(SD + "learning_rate: 1e-3\n"));
+        assertEquals(List.of(), warnings(TEXT + "learning_rate: 3e-3\n"), "the tiny built-in models train at such rates");
     }
 
     @Test void alphaAboveTwiceRank() {

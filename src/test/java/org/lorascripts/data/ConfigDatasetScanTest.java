@@ -25,8 +25,8 @@ class ConfigDatasetScanTest {
 
     @Test void quickstartData() {
         ImageDatasetStats s = DatasetScan.images(Path.of("examples/quickstart_data"), null, ".txt");
-        assertEquals(8, s.imageCount());
-        assertEquals(8, s.fromMetadata());
+        assertEquals(12, s.imageCount());
+        assertEquals(12, s.fromMetadata());
         assertEquals(List.of(), s.missingCaptions());
         assertEquals(List.of(), s.orphanMetadataRows());
     }

@@ -222,14 +222,32 @@ class LlmLoraTaskTest {
             });
         }
         assertEquals(2, got.size());
-        assertTrue(got.get(0).startsWith("sample/0=Green tea → "), got.get(0));
-        assertTrue(got.get(1).startsWith("sample/1=Hello → "), got.get(1));
+        assertTrue(got.get(0).startsWith("sample/0=prompt: Green tea\nbase:   "), got.get(0));
+        assertTrue(got.get(1).startsWith("sample/1=prompt: Hello\nbase:   "), got.get(1));
+        assertTrue(got.get(1).contains("\nLoRA:   "), got.get(1));
         try (LlmLoraTask task = f.task()) {
             f.run(task);
         }
         try (var files = Files.list(f.outputDir.resolve("samples"))) {
             assertFalse(files.toList().isEmpty(), "the loop writes the samples");
         }
+        String console = f.console();
+        assertTrue(console.contains("eval prompts, the base model and with the LoRA (greedy):\n  Green tea\n    base: "), console);
+        assertTrue(console.contains("\n    LoRA: "), console);
+    }
+
+    @Test void withoutBaseSamplesAreThePromptAndTheCompletion() throws Exception {
+        LlmLoraFixture f = fixture("out").set("epochs", 1).set("eval_prompts", List.of("Hello")).set("sample_with_base", false);
+        List<String> got = new ArrayList<>();
+        try (LlmLoraTask task = f.task()) {
+            task.sample(1, new SampleSink() {
+                @Override public void image(String tag, byte[] png, int w, int h) { throw new AssertionError("no images"); }
+
+                @Override public void text(String tag, String text) { got.add(tag + "=" + text); }
+            });
+        }
+        assertEquals(1, got.size());
+        assertTrue(got.get(0).startsWith("sample/0=Hello → ") && !got.get(0).contains("base:"), got.get(0));
     }
 
     @Test void chatDataSamplesUseTheChatTemplate() throws Exception {

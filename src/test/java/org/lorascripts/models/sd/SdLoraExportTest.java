@@ -79,8 +79,8 @@ class SdLoraExportTest {
                     assertEquals(DType.F32, f.info(e.getKey() + ".lora_down.weight").dtype(), "save_precision fp32");
                 }
                 assertEquals(want, new HashSet<>(f.names()));
-                // 4 transformer blocks (down 0, mid, up 1 x 2) x 12 modules each
-                assertEquals(48, expected.keySet().stream().filter(k -> k.contains("_attentions_")).count());
+                // builtin:tiny-sd: 7 transformer blocks (down 0 and 1, mid, up 1 and 2 x 2) x 12 modules each
+                assertEquals(84, expected.keySet().stream().filter(k -> k.contains("_attentions_")).count());
             }
         }
     }
@@ -145,7 +145,7 @@ class SdLoraExportTest {
             Rng.manualSeed(42);
             inputs.put("x", Torch.randn(1, 4, 16, 16).keep());
             inputs.put("t", Torch.of(new long[] {500}, 1).keep());
-            inputs.put("ctx", Torch.randn(1, 77, 32).keep());
+            inputs.put("ctx", Torch.randn(1, 77, task.pipeline().unet().config().crossAttentionDim()).keep());
             trained = unetOut(task.pipeline(), inputs);
         }
         try (SdPipeline base = SdPipeline.open(new BaseModel.Builtin("tiny-sd"), null, Device.CPU, DType.F32)) {

@@ -1,0 +1,46 @@
+package org.lorascripts.demo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.lorascripts.io.JsonReader;
+import org.lorascripts.io.JsonValue;
+import org.lorascripts.models.llm.TinyLlamaBuiltin;
+import org.lorascripts.text.BpeDropoutEncoder;
+import org.lorascripts.text.HfTokenizer;
+
+/** The seeded BPE-dropout encoder equals the tokenizers library without dropout, and splits words with it. */
+class BpeDropoutEncoderTest {
+    @Test void withoutDropoutItIsTheTokenizersEncodingAndWithDropoutTheSameTextInMorePieces() throws Exception {
+        Path dir = TinyLlamaBuiltin.ensureCached();
+        JsonValue.Obj model = (JsonValue.Obj) ((JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json"))).get("model");
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        ((JsonValue.Obj) model.get("vocab")).members().forEach((k, v) -> vocab.put(k, (int) ((JsonValue.Int) v).value()));
+        List<String> merges = new ArrayList<>();
+        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) merges.add(((JsonValue.Str) m).value());
+        BpeDropoutEncoder enc = new BpeDropoutEncoder(vocab, merges);
+        List<String> texts = new ArrayList<>(List.of("To brew green tea, use water at 80 degrees Celsius!", "Ünïcödé, tabs\tand  spaces.\n"));
+        for (int i = 0; i < 50; i++) texts.add(TextCorpus.paragraph(5, i));
+        try (HfTokenizer tok = HfTokenizer.load(dir)) {
+            long plain = 0, dropped = 0;
+            for (String t : texts) {
+                long[] ids = enc.encode(t, 0, new SplittableRandom(1));
+                assertArrayEquals(tok.encode(t), ids, t);
+                long[] d = enc.encode(t, 0.1, new SplittableRandom(1));
+                assertArrayEquals(d, enc.encode(t, 0.1, new SplittableRandom(1)), "seeded");
+                assertEquals(t, tok.decode(d), "dropout changes the pieces, not the text");
+                plain += ids.length;
+                dropped += d.length;
+            }
+            assertTrue(dropped > plain * 1.1, "dropout splits words: " + plain + " -> " + dropped + " tokens");
+        }
+    }
+}

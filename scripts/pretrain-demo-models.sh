@@ -5,17 +5,17 @@
 #
 # Usage: scripts/pretrain-demo-models.sh OUT_DIR
 #   JAVA_CP   the class path of the built application (default: target/lora-scripts.jar:target/lib/*)
-#   SD_ARGS   extra arguments for the image model (default: the recorded steps)
-#   LLM_ARGS  extra arguments for the text model (default: the recorded steps)
+#   SD_ARGS   extra arguments for the image model (default: none, the recorded settings)
+#   LLM_ARGS  extra arguments for the text model (default: none, the recorded settings)
 # A quick CPU smoke run: SD_ARGS="--scale 0.005 --batch-scale 0.125" LLM_ARGS="--scale 0.02 --batch-scale 0.25" ...
 set -euo pipefail
 out=${1:?usage: scripts/pretrain-demo-models.sh OUT_DIR}
 mkdir -p "$out"
 cp_=${JAVA_CP:-target/lora-scripts.jar:target/lib/*}
 run() { java --enable-native-access=ALL-UNNAMED -Xss8m -cp "$cp_" org.lorascripts.demo.PretrainDemoModels "$@"; }
-# the recorded settings of the shipped models (see demo-models/README.md)
-sd_args=${SD_ARGS:---steps 2600,5600}
-llm_args=${LLM_ARGS:---steps 11000}
+# the defaults of PretrainDemoModels are the recorded settings of the shipped models (demo-models/README.md)
+sd_args=${SD_ARGS:-}
+llm_args=${LLM_ARGS:-}
 run sd --out "$out" $sd_args > "$out/tiny-sd.log" 2>&1 &
 sd=$!
 run llm --out "$out" $llm_args > "$out/tiny-llama.log" 2>&1 &

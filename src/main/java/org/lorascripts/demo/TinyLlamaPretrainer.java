@@ -48,7 +48,7 @@ public final class TinyLlamaPretrainer {
     public record Options(long seed, int paragraphs, int tokenizerParagraphs, int merges, double bpeDropout, int seqLen, int steps,
                           int batch, double lr, boolean bf16, double budgetSeconds) {
         public static Options defaults() {
-            return new Options(20261204L, 600_000, 4000, 1200, 0.1, 128, 20_000, 128, 2e-3, true, 0);
+            return new Options(20261204L, 600_000, 4000, 1200, 0.1, 128, 23_323, 128, 2e-3, true, 0);
         }
     }
 

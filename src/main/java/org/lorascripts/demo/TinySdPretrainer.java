@@ -63,7 +63,7 @@ public final class TinySdPretrainer {
     public record Options(long seed, int images, int vaeSteps, int vaeBatch, double vaeLr, int unetSteps, int unetBatch,
                           double unetLr, double emaDecay, double captionDropout, double noiseOffset, boolean bf16, double budgetSeconds) {
         public static Options defaults() {
-            return new Options(20261204L, 50_000, 4000, 256, 1e-3, 12_000, 512, 1e-3, 0.999, 0.1, 0.05, true, 0);
+            return new Options(20261204L, 50_000, 1874, 256, 1e-3, 4825, 512, 1e-3, 0.999, 0.1, 0.05, true, 0);
         }
     }
 

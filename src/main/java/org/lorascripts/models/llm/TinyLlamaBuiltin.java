@@ -8,7 +8,7 @@ import org.lorascripts.io.JsonValue;
 
 
 /**
- * {@code builtin:tiny-llama}: a small LLaMA (hidden 128, 4 layers, grouped-query attention, a
+ * {@code builtin:tiny-llama}: a small LLaMA (1.1 M parameters: hidden 128, 4 layers, grouped-query attention, a
  * 1269-token byte-level BPE vocabulary) pretrained on generated English by
  * {@code org.lorascripts.demo.TinyLlamaPretrainer}, so that it writes readable sentences and a LoRA
  * visibly moves it to a new domain. It ships in the jar as an HF model folder ({@code demo-models/tiny-llama})

@@ -3,14 +3,14 @@ package org.lorascripts.config;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The model a LoRA is trained on: a bundled tiny test model or a local file/folder. */
+/** The model a LoRA is trained on: a bundled tiny demo model or a local file/folder. */
 public sealed interface BaseModel {
     String BUILTIN_PREFIX = "builtin:";
 
     /** Builtin model names and the task each one serves. */
     List<String> BUILTIN_NAMES = List.of("tiny-sd", "tiny-llama");
 
-    /** {@code builtin:tiny-sd} or {@code builtin:tiny-llama}: small random-weight models for tests. */
+    /** {@code builtin:tiny-sd} or {@code builtin:tiny-llama}: small pretrained demo models that ship in the jar. */
     record Builtin(String name) implements BaseModel {
         public TaskType task() {
             return name.equals("tiny-llama") ? TaskType.TEXT_GENERATION : TaskType.IMAGE_GENERATION;

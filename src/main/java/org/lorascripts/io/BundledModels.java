@@ -5,10 +5,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -65,11 +63,9 @@ public final class BundledModels {
             // a truncated or edited cache copy: replace it from the jar
             Files.delete(target);
         }
-        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-        try {
+        AtomicFileWriter.write(target, out -> {
             MessageDigest md = digest();
-            try (InputStream in = open(ROOT + resource); DigestInputStream din = new DigestInputStream(in, md);
-                 OutputStream out = Files.newOutputStream(tmp)) {
+            try (InputStream in = open(ROOT + resource); DigestInputStream din = new DigestInputStream(in, md)) {
                 din.transferTo(out);
             }
             String actual = HexFormat.of().formatHex(md.digest());
@@ -77,14 +73,7 @@ public final class BundledModels {
                 throw new IOException("the bundled demo model " + resource + " is damaged (sha256 " + actual + ", expected " + sha
                         + "); rebuild the application (./lora rebuilds target/ when sources change, or run 'mvn package')");
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     private static InputStream open(String resource) throws IOException {

@@ -135,14 +135,6 @@ final class FullTraining implements AutoCloseable {
         return m;
     }
 
-    /** Copies the EMA into the model's weights (for sampling with the model object after training). */
-    void loadEmaIntoModel() {
-        if (emaDecay <= 0) return;
-        try (Autograd.GradMode g = Autograd.noGrad()) {
-            for (NamedParam p : params) p.tensor().copy_(ema.get(p.name()));
-        }
-    }
-
     double seconds() { return (System.nanoTime() - started) / 1e9; }
 
     @Override public void close() {

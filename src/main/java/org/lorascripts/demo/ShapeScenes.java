@@ -2,7 +2,6 @@ package org.lorascripts.demo;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -225,9 +224,4 @@ public final class ShapeScenes {
     }
 
     private static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
-
-    /** A readable summary for logs, e.g. {@code 3 shapes}. */
-    static String describe(Scene s) {
-        return String.format(Locale.ROOT, "%s (%d shape%s)", s.caption(), s.shapes().size(), s.shapes().size() == 1 ? "" : "s");
-    }
 }

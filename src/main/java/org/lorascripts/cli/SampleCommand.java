@@ -49,7 +49,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  ./lora sample --base builtin:tiny-sd --lora runs/quickstart/quickstart.safetensors \\",
-            "      --prompt 'a red circle on a white background' --num 4 --seed 1",
+            "      --prompt 'a blue star, outline style' --num 4 --seed 1",
             "  ./lora sample --base models/v1-5-pruned-emaonly.safetensors --lora-dir output \\",
             "      --prompt 'portrait, <lora:my_style:0.8>' --negative 'blurry' --sampler euler_a",
             "",

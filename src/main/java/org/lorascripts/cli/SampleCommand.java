@@ -106,6 +106,10 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--max-token-length", defaultValue = "75", paramLabel = "75|150|225", description = "Prompt tokens before truncation (default: ${DEFAULT-VALUE}).")
     int maxTokenLength;
 
+    @Option(names = "--ldm-config", paramLabel = "YAML",
+            description = "The LDM .yaml of a single-file --base (heads, v-prediction, VAE scale); default: the .yaml beside it, if any.")
+    Path ldmConfig;
+
     @Option(names = "--prediction-type", defaultValue = "auto", paramLabel = "auto|epsilon|v_prediction",
             description = "What the UNet predicts; auto reads a diffusers folder's scheduler config, else epsilon (SD 2.x 768 single files need v_prediction).")
     String predictionType;
@@ -145,7 +149,10 @@ public final class SampleCommand implements Callable<Integer> {
         }
         Device dev = TrainingDevice.resolve(device);
         DType dtype = dev.isCuda() ? DType.F16 : DType.F32;
-        try (SdPipeline pipeline = open(baseModel, prediction, dev, dtype)) {
+        try (SdPipeline pipeline = open(baseModel, prediction, ldmConfig, dev, dtype)) {
+            PrintWriter err = spec.commandLine().getErr();
+            for (String note : pipeline.checkpoint().notes()) err.println("note: " + note);
+            err.flush();
             List<LoraNetwork> networks = attach(pipeline, uses);
             try {
                 int w = width != null ? width : defaultSize(pipeline, baseModel);
@@ -183,9 +190,10 @@ public final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    private static SdPipeline open(BaseModel baseModel, UNetConfig.Prediction prediction, Device dev, DType dtype) throws IOException {
+    private static SdPipeline open(BaseModel baseModel, UNetConfig.Prediction prediction, Path ldmConfig, Device dev, DType dtype)
+            throws IOException {
         try {
-            return SdPipeline.open(baseModel, prediction, dev, dtype);
+            return SdPipeline.open(baseModel, prediction, ldmConfig, dev, dtype);
         } catch (IllegalArgumentException | UnsupportedOperationException | NoSuchFileException e) {
             throw new ConfigException("--base " + baseModel + ": " + e.getMessage());
         }

@@ -35,6 +35,9 @@ public final class ConfigKeys {
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
             key("network_weights", MODEL).path()
                     .help("Continue training from an existing LoRA: a kohya .safetensors file (image) or a PEFT adapter folder (text); rank and alpha must match.").build(),
+            key("ldm_config", MODEL).path().image()
+                    .help("The LDM .yaml of a single-file checkpoint (attention heads, v-prediction, VAE scale), as WebUI reads it;"
+                            + " default: the .yaml with the checkpoint's name beside it, if any.").build(),
             key("network_module", MODEL).string().def("networks.lora").image()
                     .help("Informational (kohya compatibility): plain LoRA is trained; set conv_rank for LoCon.").build(),
             key("prediction_type", MODEL).choice(PredictionType.class).def(PredictionType.AUTO).image()

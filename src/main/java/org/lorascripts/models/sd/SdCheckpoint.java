@@ -23,10 +23,14 @@ public final class SdCheckpoint implements AutoCloseable {
     private final VaeConfig vaeConfig;
     private final WeightSource unetWeights, vaeWeights;
     private final TextEncoderSlot textEncoder;
+    private final java.util.function.Function<List<String>, ClipTextConfig> textConfigSource;
+    private ClipTextConfig textConfig;
     private final List<TensorSource> sources;
+    private final List<String> notes;
 
     SdCheckpoint(String label, Layout layout, SdFamily family, UNetConfig unetConfig, VaeConfig vaeConfig, WeightSource unetWeights,
-                 WeightSource vaeWeights, TextEncoderSlot textEncoder, List<TensorSource> sources) {
+                 WeightSource vaeWeights, TextEncoderSlot textEncoder, java.util.function.Function<List<String>, ClipTextConfig> textConfig,
+                 List<TensorSource> sources, List<String> notes) {
         this.label = label;
         this.layout = layout;
         this.family = family;
@@ -35,7 +39,9 @@ public final class SdCheckpoint implements AutoCloseable {
         this.unetWeights = unetWeights;
         this.vaeWeights = vaeWeights;
         this.textEncoder = textEncoder;
+        this.textConfigSource = textConfig;
         this.sources = List.copyOf(sources);
+        this.notes = new java.util.ArrayList<>(notes);
     }
 
     public String label() { return label; }
@@ -53,6 +59,21 @@ public final class SdCheckpoint implements AutoCloseable {
 
     /** The text encoder's location and layout; null when the checkpoint has none. */
     public TextEncoderSlot textEncoder() { return textEncoder; }
+
+    /**
+     * The text encoder's shape (from its config.json, the file's metadata, or its tensors), worked
+     * out when first asked for; null without a text encoder.
+     */
+    public ClipTextConfig textConfig() {
+        if (textConfig == null && textEncoder != null) textConfig = textConfigSource.apply(notes);
+        return textConfig;
+    }
+
+    /**
+     * One line per assumption the loader made where neither the tensors nor a config said (attention
+     * heads or norm groups of non-standard widths), for the user to see.
+     */
+    public List<String> notes() { return List.copyOf(notes); }
 
     public UNet2DConditionModel loadUnet(Device device, DType dtype) { return UNet2DConditionModel.load(unetConfig, unetWeights, device, dtype); }
 

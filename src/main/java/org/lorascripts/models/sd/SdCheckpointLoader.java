@@ -40,7 +40,10 @@ public final class SdCheckpointLoader {
     public static SdCheckpoint open(Path path) throws IOException { return open(path, null); }
 
     /** @param prediction overrides the checkpoint's prediction type when not null (needed for SD 2.x 768-v single files) */
-    public static SdCheckpoint open(Path path, UNetConfig.Prediction prediction) throws IOException {
+    public static SdCheckpoint open(Path path, UNetConfig.Prediction prediction) throws IOException { return open(path, prediction, null); }
+
+    /** @param ldmYaml a single file's LDM config; null = the {@code .yaml} beside the file, if any */
+    public static SdCheckpoint open(Path path, UNetConfig.Prediction prediction, Path ldmYaml) throws IOException {
         if (Files.isDirectory(path)) return openDiffusers(path, prediction);
         String name = path.getFileName().toString();
         String lower = name.toLowerCase(Locale.ROOT);
@@ -49,7 +52,7 @@ public final class SdCheckpointLoader {
         if (!lower.endsWith(".safetensors")) {
             throw new IllegalArgumentException(name + ": not a .safetensors file or a diffusers folder; give an SD 1.x/2.x single-file .safetensors checkpoint or a diffusers model folder");
         }
-        return openSingleFile(path, prediction);
+        return openSingleFile(path, prediction, ldmYaml);
     }
 
     /** {@code builtin:tiny-sd}: the pretrained demo model, copied from the jar into the cache on first use. */
@@ -70,20 +73,28 @@ public final class SdCheckpointLoader {
 
     // ---- LDM single file ----
 
-    static SdCheckpoint openSingleFile(Path path, UNetConfig.Prediction prediction) throws IOException {
+    /**
+     * @param ldmYaml the checkpoint's LDM config; null = the {@code .yaml} with the checkpoint's name beside it, if there is one
+     */
+    static SdCheckpoint openSingleFile(Path path, UNetConfig.Prediction prediction, Path ldmYaml) throws IOException {
         String name = path.getFileName().toString();
+        Path yamlFile = ldmYaml != null ? ldmYaml : LdmSidecar.besides(path);
+        if (ldmYaml != null && !Files.isRegularFile(ldmYaml)) throw new java.nio.file.NoSuchFileException(ldmYaml.toString(), null, "no such LDM config file");
+        LdmSidecar yaml = Files.isRegularFile(yamlFile) ? LdmSidecar.read(yamlFile) : null;
         SafetensorsFile file = SafetensorsFile.open(path);
         try {
             SdFamily family = detectSingleFile(file, name);
             Map<String, String> meta = file.metadata();
-            UNetConfig.Prediction pred = prediction != null ? prediction : UNetConfig.Prediction.EPSILON;
+            UNetConfig.Prediction pred = prediction != null ? prediction
+                    : yaml != null && Boolean.TRUE.equals(yaml.vPrediction()) ? UNetConfig.Prediction.V_PREDICTION : UNetConfig.Prediction.EPSILON;
             LdmConfigs infer = new LdmConfigs(file, name);
+            List<String> notes = new ArrayList<>();
             UNetConfig unet = meta.containsKey("unet_config")
                     ? UNetConfig.fromJson(parseMeta(meta, "unet_config", name), name + " metadata unet_config", pred)
-                    : infer.unet(family, pred);
+                    : infer.unet(family, pred, yaml, notes);
             VaeConfig vae = meta.containsKey("vae_config")
                     ? VaeConfig.fromJson(parseMeta(meta, "vae_config", name), name + " metadata vae_config")
-                    : infer.vae();
+                    : infer.vae(yaml, notes);
             WeightSource unetW = new CheckpointWeights(file, n -> prefixed(LdmNames.UNET_PREFIX, LdmNames.unet(n, unet)), name + " (UNet)");
             WeightSource vaeW = new SqueezedWeights(
                     new CheckpointWeights(file, n -> prefixed(LdmNames.VAE_PREFIX, LdmNames.vae(n, vae)), name + " (VAE)"),
@@ -95,11 +106,23 @@ public final class SdCheckpointLoader {
             } else if (anyStartsWith(file, LdmNames.OPEN_CLIP_PREFIX)) {
                 te = new TextEncoderSlot(family, TextEncoderSlot.Layout.OPEN_CLIP, file, LdmNames.OPEN_CLIP_PREFIX, teConfig, null, name + " (text encoder)");
             }
-            return new SdCheckpoint(name, SdCheckpoint.Layout.LDM_SINGLE_FILE, family, unet, vae, unetW, vaeW, te, List.of(file));
+            TextEncoderSlot slot = te;
+            java.util.function.Function<List<String>, ClipTextConfig> textConfig = teConfig != null
+                    ? n -> ClipTextConfig.fromHfConfig(teConfig, name + " metadata text_encoder_config")
+                    : n -> infer.text(hfTextWeights(slot), family, slot.layout(), yaml, n);
+            if (yaml != null) notes.addFirst("LDM config " + yaml.file() + " read");
+            return new SdCheckpoint(name, SdCheckpoint.Layout.LDM_SINGLE_FILE, family, unet, vae, unetW, vaeW, te, textConfig, List.of(file), notes);
         } catch (RuntimeException e) {
             file.close();
             throw e;
         }
+    }
+
+    /** The slot's text-encoder tensors under transformers' CLIPTextModel names. */
+    static WeightSource hfTextWeights(TextEncoderSlot slot) {
+        return slot.layout() == TextEncoderSlot.Layout.OPEN_CLIP
+                ? ClipTextWeights.openClip(slot.source(), slot.prefix(), slot.label())
+                : ClipTextWeights.ldm(slot.source(), slot.prefix(), slot.label());
     }
 
     /** The family of an LDM single file, or a clear error naming what was found. */
@@ -124,8 +147,15 @@ public final class SdCheckpointLoader {
         LdmConfigs shapes = new LdmConfigs(src, name);
         long inChannels = shapes.shape(LdmNames.UNET_PREFIX + "input_blocks.0.0.weight")[1];
         if (inChannels != 4) {
-            throw new UnsupportedOperationException(name + ": the UNet takes " + inChannels
-                    + " input channels (an inpainting, depth or upscaling model); only 4-channel text-to-image models are supported yet");
+            String kind = switch ((int) inChannels) {
+                case 9 -> "an inpainting model";
+                case 8 -> "an instruct-pix2pix model";
+                case 5 -> "a depth-conditioned model";
+                case 7 -> "an upscaler";
+                default -> "not a text-to-image model";
+            };
+            throw new UnsupportedOperationException(name + ": the UNet takes " + inChannels + " input channels (" + kind
+                    + "); only 4-channel text-to-image SD 1.x/2.x models are supported yet");
         }
         int ctx = shapes.contextDim();
         boolean clip = anyStartsWith(src, LdmNames.CLIP_PREFIX), openClip = anyStartsWith(src, LdmNames.OPEN_CLIP_PREFIX);
@@ -205,7 +235,8 @@ public final class SdCheckpointLoader {
                 te = new TextEncoderSlot(family, TextEncoderSlot.Layout.HF_CLIP, teSrc, "", teConfig,
                         Files.isDirectory(tok) ? tok : null, label + "/text_encoder");
             }
-            return new SdCheckpoint(label, SdCheckpoint.Layout.DIFFUSERS, family, unet, vae, unetW, vaeW, te, opened);
+            return new SdCheckpoint(label, SdCheckpoint.Layout.DIFFUSERS, family, unet, vae, unetW, vaeW, te,
+                    n -> ClipTextConfig.fromHfConfig(teConfig, label + "/text_encoder/config.json"), opened, List.of());
         } catch (RuntimeException | IOException e) {
             for (TensorSource s : opened) s.close();
             throw e;

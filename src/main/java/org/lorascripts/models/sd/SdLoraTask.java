@@ -76,6 +76,7 @@ public final class SdLoraTask implements TrainingTask {
         Device device = TrainingDevice.resolve(config.loop().device());
         this.pipeline = openPipeline(config, device);
         try {
+            for (String note : pipeline.checkpoint().notes()) log.accept("note: " + note);
             ImageDatasetOptions options = ImageDatasetOptions.of(config);
             ImageCaptionDataset ds = ImageCaptionDataset.open(options, w -> log.accept("warning: " + w));
             int[][] split = splitIndices(config, ds.size());
@@ -147,7 +148,7 @@ public final class SdLoraTask implements TrainingTask {
             case V_PREDICTION -> UNetConfig.Prediction.V_PREDICTION;
         };
         try {
-            return SdPipeline.open(config.model().baseModel(), prediction, device, dtype);
+            return SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), device, dtype);
         } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
             throw new TrainingException("base_model " + config.model().baseModel() + ": " + e.getMessage(), e);
         }

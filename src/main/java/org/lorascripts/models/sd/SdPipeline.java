@@ -43,12 +43,8 @@ public final class SdPipeline implements AutoCloseable {
             throw new IllegalArgumentException(checkpoint.label() + " has no text encoder (no cond_stage_model.* tensors or text_encoder/ folder);"
                     + " use a complete SD 1.x/2.x checkpoint");
         }
-        ClipTextConfig textConfig = slot.config() != null
-                ? ClipTextConfig.fromHfConfig(slot.config(), slot.label() + " config")
-                : checkpoint.family() == SdFamily.SD2 ? ClipTextConfig.sd2() : ClipTextConfig.sd15();
-        WeightSource textSource = slot.layout() == TextEncoderSlot.Layout.OPEN_CLIP
-                ? ClipTextWeights.openClip(slot.source(), slot.prefix(), slot.label())
-                : ClipTextWeights.ldm(slot.source(), slot.prefix(), slot.label());
+        ClipTextConfig textConfig = checkpoint.textConfig();
+        WeightSource textSource = SdCheckpointLoader.hfTextWeights(slot);
         this.tokenizer = tokenizerOf(slot, checkpoint.family());
         UNet2DConditionModel u = checkpoint.loadUnet(device, dtype);
         Weights tw = new Weights(textSource, device, dtype);
@@ -76,6 +72,18 @@ public final class SdPipeline implements AutoCloseable {
      * @param prediction overrides what the checkpoint says (null = the checkpoint's, else epsilon)
      */
     public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Device device, DType dtype) throws IOException {
+        return open(base, prediction, null, device, dtype);
+    }
+
+    /**
+     * @param ldmConfig the LDM {@code .yaml} of a single-file checkpoint (attention heads, v-prediction,
+     *                  VAE scale); null = the {@code .yaml} beside it, if any
+     */
+    public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Path ldmConfig, Device device, DType dtype) throws IOException {
+        if (ldmConfig != null && !(base instanceof BaseModel.Local l && Files.isRegularFile(l.path()))) {
+            throw new IllegalArgumentException("ldm_config " + ldmConfig + " applies to single-file .safetensors checkpoints only; " + base
+                    + " carries its own configs");
+        }
         SdCheckpoint ckpt = switch (base) {
             case BaseModel.Builtin b -> {
                 if (!b.name().equals("tiny-sd")) {
@@ -83,7 +91,7 @@ public final class SdPipeline implements AutoCloseable {
                 }
                 yield SdCheckpointLoader.open(TinySdBuiltin.ensureCached(), prediction);
             }
-            case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction);
+            case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction, ldmConfig);
         };
         try {
             return new SdPipeline(base, ckpt, device, dtype);

@@ -5,7 +5,7 @@
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*"
+cp_="$app/lora-scripts.jar:$app/lib/*:."   # . = the project root: demo-models/ as class-path resources
 J="java --enable-native-access=ALL-UNNAMED -Xss8m -cp $cp_"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
 echo "== doctor $(el)"; $J org.lorascripts.cli.Main doctor 2>&1 | tail -4

@@ -2,12 +2,15 @@
 # Assembles .device/app for runs on the GPU machine (no Maven there): the jar, its runtime libraries
 # (minus the ONNX Runtime jar, which only `./lora label` needs, and optionally the tokenizer jar), the
 # compiled tests and the JUnit console launcher, so CUDA-only tests can run there.
-# Usage: bench/make-device-app.sh [--with-tokenizers]   (after mvn package test-compile)
+# Usage: [WITH_TESTS=1] bench/make-device-app.sh [--with-tokenizers]   (after mvn package [test-compile]; bench/make-device-kit.sh first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 app=.device/app
 rm -rf "$app" && mkdir -p "$app/lib"
 cp target/lora-scripts.jar "$app/"
+# the demo models travel once, as tracked files of the tree: put the project root on the class path
+# ("$app/lora-scripts.jar:$app/lib/*:.") instead of carrying a second copy inside the jar
+zip -q -d "$app/lora-scripts.jar" 'demo-models/*' >/dev/null
 for j in target/lib/*.jar; do
   case "$(basename "$j")" in
     onnxruntime-*) continue ;;
@@ -19,7 +22,9 @@ for j in target/lib/*.jar; do
   esac
   cp "$j" "$app/lib/"
 done
-cp -r target/test-classes "$app/test-classes"
-rm -rf "$app/test-classes/fixtures"   # the CUDA tests need none, and they would not fit the carry limit
-cp ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar "$app/"
+if [ "${WITH_TESTS:-0}" = 1 ]; then
+  cp -r target/test-classes "$app/test-classes"
+  rm -rf "$app/test-classes/fixtures"   # the CUDA tests need none, and they would not fit the carry limit
+  cp ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar "$app/"
+fi
 du -sh .device

@@ -95,12 +95,14 @@ public final class TinySd {
     }
 
     /** transformers' CLIPTextModel parameter names and shapes for the tiny text encoder. */
-    static Map<String, long[]> textEncoderShapes() {
-        long d = TEXT_WIDTH;
+    static Map<String, long[]> textEncoderShapes() { return textEncoderShapes(TEXT_WIDTH, TEXT_LAYERS, TEXT_MLP); }
+
+    /** The same names for a CLIP text encoder of width {@code d}, {@code layers} layers and MLP width {@code mlp}. */
+    static Map<String, long[]> textEncoderShapes(long d, int layers, long mlp) {
         Map<String, long[]> m = new LinkedHashMap<>();
         m.put("text_model.embeddings.token_embedding.weight", new long[] {VOCAB, d});
         m.put("text_model.embeddings.position_embedding.weight", new long[] {POSITIONS, d});
-        for (int i = 0; i < TEXT_LAYERS; i++) {
+        for (int i = 0; i < layers; i++) {
             String l = "text_model.encoder.layers." + i + ".";
             for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) {
                 m.put(l + "self_attn." + p + ".weight", new long[] {d, d});
@@ -108,9 +110,9 @@ public final class TinySd {
             }
             m.put(l + "layer_norm1.weight", new long[] {d});
             m.put(l + "layer_norm1.bias", new long[] {d});
-            m.put(l + "mlp.fc1.weight", new long[] {TEXT_MLP, d});
-            m.put(l + "mlp.fc1.bias", new long[] {TEXT_MLP});
-            m.put(l + "mlp.fc2.weight", new long[] {d, TEXT_MLP});
+            m.put(l + "mlp.fc1.weight", new long[] {mlp, d});
+            m.put(l + "mlp.fc1.bias", new long[] {mlp});
+            m.put(l + "mlp.fc2.weight", new long[] {d, mlp});
             m.put(l + "mlp.fc2.bias", new long[] {d});
             m.put(l + "layer_norm2.weight", new long[] {d});
             m.put(l + "layer_norm2.bias", new long[] {d});

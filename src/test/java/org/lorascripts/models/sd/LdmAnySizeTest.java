@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,35 +35,10 @@ class LdmAnySizeTest {
             48, 2, true, 16, 1e-5, false, UNetConfig.Prediction.EPSILON);
     static final VaeConfig VAE = new VaeConfig(3, 3, 4, List.of(16, 32), 1, 16, 512, VaeConfig.SD_SCALING_FACTOR);
 
-    /** transformers' CLIPTextModel names and shapes: width 48, 3 layers, MLP 96, the real vocabulary. */
-    static Map<String, long[]> textShapes(long d, int layers, long mlp) {
-        Map<String, long[]> m = new LinkedHashMap<>();
-        m.put("text_model.embeddings.token_embedding.weight", new long[] {49408, d});
-        m.put("text_model.embeddings.position_embedding.weight", new long[] {77, d});
-        for (int i = 0; i < layers; i++) {
-            String l = "text_model.encoder.layers." + i + ".";
-            for (String p : List.of("q_proj", "k_proj", "v_proj", "out_proj")) {
-                m.put(l + "self_attn." + p + ".weight", new long[] {d, d});
-                m.put(l + "self_attn." + p + ".bias", new long[] {d});
-            }
-            for (String n : List.of("layer_norm1", "layer_norm2")) {
-                m.put(l + n + ".weight", new long[] {d});
-                m.put(l + n + ".bias", new long[] {d});
-            }
-            m.put(l + "mlp.fc1.weight", new long[] {mlp, d});
-            m.put(l + "mlp.fc1.bias", new long[] {mlp});
-            m.put(l + "mlp.fc2.weight", new long[] {d, mlp});
-            m.put(l + "mlp.fc2.bias", new long[] {d});
-        }
-        m.put("text_model.final_layer_norm.weight", new long[] {d});
-        m.put("text_model.final_layer_norm.bias", new long[] {d});
-        return m;
-    }
-
     @BeforeAll
     static void writeSmallCheckpoint() throws Exception {
         small = dir.resolve("small.safetensors");
-        TinySd.writeLdm(small, UNET, VAE, textShapes(48, 3, 96), LdmNames.CLIP_PREFIX, Map.of(), 11);   // no embedded configs
+        TinySd.writeLdm(small, UNET, VAE, TinySd.textEncoderShapes(48, 3, 96), LdmNames.CLIP_PREFIX, Map.of(), 11);   // no embedded configs
     }
 
     @Test void everyDimensionComesFromTheTensorsAndTheAssumptionsAreSaid() throws Exception {

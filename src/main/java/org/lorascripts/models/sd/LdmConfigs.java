@@ -34,12 +34,27 @@ final class LdmConfigs {
 
     boolean has(String name) { return src.contains(name); }
 
+    /** Larger than any width, channel count or vocabulary of an SD model; bounds what a header may claim. */
+    static final long MAX_DIM = 1 << 20;
+
+    /** Dimension {@code axis} of tensor {@code name}, checked to be a plausible size. */
+    int dim(String name, int axis) {
+        long[] s = shape(name);
+        if (axis >= s.length) throw new IllegalArgumentException(label + ": " + name + " has shape " + java.util.Arrays.toString(s) + "; expected at least " + (axis + 1) + " dimensions");
+        return bounded(name, s[axis]);
+    }
+
+    int bounded(String name, long v) {
+        if (v < 1 || v > MAX_DIM) throw new IllegalArgumentException(label + ": " + name + " claims a dimension of " + v + "; the file is damaged or not an SD checkpoint");
+        return (int) v;
+    }
+
     private String u(String name) { return LdmNames.UNET_PREFIX + name; }
 
     /** The cross-attention (text) width: the in-features of the first attn2.to_k. */
     int contextDim() {
         for (String n : src.names()) {
-            if (n.startsWith(LdmNames.UNET_PREFIX) && n.endsWith(".attn2.to_k.weight")) return (int) shape(n)[1];
+            if (n.startsWith(LdmNames.UNET_PREFIX) && n.endsWith(".attn2.to_k.weight")) return dim(n, 1);
         }
         throw new IllegalArgumentException(label + ": no cross-attention (attn2.to_k) weights in " + LdmNames.UNET_PREFIX + "*; not a text-to-image UNet");
     }
@@ -64,7 +79,7 @@ final class LdmConfigs {
         int context = contextDim();
         String firstProj = null;
         for (int b = 0; b < n; b++) {
-            int ch = (int) shape(u("input_blocks." + (1 + b * per) + ".0.out_layers.3.weight"))[0];
+            int ch = dim(u("input_blocks." + (1 + b * per) + ".0.out_layers.3.weight"), 0);
             channels.add(ch);
             String proj = u("input_blocks." + (1 + b * per) + ".1.proj_in.weight");
             down.add(has(proj) ? UNetConfig.CROSS_DOWN : UNetConfig.DOWN);
@@ -77,7 +92,7 @@ final class LdmConfigs {
         String attn = firstProj.substring(0, firstProj.length() - "proj_in.weight".length());
         int tl = 0;
         while (has(attn + "transformer_blocks." + tl + ".norm1.weight")) tl++;
-        int out = (int) shape(u("out.2.weight"))[0];
+        int out = dim(u("out.2.weight"), 0);
         boolean v = prediction == UNetConfig.Prediction.V_PREDICTION;
         int groups = normGroups(channels, "UNet", notes);
         return new UNetConfig((int) convIn[1], out, family == SdFamily.SD2 && v ? 96 : 64, channels, layers, heads, down, up, context,
@@ -91,7 +106,13 @@ final class LdmConfigs {
      */
     private int heads(int ch, SdFamily family, LdmSidecar yaml, List<String> notes) {
         if (yaml != null && yaml.numHeadChannels() != null && yaml.numHeadChannels() > 0) return Math.max(1, ch / yaml.numHeadChannels());
-        if (yaml != null && yaml.numHeads() != null && yaml.numHeads() > 0) return yaml.numHeads();
+        if (yaml != null && yaml.numHeads() != null && yaml.numHeads() > 0) {
+            if (ch % yaml.numHeads() != 0) {
+                throw new IllegalArgumentException(yaml.file() + ": num_heads " + yaml.numHeads() + " does not divide the " + ch
+                        + "-channel blocks of " + label + "; fix the .yaml or remove it");
+            }
+            return yaml.numHeads();
+        }
         int rule = family == SdFamily.SD1 ? 8 : ch / 64;
         if (rule >= 1 && ch % rule == 0 && (family == SdFamily.SD1 || ch % 64 == 0)) {
             if (!STANDARD_UNET_WIDTHS.contains(ch)) {
@@ -140,7 +161,7 @@ final class LdmConfigs {
         ClipTextConfig preset = family == SdFamily.SD2 ? ClipTextConfig.sd2() : ClipTextConfig.sd15();
         long[] tok = hf.shape("text_model.embeddings.token_embedding.weight")
                 .orElseThrow(() -> new IllegalArgumentException(label + ": the text encoder has no token embedding"));
-        int vocab = (int) tok[0], hidden = (int) tok[1];
+        int vocab = bounded("text_model.embeddings.token_embedding.weight", tok[0]), hidden = bounded("text_model.embeddings.token_embedding.weight", tok[1]);
         if (vocab < preset.vocabSize()) {
             throw new UnsupportedOperationException(label + ": the text encoder's vocabulary has " + vocab + " tokens, fewer than the "
                     + preset.vocabSize() + " of the CLIP tokenizer that feeds it; use a checkpoint with a standard CLIP text encoder");
@@ -149,7 +170,7 @@ final class LdmConfigs {
         int layers = 0;
         while (layers < MAX_TEXT_LAYERS && hf.shape("text_model.encoder.layers." + layers + ".mlp.fc1.weight").isPresent()) layers++;
         if (layers == 0) throw new IllegalArgumentException(label + ": the text encoder has no layers (text_model.encoder.layers.0.*)");
-        int intermediate = (int) hf.shape("text_model.encoder.layers.0.mlp.fc1.weight").orElseThrow()[0];
+        int intermediate = bounded("text_model.encoder.layers.0.mlp.fc1.weight", hf.shape("text_model.encoder.layers.0.mlp.fc1.weight").orElseThrow()[0]);
         boolean penultimate = layout == TextEncoderSlot.Layout.OPEN_CLIP && (yaml == null || yaml.penultimate() == null || yaml.penultimate());
         int used = penultimate && layers > 1 ? layers - 1 : layers;
         int heads = hidden % 64 == 0 ? hidden / 64 : largestDivisorUpTo(hidden, 8);
@@ -169,14 +190,14 @@ final class LdmConfigs {
         String p = LdmNames.VAE_PREFIX;
         List<Integer> channels = new ArrayList<>();
         for (int i = 0; has(p + "encoder.down." + i + ".block.0.conv1.weight"); i++) {
-            channels.add((int) shape(p + "encoder.down." + i + ".block.0.conv1.weight")[0]);
+            channels.add(dim(p + "encoder.down." + i + ".block.0.conv1.weight", 0));
         }
         if (channels.isEmpty()) throw new IllegalArgumentException(label + ": no VAE encoder weights (" + p + "encoder.down.0.block.0.conv1.weight)");
         int layers = 0;
         while (has(p + "encoder.down.0.block." + layers + ".conv1.weight")) layers++;
-        int latent = (int) shape(p + "post_quant_conv.weight")[0];
-        int in = (int) shape(p + "encoder.conv_in.weight")[1];
-        int out = (int) shape(p + "decoder.conv_out.weight")[0];
+        int latent = dim(p + "post_quant_conv.weight", 0);
+        int in = dim(p + "encoder.conv_in.weight", 1);
+        int out = dim(p + "decoder.conv_out.weight", 0);
         double scaling = yaml != null && yaml.scaleFactor() != null ? yaml.scaleFactor() : VaeConfig.SD_SCALING_FACTOR;
         return new VaeConfig(in, out, latent, channels, layers, normGroups(channels, "VAE", notes), 512, scaling);
     }

@@ -154,8 +154,9 @@ public final class SdCheckpointLoader {
                 case 7 -> "an upscaler";
                 default -> "not a text-to-image model";
             };
-            throw new UnsupportedOperationException(name + ": the UNet takes " + inChannels + " input channels (" + kind
-                    + "); only 4-channel text-to-image SD 1.x/2.x models are supported yet");
+            throw new UnsupportedOperationException(name + ": the UNet takes " + inChannels + " input channels (" + kind + ", "
+                    + LdmNames.UNET_PREFIX + "input_blocks.0.0.weight); only 4-channel text-to-image SD 1.x/2.x models are supported yet:"
+                    + " train on the base model it was made from");
         }
         int ctx = shapes.contextDim();
         boolean clip = anyStartsWith(src, LdmNames.CLIP_PREFIX), openClip = anyStartsWith(src, LdmNames.OPEN_CLIP_PREFIX);

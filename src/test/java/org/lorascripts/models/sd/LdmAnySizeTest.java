@@ -93,6 +93,9 @@ class LdmAnySizeTest {
         try (SdCheckpoint c = SdCheckpointLoader.open(small, null, heads)) {
             assertEquals(List.of(2, 4, 4), c.unetConfig().attentionHeadDim(), "channels / num_head_channels");
         }
+        Path three = Files.writeString(dir.resolve("three.yaml"), "model:\n  params:\n    unet_config:\n      params:\n        num_heads: 3\n");
+        var wrong = assertThrows(IllegalArgumentException.class, () -> SdCheckpointLoader.open(small, null, three));
+        assertEquals("three.yaml: num_heads 3 does not divide the 16-channel blocks of small.safetensors; fix the .yaml or remove it", wrong.getMessage());
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "model: [unclosed\n");
         var e = assertThrows(IllegalArgumentException.class, () -> SdCheckpointLoader.open(small, null, bad));
         assertTrue(e.getMessage().startsWith("bad.yaml: not valid YAML ("), e.getMessage());
@@ -113,13 +116,22 @@ class LdmAnySizeTest {
         }
     }
 
+    @Test void implausibleSizesInAHeaderAreRefused() {
+        LdmConfigs c = new LdmConfigs(null, "x.safetensors");
+        var e = assertThrows(IllegalArgumentException.class, () -> c.bounded("model.diffusion_model.out.2.weight", 1L << 40));
+        assertEquals("x.safetensors: model.diffusion_model.out.2.weight claims a dimension of 1099511627776; the file is damaged or not an SD"
+                + " checkpoint", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> c.bounded("t", 0));
+        assertEquals(320, c.bounded("t", 320));
+    }
+
     @Test void variantsAreRefusedNamingWhatWasFound() throws Exception {
         UNetConfig pix2pix = new UNetConfig(8, 4, 64, List.of(32, 32), 1, List.of(8, 8), List.of(UNetConfig.CROSS_DOWN, UNetConfig.DOWN),
                 List.of(UNetConfig.UP, UNetConfig.CROSS_UP), 48, 1, false, 32, 1e-5, false, UNetConfig.Prediction.EPSILON);
         Path p = dir.resolve("ip2p.safetensors");
         TinySd.writeLdm(p, pix2pix, VAE, Map.of("text_model.final_layer_norm.weight", new long[] {48}), LdmNames.CLIP_PREFIX, Map.of(), 3);
         var e = assertThrows(UnsupportedOperationException.class, () -> SdCheckpointLoader.open(p));
-        assertEquals("ip2p.safetensors: the UNet takes 8 input channels (an instruct-pix2pix model); only 4-channel text-to-image SD 1.x/2.x"
-                + " models are supported yet", e.getMessage());
+        assertEquals("ip2p.safetensors: the UNet takes 8 input channels (an instruct-pix2pix model, model.diffusion_model.input_blocks.0.0.weight); only 4-channel"
+                + " text-to-image SD 1.x/2.x models are supported yet: train on the base model it was made from", e.getMessage());
     }
 }

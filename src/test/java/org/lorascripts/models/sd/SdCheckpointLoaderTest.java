@@ -119,7 +119,8 @@ class SdCheckpointLoaderTest {
 
         Path inpaint = fake("inpaint.safetensors", Map.of("model.diffusion_model.input_blocks.0.0.weight", new long[] {320, 9, 3, 3}));
         var u = assertThrows(UnsupportedOperationException.class, () -> SdCheckpointLoader.open(inpaint));
-        assertEquals("inpaint.safetensors: the UNet takes 9 input channels (an inpainting model); only 4-channel text-to-image SD 1.x/2.x models are supported yet",
+        assertEquals("inpaint.safetensors: the UNet takes 9 input channels (an inpainting model, model.diffusion_model.input_blocks.0.0.weight); only 4-channel"
+                        + " text-to-image SD 1.x/2.x models are supported yet: train on the base model it was made from",
                 u.getMessage());
 
         Files.writeString(dir.resolve("notes.txt"), "not a model");

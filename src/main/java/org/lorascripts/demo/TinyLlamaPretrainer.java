@@ -119,12 +119,7 @@ public final class TinyLlamaPretrainer {
      * never joined) are then not foreign to it.
      */
     private static long[] tokenize(Options o, JsonValue.Obj tokJson, long bos, long eos) {
-        JsonValue.Obj model = (JsonValue.Obj) tokJson.get("model");
-        Map<String, Integer> vocab = new LinkedHashMap<>();
-        ((JsonValue.Obj) model.get("vocab")).members().forEach((k, v) -> vocab.put(k, (int) ((JsonValue.Int) v).value()));
-        List<String> merges = new java.util.ArrayList<>();
-        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) merges.add(((JsonValue.Str) m).value());
-        BpeDropoutEncoder enc = new BpeDropoutEncoder(vocab, merges);
+        BpeDropoutEncoder enc = BpeDropoutEncoder.of(tokJson);
         long[][] parts = new long[o.paragraphs()][];
         java.util.stream.IntStream.range(0, o.paragraphs()).parallel().forEach(i -> {
             long index = o.tokenizerParagraphs() + i;

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
+import org.lorascripts.io.JsonValue;
 
 /**
  * Byte-level BPE encoding with BPE-dropout (Provilkov et al., 2020): at every merge step each
@@ -28,6 +29,16 @@ public final class BpeDropoutEncoder {
     public BpeDropoutEncoder(Map<String, Integer> vocab, List<String> merges) {
         this.ids = Map.copyOf(vocab);
         for (int i = 0; i < merges.size(); i++) ranks.put(merges.get(i), i);
+    }
+
+    /** The encoder of a byte-level BPE {@code tokenizer.json} (its {@code model.vocab} and {@code model.merges}). */
+    public static BpeDropoutEncoder of(JsonValue.Obj tokenizerJson) {
+        JsonValue.Obj model = (JsonValue.Obj) tokenizerJson.get("model");
+        Map<String, Integer> vocab = new java.util.LinkedHashMap<>();
+        ((JsonValue.Obj) model.get("vocab")).members().forEach((k, v) -> vocab.put(k, Math.toIntExact(((JsonValue.Int) v).value())));
+        List<String> merges = new ArrayList<>();
+        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) merges.add(((JsonValue.Str) m).value());
+        return new BpeDropoutEncoder(vocab, merges);
     }
 
     /** The ids of {@code text}; {@code dropout} in [0, 1), randomness from {@code random}. */

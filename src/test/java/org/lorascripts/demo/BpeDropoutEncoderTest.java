@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.lorascripts.io.JsonReader;
@@ -21,12 +19,7 @@ import org.lorascripts.text.HfTokenizer;
 class BpeDropoutEncoderTest {
     @Test void withoutDropoutItIsTheTokenizersEncodingAndWithDropoutTheSameTextInMorePieces() throws Exception {
         Path dir = TinyLlamaBuiltin.ensureCached();
-        JsonValue.Obj model = (JsonValue.Obj) ((JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json"))).get("model");
-        Map<String, Integer> vocab = new LinkedHashMap<>();
-        ((JsonValue.Obj) model.get("vocab")).members().forEach((k, v) -> vocab.put(k, (int) ((JsonValue.Int) v).value()));
-        List<String> merges = new ArrayList<>();
-        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) merges.add(((JsonValue.Str) m).value());
-        BpeDropoutEncoder enc = new BpeDropoutEncoder(vocab, merges);
+        BpeDropoutEncoder enc = BpeDropoutEncoder.of((JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json")));
         List<String> texts = new ArrayList<>(List.of("To brew green tea, use water at 80 degrees Celsius!", "Ünïcödé, tabs\tand  spaces.\n"));
         for (int i = 0; i < 50; i++) texts.add(TextCorpus.paragraph(5, i));
         try (HfTokenizer tok = HfTokenizer.load(dir)) {

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.RandomWeights;
 import org.lorascripts.nn.WeightSource;
@@ -67,31 +66,16 @@ public final class TinySd {
      */
     static void writeLdm(Path file, UNetConfig uc, VaeConfig vc, Map<String, long[]> textShapes, String textPrefix,
                          Map<String, String> metadata, long seed) throws IOException {
-        SafetensorsWriter out = new SafetensorsWriter();
-        out.putMetadata(metadata);
-        try (Scope s = Scope.open()) {
-            try (Weights w = new Weights(new RandomWeights(seed), Device.CPU, DType.F32)) {
-                new UNet2DConditionModel(w, uc);
-                for (var e : w.loadedTensors().entrySet()) {
-                    TensorIO.add(out, LdmNames.UNET_PREFIX + LdmNames.unet(e.getKey(), uc), e.getValue(), DType.F32);
-                }
-            }
-            try (Weights w = new Weights(new RandomWeights(seed + 1), Device.CPU, DType.F32)) {
-                new AutoencoderKL(w, vc);
-                for (var e : w.loadedTensors().entrySet()) {
-                    Tensor t = e.getValue();
-                    // LDM stores the VAE attention projections as 1x1 convolutions
-                    if (LdmNames.isVaeAttentionMatrix(e.getKey())) t = t.reshape(t.size(0), t.size(1), 1, 1);
-                    TensorIO.add(out, LdmNames.VAE_PREFIX + LdmNames.vae(e.getKey(), vc), t, DType.F32);
-                }
-            }
-            try (Weights w = new Weights(new RandomWeights(seed + 2), Device.CPU, DType.F32)) {
-                for (var e : textShapes.entrySet()) {
-                    TensorIO.add(out, textPrefix + e.getKey(), w.get(e.getKey(), e.getValue()), DType.F32);
-                }
-            }
+        try (Scope s = Scope.open();
+             Weights unet = new Weights(new RandomWeights(seed), Device.CPU, DType.F32);
+             Weights vae = new Weights(new RandomWeights(seed + 1), Device.CPU, DType.F32);
+             Weights text = new Weights(new RandomWeights(seed + 2), Device.CPU, DType.F32)) {
+            new UNet2DConditionModel(unet, uc);
+            new AutoencoderKL(vae, vc);
+            Map<String, Tensor> textTensors = new LinkedHashMap<>();
+            for (var e : textShapes.entrySet()) textTensors.put(e.getKey(), text.get(e.getKey(), e.getValue()));
+            LdmCheckpointWriter.write(file, uc, unet.loadedTensors(), vc, vae.loadedTensors(), textPrefix, textTensors, metadata, DType.F32);
         }
-        out.write(file);
     }
 
     /** transformers' CLIPTextModel parameter names and shapes for the tiny text encoder. */

@@ -11,7 +11,7 @@ import java.util.function.UnaryOperator;
 import org.lorascripts.label.CaptionEdits;
 import org.lorascripts.label.CaptionFormat;
 import org.lorascripts.label.CaptionStore;
-import org.lorascripts.label.ImageFiles;
+import org.lorascripts.io.image.ImageFiles;
 import org.lorascripts.label.LabelException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

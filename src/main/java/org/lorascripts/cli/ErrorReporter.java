@@ -6,7 +6,7 @@ import org.lorascripts.config.ConfigException;
 import org.lorascripts.data.DatasetException;
 import org.lorascripts.ffi.Native;
 import org.lorascripts.ffi.NativeUnavailableException;
-import org.lorascripts.tensor.DeviceOutOfMemoryException;
+import org.lorascripts.ffi.DeviceOutOfMemoryException;
 import org.lorascripts.train.TrainingException;
 import picocli.CommandLine;
 

@@ -15,7 +15,7 @@ import org.lorascripts.lora.PeftAdapterReader;
 import org.lorascripts.models.llm.Generator;
 import org.lorascripts.models.llm.LlamaForCausalLM;
 import org.lorascripts.models.llm.LlmModelFolder;
-import org.lorascripts.models.llm.PromptCompleter;
+import org.lorascripts.tasks.llm.PromptCompleter;
 import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.lorascripts.label.BlipCaptioner;
 import org.lorascripts.label.CaptionFormat;
-import org.lorascripts.label.ImageFiles;
+import org.lorascripts.io.image.ImageFiles;
 import org.lorascripts.label.ImageTagger;
 import org.lorascripts.label.LabelException;
 import org.lorascripts.label.Labeler;

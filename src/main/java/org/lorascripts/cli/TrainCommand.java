@@ -19,7 +19,7 @@ import org.lorascripts.config.StepPlan;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.Trainer;
-import org.lorascripts.train.Trainers;
+import org.lorascripts.tasks.Trainers;
 import org.lorascripts.train.TrainingInterruptedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

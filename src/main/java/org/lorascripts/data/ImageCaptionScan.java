@@ -11,11 +11,11 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.lorascripts.label.CaptionStore;
-import org.lorascripts.label.ImageDecoder;
-import org.lorascripts.label.ImageFiles;
+import org.lorascripts.io.image.ImageDecoder;
+import org.lorascripts.io.image.ImageFiles;
 import org.lorascripts.label.LabelException;
 import org.lorascripts.label.MetadataCsv;
-import org.lorascripts.label.RgbaImage;
+import org.lorascripts.io.image.RgbaImage;
 
 /**
  * Opens a train_data_dir for {@link ImageCaptionDataset}: lists the images, finds their captions

@@ -1,6 +1,6 @@
 package org.lorascripts.data;
 
-import org.lorascripts.label.RgbaImage;
+import org.lorascripts.io.image.RgbaImage;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;

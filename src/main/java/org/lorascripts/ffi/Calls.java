@@ -1,6 +1,6 @@
 package org.lorascripts.ffi;
 
-import org.lorascripts.tensor.NativeException;
+import org.lorascripts.ffi.NativeException;
 
 /** Rethrows what a downcall's invokeExact threw, keeping runtime exceptions and errors as they are. */
 final class Calls {

@@ -3,9 +3,9 @@ package org.lorascripts.ffi;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.AtomicReference;
-import org.lorascripts.tensor.DeviceOutOfMemoryException;
-import org.lorascripts.tensor.NativeException;
-import org.lorascripts.tensor.TorchException;
+import org.lorascripts.ffi.DeviceOutOfMemoryException;
+import org.lorascripts.ffi.NativeException;
+import org.lorascripts.ffi.TorchException;
 
 /** Turns the shim's status codes into Java exceptions (codes mirror LsStatus in ls_common.h). */
 public final class Status {

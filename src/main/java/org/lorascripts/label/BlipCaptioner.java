@@ -13,6 +13,7 @@ import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import org.lorascripts.io.image.RgbaImage;
 
 /**
  * Captions images with a BLIP captioner (an HF {@code BlipForConditionalGeneration} folder such as

@@ -1,5 +1,7 @@
 package org.lorascripts.label;
 
+import org.lorascripts.io.image.RgbaImage;
+
 /**
  * Turns an image into BLIP's pixel_values as HF's PIL-backed image processor does ({@code BlipImageProcessor}
  * in transformers 4, {@code BlipImageProcessorPil} in 5; checked bit-exact by BlipReferenceTest):

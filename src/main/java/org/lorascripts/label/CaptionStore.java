@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lorascripts.io.AtomicFileWriter;
+import org.lorascripts.io.image.ImageFiles;
 
 /**
  * The captions of one image folder, in either form: {@code metadata.csv} beside the images or one

@@ -1,6 +1,7 @@
 package org.lorascripts.label;
 
 import java.util.List;
+import org.lorascripts.io.image.RgbaImage;
 
 /** Something that proposes caption tags for images; the WD14 tagger is one, trigger-only labeling another. */
 public interface ImageTagger extends AutoCloseable {

@@ -6,6 +6,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.lorascripts.io.image.ImageDecoder;
+import org.lorascripts.io.image.ImageFiles;
+import org.lorascripts.io.image.RgbaImage;
 
 /**
  * Captions every image of a folder that has no caption yet (or every image with {@code overwrite}):

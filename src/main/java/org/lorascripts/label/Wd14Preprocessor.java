@@ -1,5 +1,7 @@
 package org.lorascripts.label;
 
+import org.lorascripts.io.image.RgbaImage;
+
 /**
  * Turns an image into a WD14 tagger input: (H, W, 3) float32 BGR in 0..255, no normalisation.
  *

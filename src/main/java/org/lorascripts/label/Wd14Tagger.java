@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.lorascripts.io.image.RgbaImage;
 
 /**
  * A SmilingWolf WD14 tagger (wd-v1-4-*, wd-*-tagger-v3, …) run through ONNX Runtime on the CPU: a

@@ -12,7 +12,7 @@ import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
-import org.lorascripts.train.optim.NamedParam;
+import org.lorascripts.nn.NamedParam;
 
 /**
  * The adapters attached to one model, by module name (the model's own, HF/diffusers module path).

@@ -26,7 +26,7 @@ import org.lorascripts.tensor.Torch;
 import org.lorascripts.train.optim.AdamW;
 import org.lorascripts.train.optim.GradClipping;
 import org.lorascripts.train.optim.GradScaler;
-import org.lorascripts.train.optim.NamedParam;
+import org.lorascripts.nn.NamedParam;
 import org.lorascripts.train.progress.EtaFormat;
 import org.lorascripts.train.progress.TrainingProgress;
 import org.lorascripts.train.schedule.LrSchedule;

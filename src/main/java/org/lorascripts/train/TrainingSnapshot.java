@@ -16,7 +16,7 @@ import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.train.optim.AdamW;
 import org.lorascripts.train.optim.GradScaler;
-import org.lorascripts.train.optim.NamedParam;
+import org.lorascripts.nn.NamedParam;
 
 /**
  * The tensors that make a resumed run continue exactly ({@code trainer_state.safetensors}):

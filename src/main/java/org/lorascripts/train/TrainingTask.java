@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.lorascripts.tensor.Tensor;
-import org.lorascripts.train.optim.NamedParam;
+import org.lorascripts.nn.NamedParam;
 
 /**
  * The model side of a training run: the {@link TrainingLoop} owns order, batching, optimizer,

@@ -14,7 +14,7 @@ import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.PeftAdapterReader;
 import org.lorascripts.models.llm.Generator;
 import org.lorascripts.models.llm.LlamaForCausalLM;
-import org.lorascripts.models.llm.PromptCompleter;
+import org.lorascripts.tasks.llm.PromptCompleter;
 import org.lorascripts.models.llm.TinyLlamaBuiltin;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;

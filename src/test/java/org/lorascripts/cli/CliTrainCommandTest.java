@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.TaskType;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.train.Resume;
-import org.lorascripts.train.Trainers;
+import org.lorascripts.tasks.Trainers;
 import picocli.CommandLine;
 
 class CliTrainCommandTest {

@@ -10,7 +10,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.lorascripts.config.TaskType;
 import org.lorascripts.ffi.NativeUnavailableException;
-import org.lorascripts.train.Trainers;
+import org.lorascripts.tasks.Trainers;
 
 /**
  * Errors around native failures: binding classes load libtorch from static initialisers, so a missing

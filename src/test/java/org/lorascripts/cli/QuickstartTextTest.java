@@ -14,11 +14,11 @@ import org.lorascripts.config.ConfigLoader;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.io.JsonReader;
 import org.lorascripts.io.JsonValue;
-import org.lorascripts.models.llm.LlmLoraTask;
+import org.lorascripts.tasks.llm.LlmLoraTask;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
-import org.lorascripts.train.Trainers;
+import org.lorascripts.tasks.Trainers;
 
 /**
  * examples/quickstart-text.yaml trains end to end on the CPU: the pretrained tiny LLaMA's loss on

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.lorascripts.config.TaskType;
 import org.lorascripts.train.TrainingException;
 import org.lorascripts.train.TrainingInterruptedException;
-import org.lorascripts.train.Trainers;
+import org.lorascripts.tasks.Trainers;
 
 /** How ./lora train reports the training loop's two ways of ending early. */
 class TrainingLoopCliTest {

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
-import org.lorascripts.label.RgbaImage;
+import org.lorascripts.io.image.RgbaImage;
 import org.lorascripts.tensor.Tensor;
 
 class ImageTransformTest {

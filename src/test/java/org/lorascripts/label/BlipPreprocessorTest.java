@@ -3,6 +3,7 @@ package org.lorascripts.label;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
+import org.lorascripts.io.image.RgbaImage;
 
 /** BLIP's pixel_values by hand: x/255, minus OpenAI CLIP's mean, over its std, channels first. */
 class BlipPreprocessorTest {

@@ -6,10 +6,10 @@ import java.nio.file.Path;
 import org.lorascripts.io.PngWriter;
 
 /** Shared test inputs: the committed tiny tagger and solid-colour PNGs written on the fly. */
-final class LabelFixtures {
+public final class LabelFixtures {
     private LabelFixtures() {}
 
-    static Path resource(String name) {
+    public static Path resource(String name) {
         try {
             return Path.of(LabelFixtures.class.getResource("/fixtures/" + name).toURI());
         } catch (URISyntaxException e) {

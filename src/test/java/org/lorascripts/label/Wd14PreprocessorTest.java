@@ -10,6 +10,8 @@ import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.lorascripts.io.image.ImageDecoder;
+import org.lorascripts.io.image.RgbaImage;
 
 class Wd14PreprocessorTest {
 

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lorascripts.io.image.RgbaImage;
 
 /**
  * The tiny fixture tagger outputs sigmoid(mean(B, G, R)/255 · W + b) (see LabelFixtures.WEIGHTS_BGR),

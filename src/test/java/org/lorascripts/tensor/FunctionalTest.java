@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.lorascripts.ffi.DeviceOutOfMemoryException;
 
 /** NN functions against hand-computed values. */
 class FunctionalTest {

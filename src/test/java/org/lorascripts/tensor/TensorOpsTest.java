@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.lorascripts.ffi.TorchException;
 
 /** Op results against hand-computed values. */
 class TensorOpsTest {

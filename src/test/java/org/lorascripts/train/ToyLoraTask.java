@@ -16,7 +16,7 @@ import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
-import org.lorascripts.train.optim.NamedParam;
+import org.lorascripts.nn.NamedParam;
 
 /**
  * A tiny LoRA regression task: y = x·W0ᵀ + scale·dropout(x)·Aᵀ·Bᵀ, with a frozen random W0 and

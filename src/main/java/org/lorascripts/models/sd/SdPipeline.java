@@ -10,6 +10,16 @@ import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.text.clip.ClipTokenizer;
+import org.lorascripts.models.sd.clip.ClipTextConfig;
+import org.lorascripts.models.sd.clip.ClipTextModel;
+import org.lorascripts.models.sd.load.SdCheckpoint;
+import org.lorascripts.models.sd.load.SdCheckpointLoader;
+import org.lorascripts.models.sd.load.TextEncoderSlot;
+import org.lorascripts.models.sd.load.TinySdBuiltin;
+import org.lorascripts.models.sd.sampling.DdpmSchedule;
+import org.lorascripts.models.sd.unet.UNet2DConditionModel;
+import org.lorascripts.models.sd.unet.UNetConfig;
+import org.lorascripts.models.sd.vae.AutoencoderKL;
 
 /**
  * The frozen parts of one SD 1.x / 2.x checkpoint on a device, shared by training and

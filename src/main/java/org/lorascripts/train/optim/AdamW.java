@@ -13,6 +13,7 @@ import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import org.lorascripts.nn.NamedParam;
 
 /**
  * AdamW with decoupled weight decay, step for step as {@code torch.optim.AdamW} (amsgrad off).

@@ -15,6 +15,7 @@ import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.text.ChatFormat;
+import org.lorascripts.tasks.llm.PromptCompleter;
 
 /** builtin:tiny-llama is pretrained: it continues prompts with readable sentences and knows its corpus, not tea. */
 class TinyLlamaBuiltinTest {

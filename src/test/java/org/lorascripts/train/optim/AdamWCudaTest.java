@@ -19,6 +19,7 @@ import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import org.lorascripts.nn.NamedParam;
 
 /**
  * The CUDA path (the fused kernel on libtorch >= 2.2) against the same formula, and an inf step

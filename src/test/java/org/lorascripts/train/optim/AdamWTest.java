@@ -21,6 +21,7 @@ import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import org.lorascripts.nn.NamedParam;
 
 /** AdamW on the CPU (composed path) against the update formula evaluated in Java doubles. */
 class AdamWTest {

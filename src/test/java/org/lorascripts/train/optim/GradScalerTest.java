@@ -15,6 +15,7 @@ import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
+import org.lorascripts.nn.NamedParam;
 
 /** Dynamic loss scaling on the CPU: scaling, unscaling, skipped inf steps, backoff and growth. */
 class GradScalerTest {

@@ -1,0 +1,52 @@
+package org.lorascripts.models.sd.blocks;
+
+import org.lorascripts.nn.Conv2d;
+import org.lorascripts.nn.GroupNorm;
+import org.lorascripts.nn.Linear;
+import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Tensor;
+
+/**
+ * diffusers' {@code ResnetBlock2D} with the SD settings (pre-norm, SiLU, "default" time conditioning,
+ * output scale 1, no dropout at train time in SD's configs). Used by the UNet (with a time embedding)
+ * and the VAE ({@code tembChannels = 0}: no time_emb_proj).
+ *
+ * <p>Reference: https://github.com/huggingface/diffusers/blob/main/src/diffusers/models/resnet.py
+ */
+public final class ResnetBlock2D {
+    private final GroupNorm norm1, norm2;
+    private final Conv2d conv1, conv2, convShortcut;
+    private final Linear timeEmbProj;
+    private final BlockCheckpoint checkpoint;
+
+    public ResnetBlock2D(Weights w, long in, long out, long tembChannels, int groups, double eps) {
+        norm1 = new GroupNorm(w.pp("norm1"), groups, in, eps);
+        conv1 = new Conv2d(w.pp("conv1"), in, out, 3, 1, 1, true);
+        timeEmbProj = tembChannels > 0 ? new Linear(w.pp("time_emb_proj"), tembChannels, out, true) : null;
+        norm2 = new GroupNorm(w.pp("norm2"), groups, out, eps);
+        conv2 = new Conv2d(w.pp("conv2"), out, out, 3, 1, 1, true);
+        convShortcut = in != out ? new Conv2d(w.pp("conv_shortcut"), in, out, 1, 1, 0, true) : null;
+        checkpoint = new BlockCheckpoint(w.loraHosts(), w.prefix());
+    }
+
+    /** As {@link #forward(Tensor, Tensor)}, recomputed in backward when {@code gradientCheckpointing}. */
+    public Tensor forward(Tensor x, Tensor temb, boolean gradientCheckpointing) {
+        return checkpoint.run(gradientCheckpointing, in -> forward(in.get(0), in.get(1)), x, temb);
+    }
+
+    /** x (B, Cin, H, W), temb (B, T) or null → (B, Cout, H, W). */
+    public Tensor forward(Tensor x, Tensor temb) {
+        // 1. norm, act, conv
+        Tensor h = conv1.forward(norm1.forward(x).silu());             // (B, Cout, H, W)
+        // 2. add the projected time embedding per channel
+        if (timeEmbProj != null) {
+            Tensor t = timeEmbProj.forward(temb.silu());               // (B, Cout)
+            h = h.add(t.unsqueeze(-1).unsqueeze(-1));
+        }
+        // 3. norm, act, (dropout p=0), conv
+        h = conv2.forward(norm2.forward(h).silu());
+        // 4. residual, through a 1x1 conv when channels change
+        Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
+        return skip.add(h);
+    }
+}

@@ -1,0 +1,101 @@
+package org.lorascripts.models.sd.clip;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.lorascripts.io.JsonReader;
+import org.lorascripts.io.JsonValue;
+
+/**
+ * Shape of a CLIP text encoder, as HF's {@code CLIPTextConfig}. {@code eosTokenId} picks the pooled
+ * position: 2 is the legacy value of the original OpenAI/SD configs, meaning "the largest id in the
+ * row" (the real end-of-text token 49407 is the largest id of the vocabulary); any other value means
+ * "the first position holding that id". {@code padTokenId} is what the tokenizer pads with: the
+ * end-of-text token for SD 1.x, 0 ("!") for SD 2.x's OpenCLIP tokenizer.
+ */
+public record ClipTextConfig(int vocabSize, int hidden, int intermediate, int layers, int heads, int maxPositions,
+                             Activation activation, double eps, int bosTokenId, int eosTokenId, int padTokenId) {
+
+    /** Legacy {@code eos_token_id} of the original configs (pool at the argmax of the ids). */
+    public static final int LEGACY_EOS_ID = 2;
+
+    public enum Activation {
+        /** x * sigmoid(1.702 x), OpenAI CLIP. */
+        QUICK_GELU("quick_gelu"),
+        /** Exact (erf) GELU, OpenCLIP. */
+        GELU("gelu");
+
+        public final String hfName;
+
+        Activation(String hfName) { this.hfName = hfName; }
+
+        public static Activation parse(String s) {
+            for (Activation a : values()) if (a.hfName.equals(s.toLowerCase(Locale.ROOT))) return a;
+            throw new IllegalArgumentException("unsupported CLIP hidden_act '" + s + "' (expected quick_gelu or gelu)");
+        }
+    }
+
+    public ClipTextConfig {
+        if (hidden % heads != 0) throw new IllegalArgumentException("hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+        if (layers < 1) throw new IllegalArgumentException("num_hidden_layers must be >= 1, got " + layers);
+    }
+
+    public int headDim() { return hidden / heads; }
+
+    /** SD 1.x: OpenAI CLIP ViT-L/14 text tower. */
+    public static ClipTextConfig sd15() {
+        return new ClipTextConfig(49408, 768, 3072, 12, 12, 77, Activation.QUICK_GELU, 1e-5, 49406, 49407, 49407);
+    }
+
+    /**
+     * SD 2.x: OpenCLIP ViT-H/14 text tower with its last block dropped (SD 2 conditions on the
+     * penultimate layer; diffusers' SD 2 text_encoder has 23 of the 24 layers).
+     */
+    public static ClipTextConfig sd2() {
+        return new ClipTextConfig(49408, 1024, 4096, 23, 16, 77, Activation.GELU, 1e-5, 49406, 49407, 0);
+    }
+
+    /** A copy with another number of layers. */
+    public ClipTextConfig withLayers(int n) {
+        return new ClipTextConfig(vocabSize, hidden, intermediate, n, heads, maxPositions, activation, eps, bosTokenId, eosTokenId, padTokenId);
+    }
+
+    /** Reads an HF {@code config.json} of a CLIPTextModel (or of a CLIPModel, from its {@code text_config}). */
+    public static ClipTextConfig fromHfConfig(Path configJson) throws IOException {
+        return fromHfConfig(JsonReader.parse(configJson), configJson.toString());
+    }
+
+    /** The same from parsed JSON (e.g. a config embedded in checkpoint metadata); {@code label} names it in errors. */
+    public static ClipTextConfig fromHfConfig(JsonValue root, String configJson) {
+        if (!(root instanceof JsonValue.Obj obj)) throw new IllegalArgumentException(configJson + ": expected a JSON object");
+        if (obj.get("text_config") instanceof JsonValue.Obj text) obj = text;
+        try {
+            return new ClipTextConfig(
+                    intOf(obj, "vocab_size", 49408), intOf(obj, "hidden_size", 512), intOf(obj, "intermediate_size", 2048),
+                    intOf(obj, "num_hidden_layers", 12), intOf(obj, "num_attention_heads", 8),
+                    intOf(obj, "max_position_embeddings", 77),
+                    Activation.parse(obj.get("hidden_act") instanceof JsonValue.Str s ? s.value() : "quick_gelu"),
+                    doubleOf(obj, "layer_norm_eps", 1e-5),
+                    intOf(obj, "bos_token_id", 49406), intOf(obj, "eos_token_id", 49407), intOf(obj, "pad_token_id", 1));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(configJson + ": " + e.getMessage(), e);
+        }
+    }
+
+    // Defaults are those of HF's CLIPTextConfig, used when a key is absent.
+    private static int intOf(JsonValue.Obj o, String key, int dflt) {
+        JsonValue v = o.get(key);
+        if (v == null || v instanceof JsonValue.Null) return dflt;
+        if (v instanceof JsonValue.Int i) return Math.toIntExact(i.value());
+        throw new IllegalArgumentException(key + " must be an integer, got " + v.typeName());
+    }
+
+    private static double doubleOf(JsonValue.Obj o, String key, double dflt) {
+        return switch (o.get(key)) {
+            case null -> dflt;
+            case JsonValue.Int i -> i.value();
+            case JsonValue.Dec d -> d.value();
+            case JsonValue v -> throw new IllegalArgumentException(key + " must be a number, got " + v.typeName());
+        };
+    }
+}

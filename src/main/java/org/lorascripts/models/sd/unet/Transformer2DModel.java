@@ -1,0 +1,79 @@
+package org.lorascripts.models.sd.unet;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.lorascripts.nn.Conv2d;
+import org.lorascripts.nn.GroupNorm;
+import org.lorascripts.nn.Linear;
+import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+
+/**
+ * diffusers' {@code Transformer2DModel} over continuous inputs: group norm (eps 1e-6), proj_in,
+ * transformer blocks over the H*W positions, proj_out, plus the input. proj_in / proj_out are 1x1
+ * convolutions in SD 1.x and linear layers in SD 2.x (use_linear_projection); both compute the
+ * same function of the same weights (a (C, C, 1, 1) conv weight is a (C, C) matrix).
+ *
+ * <p>Reference: https://github.com/huggingface/diffusers/blob/main/src/diffusers/models/transformers/transformer_2d.py
+ */
+final class Transformer2DModel {
+    private final GroupNorm norm;
+    private final Conv2d projInConv, projOutConv;
+    private final Linear projInLinear, projOutLinear;
+    private final List<BasicTransformerBlock> blocks = new ArrayList<>();
+    private final long channels;
+
+    Transformer2DModel(Weights w, long channels, int heads, int layers, long contextDim, boolean linearProjection, int groups, boolean upcast) {
+        this.channels = channels;
+        long dimHead = channels / heads;
+        norm = new GroupNorm(w.pp("norm"), groups, channels, 1e-6);
+        if (linearProjection) {
+            projInLinear = new Linear(w.pp("proj_in"), channels, channels, true);
+            projInConv = null;
+        } else {
+            projInConv = new Conv2d(w.pp("proj_in"), channels, channels, 1, 1, 0, true);
+            projInLinear = null;
+        }
+        for (int i = 0; i < layers; i++) {
+            blocks.add(new BasicTransformerBlock(w.pp("transformer_blocks").pp(i), channels, heads, dimHead, contextDim, upcast));
+        }
+        if (linearProjection) {
+            projOutLinear = new Linear(w.pp("proj_out"), channels, channels, true);
+            projOutConv = null;
+        } else {
+            projOutConv = new Conv2d(w.pp("proj_out"), channels, channels, 1, 1, 0, true);
+            projOutLinear = null;
+        }
+    }
+
+    /** x (B, C, H, W), context (B, M, D) → (B, C, H, W). */
+    /** Runs in a scope of its own: the layout copies and norm temporaries die with it (see Scope.scoped). */
+    Tensor forward(Tensor x, Tensor context, boolean gradientCheckpointing) {
+        return Scope.scoped(() -> forwardInScope(x, context, gradientCheckpointing));
+    }
+
+    private Tensor forwardInScope(Tensor x, Tensor context, boolean gradientCheckpointing) {
+        long b = x.size(0), hgt = x.size(2), wid = x.size(3);
+        // 1. norm and project in, to a sequence of positions
+        Tensor h = norm.forward(x);
+        h = projInConv != null
+                ? toSequence(projInConv.forward(h), b, hgt, wid)                 // (B, HW, C)
+                : projInLinear.forward(toSequence(h, b, hgt, wid));
+        // 2. transformer blocks
+        for (BasicTransformerBlock blk : blocks) h = blk.forward(h, context, gradientCheckpointing);
+        // 3. project out, back to an image, and add the input
+        h = projOutConv != null
+                ? projOutConv.forward(toImage(h, b, hgt, wid))
+                : toImage(projOutLinear.forward(h), b, hgt, wid);             // (B, C, H, W)
+        return h.add(x);
+    }
+
+    private Tensor toSequence(Tensor t, long b, long h, long w) {
+        return t.permute(0, 2, 3, 1).reshape(b, h * w, channels);
+    }
+
+    private Tensor toImage(Tensor t, long b, long h, long w) {
+        return t.reshape(b, h, w, channels).permute(0, 3, 1, 2).contiguous();
+    }
+}

@@ -1,0 +1,62 @@
+package org.lorascripts.tasks.sd;
+
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+import org.lorascripts.models.sd.sampling.DdpmSchedule;
+import org.lorascripts.models.sd.unet.UNet2DConditionModel;
+
+/**
+ * The denoising loss of SD LoRA training, as kohya's {@code train_network.py} computes it: noise ~ N(0, 1)
+ * (+ noise_offset · N(0, 1) per (B, C, 1, 1), kohya's {@code apply_noise_offset}), t ~ uniform{0..999},
+ * x_t = sqrt(ab) x0 + sqrt(1 - ab) noise, target = noise (epsilon) or v, per-example MSE over (C, H, W)
+ * in fp32, optionally weighted by min-SNR (kohya's {@code apply_snr_weight}: min(snr, γ) / snr for
+ * epsilon, min(snr, γ) / (snr + 1) for v). Randomness is drawn from libtorch's generator of the
+ * latents' device, in kohya's order (noise, offset, timesteps).
+ */
+public final class DiffusionObjective {
+    private final DdpmSchedule schedule;
+    private final boolean vPrediction;
+    private final double noiseOffset;
+    private final double minSnrGamma;
+
+    public DiffusionObjective(DdpmSchedule schedule, boolean vPrediction, double noiseOffset, double minSnrGamma) {
+        this.schedule = schedule;
+        this.vPrediction = vPrediction;
+        this.noiseOffset = noiseOffset;
+        this.minSnrGamma = minSnrGamma;
+    }
+
+    /** latents (B, 4, h, w) f32, text states (B, L, D) → per-example losses (B) f32. */
+    public Tensor perExampleLoss(UNet2DConditionModel unet, Tensor latents, Tensor textStates) {
+        long b = latents.size(0);
+        Tensor noise = Torch.randn(latents.shape(), DType.F32, latents.device());          // (B, 4, h, w)
+        if (noiseOffset > 0) {
+            Tensor offset = Torch.randn(new long[] {b, latents.size(1), 1, 1}, DType.F32, latents.device());
+            noise = noise.add(offset.mul(noiseOffset));
+        }
+        Tensor t = Torch.randint(0, DdpmSchedule.TRAIN_STEPS, new long[] {b}, latents.device()); // (B)
+        Tensor noisy = schedule.addNoise(latents, noise, t);
+        Tensor target = vPrediction ? schedule.velocity(latents, noise, t) : noise;
+        Tensor pred = unet.forward(noisy, t, textStates).to(DType.F32);                    // (B, 4, h, w)
+        Tensor loss = pred.sub(target).square().mean(new long[] {1, 2, 3}, false);          // (B)
+        return minSnrGamma > 0 ? loss.mul(snrWeights(t, latents)) : loss;
+    }
+
+    /** (B) f32 weights on the latents' device. */
+    private Tensor snrWeights(Tensor t, Tensor like) {
+        long[] ts = t.toLongArray();
+        float[] w = new float[ts.length];
+        for (int i = 0; i < ts.length; i++) w[i] = (float) snrWeight((int) ts[i]);
+        try (Tensor cpu = Torch.of(w, ts.length)) {
+            return cpu.to(DType.F32, like.device());
+        }
+    }
+
+    /** kohya's min-SNR weight of timestep t. */
+    public double snrWeight(int t) {
+        double snr = schedule.snr(t);
+        double clipped = Math.min(snr, minSnrGamma);
+        return vPrediction ? clipped / (snr + 1) : clipped / snr;
+    }
+}

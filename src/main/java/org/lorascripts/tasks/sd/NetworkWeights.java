@@ -1,0 +1,71 @@
+package org.lorascripts.tasks.sd;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.lorascripts.lora.KohyaLoraReader;
+import org.lorascripts.lora.KohyaLoraWriter;
+import org.lorascripts.lora.LoraAdapter;
+import org.lorascripts.lora.LoraNetwork;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.train.TrainingException;
+
+/**
+ * {@code network_weights}: continue training from an existing kohya LoRA file by copying its
+ * lora_down / lora_up into the freshly injected adapters (as kohya's {@code load_weights}, which is
+ * not strict either: targets the file lacks keep their fresh initialisation). The file's modules must
+ * all be trained by this config and have its rank and alpha, otherwise the continued run would
+ * silently be another network.
+ */
+final class NetworkWeights {
+    private NetworkWeights() {}
+
+    /** Copies the file into the networks (by kohya prefix); returns how many adapters it did not cover. */
+    static int loadInto(Path file, Map<String, LoraNetwork> byPrefix) throws IOException {
+        Map<String, LoraAdapter> byName = new LinkedHashMap<>();
+        for (var p : byPrefix.entrySet()) {
+            for (var a : p.getValue().adapters().entrySet()) byName.put(KohyaLoraWriter.loraName(p.getKey(), a.getKey()), a.getValue());
+        }
+        try (KohyaLoraReader.LoraFile f = KohyaLoraReader.read(file)) {
+            List<String> unknown = new ArrayList<>();
+            for (String name : f.modules().keySet()) if (!byName.containsKey(name)) unknown.add(name);
+            if (!unknown.isEmpty()) throw new TrainingException(file + ": network_weights has " + unknown.size() + " modules this config does not train, e.g. "
+                    + unknown.getFirst() + "; " + hint(unknown));
+            for (KohyaLoraReader.Module m : f.modules().values()) {
+                LoraAdapter a = byName.get(m.loraName());
+                if (m.rank() != a.rank() || Math.abs(m.alpha() - a.alpha()) > 1e-6 * Math.max(1, Math.abs(a.alpha()))) {
+                    boolean conv = a.down().dim() == 4 && (a.down().size(2) > 1 || a.down().size(3) > 1);
+                    throw new TrainingException(file + ": network_weights module " + m.loraName() + " has rank " + m.rank() + " and alpha "
+                            + m.alpha() + ", but this config trains rank " + a.rank() + " and alpha " + a.alpha() + "; set "
+                            + (conv ? "conv_rank: " + m.rank() + " and conv_alpha: " : "lora_rank: " + m.rank() + " and lora_alpha: ") + m.alpha()
+                            + " to continue it");
+                }
+                if (m.down().numel() != a.down().numel() || m.up().numel() != a.up().numel()) {
+                    throw new TrainingException(file + ": network_weights module " + m.loraName() + " has other shapes than the model's module;"
+                            + " the LoRA was made for another base model");
+                }
+            }
+            try (var ng = Autograd.noGrad()) {
+                for (KohyaLoraReader.Module m : f.modules().values()) {
+                    LoraAdapter a = byName.get(m.loraName());
+                    a.down().copy_(m.down().reshape(a.down().shape()));
+                    a.up().copy_(m.up().reshape(a.up().shape()));
+                }
+            }
+            return byName.size() - f.modules().size();
+        } catch (IllegalArgumentException e) {
+            throw new TrainingException("network_weights " + e.getMessage(), e);
+        }
+    }
+
+    private static String hint(List<String> unknown) {
+        boolean te = unknown.stream().anyMatch(n -> n.startsWith(KohyaLoraWriter.PREFIX_TEXT_ENCODER + "_"));
+        boolean resnet = unknown.stream().anyMatch(n -> n.contains("_resnets_") || n.contains("samplers_"));
+        if (te) return "set train_text_encoder: true to continue its text-encoder part";
+        if (resnet) return "it is a LoCon: set conv_rank (and conv_alpha) to continue it";
+        return "is it a LoRA for another base model?";
+    }
+}

@@ -1,0 +1,161 @@
+package org.lorascripts.tasks.sd;
+
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.lorascripts.config.BaseModel;
+import org.lorascripts.config.TrainConfig;
+import org.lorascripts.data.ImageCaptionDataset;
+import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.JsonWriter;
+import org.lorascripts.models.sd.SdFamily;
+import org.lorascripts.models.sd.SdPipeline;
+
+/**
+ * The metadata kohya's {@code train_network.py} writes into a LoRA, which AUTOMATIC1111 (LoRA
+ * browser: tags, resolution, base model) and ComfyUI read: {@code ss_*} training facts, with values
+ * spelled as Python's {@code str()} spells them ({@code True}, {@code 0.0001}, {@code (512, 512)}),
+ * and the Stability AI ModelSpec keys as kohya's {@code library/sai_model_spec.py} sets them for an
+ * SD 1.x/2.x LoRA (implementation {@code diffusers}). The sshs hashes are added by the writer.
+ */
+public final class SdLoraMetadata {
+    private SdLoraMetadata() {}
+
+    /** Facts known once the task is built; {@link #withProgress} adds the step counts at export time. */
+    public static Map<String, String> of(TrainConfig c, SdPipeline p, ImageCaptionDataset train, int trainImages,
+                                         int batchesPerEpoch, long startedAtMillis) {
+        Map<String, String> m = new LinkedHashMap<>();
+        boolean v2 = p.family() == SdFamily.SD2;
+        boolean vPred = p.vPrediction();
+        TrainConfig.Lora lora = c.lora();
+        TrainConfig.Optimizer opt = c.optimizer();
+        TrainConfig.Loop loop = c.loop();
+        TrainConfig.ImageData image = c.image();
+        m.put("ss_training_started_at", pyFloat(startedAtMillis / 1000.0));
+        m.put("ss_output_name", c.output().outputName());
+        m.put("ss_learning_rate", pyFloat(opt.learningRate()));
+        m.put("ss_text_encoder_lr", pyFloat(opt.textEncoderLr()));
+        m.put("ss_unet_lr", pyFloat(opt.unetLr()));
+        m.put("ss_num_train_images", Integer.toString(trainImages));
+        m.put("ss_num_reg_images", "0");
+        m.put("ss_num_batches_per_epoch", Integer.toString(batchesPerEpoch));
+        m.put("ss_num_epochs", Integer.toString(loop.epochs()));
+        m.put("ss_batch_size_per_device", Integer.toString(loop.batchSize()));
+        m.put("ss_total_batch_size", Integer.toString(loop.effectiveBatchSize()));
+        m.put("ss_gradient_checkpointing", pyBool(loop.gradientCheckpointing()));
+        m.put("ss_gradient_accumulation_steps", Integer.toString(loop.gradientAccumulationSteps()));
+        m.put("ss_lr_warmup_steps", Integer.toString(c.schedule().warmupSteps()));
+        m.put("ss_lr_scheduler", c.schedule().scheduler().configName());
+        m.put("ss_optimizer", "torch.optim.adamw.AdamW(weight_decay=" + pyFloat(opt.weightDecay()) + ",betas=(" + pyFloat(opt.beta1())
+                + ", " + pyFloat(opt.beta2()) + "),eps=" + pyFloat(opt.epsilon()) + ")");
+        m.put("ss_max_grad_norm", pyFloat(opt.maxGradNorm()));
+        m.put("ss_network_module", "networks.lora");
+        m.put("ss_network_dim", Integer.toString(lora.rank()));
+        m.put("ss_network_alpha", pyFloat(lora.alpha()));
+        m.put("ss_network_dropout", pyFloat(lora.dropout()));
+        if (lora.convRank() > 0) {
+            LinkedHashMap<String, JsonValue> args = new LinkedHashMap<>();
+            args.put("conv_dim", new JsonValue.Str(Integer.toString(lora.convRank())));
+            args.put("conv_alpha", new JsonValue.Str(pyFloat(lora.convAlpha())));
+            m.put("ss_network_args", JsonWriter.write(new JsonValue.Obj(args)));
+        }
+        m.put("ss_mixed_precision", loop.mixedPrecision().configName());
+        m.put("ss_full_fp16", "False");
+        m.put("ss_v2", pyBool(v2));
+        // kohya's model_util.get_model_version_str_for_sd1_sd2: sd_v1, sd_v2, plus _v for v-parameterization
+        m.put("ss_base_model_version", (v2 ? "sd_v2" : "sd_v1") + (vPred ? "_v" : ""));
+        m.put("ss_clip_skip", Integer.toString(c.model().clipSkip()));
+        m.put("ss_max_token_length", Integer.toString(c.model().maxTokenLength()));
+        m.put("ss_cache_latents", pyBool(image.cacheLatents()));
+        m.put("ss_seed", Long.toString(loop.seed()));
+        m.put("ss_noise_offset", pyFloat(loop.noiseOffset()));
+        m.put("ss_min_snr_gamma", pyFloat(loop.minSnrGamma()));
+        m.put("ss_caption_dropout_rate", pyFloat(image.captionDropoutRate()));
+        m.put("ss_keep_tokens", Integer.toString(image.keepTokens()));
+        m.put("ss_flip_aug", pyBool(image.flipAug()));
+        m.put("ss_random_crop", pyBool(image.randomCrop()));
+        m.put("ss_resolution", "(" + image.resolution().width() + ", " + image.resolution().height() + ")");
+        m.put("ss_enable_bucket", pyBool(image.buckets().enabled()));
+        m.put("ss_min_bucket_reso", Integer.toString(image.buckets().minReso()));
+        m.put("ss_max_bucket_reso", Integer.toString(image.buckets().maxReso()));
+        m.put("ss_bucket_info", train.bucketStats().toJson());
+        m.put("ss_tag_frequency", train.tagFrequencyJson());
+        m.put("ss_dataset_dirs", datasetDirs(c.data().trainDataDir(), train.size()));
+        m.put("ss_sd_model_name", modelName(c.model().baseModel()));
+        m.put("ss_training_comment", "trained with lora-scripts");
+        // ModelSpec, as kohya's sai_model_spec.build_metadata for an SD 1.x / 2.x LoRA
+        m.put("modelspec.sai_model_spec", "1.0.0");
+        m.put("modelspec.architecture", (!v2 ? "stable-diffusion-v1" : vPred ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") + "/lora");
+        m.put("modelspec.implementation", "diffusers");
+        m.put("modelspec.title", c.output().outputName());
+        m.put("modelspec.resolution", image.resolution().width() + "x" + image.resolution().height());
+        m.put("modelspec.date", LocalDateTime.ofInstant(Instant.ofEpochMilli(startedAtMillis), ZoneId.systemDefault())
+                .truncatedTo(ChronoUnit.SECONDS).toString());
+        m.put("modelspec.prediction_type", vPred ? "v" : "epsilon");
+        if (c.model().clipSkip() > 1) m.put("modelspec.encoder_layer", Integer.toString(c.model().clipSkip()));
+        return m;
+    }
+
+    /**
+     * The metadata of one export: the task's facts, the loop's ({@code training_step},
+     * {@code training_total_steps}), and kohya's names for them: ss_steps, ss_epoch (1-based, the
+     * epoch the step is in) and ss_max_train_steps; plus ss_training_finished_at.
+     */
+    public static Map<String, String> withProgress(Map<String, String> task, Map<String, String> loop, int stepsPerEpoch, long nowMillis) {
+        Map<String, String> m = new LinkedHashMap<>(task);
+        m.putAll(loop);
+        String step = loop.get("training_step");
+        if (step != null) {
+            long s = Long.parseLong(step);
+            m.put("ss_steps", Long.toString(s));
+            m.put("ss_epoch", Long.toString(s == 0 ? 0 : (s - 1) / Math.max(1, stepsPerEpoch) + 1));
+        }
+        String total = loop.get("training_total_steps");
+        if (total != null) m.put("ss_max_train_steps", total);
+        m.put("ss_training_finished_at", pyFloat(nowMillis / 1000.0));
+        return m;
+    }
+
+    private static String datasetDirs(Path dir, int images) {
+        Path name = dir.toAbsolutePath().normalize().getFileName();
+        LinkedHashMap<String, JsonValue> d = new LinkedHashMap<>();
+        d.put("n_repeats", new JsonValue.Int(1));
+        d.put("img_count", new JsonValue.Int(images));
+        LinkedHashMap<String, JsonValue> root = new LinkedHashMap<>();
+        root.put(name == null ? "" : name.toString(), new JsonValue.Obj(d));
+        return JsonWriter.write(new JsonValue.Obj(root));
+    }
+
+    /** kohya writes the base name of the model path. */
+    static String modelName(BaseModel base) {
+        return switch (base) {
+            case BaseModel.Builtin b -> b.toString();
+            case BaseModel.Local l -> l.path().getFileName() == null ? l.path().toString() : l.path().getFileName().toString();
+        };
+    }
+
+    static String pyBool(boolean b) { return b ? "True" : "False"; }
+
+    /** Python's {@code str(float)}: shortest repr, plain between 1e-4 and 1e16, else {@code 1e-05} style. */
+    static String pyFloat(double v) {
+        if (v == 0) return "0.0";
+        if (Double.isNaN(v)) return "nan";
+        if (Double.isInfinite(v)) return v > 0 ? "inf" : "-inf";
+        double a = Math.abs(v);
+        BigDecimal d = new BigDecimal(Double.toString(v)).stripTrailingZeros();
+        if (a >= 1e-4 && a < 1e16) {
+            String s = d.toPlainString();
+            return s.contains(".") ? s : s + ".0";
+        }
+        String unscaled = d.unscaledValue().abs().toString();
+        int exponent = unscaled.length() - 1 - d.scale();
+        String mantissa = unscaled.length() == 1 ? unscaled : unscaled.charAt(0) + "." + unscaled.substring(1);
+        return (v < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+") + String.format(Locale.ROOT, "%02d", Math.abs(exponent));
+    }
+}

@@ -1,0 +1,357 @@
+package org.lorascripts.tasks.sd;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.lorascripts.config.MixedPrecision;
+import org.lorascripts.config.TrainConfig;
+import org.lorascripts.data.BucketBatchSampler;
+import org.lorascripts.data.ImageBatch;
+import org.lorascripts.data.ImageCaptionDataset;
+import org.lorascripts.data.ImageDatasetOptions;
+import org.lorascripts.data.TrainValSplit;
+import org.lorascripts.lora.KohyaLoraWriter;
+import org.lorascripts.lora.LoraNetwork;
+import org.lorascripts.lora.LoraSpec;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+import org.lorascripts.train.SampleSink;
+import org.lorascripts.train.TrainingDevice;
+import org.lorascripts.train.TrainingException;
+import org.lorascripts.train.TrainingTask;
+import org.lorascripts.nn.NamedParam;
+import org.lorascripts.models.sd.SdLoraTargets;
+import org.lorascripts.models.sd.SdPipeline;
+import org.lorascripts.models.sd.sampling.SamplePrompt;
+import org.lorascripts.models.sd.sampling.SdImageGenerator;
+import org.lorascripts.models.sd.unet.UNetConfig;
+
+/**
+ * Stable Diffusion 1.x / 2.x LoRA training as kohya's {@code train_network.py} does it: frozen UNet,
+ * VAE and CLIP text encoder in the compute dtype, kohya's LoRA targets ({@link SdLoraTargets}),
+ * latents cached once ({@link LatentCache}), text states cached per caption when the text encoder is
+ * frozen and captions never change, the denoising loss of {@link DiffusionObjective}, batches that
+ * never mix aspect-ratio buckets, and a kohya-format export ({@code lora_unet_*}, {@code lora_te_*},
+ * {@code ss_*} metadata) that AUTOMATIC1111 and ComfyUI load.
+ *
+ * <p>Trainable parameters are named {@code unet.<module>.lora_down.weight} and
+ * {@code te.<module>...}; their learning rates are unet_lr and text_encoder_lr (as scales of the
+ * schedule's learning_rate).
+ */
+public final class SdLoraTask implements TrainingTask {
+    /** One split: examples {@code indices} of {@code dataset}, with their cached latents when caching. */
+    private record Split(ImageCaptionDataset dataset, int[] indices, LatentCache cache) {
+        int size() { return indices.length; }
+    }
+
+    private final TrainConfig config;
+    private final SdPipeline pipeline;
+    private final LoraNetwork unetNet;
+    private final LoraNetwork teNet;            // null unless train_text_encoder
+    private final List<NamedParam> params = new ArrayList<>();
+    private final Split train;
+    private final Split val;                    // size 0 without validation
+    private final Map<String, Tensor> textCache;   // caption → (1, L, D); null when captions or the encoder change
+    private final DiffusionObjective objective;
+    private final SdImageGenerator generator;
+    private final Map<String, String> metadata;
+    private final int stepsPerEpoch;
+    private int epoch;
+    private final Map<Integer, Tensor> baseImages = new HashMap<>();
+    private boolean sampledOnce;
+
+    public SdLoraTask(TrainConfig config) {
+        this(config, line -> System.out.println(line));
+    }
+
+    /** @param log where progress notes and dataset warnings go (one line each) */
+    public SdLoraTask(TrainConfig config, Consumer<String> log) {
+        this.config = config;
+        long started = System.currentTimeMillis();
+        Device device = TrainingDevice.resolve(config.loop().device());
+        this.pipeline = openPipeline(config, device);
+        try {
+            for (String note : pipeline.checkpoint().notes()) log.accept("note: " + note);
+            ImageDatasetOptions options = ImageDatasetOptions.of(config);
+            ImageCaptionDataset ds = ImageCaptionDataset.open(options, w -> log.accept("warning: " + w));
+            int[][] split = splitIndices(config, ds.size());
+            ImageCaptionDataset valDs = config.data().valDataDir()
+                    .map(dir -> ImageCaptionDataset.open(withDir(options, dir), w -> log.accept("warning: validation data: " + w)))
+                    .orElse(ds);
+            int[] valIdx = valDs == ds ? split[1] : all(valDs.size());
+
+            TrainConfig.Lora l = config.lora();
+            LoraSpec spec = new LoraSpec(l.rank(), l.alpha(), l.dropout(), l.convRank(), l.convAlpha(), l.useRslora());
+            this.unetNet = LoraNetwork.inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, device);
+            this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, device) : null;
+            if (config.model().networkWeights().isPresent()) {
+                Path file = config.model().networkWeights().get();
+                Map<String, LoraNetwork> nets = new LinkedHashMap<>();
+                nets.put(KohyaLoraWriter.PREFIX_UNET, unetNet);
+                if (teNet != null) nets.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet);
+                int fresh = NetworkWeights.loadInto(file, nets);
+                log.accept("continuing from " + file + (fresh > 0 ? " (" + fresh + " modules not in it start fresh)" : ""));
+            }
+            pipeline.unet().setGradientCheckpointing(config.loop().gradientCheckpointing());
+            if (teNet != null) pipeline.textEncoder().setGradientCheckpointing(config.loop().gradientCheckpointing());
+            double lr = config.optimizer().learningRate();
+            for (NamedParam p : unetNet.trainableParameters()) params.add(new NamedParam("unet." + p.name(), p.tensor(), config.optimizer().unetLr() / lr));
+            if (teNet != null) {
+                for (NamedParam p : teNet.trainableParameters()) params.add(new NamedParam("te." + p.name(), p.tensor(), config.optimizer().textEncoderLr() / lr));
+            }
+
+            LatentCache trainCache = null, valCache = null;
+            if (config.image().cacheLatents()) {
+                Optional<Path> disk = config.image().cacheLatentsToDisk() ? Optional.of(ds.options().trainDataDir().resolve(".lora-cache")) : Optional.empty();
+                trainCache = LatentCache.build(ds, pipeline, disk);
+                log.accept("cached latents of " + ds.size() + " images (" + trainCache.encoded() + " encoded, " + trainCache.reused() + " from disk)");
+                if (valDs != ds && valIdx.length > 0) {
+                    valCache = LatentCache.build(valDs, pipeline, disk.map(d -> valDs.options().trainDataDir().resolve(".lora-cache")));
+                } else {
+                    valCache = trainCache;
+                }
+                if (config.sample().prompts().isEmpty()) pipeline.dropVae();
+            }
+            this.train = new Split(ds, split[0], trainCache);
+            this.val = new Split(valDs, valIdx, valCache);
+
+            TrainConfig.ImageData image = config.image();
+            boolean fixedCaptions = image.captionDropoutRate() == 0 && !image.shuffleCaption();
+            this.textCache = teNet == null && fixedCaptions ? encodeCaptions(List.of(train, val)) : null;
+            this.objective = new DiffusionObjective(pipeline.schedule(), pipeline.vPrediction(), config.loop().noiseOffset(),
+                    config.loop().minSnrGamma());
+            this.generator = new SdImageGenerator(pipeline, config.model().maxTokenLength(), config.model().clipSkip());
+            int batches = epochBatches(0, config.loop().batchSize()).size();
+            this.stepsPerEpoch = Math.ceilDiv(batches, config.loop().gradientAccumulationSteps());
+            this.metadata = SdLoraMetadata.of(config, pipeline, ds, train.size(), batches, started);
+        } catch (IOException e) {
+            close();
+            throw new TrainingException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private static SdPipeline openPipeline(TrainConfig config, Device device) {
+        MixedPrecision mp = config.loop().mixedPrecision();
+        // frozen weights in the autocast dtype on CUDA; the CPU computes in fp32
+        DType dtype = !device.isCuda() ? DType.F32 : mp == MixedPrecision.FP16 ? DType.F16 : mp == MixedPrecision.BF16 ? DType.BF16 : DType.F32;
+        UNetConfig.Prediction prediction = switch (config.model().predictionType()) {
+            case AUTO -> null;
+            case EPSILON -> UNetConfig.Prediction.EPSILON;
+            case V_PREDICTION -> UNetConfig.Prediction.V_PREDICTION;
+        };
+        try {
+            return SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), device, dtype);
+        } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
+            throw new TrainingException("base_model " + config.model().baseModel() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {train indices, val indices} of the train folder: disjoint, fixed by the seed (val_ratio), or all train. */
+    private static int[][] splitIndices(TrainConfig c, int n) {
+        if (c.data().valRatio() <= 0) return new int[][] {all(n), new int[0]};
+        int[] val = TrainValSplit.valIndices(n, c.data().valRatio(), c.loop().seed());
+        boolean[] isVal = new boolean[n];
+        for (int i : val) isVal[i] = true;
+        int[] tr = new int[n - val.length];
+        for (int i = 0, k = 0; i < n; i++) if (!isVal[i]) tr[k++] = i;
+        return new int[][] {tr, val};
+    }
+
+    private static int[] all(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) r[i] = i;
+        return r;
+    }
+
+    private static ImageDatasetOptions withDir(ImageDatasetOptions o, Path dir) {
+        return new ImageDatasetOptions(dir, Optional.empty(), o.captionExtension(), o.buckets(), o.randomCrop(), o.flipAug(), o.captions(),
+                o.seed(), o.maxBadImageRatio());
+    }
+
+    /** Text states of every caption of the splits, once (captions are fixed, the encoder frozen). */
+    private Map<String, Tensor> encodeCaptions(List<Split> splits) {
+        Map<String, Tensor> cache = new HashMap<>();
+        try (Autograd.GradMode g = Autograd.noGrad(); Scope s = Scope.open()) {
+            for (Split sp : splits) {
+                for (int i : sp.indices()) {
+                    String caption = sp.dataset().caption(i, 0);
+                    if (!cache.containsKey(caption)) cache.put(caption, encodeCaption(caption).keep());
+                }
+            }
+        }
+        return cache;
+    }
+
+    private Tensor encodeCaption(String caption) {
+        return pipeline.encodePrompt(caption, config.model().maxTokenLength(), config.model().clipSkip());
+    }
+
+    // ---- TrainingTask ----
+
+    @Override public List<NamedParam> trainableParameters() { return List.copyOf(params); }
+
+    @Override public int trainSize() { return train.size(); }
+
+    @Override public int valSize() { return val.size(); }
+
+    @Override public double weight(int[] exampleIndices, boolean validation) { return exampleIndices.length; }
+
+    /** Batches of batch_size within aspect-ratio buckets, as kohya forms them, shuffled per (seed, epoch). */
+    @Override public List<int[]> epochBatches(int epoch, int batchSize) {
+        int[] bucketOf = new int[train.size()];
+        for (int k = 0; k < bucketOf.length; k++) bucketOf[k] = train.dataset().bucketIndex(train.indices()[k]);
+        return new BucketBatchSampler(bucketOf, batchSize, config.loop().seed()).batches(epoch);
+    }
+
+    @Override public void setEpoch(int epoch) { this.epoch = epoch; }
+
+    /** The epoch the last training step belonged to (0-based). */
+    public int epoch() { return epoch; }
+
+    @Override public Tensor lossSum(int[] exampleIndices, boolean validation) {
+        Split s = validation ? val : train;
+        int augmentEpoch = validation ? 0 : epoch;   // validation sees the same crops and captions every time
+        unetNet.setTraining(!validation);
+        if (teNet != null) teNet.setTraining(!validation);
+        // the loop's validation batches follow index order and may mix buckets: one forward per bucket
+        Map<Integer, List<Integer>> groups = new LinkedHashMap<>();
+        for (int k : exampleIndices) {
+            int i = s.indices()[k];
+            groups.computeIfAbsent(s.dataset().bucketIndex(i), b -> new ArrayList<>()).add(i);
+        }
+        Tensor total = null;
+        for (List<Integer> g : groups.values()) {
+            int[] idx = g.stream().mapToInt(Integer::intValue).toArray();
+            Tensor latents = latents(s, idx, augmentEpoch);                                  // (B, 4, h, w)
+            Tensor text = textStates(s, idx, augmentEpoch);                                  // (B, L, D)
+            Tensor sum = objective.perExampleLoss(pipeline.unet(), latents, text).sum();
+            total = total == null ? sum : total.add(sum);
+        }
+        return total;
+    }
+
+    private Tensor latents(Split s, int[] idx, int augmentEpoch) {
+        if (s.cache() != null) return s.cache().batch(idx);
+        try (Autograd.GradMode g = Autograd.noGrad(); ImageBatch b = s.dataset().load(idx, augmentEpoch)) {
+            return LatentCache.encode(pipeline, b.pixels());
+        }
+    }
+
+    private Tensor textStates(Split s, int[] idx, int augmentEpoch) {
+        List<Tensor> rows = new ArrayList<>(idx.length);
+        for (int i : idx) {
+            String caption = s.dataset().caption(i, augmentEpoch);
+            Tensor cached = textCache == null ? null : textCache.get(caption);
+            if (cached != null) {
+                rows.add(cached);
+            } else if (teNet == null) {
+                try (Autograd.GradMode g = Autograd.noGrad()) {
+                    rows.add(encodeCaption(caption));
+                }
+            } else {
+                rows.add(encodeCaption(caption));
+            }
+        }
+        return rows.size() == 1 ? rows.getFirst() : Torch.cat(rows, 0);
+    }
+
+    @Override public void exportAdapter(Path target, Map<String, String> loopMetadata) throws IOException {
+        List<KohyaLoraWriter.Part> parts = new ArrayList<>();
+        parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_UNET, unetNet));
+        if (teNet != null) parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet));
+        DType dtype = switch (config.output().savePrecision()) {
+            case FP16 -> DType.F16;
+            case BF16 -> DType.BF16;
+            case FP32 -> DType.F32;
+        };
+        KohyaLoraWriter.write(target, parts, dtype, SdLoraMetadata.withProgress(metadata, loopMetadata, stepsPerEpoch, System.currentTimeMillis()));
+    }
+
+    @Override public String adapterFileName(String outputName) { return outputName + ".safetensors"; }
+
+    @Override public Map<String, String> trainingMetadata() { return metadata; }
+
+    /**
+     * One image per sample prompt at the training resolution; the loop has seeded the generators and
+     * restores them. With sample_with_base the image is the base model's picture (the LoRA at
+     * multiplier 0, drawn once and kept) and the LoRA's side by side, same prompt and seed.
+     */
+    @Override public void sample(long step, SampleSink sink) {
+        List<String> prompts = config.sample().prompts();
+        if (prompts.isEmpty()) return;
+        unetNet.setTraining(false);
+        if (teNet != null) teNet.setTraining(false);
+        TrainConfig.Sampling sc = config.sample();
+        for (int i = 0; i < prompts.size(); i++) {
+            SamplePrompt p = SamplePrompt.parse(prompts.get(i), config.image().resolution().width(), config.image().resolution().height(),
+                    sc.seed(), sc.cfgScale(), sc.steps());
+            SdImageGenerator.Request request = new SdImageGenerator.Request(p.prompt(), p.negative(), p.width(), p.height(), p.steps(),
+                    p.cfgScale(), sc.sampler(), p.seed());
+            try (Scope s = Scope.open()) {
+                Tensor image = generator.generate(request).select(0, 0).to(DType.F32, Device.CPU);      // (3, H, W)
+                if (sc.withBase()) image = Torch.cat(List.of(baseImage(i, request), image), 2);        // (3, H, 2W)
+                sink.image("sample/" + i, SdImageGenerator.toPng(image), (int) image.size(2), p.height());
+            }
+        }
+        sampledOnce = true;
+    }
+
+    /** The base model's image of sample prompt {@code i} (3, H, W) on the CPU, drawn at the first call. */
+    private Tensor baseImage(int i, SdImageGenerator.Request request) {
+        Tensor cached = baseImages.get(i);
+        if (cached != null) return cached;
+        setMultiplier(0);
+        try {
+            Tensor image = generator.generate(request).select(0, 0).to(DType.F32, Device.CPU).keep();
+            baseImages.put(i, image);
+            return image;
+        } finally {
+            setMultiplier(1);
+        }
+    }
+
+    private void setMultiplier(double m) {
+        unetNet.setMultiplier(m);
+        if (teNet != null) teNet.setMultiplier(m);
+    }
+
+    @Override public List<String> summary() {
+        if (!sampledOnce) return List.of();
+        return List.of("samples: " + config.output().outputDir().resolve("samples") + (config.sample().withBase()
+                ? " (each image: the base model on the left, with the LoRA on the right; also in TensorBoard)" : " (also in TensorBoard)"));
+    }
+
+    /** The loaded models (for tests and tools that inspect the trained network). */
+    public SdPipeline pipeline() { return pipeline; }
+
+    public LoraNetwork unetNetwork() { return unetNet; }
+
+    /** The text-encoder network, or null when train_text_encoder is off. */
+    public LoraNetwork textEncoderNetwork() { return teNet; }
+
+    /** Images the VAE encoded for the latent cache of the training folder (0 when all came from disk or caching is off). */
+    public int latentsEncoded() { return train == null || train.cache() == null ? 0 : train.cache().encoded(); }
+
+    @Override public void close() {
+        baseImages.values().forEach(Tensor::close);
+        if (textCache != null) textCache.values().forEach(Tensor::close);
+        if (train != null && train.cache() != null) train.cache().close();
+        if (val != null && val.cache() != null && val.cache() != (train == null ? null : train.cache())) val.cache().close();
+        if (teNet != null) teNet.close();
+        if (unetNet != null) unetNet.close();
+        pipeline.close();
+    }
+}

@@ -9,9 +9,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 import org.lorascripts.label.CaptionEdits;
-import org.lorascripts.label.CaptionFormat;
-import org.lorascripts.label.CaptionStore;
-import org.lorascripts.io.image.ImageFiles;
+import org.lorascripts.data.CaptionFormat;
+import org.lorascripts.data.CaptionStore;
+import org.lorascripts.data.ImageFiles;
+import org.lorascripts.data.DatasetException;
 import org.lorascripts.label.LabelException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,7 +49,7 @@ public final class CaptionsCommand implements Runnable {
         }
     }
 
-    /** Runs a tool, turning a LabelException into one line on stderr and exit code 2. */
+    /** Runs a tool, turning a DatasetException (caption files, labeling) into one line on stderr and exit code 2. */
     abstract static class Tool implements Callable<Integer> {
         @Mixin Folder folder;
 
@@ -59,7 +60,7 @@ public final class CaptionsCommand implements Runnable {
             try {
                 execute(System.out);
                 return 0;
-            } catch (LabelException e) {
+            } catch (DatasetException e) {
                 System.err.println("lora captions: " + e.getMessage());
                 return 2;
             }

@@ -10,11 +10,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
-import org.lorascripts.label.CaptionStore;
+import org.lorascripts.data.CaptionStore;
 import org.lorascripts.io.image.ImageDecoder;
-import org.lorascripts.io.image.ImageFiles;
-import org.lorascripts.label.LabelException;
-import org.lorascripts.label.MetadataCsv;
+import org.lorascripts.data.ImageFiles;
+import org.lorascripts.data.MetadataCsv;
 import org.lorascripts.io.image.RgbaImage;
 
 /**
@@ -47,17 +46,13 @@ final class ImageCaptionScan {
         requireFolder();
         List<String> names;
         Map<String, String> captions;
-        try {
-            names = ImageFiles.list(dir);
+        names = ImageFiles.list(dir);
             if (names.isEmpty()) {
                 throw new DatasetException("train_data_dir '" + dir + "' contains no images: supported extensions are "
                         + String.join(", ", ImageFiles.EXTENSIONS.stream().sorted().map(e -> "." + e).toList())
                         + " (sub-folders are searched too; hidden ones are skipped)");
             }
-            captions = readCaptions(names);
-        } catch (LabelException e) {   // the label package reports csv and file problems in one line already
-            throw new DatasetException(e.getMessage());
-        }
+        captions = readCaptions(names);
 
         List<Measured> measured = IntStream.range(0, names.size()).parallel()
                 .mapToObj(i -> measure(names.get(i))).toList();

@@ -4,8 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import org.lorascripts.tensor.DType;
-import org.lorascripts.tensor.Device;
+import java.util.Map;
 
 /** Checks at load time that the Java enum codes equal the C++ values they stand for. */
 final class EnumCodes {
@@ -16,15 +15,15 @@ final class EnumCodes {
         MethodHandle deviceCode = Native.fn("ls_device_type_code", Native.ADDR, Native.ADDR);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.JAVA_INT);
-            for (DType d : DType.values()) {
-                check((int) dtypeCode.invokeExact(a.allocateFrom(d.displayName()), out));
+            for (Map.Entry<String, Integer> d : NativeCodes.scalarTypes().entrySet()) {
+                check((int) dtypeCode.invokeExact(a.allocateFrom(d.getKey()), out));
                 int c = out.get(ValueLayout.JAVA_INT, 0);
-                if (c != d.code) throw new IllegalStateException("dtype " + d + " has code " + d.code + " in Java but " + c + " in libtorch");
+                if (c != d.getValue()) throw new IllegalStateException("dtype " + d.getKey() + " has code " + d.getValue() + " in Java but " + c + " in libtorch");
             }
-            for (Device.Type t : Device.Type.values()) {
-                check((int) deviceCode.invokeExact(a.allocateFrom(t.name().toLowerCase()), out));
+            for (Map.Entry<String, Integer> t : NativeCodes.deviceTypes().entrySet()) {
+                check((int) deviceCode.invokeExact(a.allocateFrom(t.getKey()), out));
                 int c = out.get(ValueLayout.JAVA_INT, 0);
-                if (c != t.code) throw new IllegalStateException("device type " + t + " has code " + t.code + " in Java but " + c + " in libtorch");
+                if (c != t.getValue()) throw new IllegalStateException("device type " + t.getKey() + " has code " + t.getValue() + " in Java but " + c + " in libtorch");
             }
         } catch (RuntimeException e) {
             throw e;

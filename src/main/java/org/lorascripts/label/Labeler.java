@@ -7,8 +7,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.lorascripts.io.image.ImageDecoder;
-import org.lorascripts.io.image.ImageFiles;
+import org.lorascripts.data.ImageFiles;
 import org.lorascripts.io.image.RgbaImage;
+import org.lorascripts.data.CaptionFormat;
+import org.lorascripts.data.CaptionStore;
 
 /**
  * Captions every image of a folder that has no caption yet (or every image with {@code overwrite}):

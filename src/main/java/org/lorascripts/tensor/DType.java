@@ -1,30 +1,31 @@
 package org.lorascripts.tensor;
 
 import java.util.Locale;
+import org.lorascripts.ffi.NativeCodes;
 
 /**
  * Element types. {@code code} is libtorch's {@code c10::ScalarType} value (stable since 1.x);
- * the native shim checks these codes at load time, so {@code ordinal()} never crosses the boundary.
+ * the codes come from {@link NativeCodes}, which the shim checks at load time, so {@code ordinal()} never crosses the boundary.
  * {@code safetensorsName} is the dtype string of the safetensors header.
  */
 public enum DType {
-    U8(0, 1, "U8"),
-    I8(1, 1, "I8"),
-    I16(2, 2, "I16"),
-    I32(3, 4, "I32"),
-    I64(4, 8, "I64"),
-    F16(5, 2, "F16"),
-    F32(6, 4, "F32"),
-    F64(7, 8, "F64"),
-    BOOL(11, 1, "BOOL"),
-    BF16(15, 2, "BF16");
+    U8("u8", 1, "U8"),
+    I8("i8", 1, "I8"),
+    I16("i16", 2, "I16"),
+    I32("i32", 4, "I32"),
+    I64("i64", 8, "I64"),
+    F16("f16", 2, "F16"),
+    F32("f32", 4, "F32"),
+    F64("f64", 8, "F64"),
+    BOOL("bool", 1, "BOOL"),
+    BF16("bf16", 2, "BF16");
 
     public final int code;
     public final int byteSize;
     public final String safetensorsName;
 
-    DType(int code, int byteSize, String safetensorsName) {
-        this.code = code;
+    DType(String nativeName, int byteSize, String safetensorsName) {
+        this.code = NativeCodes.scalarType(nativeName);
         this.byteSize = byteSize;
         this.safetensorsName = safetensorsName;
     }

@@ -1,13 +1,14 @@
 package org.lorascripts.tensor;
 
+import org.lorascripts.ffi.NativeCodes;
 import java.util.Locale;
 
 /** A device: {@code cpu} or {@code cuda:N}. Type codes are c10::DeviceType values, checked at load. */
 public record Device(Type type, int index) {
     public enum Type {
-        CPU(0), CUDA(1);
+        CPU("cpu"), CUDA("cuda");
         public final int code;
-        Type(int code) { this.code = code; }
+        Type(String nativeName) { this.code = NativeCodes.deviceType(nativeName); }
     }
 
     public static final Device CPU = new Device(Type.CPU, -1);

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.cli.LabelCommandTest.Run;
-import org.lorascripts.label.MetadataCsv;
+import org.lorascripts.data.MetadataCsv;
 
 class CaptionsCommandTest {
     @TempDir Path dir;

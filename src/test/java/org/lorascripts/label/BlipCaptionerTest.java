@@ -17,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.models.blip.TinyBlip;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.io.image.RgbaImage;
+import org.lorascripts.data.CaptionFormat;
+import org.lorascripts.data.CaptionStore;
 
 /** The BLIP backend on a tiny random model written by TinyBlip: captions come out and the Labeler stores them. */
 class BlipCaptionerTest {

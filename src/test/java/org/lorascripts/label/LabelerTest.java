@@ -14,6 +14,8 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lorascripts.data.CaptionFormat;
+import org.lorascripts.data.MetadataCsv;
 
 class LabelerTest {
     private static final TagSelection DEFAULTS = new TagSelection(0.35, 0.85, false);

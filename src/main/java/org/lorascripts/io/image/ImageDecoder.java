@@ -18,6 +18,15 @@ import javax.imageio.stream.ImageInputStream;
  * {@link UnreadableImageException} with a one-line reason, so a run can skip it and count it.
  */
 public final class ImageDecoder {
+    /** File extensions of the formats this decoder reads (lower case, compared case-insensitively). */
+    public static final java.util.Set<String> EXTENSIONS = java.util.Set.of("jpg", "jpeg", "png", "webp", "bmp");
+
+    /** The lower-case extension of a file name without the dot ("" when none). */
+    public static String extension(String name) {
+        int dot = name.lastIndexOf('.');
+        return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT);
+    }
+
     private ImageDecoder() {}
 
     /** Thrown for corrupt, truncated or unsupported image files. */
@@ -36,7 +45,7 @@ public final class ImageDecoder {
         }
         BufferedImage image = read(file, bytes);
         RgbaImage rgba = toRgba(image);
-        String ext = ImageFiles.extension(file.getFileName().toString());
+        String ext = extension(file.getFileName().toString());
         boolean jpeg = bytes.length > 2 && (bytes[0] & 0xFF) == 0xFF && (bytes[1] & 0xFF) == 0xD8;
         return jpeg || ext.equals("jpg") || ext.equals("jpeg") ? ExifOrientation.apply(rgba, ExifOrientation.read(bytes)) : rgba;
     }
@@ -45,7 +54,7 @@ public final class ImageDecoder {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                String ext = ImageFiles.extension(file.getFileName().toString());
+                String ext = extension(file.getFileName().toString());
                 throw new UnreadableImageException(file + ": not a readable " + (ext.isEmpty() ? "image" : ext)
                         + " file (unknown format or corrupt header)");
             }

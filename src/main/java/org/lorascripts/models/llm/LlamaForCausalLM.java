@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.lorascripts.io.TensorSource;
-import org.lorascripts.lora.LoraAdapter;
 import org.lorascripts.nn.CheckpointWeights;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.LoraHost;
@@ -96,7 +95,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
         Tensor target = labels.narrow(1, 1, t - 1);                                                      // (B, T-1)
         // 2. per chunk: LM head, fp32 logits, summed cross-entropy
         long chunk = lossChunkSize <= 0 ? t - 1 : lossChunkSize;
-        List<Tensor> lmParams = lmHead.adapter() instanceof LoraAdapter a ? List.of(a.down(), a.up()) : List.of();
+        List<Tensor> lmParams = lmHead.adapter() != null ? lmHead.adapter().parameters() : List.of();
         Tensor total = null;
         for (long s = 0; s < t - 1; s += chunk) {
             long n = Math.min(chunk, t - 1 - s);

@@ -2,7 +2,6 @@ package org.lorascripts.models.llm;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.lorascripts.lora.LoraAdapter;
 import org.lorascripts.nn.Embedding;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.LoraHost;
@@ -122,10 +121,7 @@ public final class LlamaModel implements AutoCloseable {
         List<Tensor> loraParameters() {
             List<Tensor> ps = new ArrayList<>();
             for (LoraHost host : List.of(selfAttn.qProj, selfAttn.kProj, selfAttn.vProj, selfAttn.oProj, mlp.gateProj, mlp.upProj, mlp.downProj)) {
-                if (host.adapter() instanceof LoraAdapter a) {
-                    ps.add(a.down());
-                    ps.add(a.up());
-                }
+                if (host.adapter() != null) ps.addAll(host.adapter().parameters());
             }
             return ps;
         }

@@ -1,4 +1,4 @@
-package org.lorascripts.label;
+package org.lorascripts.data;
 
 import java.util.Locale;
 
@@ -10,7 +10,7 @@ public enum CaptionFormat {
         return switch (text.toLowerCase(Locale.ROOT)) {
             case "csv" -> CSV;
             case "txt" -> TXT;
-            default -> throw new LabelException("unknown caption format '" + text + "': use csv or txt");
+            default -> throw new DatasetException("unknown caption format '" + text + "': use csv or txt");
         };
     }
 

@@ -1,4 +1,4 @@
-package org.lorascripts.label;
+package org.lorascripts.data;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.image.ImageFiles;
+import org.lorascripts.data.ImageFiles;
 
 /**
  * The captions of one image folder, in either form: {@code metadata.csv} beside the images or one
@@ -76,9 +76,9 @@ public final class CaptionStore {
             // Editors add a final newline; it is not part of the caption.
             return text.strip();
         } catch (java.nio.charset.MalformedInputException e) {
-            throw new LabelException(txt + " is not UTF-8 text: re-save it as UTF-8");
+            throw new DatasetException(txt + " is not UTF-8 text: re-save it as UTF-8");
         } catch (IOException e) {
-            throw new LabelException("cannot read " + txt + ": " + e.getMessage());
+            throw new DatasetException("cannot read " + txt + ": " + e.getMessage());
         }
     }
 
@@ -125,7 +125,7 @@ public final class CaptionStore {
                 }
             }
         } catch (IOException e) {
-            throw new LabelException("cannot write captions to " + location() + ": " + e.getMessage());
+            throw new DatasetException("cannot write captions to " + location() + ": " + e.getMessage());
         }
     }
 }

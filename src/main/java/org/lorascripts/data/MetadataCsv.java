@@ -1,4 +1,4 @@
-package org.lorascripts.label;
+package org.lorascripts.data;
 
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -32,9 +32,9 @@ public final class MetadataCsv {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
-            throw new LabelException(csv + " is not UTF-8 text: re-save it as UTF-8");
+            throw new DatasetException(csv + " is not UTF-8 text: re-save it as UTF-8");
         } catch (IOException e) {
-            throw new LabelException("cannot read " + csv + ": " + e.getMessage());
+            throw new DatasetException("cannot read " + csv + ": " + e.getMessage());
         }
         return parse(text, csv.toString());
     }
@@ -48,19 +48,19 @@ public final class MetadataCsv {
         int nameCol = header.indexOf("file_name");
         int textCol = header.indexOf("text");
         if (nameCol < 0 || textCol < 0) {
-            throw new LabelException(source + ": header must have columns file_name and text, found "
+            throw new DatasetException(source + ": header must have columns file_name and text, found "
                     + String.join(",", header));
         }
         for (int i = 1; i < records.size(); i++) {
             List<String> r = records.get(i);
             if (r.size() == 1 && r.getFirst().isEmpty()) continue;   // blank line
             if (r.size() <= Math.max(nameCol, textCol)) {
-                throw new LabelException(source + ": record " + (i + 1) + " has " + r.size() + " fields, expected "
+                throw new DatasetException(source + ": record " + (i + 1) + " has " + r.size() + " fields, expected "
                         + header.size() + " (quote text containing commas)");
             }
             String name = r.get(nameCol);
             if (rows.containsKey(name)) {
-                throw new LabelException(source + ": file_name '" + name + "' appears twice: keep one row");
+                throw new DatasetException(source + ": file_name '" + name + "' appears twice: keep one row");
             }
             rows.put(name, r.get(textCol));
         }
@@ -81,7 +81,7 @@ public final class MetadataCsv {
                 int close = i + 1;
                 while (true) {
                     if (close >= n) {
-                        throw new LabelException(source + ": a quoted field is never closed (record "
+                        throw new DatasetException(source + ": a quoted field is never closed (record "
                                 + (records.size() + 1) + "): check its quotes");
                     }
                     char q = text.charAt(close);

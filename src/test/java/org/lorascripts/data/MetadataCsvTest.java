@@ -1,4 +1,4 @@
-package org.lorascripts.label;
+package org.lorascripts.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lorascripts.label.LabelException;
 
 class MetadataCsvTest {
 

@@ -1,4 +1,4 @@
-package org.lorascripts.label;
+package org.lorascripts.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,7 +11,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lorascripts.io.image.ImageFiles;
+import org.lorascripts.data.ImageFiles;
+import org.lorascripts.label.CaptionTags;
 
 class CaptionStoreTest {
 

@@ -1,4 +1,6 @@
-package org.lorascripts.io.image;
+package org.lorascripts.data;
+
+import org.lorascripts.io.image.ImageDecoder;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -10,11 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import org.lorascripts.label.LabelException;
 
 /** Finds the images of a dataset folder (recursively, hidden entries skipped) by file extension. */
 public final class ImageFiles {
-    public static final Set<String> EXTENSIONS = Set.of("jpg", "jpeg", "png", "webp", "bmp");
+    /** The image files trained on and labelled: what {@link ImageDecoder} reads. */
+    public static final Set<String> EXTENSIONS = ImageDecoder.EXTENSIONS;
 
     private ImageFiles() {}
 
@@ -22,9 +24,8 @@ public final class ImageFiles {
         return EXTENSIONS.contains(extension(file.getFileName().toString()));
     }
 
-    static String extension(String name) {
-        int dot = name.lastIndexOf('.');
-        return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
+    public static String extension(String name) {
+        return ImageDecoder.extension(name);
     }
 
     /** Image paths relative to {@code folder} with '/' separators, sorted, as metadata.csv spells them. */
@@ -48,7 +49,7 @@ public final class ImageFiles {
                 }
             });
         } catch (IOException e) {
-            throw new LabelException("cannot list " + folder + ": " + e.getMessage());
+            throw new DatasetException("cannot list " + folder + ": " + e.getMessage());
         }
         names.sort(null);
         return names;
@@ -74,7 +75,7 @@ public final class ImageFiles {
 
     public static void requireFolder(Path folder) {
         if (!Files.isDirectory(folder)) {
-            throw new LabelException(Files.exists(folder)
+            throw new DatasetException(Files.exists(folder)
                     ? folder + " is not a folder: pass the folder that holds the images"
                     : "input folder " + folder + " does not exist: check the --input path");
         }

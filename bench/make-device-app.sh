@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Assembles .device/app for runs on the GPU machine (no Maven there): the jar, its runtime libraries
 # (minus the ONNX Runtime jar, which only `./lora label` needs, and optionally the tokenizer jar), the
-# compiled tests and the JUnit console launcher, so CUDA-only tests can run there.
-# Usage: [WITH_TESTS=1] bench/make-device-app.sh [--with-tokenizers]   (after mvn package [test-compile]; bench/make-device-kit.sh first)
+# compiled tests and tools (src/tools/java) and, with WITH_TESTS=1, the JUnit console launcher, so
+# CUDA-only tests can run there.
+# Usage: [WITH_TESTS=1] bench/make-device-app.sh [--with-tokenizers]   (after mvn package test-compile; bench/make-device-kit.sh first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 app=.device/app
@@ -22,9 +23,10 @@ for j in target/lib/*.jar; do
   esac
   cp "$j" "$app/lib/"
 done
+# the tools (src/tools/java: benchmarks, parity dumpers, pretrainers) compile with the tests: always carried
+cp -r target/test-classes "$app/test-classes"
+rm -rf "$app/test-classes/fixtures"   # neither tools nor CUDA tests need them, and they would not fit the carry limit
 if [ "${WITH_TESTS:-0}" = 1 ]; then
-  cp -r target/test-classes "$app/test-classes"
-  rm -rf "$app/test-classes/fixtures"   # the CUDA tests need none, and they would not fit the carry limit
   cp ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar "$app/"
 fi
 du -sh .device

@@ -4,14 +4,15 @@
 # small; neither fills the GPU). The result replaces demo-models/ after a look at the sample grid.
 #
 # Usage: scripts/pretrain-demo-models.sh OUT_DIR
-#   JAVA_CP   the class path of the built application (default: target/lora-scripts.jar:target/lib/*)
+#   JAVA_CP   the class path of the built application and its tools (default, after `mvn package test-compile`:
+#             target/lora-scripts.jar:target/lib/*:target/test-classes)
 #   SD_ARGS   extra arguments for the image model (default: none, the recorded settings)
 #   LLM_ARGS  extra arguments for the text model (default: none, the recorded settings)
 # A quick CPU smoke run: SD_ARGS="--scale 0.005 --batch-scale 0.125" LLM_ARGS="--scale 0.02 --batch-scale 0.25" ...
 set -euo pipefail
 out=${1:?usage: scripts/pretrain-demo-models.sh OUT_DIR}
 mkdir -p "$out"
-cp_=${JAVA_CP:-target/lora-scripts.jar:target/lib/*}
+cp_=${JAVA_CP:-target/lora-scripts.jar:target/lib/*:target/test-classes}
 run() { java --enable-native-access=ALL-UNNAMED -Xss8m -cp "$cp_" org.lorascripts.demo.PretrainDemoModels "$@"; }
 # the defaults of PretrainDemoModels are the recorded settings of the shipped models (demo-models/README.md)
 sd_args=${SD_ARGS:-}

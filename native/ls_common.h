@@ -1,5 +1,5 @@
 // Common definitions of the lora-scripts native shim.
-// Contract (see ARCHITECTURE.md): every export returns an int status (0 = ok); results go through
+// Contract (see docs/DESIGN.md, "Native layer"): every export returns an int status (0 = ok); results go through
 // out-pointers; a C++ exception never crosses the C boundary: LS_CATCH turns it into a status and a
 // thread-local message that Java reads with ls_last_error() only when the status is non-zero.
 #pragma once

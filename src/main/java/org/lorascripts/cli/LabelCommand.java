@@ -7,6 +7,7 @@ import org.lorascripts.label.BlipCaptioner;
 import org.lorascripts.data.CaptionFormat;
 import org.lorascripts.data.ImageFiles;
 import org.lorascripts.label.ImageTagger;
+import org.lorascripts.data.DatasetException;
 import org.lorascripts.label.LabelException;
 import org.lorascripts.label.Labeler;
 import org.lorascripts.data.MetadataCsv;
@@ -112,7 +113,7 @@ public final class LabelCommand implements Callable<Integer> {
                 System.out.println(summary.line());
             }
             return 0;
-        } catch (LabelException e) {
+        } catch (DatasetException e) {   // labeling and caption-file problems (LabelException is one)
             err.println("lora label: " + e.getMessage());
             return 2;
         }

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lorascripts.label.LabelException;
 
 class MetadataCsvTest {
 
@@ -51,19 +50,19 @@ class MetadataCsvTest {
 
     @Test
     void unclosedQuoteNamesTheFile() {
-        LabelException e = assertThrows(LabelException.class,
+        DatasetException e = assertThrows(DatasetException.class,
                 () -> MetadataCsv.parse("file_name,text\na.png,\"open\n", "data/metadata.csv"));
         assertTrue(e.getMessage().startsWith("data/metadata.csv: a quoted field is never closed"), e.getMessage());
     }
 
     @Test
     void missingColumnsAndDuplicatesAreErrors() {
-        LabelException header = assertThrows(LabelException.class, () -> MetadataCsv.parse("name,caption\na,b\n", "m.csv"));
+        DatasetException header = assertThrows(DatasetException.class, () -> MetadataCsv.parse("name,caption\na,b\n", "m.csv"));
         assertTrue(header.getMessage().contains("file_name and text"), header.getMessage());
-        LabelException dup = assertThrows(LabelException.class,
+        DatasetException dup = assertThrows(DatasetException.class,
                 () -> MetadataCsv.parse("file_name,text\na.png,x\na.png,y\n", "m.csv"));
         assertTrue(dup.getMessage().contains("'a.png' appears twice"), dup.getMessage());
-        LabelException shortRow = assertThrows(LabelException.class, () -> MetadataCsv.parse("file_name,text\na.png\n", "m.csv"));
+        DatasetException shortRow = assertThrows(DatasetException.class, () -> MetadataCsv.parse("file_name,text\na.png\n", "m.csv"));
         assertTrue(shortRow.getMessage().contains("record 2 has 1 fields"), shortRow.getMessage());
     }
 
@@ -71,7 +70,7 @@ class MetadataCsvTest {
     void notUtf8IsAnError(@TempDir Path dir) throws IOException {
         Path csv = dir.resolve("metadata.csv");
         Files.write(csv, new byte[] {'f', 'i', 'l', 'e', '_', 'n', 'a', 'm', 'e', ',', 't', 'e', 'x', 't', '\n', (byte) 0xC3, 'x'});
-        LabelException e = assertThrows(LabelException.class, () -> MetadataCsv.read(csv));
+        DatasetException e = assertThrows(DatasetException.class, () -> MetadataCsv.read(csv));
         assertTrue(e.getMessage().contains("is not UTF-8"), e.getMessage());
     }
 }

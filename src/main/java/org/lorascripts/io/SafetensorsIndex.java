@@ -37,6 +37,13 @@ public final class SafetensorsIndex implements TensorSource {
     }
 
     public static SafetensorsIndex open(Path indexJson) throws IOException {
+        // Checked before reading it whole: any *.json is opened as an index, and a multi-gigabyte one
+        // would end in an OutOfMemoryError. Real indexes are kilobytes; a header's limit is generous.
+        long size = Files.size(indexJson);
+        if (size > SafetensorsFile.MAX_HEADER_BYTES) {
+            throw new SafetensorsFormatException(indexJson + ": is " + size + " bytes, over the " + SafetensorsFile.MAX_HEADER_BYTES
+                    + "-byte limit for a safetensors index; it is not one");
+        }
         JsonValue root;
         try {
             root = JsonReader.parse(indexJson);

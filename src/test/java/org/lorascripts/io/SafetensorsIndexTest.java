@@ -132,4 +132,14 @@ class SafetensorsIndexTest {
         assertEquals(p + ": weight_map maps 'a' to 'x\\u000A.safetensors', which is not a file name in the index's directory; shards must sit beside the index",
                 assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
     }
+
+    @Test
+    void hugeJsonIsRefusedBeforeItIsRead() throws Exception {
+        Path p = dir.resolve("model.safetensors.index.json");
+        try (var f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(3L << 30); // sparse: no disk used; reading it whole would not fit a Java array
+        }
+        assertEquals(p + ": is 3221225472 bytes, over the 100000000-byte limit for a safetensors index; it is not one",
+                assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
+    }
 }

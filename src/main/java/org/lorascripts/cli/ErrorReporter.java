@@ -7,13 +7,14 @@ import org.lorascripts.data.DatasetException;
 import org.lorascripts.ffi.Native;
 import org.lorascripts.ffi.NativeUnavailableException;
 import org.lorascripts.ffi.DeviceOutOfMemoryException;
+import org.lorascripts.io.SafetensorsFormatException;
 import org.lorascripts.train.TrainingException;
 import picocli.CommandLine;
 
 /**
  * Turns exceptions into one-line messages and exit codes; no stack traces unless {@code --debug}
  * or {@code LORA_DEBUG=1}. Expected problems (config, data, training I/O, a missing or broken
- * libtorch) exit 2; anything else exits 1.
+ * libtorch, a malformed safetensors file) exit 2; anything else exits 1.
  */
 public final class ErrorReporter implements CommandLine.IExecutionExceptionHandler {
     public static final int UNEXPECTED = 1;
@@ -63,7 +64,9 @@ public final class ErrorReporter implements CommandLine.IExecutionExceptionHandl
 
     private static boolean isExpected(Throwable e) {
         return e instanceof ConfigException || e instanceof DatasetException || e instanceof NativeUnavailableException
-                || e instanceof DeviceOutOfMemoryException || e instanceof TrainingException;
+                || e instanceof DeviceOutOfMemoryException || e instanceof TrainingException
+                // A broken or truncated download is the user's file to replace, and the message already names it.
+                || e instanceof SafetensorsFormatException;
     }
 
     /**

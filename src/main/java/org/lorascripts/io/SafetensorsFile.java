@@ -1,6 +1,5 @@
 package org.lorascripts.io;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,22 +46,14 @@ public final class SafetensorsFile implements TensorSource {
                 throw new SafetensorsFormatException(path + ": file is " + size
                         + " bytes, shorter than the 8-byte header length; the file is truncated or not a safetensors file");
             }
+            String file = path.toString();
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, prefix, 0);
-            long n = prefix.getLong(0); // unsigned on disk: a huge value reads as negative here
-            if (Long.compareUnsigned(n, MAX_HEADER_BYTES) > 0) {
-                throw new SafetensorsFormatException(path + ": header length " + Long.toUnsignedString(n)
-                        + " bytes exceeds the " + MAX_HEADER_BYTES
-                        + "-byte limit; the file is corrupt or not a safetensors file");
-            }
-            if (n > size - 8) {
-                throw new SafetensorsFormatException(path + ": header length " + n + " bytes runs past the end of the file ("
-                        + (size - 8) + " bytes after the length); the file is truncated or not a safetensors file");
-            }
+            readFully(file, ch, prefix, 0, size);
+            long n = SafetensorsHeader.headerLength(file, prefix.getLong(0), size);
             ByteBuffer headerBytes = ByteBuffer.allocate((int) n);
-            readFully(ch, headerBytes, 8);
+            readFully(file, ch, headerBytes, 8, size);
             long dataStart = 8 + n;
-            SafetensorsHeader header = SafetensorsHeader.parse(path.toString(), headerBytes.array(), dataStart, size - dataStart);
+            SafetensorsHeader header = SafetensorsHeader.parse(file, headerBytes.array(), dataStart, size - dataStart);
             Arena arena = Arena.ofShared();
             try {
                 MemorySegment mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
@@ -74,10 +65,17 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+    /**
+     * Fills {@code buf} from {@code position}. The size was checked first, so running out of bytes
+     * means the file shrank after it was opened (another program is writing or truncating it).
+     */
+    static void readFully(String file, FileChannel ch, ByteBuffer buf, long position, long sizeAtOpen) throws IOException {
         while (buf.hasRemaining()) {
-            int r = ch.read(buf, position + buf.position());
-            if (r < 0) throw new EOFException("unexpected end of file while reading the header");
+            long at = position + buf.position();
+            if (ch.read(buf, at) < 0) {
+                throw new SafetensorsFormatException(file + ": file ended at byte " + at + " while reading the header, though it was "
+                        + sizeAtOpen + " bytes when opened; another program is writing or truncating it");
+            }
         }
     }
 

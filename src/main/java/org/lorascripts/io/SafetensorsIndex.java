@@ -3,6 +3,7 @@ package org.lorascripts.io;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -11,6 +12,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Objects;
 
 /**
  * A sharded checkpoint described by {@code model.safetensors.index.json}
@@ -35,6 +37,13 @@ public final class SafetensorsIndex implements TensorSource {
     }
 
     public static SafetensorsIndex open(Path indexJson) throws IOException {
+        // Checked before reading it whole: any *.json is opened as an index, and a multi-gigabyte one
+        // would end in an OutOfMemoryError. Real indexes are kilobytes; a header's limit is generous.
+        long size = Files.size(indexJson);
+        if (size > SafetensorsFile.MAX_HEADER_BYTES) {
+            throw new SafetensorsFormatException(indexJson + ": is " + size + " bytes, over the " + SafetensorsFile.MAX_HEADER_BYTES
+                    + "-byte limit for a safetensors index; it is not one");
+        }
         JsonValue root;
         try {
             root = JsonReader.parse(indexJson);
@@ -48,14 +57,20 @@ public final class SafetensorsIndex implements TensorSource {
         Map<String, String> weightMap = new LinkedHashMap<>();
         Map<String, String> exampleTensor = new LinkedHashMap<>();
         for (Map.Entry<String, JsonValue> e : wm.members().entrySet()) {
+            String tensor = SafetensorsHeader.quote(e.getKey());
+            String problem = SafetensorsHeader.nameProblem(e.getKey());
+            if (problem != null) {
+                throw new SafetensorsFormatException(indexJson + ": weight_map tensor name " + tensor + " " + problem
+                        + "; the index is corrupt or was written by a broken tool");
+            }
             if (!(e.getValue() instanceof JsonValue.Str shard)) {
-                throw new SafetensorsFormatException(indexJson + ": weight_map value for '" + e.getKey()
-                        + "' must be a shard file name, found " + e.getValue().typeName());
+                throw new SafetensorsFormatException(indexJson + ": weight_map value for " + tensor
+                        + " must be a shard file name, found " + e.getValue().typeName());
             }
             String file = shard.value();
-            if (file.isEmpty() || !dir.resolve(file).normalize().getParent().equals(dir.normalize())) {
-                throw new SafetensorsFormatException(indexJson + ": weight_map maps '" + e.getKey() + "' to '" + file
-                        + "', which is not a file name in the index's directory; shards must sit beside the index");
+            if (!isBesideIndex(dir, file)) {
+                throw new SafetensorsFormatException(indexJson + ": weight_map maps " + tensor + " to " + SafetensorsHeader.quote(file)
+                        + ", which is not a file name in the index's directory; shards must sit beside the index");
             }
             weightMap.put(e.getKey(), file);
             exampleTensor.putIfAbsent(file, e.getKey());
@@ -63,12 +78,26 @@ public final class SafetensorsIndex implements TensorSource {
         for (Map.Entry<String, String> e : exampleTensor.entrySet()) {
             if (!Files.isRegularFile(dir.resolve(e.getKey()))) {
                 long count = weightMap.values().stream().filter(e.getKey()::equals).count();
-                throw new SafetensorsFormatException(indexJson + ": shard '" + e.getKey() + "' (holding " + count
-                        + " tensors, e.g. '" + e.getValue() + "') does not exist in " + dir
+                throw new SafetensorsFormatException(indexJson + ": shard " + SafetensorsHeader.quote(e.getKey()) + " (holding " + count
+                        + " tensors, e.g. " + SafetensorsHeader.quote(e.getValue()) + ") does not exist in " + dir
                         + "; download it or fix the weight_map");
             }
         }
         return new SafetensorsIndex(indexJson, Collections.unmodifiableMap(weightMap), indexMetadata(obj.get("metadata")));
+    }
+
+    /**
+     * Whether {@code file} names a file directly in {@code dir}: no path separators or "..", and
+     * nothing the file system cannot spell (a NUL makes {@link Path#resolve} throw) or a listing
+     * would not show (control characters).
+     */
+    private static boolean isBesideIndex(Path dir, String file) {
+        if (file.isEmpty() || SafetensorsHeader.nameProblem(file) != null) return false;
+        try {
+            return Objects.equals(dir.resolve(file).normalize().getParent(), dir.normalize());
+        } catch (InvalidPathException e) {
+            return false;
+        }
     }
 
     /** Strings stay as they are; other values (e.g. {@code total_size}) become their compact JSON text. */

@@ -106,6 +106,9 @@ public final class SafetensorsWriter {
         if (name.equals(SafetensorsHeader.METADATA_KEY)) {
             throw new IllegalArgumentException("'" + SafetensorsHeader.METADATA_KEY + "' is reserved for metadata and cannot name a tensor");
         }
+        // Never write a file our own reader refuses.
+        String problem = SafetensorsHeader.nameProblem(name);
+        if (problem != null) throw new IllegalArgumentException("tensor name " + SafetensorsHeader.quote(name) + " " + problem);
         if (entries.containsKey(name)) throw new IllegalArgumentException("tensor '" + name + "' was already added");
         entries.put(name, new Entry(name, dtype, shape.clone(), length, source));
         return this;

@@ -69,4 +69,16 @@ class CliInfoCommandTest {
         assertTrue(r.err().contains("is a pickle checkpoint, which lora-scripts never loads") && r.err().contains("convert it to .safetensors"), r.err());
         assertTrue(!r.err().contains("at org."), "no stack trace");
     }
+
+    @Test
+    void malformedFileIsOneErrorLineWithExitCode2(@TempDir Path dir) throws Exception {
+        // Header length field of 2^60: what a zero-padded or foreign file often looks like.
+        Path f = dir.resolve("broken.safetensors");
+        Files.write(f, new byte[] {0, 0, 0, 0, 0, 0, 0, 0x10, '{', '}'});
+        Run r = run("info", f.toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals("error: " + f + ": header length 1152921504606846976 bytes exceeds the 100000000-byte limit;"
+                + " the file is corrupt or not a safetensors file\n", r.err());
+        assertEquals("", r.out());
+    }
 }

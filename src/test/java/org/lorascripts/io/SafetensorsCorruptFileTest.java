@@ -175,4 +175,95 @@ class SafetensorsCorruptFileTest {
             assertEquals(java.util.List.of("a", "b"), f.names());
         }
     }
+
+    @Test
+    void zeroHeaderLengthSaysSo() throws Exception {
+        // A preallocated download that never got its bytes: all zeros.
+        file = dir.resolve("model.safetensors");
+        Files.write(file, new byte[4096]);
+        assertEquals(expect("header length is 0 bytes, too short for the smallest header '{}'; the file is zero-filled, corrupt or not a safetensors file"), error(file));
+    }
+
+    @Test
+    void emptyTensorName() throws Exception {
+        raw("{\"\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor name '' is empty (data_offsets [0, 1]); the file is corrupt or was written by a broken tool"), error(file));
+    }
+
+    @Test
+    void namesWithCharactersThatDoNotPrint() throws Exception {
+        String[][] cases = {
+                {"a\\u0007b", "'a\\u0007b' contains control character U+0007 at character 1"},
+                {"a\\nb", "'a\\u000Ab' contains control character U+000A at character 1"},
+                {"\\u0000", "'\\u0000' contains control character U+0000 at character 0"},
+                {"x\u007f", "'x\\u007F' contains control character U+007F at character 1"},
+                {"x\u0085", "'x\\u0085' contains control character U+0085 at character 1"},
+                {"x\u2028y", "'x\\u2028y' contains line separator U+2028 at character 1"},
+                {"abc\u202Egpj.exe", "'abc\\u202Egpj.exe' contains bidirectional control U+202E at character 3"},
+                {"w\uFFFD", "'w\\uFFFD' contains replacement character U+FFFD at character 1"},
+                {"w\\uFFFF", "'w\\uFFFF' contains noncharacter U+FFFF at character 1"},
+                {"\uD83D\uDE00\\u0001", "'\uD83D\uDE00\\u0001' contains control character U+0001 at character 1"},
+        };
+        for (String[] c : cases) {
+            raw("{\"" + c[0] + "\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+            assertEquals(expect("tensor name " + c[1] + " (data_offsets [0, 1]); the file is corrupt or was written by a broken tool"), error(file), c[0]);
+        }
+    }
+
+    @Test
+    void ordinaryUnicodeNamesAreFine() throws Exception {
+        // Accents, CJK, an emoji (a surrogate pair in Java), a zero-width joiner inside an emoji sequence, spaces.
+        String[] names = {"café.weight", "层.0.权重", "emoji\uD83D\uDE00", "fam\uD83D\uDC68\u200D\uD83D\uDC69", "a b", "\u00A0nbsp"};
+        StringBuilder h = new StringBuilder("{");
+        for (int i = 0; i < names.length; i++) {
+            if (i > 0) h.append(',');
+            h.append('"').append(names[i]).append("\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[").append(i).append(',').append(i + 1).append("]}");
+        }
+        raw(h.append('}').toString(), names.length);
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertEquals(java.util.List.of(names), f.names());
+        }
+    }
+
+    @Test
+    void messagesQuoteHostileStringsOnOneShortLine() throws Exception {
+        String longName = "n".repeat(5000);
+        raw("{\"" + longName + "\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor '" + "n".repeat(120) + "...' (5000 characters) has unsupported dtype 'F8_E4M3' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16); convert the file to one of these"), error(file));
+        raw("{\"x\":{\"dtype\":\"F\\n32\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' has unsupported dtype 'F\\u000A32' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16); convert the file to one of these"), error(file));
+        raw("{\"__metadata__\":{\"line\\nbreak\":1}}", 0);
+        assertEquals(expect("__metadata__ value for key 'line\\u000Abreak' must be a string, found integer 1; the file does not follow the safetensors format"), error(file));
+        String dims = "1,".repeat(100_000) + "-1";
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[" + dims + "],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' has negative value -1 in shape [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ... (100001 values)]; the file is corrupt"), error(file));
+    }
+
+    @Test
+    void fileThatShrinksWhileTheHeaderIsReadNamesTheFile() throws Exception {
+        raw("{}", 0);
+        try (var ch = java.nio.channels.FileChannel.open(file)) {
+            // As if the file had been 1000 bytes when its size was taken.
+            String m = assertThrows(SafetensorsFormatException.class,
+                    () -> SafetensorsFile.readFully(file.toString(), ch, ByteBuffer.allocate(1000), 8, 1008)).getMessage();
+            assertEquals(expect("file ended at byte 10 while reading the header, though it was 1008 bytes when opened; another program is writing or truncating it"), m);
+        }
+    }
+
+    @Test
+    void duplicateNamesFromAJsonLayerThatReportsThemAreRefused() {
+        var e = new SafetensorsHeader.Entry("a", "U8", new long[] {1}, new long[] {0, 1});
+        String m = assertThrows(SafetensorsFormatException.class,
+                () -> SafetensorsHeader.validate("m.safetensors", java.util.List.of(e, e), java.util.Map.of(), 16, 2)).getMessage();
+        assertEquals("m.safetensors: tensor 'a' appears twice in the header; the file is corrupt", m);
+    }
+
+    /** Pins what the JSON layer must keep doing: a map-shaped tree cannot show duplicates to the validation. */
+    @Test
+    void duplicateKeysInsideEntriesAndMetadata() throws Exception {
+        raw("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"data_offsets\":[1,2]}}", 2);
+        assertEquals(expect("header is not valid JSON: duplicate key 'data_offsets' at byte 52 of the header (file offset 60); the file is corrupt or not a safetensors file"), error(file));
+        raw("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0);
+        assertEquals(expect("header is not valid JSON: duplicate key 'k' at byte 25 of the header (file offset 33); the file is corrupt or not a safetensors file"), error(file));
+    }
 }

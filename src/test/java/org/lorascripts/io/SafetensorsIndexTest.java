@@ -111,4 +111,35 @@ class SafetensorsIndexTest {
         assertEquals(p + ": not valid JSON: expected a string key, found '}' at byte 25",
                 assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
     }
+
+    @Test
+    void tensorNamesTheReaderWouldRefuse() throws Exception {
+        Path p = index("\"\": \"" + SHARD1 + "\"");
+        assertEquals(p + ": weight_map tensor name '' is empty; the index is corrupt or was written by a broken tool",
+                assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
+        index("\"a\\u0000b\": \"" + SHARD1 + "\"");
+        assertEquals(p + ": weight_map tensor name 'a\\u0000b' contains control character U+0000 at character 1; the index is corrupt or was written by a broken tool",
+                assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
+    }
+
+    @Test
+    void shardNamesNoFileSystemOrListingCanShow() throws Exception {
+        // A NUL used to escape as InvalidPathException, a runtime exception.
+        Path p = index("\"a\": \"x\\u0000.safetensors\"");
+        assertEquals(p + ": weight_map maps 'a' to 'x\\u0000.safetensors', which is not a file name in the index's directory; shards must sit beside the index",
+                assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
+        index("\"a\": \"x\\n.safetensors\"");
+        assertEquals(p + ": weight_map maps 'a' to 'x\\u000A.safetensors', which is not a file name in the index's directory; shards must sit beside the index",
+                assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
+    }
+
+    @Test
+    void hugeJsonIsRefusedBeforeItIsRead() throws Exception {
+        Path p = dir.resolve("model.safetensors.index.json");
+        try (var f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(3L << 30); // sparse: no disk used; reading it whole would not fit a Java array
+        }
+        assertEquals(p + ": is 3221225472 bytes, over the 100000000-byte limit for a safetensors index; it is not one",
+                assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
+    }
 }

@@ -134,6 +134,10 @@ class SafetensorsRoundTripTest {
                 assertThrows(IllegalArgumentException.class, () -> w.add("n", DType.U8, new long[] {2, -1}, new byte[0])).getMessage());
         assertEquals("tensor 'big': shape [4294967296, 4294967296] is too large",
                 assertThrows(IllegalArgumentException.class, () -> w.add("big", DType.U8, new long[] {1L << 32, 1L << 32}, out -> {})).getMessage());
+        assertEquals("tensor name '' is empty",
+                assertThrows(IllegalArgumentException.class, () -> w.add("", DType.U8, new long[] {1}, new byte[1])).getMessage());
+        assertEquals("tensor name 'a\\u000Ab' contains control character U+000A at character 1",
+                assertThrows(IllegalArgumentException.class, () -> w.add("a\nb", DType.U8, new long[] {1}, new byte[1])).getMessage());
     }
 
     @Test

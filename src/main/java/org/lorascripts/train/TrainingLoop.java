@@ -47,6 +47,9 @@ import org.lorascripts.train.schedule.LrSchedules;
  * last step; samples every sample_every_n_steps and at the end; a checkpoint every save_steps,
  * every save_every_n_epochs epochs, at a new best validation loss (so the best is always on disk),
  * at the end, on early stopping and on Ctrl-C.
+ *
+ * <p>Logs are flushed before each checkpoint; a resumed run hides what was logged after its
+ * checkpoint ({@link RunLog}).
  */
 public final class TrainingLoop {
     /**
@@ -105,7 +108,6 @@ public final class TrainingLoop {
         final List<NamedParam> params;
         final AdamW optimizer;
         final GradScaler scaler;
-        final RunLog log;
         final EpochOrder order;
         final ResumeKeys keys;
         final String adapterFile;
@@ -114,12 +116,12 @@ public final class TrainingLoop {
         long skipped;
         double lastLoss = Double.NaN;
         EarlyStopping early;
+        RunLog log;                       // opened once the resume step is known
 
-        Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, RunLog log, EpochOrder order, ResumeKeys keys) {
+        Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
             this.params = params;
             this.optimizer = optimizer;
             this.scaler = scaler;
-            this.log = log;
             this.order = order;
             this.keys = keys;
             this.adapterFile = task.adapterFileName(config.output().outputName());
@@ -150,15 +152,17 @@ public final class TrainingLoop {
         EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed(),
                 taskOrders ? epoch -> task.epochBatches(epoch, loop.batchSize()) : null);
         try (AdamW optimizer = new AdamW(params, opt.beta1(), opt.beta2(), opt.epsilon(), opt.weightDecay());
-             GradScaler scaler = precision.newScaler();
-             RunLog log = RunLog.open(outputDir)) {
-            Run run = new Run(params, optimizer, scaler, log, order, ResumeKeys.of(config, trainSize, valSize));
+             GradScaler scaler = precision.newScaler()) {
+            Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize));
             // the task's own batches (per bucket) may be more than ceil(examples / batch_size) per epoch
             run.totalSteps = loop.maxSteps() > 0 || !taskOrders
                     ? StepPlan.ofSplit(config, trainSize, valSize).totalSteps()
                     : (long) order.stepsPerEpoch() * loop.epochs();
             start(run);
-            return train(run);
+            try (RunLog log = RunLog.open(outputDir, run.step)) {
+                run.log = log;
+                return train(run);
+            }
         }
     }
 
@@ -236,6 +240,7 @@ public final class TrainingLoop {
                     sampledAt = run.step;
                 }
                 boolean stopEarly = run.early.shouldStop();
+                run.log.endStep();
                 boolean save = (out.saveSteps() > 0 && run.step % out.saveSteps() == 0)
                         || (out.saveEveryNEpochs() > 0 && epochEnd && (run.step / stepsPerEpoch) % out.saveEveryNEpochs() == 0)
                         || improved || last || stopEarly || interrupted;
@@ -363,6 +368,7 @@ public final class TrainingLoop {
     }
 
     private Path saveCheckpoint(Run run) throws IOException {
+        run.log.flush();  // the logs of the steps this checkpoint holds are not lost by a kill after it
         TrainerState state = run.state();
         Map<String, String> metadata = adapterMetadata(run);
         Path dir = store.save(run.step, tmp -> {

@@ -20,8 +20,9 @@ import org.lorascripts.io.tensorboard.EventFileWriter;
  *
  * <p>Resume: a run continuing after step s hides what an interrupted run logged after s (it went on
  * past its last checkpoint, and those steps are about to be trained again): metrics.jsonl loses its
- * rows after s. Before a checkpoint the logs are flushed ({@link #flush}), so a checkpoint never
- * holds steps whose rows a kill could still lose.
+ * rows after s, and the new event file starts with a SessionLog START at step s + 1, which makes
+ * TensorBoard drop the older events from step s + 1 on. Before a checkpoint the logs are flushed
+ * ({@link #flush}), so a checkpoint never holds steps whose rows a kill could still lose.
  */
 final class RunLog implements AutoCloseable {
     static final String LOGS = "logs";
@@ -49,8 +50,14 @@ final class RunLog implements AutoCloseable {
         EventFileWriter ev = null;
         MetricsJsonl jsonl = null;
         try {
+            // Recent TensorBoards take a run's first START for its initial session and purge only on a
+            // later one. Event files written before START events were logged hold none, so this run
+            // then writes two: the first stands in for the earlier run's, the second purges.
+            boolean startMissing = EventFileWriter.hasEventFiles(logDir) && !EventFileWriter.hasSessionStart(logDir);
             jsonl = MetricsJsonl.openAfter(logDir, lastKeptStep);
             ev = EventFileWriter.open(logDir);
+            if (startMissing) ev.addSessionStart(lastKeptStep + 1);
+            ev.addSessionStart(lastKeptStep + 1);
             return new RunLog(logDir, outputDir.resolve(SAMPLES), ev, jsonl);
         } catch (IOException e) {
             closeQuietly(ev, jsonl);

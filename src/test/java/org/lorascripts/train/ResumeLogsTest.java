@@ -3,16 +3,23 @@ package org.lorascripts.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.io.JsonReader;
 import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.tensorboard.EventFileWriter;
+import org.lorascripts.io.tensorboard.TfRecordReader;
 
 /** What the logs say after a run is interrupted past its last checkpoint and resumed. */
 class ResumeLogsTest {
@@ -50,6 +57,40 @@ class ResumeLogsTest {
         }
     }
 
+    @Test void theResumedEventFileStartsWithASessionStartAfterTheCheckpointStep() throws Exception {
+        LoopFixture f = runThenResumeFromStep6();
+        List<Path> files = eventFiles(f.outputDir);
+        assertEquals(2, files.size());
+        List<byte[]> resumed = TfRecordReader.read(files.get(1)).records();
+        assertEquals("brain.Event:2", new String((byte[]) fields(resumed.get(0)).get(3).getFirst()), "file_version first");
+        Map<Integer, List<Object>> start = fields(resumed.get(1));
+        assertEquals(Set.of(1, 2, 7), start.keySet(), "wall_time, step, session_log");
+        assertTrue(Double.longBitsToDouble((Long) start.get(1).getFirst()) > 1.6e9, "wall_time in seconds");
+        assertEquals(7L, start.get(2).getFirst(), "the first step the resumed run trains");
+        assertEquals(Map.of(1, List.of(1L)), fields((byte[]) start.get(7).getFirst()), "status: START");
+        assertEquals(1, startSteps(files.get(1)).size(), "the first run wrote its own START");
+        assertEquals(List.of(1L), startSteps(files.get(0)));
+
+        Map<String, List<Long>> shown = tensorBoardView(f.outputDir);
+        assertEquals(LongStream.rangeClosed(1, 10).boxed().toList(), shown.get("train/loss"));
+        assertEquals(List.of(5L, 10L), shown.get("val/loss"));
+    }
+
+    @Test void logsOfARunWithoutStartEventsGetOneToStandInForIt() throws Exception {
+        Path logs = dir.resolve("out/logs");
+        EventFileWriter.Options before = EventFileWriter.Options.defaults().withHostname("earlier").withWallClock(() -> 1.6e9);
+        try (EventFileWriter old = EventFileWriter.open(logs, before)) {
+            for (int s = 1; s <= 3; s++) old.addScalar("train/loss", 9f, s);
+        }
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 1);
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0)) {
+            f.run(task);
+        }
+        Path ours = eventFiles(f.outputDir).stream().filter(p -> !p.toString().endsWith("earlier")).findFirst().orElseThrow();
+        assertEquals(List.of(1L, 1L), startSteps(ours), "the first START is taken as the earlier run's");
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L), tensorBoardView(f.outputDir).get("train/loss"));
+    }
+
     // --- reading the logs back ---
 
     static List<JsonValue.Obj> rows(Path outputDir) throws Exception {
@@ -59,4 +100,76 @@ class ResumeLogsTest {
     }
 
     private static long intOf(JsonValue.Obj row, String key) { return ((JsonValue.Int) row.get(key)).value(); }
+
+    /** Event files in the order TensorBoard reads them: by name. */
+    static List<Path> eventFiles(Path outputDir) throws Exception {
+        try (Stream<Path> s = Files.list(outputDir.resolve("logs"))) {
+            return s.filter(p -> p.getFileName().toString().contains("tfevents")).sorted().toList();
+        }
+    }
+
+    private static List<Long> startSteps(Path eventFile) throws Exception {
+        List<Long> steps = new ArrayList<>();
+        for (byte[] rec : TfRecordReader.read(eventFile).records()) {
+            Map<Integer, List<Object>> e = fields(rec);
+            if (e.containsKey(7) && fields((byte[]) e.get(7).getFirst()).get(1).equals(List.of(1L))) steps.add(step(e));
+        }
+        return steps;
+    }
+
+    /**
+     * The steps of each tag that TensorBoard's event accumulator keeps: files in name order; a START
+     * after the run's first one drops the events already read at its step or later.
+     */
+    static Map<String, List<Long>> tensorBoardView(Path outputDir) throws Exception {
+        Map<String, List<Long>> view = new TreeMap<>();
+        boolean seenStart = false;
+        for (Path file : eventFiles(outputDir)) {
+            for (byte[] rec : TfRecordReader.read(file).records()) {
+                Map<Integer, List<Object>> e = fields(rec);
+                long step = step(e);
+                if (e.containsKey(7)) {
+                    if (seenStart) view.values().forEach(steps -> steps.removeIf(s -> s >= step));
+                    seenStart = true;
+                }
+                for (String tag : TrainingLoopTest.summaryTags(rec)) view.computeIfAbsent(tag, t -> new ArrayList<>()).add(step);
+            }
+        }
+        return view;
+    }
+
+    private static long step(Map<Integer, List<Object>> event) {
+        return event.containsKey(2) ? (Long) event.get(2).getFirst() : 0;
+    }
+
+    /** Top-level protobuf fields: varints and fixed64 as Long, fixed32 as Integer, length-delimited as byte[]. */
+    static Map<Integer, List<Object>> fields(byte[] msg) {
+        Map<Integer, List<Object>> m = new TreeMap<>();
+        ByteBuffer b = ByteBuffer.wrap(msg).order(ByteOrder.LITTLE_ENDIAN);
+        while (b.hasRemaining()) {
+            long key = varint(b);
+            Object v = switch ((int) (key & 7)) {
+                case 0 -> varint(b);
+                case 1 -> b.getLong();
+                case 2 -> {
+                    byte[] bytes = new byte[(int) varint(b)];
+                    b.get(bytes);
+                    yield bytes;
+                }
+                case 5 -> b.getInt();
+                default -> throw new IllegalArgumentException("wire type " + (key & 7));
+            };
+            m.computeIfAbsent((int) (key >>> 3), k -> new ArrayList<>()).add(v);
+        }
+        return m;
+    }
+
+    private static long varint(ByteBuffer b) {
+        long r = 0;
+        for (int shift = 0; ; shift += 7) {
+            byte x = b.get();
+            r |= (long) (x & 0x7F) << shift;
+            if ((x & 0x80) == 0) return r;
+        }
+    }
 }

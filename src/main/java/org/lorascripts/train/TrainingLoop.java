@@ -48,8 +48,10 @@ import org.lorascripts.train.schedule.LrSchedules;
  * every save_every_n_epochs epochs, at a new best validation loss (so the best is always on disk),
  * at the end, on early stopping and on Ctrl-C.
  *
- * <p>Logs are flushed before each checkpoint; a resumed run hides what was logged after its
- * checkpoint ({@link RunLog}).
+ * <p>Logs: train scalars every log_interval steps, at the last step and at an early stop;
+ * train/loss is the mean over the steps since the previous row ({@link LossWindow}). Logs are
+ * flushed before each checkpoint; a resumed run hides what was logged after its checkpoint
+ * ({@link RunLog}).
  */
 public final class TrainingLoop {
     /**
@@ -117,6 +119,7 @@ public final class TrainingLoop {
         double lastLoss = Double.NaN;
         EarlyStopping early;
         RunLog log;                       // opened once the resume step is known
+        LossWindow window = new LossWindow(LossWindow.Saved.EMPTY);
 
         Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
             this.params = params;
@@ -130,7 +133,7 @@ public final class TrainingLoop {
         TrainerState state() {
             return new TrainerState(step, order.epochOf(step), order.stepInEpoch(step), config.loop().seed(), totalSteps,
                     early.best(), early.bestStep(), early.badEvaluations(), scaler.scaleValue(), skipped, lastLoss,
-                    adapterFile, keys);
+                    window.saved(), adapterFile, keys);
         }
     }
 
@@ -190,6 +193,7 @@ public final class TrainingLoop {
         run.step = saved.step();
         run.skipped = saved.skippedSteps();
         run.lastLoss = saved.lastLoss();
+        run.window = new LossWindow(saved.logWindow());
         run.early = new EarlyStopping(patience, saved.bestValLoss(), saved.bestStep(), saved.badEvaluations());
         console.println("resuming from " + dir + " at step " + saved.step() + " of " + run.totalSteps
                 + (saved.totalSteps() != run.totalSteps ? " (was " + saved.totalSteps() + " planned)" : ""));
@@ -223,9 +227,11 @@ public final class TrainingLoop {
                 if (!r.applied()) run.skipped++;
                 options.listener().onStep(run.step, r.loss(), lr, r.gradNorm(), r.applied());
                 progress.update(run.step, r.loss(), lr);
-                interval.add(r.loss(), r.examples());
+                interval.add(r.examples());
+                run.window.add(r.loss());
                 boolean last = run.step == run.totalSteps;
-                if (run.step % loop.logInterval() == 0 || last) logTrainScalars(run, interval, lr, r.gradNorm());
+                boolean logged = run.step % loop.logInterval() == 0 || last;
+                if (logged) logTrainScalars(run, interval, lr, r.gradNorm());
                 interrupted = options.stop().isRequested() && !last;  // at the last step, simply finish
 
                 boolean epochEnd = run.step % stepsPerEpoch == 0;
@@ -240,6 +246,8 @@ public final class TrainingLoop {
                     sampledAt = run.step;
                 }
                 boolean stopEarly = run.early.shouldStop();
+                // the steps since the last row would otherwise never be logged
+                if (stopEarly && !logged) logTrainScalars(run, interval, lr, r.gradNorm());
                 run.log.endStep();
                 boolean save = (out.saveSteps() > 0 && run.step % out.saveSteps() == 0)
                         || (out.saveEveryNEpochs() > 0 && epochEnd && (run.step / stepsPerEpoch) % out.saveEveryNEpochs() == 0)
@@ -337,7 +345,9 @@ public final class TrainingLoop {
     private void logTrainScalars(Run run, IntervalStats interval, double lr, double gradNorm) {
         Map<String, Double> m = new LinkedHashMap<>();
         long now = System.nanoTime();
-        m.put("train/loss", interval.meanLoss());
+        int steps = run.window.steps();
+        double mean = run.window.mean();
+        m.put("train/loss", mean);
         m.put("train/lr", lr);
         m.put("train/grad_norm", gradNorm);
         if (run.scaler.isEnabled()) m.put("train/loss_scale", run.scaler.scaleValue());
@@ -348,7 +358,13 @@ public final class TrainingLoop {
             Cuda.memory(device.index()).ifPresent(mem -> m.put("perf/device_memory_gib", mem.peakAllocated() / (double) (1L << 30)));
             Cuda.resetPeakMemory(device.index());
         }
-        run.log.scalars(run.step, m);
+        // A mean over other than log_interval steps says so, where a script can see it.
+        int logInterval = config.loop().logInterval();
+        Map<String, Object> notes = new LinkedHashMap<>();
+        if (steps != logInterval) notes.put("train/loss_steps", steps);
+        if (steps < logInterval) notes.put("partial", true);
+        run.log.scalars(run.step, m, notes);
+        run.window.reset();
         interval.reset(now);
     }
 
@@ -414,22 +430,21 @@ public final class TrainingLoop {
 
     private static String fmt(double v) { return String.format(Locale.ROOT, "%.4g", v); }
 
-    /** Loss and throughput since the last logged step. */
+    /**
+     * Throughput since the last logged step, or since this process started, whichever is later: unlike
+     * the loss window it is not carried across a resume, as the time in between is not training time.
+     */
     private static final class IntervalStats {
         private long since;
         private int steps;
         private long examples;
-        private double lossSum;
 
         IntervalStats(long now) { since = now; }
 
-        void add(double loss, int n) {
+        void add(int n) {
             steps++;
             examples += n;
-            lossSum += loss;
         }
-
-        double meanLoss() { return steps == 0 ? Double.NaN : lossSum / steps; }
 
         double stepsPerSecond(long now) { return rate(steps, now); }
 
@@ -444,7 +459,6 @@ public final class TrainingLoop {
             since = now;
             steps = 0;
             examples = 0;
-            lossSum = 0;
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.lorascripts.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -91,6 +92,76 @@ class ResumeLogsTest {
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L), tensorBoardView(f.outputDir).get("train/loss"));
     }
 
+    /** log_interval 4, stopped by Ctrl-C at step 10: the row of step 12 averages 9-12, as without the stop. */
+    @Test void theFirstLossAfterAResumeAveragesAWholeWindow() throws Exception {
+        LoopFixture whole = new LoopFixture(dir.resolve("whole")).set("log_interval", 4);
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
+            whole.run(task);
+        }
+        LoopFixture split = new LoopFixture(dir.resolve("split")).set("log_interval", 4);
+        split.stopAtStep = 10;
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
+            assertTrue(split.run(task).interrupted());
+        }
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
+            split.run(task, new Resume.Latest());
+        }
+        List<JsonValue.Obj> a = rows(whole.outputDir), b = rows(split.outputDir);
+        assertEquals(List.of(4L, 8L, 12L, 16L, 20L), b.stream().map(r -> intOf(r, "step")).toList());
+        double[] l = split.losses();
+        assertEquals((l[8] + l[9] + l[10] + l[11]) / 4, loss(b.get(2)), 1e-12, "steps 9-12, across the stop");
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(loss(a.get(i)), loss(b.get(i)), 1e-6, "row " + i);
+            assertNull(b.get(i).get("partial"));
+        }
+    }
+
+    @Test void aCheckpointWithoutTheWindowMarksTheFirstRowPartial() throws Exception {
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("log_interval", 4);
+        f.stopAtStep = 10;
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
+            f.run(task);
+        }
+        Path state = f.outputDir.resolve("checkpoints/step-10/trainer_state.json");
+        String json = Files.readString(state);
+        assertTrue(json.contains("\"log_window_steps\": 2"), json);
+        Files.writeString(state, json.replaceAll("(?m)^\\s*\"log_window_[a-z_]+\": [^\\n]*\\n", ""));  // as older versions wrote it
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
+            f.run(task, new Resume.Latest());
+        }
+        JsonValue.Obj row12 = rows(f.outputDir).get(2);
+        assertEquals(12L, intOf(row12, "step"));
+        assertEquals(JsonValue.of(true), row12.get("partial"));
+        assertEquals(2L, intOf(row12, "train/loss_steps"));
+        double[] l = f.losses();
+        assertEquals((l[10] + l[11]) / 2, loss(row12), 1e-12, "the steps it has: 11 and 12");
+    }
+
+    @Test void aShortLastWindowAndAnEarlyStopAreMarkedPartial() throws Exception {
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 2).set("log_interval", 4);
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0)) {
+            f.run(task);
+        }
+        List<JsonValue.Obj> rows = rows(f.outputDir);
+        assertEquals(List.of(4L, 8L, 10L), rows.stream().map(r -> intOf(r, "step")).toList());
+        assertNull(rows.get(1).get("partial"));
+        assertNull(rows.get(1).get("train/loss_steps"));
+        assertEquals(JsonValue.of(true), rows.get(2).get("partial"));
+        assertEquals(2L, intOf(rows.get(2), "train/loss_steps"));
+
+        LoopFixture e = new LoopFixture(dir.resolve("early")).set("epochs", 10).set("eval_steps", 2)
+                .set("early_stopping_patience", 3).set("log_interval", 5);
+        try (ToyLoraTask task = LoopFixture.task(10, 4, 0.0)) {
+            task.scriptedVal = new double[] {1.0, 0.6, 0.4, 0.41, 0.5, 0.45, 0.3};  // stops at step 12
+            assertEquals(12, e.run(task).steps());
+        }
+        List<JsonValue.Obj> early = rows(e.outputDir).stream().filter(r -> r.get("train/loss") != null).toList();
+        assertEquals(List.of(5L, 10L, 12L), early.stream().map(r -> intOf(r, "step")).toList(), "steps 11-12 are logged too");
+        assertEquals(JsonValue.of(true), early.get(2).get("partial"));
+        double[] l = e.losses();
+        assertEquals((l[10] + l[11]) / 2, loss(early.get(2)), 1e-12);
+    }
+
     // --- reading the logs back ---
 
     static List<JsonValue.Obj> rows(Path outputDir) throws Exception {
@@ -100,6 +171,8 @@ class ResumeLogsTest {
     }
 
     private static long intOf(JsonValue.Obj row, String key) { return ((JsonValue.Int) row.get(key)).value(); }
+
+    private static double loss(JsonValue.Obj row) { return ((JsonValue.Dec) row.get("train/loss")).value(); }
 
     /** Event files in the order TensorBoard reads them: by name. */
     static List<Path> eventFiles(Path outputDir) throws Exception {

@@ -120,6 +120,7 @@ public final class TrainingLoop {
         EarlyStopping early;
         RunLog log;                       // opened once the resume step is known
         LossWindow window = new LossWindow(LossWindow.Saved.EMPTY);
+        TrainingResult.LoggedLoss lastLogged;
 
         Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
             this.params = params;
@@ -266,7 +267,7 @@ public final class TrainingLoop {
             console.println("stopped at step " + run.step + " of " + run.totalSteps + "; checkpoint: " + lastCheckpoint);
             console.println("resume with: ./lora train --config <your config> --resume latest");
             console.flush();
-            return new TrainingResult(run.step, run.totalSteps, true, false, run.lastLoss, run.early.best(),
+            return new TrainingResult(run.step, run.totalSteps, true, false, run.lastLoss, run.lastLogged, run.early.best(),
                     run.early.bestStep(), null, null, lastCheckpoint);
         }
         if (sampledAt != run.step) sample(run);
@@ -274,14 +275,17 @@ public final class TrainingLoop {
         exportFinal(run, adapter);
         Path best = exportBest(run);
         double seconds = (System.nanoTime() - started) / 1e9;
-        console.println(String.format(Locale.ROOT, "done: %d steps (%d this run) in %s, final loss %s%s; adapter: %s",
-                run.step, run.step - firstStep, EtaFormat.seconds(seconds), fmt(run.lastLoss),
-                run.early.hasBest() ? ", best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")" : "",
-                adapter));
+        TrainingResult result = new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.lastLogged,
+                run.early.best(), run.early.bestStep(), adapter, best, lastCheckpoint);
+        console.println(String.format(Locale.ROOT, "done: %d steps (%d this run) in %s; adapter: %s",
+                run.step, run.step - firstStep, EtaFormat.seconds(seconds), adapter));
+        console.println(result.lossSummary());
+        if (run.early.hasBest()) {
+            console.println("best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")");
+        }
         for (String line : task.summary()) console.println(line);
         console.flush();
-        return new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.early.best(),
-                run.early.bestStep(), adapter, best, lastCheckpoint);
+        return result;
     }
 
     private record StepResult(double loss, double gradNorm, boolean applied, int examples) {}
@@ -364,6 +368,7 @@ public final class TrainingLoop {
         if (steps != logInterval) notes.put("train/loss_steps", steps);
         if (steps < logInterval) notes.put("partial", true);
         run.log.scalars(run.step, m, notes);
+        run.lastLogged = new TrainingResult.LoggedLoss(mean, run.step - steps + 1, run.step);
         run.window.reset();
         interval.reset(now);
     }

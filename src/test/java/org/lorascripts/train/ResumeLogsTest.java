@@ -162,6 +162,28 @@ class ResumeLogsTest {
         assertEquals((l[10] + l[11]) / 2, loss(early.get(2)), 1e-12);
     }
 
+    @Test void theSummarySaysWhatTheFinalLossAndTheLastLoggedLossAre() throws Exception {
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 2).set("log_interval", 4);
+        TrainingResult r;
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.2)) {
+            r = f.run(task);
+        }
+        double[] l = f.losses();
+        assertEquals(l[9], r.lastLoss());
+        assertEquals(new TrainingResult.LoggedLoss((l[8] + l[9]) / 2, 9, 10), r.lastLogged());
+        String expected = "final loss " + TrainingResult.fmt(l[9]) + " (step 10 alone); last logged train/loss "
+                + TrainingResult.fmt((l[8] + l[9]) / 2) + " (mean of steps 9-10)";
+        assertEquals(expected, r.lossSummary());
+        assertTrue(f.console().contains("\n" + expected + "\n"), f.console());
+        assertEquals(loss(rows(f.outputDir).getLast()), r.lastLogged().mean(), 1e-12, "the number metrics.jsonl holds");
+
+        LoopFixture one = new LoopFixture(dir.resolve("one")).set("epochs", 1);  // log_interval 1: one number
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.2)) {
+            r = one.run(task);
+        }
+        assertEquals("final loss " + TrainingResult.fmt(r.lastLoss()) + " (step 5, as last logged)", r.lossSummary());
+    }
+
     // --- reading the logs back ---
 
     static List<JsonValue.Obj> rows(Path outputDir) throws Exception {

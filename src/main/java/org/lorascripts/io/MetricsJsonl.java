@@ -1,20 +1,28 @@
 package org.lorascripts.io;
 
+import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
  * {@code metrics.jsonl} beside the TensorBoard event files: one JSON object per line,
  * {@code {"step":N,"wall_time":S,"loss":...,...}}, for scripts that should not need a TensorBoard
  * reader. Each line is appended with a single write on an O_APPEND channel, so after a crash every
- * line but possibly the last is whole; a resumed run starts on a fresh line.
+ * line but possibly the last is whole.
+ *
+ * <p>A run that continues from a checkpoint opens the file with {@link #openAfter}: the rows the
+ * interrupted run wrote after that checkpoint are about to be written again, so they are removed
+ * first, together with a torn last line, by rewriting the file atomically. Readers then find each
+ * step at most once, and only whole lines.
  */
 public final class MetricsJsonl implements Closeable {
     public static final String FILE_NAME = "metrics.jsonl";
@@ -41,26 +49,42 @@ public final class MetricsJsonl implements Closeable {
         return jsonl;
     }
 
+    /**
+     * Opens {@code logDir/metrics.jsonl} for a run that writes the steps after {@code lastKeptStep}:
+     * rows with a larger step and lines that are not a whole JSON object with a step are dropped
+     * before the first append. The file is rewritten (temp file, fsync, rename) only when something
+     * is dropped, so a reader sees the old file or the cleaned one, never a mix.
+     */
+    public static MetricsJsonl openAfter(Path logDir, long lastKeptStep) throws IOException {
+        Files.createDirectories(logDir);
+        Path file = logDir.resolve(FILE_NAME);
+        removeStrayTemps(logDir);
+        if (Files.exists(file)) {
+            byte[] old = Files.readAllBytes(file);
+            byte[] kept = rowsThrough(old, lastKeptStep);
+            if (!Arrays.equals(kept, old)) AtomicFileWriter.write(file, kept);
+        }
+        return open(logDir);
+    }
+
     public Path file() {
         return file;
     }
 
     /**
      * Appends one line. Integer-typed values print as integers, others as doubles; NaN and infinities
-     * print as null. Keys keep the map's iteration order (use a LinkedHashMap for a stable column order).
+     * print as null; Booleans as true/false (flags such as {@code "partial"}). Keys keep the map's
+     * iteration order (use a LinkedHashMap for a stable column order).
      */
-    public synchronized void append(long step, double wallTime, Map<String, ? extends Number> metrics)
-            throws IOException {
+    public synchronized void append(long step, double wallTime, Map<String, ?> metrics) throws IOException {
         StringBuilder sb = new StringBuilder(64 + 24 * metrics.size());
         sb.append("{\"step\":").append(step).append(",\"wall_time\":").append(JsonLiterals.number(wallTime));
-        for (Map.Entry<String, ? extends Number> e : metrics.entrySet()) {
+        for (Map.Entry<String, ?> e : metrics.entrySet()) {
             String key = e.getKey();
             if (key.equals("step") || key.equals("wall_time")) {
                 throw new IllegalArgumentException("metric name '" + key + "' is reserved");
             }
-            Number value = e.getValue();
-            sb.append(',').append(JsonLiterals.string(key)).append(':')
-                    .append(value == null ? "null" : JsonLiterals.number(value));
+            sb.append(',').append(JsonLiterals.string(key)).append(':').append(literal(key, e.getValue()));
         }
         sb.append("}\n");
         writeFully(sb.toString().getBytes(StandardCharsets.UTF_8));
@@ -69,6 +93,57 @@ public final class MetricsJsonl implements Closeable {
     @Override
     public synchronized void close() throws IOException {
         channel.close();
+    }
+
+    private static String literal(String key, Object value) {
+        return switch (value) {
+            case null -> "null";
+            case Number n -> JsonLiterals.number(n);
+            case Boolean b -> b.toString();
+            default -> throw new IllegalArgumentException("metric '" + key + "' is a " + value.getClass().getSimpleName()
+                    + "; only numbers, booleans and null are written");
+        };
+    }
+
+    /**
+     * The lines of {@code jsonl} that parse as an object whose "step" is at most {@code lastKeptStep},
+     * byte for byte, each ending in a newline. A line that does not parse is the remains of a write
+     * cut short by a kill (possibly terminated since by {@link #open}); it holds no whole row.
+     */
+    static byte[] rowsThrough(byte[] jsonl, long lastKeptStep) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(jsonl.length);
+        int start = 0;
+        while (start < jsonl.length) {
+            int end = start;
+            while (end < jsonl.length && jsonl[end] != '\n') end++;
+            byte[] line = Arrays.copyOfRange(jsonl, start, end);
+            long step = stepOf(line);
+            if (step >= 0 && step <= lastKeptStep) {
+                out.writeBytes(line);
+                out.write('\n');
+            }
+            start = end + 1;
+        }
+        return out.toByteArray();
+    }
+
+    /** The row's step, or -1 when the line is not a whole row. */
+    private static long stepOf(byte[] line) {
+        try {
+            if (JsonReader.parse(line) instanceof JsonValue.Obj o && o.get("step") instanceof JsonValue.Int i) {
+                return i.value();
+            }
+        } catch (JsonParseException e) {
+            // falls through: not a whole row
+        }
+        return -1;
+    }
+
+    /** Leftovers of a rewrite that was killed before its rename; the real file is still the old one. */
+    private static void removeStrayTemps(Path logDir) throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(logDir, "." + FILE_NAME + ".*.tmp")) {
+            for (Path p : ds) Files.deleteIfExists(p);
+        }
     }
 
     private void writeFully(byte[] bytes) throws IOException {

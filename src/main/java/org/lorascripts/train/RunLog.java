@@ -14,7 +14,15 @@ import org.lorascripts.io.tensorboard.EventFileWriter;
 /**
  * The run's logs: TensorBoard events and {@code metrics.jsonl} in {@code output_dir/logs/}, sample
  * images and texts in {@code output_dir/samples/}. Every scalar goes to both log files, so scripts
- * and TensorBoard see the same numbers. A failed write stops the run with a one-line error.
+ * and TensorBoard see the same numbers; {@code metrics.jsonl} gets one row per step, written when
+ * the step's scalars are all known ({@link #endStep}). A failed write stops the run with a one-line
+ * error.
+ *
+ * <p>Resume: a run continuing after step s hides what an interrupted run logged after s (it went on
+ * past its last checkpoint, and those steps are about to be trained again): metrics.jsonl loses its
+ * rows after s, and the new event file starts with a SessionLog START at step s + 1, which makes
+ * TensorBoard drop the older events from step s + 1 on. Before a checkpoint the logs are flushed
+ * ({@link #flush}), so a checkpoint never holds steps whose rows a kill could still lose.
  */
 final class RunLog implements AutoCloseable {
     static final String LOGS = "logs";
@@ -24,6 +32,10 @@ final class RunLog implements AutoCloseable {
     private final Path sampleDir;
     private final EventFileWriter events;
     private final MetricsJsonl metrics;
+    /** The metrics.jsonl row of the current step, until {@link #endStep}. */
+    private final Map<String, Object> row = new LinkedHashMap<>();
+    private long rowStep = -1;
+    private double rowWallTime;
 
     private RunLog(Path logDir, Path sampleDir, EventFileWriter events, MetricsJsonl metrics) {
         this.logDir = logDir;
@@ -32,29 +44,70 @@ final class RunLog implements AutoCloseable {
         this.metrics = metrics;
     }
 
-    static RunLog open(Path outputDir) {
+    /** Opens the logs of a run whose first new step is {@code lastKeptStep + 1} (0 for a fresh run). */
+    static RunLog open(Path outputDir, long lastKeptStep) {
         Path logDir = outputDir.resolve(LOGS);
         EventFileWriter ev = null;
+        MetricsJsonl jsonl = null;
         try {
+            // Recent TensorBoards take a run's first START for its initial session and purge only on a
+            // later one. Event files written before START events were logged hold none, so this run
+            // then writes two: the first stands in for the earlier run's, the second purges.
+            boolean startMissing = EventFileWriter.hasEventFiles(logDir) && !EventFileWriter.hasSessionStart(logDir);
+            jsonl = MetricsJsonl.openAfter(logDir, lastKeptStep);
             ev = EventFileWriter.open(logDir);
-            return new RunLog(logDir, outputDir.resolve(SAMPLES), ev, MetricsJsonl.open(logDir));
+            if (startMissing) ev.addSessionStart(lastKeptStep + 1);
+            ev.addSessionStart(lastKeptStep + 1);
+            return new RunLog(logDir, outputDir.resolve(SAMPLES), ev, jsonl);
         } catch (IOException e) {
-            try {
-                if (ev != null) ev.close();
-            } catch (IOException ignored) {
-                // the open failure is the one to report
-            }
+            closeQuietly(ev, jsonl);
             throw failure(logDir, e);
         }
     }
 
-    /** One row of scalars at {@code step}; NaN values are left out of TensorBoard (JSON writes null). */
+    /** Scalars at {@code step}; NaN values are left out of TensorBoard (JSON writes null). */
     void scalars(long step, Map<String, Double> values) {
+        scalars(step, values, Map.of());
+    }
+
+    /**
+     * Scalars at {@code step}, and {@code notes} for metrics.jsonl only: facts about a row (such as
+     * how many steps a mean covers) that would be noise as TensorBoard charts.
+     */
+    void scalars(long step, Map<String, Double> values, Map<String, ?> notes) {
         try {
             for (var e : values.entrySet()) {
                 if (Double.isFinite(e.getValue())) events.addScalar(e.getKey(), e.getValue().floatValue(), step);
             }
-            metrics.append(step, System.currentTimeMillis() / 1000.0, new LinkedHashMap<>(values));
+            if (rowStep != step) {
+                endStep();
+                rowStep = step;
+                rowWallTime = System.currentTimeMillis() / 1000.0;
+            }
+            row.putAll(values);
+            row.putAll(notes);
+        } catch (IOException e) {
+            throw failure(logDir, e);
+        }
+    }
+
+    /** Writes the current step's metrics.jsonl row, if it has one. */
+    void endStep() {
+        if (row.isEmpty()) return;
+        try {
+            metrics.append(rowStep, rowWallTime, row);
+        } catch (IOException e) {
+            throw failure(logDir, e);
+        } finally {
+            row.clear();
+        }
+    }
+
+    /** Everything logged so far into the files (the OS's, not necessarily the disk's). */
+    void flush() {
+        endStep();
+        try {
+            events.flush();
         } catch (IOException e) {
             throw failure(logDir, e);
         }
@@ -102,7 +155,26 @@ final class RunLog implements AutoCloseable {
                 + "; free disk space or fix the folder, then resume with --resume latest", e);
     }
 
+    private static void closeQuietly(EventFileWriter ev, MetricsJsonl jsonl) {
+        try {
+            if (ev != null) ev.close();
+        } catch (IOException ignored) {
+            // the open failure is the one to report
+        }
+        try {
+            if (jsonl != null) jsonl.close();
+        } catch (IOException ignored) {
+            // likewise
+        }
+    }
+
     @Override public void close() {
+        TrainingException rowFailure = null;
+        try {
+            endStep();
+        } catch (TrainingException e) {
+            rowFailure = e;  // still close both files
+        }
         IOException first = null;
         try {
             events.close();
@@ -114,6 +186,7 @@ final class RunLog implements AutoCloseable {
         } catch (IOException e) {
             if (first == null) first = e;
         }
+        if (rowFailure != null) throw rowFailure;
         if (first != null) throw failure(logDir, first);
     }
 }

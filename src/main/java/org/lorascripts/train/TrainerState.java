@@ -22,10 +22,12 @@ import org.lorascripts.io.JsonWriter;
  * @param lossScale      fp16 loss scale (1 without fp16)
  * @param skippedSteps   optimizer steps skipped for inf/nan gradients
  * @param lastLoss       train loss of the last step
+ * @param logWindow      the train losses since the last logged row, so that the first row after a
+ *                       resume covers its whole window; older checkpoints lack it and read as empty
  */
 record TrainerState(long step, int epoch, int stepInEpoch, long seed, long totalSteps, double bestValLoss,
                     long bestStep, int badEvaluations, double lossScale, long skippedSteps, double lastLoss,
-                    String adapterFile, ResumeKeys resumeKeys) {
+                    LossWindow.Saved logWindow, String adapterFile, ResumeKeys resumeKeys) {
     static final String FILE_NAME = "trainer_state.json";
     static final int FORMAT = 1;
 
@@ -46,6 +48,8 @@ record TrainerState(long step, int epoch, int stepInEpoch, long seed, long total
         m.put("loss_scale", number(lossScale));
         m.put("skipped_steps", JsonValue.of(skippedSteps));
         m.put("last_loss", number(lastLoss));
+        m.put("log_window_steps", JsonValue.of(logWindow.steps()));
+        m.put("log_window_loss_sum", number(logWindow.lossSum()));
         m.put("adapter_file", JsonValue.of(adapterFile));
         Map<String, JsonValue> keys = new LinkedHashMap<>();
         resumeKeys.values().entrySet().stream().sorted(Map.Entry.comparingByKey())
@@ -70,7 +74,14 @@ record TrainerState(long step, int epoch, int stepInEpoch, long seed, long total
         return new TrainerState(r.integer("step"), (int) r.integer("epoch"), (int) r.integer("step_in_epoch"),
                 r.integer("seed"), r.integer("total_steps"), r.numberOrNaN("best_val_loss"), r.integer("best_step"),
                 (int) r.integer("early_stopping_bad_evaluations"), r.numberOrNaN("loss_scale"),
-                r.integer("skipped_steps"), r.numberOrNaN("last_loss"), r.string("adapter_file"), new ResumeKeys(keys));
+                r.integer("skipped_steps"), r.numberOrNaN("last_loss"), logWindow(r), r.string("adapter_file"),
+                new ResumeKeys(keys));
+    }
+
+    /** Absent in checkpoints written before it was saved: an empty window, so the next row is marked partial. */
+    private static LossWindow.Saved logWindow(Reader r) {
+        if (r.o().get("log_window_steps") == null) return LossWindow.Saved.EMPTY;
+        return new LossWindow.Saved((int) r.integer("log_window_steps"), r.numberOrNaN("log_window_loss_sum"));
     }
 
     /** Typed member access with errors that name the file and the key. */

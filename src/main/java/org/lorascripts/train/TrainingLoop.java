@@ -47,6 +47,11 @@ import org.lorascripts.train.schedule.LrSchedules;
  * last step; samples every sample_every_n_steps and at the end; a checkpoint every save_steps,
  * every save_every_n_epochs epochs, at a new best validation loss (so the best is always on disk),
  * at the end, on early stopping and on Ctrl-C.
+ *
+ * <p>Logs: train scalars every log_interval steps, at the last step and at an early stop;
+ * train/loss is the mean over the steps since the previous row ({@link LossWindow}). Logs are
+ * flushed before each checkpoint; a resumed run hides what was logged after its checkpoint
+ * ({@link RunLog}).
  */
 public final class TrainingLoop {
     /**
@@ -105,7 +110,6 @@ public final class TrainingLoop {
         final List<NamedParam> params;
         final AdamW optimizer;
         final GradScaler scaler;
-        final RunLog log;
         final EpochOrder order;
         final ResumeKeys keys;
         final String adapterFile;
@@ -114,12 +118,14 @@ public final class TrainingLoop {
         long skipped;
         double lastLoss = Double.NaN;
         EarlyStopping early;
+        RunLog log;                       // opened once the resume step is known
+        LossWindow window = new LossWindow(LossWindow.Saved.EMPTY);
+        TrainingResult.LoggedLoss lastLogged;
 
-        Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, RunLog log, EpochOrder order, ResumeKeys keys) {
+        Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
             this.params = params;
             this.optimizer = optimizer;
             this.scaler = scaler;
-            this.log = log;
             this.order = order;
             this.keys = keys;
             this.adapterFile = task.adapterFileName(config.output().outputName());
@@ -128,7 +134,7 @@ public final class TrainingLoop {
         TrainerState state() {
             return new TrainerState(step, order.epochOf(step), order.stepInEpoch(step), config.loop().seed(), totalSteps,
                     early.best(), early.bestStep(), early.badEvaluations(), scaler.scaleValue(), skipped, lastLoss,
-                    adapterFile, keys);
+                    window.saved(), adapterFile, keys);
         }
     }
 
@@ -150,15 +156,17 @@ public final class TrainingLoop {
         EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed(),
                 taskOrders ? epoch -> task.epochBatches(epoch, loop.batchSize()) : null);
         try (AdamW optimizer = new AdamW(params, opt.beta1(), opt.beta2(), opt.epsilon(), opt.weightDecay());
-             GradScaler scaler = precision.newScaler();
-             RunLog log = RunLog.open(outputDir)) {
-            Run run = new Run(params, optimizer, scaler, log, order, ResumeKeys.of(config, trainSize, valSize));
+             GradScaler scaler = precision.newScaler()) {
+            Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize));
             // the task's own batches (per bucket) may be more than ceil(examples / batch_size) per epoch
             run.totalSteps = loop.maxSteps() > 0 || !taskOrders
                     ? StepPlan.ofSplit(config, trainSize, valSize).totalSteps()
                     : (long) order.stepsPerEpoch() * loop.epochs();
             start(run);
-            return train(run);
+            try (RunLog log = RunLog.open(outputDir, run.step)) {
+                run.log = log;
+                return train(run);
+            }
         }
     }
 
@@ -186,6 +194,7 @@ public final class TrainingLoop {
         run.step = saved.step();
         run.skipped = saved.skippedSteps();
         run.lastLoss = saved.lastLoss();
+        run.window = new LossWindow(saved.logWindow());
         run.early = new EarlyStopping(patience, saved.bestValLoss(), saved.bestStep(), saved.badEvaluations());
         console.println("resuming from " + dir + " at step " + saved.step() + " of " + run.totalSteps
                 + (saved.totalSteps() != run.totalSteps ? " (was " + saved.totalSteps() + " planned)" : ""));
@@ -219,9 +228,11 @@ public final class TrainingLoop {
                 if (!r.applied()) run.skipped++;
                 options.listener().onStep(run.step, r.loss(), lr, r.gradNorm(), r.applied());
                 progress.update(run.step, r.loss(), lr);
-                interval.add(r.loss(), r.examples());
+                interval.add(r.examples());
+                run.window.add(r.loss());
                 boolean last = run.step == run.totalSteps;
-                if (run.step % loop.logInterval() == 0 || last) logTrainScalars(run, interval, lr, r.gradNorm());
+                boolean logged = run.step % loop.logInterval() == 0 || last;
+                if (logged) logTrainScalars(run, interval, lr, r.gradNorm());
                 interrupted = options.stop().isRequested() && !last;  // at the last step, simply finish
 
                 boolean epochEnd = run.step % stepsPerEpoch == 0;
@@ -236,6 +247,9 @@ public final class TrainingLoop {
                     sampledAt = run.step;
                 }
                 boolean stopEarly = run.early.shouldStop();
+                // the steps since the last row would otherwise never be logged
+                if (stopEarly && !logged) logTrainScalars(run, interval, lr, r.gradNorm());
+                run.log.endStep();
                 boolean save = (out.saveSteps() > 0 && run.step % out.saveSteps() == 0)
                         || (out.saveEveryNEpochs() > 0 && epochEnd && (run.step / stepsPerEpoch) % out.saveEveryNEpochs() == 0)
                         || improved || last || stopEarly || interrupted;
@@ -253,7 +267,7 @@ public final class TrainingLoop {
             console.println("stopped at step " + run.step + " of " + run.totalSteps + "; checkpoint: " + lastCheckpoint);
             console.println("resume with: ./lora train --config <your config> --resume latest");
             console.flush();
-            return new TrainingResult(run.step, run.totalSteps, true, false, run.lastLoss, run.early.best(),
+            return new TrainingResult(run.step, run.totalSteps, true, false, run.lastLoss, run.lastLogged, run.early.best(),
                     run.early.bestStep(), null, null, lastCheckpoint);
         }
         if (sampledAt != run.step) sample(run);
@@ -261,14 +275,17 @@ public final class TrainingLoop {
         exportFinal(run, adapter);
         Path best = exportBest(run);
         double seconds = (System.nanoTime() - started) / 1e9;
-        console.println(String.format(Locale.ROOT, "done: %d steps (%d this run) in %s, final loss %s%s; adapter: %s",
-                run.step, run.step - firstStep, EtaFormat.seconds(seconds), fmt(run.lastLoss),
-                run.early.hasBest() ? ", best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")" : "",
-                adapter));
+        TrainingResult result = new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.lastLogged,
+                run.early.best(), run.early.bestStep(), adapter, best, lastCheckpoint);
+        console.println(String.format(Locale.ROOT, "done: %d steps (%d this run) in %s; adapter: %s",
+                run.step, run.step - firstStep, EtaFormat.seconds(seconds), adapter));
+        console.println(result.lossSummary());
+        if (run.early.hasBest()) {
+            console.println("best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")");
+        }
         for (String line : task.summary()) console.println(line);
         console.flush();
-        return new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.early.best(),
-                run.early.bestStep(), adapter, best, lastCheckpoint);
+        return result;
     }
 
     private record StepResult(double loss, double gradNorm, boolean applied, int examples) {}
@@ -332,7 +349,9 @@ public final class TrainingLoop {
     private void logTrainScalars(Run run, IntervalStats interval, double lr, double gradNorm) {
         Map<String, Double> m = new LinkedHashMap<>();
         long now = System.nanoTime();
-        m.put("train/loss", interval.meanLoss());
+        int steps = run.window.steps();
+        double mean = run.window.mean();
+        m.put("train/loss", mean);
         m.put("train/lr", lr);
         m.put("train/grad_norm", gradNorm);
         if (run.scaler.isEnabled()) m.put("train/loss_scale", run.scaler.scaleValue());
@@ -343,7 +362,14 @@ public final class TrainingLoop {
             Cuda.memory(device.index()).ifPresent(mem -> m.put("perf/device_memory_gib", mem.peakAllocated() / (double) (1L << 30)));
             Cuda.resetPeakMemory(device.index());
         }
-        run.log.scalars(run.step, m);
+        // A mean over other than log_interval steps says so, where a script can see it.
+        int logInterval = config.loop().logInterval();
+        Map<String, Object> notes = new LinkedHashMap<>();
+        if (steps != logInterval) notes.put("train/loss_steps", steps);
+        if (steps < logInterval) notes.put("partial", true);
+        run.log.scalars(run.step, m, notes);
+        run.lastLogged = new TrainingResult.LoggedLoss(mean, run.step - steps + 1, run.step);
+        run.window.reset();
         interval.reset(now);
     }
 
@@ -363,6 +389,7 @@ public final class TrainingLoop {
     }
 
     private Path saveCheckpoint(Run run) throws IOException {
+        run.log.flush();  // the logs of the steps this checkpoint holds are not lost by a kill after it
         TrainerState state = run.state();
         Map<String, String> metadata = adapterMetadata(run);
         Path dir = store.save(run.step, tmp -> {
@@ -408,22 +435,21 @@ public final class TrainingLoop {
 
     private static String fmt(double v) { return String.format(Locale.ROOT, "%.4g", v); }
 
-    /** Loss and throughput since the last logged step. */
+    /**
+     * Throughput since the last logged step, or since this process started, whichever is later: unlike
+     * the loss window it is not carried across a resume, as the time in between is not training time.
+     */
     private static final class IntervalStats {
         private long since;
         private int steps;
         private long examples;
-        private double lossSum;
 
         IntervalStats(long now) { since = now; }
 
-        void add(double loss, int n) {
+        void add(int n) {
             steps++;
             examples += n;
-            lossSum += loss;
         }
-
-        double meanLoss() { return steps == 0 ? Double.NaN : lossSum / steps; }
 
         double stepsPerSecond(long now) { return rate(steps, now); }
 
@@ -438,7 +464,6 @@ public final class TrainingLoop {
             since = now;
             steps = 0;
             examples = 0;
-            lossSum = 0;
         }
     }
 }

@@ -22,7 +22,8 @@ import java.util.function.DoubleSupplier;
 /**
  * Writes a TensorBoard event file, {@code events.out.tfevents.<unix seconds>.<hostname>} in the log
  * directory, as TensorFlow's EventsWriter names it. The first record is the
- * {@code file_version: "brain.Event:2"} event; every later one carries one summary value.
+ * {@code file_version: "brain.Event:2"} event; every later one carries one summary value, or marks
+ * a session start ({@link #addSessionStart}).
  *
  * <p>Threading: every public method is synchronized, so a training loop and, say, a sampling thread may
  * share one writer; a daemon thread flushes buffered records at least every {@code flushInterval}.
@@ -32,6 +33,8 @@ import java.util.function.DoubleSupplier;
 public final class EventFileWriter implements Closeable {
     /** Flush pending records once this many bytes are buffered, whatever the timer says. */
     private static final int FLUSH_BYTES = 1 << 20;
+    /** A START event is about 20 bytes; records longer than this (images, texts) need not be read to rule them out. */
+    private static final int SESSION_START_MAX_BYTES = 64;
 
     /**
      * Injectable clock, hostname and flush period; tests pin the first two to get identical bytes.
@@ -124,6 +127,42 @@ public final class EventFileWriter implements Closeable {
 
     public Path file() {
         return file;
+    }
+
+    /**
+     * Writes {@code session_log { status: START }} at {@code step} and flushes it at once, so it is on
+     * disk ahead of every event that follows it. On reading it, TensorBoard's event accumulator (with
+     * its default purge_orphaned_data) drops the events it has already loaded at steps {@code >= step}:
+     * a run continuing from the checkpoint of step {@code step - 1} thereby hides what the interrupted
+     * run logged after that checkpoint. Some TensorBoard versions treat the first START of a run as
+     * the initial session and purge only on later ones; see {@link #hasSessionStart}.
+     */
+    public synchronized void addSessionStart(long step) throws IOException {
+        append(EventMessages.sessionStart(clock.getAsDouble(), step));
+        writePending();
+    }
+
+    /**
+     * Whether an event file in {@code logDir} already holds a SessionLog START (searching small
+     * records only, so large image events cost no reading). False when there are no event files.
+     */
+    public static boolean hasSessionStart(Path logDir) throws IOException {
+        if (!Files.isDirectory(logDir)) return false;
+        try (var files = Files.newDirectoryStream(logDir, p -> p.getFileName().toString().contains("tfevents")
+                && Files.isRegularFile(p))) {
+            for (Path f : files) {
+                if (TfRecordReader.anyRecord(f, SESSION_START_MAX_BYTES, EventMessages::isSessionStart)) return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code logDir} holds event files (of an earlier run). */
+    public static boolean hasEventFiles(Path logDir) throws IOException {
+        if (!Files.isDirectory(logDir)) return false;
+        try (var files = Files.newDirectoryStream(logDir, p -> p.getFileName().toString().contains("tfevents"))) {
+            return files.iterator().hasNext();
+        }
     }
 
     public synchronized void addScalar(String tag, float value, long step) throws IOException {

@@ -5,7 +5,9 @@ package org.lorascripts.io.tensorboard;
  * tensorboard/compat/proto/event.proto, summary.proto, tensor.proto and tensor_shape.proto
  * (the same numbers as tensorflow/core/util/event.proto and tensorflow/core/framework/*.proto):
  * <pre>
- * Event          { double wall_time = 1; int64 step = 2; oneof what { string file_version = 3; Summary summary = 5; } }
+ * Event          { double wall_time = 1; int64 step = 2;
+ *                  oneof what { string file_version = 3; Summary summary = 5; SessionLog session_log = 7; } }
+ * SessionLog     { SessionStatus status = 1; }   SessionStatus { STATUS_UNSPECIFIED = 0; START = 1; STOP = 2; CHECKPOINT = 3; }
  * Summary        { repeated Value value = 1; }
  * Summary.Value  { string tag = 1; SummaryMetadata metadata = 9;
  *                  oneof value { float simple_value = 2; Image image = 4; TensorProto tensor = 8; } }
@@ -20,6 +22,8 @@ final class EventMessages {
     static final String FILE_VERSION = "brain.Event:2";
     static final int DT_STRING = 7;   // tensorflow/core/framework/types.proto
     static final String TEXT_PLUGIN = "text";
+    static final int SESSION_LOG = 7;
+    static final int SESSION_START = 1;
 
     private EventMessages() {}
 
@@ -28,6 +32,29 @@ final class EventMessages {
                 .doubleIfNonZero(1, wallTime)
                 .string(3, FILE_VERSION)
                 .toByteArray();
+    }
+
+    /**
+     * {@code session_log { status: START }} at {@code step}: a (re)started session. TensorBoard's
+     * event accumulator drops the events it has already read whose step is at least {@code step}
+     * (they were written by a run that went on past the checkpoint this one continues from).
+     */
+    static byte[] sessionStart(double wallTime, long step) {
+        return new ProtoEncoder()
+                .doubleIfNonZero(1, wallTime)
+                .varintIfNonZero(2, step)
+                .message(SESSION_LOG, new ProtoEncoder().varint(1, SESSION_START))
+                .toByteArray();
+    }
+
+    /** Whether a serialized Event is a SessionLog START (the reading side of {@link #sessionStart}). */
+    static boolean isSessionStart(byte[] event) {
+        try {
+            byte[] log = ProtoDecoder.lengthDelimited(event, SESSION_LOG);
+            return log != null && ProtoDecoder.varint(log, 1) == SESSION_START;
+        } catch (IllegalArgumentException e) {
+            return false;  // not a well-formed message: certainly not our START
+        }
     }
 
     static byte[] scalar(double wallTime, long step, String tag, float value) {

@@ -149,6 +149,47 @@ class EventFileReadBackTest {
         assertThrows(IOException.class, () -> w.addScalar("x", 1f, 1));
     }
 
+    /** Event { wall_time = 1; step = 2; session_log = 7 { status = 1 (START) } }, on disk before close. */
+    @Test
+    void sessionStartIsEncodedAsEventProtoSaysAndWrittenAtOnce(@TempDir Path dir) throws IOException {
+        try (EventFileWriter w = EventFileWriter.open(dir, EventFileGoldenTest.pinned())) {
+            w.addSessionStart(7);
+            List<byte[]> records = TfRecordReader.read(w.file()).records();
+            assertEquals(2, records.size(), "flushed without waiting for the timer");
+            ProtoFields start = ProtoFields.parse(records.get(1));
+            assertEquals(List.of(1, 2, 7), start.order);
+            assertTrue(start.doubleValue(1) >= 1_700_000_000.0, "wall_time from the clock");
+            assertEquals(7, start.varint(2));
+            ProtoFields sessionLog = start.message(7);
+            assertEquals(List.of(1), sessionLog.order);
+            assertEquals(1, sessionLog.varint(1));   // SessionLog.SessionStatus.START
+            assertTrue(EventMessages.isSessionStart(records.get(1)));
+            assertFalse(EventMessages.isSessionStart(records.get(0)), "file_version");
+        }
+    }
+
+    @Test
+    void hasSessionStartLooksInEveryEventFileAndSkipsLargeRecords(@TempDir Path dir) throws IOException {
+        assertFalse(EventFileWriter.hasSessionStart(dir.resolve("missing")));
+        assertFalse(EventFileWriter.hasEventFiles(dir.resolve("missing")));
+        EventFileGoldenTest.writeGoldenSequence(dir);   // scalars, an image, a text: no START
+        assertTrue(EventFileWriter.hasEventFiles(dir));
+        assertFalse(EventFileWriter.hasSessionStart(dir));
+
+        Path later = dir.resolve("later");
+        Path file;
+        try (EventFileWriter w = EventFileWriter.open(later, EventFileGoldenTest.pinned())) {
+            w.addText("big", "x".repeat(100_000), 1);
+            w.addSessionStart(2);
+            file = w.file();
+        }
+        assertTrue(EventFileWriter.hasSessionStart(later));
+        byte[] whole = Files.readAllBytes(file);
+        Files.write(file, Arrays.copyOf(whole, whole.length - 3));   // a kill in the middle of the START record
+        assertFalse(EventFileWriter.hasSessionStart(later));
+        assertTrue(TfRecordReader.anyRecord(file, Integer.MAX_VALUE, r -> r.length > 100_000), "records before the tear are read");
+    }
+
     @Test
     void imageSizeMustMatchPng(@TempDir Path dir) throws IOException {
         byte[] png = PngWriter.encode(new byte[3 * 2 * 3], 3, 2, PngWriter.Channels.RGB);

@@ -48,7 +48,10 @@ public final class ErrorReporter implements CommandLine.IExecutionExceptionHandl
     static int report(Throwable thrown, PrintWriter err, boolean debug, Optional<NativeUnavailableException> nativeFailure) {
         Throwable e = reason(thrown, nativeFailure);
         int code;
-        if (isExpected(e)) {
+        if (e instanceof ConfigException c) {
+            for (String problem : c.problems()) err.println("error: " + problem);  // a config reports all its problems at once
+            code = USER_ERROR;
+        } else if (isExpected(e)) {
             err.println("error: " + e.getMessage());
             code = USER_ERROR;
         } else {

@@ -1,22 +1,22 @@
 package org.lorascripts.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.ConfigAdvisor;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.config.ConfigKeyTable;
+import org.lorascripts.config.ConfigKeys;
 import org.lorascripts.config.ConfigLoader;
 import org.lorascripts.config.ConfigPrinter;
 import org.lorascripts.config.ConfigWarning;
 import org.lorascripts.config.LoadedConfig;
 import org.lorascripts.config.StepPlan;
 import org.lorascripts.config.TrainConfig;
+import org.lorascripts.data.DatasetException;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.Trainer;
 import org.lorascripts.tasks.Trainers;
@@ -27,8 +27,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./lora train}: loads and validates the config, scans the data, prints the plan and
- * warnings, then (unless {@code --dry-run}) hands over to the task's {@link Trainer}.
+ * {@code ./lora train}: loads and validates the config, checks the model inputs it names
+ * ({@link ModelInputCheck}), scans the data, prints the plan and warnings, then (unless
+ * {@code --dry-run}) hands over to the task's {@link Trainer}. A dry run fails exactly where
+ * training could not start.
  * Exit codes: 0 ok, 2 config or data error, 3 no trainer for the task in this build, 1 unexpected,
  * 130 stopped by Ctrl-C (after saving a checkpoint).
  */
@@ -93,26 +95,37 @@ public final class TrainCommand implements Callable<Integer> {
             ConfigPrinter.print(loaded, out);
             out.println();
         }
-        DatasetReport data = DatasetReport.scan(c);
+        // The model inputs are checked in a dry run and before a real one alike: the same mistakes fail
+        // both, and a dry run that passes means training will not stop at them.
+        ModelInputCheck.Result inputs = ModelInputCheck.check(loaded);
+        DatasetReport data;
+        try {
+            data = DatasetReport.scan(c);
+        } catch (DatasetException e) {
+            if (inputs.problems().isEmpty()) throw e;
+            List<String> all = new ArrayList<>(inputs.problems());
+            all.add(e.getMessage());
+            throw new ConfigException(all);
+        }
         StepPlan plan = StepPlan.of(c, data.examples());
         data.lines().forEach(out::println);
         printPlan(c, plan, from, out);
 
         List<ConfigWarning> warnings = new ArrayList<>(loaded.warnings());
+        warnings.addAll(inputs.warnings());
         warnings.addAll(data.warnings());
         warnings.addAll(ConfigAdvisor.forDataset(c, data.examples()));
-        Optional<String> missingFile = missingInputFile(loaded);
-        if (dryRun) missingFile.ifPresent(m -> warnings.add(new ConfigWarning("base_model", m)));
         out.flush();
-        for (ConfigWarning w : warnings) err.println("warning: " + w.message());
+        // each warning names the line of its key (or the --set argument), as errors do
+        for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());
         err.flush();
+        if (!inputs.problems().isEmpty()) throw new ConfigException(inputs.problems());
 
         if (dryRun) {
             out.println("dry run: the config is valid; nothing was trained.");
             out.flush();
             return 0;
         }
-        if (missingFile.isPresent()) throw new ConfigException(missingFile.get());
         Optional<Trainer> trainer = Trainers.forTask(c.taskType());
         if (trainer.isEmpty()) {
             err.println("error: training for " + c.taskType().configName() + " is not available in this build"
@@ -128,6 +141,13 @@ public final class TrainCommand implements Callable<Integer> {
             return ErrorReporter.INTERRUPTED;
         }
         return 0;
+    }
+
+    /** "FILE:LINE: " (or "--set ARG: ") of the key a warning is about; the file alone for general advice. */
+    private static String where(LoadedConfig loaded, ConfigWarning w) {
+        return ConfigKeys.lookup(w.key() == null ? "" : w.key())
+                .map(k -> loaded.values().origin(k.name()).toString())
+                .orElse(loaded.values().source()) + ": ";
     }
 
     private static void printPlan(TrainConfig c, StepPlan p, Resume from, PrintWriter out) {
@@ -154,16 +174,5 @@ public final class TrainCommand implements Callable<Integer> {
         if (!(from instanceof Resume.None)) {
             out.println(DatasetReport.row("resume from", from.path().map(Path::toString).orElse("latest checkpoint in output_dir")));
         }
-    }
-
-    /** A message when base_model or network_weights names a file that is not there. */
-    private static Optional<String> missingInputFile(LoadedConfig loaded) {
-        TrainConfig c = loaded.config();
-        if (c.model().baseModel() instanceof BaseModel.Local local && !Files.exists(local.path())) {
-            return Optional.of(loaded.values().origin("base_model") + ": base_model " + local.path()
-                    + " does not exist; download the model there or fix the path");
-        }
-        return c.model().networkWeights().filter(p -> !Files.exists(p)).map(p -> loaded.values().origin("network_weights")
-                + ": network_weights " + p + " does not exist");
     }
 }

@@ -40,6 +40,21 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
         };
     }
 
+    /** What to write instead of an empty value, for "KEY: empty value; give ... or remove the line". */
+    public String emptyHint() {
+        return switch (kind) {
+            case INT, FLOAT -> "a number";
+            case BOOL -> "true/false";
+            case CHOICE -> "a value (" + String.join(", ", choices) + ")";
+            case DEVICE -> "a device (auto, cpu, cuda, cuda:N)";
+            case STRING -> "a value";
+            case PATH -> "a path";
+            case MODEL -> "a model path or a builtin: model";
+            case NAME_LIST, TEXT_LIST -> "a list";
+            case RESOLUTION -> "a resolution like 512";
+        };
+    }
+
     private String bound(double v) {
         return v == Math.rint(v) && Math.abs(v) < 1e7 ? Long.toString((long) v) : NumberText.format(v, kind);
     }

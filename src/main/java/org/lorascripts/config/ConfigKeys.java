@@ -143,9 +143,9 @@ public final class ConfigKeys {
             key("enable_bucket", DATA).bool().def(true).image()
                     .help("Aspect-ratio buckets: train non-square images without cropping them square.").build(),
             key("min_bucket_reso", DATA).integer(64, 8192).def(256).image()
-                    .help("Smallest bucket side in pixels.").build(),
+                    .help("Smallest bucket side in pixels; left at the default, it is lowered to fit a smaller resolution (with a note).").build(),
             key("max_bucket_reso", DATA).integer(64, 8192).def(1024).image()
-                    .help("Largest bucket side in pixels.").build(),
+                    .help("Largest bucket side in pixels; left at the default, it is raised to fit a larger resolution (with a note).").build(),
             key("bucket_reso_steps", DATA).integer(8, 1024).def(64).image()
                     .help("Bucket side step in pixels (multiple of 8; 64 recommended).").build(),
             key("bucket_no_upscale", DATA).bool().def(false).image()

@@ -12,6 +12,10 @@ import java.util.Map;
  * one), types and range-checks every value with {@link ValueParser}, checks cross-key rules and
  * required keys, and collects warnings. Relative paths in the file resolve against the file's
  * folder; relative paths in {@code --set} against the working directory.
+ *
+ * <p>Every problem of the file and the overrides is collected and thrown together, as one
+ * {@link ConfigException} with a line per problem, so one run shows all that needs fixing.
+ * Only a YAML syntax error stops at once (the rest of the file cannot be read reliably).
  */
 public final class ConfigLoader {
     private ConfigLoader() {}
@@ -19,14 +23,16 @@ public final class ConfigLoader {
     /** Loads {@code file}; {@code overrides} are {@code KEY=VALUE} strings as given to {@code --set}. */
     public static LoadedConfig load(Path file, List<String> overrides) {
         String display = file.toString();
-        List<RawEntry> entries = YamlConfigReader.read(file, display);
+        ConfigProblems problems = new ConfigProblems();
+        List<RawEntry> entries = YamlConfigReader.read(file, display, problems);
         Path baseDir = file.toAbsolutePath().normalize().getParent();
-        return bind(entries, overrides, display, baseDir);
+        return bind(entries, overrides, display, baseDir, problems);
     }
 
     /** Loads YAML text as if it were a file named {@code displayName} in {@code baseDir}. */
     public static LoadedConfig loadText(String yaml, String displayName, Path baseDir, List<String> overrides) {
-        return bind(YamlConfigReader.readText(yaml, displayName), overrides, displayName, baseDir.toAbsolutePath());
+        ConfigProblems problems = new ConfigProblems();
+        return bind(YamlConfigReader.readText(yaml, displayName, problems), overrides, displayName, baseDir.toAbsolutePath(), problems);
     }
 
     /**
@@ -35,12 +41,14 @@ public final class ConfigLoader {
      */
     public static LoadedConfig fromMap(Map<String, ?> settings, Path baseDir) {
         List<RawEntry> entries = new ArrayList<>();
+        ConfigProblems problems = new ConfigProblems();
         Origin origin = Origin.file("<settings>", 0);
         for (var e : settings.entrySet()) {
-            ConfigKey key = ConfigKeys.lookup(e.getKey()).orElseThrow(() -> YamlConfigReader.unknownKey(origin, e.getKey()));
-            entries.add(new RawEntry(key, e.getKey(), toRaw(e.getValue()), origin));
+            var key = ConfigKeys.lookup(e.getKey());
+            if (key.isEmpty()) problems.add(origin, YamlConfigReader.unknownKey(origin, e.getKey()));
+            else entries.add(new RawEntry(key.get(), e.getKey(), toRaw(e.getValue()), origin));
         }
-        return bind(entries, List.of(), "<settings>", baseDir.toAbsolutePath());
+        return bind(entries, List.of(), "<settings>", baseDir.toAbsolutePath(), problems);
     }
 
     private static RawValue toRaw(Object o) {
@@ -51,29 +59,46 @@ public final class ConfigLoader {
         return new RawValue.Scalar(String.valueOf(o));
     }
 
-    private static LoadedConfig bind(List<RawEntry> fileEntries, List<String> overrides, String source, Path baseDir) {
+    private static LoadedConfig bind(List<RawEntry> fileEntries, List<String> overrides, String source, Path baseDir,
+                                     ConfigProblems problems) {
         Map<String, RawEntry> entries = new LinkedHashMap<>();
         for (RawEntry e : fileEntries) entries.put(e.key().name(), e);
+        problems.overrides(overrides);
         for (String o : overrides) {
-            RawEntry e = OverrideParser.parse(o);
-            entries.remove(e.key().name()); // keep "read order" = the order the user's intent was stated
-            entries.put(e.key().name(), e);
+            try {
+                RawEntry e = OverrideParser.parse(o);
+                entries.remove(e.key().name()); // keep "read order" = the order the user's intent was stated
+                entries.put(e.key().name(), e);
+            } catch (ConfigException bad) {
+                problems.add(Origin.override(o), bad);
+            }
         }
         ConfigValues values = new ConfigValues(source, baseDir);
         for (RawEntry e : entries.values()) {
-            if (e.value() instanceof RawValue.Null && e.key().required()) {
-                throw ConfigException.at(e.origin(), e.written() + " has no value; " + e.key().help());
+            boolean noValue = e.value() instanceof RawValue.Null || e.value() instanceof RawValue.Empty;
+            if (noValue && e.key().required()) {
+                problems.add(e.origin(), e.written() + " has no value; " + e.key().help());
+                problems.fail(e.key());
+                continue;
             }
-            Object typed = ValueParser.parse(e, baseDir);
-            if (typed != null) values.put(e.key(), typed, e.origin(), e.written());
+            try {
+                Object typed = ValueParser.parse(e, baseDir);
+                if (typed != null) values.put(e.key(), typed, e.origin(), e.written());
+            } catch (ConfigException bad) {
+                problems.add(e.origin(), bad);
+                problems.fail(e.key());
+            }
         }
         for (ConfigKey k : ConfigKeys.ALL) {
-            if (k.required() && !values.isSet(k.name())) {
-                throw new ConfigException(source + ": missing required key '" + k.name() + "': " + k.help());
+            if (k.required() && !values.isSet(k.name()) && !problems.failed(k.name())) {
+                problems.add(Origin.file(source, 0), "missing required key '" + k.name() + "': " + k.help());
             }
         }
-        ConfigValidator.validate(values);
+        List<ConfigWarning> notes = ConfigValidator.validate(values, problems);
+        problems.throwIfAny();
         TrainConfig config = TrainConfig.from(values);
-        return new LoadedConfig(config, values, List.copyOf(ConfigAdvisor.forConfig(config, values)));
+        List<ConfigWarning> warnings = new ArrayList<>(notes);
+        warnings.addAll(ConfigAdvisor.forConfig(config, values));
+        return new LoadedConfig(config, values, List.copyOf(warnings));
     }
 }

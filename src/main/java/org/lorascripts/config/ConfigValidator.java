@@ -1,79 +1,160 @@
 package org.lorascripts.config;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
 /**
- * Rules that involve more than one key (single-key types and ranges are {@link ValueParser}'s).
- * Each failure names the line of the key to change and what to do.
+ * Rules that involve more than one key, or a key's value beyond its type (single-key types and
+ * ranges are {@link ValueParser}'s). Each failure names the line of the key to change and what to
+ * do; all failures are collected in {@link ConfigProblems}. A rule is skipped when one of its keys
+ * already failed on its own, since it would then judge a default the user did not choose.
  */
 final class ConfigValidator {
+    /** File endings of Python pickles: unpickling runs code, so these are never loaded. */
+    static final List<String> PICKLE_EXTENSIONS = List.of(".ckpt", ".pt", ".pth", ".bin", ".pkl");
+
     private ConfigValidator() {}
 
-    static void validate(ConfigValues v) {
-        checkPrecision(v);
-        checkBuiltinMatchesTask(v);
+    /** Checks {@code v}, adding failures to {@code p}; returns notes about values it adjusted. */
+    static List<ConfigWarning> validate(ConfigValues v, ConfigProblems p) {
+        List<ConfigWarning> notes = new ArrayList<>();
+        checkPrecision(v, p);
+        checkBuiltinMatchesTask(v, p);
+        checkPickles(v, p);
         TaskType task = v.choice("task_type", TaskType.class);
-        if (task == TaskType.IMAGE_GENERATION) checkImage(v);
+        if (task == TaskType.IMAGE_GENERATION) checkImage(v, p, notes);
         if (v.number("val_ratio") > 0 && v.isSet("val_data_dir")) {
-            throw ConfigException.at(v.origin("val_data_dir"),
-                    "set either val_ratio or val_data_dir, not both (val_ratio is at " + v.origin("val_ratio") + ")");
+            p.add(v.origin("val_data_dir"), "set either val_ratio or val_data_dir, not both (val_ratio is at "
+                    + v.origin("val_ratio") + ")", "val_ratio", "val_data_dir");
+        }
+        long effectiveBatch = (long) v.integer("batch_size") * v.integer("gradient_accumulation_steps");
+        if (effectiveBatch > Integer.MAX_VALUE) {  // the trainer and the step plan count it in an int
+            p.add(v.origin("gradient_accumulation_steps"), "batch_size x gradient_accumulation_steps = " + effectiveBatch
+                    + " is too large (at most " + Integer.MAX_VALUE + ")", "batch_size", "gradient_accumulation_steps");
         }
         String name = v.string("output_name");
         if (name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
-            throw ConfigException.at(v.origin("output_name"), "output_name must be a file name stem without folders, got '"
-                    + name + "'; put folders in output_dir");
+            p.add(v.origin("output_name"), "output_name must be a file name stem without folders, got '"
+                    + name + "'; put folders in output_dir", "output_name", "output_dir");
         }
+        return notes;
     }
 
     /** use_fp16 is the legacy spelling of mixed_precision: fp16; both set differently is a conflict. */
-    private static void checkPrecision(ConfigValues v) {
+    private static void checkPrecision(ConfigValues v, ConfigProblems p) {
         if (!v.isSet("use_fp16")) return;
         boolean fp16 = v.bool("use_fp16");
         MixedPrecision mp = v.choice("mixed_precision", MixedPrecision.class);
         if (v.isSet("mixed_precision") && (mp == MixedPrecision.FP16) != fp16) {
-            throw ConfigException.at(v.origin("mixed_precision"), "mixed_precision '" + mp.configName()
-                    + "' conflicts with use_fp16: " + fp16 + " (" + v.origin("use_fp16")
-                    + "); remove use_fp16 (legacy) and keep mixed_precision");
+            p.add(v.origin("mixed_precision"), "mixed_precision '" + mp.configName() + "' conflicts with use_fp16: "
+                    + fp16 + " (" + v.origin("use_fp16") + "); remove use_fp16 (legacy) and keep mixed_precision");
         }
         if (fp16 && !v.isSet("mixed_precision")) {
             v.put(ConfigKeys.get("mixed_precision"), MixedPrecision.FP16, v.origin("use_fp16"), "use_fp16");
         }
     }
 
-    private static void checkBuiltinMatchesTask(ConfigValues v) {
+    private static void checkBuiltinMatchesTask(ConfigValues v, ConfigProblems p) {
         if (!(v.get("base_model") instanceof BaseModel.Builtin b)) return;
         TaskType task = v.choice("task_type", TaskType.class);
         if (b.task() != task) {
-            throw ConfigException.at(v.origin("base_model"), "base_model " + b + " is a " + b.task().configName()
-                    + " model but task_type is " + task.configName() + "; set task_type: " + b.task().configName());
+            p.add(v.origin("base_model"), "base_model " + b + " is a " + b.task().configName() + " model but task_type is "
+                    + task.configName() + "; set task_type: " + b.task().configName(), "task_type");
         }
     }
 
-    private static void checkImage(ConfigValues v) {
-        if (v.integer("min_bucket_reso") > v.integer("max_bucket_reso")) {
-            throw ConfigException.at(v.origin("min_bucket_reso"), "min_bucket_reso " + v.integer("min_bucket_reso")
-                    + " is larger than max_bucket_reso " + v.integer("max_bucket_reso"));
+    /**
+     * A pickle is refused by its name, before anything looks inside: loading one can run code.
+     * The hint says how to make the .safetensors file the loaders read.
+     */
+    private static void checkPickles(ConfigValues v, ConfigProblems p) {
+        boolean image = v.choice("task_type", TaskType.class) == TaskType.IMAGE_GENERATION;
+        if (v.get("base_model") instanceof BaseModel.Local local) {
+            pickleExtension(local.path()).ifPresent(ext -> p.add(v.origin("base_model"), "base_model " + local.path()
+                    + " is a Python pickle (" + ext + "), which lora-scripts never loads (unpickling can run code); convert it to"
+                    + " .safetensors once, where you trust the file, and point base_model at that: " + (image
+                    ? "AUTOMATIC1111's Checkpoint Merger with checkpoint format safetensors, or diffusers'"
+                      + " convert_original_stable_diffusion_to_diffusers.py --to_safetensors"
+                    : "AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(OUT, safe_serialization=True)")));
+        }
+        Path weights = v.path("network_weights");
+        if (weights != null) {
+            pickleExtension(weights).ifPresent(ext -> p.add(v.origin("network_weights"), "network_weights " + weights
+                    + " is a Python pickle (" + ext + "), which lora-scripts never loads (unpickling can run code); convert it to"
+                    + " .safetensors once, where you trust the file: python -c \"import torch, safetensors.torch as st;"
+                    + " st.save_file(torch.load('" + weights.getFileName() + "'), 'lora.safetensors')\""));
+        }
+    }
+
+    private static java.util.Optional<String> pickleExtension(Path path) {
+        String name = path.getFileName() == null ? "" : path.getFileName().toString().toLowerCase(Locale.ROOT);
+        return PICKLE_EXTENSIONS.stream().filter(name::endsWith).findFirst();
+    }
+
+    private static void checkImage(ConfigValues v, ConfigProblems p, List<ConfigWarning> notes) {
+        boolean ordered = v.integer("min_bucket_reso") <= v.integer("max_bucket_reso");
+        if (!ordered) {
+            p.add(v.origin("min_bucket_reso"), "min_bucket_reso " + v.integer("min_bucket_reso")
+                    + " is larger than max_bucket_reso " + v.integer("max_bucket_reso"), "min_bucket_reso", "max_bucket_reso");
         }
         if (v.integer("bucket_reso_steps") % 8 != 0) {
-            throw ConfigException.at(v.origin("bucket_reso_steps"), "bucket_reso_steps must be a multiple of 8, got '"
+            p.add(v.origin("bucket_reso_steps"), "bucket_reso_steps must be a multiple of 8, got '"
                     + v.integer("bucket_reso_steps") + "' (64 is recommended)");
         }
-        Resolution r = (Resolution) v.get("resolution");
-        int small = Math.min(r.width(), r.height()), large = Math.max(r.width(), r.height());
-        if (v.bool("enable_bucket") && small < v.integer("min_bucket_reso")) {
-            throw ConfigException.at(v.origin("resolution"), "resolution " + r + " is below min_bucket_reso "
-                    + v.integer("min_bucket_reso") + "; set min_bucket_reso: " + Math.max(64, small / 64 * 64)
-                    + " or enable_bucket: false");
-        }
-        if (v.bool("enable_bucket") && large > v.integer("max_bucket_reso")) {
-            throw ConfigException.at(v.origin("resolution"), "resolution " + r + " is above max_bucket_reso "
-                    + v.integer("max_bucket_reso") + "; set max_bucket_reso: " + large + " or enable_bucket: false");
-        }
+        if (ordered && v.bool("enable_bucket")) fitBucketRange(v, p, notes);
         if (v.bool("cache_latents")) {
             for (String aug : new String[] {"random_crop", "flip_aug"}) {
                 if (v.bool(aug)) {
-                    throw ConfigException.at(v.origin(aug), aug + ": true needs cache_latents: false (cached latents"
-                            + " are computed once per image, so per-step augmentation cannot apply)");
+                    p.add(v.origin(aug), aug + ": true needs cache_latents: false (cached latents are computed once per"
+                            + " image, so per-step augmentation cannot apply)", aug, "cache_latents");
                 }
             }
         }
+    }
+
+    /**
+     * The bucket range must hold the resolution. A bound the user left at its default follows the
+     * resolution (with a note, so the change is visible): {@code resolution: 128} with the default
+     * min_bucket_reso 256 would otherwise refuse a plain small-model config. A bound the user set
+     * is respected, and a conflict with it is an error saying what to set.
+     */
+    private static void fitBucketRange(ConfigValues v, ConfigProblems p, List<ConfigWarning> notes) {
+        if (p.failed("resolution") || p.failed("min_bucket_reso") || p.failed("max_bucket_reso") || p.failed("bucket_reso_steps")) return;
+        Resolution r = (Resolution) v.get("resolution");
+        int small = Math.min(r.width(), r.height()), large = Math.max(r.width(), r.height());
+        int steps = Math.max(8, v.integer("bucket_reso_steps"));
+        ConfigKey minKey = ConfigKeys.get("min_bucket_reso"), maxKey = ConfigKeys.get("max_bucket_reso");
+        int lowest = minKey.min().intValue(), highest = maxKey.max().intValue();
+        int min = v.integer("min_bucket_reso");
+        if (small < min) {
+            int fitted = Math.max(lowest, small / steps * steps);
+            if (v.isSet("min_bucket_reso") || fitted > small) {
+                p.add(v.origin("resolution"), "resolution " + r + " is below min_bucket_reso " + min + " ("
+                        + where(v, "min_bucket_reso") + "); set " + (fitted <= small ? "min_bucket_reso: " + fitted + " or " : "")
+                        + "enable_bucket: false");
+            } else {
+                v.put(minKey, fitted, v.origin("resolution"), "min_bucket_reso");
+                notes.add(new ConfigWarning("min_bucket_reso", "min_bucket_reso " + fitted + " (instead of the default " + min
+                        + ") so that buckets hold resolution " + r + "; set min_bucket_reso to choose another"));
+            }
+        }
+        int max = v.integer("max_bucket_reso");
+        if (large > max) {
+            int fitted = Math.min(highest, (large + steps - 1) / steps * steps);
+            if (v.isSet("max_bucket_reso") || fitted < large) {
+                p.add(v.origin("resolution"), "resolution " + r + " is above max_bucket_reso " + max + " ("
+                        + where(v, "max_bucket_reso") + "); set max_bucket_reso: " + large + " or enable_bucket: false");
+            } else {
+                v.put(maxKey, fitted, v.origin("resolution"), "max_bucket_reso");
+                notes.add(new ConfigWarning("max_bucket_reso", "max_bucket_reso " + fitted + " (instead of the default " + max
+                        + ") so that buckets hold resolution " + r + "; set max_bucket_reso to choose another"));
+            }
+        }
+    }
+
+    private static String where(ConfigValues v, String key) {
+        return v.isSet(key) ? "set at " + v.origin(key) : "the default";
     }
 }

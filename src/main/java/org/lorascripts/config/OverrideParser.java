@@ -1,15 +1,14 @@
 package org.lorascripts.config;
 
 import java.util.Optional;
-import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.api.lowlevel.Compose;
-import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.Node;
 
 /**
  * Parses one {@code --set KEY=VALUE} argument. KEY may carry a section prefix
  * ({@code train_config.learning_rate}); VALUE is taken literally, except that list keys accept
- * a YAML flow list ({@code [a, b]}) and an empty VALUE resets the key to its default.
+ * a YAML flow list ({@code [a, b]}). An empty VALUE, {@code ~} or {@code null} resets the key to its
+ * default, as {@code key: ~} does in the file (a command line cannot delete a line of the file).
+ * Booleans follow the same rule as the file ({@link ValueParser}): {@code --set flip_aug=yes} is true.
  */
 final class OverrideParser {
     private OverrideParser() {}
@@ -30,14 +29,14 @@ final class OverrideParser {
     }
 
     private static RawValue rawValue(ConfigKey key, String value, Origin origin) {
-        if (value.isEmpty()) return new RawValue.Null();
+        if (value.isEmpty() || YamlConfigReader.isNullWord(value)) return new RawValue.Null();
         boolean list = key.kind() == ValueKind.NAME_LIST || key.kind() == ValueKind.TEXT_LIST
                 || key.kind() == ValueKind.RESOLUTION;
         if (!list || !value.startsWith("[")) return new RawValue.Scalar(value);
         try {
-            Optional<Node> node = new Compose(LoadSettings.builder().build()).composeString(value);
+            Optional<Node> node = SafeYaml.compose(value, origin.toString());
             return node.map(YamlConfigReader::toRaw).orElse(new RawValue.Null());
-        } catch (YamlEngineException e) {
+        } catch (ConfigException e) {
             throw ConfigException.at(origin, key.name() + " must be a list like [a, b], got '" + value + "'");
         }
     }

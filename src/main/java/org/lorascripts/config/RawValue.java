@@ -7,8 +7,17 @@ sealed interface RawValue {
     /** A scalar's text exactly as written (YAML tags ignored: {@code 1e-4} stays "1e-4"). */
     record Scalar(String text) implements RawValue {}
 
-    /** YAML null: {@code key:}, {@code key: ~} or {@code key: null}. Means "use the default". */
+    /**
+     * An explicit YAML null ({@code key: ~}, {@code key: null}) or an empty {@code --set key=}:
+     * "use the default", said on purpose.
+     */
     record Null() implements RawValue {}
+
+    /**
+     * {@code key:} with nothing after it. Usually a value that was forgotten or deleted, so it is
+     * an error rather than a silent default (write {@code ~} or remove the line for the default).
+     */
+    record Empty() implements RawValue {}
 
     record Sequence(List<RawValue> items) implements RawValue {}
 
@@ -19,6 +28,7 @@ sealed interface RawValue {
         return switch (this) {
             case Scalar s -> "'" + s.text() + "'";
             case Null n -> "null";
+            case Empty n -> "nothing";
             case Sequence q -> "a list";
             case Mapping m -> "a mapping";
         };

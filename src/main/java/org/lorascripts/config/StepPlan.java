@@ -40,7 +40,8 @@ public record StepPlan(int examples, int trainExamples, int valExamples, int mic
         return Math.min(examples - 1, Math.max(1, (int) Math.floor(examples * ratio)));
     }
 
-    private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+    /** Math.ceilDiv: (a + b - 1) / b would wrap for a batch_size near the int limit. */
+    private static int ceilDiv(int a, int b) { return Math.ceilDiv(a, b); }
 
     /** About how many times each training example is seen over the run (epochs, fractional with max_steps). */
     public double viewsPerExample() {

@@ -28,6 +28,7 @@ final class ValueParser {
      */
     static Object parse(RawEntry e, Path baseDir) {
         if (e.value() instanceof RawValue.Null) return null;
+        if (e.value() instanceof RawValue.Empty) throw empty(e);
         ConfigKey key = e.key();
         return switch (key.kind()) {
             case INT -> checkIntChoice(e, (int) checkRange(e, parseInteger(e, scalar(e))));
@@ -53,39 +54,64 @@ final class ValueParser {
                 e.written() + " must be " + e.key().expectation() + ", got " + e.value().shown() + hint);
     }
 
+    /** {@code key:} with nothing, or {@code key: ""}: named, never a silent default. */
+    static ConfigException empty(RawEntry e) {
+        return ConfigException.at(e.origin(), e.written() + ": empty value; give " + e.key().emptyHint() + " or remove the line");
+    }
+
     private static String scalar(RawEntry e) {
-        if (e.value() instanceof RawValue.Scalar s) return s.text().strip();
+        if (e.value() instanceof RawValue.Scalar s) {
+            if (s.text().isBlank()) throw empty(e);
+            return s.text().strip();
+        }
         throw invalid(e);
     }
 
     private static String nonEmpty(RawEntry e, String text) {
-        if (text.isEmpty()) throw invalid(e);
+        if (text.isEmpty()) throw empty(e);
         return text;
     }
 
+    /**
+     * An int, exactly: digits, or a float spelling of a whole number ({@code 1e3}, {@code 100.0}).
+     * Anything outside the int range is "too large" (or "too small"), never wrapped or rounded.
+     */
     private static double parseInteger(RawEntry e, String text) {
         String t = text.replace("_", "");
+        BigDecimal d;
         if (INTEGER.matcher(t).matches()) {
-            try {
-                return Integer.parseInt(t.startsWith("+") ? t.substring(1) : t);
-            } catch (NumberFormatException tooBig) {
-                throw invalid(e);
-            }
+            d = new BigDecimal(t.startsWith("+") ? t.substring(1) : t);
+        } else if (DECIMAL.matcher(t).matches() && exponentFits(t)) { // 1e3 or 100.0 are integers written as floats
+            d = new BigDecimal(t);
+        } else {
+            throw invalid(e);
         }
-        if (DECIMAL.matcher(t).matches()) { // 1e3 or 100.0 are integers written as floats
-            BigDecimal d = new BigDecimal(t);
-            if (d.stripTrailingZeros().scale() <= 0 && d.abs().compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) <= 0) {
-                return d.intValue();
-            }
-        }
-        throw invalid(e);
+        if (d.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) throw outOfRange(e, true);
+        if (d.compareTo(BigDecimal.valueOf(Integer.MIN_VALUE)) < 0) throw outOfRange(e, false);
+        if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) throw invalid(e);
+        return d.intValueExact();
+    }
+
+    /** BigDecimal takes exponents up to 9 digits; longer ones (1e99999999999) are refused as malformed. */
+    private static boolean exponentFits(String t) {
+        int x = Math.max(t.indexOf('e'), t.indexOf('E'));
+        return x < 0 || t.substring(x + 1).replaceFirst("^[-+]", "").length() <= 9;
+    }
+
+    private static ConfigException outOfRange(RawEntry e, boolean large) {
+        ConfigKey k = e.key();
+        String limit;
+        if (k.kind() == ValueKind.RESOLUTION) limit = large ? "8192" : "8";
+        else if (large) limit = k.max() != null ? NumberText.format(k.max(), k.kind()) : Integer.toString(Integer.MAX_VALUE);
+        else limit = k.min() != null ? NumberText.format(k.min(), k.kind()) : Integer.toString(Integer.MIN_VALUE);
+        return invalid(e, large ? " (too large: at most " + limit + ")" : " (too small: at least " + limit + ")");
     }
 
     private static double parseDecimal(RawEntry e, String text) {
         String t = text.replace("_", "");
         if (!DECIMAL.matcher(t).matches()) throw invalid(e);
         double v = Double.parseDouble(t);
-        if (Double.isInfinite(v)) throw invalid(e);
+        if (Double.isInfinite(v)) throw invalid(e, v > 0 ? " (too large)" : " (too small)");
         return v;
     }
 
@@ -102,10 +128,18 @@ final class ValueParser {
         return v;
     }
 
+    /**
+     * One rule for the file and {@code --set}: the YAML 1.1 booleans that PyYAML (and so kohya's and
+     * HF's Python configs) read as booleans, true/false, yes/no, on/off, in any letter case. A YAML
+     * 1.2 parser reads yes/no/on/off as strings, but the text is typed by the key here, not by the
+     * parser, so {@code flip_aug: yes} means true whichever YAML version the user had in mind.
+     * 1/0 and y/n are refused: PyYAML reads them as a number and a string.
+     */
     private static Boolean parseBool(RawEntry e, String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {
             case "true", "yes", "on" -> true;
             case "false", "no", "off" -> false;
+            case "1", "0", "y", "n", "t", "f" -> throw invalid(e, " (1/0 and y/n are not booleans here; write true or false)");
             default -> throw invalid(e);
         };
     }
@@ -156,8 +190,9 @@ final class ValueParser {
             case RawValue.Sequence q -> {
                 for (RawValue item : q.items()) {
                     if (!(item instanceof RawValue.Scalar s) || s.text().isBlank()) {
+                        boolean blank = item instanceof RawValue.Empty || item instanceof RawValue.Scalar;
                         throw ConfigException.at(e.origin(), e.written() + " must be " + e.key().expectation()
-                                + ", got an item " + item.shown());
+                                + ", got " + (blank ? "an empty item" : "an item " + item.shown()));
                     }
                     out.add(splitCommas ? s.text().strip() : s.text());
                 }
@@ -186,12 +221,14 @@ final class ValueParser {
             }
             default -> throw invalid(e);
         }
-        if (w < 8 || h < 8 || w > 8192 || h > 8192 || w % 8 != 0 || h % 8 != 0) throw invalid(e);
+        if (w > 8192 || h > 8192) throw outOfRange(e, true);
+        if (w < 8 || h < 8 || w % 8 != 0 || h % 8 != 0) throw invalid(e);
         return new Resolution(w, h);
     }
 
     private static int sideOrFail(RawEntry e, String text) {
-        if (!INTEGER.matcher(text).matches() || text.length() > 6) throw invalid(e);
+        if (!INTEGER.matcher(text).matches()) throw invalid(e);
+        if (text.length() > 6) throw outOfRange(e, true);
         return Integer.parseInt(text);
     }
 

@@ -11,11 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.api.lowlevel.Compose;
-import org.snakeyaml.engine.v2.exceptions.Mark;
-import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
-import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.NodeTuple;
@@ -26,20 +21,35 @@ import org.snakeyaml.engine.v2.nodes.Tag;
 /**
  * Reads a config file into raw entries, keeping the line of every key. Accepts the flat form
  * (all keys at the top level) and the nested form (keys under model_config:, train_config:, ...;
- * any key in any section). Rejects unknown keys (with the closest valid one), duplicate keys
- * (also a key and its alias, or one key in two sections) and YAML syntax errors, all as
- * one-line {@link ConfigException}s naming file and line.
+ * any key in any section). Unknown keys (with the closest valid one), duplicate keys (also a key
+ * and its alias, or one key in two sections) and misplaced sections are collected, one line each
+ * naming file and line, so that all of them are reported together; a YAML syntax error stops the
+ * reading at once (nothing after it can be trusted), see {@link SafeYaml}.
  */
 final class YamlConfigReader {
+    /** Larger files are refused before reading: a config is a few KB, anything this big is the wrong file. */
+    static final long MAX_FILE_BYTES = 4L << 20;
+
     private final String source;
+    private final ConfigProblems problems;
     private final Map<String, RawEntry> entries = new LinkedHashMap<>();
 
-    private YamlConfigReader(String source) { this.source = source; }
+    private YamlConfigReader(String source, ConfigProblems problems) {
+        this.source = source;
+        this.problems = problems;
+    }
 
-    /** @param displayName how the file is named in messages (the path as the user typed it) */
-    static List<RawEntry> read(Path file, String displayName) {
+    /**
+     * @param displayName how the file is named in messages (the path as the user typed it)
+     * @param problems    receives the problems of individual keys; file-level problems throw
+     */
+    static List<RawEntry> read(Path file, String displayName, ConfigProblems problems) {
         String text;
         try {
+            if (Files.isRegularFile(file) && Files.size(file) > MAX_FILE_BYTES) {
+                throw new ConfigException(displayName + ": " + Files.size(file) + " bytes is far too large for a config file"
+                        + " (they are a few KB); is it the right file?");
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new ConfigException("config file not found: " + displayName);
@@ -48,18 +58,11 @@ final class YamlConfigReader {
         } catch (IOException e) {
             throw new ConfigException(displayName + ": cannot read the config file (" + e.getMessage() + ")");
         }
-        return readText(text, displayName);
+        return readText(text, displayName, problems);
     }
 
-    static List<RawEntry> readText(String text, String displayName) {
-        Optional<Node> root;
-        try {
-            root = new Compose(LoadSettings.builder().setLabel(displayName).build()).composeString(text);
-        } catch (MarkedYamlEngineException e) {
-            throw syntaxError(e, displayName);
-        } catch (YamlEngineException e) {
-            throw new ConfigException(displayName + ": YAML error: " + oneLine(e.getMessage()));
-        }
+    static List<RawEntry> readText(String text, String displayName, ConfigProblems problems) {
+        Optional<Node> root = SafeYaml.compose(text, displayName);
         if (root.isEmpty()) {
             throw new ConfigException(displayName + ": the config file is empty; see examples/quickstart.yaml");
         }
@@ -67,7 +70,7 @@ final class YamlConfigReader {
             throw new ConfigException(displayName + ":" + line(root.get())
                     + ": the config must be 'key: value' lines, got " + toRaw(root.get()).shown());
         }
-        YamlConfigReader reader = new YamlConfigReader(displayName);
+        YamlConfigReader reader = new YamlConfigReader(displayName, problems);
         reader.readMapping(mapping, null);
         return new ArrayList<>(reader.entries.values());
     }
@@ -77,7 +80,8 @@ final class YamlConfigReader {
             Node keyNode = t.getKeyNode();
             Origin origin = Origin.file(source, line(keyNode));
             if (!(keyNode instanceof ScalarNode k)) {
-                throw ConfigException.at(origin, "keys must be plain names like 'learning_rate'");
+                problems.add(origin, "keys must be plain names like 'learning_rate', got " + toRaw(keyNode).shown());
+                continue;
             }
             String name = k.getValue();
             Optional<Section> section = Section.byYamlName(name);
@@ -85,21 +89,23 @@ final class YamlConfigReader {
                 readSection(section.get(), t.getValueNode(), enclosing, origin);
                 continue;
             }
-            ConfigKey key = ConfigKeys.lookup(name).orElseThrow(() -> unknownKey(origin, name));
-            add(new RawEntry(key, name, toRaw(t.getValueNode()), origin));
+            Optional<ConfigKey> key = ConfigKeys.lookup(name);
+            if (key.isEmpty()) {
+                problems.add(origin, unknownKey(origin, name));
+                continue;
+            }
+            add(new RawEntry(key.get(), name, toRaw(t.getValueNode()), origin));
         }
     }
 
     private void readSection(Section section, Node value, Section enclosing, Origin origin) {
         if (enclosing != null) {
-            throw ConfigException.at(origin, section.yamlName() + " cannot be nested inside " + enclosing.yamlName()
+            problems.add(origin, section.yamlName() + " cannot be nested inside " + enclosing.yamlName()
                     + "; sections are one level deep (or put every key at the top level)");
-        }
-        if (value instanceof MappingNode m) {
+        } else if (value instanceof MappingNode m) {
             readMapping(m, section);
-        } else if (!(toRaw(value) instanceof RawValue.Null)) {
-            throw ConfigException.at(origin, section.yamlName() + " must hold indented 'key: value' lines, got "
-                    + toRaw(value).shown());
+        } else if (!(toRaw(value) instanceof RawValue.Null || toRaw(value) instanceof RawValue.Empty)) {
+            problems.add(origin, section.yamlName() + " must hold indented 'key: value' lines, got " + toRaw(value).shown());
         }
     }
 
@@ -107,33 +113,12 @@ final class YamlConfigReader {
         RawEntry first = entries.putIfAbsent(e.key().name(), e);
         if (first == null) return;
         if (first.written().equals(e.written())) {
-            throw ConfigException.at(e.origin(), "duplicate key '" + e.written() + "' (first set at line "
-                    + first.origin().line() + "); keep one");
-        }
-        throw ConfigException.at(e.origin(), "'" + e.written() + "' and '" + first.written()
-                + "' (line " + first.origin().line() + ") are the same setting; keep one");
-    }
-
-    private static ConfigException syntaxError(MarkedYamlEngineException e, String displayName) {
-        String problem = oneLine(e.getProblem() != null ? e.getProblem() : e.getContext());
-        boolean unclosed = problem.contains("end of stream");
-        // For an unclosed quote or bracket the parser's problem is at the end of the file; the
-        // context mark is where the unclosed thing starts, which is the line to fix.
-        Optional<Mark> mark = unclosed ? e.getContextMark().or(e::getProblemMark) : e.getProblemMark().or(e::getContextMark);
-        String where = displayName + mark.map(m -> ":" + (m.getLine() + 1)).orElse("");
-        String hint;
-        if (problem.contains("(TAB)")) {
-            problem = "found a tab character";
-            hint = " (indent with spaces, not tabs)";
-        } else if (unclosed) {
-            hint = " (a quote or bracket is not closed)";
-            if (e.getContext() != null) problem = oneLine(e.getContext()) + ", " + problem;
-        } else if (problem.contains("mapping values are not allowed")) {
-            hint = " (check this line's indentation; quote values that contain ': ')";
+            problems.add(e.origin(), "duplicate key '" + e.written() + "' (first set at line " + first.origin().line() + "); keep one");
         } else {
-            hint = "";
+            problems.add(e.origin(), "'" + e.written() + "' and '" + first.written() + "' (line " + first.origin().line()
+                    + ") are the same setting; keep one");
         }
-        return new ConfigException(where + ": YAML syntax error: " + problem + hint);
+        problems.fail(e.key()); // which of the two was meant is unknown, so rules on this key would guess
     }
 
     static ConfigException unknownKey(Origin origin, String name) {
@@ -142,28 +127,37 @@ final class YamlConfigReader {
         return ConfigException.at(origin, "unknown key '" + name + "'" + hint);
     }
 
+    /**
+     * The raw value of a node. Only one level of a list is looked into: no key takes more, and an
+     * alias can make a node contain itself ({@code &a [*a]}), which a full walk would follow forever.
+     */
     static RawValue toRaw(Node node) {
         return switch (node) {
+            case SequenceNode q -> new RawValue.Sequence(q.getValue().stream().map(YamlConfigReader::toRawFlat).toList());
+            default -> toRawFlat(node);
+        };
+    }
+
+    private static RawValue toRawFlat(Node node) {
+        return switch (node) {
+            // `key:` leaves an empty plain scalar; `key: ""` is quoted, so it is an (empty) string
+            case ScalarNode s when s.isPlain() && s.getValue().isEmpty() -> new RawValue.Empty();
             case ScalarNode s when s.getTag().equals(Tag.NULL) || (s.isPlain() && isNullWord(s.getValue())) -> new RawValue.Null();
             case ScalarNode s -> new RawValue.Scalar(s.getValue());
-            case SequenceNode q -> new RawValue.Sequence(q.getValue().stream().map(YamlConfigReader::toRaw).toList());
+            case SequenceNode q -> new RawValue.Sequence(List.of()); // a list in a list: refused by the value's parser
             default -> new RawValue.Mapping();
         };
     }
 
     /** YAML 1.2 core-schema nulls, whichever schema the parser was set to. */
-    private static boolean isNullWord(String text) {
+    static boolean isNullWord(String text) {
         return switch (text) {
-            case "", "~", "null", "Null", "NULL" -> true;
+            case "~", "null", "Null", "NULL" -> true;
             default -> false;
         };
     }
 
     private static int line(Node node) {
         return node.getStartMark().map(m -> m.getLine() + 1).orElse(0);
-    }
-
-    private static String oneLine(String s) {
-        return s == null ? "unreadable YAML" : s.replaceAll("\\s+", " ").strip();
     }
 }

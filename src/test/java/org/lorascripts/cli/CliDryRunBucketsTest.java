@@ -42,4 +42,22 @@ class CliDryRunBucketsTest {
         assertTrue(o.contains("buckets                2, 3 batches of up to 2 per epoch"), o);
         assertTrue(o.contains("64x192, 1 image") && o.contains("128x128, 3 images"), o);
     }
+
+    @Test
+    void aResolutionBelowTheDefaultBucketRangeMovesItWithANote(@TempDir Path dir) throws Exception {
+        Path cfg = Files.writeString(dir.resolve("c.yaml"), """
+                base_model: builtin:tiny-sd
+                train_data_dir: %s
+                resolution: 64
+                """.formatted(Path.of("examples/quickstart_data").toAbsolutePath()));
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        var cl = Main.newCommandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        assertEquals(0, cl.execute("train", "--config", cfg.toString(), "--dry-run"), err.toString());
+        assertTrue(err.toString().contains("warning: " + cfg + ":3: min_bucket_reso 64 (instead of the default 256) so that buckets"
+                + " hold resolution 64; set min_bucket_reso to choose another\n"), err.toString());
+        assertTrue(out.toString().contains("  * min_bucket_reso              64   (default: 256)"), out.toString());
+        assertTrue(out.toString().contains("64x64, 12 images"), out.toString());
+    }
 }

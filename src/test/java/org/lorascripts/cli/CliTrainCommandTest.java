@@ -59,7 +59,8 @@ class CliTrainCommandTest {
         assertTrue(r.out().contains("steps per epoch        4 = ceil(ceil(54 / 8) / 2)"), r.out());
         assertTrue(r.out().contains("total steps            80"), r.out());
         assertFalse(r.out().contains("clip_skip"), "image keys are not shown for text tasks");
-        assertTrue(r.err().startsWith("warning: lora_alpha 64.0 is more than 2x lora_rank 8"), r.err());
+        // warnings name where their key was set, here the --set argument
+        assertTrue(r.err().startsWith("warning: --set lora_alpha=64: lora_alpha 64.0 is more than 2x lora_rank 8"), r.err());
     }
 
     @Test void unknownKeyExitsTwoWithOneLineAndNoStackTrace() throws Exception {
@@ -88,18 +89,32 @@ class CliTrainCommandTest {
         assertEquals("error: config file not found: nope.yaml\n", noFile.err());
     }
 
-    @Test void missingBaseModelWarnsInDryRunAndFailsOtherwise() throws Exception {
+    @Test void missingBaseModelFailsTheDryRunAndTheRun() throws Exception {
+        // a missing base model used to be only a warning in the dry run; now the dry run fails as the run would
         Path data = Files.createDirectories(dir.resolve("imgs"));
         Files.write(data.resolve("a.png"), new byte[] {1});
         Path cfg = Files.writeString(dir.resolve("c.yaml"), "base_model: models/x.safetensors\ntrain_data_dir: imgs\n");
+        String expected = "error: " + cfg + ":1: base_model " + dir.resolve("models/x.safetensors")
+                + " does not exist; download the model there or fix the path\n";
         Run dry = run("train", "--config", cfg.toString(), "--dry-run");
-        assertEquals(0, dry.code(), dry.err());
-        assertTrue(dry.err().contains("warning: " + cfg + ":1: base_model " + dir.resolve("models/x.safetensors")
-                + " does not exist; download the model there or fix the path"), dry.err());
+        assertEquals(2, dry.code(), dry.err());
+        assertTrue(dry.err().endsWith(expected), dry.err());
+        assertFalse(dry.out().contains("dry run: the config is valid"), dry.out());
         Run real = run("train", "--config", cfg.toString());
         assertEquals(2, real.code());
-        assertTrue(real.err().endsWith("error: " + cfg + ":1: base_model " + dir.resolve("models/x.safetensors")
-                + " does not exist; download the model there or fix the path\n"), real.err());
+        assertTrue(real.err().endsWith(expected), real.err());
+    }
+
+    @Test void everyConfigProblemIsPrintedOnItsOwnErrorLine() throws Exception {
+        Path cfg = Files.writeString(dir.resolve("my.yaml"), "base_model: builtin:tiny-sd\ntrain_data_dir: d\nlearning_rat: 1\n"
+                + "lora_rank:\nmax_train_steps: 99999999999999999999\n");
+        Run r = run("train", "--config", cfg.toString(), "--dry-run", "--set", "flip_aug=maybe");
+        assertEquals(2, r.code());
+        assertEquals("error: " + cfg + ":3: unknown key 'learning_rat' (did you mean 'learning_rate'?)\n"
+                + "error: " + cfg + ":4: lora_rank: empty value; give a number or remove the line\n"
+                + "error: " + cfg + ":5: max_train_steps must be an integer >= 0, got '99999999999999999999' (too large: at most 2147483647)\n"
+                + "error: --set flip_aug=maybe: flip_aug must be true or false, got 'maybe'\n", r.err());
+        assertEquals("", r.out());
     }
 
     @Test void withoutATrainerTrainingExitsThree() {

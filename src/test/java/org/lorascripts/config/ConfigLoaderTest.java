@@ -171,7 +171,8 @@ class ConfigLoaderTest {
     }
 
     @Test void nullValueKeepsTheDefault() {
-        TrainConfig c = load(dir, MINIMAL + "lora_rank:\nnetwork_weights: ~\n").config();
+        // an explicit null is "use the default"; `lora_rank:` with nothing is an error (ConfigEmptyValueTest)
+        TrainConfig c = load(dir, MINIMAL + "lora_rank: ~\nnetwork_weights: null\n").config();
         assertEquals(8, c.lora().rank());
         assertTrue(c.model().networkWeights().isEmpty());
     }

@@ -28,6 +28,13 @@ final class ConfigTestFiles {
         return ConfigLoader.load(write(dir, "my.yaml", yaml), List.of(overrides));
     }
 
+    /** Every problem (one line each) of the ConfigException thrown when loading {@code yaml} as {@code dir/my.yaml}. */
+    static List<String> errors(Path dir, String yaml, String... overrides) {
+        Path file = write(dir, "my.yaml", yaml);
+        Executable load = () -> ConfigLoader.load(file, List.of(overrides));
+        return assertThrows(ConfigException.class, load).problems().stream().map(m -> m.replace(file.toString(), "my.yaml")).toList();
+    }
+
     /** The message of the ConfigException thrown when loading {@code yaml} as {@code dir/my.yaml}. */
     static String error(Path dir, String yaml, String... overrides) {
         Path file = write(dir, "my.yaml", yaml);

@@ -120,7 +120,7 @@ public final class ConfigAdvisor {
         }
         if (c.schedule().warmupSteps() > 0 && c.schedule().warmupSteps() >= plan.totalSteps()) {
             w.add(new ConfigWarning("lr_warmup_steps", "lr_warmup_steps " + c.schedule().warmupSteps() + " >= total steps "
-                    + plan.totalSteps() + ": the learning rate never reaches its target; ~5-10% of total steps is typical"));
+                    + plan.totalSteps() + ": warm-up is cut to the run, so the learning rate reaches its target only at the last step; ~5-10% of total steps is typical"));
         }
         if (c.loop().batchSize() > n) {
             w.add(new ConfigWarning("batch_size", "batch_size " + c.loop().batchSize() + " is larger than the " + n

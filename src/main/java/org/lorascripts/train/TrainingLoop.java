@@ -204,8 +204,10 @@ public final class TrainingLoop {
         TrainConfig.Loop loop = config.loop();
         TrainConfig.Optimizer opt = config.optimizer();
         TrainConfig.Schedule sch = config.schedule();
-        LrSchedule schedule = LrSchedules.create(sch.scheduler().configName(), opt.learningRate(), sch.warmupSteps(),
-                run.totalSteps, sch.numCycles(), sch.power());
+        // A warm-up longer than the run (a quick test with max_train_steps) is cut to the run, as the
+        // config warning says, rather than refused: the schedule then peaks at the last step.
+        LrSchedule schedule = LrSchedules.create(sch.scheduler().configName(), opt.learningRate(),
+                (int) Math.min(sch.warmupSteps(), run.totalSteps), run.totalSteps, sch.numCycles(), sch.power());
         int stepsPerEpoch = run.order.stepsPerEpoch();
         int evalSteps = config.eval().evalSteps();
         int sampleEvery = config.sample().everyNSteps();

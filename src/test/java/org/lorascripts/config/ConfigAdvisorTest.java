@@ -114,7 +114,7 @@ class ConfigAdvisorTest {
         TrainConfig c = load(dir, SD + "warmup_steps: 100\nepochs: 2\nbatch_size: 8\nlearning_rate: 2e-4\n").config();
         List<ConfigWarning> w = ConfigAdvisor.forDataset(c, 5);
         assertEquals(List.of("lr_warmup_steps", "batch_size"), keys(w));
-        assertEquals("lr_warmup_steps 100 >= total steps 2: the learning rate never reaches its target; ~5-10% of total"
+        assertEquals("lr_warmup_steps 100 >= total steps 2: warm-up is cut to the run, so the learning rate reaches its target only at the last step; ~5-10% of total"
                 + " steps is typical", w.get(0).message());
         assertEquals("batch_size 8 is larger than the 5 training images; every batch will be partial", w.get(1).message());
     }

@@ -52,6 +52,17 @@ class TrainingLoopTest {
         }
     }
 
+    @Test void aWarmupLongerThanTheRunIsCutToTheRun() throws Exception {
+        // a quick trial (max_train_steps 3) of a config with lr_warmup_steps 10 must train, not fail
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("max_train_steps", 3).set("lr_warmup_steps", 10)
+                .set("lr_scheduler", "cosine");
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0)) {
+            TrainingResult r = f.run(task);
+            assertEquals(3, r.steps());
+            assertFalse(r.interrupted());
+        }
+    }
+
     @Test void tensorBoardAndJsonlGetTheExpectedTagsAndSamples() throws Exception {
         LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 2).set("eval_steps", 3).set("sample_every_n_steps", 4)
                 .set("log_interval", 2);

@@ -12,6 +12,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.lorascripts.data.DatasetException;
 import org.lorascripts.io.HalfFloats;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.tensor.DType;
@@ -129,10 +130,10 @@ public final class InfoCommand implements Callable<Integer> {
 
     static Path resolve(Path p) {
         if (!Files.exists(p)) throw new DatasetException(p + " does not exist");
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (n.endsWith(".ckpt") || n.endsWith(".pt") || n.endsWith(".bin") || n.endsWith(".pth")) {
-            throw new DatasetException(p + " is a pickle checkpoint, which lora-scripts never loads (it can run code); "
-                    + "convert it to .safetensors first (e.g. with the WebUI's checkpoint merger, 'save as safetensors')");
+        var pickle = PickleFiles.extension(p);
+        if (pickle.isPresent()) {
+            throw new DatasetException(PickleFiles.refusal(p.toString(), pickle.get(), "a checkpoint in the WebUI's Checkpoint Merger"
+                    + " (checkpoint format \"safetensors\"), a LoRA or other dict of tensors with " + PickleFiles.tensorDictConversion(p)));
         }
         if (!Files.isDirectory(p)) return p;
         for (String candidate : List.of("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json",

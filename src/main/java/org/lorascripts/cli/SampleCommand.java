@@ -17,6 +17,7 @@ import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.config.SampleSampler;
 import org.lorascripts.io.AtomicFileWriter;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.lora.AdapterSum;
 import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.KohyaLoraWriter;
@@ -232,14 +233,8 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     private static Path checkedFile(Path file, String origin) {
-        String lower = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
-        for (String ext : List.of(".ckpt", ".pt", ".pth", ".bin", ".pkl")) {
-            if (lower.endsWith(ext)) {
-                throw new ConfigException(origin + ": " + ext + " files are Python pickles, which can run code when loaded; lora-scripts reads only"
-                        + " .safetensors; convert it once where you trust it: python -c \"import torch, safetensors.torch as st; st.save_file(torch.load('"
-                        + file.getFileName() + "'), 'out.safetensors')\"");
-            }
-        }
+        var pickle = PickleFiles.extension(file);
+        if (pickle.isPresent()) throw new ConfigException(PickleFiles.refusal(origin, pickle.get(), PickleFiles.tensorDictConversion(file)));
         if (!Files.isRegularFile(file)) throw new ConfigException(origin + ": no such file " + file);
         return file;
     }

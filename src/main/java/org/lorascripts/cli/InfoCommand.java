@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Show a .safetensors file's metadata, tensors, and LoRA rank/alpha per module.",
         footer = {"", "Examples:", "  ./lora info output/my_style_lora.safetensors",
-                "  ./lora info output/my_text_lora/          (a PEFT adapter folder)",
+                "  ./lora info output/my_text_lora/          # a PEFT adapter folder",
                 "  ./lora info models/v1-5-pruned.safetensors --all"})
 public final class InfoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -44,8 +44,18 @@ public final class InfoCommand implements Callable<Integer> {
         DType dtype;
     }
 
-    @Override public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
+    @Override public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            return describe(spec.commandLine().getOut());
+        } catch (IOException e) {   // unreadable or not a safetensors file: the file's problem, not ours
+            return ErrorReporter.reportUserError(e, err);
+        } catch (Exception e) {
+            return ErrorReporter.report(e, err);
+        }
+    }
+
+    private int describe(PrintWriter out) throws IOException {
         Path file = resolve(path);
         try (TensorSource src = TensorSource.open(file)) {
             out.println("file      " + file);

@@ -16,23 +16,33 @@ import org.lorascripts.data.DatasetException;
 import org.lorascripts.label.LabelException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** {@code ./lora captions <tool>}: tag-level edits of a folder's captions (metadata.csv or .txt files). */
 @Command(name = "captions", mixinStandardHelpOptions = true,
         description = "Edit the captions of an image folder (metadata.csv or .txt files, auto-detected).",
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  ./lora captions freq --input data/my_style --top 30",
+            "  ./lora captions add-trigger --input data/my_style mystyle",
+            "  ./lora captions replace --input data/my_style 'red hair' 'crimson hair'",
+            "  ./lora captions remove --input data/my_style watermark signature",
+            "  ./lora captions dedupe --input data/my_style --format txt",
+            "  ./lora captions convert --input data/my_style --to txt"},
         subcommands = {CaptionsCommand.AddTrigger.class, CaptionsCommand.Replace.class, CaptionsCommand.Remove.class,
                 CaptionsCommand.Dedupe.class, CaptionsCommand.Freq.class, CaptionsCommand.Convert.class})
 public final class CaptionsCommand implements Runnable {
     /** Changed files listed one by one up to this many; beyond it only the count is printed. */
     static final int LIST_LIMIT = 20;
 
-    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     /** The folder and format options every tool shares. */
@@ -52,6 +62,7 @@ public final class CaptionsCommand implements Runnable {
     /** Runs a tool, turning a DatasetException (caption files, labeling) into one line on stderr and exit code 2. */
     abstract static class Tool implements Callable<Integer> {
         @Mixin Folder folder;
+        @Spec CommandSpec spec;
 
         abstract void execute(PrintStream out);
 
@@ -61,8 +72,7 @@ public final class CaptionsCommand implements Runnable {
                 execute(System.out);
                 return 0;
             } catch (DatasetException e) {
-                System.err.println("lora captions: " + e.getMessage());
-                return 2;
+                return ErrorReporter.report(e, spec.commandLine().getErr());
             }
         }
 

@@ -23,6 +23,7 @@ import org.lorascripts.text.ChatFormat;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.text.TokenizerException;
 import org.lorascripts.train.TrainingDevice;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code ./lora generate}: completes prompts with an HF causal LM, optionally with a PEFT adapter
- * attached (unmerged, so the base weights stay exact). Greedy by default; KV cache; stops at EOS.
+ * ({@code --lora}) attached (unmerged, so the base weights stay exact). Greedy by default; KV cache; stops at EOS.
  * Prints each completion (special tokens removed); with several prompts, each after a
  * {@code ### <prompt>} line. Exit codes: 0 ok, 2 bad input, 1 unexpected.
  */
@@ -39,7 +40,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  ./lora generate --base builtin:tiny-llama \\",
-            "      --adapter runs/quickstart-text/quickstart_text \\",
+            "      --lora runs/quickstart-text/quickstart_text \\",
             "      --prompt \"To brew green tea,\"",
             "  ./lora generate --base models/Llama-3.2-1B-Instruct --chat \\",
             "      --prompt \"What is LoRA?\" --temperature 0.7 --top-p 0.9 --seed 1",
@@ -51,8 +52,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--base", required = true, paramLabel = "DIR", description = "HF model folder, or builtin:tiny-llama.")
     String base;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors).")
-    Path adapter;
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    LoraFolderOption lora;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt; repeatable.")
     List<String> prompts = new ArrayList<>();
@@ -88,6 +89,7 @@ public final class GenerateCommand implements Callable<Integer> {
             checkOptions();
             Device dev = TrainingDevice.resolve(device);
             LlmModelFolder folder = LlmModelFolder.resolve(base);
+            Path adapter = LoraFolderOption.of(lora).orElse(null);
             try (HfTokenizer tok = HfTokenizer.load(folder.dir());
                  LlamaForCausalLM model = LlamaForCausalLM.load(folder.dir(), dev, inferenceDType(dev));
                  LoraNetwork net = adapter == null ? null : PeftAdapterReader.attach(adapter, model.loraHosts(), dev)) {
@@ -108,7 +110,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             return 0;
         } catch (IOException | IllegalArgumentException | TokenizerException e) {
-            return ErrorReporter.report(new ConfigException(e.getMessage()), err);
+            return ErrorReporter.reportUserError(e, err);
         } catch (Exception e) {
             return ErrorReporter.report(e, err);
         }

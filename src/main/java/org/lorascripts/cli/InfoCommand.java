@@ -12,6 +12,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.lorascripts.data.DatasetException;
 import org.lorascripts.io.HalfFloats;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.tensor.DType;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Show a .safetensors file's metadata, tensors, and LoRA rank/alpha per module.",
         footer = {"", "Examples:", "  ./lora info output/my_style_lora.safetensors",
-                "  ./lora info output/my_text_lora/          (a PEFT adapter folder)",
+                "  ./lora info output/my_text_lora/          # a PEFT adapter folder",
                 "  ./lora info models/v1-5-pruned.safetensors --all"})
 public final class InfoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -43,8 +44,18 @@ public final class InfoCommand implements Callable<Integer> {
         DType dtype;
     }
 
-    @Override public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
+    @Override public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            return describe(spec.commandLine().getOut());
+        } catch (IOException e) {   // unreadable or not a safetensors file: the file's problem, not ours
+            return ErrorReporter.reportUserError(e, err);
+        } catch (Exception e) {
+            return ErrorReporter.report(e, err);
+        }
+    }
+
+    private int describe(PrintWriter out) throws IOException {
         Path file = resolve(path);
         try (TensorSource src = TensorSource.open(file)) {
             out.println("file      " + file);
@@ -129,10 +140,10 @@ public final class InfoCommand implements Callable<Integer> {
 
     static Path resolve(Path p) {
         if (!Files.exists(p)) throw new DatasetException(p + " does not exist");
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (n.endsWith(".ckpt") || n.endsWith(".pt") || n.endsWith(".bin") || n.endsWith(".pth")) {
-            throw new DatasetException(p + " is a pickle checkpoint, which lora-scripts never loads (it can run code); "
-                    + "convert it to .safetensors first (e.g. with the WebUI's checkpoint merger, 'save as safetensors')");
+        var pickle = PickleFiles.extension(p);
+        if (pickle.isPresent()) {
+            throw new DatasetException(PickleFiles.refusal(p.toString(), pickle.get(), "a checkpoint in the WebUI's Checkpoint Merger"
+                    + " (checkpoint format \"safetensors\"), a LoRA or other dict of tensors with " + PickleFiles.tensorDictConversion(p)));
         }
         if (!Files.isDirectory(p)) return p;
         for (String candidate : List.of("adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json",

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.lorascripts.label.BlipCaptioner;
 import org.lorascripts.data.CaptionFormat;
+import org.lorascripts.data.DatasetException;
 import org.lorascripts.data.ImageFiles;
 import org.lorascripts.label.ImageTagger;
 import org.lorascripts.data.DatasetException;
@@ -14,7 +15,9 @@ import org.lorascripts.data.MetadataCsv;
 import org.lorascripts.label.TagSelection;
 import org.lorascripts.label.Wd14Tagger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./lora label}: captions a folder of images with a local WD14 tagger, a local BLIP captioner
@@ -22,7 +25,17 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "label", mixinStandardHelpOptions = true,
         description = {"Caption the images of a folder with a local WD14 tagger (ONNX) or BLIP captioner, and/or a trigger word.",
-                "Writes metadata.csv (file_name,text) or one .txt per image; existing captions are kept unless --overwrite."})
+                "Writes metadata.csv (file_name,text) or one .txt per image; existing captions are kept unless --overwrite."},
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  ./lora label --input data/my_style --trigger mystyle \\",
+            "      --model models/wd-eva02-large-tagger-v3 --threshold 0.35",
+            "  ./lora label --input data/my_style --backend blip \\",
+            "      --model models/blip-image-captioning-large --format txt",
+            "  ./lora label --input data/my_style --trigger mystyle -o data/captions.csv",
+            "      (without --model every caption is just the trigger word)",
+            "",
+            "Nothing is downloaded: --model names a tagger or BLIP folder on disk."})
 public final class LabelCommand implements Callable<Integer> {
     static final String NO_MODEL_MESSAGE = "no tagger model given: download a SmilingWolf wd-v1-4 / wd-eva02 tagger folder"
             + " with model.onnx and selected_tags.csv from Hugging Face (e.g. SmilingWolf/wd-eva02-large-tagger-v3)"
@@ -32,7 +45,7 @@ public final class LabelCommand implements Callable<Integer> {
     @Option(names = "--input", required = true, paramLabel = "DIR", description = "Folder of images (searched recursively).")
     Path input;
 
-    @Option(names = "--output", paramLabel = "FILE", description = "metadata.csv to write (default: DIR/metadata.csv).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "metadata.csv to write (default: DIR/metadata.csv).")
     Path output;
 
     @Option(names = "--format", paramLabel = "csv|txt", description = "csv (metadata.csv, default) or txt (one .txt beside each image, kohya).")
@@ -77,9 +90,11 @@ public final class LabelCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per model call (default ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Spec CommandSpec spec;
+
     @Override
     public Integer call() {
-        PrintStream err = System.err;
+        PrintStream err = System.err;   // the labeler's progress and warnings
         try {
             ImageFiles.requireFolder(input);
             CaptionFormat fmt = resolveFormat();
@@ -88,10 +103,7 @@ public final class LabelCommand implements Callable<Integer> {
                 throw new LabelException("unknown --backend '" + backend + "': use wd14 or blip");
             }
             if (backend.equals("blip")) {
-                if (model == null) {
-                    err.println("lora label: " + NO_BLIP_MODEL_MESSAGE);
-                    return 2;
-                }
+                if (model == null) throw new LabelException(NO_BLIP_MODEL_MESSAGE);
                 try (ImageTagger captioner = BlipCaptioner.open(model, new BlipCaptioner.Options(maxLength, prompt, beams))) {
                     Labeler.Summary summary = new Labeler(captioner, err)
                             .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
@@ -101,11 +113,8 @@ public final class LabelCommand implements Callable<Integer> {
             }
             TagSelection selection = new TagSelection(threshold, characterThreshold, includeRating);
             if (model == null) {
-                if (trigger == null || trigger.isBlank()) {
-                    err.println("lora label: " + NO_MODEL_MESSAGE);
-                    return 2;
-                }
-                err.println("lora label: no --model given, captions will hold only the trigger word '" + trigger.strip() + "'");
+                if (trigger == null || trigger.isBlank()) throw new LabelException(NO_MODEL_MESSAGE);
+                err.println("note: no --model given, captions will hold only the trigger word '" + trigger.strip() + "'");
             }
             try (ImageTagger tagger = model == null ? ImageTagger.none() : Wd14Tagger.open(model, selection)) {
                 Labeler.Summary summary = new Labeler(tagger, err)
@@ -113,9 +122,8 @@ public final class LabelCommand implements Callable<Integer> {
                 System.out.println(summary.line());
             }
             return 0;
-        } catch (DatasetException e) {   // labeling and caption-file problems (LabelException is one)
-            err.println("lora label: " + e.getMessage());
-            return 2;
+        } catch (DatasetException e) {
+            return ErrorReporter.report(e, spec.commandLine().getErr());
         }
     }
 
@@ -123,7 +131,8 @@ public final class LabelCommand implements Callable<Integer> {
         if (format != null) {
             CaptionFormat fmt = CaptionFormat.parse(format);
             if (fmt == CaptionFormat.TXT && output != null) {
-                throw new LabelException("--output names a metadata.csv; with --format txt the captions go beside the images");
+                throw new LabelException("--output " + output + " names a metadata.csv, but --format txt writes the captions"
+                        + " beside the images; leave out one of them");
             }
             return fmt;
         }

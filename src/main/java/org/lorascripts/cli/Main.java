@@ -23,14 +23,16 @@ public final class Main implements Runnable {
     }
 
     /**
-     * The command line with one-line error reporting (no stack traces unless --debug or LORA_DEBUG=1).
+     * The command line with one-line error reporting (no stack traces unless --debug or LORA_DEBUG=1),
+     * for command lines picocli cannot parse too.
      * Commands catch exceptions themselves and picocli's handler sees the rest, but Errors (above all
      * ExceptionInInitializerError from a binding class that could not load libtorch) pass both; the
      * execution strategy reports those too.
      */
     public static CommandLine newCommandLine() {
         ErrorReporter.setDebug(false);
-        CommandLine cmd = new CommandLine(new Main()).setExecutionExceptionHandler(new ErrorReporter());
+        ErrorReporter reporter = new ErrorReporter();
+        CommandLine cmd = new CommandLine(new Main()).setExecutionExceptionHandler(reporter).setParameterExceptionHandler(reporter);
         CommandLine.IExecutionStrategy runLast = new CommandLine.RunLast();
         return cmd.setExecutionStrategy(parsed -> {
             try {

@@ -10,6 +10,7 @@ import org.lorascripts.config.ConfigException;
 import org.lorascripts.lora.MergedModelWriter;
 import org.lorascripts.models.llm.LlmModelFolder;
 import org.lorascripts.text.TokenizerException;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -25,11 +26,11 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  ./lora merge --base models/Llama-3.2-1B \\",
-            "      --adapter output/llm_domain/llama32_domain --out models/llama32-domain",
+            "      --lora output/llm_domain/llama32_domain --output models/llama32-domain",
             "  ./lora merge --base builtin:tiny-llama \\",
-            "      --adapter runs/quickstart-text/quickstart_text \\",
-            "      --out runs/tiny-merged --force",
-            "      (--force replaces an existing --out folder)",
+            "      --lora runs/quickstart-text/quickstart_text \\",
+            "      -o runs/tiny-merged --force",
+            "      (--force replaces an existing --output folder)",
             "  ./lora generate --base models/llama32-domain --prompt \"The risks are\"",
             "      (the merged folder loads wherever the base model did, without PEFT)%n"})
 public final class MergeCommand implements Callable<Integer> {
@@ -38,32 +39,44 @@ public final class MergeCommand implements Callable<Integer> {
     @Option(names = "--base", required = true, paramLabel = "DIR", description = "HF model folder the adapter was trained on, or builtin:tiny-llama.")
     String base;
 
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter folder (adapter_config.json + adapter_model.safetensors).")
-    Path adapter;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    LoraFolderOption lora;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to write the merged model to.")
-    Path out;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Output output;
 
-    @Option(names = "--force", description = "Replace --out when it exists and is not empty.")
+    @Option(names = "--force", description = "Replace --output when it exists and is not empty.")
     boolean force;
+
+    /** {@code -o/--output DIR}; {@code --out}, its first name, still works but is hidden from help. */
+    static final class Output {
+        @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Folder to write the merged model to.")
+        Path output;
+
+        @Option(names = "--out", required = true, hidden = true, paramLabel = "DIR")
+        Path out;
+
+        Path folder() { return output != null ? output : out; }
+    }
 
     @Override public Integer call() {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try {
             LlmModelFolder folder = LlmModelFolder.resolve(base);
+            Path adapter = lora.folder(), out = output.folder();
             Path target = out.toAbsolutePath().normalize();
             if (target.equals(folder.dir()) || target.equals(adapter.toAbsolutePath().normalize())) {
-                throw new ConfigException("--out " + out + " is the base model or adapter folder; choose a new folder");
+                throw new ConfigException("--output " + out + " is the base model or --lora folder; choose a new folder");
             }
             if (Files.exists(target) && !force && !isEmptyDirectory(target)) {
-                throw new ConfigException("--out " + out + " already exists and is not empty; choose another folder or add --force to replace it");
+                throw new ConfigException("--output " + out + " already exists and is not empty; choose another folder or add --force to replace it");
             }
             MergedModelWriter.write(folder.dir(), adapter, target);
             o.println("merged " + adapter + " into " + folder.name() + ": " + target);
             o.flush();
             return 0;
         } catch (IOException | IllegalArgumentException | TokenizerException e) {
-            return ErrorReporter.report(new ConfigException(e.getMessage()), err);
+            return ErrorReporter.reportUserError(e, err);
         } catch (Exception e) {
             return ErrorReporter.report(e, err);
         }

@@ -17,6 +17,7 @@ import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.config.SampleSampler;
 import org.lorascripts.io.AtomicFileWriter;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.lora.AdapterSum;
 import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.KohyaLoraWriter;
@@ -33,6 +34,7 @@ import org.lorascripts.text.prompt.LoraTag;
 import org.lorascripts.text.prompt.PromptSyntax;
 import org.lorascripts.text.prompt.PromptWithLoras;
 import org.lorascripts.train.TrainingDevice;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -47,14 +49,18 @@ import picocli.CommandLine.Spec;
 @Command(name = "sample", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = "Generate images with a Stable Diffusion checkpoint and LoRAs.",
         footerHeading = "%nExamples:%n",
+        // lines stay within 80 columns: picocli wraps longer ones where no terminal width is known
         footer = {
-            "  ./lora sample --base builtin:tiny-sd --lora runs/quickstart/quickstart.safetensors \\",
-            "      --prompt 'a blue star, outline style' --num 4 --seed 1",
-            "  ./lora sample --base models/v1-5-pruned-emaonly.safetensors --lora-dir output \\",
-            "      --prompt 'portrait, <lora:my_style:0.8>' --negative 'blurry' --sampler euler_a",
+            "  ./lora sample --base builtin:tiny-sd \\",
+            "      --lora runs/quickstart/quickstart.safetensors \\",
+            "      --prompt 'a blue star, outline style' --num 4 --seed 1 -o samples/stars",
+            "  ./lora sample --base models/v1-5-pruned-emaonly.safetensors \\",
+            "      --lora-dir output --prompt 'portrait, <lora:my_style:0.8>' \\",
+            "      --negative 'blurry' --sampler euler_a",
             "",
-            "<lora:NAME:W> loads NAME.safetensors from --lora-dir (default: the folder of the first",
-            "--lora, else ./output); <lora:NAME:TE:UNET> sets the text-encoder and UNet weights apart."})
+            "<lora:NAME:W> loads NAME.safetensors from --lora-dir (default: the folder of",
+            "the first --lora, else ./output); <lora:NAME:TE:UNET> sets the text-encoder",
+            "and UNet weights apart."})
 public final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -94,8 +100,8 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--num", defaultValue = "1", paramLabel = "N", description = "Number of images (default: ${DEFAULT-VALUE}).")
     int num;
 
-    @Option(names = "--out", defaultValue = "samples", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
-    Path out;
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Output output;
 
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
@@ -113,6 +119,20 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--prediction-type", defaultValue = "auto", paramLabel = "auto|epsilon|v_prediction",
             description = "What the UNet predicts; auto reads a diffusers folder's scheduler config, else epsilon (SD 2.x 768 single files need v_prediction).")
     String predictionType;
+
+    /** {@code -o/--output DIR}; {@code --out}, its first name, still works but is hidden from help. */
+    static final class Output {
+        @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Output folder (default: samples).")
+        Path output;
+
+        @Option(names = "--out", required = true, hidden = true, paramLabel = "DIR")
+        Path out;
+
+        static Path folder(Output given) {
+            if (given == null) return Path.of("samples");
+            return given.output != null ? given.output : given.out;
+        }
+    }
 
     /** One LoRA to attach and its text-encoder / UNet multipliers. */
     private record LoraUse(Path file, double teWeight, double unetWeight, String origin) {}
@@ -132,7 +152,8 @@ public final class SampleCommand implements Callable<Integer> {
             case "euler_a", "euler-a" -> SampleSampler.EULER_A;
             default -> throw new ConfigException("--sampler " + sampler + " is not known; use ddim or euler_a");
         };
-        if (steps < 1 || num < 1) throw new ConfigException("--steps and --num must be at least 1");
+        if (steps < 1) throw new ConfigException("--steps must be at least 1, got " + steps);
+        if (num < 1) throw new ConfigException("--num must be at least 1, got " + num);
         if (maxTokenLength % 75 != 0 || maxTokenLength < 75) throw new ConfigException("--max-token-length must be 75, 150 or 225, got " + maxTokenLength);
         PromptWithLoras positive = parsePrompt(prompt, "--prompt");
         PromptWithLoras negativePrompt = parsePrompt(negative, "--negative");
@@ -167,10 +188,10 @@ public final class SampleCommand implements Callable<Integer> {
                     byte[] png;
                     try {
                         png = generator.png(new SdImageGenerator.Request(positive.text(), negativePrompt.text(), w, h, steps, cfg, kind, s));
-                    } catch (IllegalArgumentException e) {
-                        throw new ConfigException(e.getMessage());
+                    } catch (IllegalArgumentException e) {   // the image size: say which options set it
+                        throw new ConfigException("--width " + w + " --height " + h + ": " + e.getMessage());
                     }
-                    Path file = out.resolve(String.format(Locale.ROOT, "%05d-%d.png", i, s));
+                    Path file = Output.folder(output).resolve(String.format(Locale.ROOT, "%05d-%d.png", i, s));
                     AtomicFileWriter.write(file, png);
                     console.println(file + " (" + w + "x" + h + ", seed " + s + ")");
                     console.flush();
@@ -232,14 +253,8 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     private static Path checkedFile(Path file, String origin) {
-        String lower = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
-        for (String ext : List.of(".ckpt", ".pt", ".pth", ".bin", ".pkl")) {
-            if (lower.endsWith(ext)) {
-                throw new ConfigException(origin + ": " + ext + " files are Python pickles, which can run code when loaded; lora-scripts reads only"
-                        + " .safetensors; convert it once where you trust it: python -c \"import torch, safetensors.torch as st; st.save_file(torch.load('"
-                        + file.getFileName() + "'), 'out.safetensors')\"");
-            }
-        }
+        var pickle = PickleFiles.extension(file);
+        if (pickle.isPresent()) throw new ConfigException(PickleFiles.refusal(origin, pickle.get(), PickleFiles.tensorDictConversion(file)));
         if (!Files.isRegularFile(file)) throw new ConfigException(origin + ": no such file " + file);
         return file;
     }

@@ -48,7 +48,8 @@ import picocli.CommandLine.Spec;
             "",
             "Exit codes: 0 ok, 2 config or data error, 1 unexpected error,",
             "            3 training for the task is not available in this build,",
-            "            130 stopped by Ctrl-C (a checkpoint was saved; resume with --resume latest)."})
+            "            130 stopped by Ctrl-C (a checkpoint was saved;",
+            "            resume with --resume latest)."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -60,7 +60,8 @@ final class ConfigValidator {
         if (!(v.get("base_model") instanceof BaseModel.Builtin b)) return;
         TaskType task = v.choice("task_type", TaskType.class);
         if (b.task() != task) {
-            p.add(v.origin("base_model"), "base_model " + b + " is a " + b.task().configName() + " model but task_type is "
+            String article = b.task() == TaskType.IMAGE_GENERATION ? " is an " : " is a ";
+            p.add(v.origin("base_model"), "base_model " + b + article + b.task().configName() + " model but task_type is "
                     + task.configName() + "; set task_type: " + b.task().configName(), "task_type");
         }
     }

@@ -8,7 +8,8 @@ public class DeviceOutOfMemoryException extends RuntimeException {
     private final String torchMessage;
 
     public DeviceOutOfMemoryException(String torchMessage) {
-        super("out of device memory: " + shorten(torchMessage) + "\n  fix: " + HINT);
+        // the CLI prints a last line starting "hint:" as its hint line
+        super("out of device memory: " + shorten(torchMessage) + "\nhint: " + HINT);
         this.torchMessage = torchMessage;
     }
 

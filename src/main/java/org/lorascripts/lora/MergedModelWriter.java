@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.io.JsonValue;
 import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.io.TensorSource;
@@ -86,7 +87,8 @@ public final class MergedModelWriter {
         try (Stream<Path> files = Files.list(from)) {
             for (Path f : files.toList()) {
                 String n = f.getFileName().toString().toLowerCase(Locale.ROOT);
-                boolean weights = n.endsWith(".safetensors") || n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth")
+                // the base's pickles (pytorch_model.bin, ...) hold the unmerged weights too: they must not come along
+                boolean weights = n.endsWith(".safetensors") || PickleFiles.isPickle(f)
                         || n.endsWith(".gguf") || n.endsWith(".index.json") || n.equals("expected.safetensors");
                 if (Files.isRegularFile(f) && !weights) Files.copy(f, to.resolve(f.getFileName()));
             }

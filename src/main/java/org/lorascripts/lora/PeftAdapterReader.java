@@ -10,6 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.lorascripts.io.JsonReader;
 import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.LoraHost;
@@ -40,8 +41,12 @@ public final class PeftAdapterReader {
         Path weights = dir.resolve(PeftAdapterWriter.WEIGHTS_FILE);
         if (!Files.isRegularFile(cfgFile)) throw new IOException(dir + ": no " + PeftAdapterWriter.CONFIG_FILE + "; not a PEFT adapter folder");
         if (!Files.isRegularFile(weights)) {
-            throw new IOException(dir + ": no " + PeftAdapterWriter.WEIGHTS_FILE
-                    + (Files.exists(dir.resolve("adapter_model.bin")) ? " (only the pickle adapter_model.bin, which is not supported: convert it to safetensors)" : ""));
+            Path pickle = dir.resolve("adapter_model.bin");   // what peft writes without safe_serialization
+            if (Files.exists(pickle)) {
+                throw new IOException(PickleFiles.refusal(pickle.toString(), ".bin", "with peft, PeftModel.from_pretrained(base_model, DIR)"
+                        + ".save_pretrained(OUT_DIR, safe_serialization=True), or " + PickleFiles.tensorDictConversion(pickle)));
+            }
+            throw new IOException(dir + ": no " + PeftAdapterWriter.WEIGHTS_FILE);
         }
         if (!(JsonReader.parse(cfgFile) instanceof JsonValue.Obj o)) throw new IOException(cfgFile + ": must hold a JSON object");
         PeftAdapterConfig cfg = PeftAdapterConfig.fromJson(o, cfgFile.toString());

@@ -111,11 +111,11 @@ class CaptionsCommandTest {
     void errorsAreOneLineWithExitTwo() throws IOException {
         Run missing = lora("captions", "dedupe", "--input", dir.resolve("nope").toString());
         assertEquals(2, missing.code());
-        assertEquals("lora captions: input folder " + dir.resolve("nope") + " does not exist: check the --input path\n", missing.err());
+        assertEquals("error: input folder " + dir.resolve("nope") + " does not exist: check the --input path\n", missing.err());
         csv("a.png,\"unclosed\n");
         Run broken = lora("captions", "freq", "--input", dir.toString());
         assertEquals(2, broken.code());
-        assertTrue(broken.err().startsWith("lora captions: " + dir.resolve("metadata.csv") + ": a quoted field"), broken.err());
+        assertTrue(broken.err().startsWith("error: " + dir.resolve("metadata.csv") + ": a quoted field"), broken.err());
         Run comma = lora("captions", "add-trigger", "--input", dir.toString(), "--format", "txt", "a,b");
         assertEquals(2, comma.code());
         assertTrue(comma.err().contains("without commas"), comma.err());

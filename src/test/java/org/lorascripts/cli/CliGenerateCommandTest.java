@@ -46,14 +46,14 @@ class CliGenerateCommandTest {
     }
 
     @Test void greedyWithAnAdapterPrintsTheCompletion() throws Exception {
-        var r = generate("--base", "builtin:tiny-llama", "--adapter", adapter.toString(), "--prompt", "Green tea", "--max-new-tokens", "12",
+        var r = generate("--base", "builtin:tiny-llama", "--lora", adapter.toString(), "--prompt", "Green tea", "--max-new-tokens", "12",
                 "--device", "cpu");
         assertEquals(0, r.code(), r.err());
         String want = expected(true, ChatFormat.NONE, "Green tea", Generator.Options.greedy(12));
         assertEquals(want + "\n", r.out());
         assertEquals("", r.err());
         assertNotEquals(expected(false, ChatFormat.NONE, "Green tea", Generator.Options.greedy(12)), want, "the adapter matters");
-        assertEquals(r.out(), generate("--base", "builtin:tiny-llama", "--adapter", adapter.toString(), "--prompt", "Green tea",
+        assertEquals(r.out(), generate("--base", "builtin:tiny-llama", "--lora", adapter.toString(), "--prompt", "Green tea",
                 "--max-new-tokens", "12", "--device", "cpu").out(), "greedy is deterministic");
     }
 
@@ -80,9 +80,9 @@ class CliGenerateCommandTest {
                 new Case(new String[] {"--base", "builtin:tiny-llama", "--prompt", "a", "--top-p", "0"}, "error: --top-p must be in (0, 1], got 0.0"),
                 new Case(new String[] {"--base", dir.resolve("nowhere").toString(), "--prompt", "a"},
                         "error: base model " + dir.resolve("nowhere") + " does not exist; download the model there or fix the path"),
-                new Case(new String[] {"--base", "builtin:tiny-llama", "--adapter", empty.toString(), "--prompt", "a", "--device", "cpu"},
+                new Case(new String[] {"--base", "builtin:tiny-llama", "--lora", empty.toString(), "--prompt", "a", "--device", "cpu"},
                         "error: " + empty + ": no adapter_config.json; not a PEFT adapter folder"),
-                new Case(new String[] {"--base", "builtin:tiny-llama", "--adapter", other.toString(), "--prompt", "a", "--device", "cpu"},
+                new Case(new String[] {"--base", "builtin:tiny-llama", "--lora", other.toString(), "--prompt", "a", "--device", "cpu"},
                         "error: adapter weights for 'model.layers.0.mlp.down_proj' (lora_A [4, 48], lora_B [32, 4]) do not fit the"
                                 + " model's weight [128, 384]"));
         for (Case c : cases) {

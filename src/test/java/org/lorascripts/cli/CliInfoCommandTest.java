@@ -66,7 +66,7 @@ class CliInfoCommandTest {
         Path ckpt = Files.writeString(dir.resolve("model.ckpt"), "not really");
         Run r = run("info", ckpt.toString());
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("is a pickle checkpoint, which lora-scripts never loads") && r.err().contains("convert it to .safetensors"), r.err());
+        assertTrue(r.err().startsWith("error: " + ckpt + ": .ckpt files are Python pickles") && r.err().contains("Convert it to .safetensors"), r.err());
         assertTrue(!r.err().contains("at org."), "no stack trace");
     }
 

@@ -55,7 +55,7 @@ class CliMergeCommandTest {
 
     @Test void theMergedModelComputesBasePlusAdapter() throws Exception {
         Path out = dir.resolve("merged");
-        var r = merge("--base", "builtin:tiny-llama", "--adapter", adapter.toString(), "--out", out.toString());
+        var r = merge("--base", "builtin:tiny-llama", "--lora", adapter.toString(), "--output", out.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("merged " + adapter + " into builtin:tiny-llama: " + out + "\n", r.out());
         for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
@@ -81,11 +81,11 @@ class CliMergeCommandTest {
     @Test void anExistingOutputNeedsForce() throws Exception {
         Path out = Files.createDirectories(dir.resolve("taken"));
         Files.writeString(out.resolve("keep.txt"), "mine");
-        var r = merge("--base", base.toString(), "--adapter", adapter.toString(), "--out", out.toString());
+        var r = merge("--base", base.toString(), "--lora", adapter.toString(), "--output", out.toString());
         assertEquals(2, r.code());
-        assertEquals("error: --out " + out + " already exists and is not empty; choose another folder or add --force to replace it\n", r.err());
+        assertEquals("error: --output " + out + " already exists and is not empty; choose another folder or add --force to replace it\n", r.err());
         assertTrue(Files.exists(out.resolve("keep.txt")), "nothing was touched");
-        r = merge("--base", base.toString(), "--adapter", adapter.toString(), "--out", out.toString(), "--force");
+        r = merge("--base", base.toString(), "--lora", adapter.toString(), "--output", out.toString(), "--force");
         assertEquals(0, r.code(), r.err());
         assertFalse(Files.exists(out.resolve("keep.txt")), "replaced");
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
@@ -96,12 +96,12 @@ class CliMergeCommandTest {
         Path otherShapes = PeftAdapterFixture.write(fixture, dir.resolve("other-shapes"), n -> n.startsWith("model.layers.0."), 0.1, 1);
         Path otherLayers = renamedLayers(PeftAdapterFixture.write(base, dir.resolve("other-layers"), n -> n.startsWith("model.layers.1."), 0.1, 1));
         Path out = dir.resolve("never");
-        var r = merge("--base", "builtin:tiny-llama", "--adapter", otherShapes.toString(), "--out", out.toString());
+        var r = merge("--base", "builtin:tiny-llama", "--lora", otherShapes.toString(), "--output", out.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("error: " + otherShapes + " adapts 'model.layers.0."), r.err());
         assertTrue(r.err().endsWith("; is this adapter for this base model (" + fixture + ")?\n"), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
-        r = merge("--base", "builtin:tiny-llama", "--adapter", otherLayers.toString(), "--out", out.toString());
+        r = merge("--base", "builtin:tiny-llama", "--lora", otherLayers.toString(), "--output", out.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("error: " + otherLayers + " adapts 'model.layers.7."), r.err());
         assertTrue(r.err().contains("has no tensor model.layers.7."), r.err());
@@ -124,12 +124,12 @@ class CliMergeCommandTest {
     }
 
     @Test void missingInputsAndHelp() {
-        var r = merge("--base", "builtin:tiny-llama", "--adapter", dir.resolve("none").toString(), "--out", dir.resolve("x").toString());
+        var r = merge("--base", "builtin:tiny-llama", "--lora", dir.resolve("none").toString(), "--output", dir.resolve("x").toString());
         assertEquals(2, r.code());
         assertEquals("error: " + dir.resolve("none") + ": no adapter_config.json; not a PEFT adapter folder\n", r.err());
         r = merge("--base", "builtin:tiny-llama");
         assertEquals(2, r.code(), "picocli's usage error for missing options");
-        assertTrue(r.err().contains("Missing required options"), r.err());
+        assertTrue(r.err().startsWith("error: missing required argument"), r.err());
         r = merge("--help");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Examples:") && r.out().contains("./lora merge --base"), r.out());

@@ -155,7 +155,7 @@ class CliTrainCommandTest {
         try {
             Run r = run(Main.newCommandLine(), "train", "--config", "examples/quickstart.yaml");
             assertEquals(1, r.code());
-            assertTrue(r.err().endsWith("error: unexpected IllegalStateException: boom\nrun with --debug (or LORA_DEBUG=1) for details\n"),
+            assertTrue(r.err().endsWith("error: unexpected IllegalStateException: boom\nhint: run with --debug (or LORA_DEBUG=1) for details\n"),
                     r.err());
             assertFalse(r.err().contains("\tat "), "no stack trace");
         } finally {

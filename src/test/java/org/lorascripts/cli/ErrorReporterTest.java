@@ -54,7 +54,7 @@ class ErrorReporterTest {
     @Test void otherErrorsAreOneUnexpectedLineWithTheDebugHint() {
         Report r = report(new ExceptionInInitializerError(new IllegalStateException("bad table\nsecond line")), false, Optional.empty());
         assertEquals(ErrorReporter.UNEXPECTED, r.code());
-        assertEquals("error: unexpected IllegalStateException: bad table\nrun with --debug (or LORA_DEBUG=1) for details\n", r.err());
+        assertEquals("error: unexpected IllegalStateException: bad table\nhint: run with --debug (or LORA_DEBUG=1) for details\n", r.err());
         Report oom = report(new OutOfMemoryError("Java heap space"), false, Optional.empty());
         assertTrue(oom.err().startsWith("error: unexpected OutOfMemoryError: Java heap space\n"), oom.err());
     }

@@ -88,7 +88,7 @@ class LabelCommandTest {
         Path missing = dir.resolve("nope");
         Run r = lora("label", "--input", missing.toString(), "--trigger", "x");
         assertEquals(2, r.code());
-        assertEquals("lora label: input folder " + missing + " does not exist: check the --input path\n", r.err());
+        assertEquals("error: input folder " + missing + " does not exist: check the --input path\n", r.err());
     }
 
     @Test
@@ -99,7 +99,7 @@ class LabelCommandTest {
         Files.copy(tinyTagger().resolve("model.onnx"), model.resolve("model.onnx"));
         Run r = lora("label", "--input", images.toString(), "--model", model.toString());
         assertEquals(2, r.code());
-        assertEquals("lora label: tagger folder " + model + " has no selected_tags.csv: use a SmilingWolf wd tagger"
+        assertEquals("error: tagger folder " + model + " has no selected_tags.csv: use a SmilingWolf wd tagger"
                 + " folder holding model.onnx and selected_tags.csv\n", r.err());
         assertFalse(Files.exists(images.resolve("metadata.csv")));
     }

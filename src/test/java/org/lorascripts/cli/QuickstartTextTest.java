@@ -76,7 +76,7 @@ class QuickstartTextTest {
         assertTrue(loraTea >= baseTea + 2, "the LoRA writes about tea (" + loraTea + " tea words) where the base did not (" + baseTea + ")");
         assertTrue(Files.readString(out.resolve("samples/step-70-sample_0.txt")).contains("base:"), "every sample carries the base's completion");
 
-        var g = CliTrainCommandTest.run(Main.newCommandLine(), "generate", "--base", "builtin:tiny-llama", "--adapter",
+        var g = CliTrainCommandTest.run(Main.newCommandLine(), "generate", "--base", "builtin:tiny-llama", "--lora",
                 out.resolve("quickstart_text").toString(), "--prompt", "Black tea", "--max-new-tokens", "32", "--device", "cpu");
         assertEquals(0, g.code(), g.err());
         assertTrue(teaWords(g.out()) > 0, "a completion about tea: " + g.out());

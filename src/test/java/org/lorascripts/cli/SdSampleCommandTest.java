@@ -56,7 +56,7 @@ class SdSampleCommandTest {
 
     @Test void writesNImagesAndTheSameSeedGivesTheSameBytes() throws Exception {
         String[] common = {"--base", "builtin:tiny-sd", "--prompt", "a red circle", "--num", "3", "--seed", "5", "--steps", "3", "--width", "32"};
-        CliTrainCommandTest.Run a = sample(concat(common, "--out", dir.resolve("a").toString()));
+        CliTrainCommandTest.Run a = sample(concat(common, "--output", dir.resolve("a").toString()));
         assertEquals(0, a.code(), a.err());
         for (String name : List.of("00000-5.png", "00001-6.png", "00002-7.png")) {
             byte[] png = Files.readAllBytes(dir.resolve("a").resolve(name));
@@ -66,7 +66,7 @@ class SdSampleCommandTest {
             assertEquals(3, files.count(), "no temp files are left");
         }
         assertTrue(a.out().contains("00002-7.png (32x32, seed 7)"), a.out());
-        CliTrainCommandTest.Run b = sample(concat(common, "--out", dir.resolve("b").toString()));
+        CliTrainCommandTest.Run b = sample(concat(common, "--output", dir.resolve("b").toString()));
         assertEquals(0, b.code(), b.err());
         assertArrayEquals(Files.readAllBytes(dir.resolve("a/00001-6.png")), Files.readAllBytes(dir.resolve("b/00001-6.png")));
         assertFalse(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a/00000-5.png")), Files.readAllBytes(dir.resolve("a/00001-6.png"))),
@@ -75,17 +75,17 @@ class SdSampleCommandTest {
 
     @Test void aLoraTagInThePromptChangesTheImage() throws Exception {
         String[] common = {"--base", "builtin:tiny-sd", "--seed", "9", "--steps", "3", "--width", "32", "--lora-dir", loraDir.toString()};
-        assertEquals(0, sample(concat(common, "--prompt", "a cat", "--out", dir.resolve("plain").toString())).code());
-        CliTrainCommandTest.Run tagged = sample(concat(common, "--prompt", "a cat <lora:shapes:1>", "--out", dir.resolve("tagged").toString()));
+        assertEquals(0, sample(concat(common, "--prompt", "a cat", "--output", dir.resolve("plain").toString())).code());
+        CliTrainCommandTest.Run tagged = sample(concat(common, "--prompt", "a cat <lora:shapes:1>", "--output", dir.resolve("tagged").toString()));
         assertEquals(0, tagged.code(), tagged.err());
         CliTrainCommandTest.Run flag = sample(concat(common, "--prompt", "a cat", "--lora", loraDir.resolve("shapes.safetensors") + ":1",
-                "--out", dir.resolve("flag").toString(), "--sampler", "ddim"));
+                "--output", dir.resolve("flag").toString(), "--sampler", "ddim"));
         assertEquals(0, flag.code(), flag.err());
         byte[] plain = Files.readAllBytes(dir.resolve("plain/00000-9.png"));
         byte[] withTag = Files.readAllBytes(dir.resolve("tagged/00000-9.png"));
         assertFalse(java.util.Arrays.equals(plain, withTag), "the LoRA changes the image");
         assertArrayEquals(withTag, Files.readAllBytes(dir.resolve("flag/00000-9.png")), "a tag and --lora FILE:1 are the same LoRA");
-        CliTrainCommandTest.Run zero = sample(concat(common, "--prompt", "a cat <lora:shapes:0>", "--out", dir.resolve("zero").toString()));
+        CliTrainCommandTest.Run zero = sample(concat(common, "--prompt", "a cat <lora:shapes:0>", "--output", dir.resolve("zero").toString()));
         assertEquals(0, zero.code(), zero.err());
         assertArrayEquals(plain, Files.readAllBytes(dir.resolve("zero/00000-9.png")), "weight 0 is no LoRA");
     }
@@ -110,7 +110,7 @@ class SdSampleCommandTest {
         TensorIO.add(w, "lora_unet_input_blocks_4_1_proj_in.lora_down.weight", Torch.zeros(4, 320), DType.F16);
         TensorIO.add(w, "lora_unet_input_blocks_4_1_proj_in.lora_up.weight", Torch.zeros(320, 4), DType.F16);
         w.write(foreign);
-        CliTrainCommandTest.Run arch = sample("--base", "builtin:tiny-sd", "--prompt", "x", "--lora", foreign.toString(), "--out", dir.toString());
+        CliTrainCommandTest.Run arch = sample("--base", "builtin:tiny-sd", "--prompt", "x", "--lora", foreign.toString(), "--output", dir.toString());
         assertEquals(2, arch.code());
         assertTrue(arch.err().contains("match no module of the model") && arch.err().contains("another base model"), arch.err());
         assertEquals(1, arch.err().lines().count(), "one line: " + arch.err());

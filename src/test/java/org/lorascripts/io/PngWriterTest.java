@@ -57,10 +57,26 @@ class PngWriterTest {
     }
 
     @Test
-    void largeImageSpansManyDeflateBuffers() throws IOException {
-        // Incompressible data larger than the 64 KiB deflate buffer.
+    void largeIncompressibleImageRoundTrips() throws IOException {
         byte[] px = randomPixels(300 * 200 * 3, 4);
         assertDecodesTo(PngWriter.encode(px, 300, 200, PngWriter.Channels.RGB), px, 300, 200, 3);
+    }
+
+    @Test
+    void colourTypeFollowsTheChannels() {
+        // IHDR's colour type (byte 25) is what TensorBoard's colorspace is read from: 0 gray, 2 RGB, 6 RGBA
+        assertEquals(0, PngWriter.encode(new byte[4], 2, 2, PngWriter.Channels.GRAY)[25]);
+        assertEquals(2, PngWriter.encode(new byte[12], 2, 2, PngWriter.Channels.RGB)[25]);
+        assertEquals(6, PngWriter.encode(new byte[16], 2, 2, PngWriter.Channels.RGBA)[25]);
+    }
+
+    @Test
+    void anyBufferedImageEncodes() throws IOException {
+        BufferedImage img = new BufferedImage(3, 2, BufferedImage.TYPE_INT_RGB);
+        img.setRGB(1, 1, 0x123456);
+        BufferedImage back = ImageIO.read(new ByteArrayInputStream(PngWriter.encode(img)));
+        assertEquals(0x123456, back.getRGB(1, 1) & 0xFFFFFF);
+        assertEquals(0, back.getRGB(0, 0) & 0xFFFFFF);
     }
 
     @Test

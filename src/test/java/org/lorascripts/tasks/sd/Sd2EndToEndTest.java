@@ -153,7 +153,7 @@ class Sd2EndToEndTest {
             CommandLine cmd = Main.newCommandLine();
             cmd.setOut(new PrintWriter(out, true));
             cmd.setErr(new PrintWriter(err, true));
-            int code = cmd.execute(concat(common, "--prediction-type", pred, "--out", dir.resolve(pred).toString()));
+            int code = cmd.execute(concat(common, "--prediction-type", pred, "--output", dir.resolve(pred).toString()));
             assertEquals(0, code, err.toString());
             assertTrue(out.toString().contains("00000-3.png (32x32, seed 3)"), out.toString());
         }

@@ -11,6 +11,7 @@ import java.util.function.UnaryOperator;
 import org.lorascripts.io.JsonParseException;
 import org.lorascripts.io.JsonReader;
 import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.CheckpointWeights;
@@ -26,7 +27,7 @@ import org.lorascripts.models.sd.vae.VaeConfig;
  * {@code scheduler/}) or an LDM single-file {@code .safetensors} ({@code model.diffusion_model.*},
  * {@code first_stage_model.*}, {@code cond_stage_model.*}; EMA copies ignored). The architecture is
  * detected from tensor names and shapes; SDXL and other models fail with what was found. Pickle files
- * ({@code .ckpt}, {@code .pt}, {@code .bin}) are refused, never unpickled.
+ * ({@link PickleFiles}: {@code .ckpt}, {@code .pt}, {@code .bin}, ...) are refused, never unpickled.
  *
  * <p>v-prediction (SD 2.x 768 models) cannot be seen in the weights: it comes from the diffusers
  * scheduler config, from {@code prediction} here, else epsilon.
@@ -39,7 +40,6 @@ public final class SdCheckpointLoader {
     private SdCheckpointLoader() {}
 
     public static final String BUILTIN_TINY = "builtin:tiny-sd";
-    static final List<String> PICKLE_EXTENSIONS = List.of(".ckpt", ".pt", ".pth", ".bin", ".pkl");
 
     /** Opens with the prediction type from the checkpoint (diffusers scheduler config), else epsilon. */
     public static SdCheckpoint open(Path path) throws IOException { return open(path, null); }
@@ -52,7 +52,8 @@ public final class SdCheckpointLoader {
         if (Files.isDirectory(path)) return openDiffusers(path, prediction);
         String name = path.getFileName().toString();
         String lower = name.toLowerCase(Locale.ROOT);
-        for (String ext : PICKLE_EXTENSIONS) if (lower.endsWith(ext)) throw pickleRefusal(path, ext);
+        var pickle = PickleFiles.extension(path);
+        if (pickle.isPresent()) throw pickleRefusal(path, pickle.get());
         if (!Files.exists(path)) throw new java.nio.file.NoSuchFileException(path.toString(), null, "no such checkpoint file or folder");
         if (!lower.endsWith(".safetensors")) {
             throw new IllegalArgumentException(name + ": not a .safetensors file or a diffusers folder; give an SD 1.x/2.x single-file .safetensors checkpoint or a diffusers model folder");
@@ -70,10 +71,9 @@ public final class SdCheckpointLoader {
 
     static IllegalArgumentException pickleRefusal(Path path, String ext) {
         String name = path.getFileName().toString();
-        return new IllegalArgumentException(name + ": " + ext + " files are Python pickles, which can run arbitrary code when loaded; "
-                + "lora-scripts reads only .safetensors. Convert it once: with diffusers' scripts/convert_original_stable_diffusion_to_diffusers.py "
+        return new IllegalArgumentException(PickleFiles.refusal(name, ext, "with diffusers' scripts/convert_original_stable_diffusion_to_diffusers.py "
                 + "--checkpoint_path " + name + " --to_safetensors --dump_path OUT_DIR (gives a diffusers folder), or in AUTOMATIC1111's "
-                + "Checkpoint Merger with checkpoint format \"safetensors\"");
+                + "Checkpoint Merger with checkpoint format \"safetensors\""));
     }
 
     // ---- LDM single file ----
@@ -274,11 +274,15 @@ public final class SdCheckpointLoader {
             Path p = dir.resolve(f);
             if (Files.isRegularFile(p)) return TensorSource.open(p);
         }
-        for (String ext : List.of(".bin", ".fp16.bin", ".ckpt")) {
-            Path p = dir.resolve(("model".equals(base) ? "pytorch_model" : base) + ext);
-            if (Files.isRegularFile(p)) {
-                throw new IllegalArgumentException(label + "/" + p.getFileName() + ": pickle weights (" + ext + ") are refused; lora-scripts reads only .safetensors. "
-                        + "Re-save the folder once with diffusers: DiffusionPipeline.from_pretrained(DIR).save_pretrained(OUT_DIR, safe_serialization=True)");
+        // transformers names its pickles pytorch_model.bin where the safetensors file is model.safetensors
+        String stem = "model".equals(base) ? "pytorch_model" : base;
+        for (String ext : PickleFiles.EXTENSIONS) {
+            for (String variant : List.of("", ".fp16")) {
+                Path p = dir.resolve(stem + variant + ext);
+                if (Files.isRegularFile(p)) {
+                    throw new IllegalArgumentException(PickleFiles.refusal(label + "/" + p.getFileName(), ext, "re-save the folder with diffusers:"
+                            + " DiffusionPipeline.from_pretrained(DIR).save_pretrained(OUT_DIR, safe_serialization=True)"));
+                }
             }
         }
         throw new IllegalArgumentException(label + ": no " + base + ".safetensors (or .fp16.safetensors, or a sharded .safetensors.index.json)");

@@ -71,10 +71,19 @@ class SdCheckpointLoaderTest {
             String ext = f.substring(f.lastIndexOf('.'));
             var e = assertThrows(IllegalArgumentException.class, () -> SdCheckpointLoader.open(dir.resolve(f)));
             assertEquals(f + ": " + ext + " files are Python pickles, which can run arbitrary code when loaded; lora-scripts reads only .safetensors. "
-                    + "Convert it once: with diffusers' scripts/convert_original_stable_diffusion_to_diffusers.py --checkpoint_path " + f
+                    + "Convert it to .safetensors once, where you trust the file: with diffusers' scripts/convert_original_stable_diffusion_to_diffusers.py --checkpoint_path " + f
                     + " --to_safetensors --dump_path OUT_DIR (gives a diffusers folder), or in AUTOMATIC1111's Checkpoint Merger with checkpoint format \"safetensors\"",
                     e.getMessage());
         }
+    }
+
+    @Test
+    void refusesPickleWeightsInADiffusersFolder() throws Exception {
+        Path te = Files.createDirectories(dir.resolve("te"));
+        Files.write(te.resolve("pytorch_model.bin"), new byte[] {1});
+        var e = assertThrows(IllegalArgumentException.class, () -> SdCheckpointLoader.openWeights(te, "model", "sd/text_encoder"));
+        assertTrue(e.getMessage().startsWith("sd/text_encoder/pytorch_model.bin: .bin files are Python pickles"), e.getMessage());
+        assertTrue(e.getMessage().contains("safe_serialization=True"), e.getMessage());
     }
 
     @Test

@@ -1,11 +1,10 @@
 package org.lorascripts.data;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.TreeMap;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 
 /**
  * How many images each bucket holds, for the dry run and for kohya's {@code ss_bucket_info}
@@ -44,18 +43,12 @@ public record BucketStats(List<Entry> buckets, double meanAspectError) {
 
     /** {@code {"buckets": {"0": {"resolution": [w, h], "count": n}, ...}, "mean_img_ar_error": e}}. */
     public String toJson() {
-        LinkedHashMap<String, JsonValue> numbered = new LinkedHashMap<>();
+        ObjectNode numbered = Json.object();
         for (int i = 0; i < buckets.size(); i++) {
             Entry e = buckets.get(i);
-            LinkedHashMap<String, JsonValue> b = new LinkedHashMap<>();
-            b.put("resolution", new JsonValue.Arr(List.of(
-                    new JsonValue.Int(e.resolution().width()), new JsonValue.Int(e.resolution().height()))));
-            b.put("count", new JsonValue.Int(e.count()));
-            numbered.put(Integer.toString(i), new JsonValue.Obj(b));
+            numbered.set(Integer.toString(i), Json.object("resolution", Json.array(e.resolution().width(), e.resolution().height()),
+                    "count", e.count()));
         }
-        LinkedHashMap<String, JsonValue> root = new LinkedHashMap<>();
-        root.put("buckets", new JsonValue.Obj(numbered));
-        root.put("mean_img_ar_error", new JsonValue.Dec(meanAspectError));
-        return JsonWriter.write(new JsonValue.Obj(root));
+        return Json.write(Json.object("buckets", numbered, "mean_img_ar_error", meanAspectError));
     }
 }

@@ -3,8 +3,7 @@ package org.lorascripts.data;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 
 /**
  * Tag counts per image folder for kohya's {@code ss_tag_frequency} LoRA metadata, which WebUI's
@@ -35,12 +34,6 @@ public final class TagFrequency {
 
     /** {@code {"<folder>": {"<tag>": count, ...}, ...}} as compact JSON, the value of ss_tag_frequency. */
     public String toJson() {
-        LinkedHashMap<String, JsonValue> folders = new LinkedHashMap<>();
-        for (var f : byFolder.entrySet()) {
-            LinkedHashMap<String, JsonValue> tags = new LinkedHashMap<>();
-            for (var t : f.getValue().entrySet()) tags.put(t.getKey(), new JsonValue.Int(t.getValue()));
-            folders.put(f.getKey(), new JsonValue.Obj(tags));
-        }
-        return JsonWriter.write(new JsonValue.Obj(folders));
+        return Json.write(Json.object(byFolder));
     }
 }

@@ -1,5 +1,7 @@
 package org.lorascripts.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -10,9 +12,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 import org.lorascripts.config.ClosestName;
 import org.lorascripts.config.DataFormat;
-import org.lorascripts.io.JsonParseException;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.text.ChatMessage;
 
 /**
@@ -72,7 +72,7 @@ public final class TextRecordReader {
         for (int i = 0; i < lines.length; i++) {
             if (lines[i].isBlank()) continue;
             String at = f + ":" + (i + 1);
-            JsonValue.Obj obj = parseObject(lines[i], at);
+            ObjectNode obj = parseObject(lines[i], at);
             if (schema == null) schema = detect(obj, at);
             for (String k : schema.required) {
                 if (obj.get(k) == null) throw new DatasetException(at + ": missing '" + k + "' (found keys: " + keys(obj) + ")");
@@ -81,7 +81,7 @@ public final class TextRecordReader {
                 case TEXT -> new TextRecord.Plain(at, string(obj, "text", at));
                 case PROMPT_COMPLETION -> new TextRecord.PromptCompletion(at, string(obj, "prompt", at), string(obj, "completion", at));
                 case ALPACA -> new TextRecord.Alpaca(at, string(obj, "instruction", at),
-                        obj.get("input") == null || obj.get("input") instanceof JsonValue.Null ? "" : string(obj, "input", at),
+                        obj.get("input") == null || obj.get("input").isNull() ? "" : string(obj, "input", at),
                         string(obj, "output", at));
                 case CHAT -> new TextRecord.Chat(at, messages(obj.get("messages"), at));
             });
@@ -89,23 +89,23 @@ public final class TextRecordReader {
         return out;
     }
 
-    private static JsonValue.Obj parseObject(String line, String at) {
-        JsonValue v;
+    private static ObjectNode parseObject(String line, String at) {
+        JsonNode v;
         try {
-            v = JsonReader.parse(line);
-        } catch (JsonParseException e) {
+            v = Json.parse(line);
+        } catch (Json.Malformed e) {
             throw new DatasetException(at + ": not valid JSON (" + e.getMessage() + ")");
         }
-        if (v instanceof JsonValue.Obj o) return o;
-        throw new DatasetException(at + ": expected a JSON object {...} per line, found " + v.typeName());
+        if (v instanceof ObjectNode o) return o;
+        throw new DatasetException(at + ": expected a JSON object {...} per line, found " + Json.typeName(v));
     }
 
-    private static Schema detect(JsonValue.Obj first, String at) {
+    private static Schema detect(ObjectNode first, String at) {
         for (Schema s : Schema.values()) {
-            if (first.members().keySet().containsAll(s.required)) return s;
+            if (s.required.stream().allMatch(first::has)) return s;
         }
         String hint = "";
-        for (String k : first.members().keySet()) {
+        for (String k : keyList(first)) {
             if (KNOWN_KEYS.contains(k)) continue;
             Optional<String> close = ClosestName.closest(k, KNOWN_KEYS);
             if (close.isPresent()) { hint = "; '" + k + "': did you mean '" + close.get() + "'?"; break; }
@@ -114,33 +114,39 @@ public final class TextRecordReader {
                 + " 'prompt' and 'completion', 'instruction' and 'output' (alpaca), or 'messages' (chat)" + hint);
     }
 
-    private static String string(JsonValue.Obj obj, String key, String at) {
-        if (obj.get(key) instanceof JsonValue.Str s) return s.value();
-        throw new DatasetException(at + ": '" + key + "' must be a string, found " + obj.get(key).typeName());
+    private static String string(ObjectNode obj, String key, String at) {
+        if (obj.get(key).isTextual()) return obj.get(key).textValue();
+        throw new DatasetException(at + ": '" + key + "' must be a string, found " + Json.typeName(obj.get(key)));
     }
 
-    private static List<ChatMessage> messages(JsonValue v, String at) {
-        if (!(v instanceof JsonValue.Arr arr)) throw new DatasetException(at + ": 'messages' must be a list of {role, content}, found " + v.typeName());
-        if (arr.items().isEmpty()) throw new DatasetException(at + ": 'messages' is empty");
+    private static List<ChatMessage> messages(JsonNode v, String at) {
+        if (!v.isArray()) throw new DatasetException(at + ": 'messages' must be a list of {role, content}, found " + Json.typeName(v));
+        if (v.isEmpty()) throw new DatasetException(at + ": 'messages' is empty");
         List<ChatMessage> out = new ArrayList<>();
-        for (int i = 0; i < arr.items().size(); i++) {
+        for (int i = 0; i < v.size(); i++) {
             String where = at + ": messages[" + i + "]";
-            if (!(arr.items().get(i) instanceof JsonValue.Obj m)) {
-                throw new DatasetException(where + " must be an object {\"role\": ..., \"content\": ...}, found " + arr.items().get(i).typeName());
+            if (!(v.get(i) instanceof ObjectNode m)) {
+                throw new DatasetException(where + " must be an object {\"role\": ..., \"content\": ...}, found " + Json.typeName(v.get(i)));
             }
             for (String k : List.of("role", "content")) {
-                if (!(m.get(k) instanceof JsonValue.Str)) {
+                if (m.get(k) == null || !m.get(k).isTextual()) {
                     throw new DatasetException(where + (m.get(k) == null ? " missing '" + k + "' (found keys: " + keys(m) + ")"
-                            : " '" + k + "' must be a string, found " + m.get(k).typeName()));
+                            : " '" + k + "' must be a string, found " + Json.typeName(m.get(k))));
                 }
             }
-            out.add(new ChatMessage(((JsonValue.Str) m.get("role")).value(), ((JsonValue.Str) m.get("content")).value()));
+            out.add(new ChatMessage(m.get("role").textValue(), m.get("content").textValue()));
         }
         return out;
     }
 
-    private static String keys(JsonValue.Obj o) {
-        return o.members().isEmpty() ? "none" : String.join(", ", o.members().keySet());
+    private static List<String> keyList(ObjectNode o) {
+        List<String> keys = new ArrayList<>();
+        o.fieldNames().forEachRemaining(keys::add);
+        return keys;
+    }
+
+    private static String keys(ObjectNode o) {
+        return o.isEmpty() ? "none" : String.join(", ", keyList(o));
     }
 
     private static List<Path> listFiles(Path dir, DataFormat format, String key) {

@@ -1,6 +1,13 @@
 package org.lorascripts.io;
 
-/** JSON (RFC 8259) string and number literals for the few files we write as JSON by hand. */
+/**
+ * JSON (RFC 8259) string and number literals for the few files we write as JSON by hand.
+ *
+ * @deprecated to be removed once the safetensors/metrics readers move to io.Json; new code uses
+ *             {@link Json} and {@link JsonFields}. Kept only for metrics.jsonl and the event-file demo,
+ *             which other changes are editing now.
+ */
+@Deprecated
 public final class JsonLiterals {
     private JsonLiterals() {}
 

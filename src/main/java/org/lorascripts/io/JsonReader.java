@@ -15,7 +15,12 @@ import java.util.Map;
  * trailing commas, no NaN/Infinity, no raw control characters or unpaired surrogates in strings,
  * invalid UTF-8 rejected, and duplicate object keys rejected (a header or config with two values
  * for one key has no single meaning).
+ *
+ * @deprecated to be removed once the safetensors/metrics readers move to io.Json; new code uses
+ *             {@link Json} and {@link JsonFields}. Kept only for the safetensors header/index readers, the
+ *             trainer state and the memory estimate, which other changes are editing now.
  */
+@Deprecated
 public final class JsonReader {
     /** Deep enough for any real config; shallow enough that a hostile file cannot overflow the stack. */
     static final int MAX_DEPTH = 512;

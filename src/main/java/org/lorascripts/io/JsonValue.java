@@ -9,7 +9,12 @@ import java.util.Map;
  * A parsed JSON value. Objects keep insertion order so that what is read and written back
  * (config.json, adapter_config.json, safetensors headers) keeps a deterministic key order.
  * Integers that fit a {@code long} are {@link Int}; every other number is {@link Dec}.
+ *
+ * @deprecated to be removed once the safetensors/metrics readers move to io.Json; new code uses
+ *             {@link Json} and {@link JsonFields}. Kept only for the safetensors header/index, the trainer state and the memory estimate,
+ *             which other changes are editing now.
  */
+@Deprecated
 public sealed interface JsonValue {
 
     record Obj(Map<String, JsonValue> members) implements JsonValue {

@@ -10,7 +10,12 @@ import java.util.Map;
  * serde_json and Python's {@code json.dumps(v, separators=(",", ":"), ensure_ascii=False)}
  * byte for byte for strings and integers, which is what safetensors headers need: only
  * {@code "}, {@code \} and control characters are escaped; other text is written as raw UTF-8.
+ *
+ * @deprecated to be removed once the safetensors/metrics readers move to io.Json; new code uses
+ *             {@link Json} and {@link JsonFields}. Kept only for the safetensors header/index and the trainer state,
+ *             which other changes are editing now.
  */
+@Deprecated
 public final class JsonWriter {
     private JsonWriter() {}
 

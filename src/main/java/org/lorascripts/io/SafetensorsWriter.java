@@ -1,5 +1,7 @@
 package org.lorascripts.io;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -164,24 +166,17 @@ public final class SafetensorsWriter {
 
     /** The header JSON including the space padding (without the 8-byte length prefix). */
     byte[] headerBytes() {
-        Map<String, JsonValue> root = new LinkedHashMap<>();
-        if (!metadata.isEmpty()) {
-            Map<String, JsonValue> m = new LinkedHashMap<>();
-            metadata.forEach((k, v) -> m.put(k, new JsonValue.Str(v)));
-            root.put(SafetensorsHeader.METADATA_KEY, new JsonValue.Obj(m));
-        }
+        ObjectNode root = Json.object();
+        if (!metadata.isEmpty()) root.set(SafetensorsHeader.METADATA_KEY, Json.object(metadata));
         long offset = 0;
         for (Entry e : ordered()) {
-            List<JsonValue> shape = new ArrayList<>();
-            for (long d : e.shape()) shape.add(new JsonValue.Int(d));
-            Map<String, JsonValue> info = new LinkedHashMap<>();
-            info.put("dtype", new JsonValue.Str(e.dtype().safetensorsName));
-            info.put("shape", new JsonValue.Arr(shape));
-            info.put("data_offsets", new JsonValue.Arr(List.of(new JsonValue.Int(offset), new JsonValue.Int(offset + e.byteLength()))));
-            root.put(e.name(), new JsonValue.Obj(info));
+            ArrayNode shape = Json.array();
+            for (long d : e.shape()) shape.add(d);
+            root.set(e.name(), Json.object("dtype", e.dtype().safetensorsName, "shape", shape,
+                    "data_offsets", Json.array(offset, offset + e.byteLength())));
             offset += e.byteLength();
         }
-        byte[] json = JsonWriter.writeUtf8(new JsonValue.Obj(root));
+        byte[] json = Json.writeUtf8(root);
         int padded = (json.length + 7) & ~7;
         if (padded > SafetensorsFile.MAX_HEADER_BYTES) {
             throw new IllegalStateException("safetensors header would be " + padded + " bytes, over the "

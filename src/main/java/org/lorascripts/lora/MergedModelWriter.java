@@ -5,7 +5,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,8 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorInfo;
@@ -129,13 +127,8 @@ public final class MergedModelWriter {
         }
         // 3. the index, when sharded
         if (shards.size() > 1) {
-            Map<String, JsonValue> wm = new LinkedHashMap<>();
-            weightMap.forEach((k, v) -> wm.put(k, JsonValue.of(v)));
-            Map<String, JsonValue> ordered = new LinkedHashMap<>();
-            ordered.put("metadata", new JsonValue.Obj(Map.of("total_size", JsonValue.of(total))));
-            ordered.put("weight_map", new JsonValue.Obj(wm));
-            AtomicFileWriter.write(dir.resolve("model.safetensors.index.json"),
-                    (JsonWriter.writePretty(new JsonValue.Obj(ordered)) + "\n").getBytes(StandardCharsets.UTF_8));
+            Json.writePrettyFile(dir.resolve("model.safetensors.index.json"),
+                    Json.object("metadata", Json.object("total_size", total), "weight_map", Json.object(weightMap)));
         }
     }
 

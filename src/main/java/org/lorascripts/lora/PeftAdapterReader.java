@@ -8,8 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorIO;
@@ -48,8 +47,7 @@ public final class PeftAdapterReader {
             }
             throw new IOException(dir + ": no " + PeftAdapterWriter.WEIGHTS_FILE);
         }
-        if (!(JsonReader.parse(cfgFile) instanceof JsonValue.Obj o)) throw new IOException(cfgFile + ": must hold a JSON object");
-        PeftAdapterConfig cfg = PeftAdapterConfig.fromJson(o, cfgFile.toString());
+        PeftAdapterConfig cfg = PeftAdapterConfig.fromJson(Json.readObject(cfgFile), cfgFile.toString());
         Map<String, Tensor> as = new LinkedHashMap<>(), bs = new LinkedHashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
             for (String key : f.names()) {

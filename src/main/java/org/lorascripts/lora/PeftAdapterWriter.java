@@ -5,8 +5,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.tensor.DType;
@@ -46,7 +45,7 @@ public final class PeftAdapterWriter {
                 TensorIO.add(w, keyB(e.getKey()), e.getValue().up(), dtype);
             }
             w.write(tmp.resolve(WEIGHTS_FILE));
-            AtomicFileWriter.write(tmp.resolve(CONFIG_FILE), (JsonWriter.writePretty(cfg.toJson()) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            Json.writePrettyFile(tmp.resolve(CONFIG_FILE), cfg.toJson());
         });
     }
 

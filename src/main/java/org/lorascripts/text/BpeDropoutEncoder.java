@@ -1,5 +1,6 @@
 package org.lorascripts.text;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -7,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
-import org.lorascripts.io.JsonValue;
 
 /**
  * Byte-level BPE encoding with BPE-dropout (Provilkov et al., 2020): at every merge step each
@@ -32,12 +32,12 @@ public final class BpeDropoutEncoder {
     }
 
     /** The encoder of a byte-level BPE {@code tokenizer.json} (its {@code model.vocab} and {@code model.merges}). */
-    public static BpeDropoutEncoder of(JsonValue.Obj tokenizerJson) {
-        JsonValue.Obj model = (JsonValue.Obj) tokenizerJson.get("model");
+    public static BpeDropoutEncoder of(JsonNode tokenizerJson) {
+        JsonNode model = tokenizerJson.required("model");
         Map<String, Integer> vocab = new java.util.LinkedHashMap<>();
-        ((JsonValue.Obj) model.get("vocab")).members().forEach((k, v) -> vocab.put(k, Math.toIntExact(((JsonValue.Int) v).value())));
+        for (var e : model.required("vocab").properties()) vocab.put(e.getKey(), Math.toIntExact(e.getValue().longValue()));
         List<String> merges = new ArrayList<>();
-        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) merges.add(((JsonValue.Str) m).value());
+        for (JsonNode m : model.required("merges")) merges.add(m.textValue());
         return new BpeDropoutEncoder(vocab, merges);
     }
 

@@ -1,16 +1,15 @@
 package org.lorascripts.text;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 
 /**
  * Writes the tokenizer of {@code builtin:tiny-llama}: a real byte-level BPE {@code tokenizer.json}
@@ -56,68 +55,51 @@ public final class TinyTokenizerWriter {
     public static void write(Path dir, String corpus, int merges) {
         try {
             Files.createDirectories(dir);
-            AtomicFileWriter.write(dir.resolve("tokenizer.json"), JsonWriter.writeUtf8(tokenizerJson(corpus, merges)));
-            AtomicFileWriter.write(dir.resolve("tokenizer_config.json"),
-                    JsonWriter.writePretty(tokenizerConfig()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            AtomicFileWriter.write(dir.resolve("tokenizer.json"), Json.writeUtf8(tokenizerJson(corpus, merges)));
+            AtomicFileWriter.write(dir.resolve("tokenizer_config.json"), Json.writePretty(tokenizerConfig()).getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the tiny tokenizer to " + dir + " (" + e.getMessage() + ")", e);
         }
     }
 
-    static JsonValue tokenizerJson() { return tokenizerJson(CORPUS, MERGES); }
+    static ObjectNode tokenizerJson() { return tokenizerJson(CORPUS, MERGES); }
 
-    static JsonValue tokenizerJson(String corpus, int mergeCount) {
-        Map<String, JsonValue> vocab = new LinkedHashMap<>();
-        for (String symbol : ByteLevelBpeTrainer.byteVocabulary()) vocab.put(symbol, JsonValue.of(vocab.size()));
-        List<JsonValue> merges = new ArrayList<>();
+    static ObjectNode tokenizerJson(String corpus, int mergeCount) {
+        ObjectNode vocab = Json.object();
+        for (String symbol : ByteLevelBpeTrainer.byteVocabulary()) vocab.put(symbol, vocab.size());
+        ArrayNode merges = Json.array();
         for (String[] pair : ByteLevelBpeTrainer.train(corpus, mergeCount)) {
-            merges.add(JsonValue.of(pair[0] + " " + pair[1]));
-            vocab.putIfAbsent(pair[0] + pair[1], JsonValue.of(vocab.size()));
+            merges.add(pair[0] + " " + pair[1]);
+            if (!vocab.has(pair[0] + pair[1])) vocab.put(pair[0] + pair[1], vocab.size());
         }
         int firstSpecial = vocab.size();
-        List<JsonValue> added = new ArrayList<>();
+        ArrayNode added = Json.array();
         for (int i = 0; i < SPECIAL_TOKENS.size(); i++) {
-            added.add(obj("id", JsonValue.of(firstSpecial + i), "content", JsonValue.of(SPECIAL_TOKENS.get(i)),
-                    "single_word", JsonValue.of(false), "lstrip", JsonValue.of(false), "rstrip", JsonValue.of(false),
-                    "normalized", JsonValue.of(false), "special", JsonValue.of(true)));
+            added.add(Json.object("id", firstSpecial + i, "content", SPECIAL_TOKENS.get(i), "single_word", false, "lstrip", false,
+                    "rstrip", false, "normalized", false, "special", true));
         }
-        JsonValue bos = obj("SpecialToken", obj("id", JsonValue.of("<s>"), "type_id", JsonValue.of(0)));
-        JsonValue postProcessor = obj("type", JsonValue.of("TemplateProcessing"),
-                "single", arr(bos, sequence("A", 0)),
-                "pair", arr(bos, sequence("A", 0), obj("SpecialToken", obj("id", JsonValue.of("<s>"), "type_id", JsonValue.of(1))), sequence("B", 1)),
-                "special_tokens", obj("<s>", obj("id", JsonValue.of("<s>"), "ids", arr(JsonValue.of(firstSpecial)),
-                        "tokens", arr(JsonValue.of("<s>")))));
-        JsonValue model = obj("type", JsonValue.of("BPE"), "dropout", JsonValue.Null.INSTANCE,
-                "unk_token", JsonValue.Null.INSTANCE, "continuing_subword_prefix", JsonValue.Null.INSTANCE,
-                "end_of_word_suffix", JsonValue.Null.INSTANCE, "fuse_unk", JsonValue.of(false),
-                "byte_fallback", JsonValue.of(false), "vocab", new JsonValue.Obj(vocab), "merges", new JsonValue.Arr(merges));
-        return obj("version", JsonValue.of("1.0"), "truncation", JsonValue.Null.INSTANCE, "padding", JsonValue.Null.INSTANCE,
-                "added_tokens", new JsonValue.Arr(added), "normalizer", JsonValue.Null.INSTANCE,
-                "pre_tokenizer", byteLevel(false), "post_processor", postProcessor, "decoder", byteLevel(true),
-                "model", model);
+        ObjectNode bos = Json.object("SpecialToken", Json.object("id", "<s>", "type_id", 0));
+        ObjectNode postProcessor = Json.object("type", "TemplateProcessing",
+                "single", Json.array(bos, sequence("A", 0)),
+                "pair", Json.array(bos, sequence("A", 0), Json.object("SpecialToken", Json.object("id", "<s>", "type_id", 1)), sequence("B", 1)),
+                "special_tokens", Json.object("<s>", Json.object("id", "<s>", "ids", Json.array(firstSpecial), "tokens", Json.array("<s>"))));
+        ObjectNode model = Json.object("type", "BPE", "dropout", null, "unk_token", null, "continuing_subword_prefix", null,
+                "end_of_word_suffix", null, "fuse_unk", false, "byte_fallback", false, "vocab", vocab, "merges", merges);
+        return Json.object("version", "1.0", "truncation", null, "padding", null, "added_tokens", added, "normalizer", null,
+                "pre_tokenizer", byteLevel(false), "post_processor", postProcessor, "decoder", byteLevel(true), "model", model);
     }
 
-    static JsonValue tokenizerConfig() {
-        return obj("add_bos_token", JsonValue.of(true), "add_eos_token", JsonValue.of(false),
-                "bos_token", JsonValue.of("<s>"), "eos_token", JsonValue.of("</s>"), "pad_token", JsonValue.of("<pad>"),
-                "chat_template", JsonValue.of(CHATML_JINJA), "clean_up_tokenization_spaces", JsonValue.of(false),
-                "model_max_length", JsonValue.of(2048), "tokenizer_class", JsonValue.of("PreTrainedTokenizerFast"));
+    static ObjectNode tokenizerConfig() {
+        return Json.object("add_bos_token", true, "add_eos_token", false, "bos_token", "<s>", "eos_token", "</s>", "pad_token", "<pad>",
+                "chat_template", CHATML_JINJA, "clean_up_tokenization_spaces", false, "model_max_length", 2048,
+                "tokenizer_class", "PreTrainedTokenizerFast");
     }
 
-    private static JsonValue byteLevel(boolean addPrefixSpace) {
-        return obj("type", JsonValue.of("ByteLevel"), "add_prefix_space", JsonValue.of(addPrefixSpace),
-                "trim_offsets", JsonValue.of(true), "use_regex", JsonValue.of(true));
+    private static ObjectNode byteLevel(boolean addPrefixSpace) {
+        return Json.object("type", "ByteLevel", "add_prefix_space", addPrefixSpace, "trim_offsets", true, "use_regex", true);
     }
 
-    private static JsonValue sequence(String id, int typeId) {
-        return obj("Sequence", obj("id", JsonValue.of(id), "type_id", JsonValue.of(typeId)));
-    }
-
-    private static JsonValue arr(JsonValue... items) { return new JsonValue.Arr(List.of(items)); }
-
-    private static JsonValue obj(Object... keyValues) {
-        Map<String, JsonValue> m = new LinkedHashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) m.put((String) keyValues[i], (JsonValue) keyValues[i + 1]);
-        return new JsonValue.Obj(m);
+    private static ObjectNode sequence(String id, int typeId) {
+        return Json.object("Sequence", Json.object("id", id, "type_id", typeId));
     }
 }

@@ -1,13 +1,14 @@
 package org.lorascripts.text;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
 /**
  * What a HF model folder says about special tokens, beyond {@code tokenizer.json}: token texts
@@ -31,25 +32,23 @@ public record TokenizerSettings(Optional<String> bosToken, Optional<String> eosT
 
     /** Reads whichever of the four files exist in {@code dir}; none is required. */
     public static TokenizerSettings read(Path dir) {
-        JsonValue.Obj config = readObject(dir.resolve(CONFIG_FILE));
-        JsonValue.Obj map = readObject(dir.resolve("special_tokens_map.json"));
         Path configFile = dir.resolve(CONFIG_FILE);
+        ObjectNode config = readObject(configFile);
+        ObjectNode map = readObject(dir.resolve("special_tokens_map.json"));
         List<Long> eosIds = new ArrayList<>();
         for (String name : List.of("config.json", "generation_config.json")) {
             Path f = dir.resolve(name);
-            JsonValue ids = readObject(f).get("eos_token_id");
-            for (long id : idList(ids, f)) if (!eosIds.contains(id)) eosIds.add(id);
+            for (long id : idList(readObject(f).get("eos_token_id"), f)) if (!eosIds.contains(id)) eosIds.add(id);
         }
         return new TokenizerSettings(token(config, map, "bos_token", configFile), token(config, map, "eos_token", configFile),
                 token(config, map, "pad_token", configFile), bool(config, "add_bos_token", configFile),
                 bool(config, "add_eos_token", configFile), chatTemplate(config.get("chat_template"), configFile), eosIds);
     }
 
-    private static JsonValue.Obj readObject(Path f) {
-        if (!Files.isRegularFile(f)) return new JsonValue.Obj(java.util.Map.of());
+    private static ObjectNode readObject(Path f) {
+        if (!Files.isRegularFile(f)) return Json.object();
         try {
-            if (JsonReader.parse(f) instanceof JsonValue.Obj o) return o;
-            throw new TokenizerException(f + ": expected a JSON object at the top level");
+            return Json.readObject(f);
         } catch (IOException e) {
             throw new TokenizerException(e.getMessage().startsWith(f.toString()) ? e.getMessage() : "cannot read " + f + " (" + e.getMessage() + ")");
         }
@@ -59,58 +58,47 @@ public record TokenizerSettings(Optional<String> bosToken, Optional<String> eosT
      * A special token is written either as its text or, by newer transformers, as an AddedToken
      * object {@code {"content": "<s>", "lstrip": false, ...}}; null means the model has none.
      */
-    private static Optional<String> token(JsonValue.Obj config, JsonValue.Obj map, String key, Path configFile) {
-        JsonValue v = config.get(key);
-        if (v == null) v = map.get(key);
-        return switch (v) {
-            case null -> Optional.empty();
-            case JsonValue.Null n -> Optional.empty();
-            case JsonValue.Str s -> Optional.of(s.value());
-            case JsonValue.Obj o when o.get("content") instanceof JsonValue.Str s -> Optional.of(s.value());
-            default -> throw new TokenizerException(configFile + ": '" + key + "' must be a token text or {\"content\": ...}, found " + v.typeName());
-        };
+    private static Optional<String> token(ObjectNode config, ObjectNode map, String key, Path configFile) {
+        JsonNode v = config.has(key) ? config.get(key) : map.get(key);
+        if (v == null || v.isNull()) return Optional.empty();
+        if (v.isTextual()) return Optional.of(v.textValue());
+        if (v.isObject() && v.path("content").isTextual()) return Optional.of(v.get("content").textValue());
+        throw new TokenizerException(configFile + ": '" + key + "' must be a token text or {\"content\": ...}, found " + Json.typeName(v));
     }
 
-    private static Optional<Boolean> bool(JsonValue.Obj config, String key, Path configFile) {
-        return switch (config.get(key)) {
-            case null -> Optional.empty();
-            case JsonValue.Null n -> Optional.empty();
-            case JsonValue.Bool b -> Optional.of(b.value());
-            case JsonValue v -> throw new TokenizerException(configFile + ": '" + key + "' must be true or false, found " + v.typeName());
-        };
+    private static Optional<Boolean> bool(ObjectNode config, String key, Path configFile) {
+        JsonNode v = config.get(key);
+        if (v == null || v.isNull()) return Optional.empty();
+        if (v.isBoolean()) return Optional.of(v.booleanValue());
+        throw new TokenizerException(configFile + ": '" + key + "' must be true or false, found " + Json.typeName(v));
     }
 
     /** A string, or a list of {"name", "template"} (several models ship named templates): take "default". */
-    private static Optional<String> chatTemplate(JsonValue v, Path configFile) {
-        if (v instanceof JsonValue.Str s) return Optional.of(s.value());
-        if (v instanceof JsonValue.Arr a) {
-            String first = null;
-            for (JsonValue item : a.items()) {
-                if (item instanceof JsonValue.Obj o && o.get("template") instanceof JsonValue.Str t) {
-                    if (first == null) first = t.value();
-                    if (o.get("name") instanceof JsonValue.Str n && n.value().equals("default")) return Optional.of(t.value());
-                }
-            }
-            return Optional.ofNullable(first);
+    private static Optional<String> chatTemplate(JsonNode v, Path configFile) {
+        if (v == null || v.isNull()) return Optional.empty();
+        if (v.isTextual()) return Optional.of(v.textValue());
+        if (!v.isArray()) throw new TokenizerException(configFile + ": 'chat_template' must be a string, found " + Json.typeName(v));
+        String first = null;
+        for (JsonNode item : v) {
+            if (!item.path("template").isTextual()) continue;
+            String template = item.get("template").textValue();
+            if (first == null) first = template;
+            if ("default".equals(item.path("name").textValue())) return Optional.of(template);
         }
-        if (v == null || v instanceof JsonValue.Null) return Optional.empty();
-        throw new TokenizerException(configFile + ": 'chat_template' must be a string, found " + v.typeName());
+        return Optional.ofNullable(first);
     }
 
-    private static List<Long> idList(JsonValue v, Path f) {
-        return switch (v) {
-            case null -> List.of();
-            case JsonValue.Null n -> List.of();
-            case JsonValue.Int i -> List.of(i.value());
-            case JsonValue.Arr a -> {
-                List<Long> ids = new ArrayList<>();
-                for (JsonValue item : a.items()) {
-                    if (!(item instanceof JsonValue.Int i)) throw new TokenizerException(f + ": 'eos_token_id' must hold integers, found " + item.typeName());
-                    ids.add(i.value());
-                }
-                yield ids;
+    private static List<Long> idList(JsonNode v, Path f) {
+        if (v == null || v.isNull()) return List.of();
+        if (v.isIntegralNumber() && v.canConvertToLong()) return List.of(v.longValue());
+        if (!v.isArray()) throw new TokenizerException(f + ": 'eos_token_id' must be an integer or a list, found " + Json.typeName(v));
+        List<Long> ids = new ArrayList<>();
+        for (JsonNode item : v) {
+            if (!item.isIntegralNumber() || !item.canConvertToLong()) {
+                throw new TokenizerException(f + ": 'eos_token_id' must hold integers, found " + Json.typeName(item));
             }
-            default -> throw new TokenizerException(f + ": 'eos_token_id' must be an integer or a list, found " + v.typeName());
-        };
+            ids.add(item.longValue());
+        }
+        return ids;
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lorascripts.data.TextDataFiles.IGNORE;
 import static org.lorascripts.data.TextDataFiles.write;
 
+import com.fasterxml.jackson.databind.node.NullNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -17,7 +18,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.ConfigWarning;
-import org.lorascripts.io.JsonValue;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.text.HfTokenizer;
@@ -34,7 +34,7 @@ class TextDatasetBatchTest {
     @BeforeAll
     static void load() throws IOException {
         // Llama-style: no pad token, so padding uses the EOS id.
-        tok = TinyTokenizerFixture.load(tokDir, Map.of("pad_token", JsonValue.Null.INSTANCE));
+        tok = TinyTokenizerFixture.load(tokDir, Map.of("pad_token", NullNode.instance));
         eos = TinyTokenizerFixture.addedTokenId(tokDir, "</s>");
     }
 

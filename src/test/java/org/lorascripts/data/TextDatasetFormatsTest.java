@@ -7,6 +7,7 @@ import static org.lorascripts.data.TextDataFiles.ignored;
 import static org.lorascripts.data.TextDataFiles.one;
 import static org.lorascripts.data.TextDataFiles.write;
 
+import com.fasterxml.jackson.databind.node.NullNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -17,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.ChatTemplate;
 import org.lorascripts.config.DataFormat;
-import org.lorascripts.io.JsonValue;
 import org.lorascripts.text.ChatFormat;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.text.TinyTokenizerFixture;
@@ -138,8 +138,8 @@ class TextDatasetFormatsTest {
 
     @Test
     void llama3ChatWithLlama3StyleTokenizerHasOneBos(@TempDir Path llamaTok) throws IOException {
-        try (HfTokenizer t = TinyTokenizerFixture.load(llamaTok, Map.of("bos_token", JsonValue.of("<|begin_of_text|>"),
-                "eos_token", JsonValue.of("<|eot_id|>")))) {
+        try (HfTokenizer t = TinyTokenizerFixture.load(llamaTok, Map.of("bos_token", "<|begin_of_text|>",
+                "eos_token", "<|eot_id|>"))) {
             long bot = TinyTokenizerFixture.addedTokenId(llamaTok, "<|begin_of_text|>");
             Path f = write(data, "chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"},"
                     + " {\"role\": \"assistant\", \"content\": \"Hello\"}]}");
@@ -152,7 +152,7 @@ class TextDatasetFormatsTest {
 
     @Test
     void tokenizerWithoutBosStartsWithText(@TempDir Path qwenTok) throws IOException {
-        try (HfTokenizer t = TinyTokenizerFixture.load(qwenTok, Map.of("bos_token", JsonValue.Null.INSTANCE))) {
+        try (HfTokenizer t = TinyTokenizerFixture.load(qwenTok, Map.of("bos_token", NullNode.instance))) {
             Path f = write(data, "a.txt", "Hello world");
             TextDataset ds = TextDataset.load(f, TextDataOptions.of(512), t).train();
             long[] text = t.encode("Hello world");

@@ -9,8 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.models.llm.TinyLlamaBuiltin;
 import org.lorascripts.text.BpeDropoutEncoder;
 import org.lorascripts.text.HfTokenizer;
@@ -19,7 +18,7 @@ import org.lorascripts.text.HfTokenizer;
 class BpeDropoutEncoderTest {
     @Test void withoutDropoutItIsTheTokenizersEncodingAndWithDropoutTheSameTextInMorePieces() throws Exception {
         Path dir = TinyLlamaBuiltin.ensureCached();
-        BpeDropoutEncoder enc = BpeDropoutEncoder.of((JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json")));
+        BpeDropoutEncoder enc = BpeDropoutEncoder.of(Json.read(dir.resolve("tokenizer.json")));
         List<String> texts = new ArrayList<>(List.of("To brew green tea, use water at 80 degrees Celsius!", "Ünïcödé, tabs\tand  spaces.\n"));
         for (int i = 0; i < 50; i++) texts.add(TextCorpus.paragraph(5, i));
         try (HfTokenizer tok = HfTokenizer.load(dir)) {

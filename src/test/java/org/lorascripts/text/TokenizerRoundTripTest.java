@@ -18,8 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
 /** The builtin tiny tokenizer through the HF tokenizers library: round trips, special tokens, no implicit BOS. */
 class TokenizerRoundTripTest {
@@ -94,18 +93,18 @@ class TokenizerRoundTripTest {
         assertArrayEquals(Files.readAllBytes(dir.resolve("tokenizer.json")), Files.readAllBytes(other.resolve("tokenizer.json")));
         assertArrayEquals(Files.readAllBytes(dir.resolve("tokenizer_config.json")), Files.readAllBytes(other.resolve("tokenizer_config.json")));
 
-        JsonValue.Obj model = (JsonValue.Obj) ((JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json"))).get("model");
-        Map<String, JsonValue> vocab = ((JsonValue.Obj) model.get("vocab")).members();
+        var model = Json.read(dir.resolve("tokenizer.json")).required("model");
+        var vocab = model.required("vocab");
         Set<Long> ids = new HashSet<>();
-        for (JsonValue v : vocab.values()) ids.add(((JsonValue.Int) v).value());
+        for (var v : vocab) ids.add(v.longValue());
         assertEquals(vocab.size(), ids.size(), "vocab ids are unique");
-        for (JsonValue m : ((JsonValue.Arr) model.get("merges")).items()) {
-            String[] pair = ((JsonValue.Str) m).value().split(" ");
-            assertTrue(vocab.containsKey(pair[0]) && vocab.containsKey(pair[1]) && vocab.containsKey(pair[0] + pair[1]), "merge " + m);
+        for (var m : model.required("merges")) {
+            String[] pair = m.textValue().split(" ");
+            assertTrue(vocab.has(pair[0]) && vocab.has(pair[1]) && vocab.has(pair[0] + pair[1]), "merge " + m);
         }
         int total = vocab.size() + TinyTokenizerWriter.SPECIAL_TOKENS.size();
         assertTrue(total >= 256 && total <= 512, "vocab size " + total);
         assertEquals(total - 1, TinyTokenizerFixture.addedTokenId(dir, TinyTokenizerWriter.SPECIAL_TOKENS.getLast()));
-        assertFalse(vocab.containsKey("<s>"), "special tokens live in added_tokens only");
+        assertFalse(vocab.has("<s>"), "special tokens live in added_tokens only");
     }
 }

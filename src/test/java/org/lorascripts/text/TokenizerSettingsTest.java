@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.NullNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
 /** Special tokens from tokenizer_config.json, special_tokens_map.json, config.json and generation_config.json. */
 class TokenizerSettingsTest {
@@ -20,7 +21,7 @@ class TokenizerSettingsTest {
 
     @Test
     void addBosFalseKeepsTheIdButTurnsBosOff() throws IOException {
-        try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("add_bos_token", JsonValue.of(false)))) {
+        try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("add_bos_token", false))) {
             assertFalse(tok.addsBos());
             assertEquals(TinyTokenizerFixture.addedTokenId(dir, "<s>"), tok.bosId().orElseThrow());
         }
@@ -29,8 +30,8 @@ class TokenizerSettingsTest {
     @Test
     void noBosTokenMeansNoBos() throws IOException {
         // Qwen: bos_token null, add_bos_token absent.
-        try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("bos_token", JsonValue.Null.INSTANCE,
-                "add_bos_token", JsonValue.Null.INSTANCE))) {
+        try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("bos_token", NullNode.instance,
+                "add_bos_token", NullNode.instance))) {
             assertTrue(tok.bosId().isEmpty());
             assertFalse(tok.addsBos());
         }
@@ -38,7 +39,7 @@ class TokenizerSettingsTest {
 
     @Test
     void padFallsBackToEos() throws IOException {
-        try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("pad_token", JsonValue.Null.INSTANCE))) {
+        try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("pad_token", NullNode.instance))) {
             assertEquals(TinyTokenizerFixture.addedTokenId(dir, "</s>"), tok.padId());
             assertEquals(tok.eosId(), tok.padId());
         }
@@ -46,7 +47,7 @@ class TokenizerSettingsTest {
 
     @Test
     void addedTokenObjectFormIsRead() throws IOException {
-        JsonValue eos = new JsonValue.Obj(Map.of("content", JsonValue.of("<|im_end|>"), "special", JsonValue.of(true)));
+        var eos = Json.object("content", "<|im_end|>", "special", true);
         try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("eos_token", eos))) {
             assertEquals(TinyTokenizerFixture.addedTokenId(dir, "<|im_end|>"), tok.eosId());
         }
@@ -69,7 +70,7 @@ class TokenizerSettingsTest {
 
     @Test
     void eosFromConfigJsonOrSpecialTokensMapWhenTokenizerConfigHasNone() throws IOException {
-        TinyTokenizerFixture.write(dir, Map.of("eos_token", JsonValue.Null.INSTANCE));
+        TinyTokenizerFixture.write(dir, Map.of("eos_token", NullNode.instance));
         long eot = TinyTokenizerFixture.addedTokenId(dir, "<|eot_id|>");
         long eos = TinyTokenizerFixture.addedTokenId(dir, "</s>");
         Files.writeString(dir.resolve("config.json"), "{\"eos_token_id\": [" + eot + ", " + eos + "]}");
@@ -85,14 +86,14 @@ class TokenizerSettingsTest {
 
     @Test
     void noEosAnywhereIsAClearError() throws IOException {
-        TinyTokenizerFixture.write(dir, Map.of("eos_token", JsonValue.Null.INSTANCE));
+        TinyTokenizerFixture.write(dir, Map.of("eos_token", NullNode.instance));
         var e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(dir));
         assertTrue(e.getMessage().startsWith(dir.resolve("tokenizer_config.json") + " has no 'eos_token'"), e.getMessage());
     }
 
     @Test
     void specialTokenThatIsNotOneTokenIsAClearError() throws IOException {
-        TinyTokenizerFixture.write(dir, Map.of("bos_token", JsonValue.of("<start>")));
+        TinyTokenizerFixture.write(dir, Map.of("bos_token", "<start>"));
         var e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(dir));
         assertTrue(e.getMessage().startsWith(dir.resolve("tokenizer_config.json") + ": bos_token '<start>' is not a single token"),
                 e.getMessage());
@@ -114,9 +115,8 @@ class TokenizerSettingsTest {
 
     @Test
     void namedChatTemplateListPicksDefault() throws IOException {
-        JsonValue list = new JsonValue.Arr(java.util.List.of(
-                new JsonValue.Obj(Map.of("name", JsonValue.of("tool_use"), "template", JsonValue.of("tools"))),
-                new JsonValue.Obj(Map.of("name", JsonValue.of("default"), "template", JsonValue.of("{{ '[INST]' }}")))));
+        var list = Json.array(Json.object("name", "tool_use", "template", "tools"),
+                Json.object("name", "default", "template", "{{ '[INST]' }}"));
         try (HfTokenizer tok = TinyTokenizerFixture.load(dir, Map.of("chat_template", list))) {
             assertEquals("{{ '[INST]' }}", tok.chatTemplate().orElseThrow());
         }

@@ -1,13 +1,13 @@
 package org.lorascripts.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
 /**
  * README's speed and memory table, generated from the newest committed benchmark results
@@ -33,7 +33,7 @@ public final class BenchTable {
         List<String> lines = Files.readAllLines(results);
         for (int i = 0; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) continue;
-            JsonValue.Obj o = (JsonValue.Obj) JsonReader.parse(lines.get(i));
+            JsonNode o = Json.parse(lines.get(i));
             String where = results.getFileName() + ":" + (i + 1);
             String unit = str(o, "unit", where);
             Double ours = num(o, "ours"), ref = num(o, "reference"), ratio = num(o, "ratio");
@@ -61,16 +61,12 @@ public final class BenchTable {
         return String.format(Locale.ROOT, "%.2f %s", v, unit);
     }
 
-    private static Double num(JsonValue.Obj o, String key) {
-        return switch (o.get(key)) {
-            case JsonValue.Dec d -> d.value();
-            case JsonValue.Int n -> (double) n.value();
-            case null, default -> null;
-        };
+    private static Double num(JsonNode o, String key) {
+        return o.path(key).isNumber() ? o.get(key).doubleValue() : null;
     }
 
-    private static String str(JsonValue.Obj o, String key, String where) throws IOException {
-        if (o.get(key) instanceof JsonValue.Str s) return s.value();
+    private static String str(JsonNode o, String key, String where) throws IOException {
+        if (o.path(key).isTextual()) return o.get(key).textValue();
         throw new IOException(where + ": missing \"" + key + "\"");
     }
 

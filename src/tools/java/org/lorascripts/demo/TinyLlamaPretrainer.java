@@ -1,18 +1,16 @@
 package org.lorascripts.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.models.llm.Generator;
 import org.lorascripts.models.llm.LlamaForCausalLM;
@@ -67,7 +65,7 @@ public final class TinyLlamaPretrainer {
         StringBuilder sample = new StringBuilder();
         for (int i = 0; i < o.tokenizerParagraphs(); i++) sample.append(TextCorpus.paragraph(o.seed(), i)).append('\n');
         TinyTokenizerWriter.write(dir, sample.toString(), o.merges());
-        JsonValue.Obj tokJson = (JsonValue.Obj) JsonReader.parse(dir.resolve("tokenizer.json"));
+        JsonNode tokJson = Json.read(dir.resolve("tokenizer.json"));
         int vocab = TinyLlamaBuiltin.vocabSize(tokJson);
         long bos = TinyLlamaBuiltin.addedTokenId(tokJson, "<s>"), eos = TinyLlamaBuiltin.addedTokenId(tokJson, "</s>");
         log.printf(Locale.ROOT, "tiny-llama: tokenizer with %d ids%n", vocab);
@@ -118,7 +116,7 @@ public final class TinyLlamaPretrainer {
      * also sees words split into pieces: new words in a LoRA's data (spelled from pieces the merges
      * never joined) are then not foreign to it.
      */
-    private static long[] tokenize(Options o, JsonValue.Obj tokJson, long bos, long eos) {
+    private static long[] tokenize(Options o, JsonNode tokJson, long bos, long eos) {
         BpeDropoutEncoder enc = BpeDropoutEncoder.of(tokJson);
         long[][] parts = new long[o.paragraphs()][];
         java.util.stream.IntStream.range(0, o.paragraphs()).parallel().forEach(i -> {
@@ -162,12 +160,12 @@ public final class TinyLlamaPretrainer {
         return sum / tokens;
     }
 
-    private static void writeConfig(Path dir, LlmConfig cfg, JsonValue.Obj tokJson) throws IOException {
-        Map<String, JsonValue> c = new LinkedHashMap<>(cfg.toJson().members());
-        c.put("bos_token_id", JsonValue.of(TinyLlamaBuiltin.addedTokenId(tokJson, "<s>")));
-        c.put("eos_token_id", JsonValue.of(TinyLlamaBuiltin.addedTokenId(tokJson, "</s>")));
-        c.put("pad_token_id", JsonValue.of(TinyLlamaBuiltin.addedTokenId(tokJson, "<pad>")));
-        c.put("torch_dtype", JsonValue.of("float16"));
-        AtomicFileWriter.write(dir.resolve("config.json"), (JsonWriter.writePretty(new JsonValue.Obj(c)) + "\n").getBytes(StandardCharsets.UTF_8));
+    private static void writeConfig(Path dir, LlmConfig cfg, JsonNode tokJson) throws IOException {
+        ObjectNode c = cfg.toJson();  // put() on a present key keeps its place, as in the file transformers writes
+        c.put("bos_token_id", TinyLlamaBuiltin.addedTokenId(tokJson, "<s>"));
+        c.put("eos_token_id", TinyLlamaBuiltin.addedTokenId(tokJson, "</s>"));
+        c.put("pad_token_id", TinyLlamaBuiltin.addedTokenId(tokJson, "<pad>"));
+        c.put("torch_dtype", "float16");
+        Json.writePrettyFile(dir.resolve("config.json"), c);
     }
 }

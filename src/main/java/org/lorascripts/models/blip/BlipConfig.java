@@ -2,8 +2,8 @@ package org.lorascripts.models.blip;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
+import org.lorascripts.io.JsonFields;
 
 /**
  * Shape of a BLIP captioner, as HF's {@code BlipConfig} with its {@code vision_config} and
@@ -59,56 +59,32 @@ public record BlipConfig(Vision vision, Text text) {
                         TinyBlip.DEC_ID, TinyBlip.SEP_ID, TinyBlip.PAD_ID));
     }
 
-    /** Reads {@code config.json} of a BlipForConditionalGeneration folder. */
+    /** Reads {@code config.json} of a BlipForConditionalGeneration folder; absent keys take HF's defaults. */
     public static BlipConfig fromHfConfig(Path configJson) throws IOException {
-        JsonValue root = JsonReader.parse(configJson);
-        if (!(root instanceof JsonValue.Obj obj)) throw new IllegalArgumentException(configJson + ": expected a JSON object");
-        if (!(obj.get("vision_config") instanceof JsonValue.Obj v) || !(obj.get("text_config") instanceof JsonValue.Obj t)) {
+        JsonFields c = JsonFields.of(Json.read(configJson), configJson.toString());
+        JsonFields v = c.object("vision_config"), t = c.object("text_config");
+        if (v == null || t == null) {
             throw new IllegalArgumentException(configJson + ": not a BLIP config (no vision_config / text_config objects);"
                     + " use a folder of BlipForConditionalGeneration, e.g. Salesforce/blip-image-captioning-base");
         }
+        int vHidden = v.integer("hidden_size", 768), vInner = v.integer("intermediate_size", 3072);
+        int vLayers = v.integer("num_hidden_layers", 12), vHeads = v.integer("num_attention_heads", 12);
+        int imageSize = v.integer("image_size", 384), patch = v.integer("patch_size", 16);
+        String vAct = v.string("hidden_act", "gelu");
+        double vEps = v.number("layer_norm_eps", 1e-5);
+        int vocab = t.integer("vocab_size", 30524), tHidden = t.integer("hidden_size", 768), tInner = t.integer("intermediate_size", 3072);
+        int tLayers = t.integer("num_hidden_layers", 12), tHeads = t.integer("num_attention_heads", 8);
+        int positions = t.integer("max_position_embeddings", 512);
+        String tAct = t.string("hidden_act", "gelu");
+        double tEps = t.number("layer_norm_eps", 1e-12);
+        int bos = t.integer("bos_token_id", 30522), sep = t.integer("sep_token_id", 102), pad = t.integer("pad_token_id", 0);
         try {
-            Vision vision = new Vision(integer(v, "hidden_size", 768), integer(v, "intermediate_size", 3072),
-                    integer(v, "num_hidden_layers", 12), integer(v, "num_attention_heads", 12),
-                    integer(v, "image_size", 384), integer(v, "patch_size", 16),
-                    Activation.parse(string(v, "hidden_act", "gelu")), number(v, "layer_norm_eps", 1e-5));
-            Text text = new Text(integer(t, "vocab_size", 30524), integer(t, "hidden_size", 768),
-                    vision.hidden(),   // BlipConfig.__init__ overwrites text_config.encoder_hidden_size with this
-                    integer(t, "intermediate_size", 3072), integer(t, "num_hidden_layers", 12),
-                    integer(t, "num_attention_heads", 8), integer(t, "max_position_embeddings", 512),
-                    Activation.parse(string(t, "hidden_act", "gelu")), number(t, "layer_norm_eps", 1e-12),
-                    integer(t, "bos_token_id", 30522), integer(t, "sep_token_id", 102), integer(t, "pad_token_id", 0));
+            Vision vision = new Vision(vHidden, vInner, vLayers, vHeads, imageSize, patch, Activation.parse(vAct), vEps);
+            // BlipConfig.__init__ overwrites text_config.encoder_hidden_size with the vision width
+            Text text = new Text(vocab, tHidden, vision.hidden(), tInner, tLayers, tHeads, positions, Activation.parse(tAct), tEps, bos, sep, pad);
             return new BlipConfig(vision, text);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(configJson + ": " + e.getMessage(), e);
         }
-    }
-
-    private static int integer(JsonValue.Obj o, String key, int dflt) {
-        return switch (o.get(key)) {
-            case null -> dflt;
-            case JsonValue.Null n -> dflt;
-            case JsonValue.Int i -> Math.toIntExact(i.value());
-            case JsonValue v -> throw new IllegalArgumentException(key + " must be an integer, got " + v.typeName());
-        };
-    }
-
-    private static double number(JsonValue.Obj o, String key, double dflt) {
-        return switch (o.get(key)) {
-            case null -> dflt;
-            case JsonValue.Null n -> dflt;
-            case JsonValue.Int i -> i.value();
-            case JsonValue.Dec d -> d.value();
-            case JsonValue v -> throw new IllegalArgumentException(key + " must be a number, got " + v.typeName());
-        };
-    }
-
-    private static String string(JsonValue.Obj o, String key, String dflt) {
-        return switch (o.get(key)) {
-            case null -> dflt;
-            case JsonValue.Null n -> dflt;
-            case JsonValue.Str s -> s.value();
-            case JsonValue v -> throw new IllegalArgumentException(key + " must be a string, got " + v.typeName());
-        };
     }
 }

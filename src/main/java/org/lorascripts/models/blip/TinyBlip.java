@@ -1,17 +1,16 @@
 package org.lorascripts.models.blip;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 
@@ -57,63 +56,51 @@ public final class TinyBlip {
             try (BlipForConditionalGeneration m = BlipForConditionalGeneration.random(BlipConfig.tiny(), seed, Device.CPU, DType.F32)) {
                 m.saveWeights(dir.resolve("model.safetensors"));
             }
-            AtomicFileWriter.write(dir.resolve("config.json"), JsonWriter.writePretty(configJson()).getBytes(StandardCharsets.UTF_8));
-            AtomicFileWriter.write(dir.resolve("tokenizer.json"), JsonWriter.writeUtf8(tokenizerJson()));
-            AtomicFileWriter.write(dir.resolve("tokenizer_config.json"), JsonWriter.writePretty(obj(
-                    "tokenizer_class", JsonValue.of("BertTokenizer"), "do_lower_case", JsonValue.of(true),
-                    "cls_token", JsonValue.of("[CLS]"), "sep_token", JsonValue.of("[SEP]"), "pad_token", JsonValue.of("[PAD]"),
-                    "unk_token", JsonValue.of("[UNK]"), "mask_token", JsonValue.of("[MASK]"), "bos_token", JsonValue.of("[DEC]")))
+            AtomicFileWriter.write(dir.resolve("config.json"), Json.writePretty(configJson()).getBytes(StandardCharsets.UTF_8));
+            AtomicFileWriter.write(dir.resolve("tokenizer.json"), Json.writeUtf8(tokenizerJson()));
+            AtomicFileWriter.write(dir.resolve("tokenizer_config.json"), Json.writePretty(Json.object(
+                    "tokenizer_class", "BertTokenizer", "do_lower_case", true, "cls_token", "[CLS]", "sep_token", "[SEP]",
+                    "pad_token", "[PAD]", "unk_token", "[UNK]", "mask_token", "[MASK]", "bos_token", "[DEC]"))
                     .getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the tiny BLIP to " + dir + " (" + e.getMessage() + ")", e);
         }
     }
 
-    static JsonValue configJson() {
+    static ObjectNode configJson() {
         BlipConfig c = BlipConfig.tiny();
-        JsonValue vision = obj("hidden_size", JsonValue.of(c.vision().hidden()), "intermediate_size", JsonValue.of(c.vision().intermediate()),
-                "num_hidden_layers", JsonValue.of(c.vision().layers()), "num_attention_heads", JsonValue.of(c.vision().heads()),
-                "image_size", JsonValue.of(c.vision().imageSize()), "patch_size", JsonValue.of(c.vision().patch()),
-                "hidden_act", JsonValue.of("gelu"), "layer_norm_eps", JsonValue.of(c.vision().eps()));
-        JsonValue text = obj("vocab_size", JsonValue.of(c.text().vocabSize()), "hidden_size", JsonValue.of(c.text().hidden()),
-                "encoder_hidden_size", JsonValue.of(c.text().encoderHidden()), "intermediate_size", JsonValue.of(c.text().intermediate()),
-                "num_hidden_layers", JsonValue.of(c.text().layers()), "num_attention_heads", JsonValue.of(c.text().heads()),
-                "max_position_embeddings", JsonValue.of(c.text().maxPositions()), "hidden_act", JsonValue.of("gelu"),
-                "layer_norm_eps", JsonValue.of(c.text().eps()), "bos_token_id", JsonValue.of(DEC_ID),
-                "sep_token_id", JsonValue.of(SEP_ID), "pad_token_id", JsonValue.of(PAD_ID), "eos_token_id", JsonValue.of(SEP_ID));
-        return obj("architectures", new JsonValue.Arr(List.of(JsonValue.of("BlipForConditionalGeneration"))),
-                "model_type", JsonValue.of("blip"), "vision_config", vision, "text_config", text);
+        BlipConfig.Vision v = c.vision();
+        BlipConfig.Text t = c.text();
+        ObjectNode vision = Json.object("hidden_size", v.hidden(), "intermediate_size", v.intermediate(), "num_hidden_layers", v.layers(),
+                "num_attention_heads", v.heads(), "image_size", v.imageSize(), "patch_size", v.patch(), "hidden_act", "gelu",
+                "layer_norm_eps", v.eps());
+        ObjectNode text = Json.object("vocab_size", t.vocabSize(), "hidden_size", t.hidden(), "encoder_hidden_size", t.encoderHidden(),
+                "intermediate_size", t.intermediate(), "num_hidden_layers", t.layers(), "num_attention_heads", t.heads(),
+                "max_position_embeddings", t.maxPositions(), "hidden_act", "gelu", "layer_norm_eps", t.eps(),
+                "bos_token_id", DEC_ID, "sep_token_id", SEP_ID, "pad_token_id", PAD_ID, "eos_token_id", SEP_ID);
+        return Json.object("architectures", Json.array("BlipForConditionalGeneration"), "model_type", "blip",
+                "vision_config", vision, "text_config", text);
     }
 
     /** A BERT-uncased style tokenizer.json: BertNormalizer, BertPreTokenizer, WordPiece model and decoder. */
-    static JsonValue tokenizerJson() {
+    static ObjectNode tokenizerJson() {
         List<String> vocab = vocabulary();
-        Map<String, JsonValue> ids = new LinkedHashMap<>();
-        List<JsonValue> added = new ArrayList<>();
+        ObjectNode ids = Json.object();
+        ArrayNode added = Json.array();
         for (int i = 0; i < vocab.size(); i++) {
             String t = vocab.get(i);
-            ids.put(t, JsonValue.of(i));
+            ids.put(t, i);
             if (t.startsWith("[") && !t.startsWith("[unused")) {
-                added.add(obj("id", JsonValue.of(i), "content", JsonValue.of(t), "single_word", JsonValue.of(false),
-                        "lstrip", JsonValue.of(false), "rstrip", JsonValue.of(false), "normalized", JsonValue.of(false),
-                        "special", JsonValue.of(true)));
+                added.add(Json.object("id", i, "content", t, "single_word", false, "lstrip", false, "rstrip", false,
+                        "normalized", false, "special", true));
             }
         }
-        JsonValue normalizer = obj("type", JsonValue.of("BertNormalizer"), "clean_text", JsonValue.of(true),
-                "handle_chinese_chars", JsonValue.of(true), "strip_accents", JsonValue.Null.INSTANCE, "lowercase", JsonValue.of(true));
-        JsonValue model = obj("type", JsonValue.of("WordPiece"), "unk_token", JsonValue.of("[UNK]"),
-                "continuing_subword_prefix", JsonValue.of("##"), "max_input_chars_per_word", JsonValue.of(100),
-                "vocab", new JsonValue.Obj(ids));
-        return obj("version", JsonValue.of("1.0"), "truncation", JsonValue.Null.INSTANCE, "padding", JsonValue.Null.INSTANCE,
-                "added_tokens", new JsonValue.Arr(added), "normalizer", normalizer,
-                "pre_tokenizer", obj("type", JsonValue.of("BertPreTokenizer")), "post_processor", JsonValue.Null.INSTANCE,
-                "decoder", obj("type", JsonValue.of("WordPiece"), "prefix", JsonValue.of("##"), "cleanup", JsonValue.of(true)),
-                "model", model);
-    }
-
-    private static JsonValue obj(Object... keyValues) {
-        Map<String, JsonValue> m = new LinkedHashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) m.put((String) keyValues[i], (JsonValue) keyValues[i + 1]);
-        return new JsonValue.Obj(m);
+        ObjectNode normalizer = Json.object("type", "BertNormalizer", "clean_text", true, "handle_chinese_chars", true,
+                "strip_accents", null, "lowercase", true);
+        ObjectNode model = Json.object("type", "WordPiece", "unk_token", "[UNK]", "continuing_subword_prefix", "##",
+                "max_input_chars_per_word", 100, "vocab", ids);
+        return Json.object("version", "1.0", "truncation", null, "padding", null, "added_tokens", added, "normalizer", normalizer,
+                "pre_tokenizer", Json.object("type", "BertPreTokenizer"), "post_processor", null,
+                "decoder", Json.object("type", "WordPiece", "prefix", "##", "cleanup", true), "model", model);
     }
 }

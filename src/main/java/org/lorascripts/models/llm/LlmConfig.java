@@ -1,15 +1,17 @@
 package org.lorascripts.models.llm;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
+import org.lorascripts.io.JsonFields;
 
 /**
  * The architecture of a Llama-family causal LM, read from an HF {@code config.json}. One decoder
@@ -83,197 +85,132 @@ public record LlmConfig(
      * config.json as transformers writes it for this architecture. RoPE goes in the classic fields
      * (rope_theta, rope_scaling), which transformers 4 reads and transformers 5 converts.
      */
-    public JsonValue.Obj toJson() {
-        Map<String, JsonValue> m = new LinkedHashMap<>();
+    public ObjectNode toJson() {
         String arch = switch (modelType) {
             case "mistral" -> "MistralForCausalLM";
             case "qwen2" -> "Qwen2ForCausalLM";
             default -> "LlamaForCausalLM";
         };
-        m.put("architectures", new JsonValue.Arr(List.of(JsonValue.of(arch))));
-        if (!modelType.equals("qwen2")) m.put("attention_bias", JsonValue.of(qkvBias));
-        m.put("attention_dropout", JsonValue.of(0.0));
-        m.put("bos_token_id", bosTokenId == null ? JsonValue.Null.INSTANCE : JsonValue.of(bosTokenId));
-        m.put("eos_token_id", eosTokenIds.length == 1 ? JsonValue.of(eosTokenIds[0])
-                : new JsonValue.Arr(Arrays.stream(eosTokenIds).mapToObj(e -> (JsonValue) JsonValue.of(e)).toList()));
-        m.put("head_dim", JsonValue.of(headDim));
-        m.put("hidden_act", JsonValue.of("silu"));
-        m.put("hidden_size", JsonValue.of(hiddenSize));
-        m.put("initializer_range", JsonValue.of(0.02));
-        m.put("intermediate_size", JsonValue.of(intermediateSize));
-        m.put("max_position_embeddings", JsonValue.of(maxPositionEmbeddings));
-        if (!modelType.equals("qwen2")) m.put("mlp_bias", JsonValue.of(mlpBias));
-        m.put("model_type", JsonValue.of(modelType));
-        m.put("num_attention_heads", JsonValue.of((long) numHeads));
-        m.put("num_hidden_layers", JsonValue.of((long) numLayers));
-        m.put("num_key_value_heads", JsonValue.of((long) numKvHeads));
-        m.put("rms_norm_eps", JsonValue.of(rmsNormEps));
-        m.put("rope_scaling", ropeJson());
-        m.put("rope_theta", JsonValue.of(rope.theta()));
+        boolean qwen = modelType.equals("qwen2");
+        ObjectNode m = Json.object();
+        m.set("architectures", Json.array(arch));
+        if (!qwen) m.put("attention_bias", qkvBias);
+        m.put("attention_dropout", 0.0);
+        m.put("bos_token_id", bosTokenId);
+        m.set("eos_token_id", eosTokenIds.length == 1 ? Json.node(eosTokenIds[0]) : Json.node(eosTokenIds));
+        m.put("head_dim", headDim);
+        m.put("hidden_act", "silu");
+        m.put("hidden_size", hiddenSize);
+        m.put("initializer_range", 0.02);
+        m.put("intermediate_size", intermediateSize);
+        m.put("max_position_embeddings", maxPositionEmbeddings);
+        if (!qwen) m.put("mlp_bias", mlpBias);
+        m.put("model_type", modelType);
+        m.put("num_attention_heads", (long) numHeads);
+        m.put("num_hidden_layers", (long) numLayers);
+        m.put("num_key_value_heads", (long) numKvHeads);
+        m.put("rms_norm_eps", rmsNormEps);
+        m.set("rope_scaling", ropeJson());
+        m.put("rope_theta", rope.theta());
         int window = Arrays.stream(layerWindows).max().orElse(0);
-        if (!modelType.equals("llama")) m.put("sliding_window", window == 0 ? JsonValue.Null.INSTANCE : JsonValue.of((long) window));
-        m.put("tie_word_embeddings", JsonValue.of(tieWordEmbeddings));
-        if (storedDType != null) m.put("torch_dtype", JsonValue.of(storedDType));
-        m.put("use_cache", JsonValue.of(true));
-        m.put("vocab_size", JsonValue.of(vocabSize));
-        return new JsonValue.Obj(m);
+        if (!modelType.equals("llama")) m.set("sliding_window", window == 0 ? NullNode.instance : Json.node(window));
+        m.put("tie_word_embeddings", tieWordEmbeddings);
+        if (storedDType != null) m.put("torch_dtype", storedDType);
+        m.put("use_cache", true);
+        m.put("vocab_size", vocabSize);
+        return m;
     }
 
-    private JsonValue ropeJson() {
-        Map<String, JsonValue> r = new LinkedHashMap<>();
-        switch (rope.type()) {
-            case "linear" -> {
-                r.put("factor", JsonValue.of(rope.factor()));
-                r.put("rope_type", JsonValue.of("linear"));
-            }
-            case "llama3" -> {
-                r.put("factor", JsonValue.of(rope.factor()));
-                r.put("high_freq_factor", JsonValue.of(rope.highFreqFactor()));
-                r.put("low_freq_factor", JsonValue.of(rope.lowFreqFactor()));
-                r.put("original_max_position_embeddings", JsonValue.of(rope.originalMaxPositions()));
-                r.put("rope_type", JsonValue.of("llama3"));
-            }
-            default -> { return JsonValue.Null.INSTANCE; }
-        }
-        return new JsonValue.Obj(r);
+    private JsonNode ropeJson() {
+        return switch (rope.type()) {
+            case "linear" -> Json.object("factor", rope.factor(), "rope_type", "linear");
+            case "llama3" -> Json.object("factor", rope.factor(), "high_freq_factor", rope.highFreqFactor(),
+                    "low_freq_factor", rope.lowFreqFactor(), "original_max_position_embeddings", rope.originalMaxPositions(),
+                    "rope_type", "llama3");
+            default -> NullNode.instance;
+        };
     }
 
     /** Reads {@code dir/config.json} (or the file itself when given a file). */
     public static LlmConfig read(Path dirOrFile) throws IOException {
         Path file = dirOrFile.getFileName().toString().endsWith(".json") ? dirOrFile : dirOrFile.resolve("config.json");
-        JsonValue root = JsonReader.parse(file);
-        if (!(root instanceof JsonValue.Obj o)) throw new IllegalArgumentException(file + ": config.json must hold a JSON object");
-        return parse(o, file.toString());
+        return parse(Json.readObject(file), file.toString());
     }
 
-    public static LlmConfig parse(JsonValue.Obj c, String where) {
-        Fields f = new Fields(c, where);
-        String type = f.str("model_type", null);
+    public static LlmConfig parse(JsonNode config, String where) {
+        JsonFields f = JsonFields.of(config, where);
+        String type = f.string("model_type", null);
         if (type == null) throw new IllegalArgumentException(where + ": no model_type; supported: " + String.join(", ", SUPPORTED_TYPES));
         if (!SUPPORTED_TYPES.contains(type)) {
             throw new IllegalArgumentException(where + ": model_type '" + type + "' is not supported; supported: " + String.join(", ", SUPPORTED_TYPES));
         }
         List<String> warnings = new ArrayList<>();
-        String act = f.str("hidden_act", "silu");
+        String act = f.string("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) throw new IllegalArgumentException(where + ": hidden_act '" + act + "' is not supported (only silu)");
-        long hidden = f.integer("hidden_size");
-        int heads = (int) f.integer("num_attention_heads");
-        int kvHeads = (int) f.integer("num_key_value_heads", heads);
-        long headDim = f.has("head_dim") ? f.integer("head_dim") : hidden / heads;
-        int layers = (int) f.integer("num_hidden_layers");
+        long hidden = f.longInteger("hidden_size");
+        int heads = f.integer("num_attention_heads");
+        int kvHeads = f.integer("num_key_value_heads", heads);
+        long headDim = f.has("head_dim") ? f.longInteger("head_dim") : hidden / heads;
+        int layers = f.integer("num_hidden_layers");
         boolean qwen = type.equals("qwen2");
         boolean attnBias = f.bool("attention_bias", false);
         boolean qkvBias = qwen || attnBias;
         boolean oBias = !qwen && attnBias;
-        if (f.has("pretraining_tp") && f.integer("pretraining_tp") != 1) {
-            warnings.add("pretraining_tp " + f.integer("pretraining_tp") + " is ignored (it only changes how matmuls are split, not the result)");
-        }
-        Rope rope = readRope(c, f, where);
-        return new LlmConfig(type, f.integer("vocab_size"), hidden, f.integer("intermediate_size"), layers, heads, kvHeads, headDim,
+        long tp = f.longInteger("pretraining_tp", 1);
+        if (tp != 1) warnings.add("pretraining_tp " + tp + " is ignored (it only changes how matmuls are split, not the result)");
+        Rope rope = readRope(f, where);
+        long[] eos = f.longs("eos_token_id").stream().mapToLong(Long::longValue).toArray();
+        return new LlmConfig(type, f.longInteger("vocab_size"), hidden, f.longInteger("intermediate_size"), layers, heads, kvHeads, headDim,
                 f.number("rms_norm_eps", 1e-6), rope, qkvBias, oBias, f.bool("mlp_bias", false),
-                f.bool("tie_word_embeddings", false), f.optInteger("bos_token_id"), f.integers("eos_token_id"),
-                f.integer("max_position_embeddings", 2048), windows(type, c, f, layers, warnings), f.str("dtype", f.str("torch_dtype", null)),
+                f.bool("tie_word_embeddings", false), f.optLong("bos_token_id"), eos,
+                f.longInteger("max_position_embeddings", 2048), windows(type, f, layers, warnings), f.string("dtype", f.string("torch_dtype", null)),
                 warnings);
     }
 
-    private static Rope readRope(JsonValue.Obj c, Fields f, String where) {
-        JsonValue params = c.get("rope_parameters");
-        JsonValue scaling = c.get("rope_scaling");
-        JsonValue.Obj p = params instanceof JsonValue.Obj o ? o : scaling instanceof JsonValue.Obj o ? o : null;
+    /** transformers 5's rope_parameters, else the classic rope_scaling (a non-object there means none). */
+    private static Rope readRope(JsonFields f, String where) {
         double theta = f.number("rope_theta", 10000.0);
-        if (p == null) return Rope.plain(theta);
-        Fields r = new Fields(p, where + " (" + (params instanceof JsonValue.Obj ? "rope_parameters" : "rope_scaling") + ")");
-        if (p.members().values().stream().anyMatch(v -> v instanceof JsonValue.Obj)) {
+        JsonFields r = f.get("rope_parameters") instanceof ObjectNode ? f.object("rope_parameters")
+                : f.get("rope_scaling") instanceof ObjectNode ? f.object("rope_scaling") : null;
+        if (r == null) return Rope.plain(theta);
+        if (r.node().valueStream().anyMatch(JsonNode::isObject)) {
             throw new IllegalArgumentException(where + ": per-layer-type RoPE parameters are not supported yet");
         }
         theta = r.number("rope_theta", theta);
-        String type = r.str("rope_type", r.str("type", "default")).toLowerCase(Locale.ROOT);
-        if (r.has("partial_rotary_factor") && r.number("partial_rotary_factor", 1) != 1) {
+        String type = r.string("rope_type", r.string("type", "default")).toLowerCase(Locale.ROOT);
+        if (r.number("partial_rotary_factor", 1) != 1) {
             throw new IllegalArgumentException(where + ": partial_rotary_factor != 1 is not supported yet");
         }
         return switch (type) {
             case "default", "none" -> Rope.plain(theta);
             case "linear" -> new Rope("linear", theta, r.number("factor"), 0, 0, 0);
             case "llama3" -> new Rope("llama3", theta, r.number("factor"), r.number("low_freq_factor"), r.number("high_freq_factor"),
-                    r.integer("original_max_position_embeddings"));
+                    r.longInteger("original_max_position_embeddings"));
             default -> throw new IllegalArgumentException(where + ": rope type '" + type
                     + "' is not supported yet (supported: default, linear, llama3)");
         };
     }
 
     /** Which layers use a sliding window, as transformers does for each model type. */
-    private static int[] windows(String type, JsonValue.Obj c, Fields f, int layers, List<String> warnings) {
+    private static int[] windows(String type, JsonFields f, int layers, List<String> warnings) {
         int[] w = new int[layers];
-        Long window = f.optInteger("sliding_window");
-        if (window == null || window <= 0) return w;
+        if (f.longInteger("sliding_window", 0) <= 0) return w;
         boolean[] sliding = new boolean[layers];
-        if (c.get("layer_types") instanceof JsonValue.Arr types && types.items().size() == layers) {
-            for (int i = 0; i < layers; i++) sliding[i] = types.items().get(i) instanceof JsonValue.Str s && s.value().equals("sliding_attention");
+        if (f.get("layer_types") instanceof ArrayNode types && types.size() == layers) {
+            for (int i = 0; i < layers; i++) sliding[i] = "sliding_attention".equals(types.get(i).textValue());
         } else if (type.equals("qwen2")) {
             boolean use = f.bool("use_sliding_window", false);
-            long maxWindowLayers = f.integer("max_window_layers", layers);
+            long maxWindowLayers = f.longInteger("max_window_layers", layers);
             for (int i = 0; i < layers; i++) sliding[i] = use && i >= maxWindowLayers;
         } else {
             Arrays.fill(sliding, true);  // mistral: every layer
         }
         boolean any = false;
-        for (int i = 0; i < layers; i++) {
-            if (sliding[i]) { w[i] = Math.toIntExact(window); any = true; }
-        }
-        if (any) warnings.add("sliding-window attention (window " + window + ") is applied by an explicit mask: sequences longer than the window use the slower masked attention path");
+        for (boolean s : sliding) any |= s;
+        if (!any) return w;
+        int window = f.integer("sliding_window");  // read as an int only where it is used, so a huge unused window is no error
+        for (int i = 0; i < layers; i++) if (sliding[i]) w[i] = window;
+        warnings.add("sliding-window attention (window " + window + ") is applied by an explicit mask: sequences longer than the window use the slower masked attention path");
         return w;
-    }
-
-    /** Typed access to config members with errors naming the file and key. */
-    private record Fields(JsonValue.Obj o, String where) {
-        boolean has(String k) { JsonValue v = o.get(k); return v != null && v != JsonValue.Null.INSTANCE; }
-
-        long integer(String k) {
-            JsonValue v = o.get(k);
-            if (v instanceof JsonValue.Int i) return i.value();
-            if (v instanceof JsonValue.Dec d && d.value() == Math.rint(d.value())) return (long) d.value();
-            throw new IllegalArgumentException(where + ": " + k + " must be an integer" + (v == null ? " (missing)" : ", found " + v.typeName()));
-        }
-
-        long integer(String k, long dflt) { return has(k) ? integer(k) : dflt; }
-
-        Long optInteger(String k) {
-            if (!has(k)) return null;
-            return integer(k);
-        }
-
-        long[] integers(String k) {
-            if (!has(k)) return new long[0];
-            if (o.get(k) instanceof JsonValue.Arr a) {
-                long[] r = new long[a.items().size()];
-                for (int i = 0; i < r.length; i++) {
-                    if (!(a.items().get(i) instanceof JsonValue.Int n)) throw new IllegalArgumentException(where + ": " + k + " must hold integers");
-                    r[i] = n.value();
-                }
-                return r;
-            }
-            return new long[] {integer(k)};
-        }
-
-        double number(String k) {
-            JsonValue v = o.get(k);
-            if (v instanceof JsonValue.Int i) return i.value();
-            if (v instanceof JsonValue.Dec d) return d.value();
-            throw new IllegalArgumentException(where + ": " + k + " must be a number" + (v == null ? " (missing)" : ", found " + v.typeName()));
-        }
-
-        double number(String k, double dflt) { return has(k) ? number(k) : dflt; }
-
-        boolean bool(String k, boolean dflt) {
-            if (!has(k)) return dflt;
-            if (o.get(k) instanceof JsonValue.Bool b) return b.value();
-            throw new IllegalArgumentException(where + ": " + k + " must be true or false, found " + o.get(k).typeName());
-        }
-
-        String str(String k, String dflt) {
-            if (!has(k)) return dflt;
-            if (o.get(k) instanceof JsonValue.Str s) return s.value();
-            throw new IllegalArgumentException(where + ": " + k + " must be a string, found " + o.get(k).typeName());
-        }
     }
 }

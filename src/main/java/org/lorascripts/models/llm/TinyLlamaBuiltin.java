@@ -1,10 +1,10 @@
 package org.lorascripts.models.llm;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.lorascripts.io.BundledModels;
-import org.lorascripts.io.JsonValue;
 
 
 /**
@@ -27,20 +27,16 @@ public final class TinyLlamaBuiltin {
     }
 
     /** One past the largest id of the BPE vocabulary and the added tokens. */
-    public static int vocabSize(JsonValue.Obj tokenizer) {
+    public static int vocabSize(JsonNode tokenizer) {
         long max = -1;
-        JsonValue.Obj vocab = (JsonValue.Obj) ((JsonValue.Obj) tokenizer.get("model")).get("vocab");
-        for (JsonValue v : vocab.members().values()) max = Math.max(max, ((JsonValue.Int) v).value());
-        for (JsonValue t : ((JsonValue.Arr) tokenizer.get("added_tokens")).items()) {
-            max = Math.max(max, ((JsonValue.Int) ((JsonValue.Obj) t).get("id")).value());
-        }
+        for (JsonNode id : tokenizer.required("model").required("vocab")) max = Math.max(max, id.longValue());
+        for (JsonNode t : tokenizer.required("added_tokens")) max = Math.max(max, t.required("id").longValue());
         return Math.toIntExact(max + 1);
     }
 
-    public static long addedTokenId(JsonValue.Obj tokenizer, String content) {
-        for (JsonValue t : ((JsonValue.Arr) tokenizer.get("added_tokens")).items()) {
-            JsonValue.Obj o = (JsonValue.Obj) t;
-            if (o.get("content") instanceof JsonValue.Str s && s.value().equals(content)) return ((JsonValue.Int) o.get("id")).value();
+    public static long addedTokenId(JsonNode tokenizer, String content) {
+        for (JsonNode t : tokenizer.required("added_tokens")) {
+            if (content.equals(t.path("content").textValue())) return t.required("id").longValue();
         }
         throw new IllegalStateException("the tiny tokenizer has no added token " + content);
     }

@@ -12,8 +12,7 @@ import java.util.Map;
 import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.data.ImageCaptionDataset;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.SdPipeline;
 
@@ -60,10 +59,8 @@ public final class SdLoraMetadata {
         m.put("ss_network_alpha", pyFloat(lora.alpha()));
         m.put("ss_network_dropout", pyFloat(lora.dropout()));
         if (lora.convRank() > 0) {
-            LinkedHashMap<String, JsonValue> args = new LinkedHashMap<>();
-            args.put("conv_dim", new JsonValue.Str(Integer.toString(lora.convRank())));
-            args.put("conv_alpha", new JsonValue.Str(pyFloat(lora.convAlpha())));
-            m.put("ss_network_args", JsonWriter.write(new JsonValue.Obj(args)));
+            // kohya keeps network_args as the strings of its command line
+            m.put("ss_network_args", Json.write(Json.object("conv_dim", Integer.toString(lora.convRank()), "conv_alpha", pyFloat(lora.convAlpha()))));
         }
         m.put("ss_mixed_precision", loop.mixedPrecision().configName());
         m.put("ss_full_fp16", "False");
@@ -124,12 +121,7 @@ public final class SdLoraMetadata {
 
     private static String datasetDirs(Path dir, int images) {
         Path name = dir.toAbsolutePath().normalize().getFileName();
-        LinkedHashMap<String, JsonValue> d = new LinkedHashMap<>();
-        d.put("n_repeats", new JsonValue.Int(1));
-        d.put("img_count", new JsonValue.Int(images));
-        LinkedHashMap<String, JsonValue> root = new LinkedHashMap<>();
-        root.put(name == null ? "" : name.toString(), new JsonValue.Obj(d));
-        return JsonWriter.write(new JsonValue.Obj(root));
+        return Json.write(Json.object(name == null ? "" : name.toString(), Json.object("n_repeats", 1, "img_count", images)));
     }
 
     /** kohya writes the base name of the model path. */

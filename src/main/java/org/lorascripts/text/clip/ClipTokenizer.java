@@ -1,12 +1,12 @@
 package org.lorascripts.text.clip;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
 /**
  * CLIP's BPE tokenizer, the tokenizer of the SD 1.x text encoder and (same merges, pad id 0) of the
@@ -98,12 +98,8 @@ public final class ClipTokenizer {
     /** {@code pad_token} of a tokenizer config: a string, or an object with a "content" string. */
     private static String padTokenNamedIn(Path config) throws IOException {
         if (!Files.isRegularFile(config)) return null;
-        if (!(JsonReader.parse(config) instanceof JsonValue.Obj obj)) return null;
-        return switch (obj.get("pad_token")) {
-            case JsonValue.Str(String s) -> s;
-            case JsonValue.Obj o when o.get("content") instanceof JsonValue.Str(String s) -> s;
-            case null, default -> null;
-        };
+        JsonNode pad = Json.read(config).path("pad_token");
+        return pad.isObject() ? pad.path("content").textValue() : pad.textValue();  // null for any other shape
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.lorascripts.text.clip;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,8 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
 /**
  * CLIP's token table (id to token string and back) and the rank of each BPE merge.
@@ -83,17 +83,17 @@ final class ClipVocabulary {
 
     /** A Hugging Face tokenizer's {@code vocab.json} (token to id) and {@code merges.txt}. */
     static ClipVocabulary fromHuggingFaceFiles(Path vocabJson, Path mergesTxt) throws IOException {
-        if (!(JsonReader.parse(vocabJson) instanceof JsonValue.Obj obj)) {
-            throw new IOException(vocabJson + ": expected a JSON object of token to id");
-        }
-        Map<String, Integer> ids = new HashMap<>(obj.members().size() * 2);
+        JsonNode obj = Json.read(vocabJson);
+        if (!obj.isObject()) throw new IOException(vocabJson + ": expected a JSON object of token to id");
+        Map<String, Integer> ids = new HashMap<>(obj.size() * 2);
         int maxId = -1;
-        for (var e : obj.members().entrySet()) {
-            if (!(e.getValue() instanceof JsonValue.Int(long id)) || id < 0 || id > Integer.MAX_VALUE) {
+        for (var e : obj.properties()) {
+            JsonNode id = e.getValue();
+            if (!id.isIntegralNumber() || !id.canConvertToInt() || id.intValue() < 0) {
                 throw new IOException(vocabJson + ": id of token \"" + e.getKey() + "\" is not a non-negative integer");
             }
-            ids.put(e.getKey(), (int) id);
-            maxId = Math.max(maxId, (int) id);
+            ids.put(e.getKey(), id.intValue());
+            maxId = Math.max(maxId, id.intValue());
         }
         String[] tokens = new String[maxId + 1];
         for (var e : ids.entrySet()) {

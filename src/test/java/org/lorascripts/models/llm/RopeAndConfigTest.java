@@ -7,8 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
@@ -19,7 +18,7 @@ class RopeAndConfigTest {
             "num_key_value_heads": 2, "vocab_size": 300, "rms_norm_eps": 1e-5, "max_position_embeddings": 128""";
 
     private static LlmConfig parse(String extra) throws Exception {
-        return LlmConfig.parse((JsonValue.Obj) JsonReader.parse("{" + BASE + (extra.isEmpty() ? "" : ", " + extra) + "}"), "config.json");
+        return LlmConfig.parse(Json.parse("{" + BASE + (extra.isEmpty() ? "" : ", " + extra) + "}"), "config.json");
     }
 
     @Test

@@ -1,13 +1,11 @@
 package org.lorascripts.models.llm;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.RandomWeights;
 import org.lorascripts.tensor.DType;
@@ -40,6 +38,6 @@ public final class TinyLlama {
             Map<String, Tensor> tensors = new LinkedHashMap<>(m.weights().loadedTensors());
             TensorIO.save(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
         }
-        AtomicFileWriter.write(dir.resolve("config.json"), (JsonWriter.writePretty(cfg.toJson()) + "\n").getBytes(StandardCharsets.UTF_8));
+        Json.writePrettyFile(dir.resolve("config.json"), cfg.toJson());
     }
 }

@@ -19,8 +19,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.TaskType;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.lora.LoraNetwork;
@@ -129,16 +128,16 @@ class LlmLoraTaskTest {
                 assertEquals(DType.F16, info.dtype(), k);
             }
         }
-        JsonValue.Obj cfg = (JsonValue.Obj) JsonReader.parse(out.resolve("adapter_config.json"));
-        assertEquals(new JsonValue.Int(4), cfg.get("r"));
-        assertEquals(new JsonValue.Int(8), cfg.get("lora_alpha"));
-        assertEquals(0.1, ((JsonValue.Dec) cfg.get("lora_dropout")).value(), 1e-12);
-        assertEquals(new JsonValue.Str("builtin:tiny-llama"), cfg.get("base_model_name_or_path"));
-        assertEquals(new JsonValue.Str("CAUSAL_LM"), cfg.get("task_type"));
-        assertEquals(new JsonValue.Str("LORA"), cfg.get("peft_type"));
-        assertEquals(new JsonValue.Bool(false), cfg.get("use_rslora"));
+        var cfg = Json.readObject(out.resolve("adapter_config.json"));
+        assertEquals("4", cfg.get("r").toString());
+        assertEquals("8", cfg.get("lora_alpha").toString());
+        assertEquals(0.1, cfg.get("lora_dropout").doubleValue(), 1e-12);
+        assertEquals("builtin:tiny-llama", cfg.get("base_model_name_or_path").textValue());
+        assertEquals("CAUSAL_LM", cfg.get("task_type").textValue());
+        assertEquals("LORA", cfg.get("peft_type").textValue());
+        assertEquals(Json.node(false), cfg.get("use_rslora"));
         Set<String> targets = new TreeSet<>();
-        for (JsonValue v : ((JsonValue.Arr) cfg.get("target_modules")).items()) targets.add(((JsonValue.Str) v).value());
+        for (var v : cfg.get("target_modules")) targets.add(v.textValue());
         assertEquals(Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), targets);
     }
 
@@ -152,8 +151,7 @@ class LlmLoraTaskTest {
             assertEquals(4 * TinyLlamaPretrainer.LAYERS, task.trainableParameters().size());
             task.exportAdapter(dir.resolve("a"), Map.of());
         }
-        JsonValue.Obj cfg = (JsonValue.Obj) JsonReader.parse(dir.resolve("a/adapter_config.json"));
-        assertEquals(new JsonValue.Bool(true), cfg.get("use_rslora"));
+        assertEquals(Json.node(true), Json.readObject(dir.resolve("a/adapter_config.json")).get("use_rslora"));
     }
 
     @Test void theExportedAdapterReloadsToTheSameLogitsAndContinuesTraining() throws Exception {

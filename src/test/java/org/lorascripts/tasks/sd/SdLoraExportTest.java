@@ -16,8 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.BaseModel;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.LoraNetwork;
@@ -123,11 +122,11 @@ class SdLoraExportTest {
         assertTrue(m.get("modelspec.date").matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d"), m.get("modelspec.date"));
         assertTrue(Double.parseDouble(m.get("ss_training_started_at")) > 1.6e9);
         assertTrue(m.get("sshs_model_hash").matches("[0-9a-f]{64}"), m.get("sshs_model_hash"));
-        JsonValue.Obj tags = (JsonValue.Obj) ((JsonValue.Obj) JsonReader.parse(m.get("ss_tag_frequency"))).get("data");
-        assertEquals(new JsonValue.Int(3), tags.get("flat"), "every caption has the tag 'flat'");
-        assertEquals(new JsonValue.Int(1), tags.get("shape 2"));
-        JsonValue.Obj buckets = (JsonValue.Obj) ((JsonValue.Obj) JsonReader.parse(m.get("ss_bucket_info"))).get("buckets");
-        assertEquals(new JsonValue.Int(3), ((JsonValue.Obj) buckets.get("0")).get("count"));
+        var tags = Json.parse(m.get("ss_tag_frequency")).get("data");
+        assertEquals(Json.node(3), tags.get("flat"), "every caption has the tag 'flat'");
+        assertEquals(Json.node(1), tags.get("shape 2"));
+        var buckets = Json.parse(m.get("ss_bucket_info")).get("buckets");
+        assertEquals(Json.node(3), buckets.get("0").get("count"));
         for (String k : List.of("ss_unet_lr", "ss_text_encoder_lr", "ss_clip_skip", "ss_mixed_precision", "ss_min_snr_gamma",
                 "ss_training_comment", "modelspec.sai_model_spec", "modelspec.implementation", "sshs_legacy_hash")) {
             assertTrue(m.containsKey(k), "missing " + k);

@@ -1,50 +1,25 @@
 package org.lorascripts.text.clip;
 
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayList;
 import java.util.List;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 
-/** The prompts and Hugging Face token ids of tools/fixtures/make_clip_tokenizer_fixture.py. */
+/** The prompts and Hugging Face token ids of tools/fixtures/make_clip_tokenizer_fixture.py (keys in snake case). */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 record ClipReferenceCases(String madeBy, List<Case> cases) {
     static final String RESOURCE = "/fixtures/clip-tokenizer/reference.json";
 
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Case(String text, int[] ids, int[] modelEos, int[] modelZero, String decoded,
                 int[][] chunks150Eos, int[][] chunks150Zero, int[][] chunks225Eos, int[][] chunks225Zero) {}
 
     static ClipReferenceCases load() throws IOException {
-        JsonValue.Obj root;
         try (InputStream in = ClipReferenceCases.class.getResourceAsStream(RESOURCE)) {
             if (in == null) throw new IOException("missing test resource " + RESOURCE);
-            root = (JsonValue.Obj) JsonReader.parse(in.readAllBytes());
+            return Json.MAPPER.treeToValue(Json.parse(in.readAllBytes()), ClipReferenceCases.class);
         }
-        List<Case> cases = new ArrayList<>();
-        for (JsonValue v : ((JsonValue.Arr) root.get("cases")).items()) {
-            JsonValue.Obj c = (JsonValue.Obj) v;
-            cases.add(new Case(str(c, "text"), ints(c.get("ids")), ints(c.get("model_eos")), ints(c.get("model_zero")),
-                    str(c, "decoded"), rows(c.get("chunks150_eos")), rows(c.get("chunks150_zero")),
-                    rows(c.get("chunks225_eos")), rows(c.get("chunks225_zero"))));
-        }
-        return new ClipReferenceCases(str(root, "made_by"), cases);
-    }
-
-    private static String str(JsonValue.Obj o, String key) {
-        return ((JsonValue.Str) o.get(key)).value();
-    }
-
-    private static int[] ints(JsonValue v) {
-        List<JsonValue> items = ((JsonValue.Arr) v).items();
-        int[] out = new int[items.size()];
-        for (int i = 0; i < out.length; i++) out[i] = Math.toIntExact(((JsonValue.Int) items.get(i)).value());
-        return out;
-    }
-
-    private static int[][] rows(JsonValue v) {
-        List<JsonValue> items = ((JsonValue.Arr) v).items();
-        int[][] out = new int[items.size()][];
-        for (int i = 0; i < out.length; i++) out[i] = ints(items.get(i));
-        return out;
     }
 }

@@ -15,8 +15,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 
 /** Loading a diffusers folder's tokenizer/vocab.json + merges.txt, and its pad token. */
 class ClipTokenizerFolderTest {
@@ -26,16 +25,14 @@ class ClipTokenizerFolderTest {
     private static final String EOS = "<|endoftext|>";
 
     /** A tiny CLIP-style vocabulary: a few byte symbols, merges for "cat", and the two specials. */
-    private Path tinyTokenizer(Path model, String sub, List<String> merges, Map<String, JsonValue> config) throws IOException {
+    private Path tinyTokenizer(Path model, String sub, List<String> merges, Map<String, ?> config) throws IOException {
         Path tok = Files.createDirectories(model.resolve(sub));
-        Map<String, JsonValue> vocab = new LinkedHashMap<>();
-        for (String t : List.of("!", "c", "a", "t", "c</w>", "a</w>", "t</w>", "ca", "cat</w>", BOS, EOS)) {
-            vocab.put(t, JsonValue.of(vocab.size()));
-        }
-        Files.writeString(tok.resolve("vocab.json"), JsonWriter.write(new JsonValue.Obj(vocab)), StandardCharsets.UTF_8);
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (String t : List.of("!", "c", "a", "t", "c</w>", "a</w>", "t</w>", "ca", "cat</w>", BOS, EOS)) vocab.put(t, vocab.size());
+        Files.writeString(tok.resolve("vocab.json"), Json.write(Json.object(vocab)), StandardCharsets.UTF_8);
         Files.writeString(tok.resolve("merges.txt"), "#version: 0.2\n" + String.join("\n", merges) + "\n", StandardCharsets.UTF_8);
         if (config != null) {
-            Files.writeString(tok.resolve("tokenizer_config.json"), JsonWriter.write(new JsonValue.Obj(config)));
+            Files.writeString(tok.resolve("tokenizer_config.json"), Json.write(Json.object(config)));
         }
         return model;
     }
@@ -65,14 +62,14 @@ class ClipTokenizerFolderTest {
     @Test
     void padTokenComesFromTheTokenizerConfig() throws Exception {
         Path model = tinyTokenizer(dir.resolve("sd2"), "tokenizer", List.of("c a", "ca t</w>"),
-                Map.of("pad_token", JsonValue.of("!")));
+                Map.of("pad_token", "!"));
         ClipTokenizer tok = ClipTokenizer.fromDiffusersFolder(model);
         assertEquals(0, tok.padId());
         assertArrayEquals(new int[] {9, 8, 10, 0, 0}, tok.encodeForModel("cat", 5, tok.padId()));
 
         // transformers also writes the token as an object with "content".
         Path model2 = tinyTokenizer(dir.resolve("sdxl"), "tokenizer_2", List.of("c a"),
-                Map.of("pad_token", new JsonValue.Obj(Map.of("content", JsonValue.of("!"), "lstrip", JsonValue.of(false)))));
+                Map.of("pad_token", Json.object("content", "!", "lstrip", false)));
         assertEquals(0, ClipTokenizer.fromDiffusersFolder(model2, "tokenizer_2").padId());
     }
 
@@ -89,10 +86,10 @@ class ClipTokenizerFolderTest {
     @Test
     void fullVocabularyWrittenAsFilesEncodesLikeTheBundledOne() throws Exception {
         ClipTokenizer bundled = ClipTokenizer.bundled();
-        Map<String, JsonValue> vocab = new LinkedHashMap<>();
-        for (int id = 0; id < bundled.vocabSize(); id++) vocab.put(bundled.token(id), JsonValue.of(id));
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (int id = 0; id < bundled.vocabSize(); id++) vocab.put(bundled.token(id), id);
         Path tok = Files.createDirectories(dir.resolve("sd15/tokenizer"));
-        Files.writeString(tok.resolve("vocab.json"), JsonWriter.write(new JsonValue.Obj(vocab)));
+        Files.writeString(tok.resolve("vocab.json"), Json.write(Json.object(vocab)));
         // The merges in rank order, as the merged token of each id after the 512 byte symbols.
         StringBuilder merges = new StringBuilder("#version: 0.2\n");
         try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(new java.util.zip.GZIPInputStream(

@@ -1,10 +1,11 @@
 package org.lorascripts.models.sd.clip;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
+import org.lorascripts.io.JsonFields;
 
 /**
  * Shape of a CLIP text encoder, as HF's {@code CLIPTextConfig}. {@code eosTokenId} picks the pooled
@@ -62,40 +63,27 @@ public record ClipTextConfig(int vocabSize, int hidden, int intermediate, int la
 
     /** Reads an HF {@code config.json} of a CLIPTextModel (or of a CLIPModel, from its {@code text_config}). */
     public static ClipTextConfig fromHfConfig(Path configJson) throws IOException {
-        return fromHfConfig(JsonReader.parse(configJson), configJson.toString());
+        return fromHfConfig(Json.read(configJson), configJson.toString());
     }
 
-    /** The same from parsed JSON (e.g. a config embedded in checkpoint metadata); {@code label} names it in errors. */
-    public static ClipTextConfig fromHfConfig(JsonValue root, String configJson) {
-        if (!(root instanceof JsonValue.Obj obj)) throw new IllegalArgumentException(configJson + ": expected a JSON object");
-        if (obj.get("text_config") instanceof JsonValue.Obj text) obj = text;
+    /**
+     * The same from parsed JSON (e.g. a config embedded in checkpoint metadata); {@code configJson}
+     * names it in errors. Absent keys take the defaults of HF's CLIPTextConfig.
+     */
+    public static ClipTextConfig fromHfConfig(JsonNode root, String configJson) {
+        JsonFields c = JsonFields.of(root, configJson);
+        JsonFields text = c.object("text_config");
+        if (text != null) c = text;
+        String act = c.string("hidden_act", "quick_gelu");
+        int vocab = c.integer("vocab_size", 49408), hidden = c.integer("hidden_size", 512), inner = c.integer("intermediate_size", 2048);
+        int layers = c.integer("num_hidden_layers", 12), heads = c.integer("num_attention_heads", 8);
+        int positions = c.integer("max_position_embeddings", 77);
+        double eps = c.number("layer_norm_eps", 1e-5);
+        int bos = c.integer("bos_token_id", 49406), eos = c.integer("eos_token_id", 49407), pad = c.integer("pad_token_id", 1);
         try {
-            return new ClipTextConfig(
-                    intOf(obj, "vocab_size", 49408), intOf(obj, "hidden_size", 512), intOf(obj, "intermediate_size", 2048),
-                    intOf(obj, "num_hidden_layers", 12), intOf(obj, "num_attention_heads", 8),
-                    intOf(obj, "max_position_embeddings", 77),
-                    Activation.parse(obj.get("hidden_act") instanceof JsonValue.Str s ? s.value() : "quick_gelu"),
-                    doubleOf(obj, "layer_norm_eps", 1e-5),
-                    intOf(obj, "bos_token_id", 49406), intOf(obj, "eos_token_id", 49407), intOf(obj, "pad_token_id", 1));
+            return new ClipTextConfig(vocab, hidden, inner, layers, heads, positions, Activation.parse(act), eps, bos, eos, pad);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(configJson + ": " + e.getMessage(), e);
         }
-    }
-
-    // Defaults are those of HF's CLIPTextConfig, used when a key is absent.
-    private static int intOf(JsonValue.Obj o, String key, int dflt) {
-        JsonValue v = o.get(key);
-        if (v == null || v instanceof JsonValue.Null) return dflt;
-        if (v instanceof JsonValue.Int i) return Math.toIntExact(i.value());
-        throw new IllegalArgumentException(key + " must be an integer, got " + v.typeName());
-    }
-
-    private static double doubleOf(JsonValue.Obj o, String key, double dflt) {
-        return switch (o.get(key)) {
-            case null -> dflt;
-            case JsonValue.Int i -> i.value();
-            case JsonValue.Dec d -> d.value();
-            case JsonValue v -> throw new IllegalArgumentException(key + " must be a number, got " + v.typeName());
-        };
     }
 }

@@ -1,5 +1,6 @@
 package org.lorascripts.models.sd.load;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,9 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
-import org.lorascripts.io.JsonParseException;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
+import org.lorascripts.io.JsonFields;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorSource;
@@ -105,7 +105,7 @@ public final class SdCheckpointLoader {
                     new CheckpointWeights(file, n -> prefixed(LdmNames.VAE_PREFIX, LdmNames.vae(n, vae)), name + " (VAE)"),
                     LdmNames::isVaeAttentionMatrix);
             TextEncoderSlot te = null;
-            JsonValue teConfig = meta.containsKey("text_encoder_config") ? parseMeta(meta, "text_encoder_config", name) : null;
+            JsonNode teConfig = meta.containsKey("text_encoder_config") ? parseMeta(meta, "text_encoder_config", name) : null;
             if (anyStartsWith(file, LdmNames.CLIP_PREFIX)) {
                 te = new TextEncoderSlot(family, TextEncoderSlot.Layout.HF_CLIP, file, LdmNames.CLIP_PREFIX, teConfig, null, name + " (text encoder)");
             } else if (anyStartsWith(file, LdmNames.OPEN_CLIP_PREFIX)) {
@@ -192,10 +192,10 @@ public final class SdCheckpointLoader {
 
     private static String prefixed(String prefix, String name) { return name == null ? null : prefix + name; }
 
-    private static JsonValue parseMeta(Map<String, String> meta, String key, String file) {
+    private static JsonNode parseMeta(Map<String, String> meta, String key, String file) {
         try {
-            return JsonReader.parse(meta.get(key));
-        } catch (JsonParseException e) {
+            return Json.parse(meta.get(key));
+        } catch (Json.Malformed e) {
             throw new IllegalArgumentException(file + ": metadata " + key + " is not valid JSON: " + e.getMessage(), e);
         }
     }
@@ -216,14 +216,14 @@ public final class SdCheckpointLoader {
         UNetConfig.Prediction pred = prediction;
         Path sched = dir.resolve("scheduler").resolve("scheduler_config.json");
         if (pred == null && Files.isRegularFile(sched)) {
-            String p = new ConfigJson(JsonReader.parse(sched), label + "/scheduler/scheduler_config.json").string("prediction_type", "epsilon");
+            String p = JsonFields.of(Json.read(sched), label + "/scheduler/scheduler_config.json").string("prediction_type", "epsilon");
             pred = UNetConfig.Prediction.parse(p, label + "/scheduler/scheduler_config.json");
         }
         if (pred == null) pred = UNetConfig.Prediction.EPSILON;
-        UNetConfig unet = UNetConfig.fromJson(JsonReader.parse(unetDir.resolve("config.json")), label + "/unet/config.json", pred);
-        VaeConfig vae = VaeConfig.fromJson(JsonReader.parse(vaeDir.resolve("config.json")), label + "/vae/config.json");
+        UNetConfig unet = UNetConfig.fromJson(Json.read(unetDir.resolve("config.json")), label + "/unet/config.json", pred);
+        VaeConfig vae = VaeConfig.fromJson(Json.read(vaeDir.resolve("config.json")), label + "/vae/config.json");
         Path teDir = dir.resolve("text_encoder");
-        JsonValue teConfig = Files.isRegularFile(teDir.resolve("config.json")) ? JsonReader.parse(teDir.resolve("config.json")) : null;
+        JsonNode teConfig = Files.isRegularFile(teDir.resolve("config.json")) ? Json.read(teDir.resolve("config.json")) : null;
         SdFamily family = unet.crossAttentionDim() == 1024 || isOpenClip(teConfig, label + "/text_encoder/config.json") ? SdFamily.SD2 : SdFamily.SD1;
         List<TensorSource> opened = new ArrayList<>();
         try {
@@ -254,9 +254,9 @@ public final class SdCheckpointLoader {
      * quick_gelu. This tells SD 2.x apart when the width does not (fine-tunes and test models
      * narrower than 1024), so that the family's tokenizer padding and LoRA metadata follow.
      */
-    private static boolean isOpenClip(JsonValue textEncoderConfig, String file) {
+    private static boolean isOpenClip(JsonNode textEncoderConfig, String file) {
         if (textEncoderConfig == null) return false;
-        return "gelu".equals(new ConfigJson(textEncoderConfig, file).string("hidden_act", "quick_gelu"));
+        return "gelu".equals(JsonFields.of(textEncoderConfig, file).string("hidden_act", "quick_gelu"));
     }
 
     /** Older diffusers VAEs name the mid-block attention query/key/value/proj_attn (diffusers converts them on load). */

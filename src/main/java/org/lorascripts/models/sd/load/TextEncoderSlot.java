@@ -1,7 +1,7 @@
 package org.lorascripts.models.sd.load;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
-import org.lorascripts.io.JsonValue;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.CheckpointWeights;
 import org.lorascripts.nn.WeightSource;
@@ -16,7 +16,7 @@ import org.lorascripts.models.sd.SdFamily;
  * @param config    the transformers config.json (diffusers folders, or embedded by built-in models); null when unknown
  * @param tokenizer the tokenizer folder of a diffusers model, or null (use the family's standard CLIP tokenizer)
  */
-public record TextEncoderSlot(SdFamily family, Layout layout, TensorSource source, String prefix, JsonValue config, Path tokenizer, String label) {
+public record TextEncoderSlot(SdFamily family, Layout layout, TensorSource source, String prefix, JsonNode config, Path tokenizer, String label) {
     public enum Layout { HF_CLIP, OPEN_CLIP }
 
     /** HF CLIPTextModel names ({@code text_model.*}) → this checkpoint's tensors; only for {@link Layout#HF_CLIP}. */

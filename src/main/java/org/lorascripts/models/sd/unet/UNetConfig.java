@@ -1,8 +1,8 @@
 package org.lorascripts.models.sd.unet;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.models.sd.load.ConfigJson;
+import org.lorascripts.io.JsonFields;
 
 /**
  * The subset of diffusers' {@code UNet2DConditionModel} config used by SD 1.x / 2.x, with its names.
@@ -110,39 +110,39 @@ public record UNetConfig(
      * Reads a diffusers {@code unet/config.json}. Settings this implementation does not have (SDXL's
      * added embeddings, class embeddings, other block or time-embedding types) fail clearly.
      */
-    public static UNetConfig fromJson(JsonValue json, String file, Prediction prediction) {
-        ConfigJson c = new ConfigJson(json, file);
+    public static UNetConfig fromJson(JsonNode json, String file, Prediction prediction) {
+        JsonFields c = JsonFields.of(json, file);
         if (c.has("addition_embed_type")) {
             throw new UnsupportedOperationException(file + ": looks like SDXL (addition_embed_type = " + c.string("addition_embed_type", "")
                     + "); SDXL LoRA training is not supported yet");
         }
-        c.require("class_embed_type", "class-conditioned UNets");
-        c.require("num_class_embeds", "class-conditioned UNets");
-        c.require("encoder_hid_dim", "UNets with an encoder projection");
-        c.require("num_attention_heads", "diffusers itself rejects num_attention_heads; attention_head_dim holds the head count");
-        c.require("time_embedding_type", "time embedding", "positional");
-        c.require("resnet_time_scale_shift", "resnet time conditioning", "default");
-        c.require("act_fn", "activation", "silu");
-        c.require("mid_block_type", "mid block", "UNetMidBlock2DCrossAttn");
-        c.require("only_cross_attention", "self-attention is required", false);
-        c.require("dual_cross_attention", "dual cross attention", false);
-        c.require("center_input_sample", "input centering", false);
-        c.require("flip_sin_to_cos", "timestep embedding order", true);
-        c.require("freq_shift", "timestep frequency shift", 0);
-        c.require("conv_in_kernel", "conv_in kernel", 3);
-        c.require("conv_out_kernel", "conv_out kernel", 3);
-        c.require("mid_block_scale_factor", "mid block scale", 1, 1.0);
-        c.require("downsample_padding", "downsample padding", 1);
-        c.require("attention_type", "attention type", "default");
-        c.require("time_embedding_act_fn", "an activation after the time embedding");
-        c.require("time_embedding_dim", "a custom time embedding width");
-        c.require("time_cond_proj_dim", "timestep conditioning (LCM)");
-        c.require("timestep_post_act", "an activation after the time MLP");
-        c.require("cross_attention_norm", "cross-attention norm");
-        c.require("class_embeddings_concat", "class embeddings", false);
-        c.require("resnet_skip_time_act", "resnet time activation", false);
-        c.require("resnet_out_scale_factor", "resnet output scale", 1, 1.0);
-        c.require("reverse_transformer_layers_per_block", "per-block transformer depth");
+        c.requireOneOf("class_embed_type", "class-conditioned UNets");
+        c.requireOneOf("num_class_embeds", "class-conditioned UNets");
+        c.requireOneOf("encoder_hid_dim", "UNets with an encoder projection");
+        c.requireOneOf("num_attention_heads", "diffusers itself rejects num_attention_heads; attention_head_dim holds the head count");
+        c.requireOneOf("time_embedding_type", "time embedding", "positional");
+        c.requireOneOf("resnet_time_scale_shift", "resnet time conditioning", "default");
+        c.requireOneOf("act_fn", "activation", "silu");
+        c.requireOneOf("mid_block_type", "mid block", "UNetMidBlock2DCrossAttn");
+        c.requireOneOf("only_cross_attention", "self-attention is required", false);
+        c.requireOneOf("dual_cross_attention", "dual cross attention", false);
+        c.requireOneOf("center_input_sample", "input centering", false);
+        c.requireOneOf("flip_sin_to_cos", "timestep embedding order", true);
+        c.requireOneOf("freq_shift", "timestep frequency shift", 0);
+        c.requireOneOf("conv_in_kernel", "conv_in kernel", 3);
+        c.requireOneOf("conv_out_kernel", "conv_out kernel", 3);
+        c.requireOneOf("mid_block_scale_factor", "mid block scale", 1, 1.0);
+        c.requireOneOf("downsample_padding", "downsample padding", 1);
+        c.requireOneOf("attention_type", "attention type", "default");
+        c.requireOneOf("time_embedding_act_fn", "an activation after the time embedding");
+        c.requireOneOf("time_embedding_dim", "a custom time embedding width");
+        c.requireOneOf("time_cond_proj_dim", "timestep conditioning (LCM)");
+        c.requireOneOf("timestep_post_act", "an activation after the time MLP");
+        c.requireOneOf("cross_attention_norm", "cross-attention norm");
+        c.requireOneOf("class_embeddings_concat", "class embeddings", false);
+        c.requireOneOf("resnet_skip_time_act", "resnet time activation", false);
+        c.requireOneOf("resnet_out_scale_factor", "resnet output scale", 1, 1.0);
+        c.requireOneOf("reverse_transformer_layers_per_block", "per-block transformer depth");
         List<Integer> channels = c.integers("block_out_channels", 0, List.of(320, 640, 1280, 1280));
         int n = channels.size();
         List<Integer> tl = c.integers("transformer_layers_per_block", n, List.of(1));

@@ -1,8 +1,8 @@
 package org.lorascripts.models.sd.vae;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.models.sd.load.ConfigJson;
+import org.lorascripts.io.JsonFields;
 import org.lorascripts.models.sd.unet.UNetConfig;
 
 /**
@@ -30,14 +30,14 @@ public record VaeConfig(int inChannels, int outChannels, int latentChannels, Lis
     /** Image pixels per latent pixel along each side. */
     public int downscale() { return 1 << (blockOutChannels.size() - 1); }
 
-    public static VaeConfig fromJson(JsonValue json, String file) {
-        ConfigJson c = new ConfigJson(json, file);
-        c.require("act_fn", "activation", "silu");
-        c.require("use_quant_conv", "VAEs without quant_conv", true);
-        c.require("use_post_quant_conv", "VAEs without post_quant_conv", true);
-        c.require("mid_block_add_attention", "VAEs without mid-block attention", true);
-        c.require("shift_factor", "latent shift (SD3/Flux VAEs)");
-        c.require("force_upcast", "(any value)", true, false);
+    public static VaeConfig fromJson(JsonNode json, String file) {
+        JsonFields c = JsonFields.of(json, file);
+        c.requireOneOf("act_fn", "activation", "silu");
+        c.requireOneOf("use_quant_conv", "VAEs without quant_conv", true);
+        c.requireOneOf("use_post_quant_conv", "VAEs without post_quant_conv", true);
+        c.requireOneOf("mid_block_add_attention", "VAEs without mid-block attention", true);
+        c.requireOneOf("shift_factor", "latent shift (SD3/Flux VAEs)");
+        c.requireOneOf("force_upcast", "(any value)", true, false);
         List<Integer> ch = c.integers("block_out_channels", 0, List.of(64));
         for (String t : c.strings("down_block_types", List.of())) {
             if (!t.equals("DownEncoderBlock2D")) throw new UnsupportedOperationException(file + ": VAE down block type " + t + " is not supported yet");

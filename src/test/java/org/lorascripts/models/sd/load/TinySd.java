@@ -145,7 +145,7 @@ public final class TinySd {
                     new ClipTextModel(w, config);
                     TensorIO.save(dir.resolve("text_encoder/model.safetensors"), w.loadedTensors(), Map.of("format", "pt"));
                 }
-                Files.writeString(dir.resolve("text_encoder/config.json"), org.lorascripts.io.JsonWriter.writePretty(te.config()));
+                Files.writeString(dir.resolve("text_encoder/config.json"), org.lorascripts.io.Json.writePretty(te.config()));
             }
         }
     }

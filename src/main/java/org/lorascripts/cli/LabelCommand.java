@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.lorascripts.label.BlipCaptioner;
 import org.lorascripts.data.CaptionFormat;
+import org.lorascripts.data.DatasetException;
 import org.lorascripts.data.ImageFiles;
 import org.lorascripts.label.ImageTagger;
 import org.lorascripts.label.LabelException;
@@ -112,7 +113,8 @@ public final class LabelCommand implements Callable<Integer> {
                 System.out.println(summary.line());
             }
             return 0;
-        } catch (LabelException e) {
+        } catch (DatasetException e) {
+            // LabelException and the data layer's errors (missing folder, malformed metadata.csv) alike.
             err.println("lora label: " + e.getMessage());
             return 2;
         }

@@ -44,7 +44,7 @@ public final class DatasetScan {
             throw new DatasetException("metadata_path " + csv.get() + " does not exist");
         }
         if (csv.isEmpty() && Files.isRegularFile(dir.resolve("metadata.csv"))) csv = Optional.of(dir.resolve("metadata.csv"));
-        Map<String, String> captions = csv.map(CaptionCsv::read).orElse(Map.of());
+        Map<String, String> captions = csv.<Map<String, String>>map(MetadataCsv::read).orElse(Map.of());
         Map<String, String> byName = new java.util.HashMap<>();
         for (var e : captions.entrySet()) byName.put(normalizeName(e.getKey()), e.getValue());
 

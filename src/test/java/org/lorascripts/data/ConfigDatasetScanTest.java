@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,20 +42,6 @@ class ConfigDatasetScanTest {
         assertEquals(List.of("c.webp", "e.bmp"), s.missingCaptions());
         assertEquals(List.of("gone.png"), s.orphanMetadataRows());
         assertEquals(Optional.of(dir.resolve("metadata.csv")), s.metadataFile());
-    }
-
-    @Test void csvQuotingFollowsRfc4180() throws Exception {
-        Path csv = file("m.csv", "text,file_name,extra\n\"x, \"\"y\"\"\",./a.png,1\n\"two\nlines\",b.png,2\n");
-        assertEquals(Map.of("./a.png", "x, \"y\"", "b.png", "two\nlines"), CaptionCsv.read(csv));
-    }
-
-    @Test void csvErrorsNameFileAndLine() throws Exception {
-        Path bad = file("bad.csv", "filename,caption\na.png,x\n");
-        assertEquals(bad + ":1: header must have columns file_name and text, got 'filename,caption'",
-                assertThrows(DatasetException.class, () -> CaptionCsv.read(bad)).getMessage());
-        Path open = file("open.csv", "file_name,text\na.png,\"never closed\n");
-        assertEquals(open + ":2: unterminated quoted field (a \" without its closing \")",
-                assertThrows(DatasetException.class, () -> CaptionCsv.read(open)).getMessage());
     }
 
     @Test void folderProblems() throws Exception {

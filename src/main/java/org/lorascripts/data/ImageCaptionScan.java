@@ -5,21 +5,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
-import org.lorascripts.data.CaptionStore;
 import org.lorascripts.io.image.ImageDecoder;
-import org.lorascripts.data.ImageFiles;
-import org.lorascripts.data.MetadataCsv;
 import org.lorascripts.io.image.RgbaImage;
 
 /**
- * Opens a train_data_dir for {@link ImageCaptionDataset}: lists the images, finds their captions
- * (metadata.csv first, then a caption file beside the image, as {@link DatasetScan} counts them for
- * the dry run), and decodes every image once to learn its upright size and whether it is readable.
+ * Opens a train_data_dir for {@link ImageCaptionDataset}: takes the images and captions of
+ * {@link ImageFolder} (the listing and caption rule the dry run counts with) and decodes every image
+ * once to learn its upright size and whether it is readable.
  * Pixels are not kept: a dataset of thousands of photos would not fit in memory.
  */
 final class ImageCaptionScan {
@@ -40,24 +35,19 @@ final class ImageCaptionScan {
         return new ImageCaptionScan(options, warn).run();
     }
 
-    private record Measured(String name, Path file, PixelSize size, String error, long modified, long bytes) {}
+    private record Measured(ImageFolder.Image image, Path file, PixelSize size, String error, long modified, long bytes) {
+        String name() {
+            return image.name();
+        }
+    }
 
     private List<ImageExample> run() {
-        requireFolder();
-        List<String> names;
-        Map<String, String> captions;
-        names = ImageFiles.list(dir);
-            if (names.isEmpty()) {
-                throw new DatasetException("train_data_dir '" + dir + "' contains no images: supported extensions are "
-                        + String.join(", ", ImageFiles.EXTENSIONS.stream().sorted().map(e -> "." + e).toList())
-                        + " (sub-folders are searched too; hidden ones are skipped)");
-            }
-        captions = readCaptions(names);
-
-        List<Measured> measured = IntStream.range(0, names.size()).parallel()
-                .mapToObj(i -> measure(names.get(i))).toList();
+        ImageFolder folder = ImageFolder.open(dir, options.metadataPath(), options.captionExtension());
+        List<ImageFolder.Image> images = folder.images();
+        List<Measured> measured = IntStream.range(0, images.size()).parallel()
+                .mapToObj(i -> measure(images.get(i))).toList();
         List<Measured> bad = measured.stream().filter(m -> m.error() != null).toList();
-        checkUnreadable(bad, names.size());
+        checkUnreadable(bad, images.size());
 
         List<ImageExample> examples = new ArrayList<>();
         List<String> tooSmall = new ArrayList<>();
@@ -70,10 +60,9 @@ final class ImageCaptionScan {
                 tooSmall.add(m.name() + " (" + size + ")");
                 continue;
             }
-            String caption = captions.getOrDefault(m.name(), "");
-            if (caption.isBlank()) uncaptioned.add(m.name());
-            examples.add(new ImageExample(m.name(), m.file(), size, caption.isBlank() ? "" : caption, a,
-                    m.modified(), m.bytes()));
+            String caption = m.image().caption();
+            if (caption.isEmpty()) uncaptioned.add(m.name());
+            examples.add(new ImageExample(m.name(), m.file(), size, caption, a, m.modified(), m.bytes()));
         }
         if (!tooSmall.isEmpty()) {
             warn.accept("skipped " + count(tooSmall.size(), "image") + " in '" + dir + "' smaller than bucket_reso_steps "
@@ -83,57 +72,20 @@ final class ImageCaptionScan {
             throw new DatasetException("train_data_dir '" + dir + "' has no usable images: every image is unreadable"
                     + " or too small; fix or replace them");
         }
-        checkCaptions(uncaptioned, examples.size());
+        checkCaptions(uncaptioned, examples.size(), folder.metadataFile().isPresent());
         return examples;
     }
 
-    private void requireFolder() {
-        if (!Files.exists(dir)) {
-            throw new DatasetException("train_data_dir '" + dir + "' does not exist: put the training images there"
-                    + " or fix the path (relative paths are relative to the config file)");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new DatasetException("train_data_dir '" + dir + "' is a file: it must be a folder of images");
-        }
-    }
-
-    /** image name → caption; metadata.csv rows win, caption files fill in the images the csv lacks. */
-    private Map<String, String> readCaptions(List<String> names) {
-        Map<String, String> captions = new HashMap<>();
-        Path csv = options.metadataPath().orElse(null);
-        if (csv != null && !Files.isRegularFile(csv)) {
-            throw new DatasetException("metadata_path '" + csv + "' does not exist: fix the path or remove the key"
-                    + " to use caption files beside the images");
-        }
-        if (csv == null && Files.isRegularFile(dir.resolve(MetadataCsv.FILE_NAME))) csv = dir.resolve(MetadataCsv.FILE_NAME);
-        for (var e : CaptionStore.openTxt(dir, options.captionExtension()).captions().entrySet()) {
-            captions.put(e.getKey(), e.getValue());
-        }
-        if (csv != null) {
-            for (var e : CaptionStore.openCsv(dir, csv).captions().entrySet()) {
-                if (!e.getValue().isBlank()) captions.put(normalizeName(e.getKey()), e.getValue().strip());
-            }
-        }
-        return captions;
-    }
-
-    /** metadata.csv names as written by hand: "./a.png" and "sub\\b.png" mean "a.png" and "sub/b.png". */
-    private static String normalizeName(String fileName) {
-        String n = fileName.strip().replace('\\', '/');
-        while (n.startsWith("./")) n = n.substring(2);
-        return n;
-    }
-
-    private Measured measure(String name) {
-        Path file = dir.resolve(name);
+    private Measured measure(ImageFolder.Image image) {
+        Path file = dir.resolve(image.name());
         try {
             BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
             // A full decode, not just the header: truncated files must be found now, not mid-training.
-            RgbaImage image = ImageDecoder.decode(file);
-            return new Measured(name, file, new PixelSize(image.width(), image.height()), null,
+            RgbaImage pixels = ImageDecoder.decode(file);
+            return new Measured(image, file, new PixelSize(pixels.width(), pixels.height()), null,
                     attrs.lastModifiedTime().toMillis(), attrs.size());
         } catch (ImageDecoder.UnreadableImageException | IOException e) {
-            return new Measured(name, file, null, e.getMessage(), 0, 0);
+            return new Measured(image, file, null, e.getMessage(), 0, 0);
         }
     }
 
@@ -148,9 +100,9 @@ final class ImageCaptionScan {
         warn.accept("skipped " + bad.size() + " of " + total + " images in '" + dir + "' that cannot be read" + detail);
     }
 
-    private void checkCaptions(List<String> uncaptioned, int total) {
+    private void checkCaptions(List<String> uncaptioned, int total, boolean hasCsv) {
         if (uncaptioned.isEmpty()) return;
-        String source = options.metadataPath().isPresent() || Files.isRegularFile(dir.resolve(MetadataCsv.FILE_NAME))
+        String source = hasCsv
                 ? MetadataCsv.FILE_NAME + " or " + options.captionExtension() + " files"
                 : options.captionExtension() + " files beside the images";
         String howTo = "./lora label --input " + dir + " --trigger WORD";

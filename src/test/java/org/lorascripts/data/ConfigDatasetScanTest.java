@@ -44,14 +44,19 @@ class ConfigDatasetScanTest {
         assertEquals(Optional.of(dir.resolve("metadata.csv")), s.metadataFile());
     }
 
-    @Test void folderProblems() throws Exception {
+    @Test void folderProblemsAreWordedAsTrainingWordsThem() throws Exception {
         Path missing = dir.resolve("nope");
-        assertEquals("train_data_dir " + missing + " does not exist; put the training data there or fix the path"
+        assertEquals("train_data_dir '" + missing + "' does not exist: put the training images there or fix the path"
                 + " (relative paths are relative to the config file)",
                 assertThrows(DatasetException.class, () -> DatasetScan.images(missing, null, ".txt")).getMessage());
         file("only.txt", "x");
-        assertEquals("train_data_dir " + dir + " contains no images (jpg, jpeg, png, webp, bmp)",
+        assertEquals("train_data_dir '" + dir + "' contains no images: supported extensions are .bmp, .jpeg, .jpg, .png,"
+                + " .webp (sub-folders are searched too; hidden ones are skipped)",
                 assertThrows(DatasetException.class, () -> DatasetScan.images(dir, null, ".txt")).getMessage());
+        Path gone = dir.resolve("gone.csv");
+        file("a.png", "x");
+        assertEquals("metadata_path '" + gone + "' does not exist: fix the path or remove the key to use caption files"
+                + " beside the images", assertThrows(DatasetException.class, () -> DatasetScan.images(dir, gone, ".txt")).getMessage());
     }
 
     @Test void textExamples() throws Exception {

@@ -162,6 +162,29 @@ class ImageDatasetTest {
     }
 
     @Test
+    void theDryRunCountsTheImagesAndCaptionsTrainingUses() throws IOException {
+        png("a.png", 64, 48, 1);
+        png("sub/b.png", 48, 64, 2);
+        png("c.png", 64, 64, 3);
+        png("d.PNG", 64, 64, 4);
+        png(".cache/e.png", 64, 64, 5);
+        text("metadata.csv", "file_name,text\n./a.png,\"sks, from csv\"\nsub\\b.png,sks b\nc.png,   \ngone.png,x\n");
+        text("c.txt", "\uFEFF sks, c from file\n");
+        text("d.txt", "\uFEFF\n");   // a BOM and nothing else is no caption, for both
+        ImageDatasetStats stats = DatasetScan.images(dir, null, ".txt");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(options(), warnings::add);
+
+        assertEquals(List.of("a.png", "c.png", "d.PNG", "sub/b.png"), stats.images());
+        assertEquals(stats.images(), ds.examples().stream().map(ImageExample::name).toList());
+        assertEquals(2, stats.fromMetadata());
+        assertEquals(1, stats.fromCaptionFiles());
+        assertEquals(List.of("d.PNG"), stats.missingCaptions());
+        assertEquals(List.of("gone.png"), stats.orphanMetadataRows());
+        assertEquals(List.of("sks, from csv", "sks, c from file", "", "sks b"),
+                ds.examples().stream().map(ImageExample::caption).toList());
+    }
+
+    @Test
     void loadsOneBucketBatchNormalisedAndDeterministic() throws IOException {
         standardFolder();
         text("d.txt", "sks, cat, big");

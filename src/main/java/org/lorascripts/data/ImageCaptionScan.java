@@ -31,7 +31,10 @@ final class ImageCaptionScan {
         this.dir = options.trainDataDir();
     }
 
-    static List<ImageExample> scan(ImageDatasetOptions options, Consumer<String> warn) {
+    /** The images that train and the ones named as problems (skipped or cropped hard), in name order. */
+    record Result(List<ImageExample> examples, List<ImageProblem> problems) {}
+
+    static Result scan(ImageDatasetOptions options, Consumer<String> warn) {
         return new ImageCaptionScan(options, warn).run();
     }
 
@@ -41,7 +44,7 @@ final class ImageCaptionScan {
         }
     }
 
-    private List<ImageExample> run() {
+    private Result run() {
         ImageFolder folder = ImageFolder.open(dir, options.metadataPath(), options.captionExtension());
         List<ImageFolder.Image> images = folder.images();
         List<Measured> measured = IntStream.range(0, images.size()).parallel()
@@ -49,31 +52,73 @@ final class ImageCaptionScan {
         List<Measured> bad = measured.stream().filter(m -> m.error() != null).toList();
         checkUnreadable(bad, images.size());
 
+        BucketPlan plan = options.buckets();
         List<ImageExample> examples = new ArrayList<>();
-        List<String> tooSmall = new ArrayList<>();
+        List<ImageProblem> problems = new ArrayList<>();
         List<String> uncaptioned = new ArrayList<>();
         for (Measured m : measured) {
-            if (m.error() != null) continue;
-            PixelSize size = m.size();
-            BucketAssignment a = options.buckets().select(size.width(), size.height());
-            if (a.bucket().width() == 0 || a.bucket().height() == 0) {
-                tooSmall.add(m.name() + " (" + size + ")");
+            if (m.error() != null) {
+                problems.add(new ImageProblem(m.name(), ImageProblem.Kind.UNREADABLE, m.error()));
                 continue;
+            }
+            PixelSize size = m.size();
+            BucketAssignment a = plan.select(size.width(), size.height());
+            BucketPlan.Verdict verdict = plan.judge(size, a);
+            if (verdict == BucketPlan.Verdict.TOO_SMALL) {
+                problems.add(new ImageProblem(m.name(), ImageProblem.Kind.TOO_SMALL, describe(size, a, true)));
+                continue;
+            }
+            if (verdict == BucketPlan.Verdict.CROPPED) {
+                problems.add(new ImageProblem(m.name(), ImageProblem.Kind.CROPPED, describe(size, a, false)));
             }
             String caption = m.image().caption();
             if (caption.isEmpty()) uncaptioned.add(m.name());
             examples.add(new ImageExample(m.name(), m.file(), size, caption, a, m.modified(), m.bytes()));
         }
-        if (!tooSmall.isEmpty()) {
-            warn.accept("skipped " + count(tooSmall.size(), "image") + " in '" + dir + "' smaller than bucket_reso_steps "
-                    + options.buckets().steps() + " (bucket_no_upscale never enlarges them): " + firstFew(tooSmall));
-        }
+        warnTooSmall(named(problems, ImageProblem.Kind.TOO_SMALL));
+        warnCropped(named(problems, ImageProblem.Kind.CROPPED));
         if (examples.isEmpty()) {
             throw new DatasetException("train_data_dir '" + dir + "' has no usable images: every image is unreadable"
                     + " or too small; fix or replace them");
         }
         checkCaptions(uncaptioned, examples.size(), folder.metadataFile().isPresent());
-        return examples;
+        return new Result(examples, problems);
+    }
+
+    /** "1x1: enlarged 64x for its 64x64 bucket", "1000x100: cropped to 40% for its 128x32 bucket"; no-upscale: "6x40". */
+    private String describe(PixelSize size, BucketAssignment a, boolean tooSmall) {
+        if (tooSmall && options.buckets().noUpscale()) return size.toString();
+        List<String> what = new ArrayList<>();
+        double upscale = a.upscale(size);
+        if (tooSmall) what.add("enlarged " + decimal(upscale) + "x");
+        if (a.keptShare() < BucketPlan.MIN_KEPT) what.add("cropped to " + percentKept(a.keptShare()));
+        return size + ": " + String.join(" and ", what) + " for its " + a.bucket() + " bucket";
+    }
+
+    private static List<String> named(List<ImageProblem> problems, ImageProblem.Kind kind) {
+        return problems.stream().filter(p -> p.kind() == kind).map(p -> p.name() + " (" + p.detail() + ")").toList();
+    }
+
+    private void warnTooSmall(List<String> tooSmall) {
+        if (tooSmall.isEmpty()) return;
+        String n = count(tooSmall.size(), "image");
+        if (options.buckets().noUpscale()) {
+            warn.accept("skipped " + n + " in '" + dir + "' smaller than bucket_reso_steps " + options.buckets().steps()
+                    + " (bucket_no_upscale never enlarges them): " + firstFew(tooSmall));
+        } else {
+            warn.accept("skipped " + n + " in '" + dir + "' too small for their bucket (enlarged more than "
+                    + decimal(BucketPlan.MAX_UPSCALE) + "x an image trains on interpolation): " + firstFew(tooSmall)
+                    + "; use larger images");
+        }
+    }
+
+    private void warnCropped(List<String> cropped) {
+        if (cropped.isEmpty()) return;
+        warn.accept(count(cropped.size(), "image") + " in '" + dir + "' " + (cropped.size() == 1 ? "loses" : "lose")
+                + " more than " + percent(1 - BucketPlan.MIN_KEPT) + " to the crop into " + (cropped.size() == 1 ? "its" : "their")
+                + " bucket ("
+                + options.buckets().aspectRange() + "): " + firstFew(cropped)
+                + "; crop or split them so that each caption describes what trains");
     }
 
     private Measured measure(ImageFolder.Image image) {
@@ -125,5 +170,14 @@ final class ImageCaptionScan {
 
     private static String percent(double ratio) {
         return String.format(java.util.Locale.ROOT, "%.0f%%", ratio * 100);
+    }
+
+    private static String percentKept(double share) {
+        return share < 0.01 ? "under 1%" : percent(share);
+    }
+
+    /** 64 -> "64", 25.6 -> "25.6". */
+    private static String decimal(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : String.format(java.util.Locale.ROOT, "%.1f", v);
     }
 }

@@ -8,6 +8,7 @@ import org.lorascripts.data.DatasetScan;
 import org.lorascripts.data.ImageCaptionDataset;
 import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.ImageDatasetStats;
+import org.lorascripts.data.ImageProblem;
 import org.lorascripts.data.TextDatasetStats;
 
 /** Scans the config's training (and validation) data and words the result for the summary. */
@@ -21,7 +22,6 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
         if (c.isImage()) {
             ImageDatasetStats s = DatasetScan.images(c.data().trainDataDir(),
                     c.data().metadataPath().orElse(null), c.image().captionExtension());
-            examples = s.imageCount();
             lines.add("dataset: " + s.dir());
             lines.add(row("images", Integer.toString(s.imageCount())));
             lines.add(row("captions", s.captionedCount() + " (" + s.fromMetadata() + " from "
@@ -39,7 +39,7 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
             }
             c.data().valDataDir().ifPresent(v -> lines.add(row("validation images",
                     Integer.toString(DatasetScan.images(v, null, c.image().captionExtension()).imageCount()))));
-            if (c.image().buckets().enabled() && s.imageCount() > 0) bucketLines(c, lines);
+            examples = imageCheck(c, s, lines, warnings);
         } else {
             String format = c.text().dataFormat().configName();
             TextDatasetStats s = DatasetScan.text(c.data().trainDataDir(), format);
@@ -59,16 +59,59 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
         return new DatasetReport(examples, List.copyOf(lines), List.copyOf(warnings));
     }
 
-    /** Aspect-ratio buckets as training will form them (this decodes every image once). */
-    private static void bucketLines(TrainConfig c, List<String> lines) {
+    /**
+     * Opens the dataset as training will (this decodes every image once): the images it leaves out
+     * (unreadable, too small for their bucket) or crops hard are listed by name, and the buckets shown.
+     * Returns the number of images that train.
+     */
+    private static int imageCheck(TrainConfig c, ImageDatasetStats s, List<String> lines, List<ConfigWarning> warnings) {
+        ImageDatasetOptions options = ImageDatasetOptions.of(c);
+        ImageCaptionDataset ds;
         try {
-            ImageCaptionDataset ds = ImageCaptionDataset.open(ImageDatasetOptions.of(c), w -> { });
-            lines.add(row("buckets", ds.bucketStats().buckets().size() + ", "
-                    + ds.sampler(c.loop().batchSize()).batchesPerEpoch() + " batches of up to " + c.loop().batchSize() + " per epoch"));
-            for (String l : ds.bucketStats().lines()) lines.add("    " + l.strip());
+            ds = ImageCaptionDataset.open(options, w -> { });   // the rows and warnings below say it
         } catch (RuntimeException e) {
-            lines.add(row("buckets", "not computed: " + e.getMessage()));
+            // Training will refuse (too many unreadable images, no captions at all): say so, and why.
+            lines.add(row("image check", "failed: " + e.getMessage()));
+            warnings.add(new ConfigWarning("train_data_dir", "training will stop: " + e.getMessage()));
+            return s.imageCount();
         }
+        List<ImageProblem> problems = ds.problems();
+        List<ImageProblem> unreadable = of(problems, ImageProblem.Kind.UNREADABLE);
+        List<ImageProblem> tooSmall = of(problems, ImageProblem.Kind.TOO_SMALL);
+        List<ImageProblem> cropped = of(problems, ImageProblem.Kind.CROPPED);
+        if (!unreadable.isEmpty()) {
+            lines.add(row("unreadable images", unreadable.size() + ", skipped: "
+                    + listed(unreadable.stream().map(ImageProblem::name).toList())));
+            warnings.add(new ConfigWarning("train_data_dir", unreadable.size() + " of " + s.imageCount()
+                    + " images cannot be read and are skipped: " + listed(unreadable.stream().map(ImageProblem::name).toList())
+                    + "; first error: " + unreadable.getFirst().detail()));
+        }
+        if (!tooSmall.isEmpty()) {
+            lines.add(row("too small images", tooSmall.size() + ", skipped: " + listed(detailed(tooSmall))));
+            warnings.add(new ConfigWarning("train_data_dir", tooSmall.size() + " of " + s.imageCount()
+                    + " images are too small for their bucket and are skipped: " + listed(detailed(tooSmall))));
+        }
+        if (!cropped.isEmpty()) {
+            String range = options.buckets().aspectRange();
+            lines.add(row("cropped images", cropped.size() + ": " + listed(detailed(cropped))));
+            warnings.add(new ConfigWarning("train_data_dir", cropped.size() + " of " + s.imageCount()
+                    + " images lose much of themselves to the crop into their bucket (" + range + "): "
+                    + listed(detailed(cropped)) + "; crop or split them so that each caption describes what trains"));
+        }
+        if (c.image().buckets().enabled()) {
+            lines.add(row("buckets", ds.bucketStats().buckets().size() + ", " + ds.sampler(c.loop().batchSize())
+                    .batchesPerEpoch() + " batches of up to " + c.loop().batchSize() + " per epoch"));
+            for (String l : ds.bucketStats().lines()) lines.add("    " + l.strip());
+        }
+        return ds.size();
+    }
+
+    private static List<ImageProblem> of(List<ImageProblem> problems, ImageProblem.Kind kind) {
+        return problems.stream().filter(p -> p.kind() == kind).toList();
+    }
+
+    private static List<String> detailed(List<ImageProblem> problems) {
+        return problems.stream().map(p -> p.name() + " (" + p.detail() + ")").toList();
     }
 
     static String row(String label, String value) {

@@ -123,6 +123,7 @@ public final class LabelCommand implements Callable<Integer> {
             }
             return 0;
         } catch (DatasetException e) {
+            // LabelException and the data layer's errors (missing folder, malformed metadata.csv) alike.
             return ErrorReporter.report(e, spec.commandLine().getErr());
         }
     }

@@ -18,6 +18,30 @@ import org.lorascripts.config.TrainConfig;
  * with {@code enable_bucket} off: the same selection against a single predefined size).
  */
 public final class BucketPlan {
+    /**
+     * An image enlarged more than this to cover its bucket trains on interpolation, not on its content:
+     * a 1x1 image would become a flat square of the whole resolution. Such images are skipped.
+     */
+    public static final double MAX_UPSCALE = 8;
+    /**
+     * A crop that keeps less than this share of an image is reported by name: the caption describes the
+     * whole image, the model sees a slice. Images inside the buckets' aspect range lose at most about 15%
+     * with kohya's default steps, so this names the ones beyond the range (and, with enable_bucket off,
+     * the ones far from the resolution's shape).
+     */
+    public static final double MIN_KEPT = 0.8;
+
+    /** What training does with an image, by the rules above and kohya's. */
+    public enum Verdict {
+        /** Trains (resized and cropped to its bucket as usual). */
+        TRAIN,
+        /** Trains, but the crop cuts away more than {@code 1 - MIN_KEPT} of it: named in a warning. */
+        CROPPED,
+        /** Skipped: no bucket fits it (no-upscale, under one step) or it would be enlarged beyond MAX_UPSCALE. */
+        TOO_SMALL
+    }
+
+    private final boolean fixed;
     private final boolean noUpscale;
     private final long maxArea;
     private final int steps;
@@ -25,7 +49,8 @@ public final class BucketPlan {
     private final Set<PixelSize> predefinedSet;
     private final double[] predefinedRatios;
 
-    private BucketPlan(boolean noUpscale, long maxArea, int steps, List<PixelSize> predefined) {
+    private BucketPlan(boolean fixed, boolean noUpscale, long maxArea, int steps, List<PixelSize> predefined) {
+        this.fixed = fixed;
         this.noUpscale = noUpscale;
         this.maxArea = maxArea;
         this.steps = steps;
@@ -51,13 +76,13 @@ public final class BucketPlan {
         if (steps <= 0) throw new IllegalArgumentException("bucket_reso_steps must be positive, got " + steps);
         long area = (long) resolution.width() * resolution.height();
         List<PixelSize> sizes = noUpscale ? List.of() : makeBucketResolutions(resolution, minReso, maxReso, steps);
-        return new BucketPlan(noUpscale, area, steps, sizes);
+        return new BucketPlan(false, noUpscale, area, steps, sizes);
     }
 
     /** A single bucket of exactly {@code resolution}: every image is resized to cover it, then cropped. */
     public static BucketPlan fixed(Resolution resolution) {
         PixelSize only = new PixelSize(resolution.width(), resolution.height());
-        return new BucketPlan(false, only.area(), 1, List.of(only));
+        return new BucketPlan(true, false, only.area(), 1, List.of(only));
     }
 
     /**
@@ -127,6 +152,37 @@ public final class BucketPlan {
         }
         double arError = reso.height() == 0 ? Double.NaN : reso.aspectRatio() - aspect;
         return new BucketAssignment(reso, resized, arError);
+    }
+
+    /** The verdict for an image of {@code image} size given its {@link #select} result. */
+    public Verdict judge(PixelSize image, BucketAssignment a) {
+        if (a.bucket().width() == 0 || a.bucket().height() == 0) return Verdict.TOO_SMALL;
+        if (a.upscale(image) > MAX_UPSCALE) return Verdict.TOO_SMALL;
+        // With no-upscale the bucket takes the image's own shape: the crop is the rounding down to the
+        // steps, less than one step per side, whatever the aspect ratio.
+        return !noUpscale && a.keptShare() < MIN_KEPT ? Verdict.CROPPED : Verdict.TRAIN;
+    }
+
+    /** The shapes this plan trains without cropping much, in words for warnings. */
+    public String aspectRange() {
+        if (noUpscale) return "with bucket_no_upscale each image keeps its own shape";
+        if (fixed) return "enable_bucket is off: every image is cropped to " + predefined.getFirst();
+        double lo = Double.MAX_VALUE;
+        double hi = 0;
+        for (double r : predefinedRatios) {
+            lo = Math.min(lo, r);
+            hi = Math.max(hi, r);
+        }
+        return "the buckets hold aspect ratios " + ratio(lo) + " to " + ratio(hi);
+    }
+
+    /** "4:1", "1:2.5", "400:1": the way people write aspect ratios. */
+    static String ratio(double widthOverHeight) {
+        boolean wide = widthOverHeight >= 1;
+        double r = wide ? widthOverHeight : 1 / widthOverHeight;
+        String n = r >= 10 ? String.format(java.util.Locale.ROOT, "%.0f", r)
+                : String.format(java.util.Locale.ROOT, "%.2f", r).replaceAll("\\.?0+$", "");
+        return wide ? n + ":1" : "1:" + n;
     }
 
     /**

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.data.ImageFiles;
 
 /**
  * The captions of one image folder, in either form: {@code metadata.csv} beside the images or one
@@ -64,12 +63,13 @@ public final class CaptionStore {
         LinkedHashMap<String, String> captions = new LinkedHashMap<>();
         for (String image : ImageFiles.list(folder)) {
             Path txt = ImageFiles.captionFile(folder, image, extension);
-            if (Files.isRegularFile(txt)) captions.put(image, readTxt(txt));
+            if (Files.isRegularFile(txt)) captions.put(image, readCaptionFile(txt));
         }
         return new CaptionStore(folder, CaptionFormat.TXT, null, captions, extension);
     }
 
-    private static String readTxt(Path txt) {
+    /** One caption file (UTF-8, BOM and surrounding whitespace dropped), as training and the tools read it. */
+    static String readCaptionFile(Path txt) {
         try {
             String text = Files.readString(txt, StandardCharsets.UTF_8);
             if (text.startsWith("\uFEFF")) text = text.substring(1);

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -19,47 +18,30 @@ import java.util.stream.Stream;
  * before training to fail early with a clear message.
  */
 public final class DatasetScan {
-    /** Image file extensions that are trained on (lower case, compared case-insensitively). */
-    public static final List<String> IMAGE_EXTENSIONS = List.of("jpg", "jpeg", "png", "webp", "bmp");
     private static final int MAX_LISTED = 10;
 
     private DatasetScan() {}
 
     /**
-     * Scans {@code dir} recursively (hidden folders skipped) for images and captions. Captions
-     * come from {@code metadataPath} (or {@code dir/metadata.csv} when null and present), whose
-     * file names are relative to {@code dir}, else from a caption file beside each image
-     * ({@code cat.png} -> {@code cat.txt} for extension ".txt").
+     * Lists {@code dir}'s images and where their captions come from, as training will find them
+     * ({@link ImageFolder}: metadataPath, else {@code dir/metadata.csv} when present, then a caption file
+     * beside each image, {@code cat.png} -> {@code cat.txt} for extension ".txt"). Nothing is decoded:
+     * the dry run stays fast; {@link ImageCaptionDataset#open} finds the unreadable images.
      */
     public static ImageDatasetStats images(Path dir, Path metadataPath, String captionExtension) {
-        requireFolder(dir);
-        List<Path> files = walk(dir);
-        List<String> images = new ArrayList<>();
-        for (Path f : files) if (IMAGE_EXTENSIONS.contains(extension(f))) images.add(relative(dir, f));
-        if (images.isEmpty()) {
-            throw new DatasetException("train_data_dir " + dir + " contains no images (" + String.join(", ", IMAGE_EXTENSIONS) + ")");
-        }
-        Optional<Path> csv = Optional.ofNullable(metadataPath);
-        if (csv.isPresent() && !Files.isRegularFile(csv.get())) {
-            throw new DatasetException("metadata_path " + csv.get() + " does not exist");
-        }
-        if (csv.isEmpty() && Files.isRegularFile(dir.resolve("metadata.csv"))) csv = Optional.of(dir.resolve("metadata.csv"));
-        Map<String, String> captions = csv.map(CaptionCsv::read).orElse(Map.of());
-        Map<String, String> byName = new java.util.HashMap<>();
-        for (var e : captions.entrySet()) byName.put(normalizeName(e.getKey()), e.getValue());
-
-        String ext = captionExtension.startsWith(".") ? captionExtension : "." + captionExtension;
-        int fromCsv = 0, fromFiles = 0;
+        ImageFolder folder = ImageFolder.open(dir, Optional.ofNullable(metadataPath), captionExtension);
+        int fromCsv = 0;
+        int fromFiles = 0;
         List<String> missing = new ArrayList<>();
-        for (String image : images) {
-            String c = byName.get(image);
-            if (c != null && !c.isBlank()) { fromCsv++; continue; }
-            Path captionFile = dir.resolve(stripExtension(image) + ext);
-            if (Files.isRegularFile(captionFile) && !readText(captionFile).isBlank()) fromFiles++;
-            else missing.add(image);
+        for (ImageFolder.Image image : folder.images()) {
+            switch (image.source()) {
+                case METADATA -> fromCsv++;
+                case CAPTION_FILE -> fromFiles++;
+                case NONE -> missing.add(image.name());
+            }
         }
-        List<String> orphans = byName.keySet().stream().filter(n -> !images.contains(n)).sorted().toList();
-        return new ImageDatasetStats(dir, List.copyOf(images), csv, fromCsv, fromFiles, List.copyOf(missing), orphans);
+        return new ImageDatasetStats(dir, folder.names(), folder.metadataFile(), fromCsv, fromFiles, List.copyOf(missing),
+                folder.orphanRows());
     }
 
     /**
@@ -118,11 +100,6 @@ public final class DatasetScan {
                 + " the path (relative paths are relative to the config file)");
     }
 
-    private static void requireFolder(Path dir) {
-        if (!Files.exists(dir)) throw notFound(dir);
-        if (!Files.isDirectory(dir)) throw new DatasetException("train_data_dir " + dir + " is a file; it must be a folder of images");
-    }
-
     private static List<Path> walk(Path dir) {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile)
@@ -155,22 +132,5 @@ public final class DatasetScan {
         String n = f.getFileName().toString();
         int dot = n.lastIndexOf('.');
         return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
-    }
-
-    private static String stripExtension(String name) {
-        int dot = name.lastIndexOf('.');
-        return dot <= name.lastIndexOf('/') ? name : name.substring(0, dot);
-    }
-
-    private static String relative(Path dir, Path f) {
-        return dir.relativize(f).toString().replace('\\', '/');
-    }
-
-    private static String normalizeName(String fileName) {
-        try {
-            return Path.of(fileName).normalize().toString().replace('\\', '/');
-        } catch (java.nio.file.InvalidPathException e) {
-            return fileName; // matches no image; reported as an orphan row
-        }
     }
 }

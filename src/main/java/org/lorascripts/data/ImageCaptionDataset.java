@@ -24,20 +24,24 @@ import org.lorascripts.tensor.Torch;
 public final class ImageCaptionDataset {
     private final ImageDatasetOptions options;
     private final List<ImageExample> examples;
+    private final List<ImageProblem> problems;
     private final BucketStats stats;
     private final int[] bucketOfExample;   // index into stats.buckets()
 
-    private ImageCaptionDataset(ImageDatasetOptions options, List<ImageExample> examples) {
+    private ImageCaptionDataset(ImageDatasetOptions options, ImageCaptionScan.Result scan) {
+        List<ImageExample> examples = scan.examples();
         this.options = options;
         this.examples = List.copyOf(examples);
+        this.problems = List.copyOf(scan.problems());
         this.stats = BucketStats.of(examples.stream().map(ImageExample::assignment).toList());
         List<PixelSize> order = stats.buckets().stream().map(BucketStats.Entry::resolution).toList();
         this.bucketOfExample = examples.stream().mapToInt(e -> order.indexOf(e.assignment().bucket())).toArray();
     }
 
     /**
-     * Scans the folder. Recoverable problems (a few unreadable images, images without a caption)
-     * go to {@code warn} as one line each; the rest throw {@link DatasetException}.
+     * Scans the folder. Recoverable problems (a few unreadable images, images too small for their bucket
+     * or cropped hard, images without a caption) go to {@code warn} as one line each; the rest throw
+     * {@link DatasetException}.
      */
     public static ImageCaptionDataset open(ImageDatasetOptions options, Consumer<String> warn) {
         return new ImageCaptionDataset(options, ImageCaptionScan.scan(options, warn));
@@ -45,6 +49,11 @@ public final class ImageCaptionDataset {
 
     public ImageDatasetOptions options() {
         return options;
+    }
+
+    /** The images left out (unreadable, too small) or cropped hard, as {@link #open} warned about them. */
+    public List<ImageProblem> problems() {
+        return problems;
     }
 
     public int size() {

@@ -5,21 +5,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
-import org.lorascripts.data.CaptionStore;
 import org.lorascripts.io.image.ImageDecoder;
-import org.lorascripts.data.ImageFiles;
-import org.lorascripts.data.MetadataCsv;
 import org.lorascripts.io.image.RgbaImage;
 
 /**
- * Opens a train_data_dir for {@link ImageCaptionDataset}: lists the images, finds their captions
- * (metadata.csv first, then a caption file beside the image, as {@link DatasetScan} counts them for
- * the dry run), and decodes every image once to learn its upright size and whether it is readable.
+ * Opens a train_data_dir for {@link ImageCaptionDataset}: takes the images and captions of
+ * {@link ImageFolder} (the listing and caption rule the dry run counts with) and decodes every image
+ * once to learn its upright size and whether it is readable.
  * Pixels are not kept: a dataset of thousands of photos would not fit in memory.
  */
 final class ImageCaptionScan {
@@ -36,104 +31,106 @@ final class ImageCaptionScan {
         this.dir = options.trainDataDir();
     }
 
-    static List<ImageExample> scan(ImageDatasetOptions options, Consumer<String> warn) {
+    /** The images that train and the ones named as problems (skipped or cropped hard), in name order. */
+    record Result(List<ImageExample> examples, List<ImageProblem> problems) {}
+
+    static Result scan(ImageDatasetOptions options, Consumer<String> warn) {
         return new ImageCaptionScan(options, warn).run();
     }
 
-    private record Measured(String name, Path file, PixelSize size, String error, long modified, long bytes) {}
+    private record Measured(ImageFolder.Image image, Path file, PixelSize size, String error, long modified, long bytes) {
+        String name() {
+            return image.name();
+        }
+    }
 
-    private List<ImageExample> run() {
-        requireFolder();
-        List<String> names;
-        Map<String, String> captions;
-        names = ImageFiles.list(dir);
-            if (names.isEmpty()) {
-                throw new DatasetException("train_data_dir '" + dir + "' contains no images: supported extensions are "
-                        + String.join(", ", ImageFiles.EXTENSIONS.stream().sorted().map(e -> "." + e).toList())
-                        + " (sub-folders are searched too; hidden ones are skipped)");
-            }
-        captions = readCaptions(names);
-
-        List<Measured> measured = IntStream.range(0, names.size()).parallel()
-                .mapToObj(i -> measure(names.get(i))).toList();
+    private Result run() {
+        ImageFolder folder = ImageFolder.open(dir, options.metadataPath(), options.captionExtension());
+        List<ImageFolder.Image> images = folder.images();
+        List<Measured> measured = IntStream.range(0, images.size()).parallel()
+                .mapToObj(i -> measure(images.get(i))).toList();
         List<Measured> bad = measured.stream().filter(m -> m.error() != null).toList();
-        checkUnreadable(bad, names.size());
+        checkUnreadable(bad, images.size());
 
+        BucketPlan plan = options.buckets();
         List<ImageExample> examples = new ArrayList<>();
-        List<String> tooSmall = new ArrayList<>();
+        List<ImageProblem> problems = new ArrayList<>();
         List<String> uncaptioned = new ArrayList<>();
         for (Measured m : measured) {
-            if (m.error() != null) continue;
-            PixelSize size = m.size();
-            BucketAssignment a = options.buckets().select(size.width(), size.height());
-            if (a.bucket().width() == 0 || a.bucket().height() == 0) {
-                tooSmall.add(m.name() + " (" + size + ")");
+            if (m.error() != null) {
+                problems.add(new ImageProblem(m.name(), ImageProblem.Kind.UNREADABLE, m.error()));
                 continue;
             }
-            String caption = captions.getOrDefault(m.name(), "");
-            if (caption.isBlank()) uncaptioned.add(m.name());
-            examples.add(new ImageExample(m.name(), m.file(), size, caption.isBlank() ? "" : caption, a,
-                    m.modified(), m.bytes()));
+            PixelSize size = m.size();
+            BucketAssignment a = plan.select(size.width(), size.height());
+            BucketPlan.Verdict verdict = plan.judge(size, a);
+            if (verdict == BucketPlan.Verdict.TOO_SMALL) {
+                problems.add(new ImageProblem(m.name(), ImageProblem.Kind.TOO_SMALL, describe(size, a, true)));
+                continue;
+            }
+            if (verdict == BucketPlan.Verdict.CROPPED) {
+                problems.add(new ImageProblem(m.name(), ImageProblem.Kind.CROPPED, describe(size, a, false)));
+            }
+            String caption = m.image().caption();
+            if (caption.isEmpty()) uncaptioned.add(m.name());
+            examples.add(new ImageExample(m.name(), m.file(), size, caption, a, m.modified(), m.bytes()));
         }
-        if (!tooSmall.isEmpty()) {
-            warn.accept("skipped " + count(tooSmall.size(), "image") + " in '" + dir + "' smaller than bucket_reso_steps "
-                    + options.buckets().steps() + " (bucket_no_upscale never enlarges them): " + firstFew(tooSmall));
-        }
+        warnTooSmall(named(problems, ImageProblem.Kind.TOO_SMALL));
+        warnCropped(named(problems, ImageProblem.Kind.CROPPED));
         if (examples.isEmpty()) {
             throw new DatasetException("train_data_dir '" + dir + "' has no usable images: every image is unreadable"
                     + " or too small; fix or replace them");
         }
-        checkCaptions(uncaptioned, examples.size());
-        return examples;
+        checkCaptions(uncaptioned, examples.size(), folder.metadataFile().isPresent());
+        return new Result(examples, problems);
     }
 
-    private void requireFolder() {
-        if (!Files.exists(dir)) {
-            throw new DatasetException("train_data_dir '" + dir + "' does not exist: put the training images there"
-                    + " or fix the path (relative paths are relative to the config file)");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new DatasetException("train_data_dir '" + dir + "' is a file: it must be a folder of images");
+    /** "1x1: enlarged 64x for its 64x64 bucket", "1000x100: cropped to 40% for its 128x32 bucket"; no-upscale: "6x40". */
+    private String describe(PixelSize size, BucketAssignment a, boolean tooSmall) {
+        if (tooSmall && options.buckets().noUpscale()) return size.toString();
+        List<String> what = new ArrayList<>();
+        double upscale = a.upscale(size);
+        if (tooSmall) what.add("enlarged " + decimal(upscale) + "x");
+        if (a.keptShare() < BucketPlan.MIN_KEPT) what.add("cropped to " + percentKept(a.keptShare()));
+        return size + ": " + String.join(" and ", what) + " for its " + a.bucket() + " bucket";
+    }
+
+    private static List<String> named(List<ImageProblem> problems, ImageProblem.Kind kind) {
+        return problems.stream().filter(p -> p.kind() == kind).map(p -> p.name() + " (" + p.detail() + ")").toList();
+    }
+
+    private void warnTooSmall(List<String> tooSmall) {
+        if (tooSmall.isEmpty()) return;
+        String n = count(tooSmall.size(), "image");
+        if (options.buckets().noUpscale()) {
+            warn.accept("skipped " + n + " in '" + dir + "' smaller than bucket_reso_steps " + options.buckets().steps()
+                    + " (bucket_no_upscale never enlarges them): " + firstFew(tooSmall));
+        } else {
+            warn.accept("skipped " + n + " in '" + dir + "' too small for their bucket (enlarged more than "
+                    + decimal(BucketPlan.MAX_UPSCALE) + "x an image trains on interpolation): " + firstFew(tooSmall)
+                    + "; use larger images");
         }
     }
 
-    /** image name → caption; metadata.csv rows win, caption files fill in the images the csv lacks. */
-    private Map<String, String> readCaptions(List<String> names) {
-        Map<String, String> captions = new HashMap<>();
-        Path csv = options.metadataPath().orElse(null);
-        if (csv != null && !Files.isRegularFile(csv)) {
-            throw new DatasetException("metadata_path '" + csv + "' does not exist: fix the path or remove the key"
-                    + " to use caption files beside the images");
-        }
-        if (csv == null && Files.isRegularFile(dir.resolve(MetadataCsv.FILE_NAME))) csv = dir.resolve(MetadataCsv.FILE_NAME);
-        for (var e : CaptionStore.openTxt(dir, options.captionExtension()).captions().entrySet()) {
-            captions.put(e.getKey(), e.getValue());
-        }
-        if (csv != null) {
-            for (var e : CaptionStore.openCsv(dir, csv).captions().entrySet()) {
-                if (!e.getValue().isBlank()) captions.put(normalizeName(e.getKey()), e.getValue().strip());
-            }
-        }
-        return captions;
+    private void warnCropped(List<String> cropped) {
+        if (cropped.isEmpty()) return;
+        warn.accept(count(cropped.size(), "image") + " in '" + dir + "' " + (cropped.size() == 1 ? "loses" : "lose")
+                + " more than " + percent(1 - BucketPlan.MIN_KEPT) + " to the crop into " + (cropped.size() == 1 ? "its" : "their")
+                + " bucket ("
+                + options.buckets().aspectRange() + "): " + firstFew(cropped)
+                + "; crop or split them so that each caption describes what trains");
     }
 
-    /** metadata.csv names as written by hand: "./a.png" and "sub\\b.png" mean "a.png" and "sub/b.png". */
-    private static String normalizeName(String fileName) {
-        String n = fileName.strip().replace('\\', '/');
-        while (n.startsWith("./")) n = n.substring(2);
-        return n;
-    }
-
-    private Measured measure(String name) {
-        Path file = dir.resolve(name);
+    private Measured measure(ImageFolder.Image image) {
+        Path file = dir.resolve(image.name());
         try {
             BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
             // A full decode, not just the header: truncated files must be found now, not mid-training.
-            RgbaImage image = ImageDecoder.decode(file);
-            return new Measured(name, file, new PixelSize(image.width(), image.height()), null,
+            RgbaImage pixels = ImageDecoder.decode(file);
+            return new Measured(image, file, new PixelSize(pixels.width(), pixels.height()), null,
                     attrs.lastModifiedTime().toMillis(), attrs.size());
         } catch (ImageDecoder.UnreadableImageException | IOException e) {
-            return new Measured(name, file, null, e.getMessage(), 0, 0);
+            return new Measured(image, file, null, e.getMessage(), 0, 0);
         }
     }
 
@@ -148,9 +145,9 @@ final class ImageCaptionScan {
         warn.accept("skipped " + bad.size() + " of " + total + " images in '" + dir + "' that cannot be read" + detail);
     }
 
-    private void checkCaptions(List<String> uncaptioned, int total) {
+    private void checkCaptions(List<String> uncaptioned, int total, boolean hasCsv) {
         if (uncaptioned.isEmpty()) return;
-        String source = options.metadataPath().isPresent() || Files.isRegularFile(dir.resolve(MetadataCsv.FILE_NAME))
+        String source = hasCsv
                 ? MetadataCsv.FILE_NAME + " or " + options.captionExtension() + " files"
                 : options.captionExtension() + " files beside the images";
         String howTo = "./lora label --input " + dir + " --trigger WORD";
@@ -173,5 +170,14 @@ final class ImageCaptionScan {
 
     private static String percent(double ratio) {
         return String.format(java.util.Locale.ROOT, "%.0f%%", ratio * 100);
+    }
+
+    private static String percentKept(double share) {
+        return share < 0.01 ? "under 1%" : percent(share);
+    }
+
+    /** 64 -> "64", 25.6 -> "25.6". */
+    private static String decimal(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : String.format(java.util.Locale.ROOT, "%.1f", v);
     }
 }

@@ -59,6 +59,26 @@ public final class ImageFiles {
         return folder.relativize(file).toString().replace(folder.getFileSystem().getSeparator(), "/");
     }
 
+    /**
+     * A file name as a person or another tool wrote it in a caption csv, spelled as {@link #list} spells
+     * it: surrounding spaces dropped, '\' (Windows) read as '/', "." and empty segments dropped, "a/../b"
+     * resolved. So "./a.png", "sub\b.png" and "sub//b.png" name the images "a.png" and "sub/b.png".
+     */
+    public static String normalizeName(String name) {
+        String n = name.strip().replace('\\', '/');
+        List<String> kept = new ArrayList<>();
+        for (String part : n.split("/")) {
+            if (part.isEmpty() || part.equals(".")) continue;
+            if (part.equals("..") && !kept.isEmpty() && !kept.getLast().equals("..")) {
+                kept.removeLast();
+                continue;
+            }
+            kept.add(part);
+        }
+        // An absolute name stays absolute, so it matches no image and is reported rather than guessed at.
+        return (n.startsWith("/") ? "/" : "") + String.join("/", kept);
+    }
+
     /** kohya's caption file: the image path with its extension replaced by ".txt". */
     public static Path captionFile(Path folder, String imageName) {
         return captionFile(folder, imageName, ".txt");

@@ -115,7 +115,7 @@ class CaptionsCommandTest {
         csv("a.png,\"unclosed\n");
         Run broken = lora("captions", "freq", "--input", dir.toString());
         assertEquals(2, broken.code());
-        assertTrue(broken.err().startsWith("error: " + dir.resolve("metadata.csv") + ": a quoted field"), broken.err());
+        assertTrue(broken.err().startsWith("error: " + dir.resolve("metadata.csv") + ":2: a quoted field"), broken.err());
         Run comma = lora("captions", "add-trigger", "--input", dir.toString(), "--format", "txt", "a,b");
         assertEquals(2, comma.code());
         assertTrue(comma.err().contains("without commas"), comma.err());

@@ -81,7 +81,7 @@ class CliTrainCommandTest {
         Path cfg = Files.writeString(dir.resolve("c.yaml"), "base_model: builtin:tiny-sd\ntrain_data_dir: 没有 数据\n");
         Run r = run("train", "--config", cfg.toString(), "--dry-run");
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("error: train_data_dir " + dir.resolve("没有 数据") + " does not exist"), r.err());
+        assertTrue(r.err().startsWith("error: train_data_dir '" + dir.resolve("没有 数据") + "' does not exist"), r.err());
         Run none = run("train");
         assertEquals(2, none.code());
         assertEquals("error: missing --config FILE, e.g. ./lora train --config examples/quickstart.yaml\n", none.err());

@@ -92,6 +92,16 @@ class LabelCommandTest {
     }
 
     @Test
+    void aMalformedMetadataCsvExitsTwoNamingTheLine(@TempDir Path dir) throws Exception {
+        redPng(dir.resolve("a.png"));
+        Path csv = Files.writeString(dir.resolve("metadata.csv"), "file_name,text\nb.png,\"never closed\n");
+        Run r = lora("label", "--input", dir.toString(), "--trigger", "x");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().endsWith("lora label: " + csv + ":2: a quoted field is never closed: check its quotes\n"), r.err());
+        assertEquals("file_name,text\nb.png,\"never closed\n", Files.readString(csv), "left as it was");
+    }
+
+    @Test
     void modelFolderWithoutSelectedTagsExitsTwo(@TempDir Path dir) throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
         redPng(images.resolve("a.png"));

@@ -95,6 +95,47 @@ class BucketPlanTest {
     }
 
     @Test
+    void judgeSkipsWhatWouldBeBlownUpAndNamesHardCrops() {
+        BucketPlan plan = BucketPlan.bucketed(Resolution.square(512), 256, 1024, 64, false);
+        assertEquals(BucketPlan.Verdict.TRAIN, judge(plan, 1000, 750));
+        assertEquals(BucketPlan.Verdict.TRAIN, judge(plan, 64, 64), "enlarged exactly 8x");
+        assertEquals(BucketPlan.Verdict.TOO_SMALL, judge(plan, 63, 63));
+        assertEquals(BucketPlan.Verdict.TOO_SMALL, judge(plan, 1, 1));
+        assertEquals(BucketPlan.Verdict.TOO_SMALL, judge(plan, 4000, 10));
+        assertEquals(BucketPlan.Verdict.TRAIN, judge(plan, 1100, 256), "4.3:1 keeps 93%");
+        assertEquals(BucketPlan.Verdict.CROPPED, judge(plan, 2000, 250), "8:1 keeps half");
+        assertEquals(BucketPlan.Verdict.CROPPED, judge(plan, 250, 2000));
+        assertEquals(0.5, plan.select(2000, 250).keptShare(), 1e-3);
+        assertEquals(25.6, plan.select(4000, 10).upscale(px(4000, 10)), 1e-9);
+        assertEquals("the buckets hold aspect ratios 1:4 to 4:1", plan.aspectRange());
+
+        BucketPlan noUp = BucketPlan.bucketed(Resolution.square(512), 256, 1024, 64, true);
+        assertEquals(BucketPlan.Verdict.TOO_SMALL, judge(noUp, 1, 1));
+        assertEquals(BucketPlan.Verdict.TOO_SMALL, judge(noUp, 4000, 10));
+        assertEquals(BucketPlan.Verdict.TRAIN, judge(noUp, 2000, 250), "its own 8:1 bucket: only the rounding crops");
+        assertEquals(px(1024, 128), noUp.select(2000, 250).bucket());
+
+        BucketPlan fixed = BucketPlan.fixed(Resolution.square(512));
+        assertEquals(BucketPlan.Verdict.CROPPED, judge(fixed, 640, 480), "4:3 into a square keeps 75%");
+        assertEquals(BucketPlan.Verdict.TRAIN, judge(fixed, 600, 512));
+        assertEquals(BucketPlan.Verdict.TOO_SMALL, judge(fixed, 1, 1));
+        assertEquals("enable_bucket is off: every image is cropped to 512x512", fixed.aspectRange());
+    }
+
+    @Test
+    void aspectRatiosAreWrittenAsPeopleWriteThem() {
+        assertEquals("4:1", BucketPlan.ratio(4));
+        assertEquals("1:4", BucketPlan.ratio(0.25));
+        assertEquals("2.4:1", BucketPlan.ratio(2.4));
+        assertEquals("1:1", BucketPlan.ratio(1));
+        assertEquals("400:1", BucketPlan.ratio(400));
+    }
+
+    private static BucketPlan.Verdict judge(BucketPlan plan, int w, int h) {
+        return plan.judge(px(w, h), plan.select(w, h));
+    }
+
+    @Test
     void roundToStepsRoundsThenFloors() {
         BucketPlan plan = BucketPlan.bucketed(Resolution.square(512), 256, 1024, 64, true);
         assertEquals(704, plan.roundToSteps(724.08));

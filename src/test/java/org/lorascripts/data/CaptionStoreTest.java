@@ -48,6 +48,16 @@ class CaptionStoreTest {
     }
 
     @Test
+    void handWrittenCsvNamesMatchTheImagesSoARewriteKeepsOneRowPerImage(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("a.png"), new byte[] {1});
+        Files.writeString(dir.resolve("metadata.csv"), "file_name,text\n./a.png,old\n");
+        CaptionStore store = CaptionStore.open(dir);
+        assertTrue(store.has("a.png"), store.captions().toString());
+        store.putAll(Map.of("a.png", "new"));
+        assertEquals("file_name,text\na.png,new\n", Files.readString(dir.resolve("metadata.csv")));
+    }
+
+    @Test
     void tagsAreTrimmedAndEmptyOnesDropped() {
         assertEquals(List.of("a", "b c", "d"), CaptionTags.split(" a ,b c,, d, "));
         assertEquals("a, b c", CaptionTags.join(List.of("a", "b c")));

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,28 +44,19 @@ class ConfigDatasetScanTest {
         assertEquals(Optional.of(dir.resolve("metadata.csv")), s.metadataFile());
     }
 
-    @Test void csvQuotingFollowsRfc4180() throws Exception {
-        Path csv = file("m.csv", "text,file_name,extra\n\"x, \"\"y\"\"\",./a.png,1\n\"two\nlines\",b.png,2\n");
-        assertEquals(Map.of("./a.png", "x, \"y\"", "b.png", "two\nlines"), CaptionCsv.read(csv));
-    }
-
-    @Test void csvErrorsNameFileAndLine() throws Exception {
-        Path bad = file("bad.csv", "filename,caption\na.png,x\n");
-        assertEquals(bad + ":1: header must have columns file_name and text, got 'filename,caption'",
-                assertThrows(DatasetException.class, () -> CaptionCsv.read(bad)).getMessage());
-        Path open = file("open.csv", "file_name,text\na.png,\"never closed\n");
-        assertEquals(open + ":2: unterminated quoted field (a \" without its closing \")",
-                assertThrows(DatasetException.class, () -> CaptionCsv.read(open)).getMessage());
-    }
-
-    @Test void folderProblems() throws Exception {
+    @Test void folderProblemsAreWordedAsTrainingWordsThem() throws Exception {
         Path missing = dir.resolve("nope");
-        assertEquals("train_data_dir " + missing + " does not exist; put the training data there or fix the path"
+        assertEquals("train_data_dir '" + missing + "' does not exist: put the training images there or fix the path"
                 + " (relative paths are relative to the config file)",
                 assertThrows(DatasetException.class, () -> DatasetScan.images(missing, null, ".txt")).getMessage());
         file("only.txt", "x");
-        assertEquals("train_data_dir " + dir + " contains no images (jpg, jpeg, png, webp, bmp)",
+        assertEquals("train_data_dir '" + dir + "' contains no images: supported extensions are .bmp, .jpeg, .jpg, .png,"
+                + " .webp (sub-folders are searched too; hidden ones are skipped)",
                 assertThrows(DatasetException.class, () -> DatasetScan.images(dir, null, ".txt")).getMessage());
+        Path gone = dir.resolve("gone.csv");
+        file("a.png", "x");
+        assertEquals("metadata_path '" + gone + "' does not exist: fix the path or remove the key to use caption files"
+                + " beside the images", assertThrows(DatasetException.class, () -> DatasetScan.images(dir, gone, ".txt")).getMessage());
     }
 
     @Test void textExamples() throws Exception {

@@ -162,6 +162,29 @@ class ImageDatasetTest {
     }
 
     @Test
+    void theDryRunCountsTheImagesAndCaptionsTrainingUses() throws IOException {
+        png("a.png", 64, 48, 1);
+        png("sub/b.png", 48, 64, 2);
+        png("c.png", 64, 64, 3);
+        png("d.PNG", 64, 64, 4);
+        png(".cache/e.png", 64, 64, 5);
+        text("metadata.csv", "file_name,text\n./a.png,\"sks, from csv\"\nsub\\b.png,sks b\nc.png,   \ngone.png,x\n");
+        text("c.txt", "\uFEFF sks, c from file\n");
+        text("d.txt", "\uFEFF\n");   // a BOM and nothing else is no caption, for both
+        ImageDatasetStats stats = DatasetScan.images(dir, null, ".txt");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(options(), warnings::add);
+
+        assertEquals(List.of("a.png", "c.png", "d.PNG", "sub/b.png"), stats.images());
+        assertEquals(stats.images(), ds.examples().stream().map(ImageExample::name).toList());
+        assertEquals(2, stats.fromMetadata());
+        assertEquals(1, stats.fromCaptionFiles());
+        assertEquals(List.of("d.PNG"), stats.missingCaptions());
+        assertEquals(List.of("gone.png"), stats.orphanMetadataRows());
+        assertEquals(List.of("sks, from csv", "sks, c from file", "", "sks b"),
+                ds.examples().stream().map(ImageExample::caption).toList());
+    }
+
+    @Test
     void loadsOneBucketBatchNormalisedAndDeterministic() throws IOException {
         standardFolder();
         text("d.txt", "sks, cat, big");
@@ -251,5 +274,93 @@ class ImageDatasetTest {
         assertEquals(new PixelSize(48, 24), ds.example(0).assignment().bucket());
         assertEquals(List.of("skipped 1 image in '" + dir + "' smaller than bucket_reso_steps 8 (bucket_no_upscale never"
                 + " enlarges them): tiny.png (6x40)"), warnings);
+    }
+
+    /** SD 1.5's defaults: 512, buckets 256..1024 in steps of 64 (aspect ratios 1:4 to 4:1). */
+    private static final BucketPlan SD15 = BucketPlan.bucketed(Resolution.square(512), 256, 1024, 64, false);
+
+    /** A JPEG with detail in every row, cut in half: the decoder used to fill the lost rows with gray. */
+    private void truncatedJpeg(String name) throws IOException {
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(64, 64, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 64; y++) for (int x = 0; x < 64; x++) img.setRGB(x, y, (x * y * 31) ^ (x << 8) ^ y);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "jpg", out);
+        byte[] jpeg = out.toByteArray();
+        Files.write(dir.resolve(name), java.util.Arrays.copyOf(jpeg, jpeg.length / 2));
+    }
+
+    private List<String> names(ImageCaptionDataset ds) {
+        return ds.examples().stream().map(ImageExample::name).toList();
+    }
+
+    @Test
+    void aTruncatedJpegIsSkippedByName() throws IOException {
+        for (int i = 0; i < 9; i++) {
+            png("ok" + i + ".png", 64, 64, i);
+            text("ok" + i + ".txt", "sks");
+        }
+        truncatedJpeg("cut.jpg");
+        text("cut.txt", "sks");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(options(), warnings::add);
+        assertEquals(9, ds.size());
+        assertTrue(!names(ds).contains("cut.jpg"), names(ds).toString());
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertTrue(warnings.getFirst().startsWith("skipped 1 of 10 images in '" + dir + "' that cannot be read: cut.jpg;"
+                + " first error: " + dir.resolve("cut.jpg") + ": corrupt or truncated image ("), warnings.getFirst());
+        assertEquals(List.of("cut.jpg"), ds.problems().stream().map(ImageProblem::name).toList());
+        assertEquals(ImageProblem.Kind.UNREADABLE, ds.problems().getFirst().kind());
+    }
+
+    @Test
+    void aOneByOneImageAndA4000x10StripAreSkippedByName() throws IOException {
+        png("photo.png", 512, 384, 0);
+        png("one.png", 1, 1, 0);
+        png("wide.png", 4000, 10, 0);
+        for (String n : List.of("photo", "one", "wide")) text(n + ".txt", "sks");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(options().withBuckets(SD15), warnings::add);
+        assertEquals(List.of("photo.png"), names(ds));
+        assertEquals(List.of("skipped 2 images in '" + dir + "' too small for their bucket (enlarged more than 8x an"
+                + " image trains on interpolation): one.png (1x1: enlarged 512x for its 512x512 bucket), wide.png"
+                + " (4000x10: enlarged 25.6x and cropped to 1% for its 1024x256 bucket); use larger images"), warnings);
+        assertEquals(List.of(new ImageProblem("one.png", ImageProblem.Kind.TOO_SMALL, "1x1: enlarged 512x for its 512x512 bucket"),
+                new ImageProblem("wide.png", ImageProblem.Kind.TOO_SMALL,
+                        "4000x10: enlarged 25.6x and cropped to 1% for its 1024x256 bucket")), ds.problems());
+
+        // Without buckets both are enlarged to cover the resolution: skipped as well.
+        warnings.clear();
+        ImageCaptionDataset fixed = ImageCaptionDataset.open(options().withBuckets(BucketPlan.fixed(Resolution.square(512))),
+                warnings::add);
+        assertEquals(List.of("photo.png"), names(fixed));
+        assertEquals(List.of("one.png", "wide.png"), fixed.problems().stream().filter(ImageProblem::skipped)
+                .map(ImageProblem::name).toList());
+    }
+
+    @Test
+    void anAspectRatioBeyondTheBucketsTrainsCroppedAndIsNamed() throws IOException {
+        png("photo.png", 512, 384, 0);
+        png("pano.png", 2000, 250, 0);   // 8:1 in buckets that end at 4:1: half of it is cut away
+        text("photo.txt", "sks");
+        text("pano.txt", "sks");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(options().withBuckets(SD15), warnings::add);
+        assertEquals(List.of("pano.png", "photo.png"), names(ds));
+        assertEquals(new PixelSize(1024, 256), ds.example(0).assignment().bucket());
+        assertEquals(List.of("1 image in '" + dir + "' loses more than 20% to the crop into its bucket (the buckets hold"
+                + " aspect ratios 1:4 to 4:1): pano.png (2000x250: cropped to 50% for its 1024x256 bucket); crop or split"
+                + " them so that each caption describes what trains"), warnings);
+        assertEquals(List.of(new ImageProblem("pano.png", ImageProblem.Kind.CROPPED,
+                "2000x250: cropped to 50% for its 1024x256 bucket")), ds.problems());
+    }
+
+    @Test
+    void noUpscaleSkipsOneByOneAndStripsAsSmallerThanOneStep() throws IOException {
+        png("photo.png", 512, 384, 0);
+        png("one.png", 1, 1, 0);
+        png("wide.png", 4000, 10, 0);
+        for (String n : List.of("photo", "one", "wide")) text(n + ".txt", "sks");
+        BucketPlan noUp = BucketPlan.bucketed(Resolution.square(512), 256, 1024, 64, true);
+        ImageCaptionDataset ds = ImageCaptionDataset.open(options().withBuckets(noUp), warnings::add);
+        assertEquals(List.of("photo.png"), names(ds));
+        assertEquals(List.of("skipped 2 images in '" + dir + "' smaller than bucket_reso_steps 64 (bucket_no_upscale never"
+                + " enlarges them): one.png (1x1), wide.png (4000x10)"), warnings);
     }
 }

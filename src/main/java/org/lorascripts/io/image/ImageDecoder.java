@@ -7,7 +7,10 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -59,9 +62,20 @@ public final class ImageDecoder {
                         + " file (unknown format or corrupt header)");
             }
             ImageReader reader = readers.next();
+            List<String> warnings = new ArrayList<>();
             try {
                 reader.setInput(in, true, true);
-                return reader.read(0);
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                BufferedImage image = reader.read(0);
+                // The JPEG reader does not fail on a file cut short: it warns ("premature end of data
+                // segment") and fills the missing rows with gray, which would train silently. A file that
+                // only lacks its end marker warns "Missing EOI" but has every pixel, so it stays readable.
+                for (String w : warnings) {
+                    if (w != null && w.toLowerCase(Locale.ROOT).contains("premature end")) {
+                        throw new UnreadableImageException(file + ": corrupt or truncated image (" + w + ")");
+                    }
+                }
+                return image;
             } finally {
                 reader.dispose();
             }

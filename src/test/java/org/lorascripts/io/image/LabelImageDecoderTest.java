@@ -131,4 +131,29 @@ class LabelImageDecoderTest {
         assertTrue(e2.getMessage().contains("corrupt or truncated"), e2.getMessage());
         assertTrue(!e2.getMessage().contains("\n"));
     }
+
+    /** A 64x64 JPEG with detail in every row, so that its scan data spans the whole file. */
+    static byte[] noisyJpeg() throws IOException {
+        BufferedImage img = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 64; y++) for (int x = 0; x < 64; x++) img.setRGB(x, y, (x * y * 31) ^ (x << 8) ^ y);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "jpg", out);
+        return out.toByteArray();
+    }
+
+    @Test
+    void aJpegCutShortIsUnreadableNotGrayFilled(@TempDir Path dir) throws Exception {
+        byte[] jpeg = noisyJpeg();
+        Path cut = dir.resolve("cut.jpg");
+        Files.write(cut, java.util.Arrays.copyOf(jpeg, jpeg.length / 2));
+        var e = assertThrows(ImageDecoder.UnreadableImageException.class, () -> ImageDecoder.decode(cut));
+        assertTrue(e.getMessage().startsWith(cut + ": corrupt or truncated image ("), e.getMessage());
+        assertTrue(e.getMessage().contains("premature end"), e.getMessage());
+
+        // Only the end marker missing: every pixel is there, so the image stays usable.
+        Path noEoi = dir.resolve("no-eoi.jpg");
+        Files.write(noEoi, java.util.Arrays.copyOf(jpeg, jpeg.length - 2));
+        RgbaImage whole = ImageDecoder.decode(noEoi);
+        assertEquals(64, whole.height());
+    }
 }

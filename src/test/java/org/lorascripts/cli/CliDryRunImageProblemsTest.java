@@ -80,10 +80,10 @@ class CliDryRunImageProblemsTest {
                 + " wide.png (4000x10: enlarged 12.8x and cropped to 1% for its 512x128 bucket)\n"), o);
         assertTrue(o.contains("cropped images         1: pano.png (640x64: cropped to 40% for its 512x128 bucket)\n"), o);
         assertTrue(o.contains("train examples         11 "), "10 good images and the cropped panorama train: " + o);
-        assertTrue(r.err().contains("warning: 1 of 14 images cannot be read and are skipped: cut.jpg; first error: "
+        assertTrue(r.err().contains(".yaml:2: 1 of 14 images cannot be read and are skipped: cut.jpg; first error: "
                 + dir.resolve("data/cut.jpg") + ": corrupt or truncated image ("), r.err());
-        assertTrue(r.err().contains("warning: 2 of 14 images are too small for their bucket and are skipped: one.png"), r.err());
-        assertTrue(r.err().contains("warning: 1 of 14 images lose much of themselves to the crop into their bucket (the"
+        assertTrue(r.err().contains(".yaml:2: 2 of 14 images are too small for their bucket and are skipped: one.png"), r.err());
+        assertTrue(r.err().contains(".yaml:2: 1 of 14 images lose much of themselves to the crop into their bucket (the"
                 + " buckets hold aspect ratios 1:4 to 4:1): pano.png"), r.err());
     }
 
@@ -123,6 +123,6 @@ class CliDryRunImageProblemsTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("image check            failed: 1 of 2 images in '" + data + "' cannot be read"
                 + " (at most 10% may be skipped): cut.jpg; first error: "), r.out());
-        assertTrue(r.err().contains("warning: training will stop: 1 of 2 images"), r.err());
+        assertTrue(r.err().contains(".yaml:2: training will stop: 1 of 2 images"), r.err());
     }
 }

@@ -97,7 +97,7 @@ class LabelCommandTest {
         Path csv = Files.writeString(dir.resolve("metadata.csv"), "file_name,text\nb.png,\"never closed\n");
         Run r = lora("label", "--input", dir.toString(), "--trigger", "x");
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().endsWith("lora label: " + csv + ":2: a quoted field is never closed: check its quotes\n"), r.err());
+        assertTrue(r.err().endsWith("error: " + csv + ":2: a quoted field is never closed: check its quotes\n"), r.err());
         assertEquals("file_name,text\nb.png,\"never closed\n", Files.readString(csv), "left as it was");
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU-machine end-to-end run: both quickstarts trained through the CLI on CUDA (fp16 image LoRA,
 # bf16 text LoRA), the CUDA-only tests, then the training benchmarks next to the PyTorch references.
-# Usage: bash .device/on-device.sh bash bench/device-final.sh
+# Usage: [BENCH=0] bash .device/on-device.sh bash bench/device-final.sh   (BENCH=0: no benchmarks)
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
@@ -20,6 +20,7 @@ $J org.lorascripts.cli.Main train --config examples/quickstart-text.yaml --set d
 echo "== CUDA tests $(el)"
 java --enable-native-access=ALL-UNNAMED -Xss8m -jar $app/junit-platform-console-standalone-1.14.1.jar execute --class-path "$cp_" \
   --scan-class-path "$app/test-classes" --include-classname '.*Cuda.*' --details=summary --disable-banner 2>&1 | tail -14 | tee "$out/cuda-tests.txt"
+[ "${BENCH:-1}" = 1 ] || { echo "== done (no benchmarks: BENCH=0) $(el)"; exit 0; }
 echo "== benchmarks $(el)"
 bash bench/device-bench.sh all 2>&1 | grep '^{\|^==' | tee "$out/bench.txt"
 echo "== done $(el)"

@@ -9,10 +9,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.JsonGeneratorDelegate;
+import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -51,6 +53,7 @@ import java.util.Map;
  * (BigIntegerNode), so the typed reads of {@link JsonFields} can refuse them instead of wrapping.
  * Errors are one line: what went wrong and where (the byte for one-line documents such as a
  * safetensors header or a JSONL line, line and column otherwise), prefixed by the file when there is one.
+ * {@link #parseLarge} is the same reader with limits sized for safetensors headers (see {@link #LARGE}).
  *
  * <p>Writing keeps object keys in insertion order. The compact form equals serde_json's and Python's
  * {@code json.dumps(v, separators=(",", ":"), ensure_ascii=False)} byte for byte for strings and
@@ -63,14 +66,30 @@ public final class Json {
     /** Deep enough for any real config; shallow enough that a hostile file cannot exhaust the reader. */
     public static final int MAX_DEPTH = 512;
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
-                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                    .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
-                    .disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE)
-                    .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)  // 😀 as 4 UTF-8 bytes, not \ud83d\ude00
-                    .addDecorator((factory, g) -> new FiniteNumbersOnly(g))
-                    .build())
-            .build();
+    public static final ObjectMapper MAPPER = mapper(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build());
+
+    /**
+     * The reader of {@link #parseLarge}: safetensors headers and sharded-checkpoint indexes, whose
+     * readers have already bounded them by {@link SafetensorsFile#MAX_HEADER_BYTES} (100 MB).
+     * Jackson's default limits are made for untrusted request bodies and would refuse valid headers
+     * that the reader before Jackson accepted: strings past 20 million characters (a long
+     * {@code __metadata__} value, such as an embedded training config), keys past 50,000
+     * characters (tensor names) and numbers past 1,000 digits (in the unknown fields of a tensor
+     * entry, which the format ignores). Each of these is bounded by the document size here, as is
+     * the document. The token count stays unlimited (Jackson's default, set explicitly so that a
+     * new default cannot start refusing big headers). Nesting stays at {@value #MAX_DEPTH}, the
+     * limit of the reader before: no header it accepted is refused, and a hostile one cannot
+     * exhaust the stack. With numbers of any length allowed, {@link FiniteNumbersIn} keeps huge
+     * integers away from BigInteger's quadratic conversion.
+     */
+    private static final ObjectMapper LARGE = mapper(StreamReadConstraints.builder()
+            .maxNestingDepth(MAX_DEPTH)
+            .maxDocumentLength(SafetensorsFile.MAX_HEADER_BYTES)
+            .maxTokenCount(-1)
+            .maxStringLength(Math.toIntExact(SafetensorsFile.MAX_HEADER_BYTES))
+            .maxNameLength(Math.toIntExact(SafetensorsFile.MAX_HEADER_BYTES))
+            .maxNumberLength(Math.toIntExact(SafetensorsFile.MAX_HEADER_BYTES))
+            .build());
 
     private static final ObjectWriter PRETTY = MAPPER.writer(new DefaultPrettyPrinter(Separators.createDefaultInstance()
                     .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
@@ -80,6 +99,17 @@ public final class Json {
             .withArrayIndenter(new DefaultIndenter("  ", "\n")));
 
     private Json() {}
+
+    private static ObjectMapper mapper(StreamReadConstraints limits) {
+        return JsonMapper.builder(JsonFactory.builder()
+                        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                        .streamReadConstraints(limits)
+                        .disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE)
+                        .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)  // 😀 as 4 UTF-8 bytes, not \ud83d\ude00
+                        .addDecorator((factory, g) -> new FiniteNumbersOnly(g))
+                        .build())
+                .build();
+    }
 
     /** Malformed JSON, or JSON of the wrong shape for its file. The message is one line. */
     public static final class Malformed extends IOException {
@@ -98,13 +128,28 @@ public final class Json {
 
     /** Parses one JSON document. */
     public static JsonNode parse(byte[] utf8) throws Malformed {
+        return parse(utf8, false);
+    }
+
+    /**
+     * Parses one document of up to {@link SafetensorsFile#MAX_HEADER_BYTES}, such as a safetensors
+     * header: the rules of {@link #parse}, with Jackson's limits on string, key and number length
+     * raised to the document size (see {@link #LARGE}), and numbers beyond a double's range refused
+     * at their byte, integers included.
+     */
+    public static JsonNode parseLarge(byte[] utf8) throws Malformed {
+        return parse(utf8, true);
+    }
+
+    private static JsonNode parse(byte[] utf8, boolean large) throws Malformed {
         checkUtf8(utf8);
-        try (JsonParser p = MAPPER.createParser(utf8)) {
+        try (JsonParser raw = (large ? LARGE : MAPPER).createParser(utf8)) {
+            JsonParser p = large ? new FiniteNumbersIn(raw) : raw;
             JsonNode root;
             try {
-                root = MAPPER.readTree(p);
+                root = (large ? LARGE : MAPPER).readTree(p);
             } catch (JacksonException e) {
-                throw malformed(e, p);
+                throw malformed(e, p, utf8);
             }
             if (root == null || root.isMissingNode()) throw at("unexpected end of input, expected a value", p.currentLocation());
             try {
@@ -128,9 +173,18 @@ public final class Json {
 
     /** Reads a JSON file; errors start with the path ("config.json: not valid JSON: ..."). */
     public static JsonNode read(Path file) throws IOException {
+        return read(file, false);
+    }
+
+    /** {@link #read} with the limits of {@link #parseLarge}; the caller bounds the file's size first. */
+    public static JsonNode readLarge(Path file) throws IOException {
+        return read(file, true);
+    }
+
+    private static JsonNode read(Path file, boolean large) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         try {
-            return parse(bytes);
+            return parse(bytes, large);
         } catch (Malformed e) {
             throw new Malformed(file + ": not valid JSON: " + e.getMessage(), e.offset());
         }
@@ -223,6 +277,14 @@ public final class Json {
         };
     }
 
+    /**
+     * The number, or null for NaN and infinities, for files that must stay readable when a loss
+     * diverges (metrics rows, trainer state), where the writers refuse them everywhere else.
+     */
+    public static JsonNode numberOrNull(double v) {
+        return Double.isFinite(v) ? DoubleNode.valueOf(v) : NullNode.instance;
+    }
+
     /** "object", "array", "string", "integer", "number", "boolean" or "null", for error messages. */
     public static String typeName(JsonNode v) {
         if (v == null || v.isMissingNode()) return "nothing";
@@ -303,16 +365,47 @@ public final class Json {
 
     // ---- messages ----
 
-    /** Jackson's message, reduced to one line without its hints about features to enable. */
-    private static Malformed malformed(JacksonException e, JsonParser p) {
+    /**
+     * Jackson's message, reduced to one line without its hints about features to enable. A
+     * duplicate is called a key, as in the files' own documentation (config keys, metadata keys),
+     * and placed at the key's opening quote rather than just past it, where a hex dump of a
+     * safetensors header shows the key begin.
+     */
+    private static Malformed malformed(JacksonException e, JsonParser p, byte[] utf8) {
         String m = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
         m = m.lines().findFirst().orElse("")
                 .replaceAll(" \\(start marker at \\[.*?\\]\\)", "")
                 .replaceAll(": enable `[^`]*` to allow", "")
                 .replaceAll(" \\(not recognized as one since Feature '\\w+' not enabled for parser\\)", "")
                 .replaceAll(", from `[^`]*`\\)", ")");
+        JsonLocation loc = e.getLocation() != null ? e.getLocation() : p.currentLocation();
+        if (m.startsWith("Duplicate field '")) {
+            m = "duplicate key" + m.substring("Duplicate field".length());
+            loc = keyStart(utf8, loc);
+        }
         if (!m.isEmpty()) m = Character.toLowerCase(m.charAt(0)) + m.substring(1);
-        return at(m, e.getLocation() != null ? e.getLocation() : p.currentLocation());
+        return at(m, loc);
+    }
+
+    /**
+     * The opening quote of the key whose closing quote is the byte before {@code end}: the first
+     * quote before it that is not escaped (preceded by an even number of backslashes), since a
+     * key holds no other. Keys hold no raw line breaks, so the column moves by as many bytes.
+     * Jackson's place is kept should it ever point elsewhere.
+     */
+    private static JsonLocation keyStart(byte[] utf8, JsonLocation end) {
+        long close = end.getByteOffset() - 1;
+        if (close < 1 || close >= utf8.length || utf8[(int) close] != '"') return end;
+        for (int i = (int) close - 1; i >= 0; i--) {
+            if (utf8[i] != '"') continue;
+            int backslashes = 0;
+            while (i - 1 - backslashes >= 0 && utf8[i - 1 - backslashes] == '\\') backslashes++;
+            if (backslashes % 2 == 0) {
+                long back = end.getByteOffset() - i;
+                return new JsonLocation(end.contentReference(), i, -1, end.getLineNr(), (int) (end.getColumnNr() - back));
+            }
+        }
+        return end;
     }
 
     /** One-line documents (headers, JSONL lines) are located by byte, others by line and column. */
@@ -330,6 +423,35 @@ public final class Json {
             case END_ARRAY -> "']'";
             default -> "a second value";
         };
+    }
+
+    /**
+     * For {@link #parseLarge}: a number beyond a double's range is refused as it is read, at its
+     * byte, as the reader before Jackson did. For an integer this must happen before databind
+     * asks for its BigInteger: with the number length limit raised to 100 MB, converting a
+     * hostile integer of millions of digits would take BigInteger's quadratic time. Jackson only
+     * classifies an integer by its digit count when asked for its type, and parsing its text as a
+     * double is linear, so the check costs one pass over the digits of integers past 64 bits.
+     */
+    private static final class FiniteNumbersIn extends JsonParserDelegate {
+        FiniteNumbersIn(JsonParser p) { super(p); }
+
+        @Override
+        public NumberType getNumberType() throws IOException {
+            NumberType t = super.getNumberType();
+            if (t == NumberType.BIG_INTEGER) finite(Double.parseDouble(getText()));
+            return t;
+        }
+
+        @Override
+        public double getDoubleValue() throws IOException {
+            return finite(super.getDoubleValue());
+        }
+
+        private double finite(double v) throws StreamConstraintsException {
+            if (Double.isFinite(v)) return v;
+            throw new StreamConstraintsException("number out of range (beyond a double's ±1.8e308)", currentTokenLocation());
+        }
     }
 
     /** Refuses NaN and infinities at write time; see the class comment. */

@@ -1,5 +1,10 @@
 package org.lorascripts.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -17,7 +22,9 @@ import java.util.Map;
  * {@code metrics.jsonl} beside the TensorBoard event files: one JSON object per line,
  * {@code {"step":N,"wall_time":S,"loss":...,...}}, for scripts that should not need a TensorBoard
  * reader. Each line is appended with a single write on an O_APPEND channel, so after a crash every
- * line but possibly the last is whole.
+ * line but possibly the last is whole. Lines are {@link Json#write}'s compact form; doubles are
+ * Java's shortest round-trip text ({@code 1.0E-4}, {@code 0.25}), as they have been since the file
+ * was first written, so rows of one run written before and after an upgrade look alike.
  *
  * <p>A run that continues from a checkpoint opens the file with {@link #openAfter}: the rows the
  * interrupted run wrote after that checkpoint are about to be written again, so they are removed
@@ -77,17 +84,20 @@ public final class MetricsJsonl implements Closeable {
      * iteration order (use a LinkedHashMap for a stable column order).
      */
     public synchronized void append(long step, double wallTime, Map<String, ?> metrics) throws IOException {
-        StringBuilder sb = new StringBuilder(64 + 24 * metrics.size());
-        sb.append("{\"step\":").append(step).append(",\"wall_time\":").append(JsonLiterals.number(wallTime));
+        writeFully(line(step, wallTime, metrics));
+    }
+
+    /** One row as the bytes {@link #append} writes, the final newline included. */
+    static byte[] line(long step, double wallTime, Map<String, ?> metrics) {
+        ObjectNode row = Json.object("step", step, "wall_time", Json.numberOrNull(wallTime));
         for (Map.Entry<String, ?> e : metrics.entrySet()) {
             String key = e.getKey();
             if (key.equals("step") || key.equals("wall_time")) {
                 throw new IllegalArgumentException("metric name '" + key + "' is reserved");
             }
-            sb.append(',').append(JsonLiterals.string(key)).append(':').append(literal(key, e.getValue()));
+            row.set(key, value(key, e.getValue()));
         }
-        sb.append("}\n");
-        writeFully(sb.toString().getBytes(StandardCharsets.UTF_8));
+        return (Json.write(row) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
@@ -95,11 +105,19 @@ public final class MetricsJsonl implements Closeable {
         channel.close();
     }
 
-    private static String literal(String key, Object value) {
+    /**
+     * Whole-number types stay integers; every other number (Float, BigDecimal, ...) is written as
+     * its double, so a float loss of 0.1f reads 0.10000000149011612, its exact value, as always.
+     */
+    private static JsonNode value(String key, Object value) {
         return switch (value) {
-            case null -> "null";
-            case Number n -> JsonLiterals.number(n);
-            case Boolean b -> b.toString();
+            case null -> NullNode.instance;
+            case Long l -> LongNode.valueOf(l);
+            case Integer i -> LongNode.valueOf(i);
+            case Short sh -> LongNode.valueOf(sh);
+            case Byte b -> LongNode.valueOf(b);
+            case Number n -> Json.numberOrNull(n.doubleValue());
+            case Boolean b -> BooleanNode.valueOf(b);
             default -> throw new IllegalArgumentException("metric '" + key + "' is a " + value.getClass().getSimpleName()
                     + "; only numbers, booleans and null are written");
         };
@@ -130,11 +148,10 @@ public final class MetricsJsonl implements Closeable {
     /** The row's step, or -1 when the line is not a whole row. */
     private static long stepOf(byte[] line) {
         try {
-            if (JsonReader.parse(line) instanceof JsonValue.Obj o && o.get("step") instanceof JsonValue.Int i) {
-                return i.value();
-            }
-        } catch (JsonParseException e) {
-            // falls through: not a whole row
+            JsonNode step = Json.parse(line).get("step");
+            if (step != null && step.isIntegralNumber() && step.canConvertToLong()) return step.longValue();
+        } catch (Json.Malformed e) {
+            // falls through: a torn line, not a whole row
         }
         return -1;
     }

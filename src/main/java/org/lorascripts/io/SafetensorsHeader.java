@@ -1,5 +1,7 @@
 package org.lorascripts.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -24,7 +26,9 @@ import org.lorascripts.tensor.DType;
  * rules: {@link #parse} only maps JSON types onto plain {@link Entry} values, and
  * {@link #validate} makes every structural decision on those values. Duplicate keys are the one
  * thing a map-shaped JSON tree cannot hand over, so the JSON parser must keep rejecting them
- * (SafetensorsCorruptFileTest pins this for tensor names, entry fields and metadata keys).
+ * (SafetensorsCorruptFileTest pins this for tensor names, entry fields and metadata keys). The
+ * JSON is read by {@link Json#parseLarge}, whose limits admit any header up to
+ * {@link SafetensorsFile#MAX_HEADER_BYTES}.
  *
  * @param tensors  in data-offset order (the order the reference writer lays them out)
  * @param byName   the same tensors, same order
@@ -75,20 +79,22 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, TensorInfo> byNam
      */
     static SafetensorsHeader parse(String file, byte[] header, long dataStart, long dataSize)
             throws SafetensorsFormatException {
-        JsonValue root;
+        JsonNode root;
         try {
-            root = JsonReader.parse(header);
-        } catch (JsonParseException e) {
-            throw corrupt(file, "header is not valid JSON: " + e.getMessage()
-                    + " of the header (file offset " + (8 + e.offset()) + "); the file is corrupt or not a safetensors file");
+            root = Json.parseLarge(header);
+        } catch (Json.Malformed e) {
+            // Most errors have a byte; an unpaired surrogate escape is named by its JSON pointer instead.
+            String where = e.offset() >= 0 ? " of the header (file offset " + (8 + e.offset()) + ")" : " in the header";
+            throw corrupt(file, "header is not valid JSON: " + e.getMessage() + where
+                    + "; the file is corrupt or not a safetensors file");
         }
-        if (!(root instanceof JsonValue.Obj obj)) {
-            throw corrupt(file, "header must be a JSON object, found " + root.typeName()
+        if (!(root instanceof ObjectNode obj)) {
+            throw corrupt(file, "header must be a JSON object, found " + Json.typeName(root)
                     + "; the file is corrupt or not a safetensors file");
         }
         Map<String, String> metadata = Map.of();
-        List<Entry> entries = new ArrayList<>(obj.members().size());
-        for (Map.Entry<String, JsonValue> e : obj.members().entrySet()) {
+        List<Entry> entries = new ArrayList<>(obj.size());
+        for (Map.Entry<String, JsonNode> e : obj.properties()) {
             if (e.getKey().equals(METADATA_KEY)) {
                 metadata = parseMetadata(file, e.getValue());
             } else {
@@ -112,7 +118,7 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, TensorInfo> byNam
                 throw corrupt(file, "tensor name " + quote(e.name()) + " " + problem + " (data_offsets "
                         + list(e.dataOffsets()) + "); the file is corrupt or was written by a broken tool");
             }
-            // Unreachable through JsonReader, which refuses duplicate keys; here for a JSON layer that reports them.
+            // Unreachable through Json, which refuses duplicate keys; here for a JSON layer that reports them.
             if (!seen.add(e.name())) throw corrupt(file, "tensor " + quote(e.name()) + " appears twice in the header; the file is corrupt");
             tensors.add(validateEntry(file, e, dataStart, dataSize));
         }
@@ -231,35 +237,36 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, TensorInfo> byNam
         return Arrays.toString(Arrays.copyOf(values, 16)).replace("]", ", ... (" + values.length + " values)]");
     }
 
-    private static Map<String, String> parseMetadata(String file, JsonValue v) throws SafetensorsFormatException {
-        if (!(v instanceof JsonValue.Obj m)) {
-            throw corrupt(file, METADATA_KEY + " must be an object of strings, found " + v.typeName()
+    private static Map<String, String> parseMetadata(String file, JsonNode v) throws SafetensorsFormatException {
+        if (!(v instanceof ObjectNode m)) {
+            throw corrupt(file, METADATA_KEY + " must be an object of strings, found " + Json.typeName(v)
                     + "; the file does not follow the safetensors format");
         }
         Map<String, String> out = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonValue> e : m.members().entrySet()) {
-            if (!(e.getValue() instanceof JsonValue.Str s)) {
+        for (Map.Entry<String, JsonNode> e : m.properties()) {
+            if (!e.getValue().isTextual()) {
                 throw corrupt(file, METADATA_KEY + " value for key " + quote(e.getKey()) + " must be a string, found "
-                        + e.getValue().typeName() + " " + excerpt(e.getValue()) + "; the file does not follow the safetensors format");
+                        + Json.typeName(e.getValue()) + " " + excerpt(e.getValue()) + "; the file does not follow the safetensors format");
             }
-            out.put(e.getKey(), s.value());
+            out.put(e.getKey(), e.getValue().textValue());
         }
         return out;
     }
 
     /** JSON types only; every other rule is {@link #validate}'s. */
-    private static Entry parseEntry(String file, String name, JsonValue v) throws SafetensorsFormatException {
+    private static Entry parseEntry(String file, String name, JsonNode v) throws SafetensorsFormatException {
         String what = "tensor " + quote(name);
-        if (!(v instanceof JsonValue.Obj t)) {
-            throw corrupt(file, what + " must be an object with dtype, shape and data_offsets, found " + v.typeName()
+        if (!(v instanceof ObjectNode t)) {
+            throw corrupt(file, what + " must be an object with dtype, shape and data_offsets, found " + Json.typeName(v)
                     + "; the file is corrupt");
         }
-        if (!(required(file, what, t, "dtype") instanceof JsonValue.Str dtype)) {
-            throw corrupt(file, what + " dtype must be a string, found " + excerpt(t.get("dtype")) + "; the file is corrupt");
+        JsonNode dtype = required(file, what, t, "dtype");
+        if (!dtype.isTextual()) {
+            throw corrupt(file, what + " dtype must be a string, found " + excerpt(dtype) + "; the file is corrupt");
         }
         long[] shape = ints(file, what, "shape", required(file, what, t, "shape"));
         long[] offsets = ints(file, what, "data_offsets", required(file, what, t, "data_offsets"));
-        return new Entry(name, dtype.value(), shape, offsets);
+        return new Entry(name, dtype.textValue(), shape, offsets);
     }
 
     /** The reference rejects any byte not owned by exactly one tensor ("MetadataIncompleteBuffer"). */
@@ -286,23 +293,27 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, TensorInfo> byNam
         }
     }
 
-    private static JsonValue required(String file, String what, JsonValue.Obj t, String key)
+    private static JsonNode required(String file, String what, ObjectNode t, String key)
             throws SafetensorsFormatException {
-        JsonValue v = t.get(key);
+        JsonNode v = t.get(key);
         if (v == null) throw corrupt(file, what + " has no '" + key + "'; the file is corrupt");
         return v;
     }
 
-    /** An array of integers that fit a long; an integer beyond that is no real shape or offset either. */
-    private static long[] ints(String file, String what, String key, JsonValue v) throws SafetensorsFormatException {
-        if (v instanceof JsonValue.Arr a) {
-            long[] out = new long[a.items().size()];
+    /**
+     * An array of integers that fit a long; an integer beyond that is no real shape or offset
+     * either. Written integers only: 4.0 is refused, as serde refuses it for a usize.
+     */
+    private static long[] ints(String file, String what, String key, JsonNode v) throws SafetensorsFormatException {
+        if (v.isArray()) {
+            long[] out = new long[v.size()];
             for (int i = 0; i < out.length; i++) {
-                if (!(a.items().get(i) instanceof JsonValue.Int n)) {
+                JsonNode n = v.get(i);
+                if (!n.isIntegralNumber() || !n.canConvertToLong()) {
                     throw corrupt(file, what + " " + key + " must be an array of integers, found " + excerpt(v)
                             + "; the file is corrupt");
                 }
-                out[i] = n.value();
+                out[i] = n.longValue();
             }
             return out;
         }
@@ -328,8 +339,8 @@ record SafetensorsHeader(List<TensorInfo> tensors, Map<String, TensorInfo> byNam
     }
 
     /** A value as JSON, cut short so a hostile header cannot flood the message. */
-    private static String excerpt(JsonValue v) {
-        String s = JsonWriter.write(v);
+    private static String excerpt(JsonNode v) {
+        String s = Json.write(v);
         return clip(s, s.length() <= 60 ? 60 : 57);
     }
 

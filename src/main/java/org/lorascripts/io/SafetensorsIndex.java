@@ -1,5 +1,7 @@
 package org.lorascripts.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -44,30 +46,30 @@ public final class SafetensorsIndex implements TensorSource {
             throw new SafetensorsFormatException(indexJson + ": is " + size + " bytes, over the " + SafetensorsFile.MAX_HEADER_BYTES
                     + "-byte limit for a safetensors index; it is not one");
         }
-        JsonValue root;
+        JsonNode root;
         try {
-            root = JsonReader.parse(indexJson);
-        } catch (JsonParseException e) {
+            root = Json.readLarge(indexJson);  // bounded by the size check above, so a header's limits fit
+        } catch (Json.Malformed e) {
             throw new SafetensorsFormatException(e.getMessage(), e);
         }
-        if (!(root instanceof JsonValue.Obj obj) || !(obj.get("weight_map") instanceof JsonValue.Obj wm)) {
+        if (!(root instanceof ObjectNode obj) || !(obj.get("weight_map") instanceof ObjectNode wm)) {
             throw new SafetensorsFormatException(indexJson + ": has no \"weight_map\" object; it is not a safetensors index");
         }
         Path dir = indexJson.toAbsolutePath().getParent();
         Map<String, String> weightMap = new LinkedHashMap<>();
         Map<String, String> exampleTensor = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonValue> e : wm.members().entrySet()) {
+        for (Map.Entry<String, JsonNode> e : wm.properties()) {
             String tensor = SafetensorsHeader.quote(e.getKey());
             String problem = SafetensorsHeader.nameProblem(e.getKey());
             if (problem != null) {
                 throw new SafetensorsFormatException(indexJson + ": weight_map tensor name " + tensor + " " + problem
                         + "; the index is corrupt or was written by a broken tool");
             }
-            if (!(e.getValue() instanceof JsonValue.Str shard)) {
+            if (!e.getValue().isTextual()) {
                 throw new SafetensorsFormatException(indexJson + ": weight_map value for " + tensor
-                        + " must be a shard file name, found " + e.getValue().typeName());
+                        + " must be a shard file name, found " + Json.typeName(e.getValue()));
             }
-            String file = shard.value();
+            String file = e.getValue().textValue();
             if (!isBesideIndex(dir, file)) {
                 throw new SafetensorsFormatException(indexJson + ": weight_map maps " + tensor + " to " + SafetensorsHeader.quote(file)
                         + ", which is not a file name in the index's directory; shards must sit beside the index");
@@ -101,10 +103,10 @@ public final class SafetensorsIndex implements TensorSource {
     }
 
     /** Strings stay as they are; other values (e.g. {@code total_size}) become their compact JSON text. */
-    private static Map<String, String> indexMetadata(JsonValue v) {
-        if (!(v instanceof JsonValue.Obj m)) return Map.of();
+    private static Map<String, String> indexMetadata(JsonNode v) {
+        if (!(v instanceof ObjectNode m)) return Map.of();
         Map<String, String> out = new LinkedHashMap<>();
-        m.members().forEach((k, val) -> out.put(k, val instanceof JsonValue.Str s ? s.value() : JsonWriter.write(val)));
+        m.properties().forEach(e -> out.put(e.getKey(), e.getValue().isTextual() ? e.getValue().textValue() : Json.write(e.getValue())));
         return Collections.unmodifiableMap(out);
     }
 

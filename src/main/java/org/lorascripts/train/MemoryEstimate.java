@@ -1,5 +1,6 @@
 package org.lorascripts.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +11,7 @@ import java.util.stream.Stream;
 import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.MixedPrecision;
 import org.lorascripts.config.TrainConfig;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.io.TensorSource;
 
@@ -90,15 +90,14 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
     private static Optional<long[]> llmDims(Path model) throws IOException {
         Path cfg = Files.isDirectory(model) ? model.resolve("config.json") : model.resolveSibling("config.json");
         if (!Files.exists(cfg)) return Optional.empty();
-        JsonValue v = JsonReader.parse(cfg);
-        if (!(v instanceof JsonValue.Obj o)) return Optional.empty();
+        JsonNode o = Json.read(cfg);
+        if (!o.isObject()) return Optional.empty();
         long hidden = number(o.get("hidden_size")), layers = number(o.get("num_hidden_layers")), vocab = number(o.get("vocab_size"));
         return hidden > 0 && layers > 0 && vocab > 0 ? Optional.of(new long[] {hidden, layers, vocab}) : Optional.empty();
     }
 
-    private static long number(JsonValue v) {
-        if (v instanceof JsonValue.Int i) return i.value();
-        if (v instanceof JsonValue.Dec d) return (long) d.value();
-        return 0;
+    /** Lenient on purpose: an estimate does without a size it cannot read (0 leaves the estimate out). */
+    private static long number(JsonNode v) {
+        return v != null && v.isNumber() ? v.longValue() : 0;
     }
 }

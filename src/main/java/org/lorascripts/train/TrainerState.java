@@ -1,16 +1,19 @@
 package org.lorascripts.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
-import org.lorascripts.io.JsonWriter;
+import org.lorascripts.io.Json;
 
 /**
  * The loop's own counters in a checkpoint ({@code trainer_state.json}), readable by people and
  * scripts; the tensors (weights, optimizer, RNG) are in {@code trainer_state.safetensors}.
+ * Written by {@link Json#writePretty} with the keys in the order below; losses that are NaN or
+ * infinite are written as null (JSON has no spelling for them) and read back as NaN.
  *
  * @param step           optimizer steps completed
  * @param epoch          epoch (0-based) the next step belongs to
@@ -34,42 +37,38 @@ record TrainerState(long step, int epoch, int stepInEpoch, long seed, long total
     boolean hasBest() { return bestStep >= 0; }
 
     byte[] toJson() {
-        Map<String, JsonValue> m = new LinkedHashMap<>();
-        m.put("format", JsonValue.of(FORMAT));
-        m.put("step", JsonValue.of(step));
-        m.put("epoch", JsonValue.of(epoch));
-        m.put("step_in_epoch", JsonValue.of(stepInEpoch));
-        m.put("seed", JsonValue.of(seed));
-        m.put("total_steps", JsonValue.of(totalSteps));
-        m.put("best_val_loss", number(bestValLoss));
-        m.put("best_step", JsonValue.of(bestStep));
-        m.put("best_checkpoint", hasBest() ? JsonValue.of(CheckpointStore.dirName(bestStep)) : JsonValue.Null.INSTANCE);
-        m.put("early_stopping_bad_evaluations", JsonValue.of(badEvaluations));
-        m.put("loss_scale", number(lossScale));
-        m.put("skipped_steps", JsonValue.of(skippedSteps));
-        m.put("last_loss", number(lastLoss));
-        m.put("log_window_steps", JsonValue.of(logWindow.steps()));
-        m.put("log_window_loss_sum", number(logWindow.lossSum()));
-        m.put("adapter_file", JsonValue.of(adapterFile));
-        Map<String, JsonValue> keys = new LinkedHashMap<>();
-        resumeKeys.values().entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .forEach(e -> keys.put(e.getKey(), JsonValue.of(e.getValue())));
-        m.put("resume_keys", new JsonValue.Obj(keys));
-        m.put("resume_keys_sha256", JsonValue.of(resumeKeys.hash()));
-        return (JsonWriter.writePretty(new JsonValue.Obj(m)) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ObjectNode m = Json.object();
+        m.put("format", FORMAT);
+        m.put("step", step);
+        m.put("epoch", epoch);
+        m.put("step_in_epoch", stepInEpoch);
+        m.put("seed", seed);
+        m.put("total_steps", totalSteps);
+        m.set("best_val_loss", Json.numberOrNull(bestValLoss));
+        m.put("best_step", bestStep);
+        m.put("best_checkpoint", hasBest() ? CheckpointStore.dirName(bestStep) : null);
+        m.put("early_stopping_bad_evaluations", badEvaluations);
+        m.set("loss_scale", Json.numberOrNull(lossScale));
+        m.put("skipped_steps", skippedSteps);
+        m.set("last_loss", Json.numberOrNull(lastLoss));
+        m.put("log_window_steps", logWindow.steps());
+        m.set("log_window_loss_sum", Json.numberOrNull(logWindow.lossSum()));
+        m.put("adapter_file", adapterFile);
+        ObjectNode keys = m.putObject("resume_keys");
+        resumeKeys.values().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> keys.put(e.getKey(), e.getValue()));
+        m.put("resume_keys_sha256", resumeKeys.hash());
+        return (Json.writePretty(m) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    private static JsonValue number(double v) { return Double.isFinite(v) ? JsonValue.of(v) : JsonValue.Null.INSTANCE; }
-
     static TrainerState read(Path file) throws IOException {
-        JsonValue root = JsonReader.parse(file);
-        if (!(root instanceof JsonValue.Obj o)) throw new TrainingException(file + ": not a JSON object; the checkpoint is damaged");
+        JsonNode root = Json.read(file);
+        if (!(root instanceof ObjectNode o)) throw new TrainingException(file + ": not a JSON object; the checkpoint is damaged");
         Reader r = new Reader(o, file);
         Map<String, String> keys = new LinkedHashMap<>();
-        if (!(o.get("resume_keys") instanceof JsonValue.Obj k)) throw r.missing("resume_keys");
-        for (var e : k.members().entrySet()) {
-            if (!(e.getValue() instanceof JsonValue.Str s)) throw r.missing("resume_keys." + e.getKey());
-            keys.put(e.getKey(), s.value());
+        if (!(o.get("resume_keys") instanceof ObjectNode k)) throw r.missing("resume_keys");
+        for (var e : k.properties()) {
+            if (!e.getValue().isTextual()) throw r.missing("resume_keys." + e.getKey());
+            keys.put(e.getKey(), e.getValue().textValue());
         }
         return new TrainerState(r.integer("step"), (int) r.integer("epoch"), (int) r.integer("step_in_epoch"),
                 r.integer("seed"), r.integer("total_steps"), r.numberOrNaN("best_val_loss"), r.integer("best_step"),
@@ -84,28 +83,32 @@ record TrainerState(long step, int epoch, int stepInEpoch, long seed, long total
         return new LossWindow.Saved((int) r.integer("log_window_steps"), r.numberOrNaN("log_window_loss_sum"));
     }
 
-    /** Typed member access with errors that name the file and the key. */
-    private record Reader(JsonValue.Obj o, Path file) {
+    /**
+     * Typed member access with errors that name the file and the key. Stricter than JsonFields on
+     * purpose: this file is only ever written by {@link #toJson}, so an integer written as 4.0 or
+     * past 64 bits means damage, not another writer's style.
+     */
+    private record Reader(ObjectNode o, Path file) {
         TrainingException missing(String key) {
             return new TrainingException(file + ": '" + key + "' is missing or has the wrong type; the checkpoint is damaged");
         }
 
         long integer(String key) {
-            if (o.get(key) instanceof JsonValue.Int i) return i.value();
+            JsonNode v = o.get(key);
+            if (v != null && v.isIntegralNumber() && v.canConvertToLong()) return v.longValue();
             throw missing(key);
         }
 
         double numberOrNaN(String key) {
-            return switch (o.get(key)) {
-                case JsonValue.Int i -> i.value();
-                case JsonValue.Dec d -> d.value();
-                case JsonValue.Null n -> Double.NaN;
-                case null, default -> throw missing(key);
-            };
+            JsonNode v = o.get(key);
+            if (v != null && v.isNumber()) return v.doubleValue();
+            if (v != null && v.isNull()) return Double.NaN;
+            throw missing(key);
         }
 
         String string(String key) {
-            if (o.get(key) instanceof JsonValue.Str s) return s.value();
+            JsonNode v = o.get(key);
+            if (v != null && v.isTextual()) return v.textValue();
             throw missing(key);
         }
     }

@@ -135,14 +135,18 @@ class JsonTest {
         fails("{} // comment", "unexpected content after the JSON value", 3);
         fails("{} {}", "unexpected '{' after the JSON value", 3);
         fails("tru", "unrecognized token 'tru'", 0);
-        fails("{\"a\":1,\"a\":2}", "duplicate field 'a'", 10);
+        // at the duplicate's opening quote, including keys that end in an escaped quote or backslash
+        fails("{\"a\":1,\"a\":2}", "duplicate key 'a'", 7);
+        fails("{\"q\\\"\":1, \"q\\\"\" :2}", "duplicate key 'q\"'", 10);
+        fails("{\"b\\\\\":1,\"b\\\\\":2}", "duplicate key 'b\\'", 9);
+        fails("{\"o\":{\"k\":1,\"k\":{}}}", "duplicate key 'k'", 12);
     }
 
     @Test
     void multiLineDocumentsAreLocatedByLineAndColumn() {
         Json.Malformed e = malformed("{\n  \"a\": 1,\n  \"a\": 2\n}");
-        assertEquals("duplicate field 'a' at line 3, column 6", e.getMessage());
-        assertEquals(17, e.offset());
+        assertEquals("duplicate key 'a' at line 3, column 3", e.getMessage());
+        assertEquals(14, e.offset());
     }
 
     @Test
@@ -151,6 +155,42 @@ class JsonTest {
         Json.parse("[".repeat(ok) + "]".repeat(ok));
         String tooDeep = "[".repeat(ok + 1) + "]".repeat(ok + 1);
         assertEquals("document nesting depth (513) exceeds the maximum allowed (512) at byte 513", malformed(tooDeep).getMessage());
+    }
+
+    /**
+     * parseLarge admits what Jackson's defaults refuse but the format allows (safetensors headers
+     * up to 100 MB), and refuses numbers beyond a double at their byte without converting them.
+     */
+    @Test
+    void largeDocumentsPassJacksonsDefaultLimits() throws Exception {
+        String longString = "s".repeat(20_000_001);
+        String longKey = "k".repeat(50_001);
+        String longNumber = "0." + "1".repeat(1_500);
+        String doc = "{\"" + longKey + "\":[\"" + longString + "\"," + longNumber + "]}";
+        assertThrows(Json.Malformed.class, () -> Json.parse(doc), "Jackson's defaults refuse it");
+        JsonNode v = Json.parseLarge(doc.getBytes(StandardCharsets.UTF_8));
+        assertEquals(longString, v.get(longKey).get(0).textValue());
+        assertEquals(0.1111111111111111, v.get(longKey).get(1).doubleValue());
+        Json.parseLarge(("[".repeat(Json.MAX_DEPTH) + "]".repeat(Json.MAX_DEPTH)).getBytes(StandardCharsets.US_ASCII));
+        assertThrows(Json.Malformed.class,
+                () -> Json.parseLarge(("[".repeat(Json.MAX_DEPTH + 1) + "]".repeat(Json.MAX_DEPTH + 1)).getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void largeDocumentsRefuseNumbersBeyondADoubleAtTheirByte() throws Exception {
+        assertEquals(new BigInteger("9223372036854775808"), Json.parseLarge("[9223372036854775808]".getBytes(StandardCharsets.US_ASCII)).get(0).bigIntegerValue());
+        String big = "1" + "0".repeat(308);  // 1e308: still a double
+        assertTrue(Json.parseLarge(("[" + big + "]").getBytes(StandardCharsets.US_ASCII)).get(0).isBigInteger());
+        assertEquals("number out of range (beyond a double's ±1.8e308) at byte 6",
+                assertThrows(Json.Malformed.class, () -> Json.parseLarge(("{\"a\": " + big + "0}").getBytes(StandardCharsets.US_ASCII))).getMessage());
+        assertEquals("number out of range (beyond a double's ±1.8e308) at byte 4",
+                assertThrows(Json.Malformed.class, () -> Json.parseLarge("[1, -1e999]".getBytes(StandardCharsets.US_ASCII))).getMessage());
+        // Ten million digits: BigInteger would take minutes; refused in one pass over them.
+        byte[] huge = ("[" + "9".repeat(10_000_000) + "]").getBytes(StandardCharsets.US_ASCII);
+        long t0 = System.nanoTime();
+        Json.Malformed e = assertThrows(Json.Malformed.class, () -> Json.parseLarge(huge));
+        assertEquals(1, e.offset(), e.getMessage());
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "took " + (System.nanoTime() - t0) / 1e9 + " s");
     }
 
     @Test

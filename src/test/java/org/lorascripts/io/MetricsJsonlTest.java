@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -84,8 +87,41 @@ class MetricsJsonlTest {
         }
     }
 
+    /**
+     * The bytes of a row, pinned to what the writer before Jackson wrote: Java's shortest doubles
+     * (1.0E-4, 1.0E21), a Float as its exact double value, whole-number types as integers, other
+     * Numbers as doubles, null for NaN and infinities, keys with only quote, backslash and control
+     * characters escaped (lower-case hex), everything else raw UTF-8.
+     */
     @Test
-    void jsonStringEscapes() {
-        assertEquals("\"a\\\\b\\n\\u0001é\"", JsonLiterals.string("a\\b\n\u0001é"));
+    void pinsTheBytesOfARow() {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("train/loss", 0.1f);
+        row.put("lr", 1e-4);
+        row.put("big", 1e21);
+        row.put("tiny", 4.9e-324);
+        row.put("neg0", -0.0);
+        row.put("third", 1.0 / 3);
+        row.put("int", Integer.MIN_VALUE);
+        row.put("long", Long.MAX_VALUE);
+        row.put("short", (short) 7);
+        row.put("bigint", new BigInteger("123456789012345678901234567890"));
+        row.put("bigdec", new BigDecimal("0.1"));
+        row.put("nan", Float.NaN);
+        row.put("inf", Double.NEGATIVE_INFINITY);
+        row.put("partial", true);
+        row.put("none", null);
+        row.put("é \"q\" \\ \n\t\r\u0001\u001f\u007f \u2028 😀", 1);
+        assertEquals("{\"step\":9223372036854775807,\"wall_time\":1.700000000125E9,\"train/loss\":0.10000000149011612,"
+                        + "\"lr\":1.0E-4,\"big\":1.0E21,\"tiny\":4.9E-324,\"neg0\":-0.0,\"third\":0.3333333333333333,"
+                        + "\"int\":-2147483648,\"long\":9223372036854775807,\"short\":7,\"bigint\":1.2345678901234568E29,"
+                        + "\"bigdec\":0.1,\"nan\":null,\"inf\":null,\"partial\":true,\"none\":null,"
+                        + "\"é \\\"q\\\" \\\\ \\n\\t\\r\\u0001\\u001f\u007f \u2028 😀\":1}\n",
+                new String(MetricsJsonl.line(Long.MAX_VALUE, 1.7e9 + 0.125, row), StandardCharsets.UTF_8));
+        assertEquals("{\"step\":0,\"wall_time\":null}\n", new String(MetricsJsonl.line(0, Double.NaN, Map.of()), StandardCharsets.UTF_8));
+        // The one difference: backspace and form feed take their short escapes, as in Python's json and
+        // serde_json; the writer before spelled them as u0008 and u000c escapes. No metric name holds either.
+        assertEquals("{\"step\":1,\"wall_time\":2.0,\"\\b\\f\":1}\n",
+                new String(MetricsJsonl.line(1, 2.0, Map.of("\b\f", 1)), StandardCharsets.UTF_8));
     }
 }

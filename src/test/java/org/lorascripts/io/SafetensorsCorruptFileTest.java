@@ -77,9 +77,38 @@ class SafetensorsCorruptFileTest {
     @Test
     void badJson() throws Exception {
         raw("{\"a\":{\"dtype\":\"F32\",}", 0);
-        assertEquals(expect("header is not valid JSON: expected a string key, found '}' at byte 20 of the header (file offset 28); the file is corrupt or not a safetensors file"), error(file));
+        assertEquals(expect("header is not valid JSON: unexpected character ('}' (code 125)): was expecting double-quote to start field name at byte 20 of the header (file offset 28); the file is corrupt or not a safetensors file"), error(file));
         raw(new byte[] {'{', '"', (byte) 0xFF, '"', ':', '1', '}'}.length, new byte[] {'{', '"', (byte) 0xFF, '"', ':', '1', '}'}, 0);
         assertEquals(expect("header is not valid JSON: invalid UTF-8 byte 0xFF at byte 2 of the header (file offset 10); the file is corrupt or not a safetensors file"), error(file));
+    }
+
+    /** Numbers the format has no use for, but past a double's range: refused as they always were, anywhere. */
+    @Test
+    void numbersBeyondADoubleAreRefusedEvenWhereIgnored() throws Exception {
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"extra\":1" + "0".repeat(400) + "}}", 1);
+        assertEquals(expect("header is not valid JSON: number out of range (beyond a double's ±1.8e308) at byte 60 of the header (file offset 68); the file is corrupt or not a safetensors file"), error(file));
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"extra\":[1e400]}}", 1);
+        assertEquals(expect("header is not valid JSON: number out of range (beyond a double's ±1.8e308) at byte 61 of the header (file offset 69); the file is corrupt or not a safetensors file"), error(file));
+        raw("{\"x\":{\"dtype\":\"U8\",\"shape\":[9223372036854775808],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' shape must be an array of integers, found [9223372036854775808]; the file is corrupt"), error(file));
+        raw("{\"x\":{\"dtype\":\"\\ud800\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("header is not valid JSON: unpaired surrogate \\uD800 in a string at /x/dtype in the header; the file is corrupt or not a safetensors file"), error(file));
+    }
+
+    /**
+     * Valid headers past Jackson's default limits (strings of 20 million characters, keys of
+     * 50,000, numbers of 1,000 digits) open: the header limit is 100 MB, not Jackson's.
+     */
+    @Test
+    void headersPastJacksonsDefaultLimitsOpen() throws Exception {
+        String name = "t".repeat(60_000);
+        String value = "v".repeat(21_000_000);
+        raw("{\"__metadata__\":{\"config\":\"" + value + "\"},\"" + name + "\":{\"dtype\":\"U8\",\"shape\":[1],"
+                + "\"data_offsets\":[0,1],\"extra\":0." + "5".repeat(2_000) + "}}", 1);
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertEquals(java.util.List.of(name), f.names());
+            assertEquals(value, f.metadata().get("config"));
+        }
     }
 
     @Test

@@ -108,7 +108,7 @@ class SafetensorsIndexTest {
         assertEquals(p + ": weight_map maps 'a' to '../elsewhere.safetensors', which is not a file name in the index's directory; shards must sit beside the index",
                 assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
         Files.writeString(p, "{\"weight_map\": {\"a\": \"x\",}}");
-        assertEquals(p + ": not valid JSON: expected a string key, found '}' at byte 25",
+        assertEquals(p + ": not valid JSON: unexpected character ('}' (code 125)): was expecting double-quote to start field name at byte 25",
                 assertThrows(SafetensorsFormatException.class, () -> SafetensorsIndex.open(p)).getMessage());
     }
 

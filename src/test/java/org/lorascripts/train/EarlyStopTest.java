@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.MixedPrecision;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Rng;
@@ -37,10 +37,10 @@ class EarlyStopTest {
         assertArrayEquals(Files.readAllBytes(dir.resolve("out/checkpoints/step-6/out.safetensors")),
                 Files.readAllBytes(dir.resolve("out/out-best.safetensors")));
         assertTrue(Files.exists(dir.resolve("out/out.safetensors")), "the last weights are exported too");
-        JsonValue.Obj state = (JsonValue.Obj) JsonReader.parse(dir.resolve("out/checkpoints/step-12/trainer_state.json"));
-        assertEquals(new JsonValue.Str("step-6"), state.get("best_checkpoint"));
-        assertEquals(new JsonValue.Dec(0.4), state.get("best_val_loss"));
-        assertEquals(new JsonValue.Int(3), state.get("early_stopping_bad_evaluations"));
+        JsonNode state = Json.readObject(dir.resolve("out/checkpoints/step-12/trainer_state.json"));
+        assertEquals(Json.node("step-6"), state.get("best_checkpoint"));
+        assertEquals(Json.node(0.4), state.get("best_val_loss"));
+        assertEquals(Json.node(3), state.get("early_stopping_bad_evaluations"));
         assertTrue(f.console().contains("early stopping at step 12"), f.console());
         assertTrue(f.console().contains("best val loss 0.4000 at step 6 (" + dir.resolve("out/out-best.safetensors") + ")"), f.console());
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -17,8 +18,7 @@ import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.lorascripts.io.JsonReader;
-import org.lorascripts.io.JsonValue;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.tensorboard.EventFileWriter;
 import org.lorascripts.io.tensorboard.TfRecordReader;
 
@@ -45,14 +45,14 @@ class ResumeLogsTest {
 
     @Test void metricsJsonlHoldsEachStepOnceAfterAResume() throws Exception {
         LoopFixture f = runThenResumeFromStep6();
-        List<JsonValue.Obj> rows = rows(f.outputDir);
+        List<JsonNode> rows = rows(f.outputDir);
         assertEquals(LongStream.rangeClosed(1, 10).boxed().toList(), rows.stream().map(r -> intOf(r, "step")).toList(),
                 "one row per step, in order");
         for (int i = 0; i < 4; i++) {
-            assertEquals(f.steps.get(i)[1], ((JsonValue.Dec) rows.get(6 + i).get("train/loss")).value(), 1e-12,
+            assertEquals(f.steps.get(i)[1], loss(rows.get(6 + i)), 1e-12,
                     "step " + (7 + i) + " holds the resumed run's loss");
         }
-        assertTrue(rows.get(4).get("val/loss") instanceof JsonValue.Dec, "validation shares the row of its step");
+        assertTrue(rows.get(4).get("val/loss").isDouble(), "validation shares the row of its step");
         try (Stream<Path> s = Files.list(f.outputDir.resolve("logs"))) {
             assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList());
         }
@@ -106,7 +106,7 @@ class ResumeLogsTest {
         try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
             split.run(task, new Resume.Latest());
         }
-        List<JsonValue.Obj> a = rows(whole.outputDir), b = rows(split.outputDir);
+        List<JsonNode> a = rows(whole.outputDir), b = rows(split.outputDir);
         assertEquals(List.of(4L, 8L, 12L, 16L, 20L), b.stream().map(r -> intOf(r, "step")).toList());
         double[] l = split.losses();
         assertEquals((l[8] + l[9] + l[10] + l[11]) / 4, loss(b.get(2)), 1e-12, "steps 9-12, across the stop");
@@ -129,9 +129,9 @@ class ResumeLogsTest {
         try (ToyLoraTask task = LoopFixture.task(10, 0, 0.3)) {
             f.run(task, new Resume.Latest());
         }
-        JsonValue.Obj row12 = rows(f.outputDir).get(2);
+        JsonNode row12 = rows(f.outputDir).get(2);
         assertEquals(12L, intOf(row12, "step"));
-        assertEquals(JsonValue.of(true), row12.get("partial"));
+        assertEquals(Json.node(true), row12.get("partial"));
         assertEquals(2L, intOf(row12, "train/loss_steps"));
         double[] l = f.losses();
         assertEquals((l[10] + l[11]) / 2, loss(row12), 1e-12, "the steps it has: 11 and 12");
@@ -142,11 +142,11 @@ class ResumeLogsTest {
         try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0)) {
             f.run(task);
         }
-        List<JsonValue.Obj> rows = rows(f.outputDir);
+        List<JsonNode> rows = rows(f.outputDir);
         assertEquals(List.of(4L, 8L, 10L), rows.stream().map(r -> intOf(r, "step")).toList());
         assertNull(rows.get(1).get("partial"));
         assertNull(rows.get(1).get("train/loss_steps"));
-        assertEquals(JsonValue.of(true), rows.get(2).get("partial"));
+        assertEquals(Json.node(true), rows.get(2).get("partial"));
         assertEquals(2L, intOf(rows.get(2), "train/loss_steps"));
 
         LoopFixture e = new LoopFixture(dir.resolve("early")).set("epochs", 10).set("eval_steps", 2)
@@ -155,9 +155,9 @@ class ResumeLogsTest {
             task.scriptedVal = new double[] {1.0, 0.6, 0.4, 0.41, 0.5, 0.45, 0.3};  // stops at step 12
             assertEquals(12, e.run(task).steps());
         }
-        List<JsonValue.Obj> early = rows(e.outputDir).stream().filter(r -> r.get("train/loss") != null).toList();
+        List<JsonNode> early = rows(e.outputDir).stream().filter(r -> r.get("train/loss") != null).toList();
         assertEquals(List.of(5L, 10L, 12L), early.stream().map(r -> intOf(r, "step")).toList(), "steps 11-12 are logged too");
-        assertEquals(JsonValue.of(true), early.get(2).get("partial"));
+        assertEquals(Json.node(true), early.get(2).get("partial"));
         double[] l = e.losses();
         assertEquals((l[10] + l[11]) / 2, loss(early.get(2)), 1e-12);
     }
@@ -186,15 +186,22 @@ class ResumeLogsTest {
 
     // --- reading the logs back ---
 
-    static List<JsonValue.Obj> rows(Path outputDir) throws Exception {
-        List<JsonValue.Obj> rows = new ArrayList<>();
-        for (String line : Files.readAllLines(outputDir.resolve("logs/metrics.jsonl"))) rows.add((JsonValue.Obj) JsonReader.parse(line));
+    static List<JsonNode> rows(Path outputDir) throws Exception {
+        List<JsonNode> rows = new ArrayList<>();
+        for (String line : Files.readAllLines(outputDir.resolve("logs/metrics.jsonl"))) rows.add(Json.parse(line));
         return rows;
     }
 
-    private static long intOf(JsonValue.Obj row, String key) { return ((JsonValue.Int) row.get(key)).value(); }
+    /** Whole numbers must be written as integers (8, not 8.0) and losses as doubles: the types are part of the format. */
+    private static long intOf(JsonNode row, String key) {
+        assertTrue(row.get(key).isIntegralNumber(), key + " in " + row);
+        return row.get(key).longValue();
+    }
 
-    private static double loss(JsonValue.Obj row) { return ((JsonValue.Dec) row.get("train/loss")).value(); }
+    private static double loss(JsonNode row) {
+        assertTrue(row.get("train/loss").isDouble(), "train/loss in " + row);
+        return row.get("train/loss").doubleValue();
+    }
 
     /** Event files in the order TensorBoard reads them: by name. */
     static List<Path> eventFiles(Path outputDir) throws Exception {

@@ -1,17 +1,14 @@
 package org.lorascripts.io.tensorboard;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import org.lorascripts.io.AtomicFileWriter;
-import org.lorascripts.io.JsonLiterals;
+import org.lorascripts.io.Json;
 import org.lorascripts.io.MetricsJsonl;
 import org.lorascripts.io.PngWriter;
 
@@ -25,9 +22,9 @@ import org.lorascripts.io.PngWriter;
  * </pre>
  */
 public final class EventFileDemo {
-    private final List<String> scalars = new ArrayList<>();
-    private final List<String> images = new ArrayList<>();
-    private final List<String> texts = new ArrayList<>();
+    private final ArrayNode scalars = Json.array();
+    private final ArrayNode images = Json.array();
+    private final ArrayNode texts = Json.array();
 
     private EventFileDemo() {}
 
@@ -77,21 +74,19 @@ public final class EventFileDemo {
             }
             scalar(tb, "train/big_step", -2.5f, 3_000_000_000L);   // step beyond int32
         }
-        String json = "{\n  \"event_file\": " + JsonLiterals.string(eventFile.getFileName().toString()) + ",\n"
-                + "  \"scalars\": [\n    " + String.join(",\n    ", scalars) + "\n  ],\n"
-                + "  \"images\": [\n    " + String.join(",\n    ", images) + "\n  ],\n"
-                + "  \"texts\": [\n    " + String.join(",\n    ", texts) + "\n  ],\n"
-                + "  \"metrics_jsonl\": {\"file\": " + JsonLiterals.string(MetricsJsonl.FILE_NAME)
-                + ", \"lines\": " + metricLines + "}\n}\n";
-        AtomicFileWriter.write(dir.resolve("expected.json"), json.getBytes(StandardCharsets.UTF_8));
+        Json.writePrettyFile(dir.resolve("expected.json"), Json.object(
+                "event_file", eventFile.getFileName().toString(),
+                "scalars", scalars,
+                "images", images,
+                "texts", texts,
+                "metrics_jsonl", Json.object("file", MetricsJsonl.FILE_NAME, "lines", metricLines)));
         return eventFile;
     }
 
     private void scalar(EventFileWriter tb, String tag, float value, long step) throws IOException {
         tb.addScalar(tag, value, step);
-        // (double) value prints the float's exact value, so the check can compare tightly.
-        scalars.add("{\"tag\": " + JsonLiterals.string(tag) + ", \"step\": " + step
-                + ", \"value\": " + JsonLiterals.number((double) value) + "}");
+        // (double) value prints the float's exact value, so the check can compare tightly; NaN is null.
+        scalars.add(Json.object("tag", tag, "step", step, "value", Json.numberOrNull((double) value)));
     }
 
     private void image(EventFileWriter tb, String tag, byte[] pixels, int w, int h, PngWriter.Channels ch, long step)
@@ -102,15 +97,13 @@ public final class EventFileDemo {
             case RGB -> 3;
             case RGBA -> 4;
         };
-        images.add("{\"tag\": " + JsonLiterals.string(tag) + ", \"step\": " + step + ", \"width\": " + w
-                + ", \"height\": " + h + ", \"colorspace\": " + colorspace + ", \"channels\": " + ch.count
-                + ", \"pixels_sha256\": " + JsonLiterals.string(sha256(pixels)) + "}");
+        images.add(Json.object("tag", tag, "step", step, "width", w, "height", h, "colorspace", colorspace,
+                "channels", ch.count, "pixels_sha256", sha256(pixels)));
     }
 
     private void text(EventFileWriter tb, String tag, String markdown, long step) throws IOException {
         tb.addText(tag, markdown, step);
-        texts.add("{\"tag\": " + JsonLiterals.string(tag) + ", \"step\": " + step
-                + ", \"text\": " + JsonLiterals.string(markdown) + "}");
+        texts.add(Json.object("tag", tag, "step", step, "text", markdown));
     }
 
     /** A deterministic pattern where neighbouring pixels differ, so channel or row mix-ups show. */

@@ -18,4 +18,10 @@ public interface WeightSource {
 
     /** For error messages: the file or origin of the weights. */
     String describe();
+
+    /**
+     * For error messages: the name the file stores a tensor under, where the source renames (e.g. an
+     * LDM single file's name for an HF name); empty when the names are the same or unknown.
+     */
+    default Optional<String> fileName(String name) { return Optional.empty(); }
 }

@@ -70,11 +70,11 @@ public final class Weights implements AutoCloseable {
         String full = path(name);
         var stored = shared.source.shape(full);
         if (stored.isPresent() && !Arrays.equals(stored.get(), shape)) {
-            throw new WeightShapeException(shared.source.describe() + ": " + full + " has shape " + Arrays.toString(stored.get())
+            throw new WeightShapeException(shared.source.describe() + ": " + full + inFile(full) + " has shape " + Arrays.toString(stored.get())
                     + ", expected " + Arrays.toString(shape) + " for this model configuration");
         }
         if (stored.isEmpty() && !(shared.source instanceof RandomWeights)) {
-            throw new MissingWeightException(shared.source.describe() + ": missing tensor " + full + " " + Arrays.toString(shape)
+            throw new MissingWeightException(shared.source.describe() + ": missing tensor " + full + " " + Arrays.toString(shape) + inFile(full)
                     + "; the checkpoint does not match the expected architecture");
         }
         Tensor t = shared.source.load(full, shape, shared.device, dtype);
@@ -82,6 +82,11 @@ public final class Weights implements AutoCloseable {
         shared.loaded.put(full, shape.clone());
         shared.byName.putIfAbsent(full, t);
         return t;
+    }
+
+    /** " (NAME in the file)" where the source stores {@code full} under another name, else "". */
+    private String inFile(String full) {
+        return shared.source.fileName(full).filter(f -> !f.equals(full)).map(f -> " (" + f + " in the file)").orElse("");
     }
 
     /** Registers a module that can carry a LoRA adapter under this builder's path. */

@@ -81,6 +81,15 @@ public final class ClipTokenizer {
      * (SD 2.x says "!"), else {@code <|endoftext|>}.
      */
     public static ClipTokenizer fromDiffusersFolder(Path modelFolder, String subfolder) throws IOException {
+        return fromDiffusersFolder(modelFolder, subfolder, null);
+    }
+
+    /**
+     * {@link #fromDiffusersFolder(Path, String)}, padding with {@code defaultPadId} when the folder
+     * (or its config files) does not name a pad token: SDXL's second encoder pads with "!" (id 0)
+     * even when {@code tokenizer_2/} is incomplete. Null keeps {@code <|endoftext|>}.
+     */
+    public static ClipTokenizer fromDiffusersFolder(Path modelFolder, String subfolder, Integer defaultPadId) throws IOException {
         Path dir = modelFolder.resolve(subfolder);
         Path vocabJson = dir.resolve("vocab.json");
         Path mergesTxt = dir.resolve("merges.txt");
@@ -89,7 +98,7 @@ public final class ClipTokenizer {
                 : bundled();
         String pad = padTokenNamedIn(dir.resolve("tokenizer_config.json"));
         if (pad == null) pad = padTokenNamedIn(dir.resolve("special_tokens_map.json"));
-        if (pad == null) return base;
+        if (pad == null) return defaultPadId == null ? base : base.withPadId(defaultPadId);
         int id = base.vocab.id(pad);
         if (id < 0) throw new IOException(dir + ": pad token \"" + pad + "\" is not in the vocabulary");
         return base.withPadId(id);

@@ -56,9 +56,31 @@ public record ClipTextConfig(int vocabSize, int hidden, int intermediate, int la
         return new ClipTextConfig(49408, 1024, 4096, 23, 16, 77, Activation.GELU, 1e-5, 49406, 49407, 0);
     }
 
+    /**
+     * SDXL's first encoder: OpenAI CLIP ViT-L/14, as SD 1.x's (all 12 layers are stored; SDXL
+     * conditions on {@code hidden_states[-2]} without the final norm, see
+     * {@link ClipTextModel#penultimateHiddenState}). Pads with the end-of-text token.
+     */
+    public static ClipTextConfig sdxlClipL() { return sd15(); }
+
+    /**
+     * SDXL's second encoder: OpenCLIP ViT-bigG/14 (HF {@code CLIPTextModelWithProjection}, all 32 layers:
+     * the penultimate conditions the UNet, the last one gives the pooled embedding). Pooled at the
+     * largest id as the legacy {@code eos_token_id} 2 of diffusers' text_encoder_2/config.json and the
+     * original sgm code do; pads with id 0 ("!") as its tokenizer_2.
+     */
+    public static ClipTextConfig sdxlBigG() {
+        return new ClipTextConfig(49408, 1280, 5120, 32, 20, 77, Activation.GELU, 1e-5, 49406, LEGACY_EOS_ID, 0);
+    }
+
     /** A copy with another number of layers. */
     public ClipTextConfig withLayers(int n) {
         return new ClipTextConfig(vocabSize, hidden, intermediate, n, heads, maxPositions, activation, eps, bosTokenId, eosTokenId, padTokenId);
+    }
+
+    /** A copy padding with another id (the tokenizer's pad token; HF's config.json pad_token_id is not it for SD). */
+    public ClipTextConfig withPadTokenId(int id) {
+        return new ClipTextConfig(vocabSize, hidden, intermediate, layers, heads, maxPositions, activation, eps, bosTokenId, eosTokenId, id);
     }
 
     /** Reads an HF {@code config.json} of a CLIPTextModel (or of a CLIPModel, from its {@code text_config}). */

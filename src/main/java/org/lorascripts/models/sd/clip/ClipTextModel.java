@@ -77,6 +77,37 @@ public final class ClipTextModel {
         if (clipSkip < 1 || clipSkip > cfg.layers()) {
             throw new IllegalArgumentException("clip_skip must be in [1, " + cfg.layers() + "], got " + clipSkip);
         }
+        Tensor ids = inputIds(inputIds);
+        List<Tensor> hidden = runLayers(ids, cfg.layers() - (clipSkip - 1));
+
+        // 3. final layer norm of the selected layer
+        Tensor last = finalLayerNorm.forward(hidden.getLast());                          // (B, T, D)
+
+        // 4. pooled: the row at the end-of-text token
+        return new Output(last, pool(last, ids), List.copyOf(hidden));
+    }
+
+    /**
+     * HF's {@code hidden_states[-fromLast]} WITHOUT final_layer_norm, (B, T, D): 1 is the last layer's
+     * output, 2 the penultimate one, {@code layers + 1} the embeddings. The layers above it are not run.
+     */
+    public Tensor hiddenState(Tensor inputIds, int fromLast) {
+        if (fromLast < 1 || fromLast > cfg.layers() + 1) {
+            throw new IllegalArgumentException("hidden state -" + fromLast + " does not exist: the encoder has " + cfg.layers()
+                    + " layers (hidden states -1 .. -" + (cfg.layers() + 1) + ")");
+        }
+        return runLayers(inputIds(inputIds), cfg.layers() + 1 - fromLast).getLast();
+    }
+
+    /**
+     * {@code hidden_states[-2]} without final_layer_norm, (B, T, D): what SDXL's UNet is conditioned on
+     * (both encoders; sgm's {@code FrozenCLIPEmbedder(layer="hidden", layer_idx=-2)} and diffusers'
+     * {@code prompt_embeds.hidden_states[-2]}). The last layer is not run.
+     */
+    public Tensor penultimateHiddenState(Tensor inputIds) { return hiddenState(inputIds, 2); }
+
+    /** (B, T) ids as I64 on the weights' device, checked against the position table. */
+    private Tensor inputIds(Tensor inputIds) {
         long t = inputIds.size(-1);
         if (t > cfg.maxPositions()) {
             throw new IllegalArgumentException("sequence of " + t + " tokens is longer than max_position_embeddings " + cfg.maxPositions()
@@ -84,16 +115,19 @@ public final class ClipTextModel {
         }
         Tensor ids = inputIds.dtype() == DType.I64 && inputIds.device().equals(tokenEmbedding.weight().device())
                 ? inputIds : inputIds.to(DType.I64, tokenEmbedding.weight().device());
-        ids = ids.reshape(-1, t);                                                        // (B, T)
+        return ids.reshape(-1, t);                                                       // (B, T)
+    }
 
+    /** The embeddings and the outputs of the first {@code run} layers: HF's hidden_states[0 .. run]. */
+    private List<Tensor> runLayers(Tensor ids, int run) {
+        long t = ids.size(-1);
         // 1. embeddings: token + absolute position
         Tensor pos = positionEmbedding.weight().narrow(0, 0, t);                         // (T, D)
         Tensor h = tokenEmbedding.forward(ids).add(pos);                                  // (B, T, D)
 
         // 2. encoder layers (causal self-attention + MLP, pre-norm), keeping each output
-        List<Tensor> hidden = new ArrayList<>(cfg.layers() + 1);
+        List<Tensor> hidden = new ArrayList<>(run + 1);
         hidden.add(h);
-        int run = cfg.layers() - (clipSkip - 1);
         for (int i = 0; i < run; i++) {
             EncoderLayer layer = layers.get(i);
             Tensor layerIn = h;
@@ -102,12 +136,7 @@ public final class ClipTextModel {
                     : Scope.scoped(() -> layer.forward(layerIn));                         // (B, T, D)
             hidden.add(h);
         }
-
-        // 3. final layer norm of the selected layer
-        Tensor last = finalLayerNorm.forward(h);                                          // (B, T, D)
-
-        // 4. pooled: the row at the end-of-text token
-        return new Output(last, pool(last, ids), List.copyOf(hidden));
+        return hidden;
     }
 
     /**

@@ -20,30 +20,48 @@ import org.lorascripts.tensor.Torch;
  * them), read from any of the layouts they are stored in:
  * <ul>
  *   <li>HF / diffusers folders: {@code text_model.*}, or without that prefix (transformers 5 saves
- *       CLIPTextModel so);</li>
+ *       CLIPTextModel so), and {@code text_projection.weight} of a CLIPTextModelWithProjection (SDXL's
+ *       {@code text_encoder_2/});</li>
  *   <li>LDM single files, OpenAI CLIP (SD 1.x, SDXL's first encoder): the HF names under
  *       {@code cond_stage_model.transformer.} ({@code conditioner.embedders.0.transformer.}), in older
  *       files without {@code text_model.};</li>
- *   <li>LDM single files, OpenCLIP (SD 2.x): {@code cond_stage_model.model.transformer.resblocks.N.attn.in_proj_weight}
+ *   <li>LDM single files, OpenCLIP (SD 2.x under {@link #SD2_PREFIX}, SDXL's second encoder under
+ *       {@link #SDXL_TE2_PREFIX}): {@code transformer.resblocks.N.attn.in_proj_weight}
  *       holding q, k and v stacked on dim 0, {@code attn.out_proj}, {@code ln_1/ln_2}, {@code mlp.c_fc/c_proj},
  *       {@code token_embedding.weight}, {@code positional_embedding}, {@code ln_final}. q/k/v are read as
- *       thirds of in_proj, as diffusers' {@code convert_open_clip_checkpoint} does:
+ *       thirds of in_proj, as diffusers' {@code convert_open_clip_checkpoint} does, and
+ *       {@code text_projection.weight} as the transpose of {@code text_projection} (OpenCLIP stores the
+ *       (D, P) matrix it right-multiplies with; HF's Linear holds (P, D)); {@code logit_scale} is not
+ *       read:
  *       https://github.com/huggingface/diffusers/blob/main/src/diffusers/loaders/single_file_utils.py</li>
  * </ul>
+ * The models only ever ask for HF names, so module names (and the kohya LoRA names made from them)
+ * are the same whatever the layout.
  */
 public final class ClipTextWeights implements WeightSource {
+    /** SD 1.x: OpenAI CLIP under HF names. */
     public static final String SD1_PREFIX = "cond_stage_model.transformer.";
+    /** SD 2.x: OpenCLIP ViT-H names. */
     public static final String SD2_PREFIX = "cond_stage_model.model.";
+    /** SDXL's first encoder (CLIP ViT-L): HF names, {@code text_model.*}. */
     public static final String SDXL_TE1_PREFIX = "conditioner.embedders.0.transformer.";
+    /** SDXL's second encoder (OpenCLIP ViT-bigG): OpenCLIP names, with {@code text_projection}. */
     public static final String SDXL_TE2_PREFIX = "conditioner.embedders.1.model.";
+    /** HF's name of CLIPTextModelWithProjection's projection. */
+    public static final String TEXT_PROJECTION = "text_projection.weight";
 
     private static final String TOKEN_EMBEDDING = "embeddings.token_embedding.weight";
     private static final Pattern LAYER = Pattern.compile("text_model\\.encoder\\.layers\\.(\\d+)\\.(.+)");
     private static final Pattern QKV = Pattern.compile("self_attn\\.([qkv])_proj\\.(weight|bias)");
 
-    /** Where a model tensor lives in the file: a whole tensor, or the {@code part}-th third of dim 0. */
-    private record Location(String file, int part) {
-        static Location whole(String file) { return new Location(file, -1); }
+    /**
+     * Where a model tensor lives in the file: a whole tensor, the {@code part}-th third of dim 0, or
+     * the transpose of a matrix.
+     */
+    private record Location(String file, int part, boolean transposed) {
+        static Location whole(String file) { return new Location(file, -1, false); }
+        static Location third(String file, int part) { return new Location(file, part, false); }
+        static Location transposeOf(String file) { return new Location(file, -1, true); }
     }
 
     private final TensorSource source;
@@ -73,7 +91,8 @@ public final class ClipTextWeights implements WeightSource {
         boolean withTextModel = src.contains(prefix + "text_model." + TOKEN_EMBEDDING);
         return new ClipTextWeights(src, name -> {
             if (withTextModel) return Location.whole(prefix + name);
-            return name.startsWith("text_model.") ? Location.whole(prefix + name.substring("text_model.".length())) : null;
+            // the text model's names lose text_model.; a WithProjection's text_projection stays at the root
+            return Location.whole(prefix + (name.startsWith("text_model.") ? name.substring("text_model.".length()) : name));
         }, label);
     }
 
@@ -88,6 +107,7 @@ public final class ClipTextWeights implements WeightSource {
             case "text_model.embeddings.position_embedding.weight": return Location.whole(prefix + "positional_embedding");
             case "text_model.final_layer_norm.weight": return Location.whole(prefix + "ln_final.weight");
             case "text_model.final_layer_norm.bias": return Location.whole(prefix + "ln_final.bias");
+            case TEXT_PROJECTION: return Location.transposeOf(prefix + "text_projection");
             default: break;
         }
         Matcher m = LAYER.matcher(name);
@@ -95,7 +115,7 @@ public final class ClipTextWeights implements WeightSource {
         String block = prefix + "transformer.resblocks." + m.group(1) + ".";
         String rest = m.group(2);
         Matcher qkv = QKV.matcher(rest);
-        if (qkv.matches()) return new Location(block + "attn.in_proj_" + qkv.group(2), "qkv".indexOf(qkv.group(1)));
+        if (qkv.matches()) return Location.third(block + "attn.in_proj_" + qkv.group(2), "qkv".indexOf(qkv.group(1)));
         String mapped = rest
                 .replace("self_attn.out_proj.", "attn.out_proj.")
                 .replace("layer_norm1.", "ln_1.")
@@ -106,7 +126,7 @@ public final class ClipTextWeights implements WeightSource {
     }
 
     /** The file's name for a model tensor (for messages and tests); a q/k/v slice names its in_proj. */
-    public Optional<String> fileName(String name) {
+    @Override public Optional<String> fileName(String name) {
         Location loc = locate.apply(name);
         return loc == null ? Optional.empty() : Optional.of(loc.file());
     }
@@ -117,6 +137,7 @@ public final class ClipTextWeights implements WeightSource {
         try {
             long[] shape = source.info(loc.file()).shape();
             if (loc.part() >= 0) shape[0] /= 3;
+            if (loc.transposed() && shape.length == 2) return Optional.of(new long[] {shape[1], shape[0]});
             return Optional.of(shape);
         } catch (IOException e) {
             throw new UncheckedIOException(label + ": " + e.getMessage(), e);
@@ -137,7 +158,16 @@ public final class ClipTextWeights implements WeightSource {
                 long bytes = data.byteSize() / 3;
                 data = data.asSlice(loc.part() * bytes, bytes);
             }
+            if (loc.transposed() && shape.length != 2) {
+                throw new IllegalArgumentException(label + ": " + loc.file() + " " + TensorInfo.shapeString(shape) + " is not a matrix");
+            }
             try (Tensor cpu = Torch.wrapSegment(data, info.dtype(), shape)) {
+                if (loc.transposed()) {
+                    // contiguous() of the transposed view is already a copy off the mapping
+                    try (Tensor view = cpu.transpose(0, 1); Tensor copy = view.contiguous()) {
+                        return copy.to(dtype, device);
+                    }
+                }
                 // .to() returns the same tensor when nothing changes: force a copy off the mapping
                 return info.dtype() == dtype && !device.isCuda() ? cpu.copy() : cpu.to(dtype, device);
             }

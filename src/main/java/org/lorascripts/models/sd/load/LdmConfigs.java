@@ -8,6 +8,7 @@ import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.WeightSource;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.clip.ClipTextConfig;
+import org.lorascripts.models.sd.clip.ClipTextDims;
 import org.lorascripts.models.sd.unet.UNetConfig;
 import org.lorascripts.models.sd.vae.VaeConfig;
 
@@ -156,38 +157,16 @@ final class LdmConfigs {
 
     /**
      * The text encoder's shape from its tensors (read through {@code hf}, which answers
-     * transformers' CLIPTextModel names whatever the layout): width and vocabulary from the token
-     * embedding, positions, layers, MLP width; heads by CLIP's 64 channels per head; activation and
-     * special ids as the family's encoder. An OpenCLIP tower conditions on its penultimate layer
-     * (SD 2.x) unless the yaml says otherwise.
+     * transformers' CLIPTextModel names whatever the layout), by {@link ClipTextDims}'s rules with the
+     * family's encoder for what the tensors do not say. An OpenCLIP tower conditions on its
+     * penultimate layer (SD 2.x) unless the yaml says otherwise.
      */
     ClipTextConfig text(WeightSource hf, SdFamily family, TextEncoderSlot.Layout layout, LdmSidecar yaml, List<String> notes) {
         ClipTextConfig preset = family == SdFamily.SD2 ? ClipTextConfig.sd2() : ClipTextConfig.sd15();
-        long[] tok = hf.shape("text_model.embeddings.token_embedding.weight")
-                .orElseThrow(() -> new IllegalArgumentException(label + ": the text encoder has no token embedding"));
-        int vocab = bounded("text_model.embeddings.token_embedding.weight", tok[0]), hidden = bounded("text_model.embeddings.token_embedding.weight", tok[1]);
-        if (vocab < preset.vocabSize()) {
-            throw new UnsupportedOperationException(label + ": the text encoder's vocabulary has " + vocab + " tokens, fewer than the "
-                    + preset.vocabSize() + " of the CLIP tokenizer that feeds it; use a checkpoint with a standard CLIP text encoder");
-        }
-        int positions = hf.shape("text_model.embeddings.position_embedding.weight").map(s -> (int) s[0]).orElse(preset.maxPositions());
-        int layers = 0;
-        while (layers < MAX_TEXT_LAYERS && hf.shape("text_model.encoder.layers." + layers + ".mlp.fc1.weight").isPresent()) layers++;
-        if (layers == 0) throw new IllegalArgumentException(label + ": the text encoder has no layers (text_model.encoder.layers.0.*)");
-        int intermediate = bounded("text_model.encoder.layers.0.mlp.fc1.weight", hf.shape("text_model.encoder.layers.0.mlp.fc1.weight").orElseThrow()[0]);
+        ClipTextConfig all = ClipTextDims.infer(hf, preset, label, notes).config();
         boolean penultimate = layout == TextEncoderSlot.Layout.OPEN_CLIP && (yaml == null || yaml.penultimate() == null || yaml.penultimate());
-        int used = penultimate && layers > 1 ? layers - 1 : layers;
-        int heads = hidden % 64 == 0 ? hidden / 64 : largestDivisorUpTo(hidden, 8);
-        if (hidden != preset.hidden()) {
-            note(notes, "text encoder of width " + hidden + ": " + heads + " attention heads assumed ("
-                    + (hidden % 64 == 0 ? "CLIP's 64 channels per head" : "the most up to 8 that divide it") + ")");
-        }
-        return new ClipTextConfig(vocab, hidden, intermediate, used, heads, positions, preset.activation(), preset.eps(),
-                preset.bosTokenId(), preset.eosTokenId(), preset.padTokenId());
+        return penultimate && all.layers() > 1 ? all.withLayers(all.layers() - 1) : all;
     }
-
-    /** More than any CLIP tower (OpenCLIP bigG has 32); bounds the probe. */
-    private static final int MAX_TEXT_LAYERS = 256;
 
     VaeConfig vae(LdmSidecar yaml, List<String> notes) {
 

@@ -18,4 +18,10 @@ public interface WeightSource {
 
     /** For error messages: the file or origin of the weights. */
     String describe();
+
+    /**
+     * True for sources that make up a tensor for any name asked (random weights, shape-only
+     * stand-ins): {@link #shape} then knows no name, and a name it does not know is not missing.
+     */
+    default boolean synthesizes() { return false; }
 }

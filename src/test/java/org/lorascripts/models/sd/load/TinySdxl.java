@@ -3,9 +3,11 @@ package org.lorascripts.models.sd.load;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.lorascripts.io.Json;
+import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.CheckpointWeights;
@@ -27,10 +29,13 @@ import org.lorascripts.models.sd.unet.UNetConfig;
  * cross-attention levels, no downsampler after the last) at channels (32, 64, 64), transformer depth
  * per level [1, 2, 3] (mid block 3), 2 / 2 / 4 heads, text width 48, linear projections, and SDXL's
  * added condition with time ids embedded in 8 channels: a pooled text embedding of 32 + 6 x 8 = 80
- * features.
+ * features. LDM numbering therefore matches SDXL's ({@code input_blocks.4.1.transformer_blocks.1},
+ * {@code output_blocks.2.2.conv}, {@code label_emb.0.0}).
  *
- * <p>Written as a diffusers folder ({@code unet/config.json}, {@code unet/diffusion_pytorch_model.safetensors};
- * SDXL's text encoders and VAE are not part of this fixture).
+ * <p>Written as a diffusers folder ({@code unet/config.json}, {@code unet/diffusion_pytorch_model.safetensors})
+ * and as an LDM single file holding the UNet under {@code model.diffusion_model.} (SDXL's text
+ * encoders and VAE are not part of this fixture), optionally with the diffusers config as metadata
+ * {@code unet_config}.
  */
 public final class TinySdxl {
     private TinySdxl() {}
@@ -53,6 +58,20 @@ public final class TinySdxl {
 
     private static Weights randomWeights() { return new Weights(new RandomWeights(SEED, name -> 0.05), Device.CPU, DType.F32); }
 
+    /** The LDM single file (UNet only); with {@code embedConfig} the diffusers config as metadata unet_config. */
+    public static Path writeLdm(Path file, boolean embedConfig) throws IOException {
+        UNetConfig c = unetConfig();
+        LdmUnetNames names = new LdmUnetNames(c);
+        try (Scope s = Scope.open(); Weights w = randomWeights()) {
+            SafetensorsWriter out = new SafetensorsWriter();
+            out.putMetadata("format", "pt");
+            if (embedConfig) out.putMetadata("unet_config", c.toDiffusersJson());
+            for (var e : randomUnet(w).entrySet()) TensorIO.add(out, LdmNames.UNET_PREFIX + names.toLdm(e.getKey()), e.getValue(), DType.F32);
+            out.write(file);
+        }
+        return file;
+    }
+
     /** The diffusers folder: {@code unet/config.json} and {@code unet/diffusion_pytorch_model.safetensors}. */
     public static Path writeDiffusers(Path dir) throws IOException {
         Files.createDirectories(dir.resolve("unet"));
@@ -72,6 +91,17 @@ public final class TinySdxl {
         }
     }
 
+    /** The UNet of the LDM single file under {@code config}, weights renamed by {@link LdmUnetNames}. */
+    public static UNet2DConditionModel loadLdm(Path file, UNetConfig config, DType dtype) throws IOException {
+        LdmUnetNames names = new LdmUnetNames(config);
+        try (TensorSource src = TensorSource.open(file)) {
+            return UNet2DConditionModel.load(config, new CheckpointWeights(src, n -> {
+                String ldm = names.toLdm(n);
+                return ldm == null ? null : LdmNames.UNET_PREFIX + ldm;
+            }, file.getFileName().toString()), Device.CPU, dtype);
+        }
+    }
+
     /** Inputs for a batch of 2 at 8x8: latents, timesteps, text states (B, 77, 48), added conditions. */
     public static Inputs inputs(DType dt) {
         Rng.manualSeed(11);
@@ -87,4 +117,10 @@ public final class TinySdxl {
         public Tensor run(UNet2DConditionModel unet) { return unet.forward(latents, timesteps, context, added); }
     }
 
+    /** Every tensor of the file with its shape, for tests that check names. */
+    static Map<String, long[]> shapes(TensorSource src) throws IOException {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        for (String n : src.names()) m.put(n, src.info(n).shape());
+        return m;
+    }
 }

@@ -66,6 +66,8 @@ public final class RandomWeights implements WeightSource {
 
     @Override public Optional<long[]> shape(String name) { return Optional.empty(); }
 
+    @Override public boolean synthesizes() { return true; }
+
     @Override public Tensor load(String name, long[] shape, Device device, DType dtype) {
         String leaf = name.substring(name.lastIndexOf('.') + 1);
         if (leaf.equals("bias") || leaf.equals("beta")) return Torch.zeros(shape, dtype, device);

@@ -24,4 +24,10 @@ public interface WeightSource {
      * LDM single file's name for an HF name); empty when the names are the same or unknown.
      */
     default Optional<String> fileName(String name) { return Optional.empty(); }
+
+    /**
+     * True for sources that make up a tensor for any name asked (random weights, shape-only
+     * stand-ins): {@link #shape} then knows no name, and a name it does not know is not missing.
+     */
+    default boolean synthesizes() { return false; }
 }

@@ -73,7 +73,7 @@ public final class Weights implements AutoCloseable {
             throw new WeightShapeException(shared.source.describe() + ": " + full + inFile(full) + " has shape " + Arrays.toString(stored.get())
                     + ", expected " + Arrays.toString(shape) + " for this model configuration");
         }
-        if (stored.isEmpty() && !(shared.source instanceof RandomWeights)) {
+        if (stored.isEmpty() && !shared.source.synthesizes()) {
             throw new MissingWeightException(shared.source.describe() + ": missing tensor " + full + " " + Arrays.toString(shape) + inFile(full)
                     + "; the checkpoint does not match the expected architecture");
         }

@@ -14,9 +14,10 @@ import org.lorascripts.models.sd.vae.VaeConfig;
 
 /**
  * Infers the UNet and VAE configs of an LDM single-file checkpoint from its tensor shapes, as
- * diffusers' {@code create_unet_diffusers_config_from_ldm} does from the original YAML. Two things
- * are not in the shapes: the attention head count (SD 1.x: 8 heads per block; SD 2.x: 64 channels
- * per head) and the VAE's norm groups (32 in every SD VAE).
+ * diffusers' {@code create_unet_diffusers_config_from_ldm} does from the original YAML. Some things
+ * are not in the shapes: the attention head count (SD 1.x: 8 heads per block; SD 2.x and SDXL: 64
+ * channels per head), the VAE's norm groups (32 in every SD VAE) and, for SDXL, the width of one
+ * time id's embedding (256).
  *
  * <p>Reference: https://github.com/huggingface/diffusers/blob/main/src/diffusers/loaders/single_file_utils.py
  */
@@ -65,15 +66,38 @@ final class LdmConfigs {
     }
 
     /**
+     * An SD 1.x / 2.x UNet.
+     *
      * @param yaml  the checkpoint's LDM config, or null
      * @param notes collects one line per assumption made where neither the tensors nor a file said
      */
     UNetConfig unet(SdFamily family, UNetConfig.Prediction prediction, LdmSidecar yaml, List<String> notes) {
+        boolean v = prediction == UNetConfig.Prediction.V_PREDICTION;
+        return unet(family == SdFamily.SD1, family.displayName, family == SdFamily.SD2 && v ? 96 : 64, family == SdFamily.SD2 && v,
+                prediction, yaml, notes);
+    }
+
+    /**
+     * An SDXL UNet (SGM layout, {@code label_emb.*}): everything SD 1.x / 2.x has, read the same way,
+     * plus the added condition's input width from {@code label_emb.0.0.weight}. SDXL's rules fill in
+     * what the tensors do not say: 64 channels per head, time ids embedded in 256 channels (as diffusers
+     * assumes for every such file), latents of 128.
+     */
+    UNetConfig sdxlUnet(UNetConfig.Prediction prediction, LdmSidecar yaml, List<String> notes) {
+        return unet(false, "SDXL", 128, false, prediction, yaml, notes);
+    }
+
+    /** SDXL's width of one time id's sinusoidal embedding (addition_time_embed_dim). */
+    static final int SDXL_TIME_ID_WIDTH = 256;
+
+    private UNetConfig unet(boolean eightHeads, String rules, int sampleSize, boolean upcast, UNetConfig.Prediction prediction,
+                            LdmSidecar yaml, List<String> notes) {
         long[] convIn = shape(u("input_blocks.0.0.weight"));
         int inputBlocks = countIndexed(u("input_blocks."));
         int layers = 0;
         while (1 + layers < inputBlocks && !has(u("input_blocks." + (1 + layers) + ".0.op.weight"))) layers++;
         int per = layers + 1;
+        // conv_in, then per level `layers` resnets and a downsampler, none after the last level: n x per input blocks
         if (layers == 0 || inputBlocks % per != 0) {
             throw new IllegalArgumentException(label + ": cannot read the UNet's block structure (" + inputBlocks + " input blocks, " + layers + " resnets before the first downsampler)");
         }
@@ -90,26 +114,86 @@ final class LdmConfigs {
             down.add(has(proj) ? UNetConfig.CROSS_DOWN : UNetConfig.DOWN);
             if (firstProj == null && has(proj)) firstProj = proj;
             up.add(has(u("output_blocks." + (b * per) + ".1.proj_in.weight")) ? UNetConfig.CROSS_UP : UNetConfig.UP);
-            heads.add(heads(ch, family, yaml, notes));
+            heads.add(heads(ch, eightHeads, rules, yaml, notes));
         }
         if (firstProj == null) firstProj = u("middle_block.1.proj_in.weight");
         boolean linear = shape(firstProj).length == 2;
-        String attn = firstProj.substring(0, firstProj.length() - "proj_in.weight".length());
-        int tl = 0;
-        while (has(attn + "transformer_blocks." + tl + ".norm1.weight")) tl++;
+        List<Integer> depth = transformerDepths(n, layers, down, up);
         int out = dim(u("out.2.weight"), 0);
-        boolean v = prediction == UNetConfig.Prediction.V_PREDICTION;
         int groups = normGroups(channels, "UNet", notes);
-        return new UNetConfig((int) convIn[1], out, family == SdFamily.SD2 && v ? 96 : 64, channels, layers, heads, down, up, context,
-                Math.max(tl, 1), linear, groups, 1e-5, family == SdFamily.SD2 && v, prediction);
+        return new UNetConfig((int) convIn[1], out, sampleSize, channels, layers, heads, down, up, context,
+                depth, linear, groups, 1e-5, upcast, prediction, textTime(notes));
+    }
+
+    /**
+     * Transformer blocks per level, counted ({@code transformer_blocks.K}) in every attention of the
+     * level, down and up, which must agree (diffusers has one number per level). A level without
+     * attention gets 1, except the last, whose number diffusers gives the mid block.
+     */
+    private List<Integer> transformerDepths(int n, int layers, List<String> down, List<String> up) {
+        int per = layers + 1;
+        List<Integer> depth = new ArrayList<>();
+        for (int level = 0; level < n; level++) {
+            List<String> attentions = new ArrayList<>();
+            if (down.get(level).equals(UNetConfig.CROSS_DOWN)) {
+                for (int j = 0; j < layers; j++) attentions.add(u("input_blocks." + (1 + level * per + j) + ".1."));
+            }
+            int upBlock = n - 1 - level;
+            if (up.get(upBlock).equals(UNetConfig.CROSS_UP)) {
+                for (int j = 0; j < per; j++) attentions.add(u("output_blocks." + (upBlock * per + j) + ".1."));
+            }
+            int d = attentions.isEmpty() ? 0 : countTransformerBlocks(attentions.getFirst());
+            for (String a : attentions) {
+                int k = countTransformerBlocks(a);
+                if (k != d) {
+                    throw new UnsupportedOperationException(label + ": the transformers of level " + level + " have different depths (" + attentions.getFirst()
+                            + "transformer_blocks.*: " + d + ", " + a + "transformer_blocks.*: " + k + "); not supported yet");
+                }
+            }
+            depth.add(attentions.isEmpty() ? 1 : Math.max(d, 1));
+        }
+        int mid = Math.max(countTransformerBlocks(u("middle_block.1.")), 1);
+        boolean lastHasAttention = down.getLast().equals(UNetConfig.CROSS_DOWN) || up.getFirst().equals(UNetConfig.CROSS_UP);
+        if (!lastHasAttention) {
+            depth.set(n - 1, mid);
+        } else if (depth.getLast() != mid) {
+            throw new UnsupportedOperationException(label + ": the mid block has " + mid + " transformer blocks and the last level " + depth.getLast()
+                    + "; diffusers gives both the same depth, not supported");
+        }
+        return depth;
+    }
+
+    private int countTransformerBlocks(String attention) {
+        int k = 0;
+        while (has(attention + "transformer_blocks." + k + ".norm1.weight")) k++;
+        return k;
+    }
+
+    /**
+     * SDXL's added condition when the file has {@code label_emb}: the input width from
+     * {@code label_emb.0.0.weight}; the width of one time id's embedding is not in the tensors and is
+     * SDXL's 256 (base: 2816 = 1280 + 6 x 256; refiner: 2560 = 1280 + 5 x 256).
+     */
+    private UNetConfig.TextTime textTime(List<String> notes) {
+        String name = u("label_emb.0.0.weight");
+        if (!has(name)) return null;
+        int inputDim = dim(name, 1);
+        if (inputDim <= 5 * SDXL_TIME_ID_WIDTH) {
+            throw new IllegalArgumentException(label + ": " + name + " takes " + inputDim + " features, too few for SDXL's time ids of " + SDXL_TIME_ID_WIDTH
+                    + " channels each; the width of the time-id embedding is not in the tensors: embed the UNet's diffusers config.json as metadata unet_config");
+        }
+        if (inputDim != 2816 && inputDim != 2560) {
+            note(notes, "added condition of " + inputDim + " features: time ids embedded in " + SDXL_TIME_ID_WIDTH + " channels assumed (SDXL's)");
+        }
+        return new UNetConfig.TextTime(SDXL_TIME_ID_WIDTH, inputDim);
     }
 
     /**
      * Attention heads of a block of {@code ch} channels: the yaml's num_head_channels or num_heads,
-     * else the family's rule (SD 1.x: 8 heads; SD 2.x: 64 channels per head), else, for widths the
+     * else the family's rule (SD 1.x: 8 heads; SD 2.x and SDXL: 64 channels per head), else, for widths the
      * rule does not divide, the most heads up to 8 that do.
      */
-    private int heads(int ch, SdFamily family, LdmSidecar yaml, List<String> notes) {
+    private int heads(int ch, boolean eightHeads, String rules, LdmSidecar yaml, List<String> notes) {
         if (yaml != null && yaml.numHeadChannels() != null && yaml.numHeadChannels() > 0) return Math.max(1, ch / yaml.numHeadChannels());
         if (yaml != null && yaml.numHeads() != null && yaml.numHeads() > 0) {
             if (ch % yaml.numHeads() != 0) {
@@ -118,10 +202,10 @@ final class LdmConfigs {
             }
             return yaml.numHeads();
         }
-        int rule = family == SdFamily.SD1 ? 8 : ch / 64;
-        if (rule >= 1 && ch % rule == 0 && (family == SdFamily.SD1 || ch % 64 == 0)) {
+        int rule = eightHeads ? 8 : ch / 64;
+        if (rule >= 1 && ch % rule == 0 && (eightHeads || ch % 64 == 0)) {
             if (!STANDARD_UNET_WIDTHS.contains(ch)) {
-                note(notes, "UNet blocks of " + ch + " channels: " + rule + " attention heads assumed (" + family.displayName
+                note(notes, "UNet blocks of " + ch + " channels: " + rule + " attention heads assumed (" + rules
                         + "'s rule); a .yaml next to the checkpoint, or ldm_config, can say otherwise");
             }
             return rule;

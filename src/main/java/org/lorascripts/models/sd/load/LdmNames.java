@@ -21,66 +21,11 @@ public final class LdmNames {
     /** SD 2.x: OpenCLIP names ({@code transformer.resblocks.0.attn.in_proj_weight}, ...). */
     public static final String OPEN_CLIP_PREFIX = "cond_stage_model.model.";
 
-    /** A UNet name, e.g. {@code down_blocks.1.attentions.0.proj_in.weight} → {@code input_blocks.4.1.proj_in.weight}. */
-    public static String unet(String name, UNetConfig c) {
-        int per = c.layersPerBlock() + 1;   // LDM input/output blocks per diffusers block
-        String[] p = name.split("\\.", 5);
-        switch (p[0]) {
-            case "time_embedding":
-                if (p[1].equals("linear_1")) return "time_embed.0." + p[2];
-                if (p[1].equals("linear_2")) return "time_embed.2." + p[2];
-                return null;
-            case "conv_in": return "input_blocks.0.0." + p[1];
-            case "conv_norm_out": return "out.0." + p[1];
-            case "conv_out": return "out.2." + p[1];
-            case "down_blocks": {
-                if (p.length < 5) return null;
-                int b = Integer.parseInt(p[1]), j = Integer.parseInt(p[3]);
-                return switch (p[2]) {
-                    case "resnets" -> "input_blocks." + (1 + b * per + j) + ".0." + resnet(p[4]);
-                    case "attentions" -> "input_blocks." + (1 + b * per + j) + ".1." + p[4];
-                    case "downsamplers" -> "input_blocks." + (1 + b * per + c.layersPerBlock()) + ".0.op." + after(p[4], "conv.");
-                    default -> null;
-                };
-            }
-            case "mid_block": {
-                if (p.length < 4) return null;
-                String rest = name.substring(p[0].length() + p[1].length() + p[2].length() + 3);
-                int j = Integer.parseInt(p[2]);
-                if (p[1].equals("resnets")) return "middle_block." + (2 * j) + "." + resnet(rest);
-                if (p[1].equals("attentions")) return "middle_block.1." + rest;
-                return null;
-            }
-            case "up_blocks": {
-                if (p.length < 5) return null;
-                int b = Integer.parseInt(p[1]), j = Integer.parseInt(p[3]);
-                return switch (p[2]) {
-                    case "resnets" -> "output_blocks." + (b * per + j) + ".0." + resnet(p[4]);
-                    case "attentions" -> "output_blocks." + (b * per + j) + ".1." + p[4];
-                    case "upsamplers" -> "output_blocks." + (b * per + c.layersPerBlock()) + "."
-                            + (c.upBlockTypes().get(b).equals(UNetConfig.CROSS_UP) ? 2 : 1) + "." + p[4];
-                    default -> null;
-                };
-            }
-            default: return null;
-        }
-    }
-
-    private static String resnet(String rest) {
-        String[] q = rest.split("\\.", 2);
-        String m = switch (q[0]) {
-            case "norm1" -> "in_layers.0";
-            case "conv1" -> "in_layers.2";
-            case "norm2" -> "out_layers.0";
-            case "conv2" -> "out_layers.3";
-            case "time_emb_proj" -> "emb_layers.1";
-            case "conv_shortcut" -> "skip_connection";
-            default -> q[0];
-        };
-        return m + "." + q[1];
-    }
-
-    private static String after(String s, String prefix) { return s.startsWith(prefix) ? s.substring(prefix.length()) : s; }
+    /**
+     * A UNet name, e.g. {@code down_blocks.1.attentions.0.proj_in.weight} → {@code input_blocks.4.1.proj_in.weight}
+     * (SD 1.x / 2.x and SDXL; {@link LdmUnetNames} has both directions).
+     */
+    public static String unet(String name, UNetConfig c) { return new LdmUnetNames(c).toLdm(name); }
 
     /** A VAE name, e.g. {@code decoder.up_blocks.0.resnets.1.conv1.weight} → {@code decoder.up.3.block.1.conv1.weight}. */
     public static String vae(String name, VaeConfig c) {

@@ -220,7 +220,13 @@ public final class SdCheckpointLoader {
             pred = UNetConfig.Prediction.parse(p, label + "/scheduler/scheduler_config.json");
         }
         if (pred == null) pred = UNetConfig.Prediction.EPSILON;
-        UNetConfig unet = UNetConfig.fromJson(Json.read(unetDir.resolve("config.json")), label + "/unet/config.json", pred);
+        JsonNode unetJson = Json.read(unetDir.resolve("config.json"));
+        String added = JsonFields.of(unetJson, label + "/unet/config.json").string("addition_embed_type", null);
+        if (added != null) {
+            // UNetConfig reads SDXL's UNet; this loader and its pipeline are SD 1.x / 2.x only
+            throw new UnsupportedOperationException(label + "/unet/config.json: looks like SDXL (addition_embed_type = " + added + "); SDXL LoRA training is not supported yet");
+        }
+        UNetConfig unet = UNetConfig.fromJson(unetJson, label + "/unet/config.json", pred);
         VaeConfig vae = VaeConfig.fromJson(Json.read(vaeDir.resolve("config.json")), label + "/vae/config.json");
         Path teDir = dir.resolve("text_encoder");
         JsonNode teConfig = Files.isRegularFile(teDir.resolve("config.json")) ? Json.read(teDir.resolve("config.json")) : null;

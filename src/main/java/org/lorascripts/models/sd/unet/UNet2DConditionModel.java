@@ -15,9 +15,14 @@ import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 
 /**
- * The SD 1.x / 2.x denoiser, diffusers' {@code UNet2DConditionModel} with its parameter names
+ * The SD 1.x / 2.x and SDXL denoiser, diffusers' {@code UNet2DConditionModel} with its parameter names
  * (conv_in, time_embedding.linear_1, down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q, ...),
  * so every linear and convolution is registered as a LoRA host under its diffusers path.
+ *
+ * <p>SDXL ({@link UNetConfig#sdxl()}) differs only in its config: three levels, the first without
+ * attention, transformer depth per level ([1, 2, 10]; the mid block 10), and the added condition
+ * ({@link UNetConfig#hasTextTime()}: pooled text embedding and size/crop time ids, see
+ * {@link AddedConditions}) whose embedding (add_embedding) is added to the time embedding.
  *
  * <p>Reference: https://github.com/huggingface/diffusers/blob/main/src/diffusers/models/unets/unet_2d_condition.py
  * (blocks in unet_2d_blocks.py, Timesteps / TimestepEmbedding in embeddings.py).
@@ -28,6 +33,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final boolean ownsWeights;
     private final Conv2d convIn, convOut;
     private final Linear timeLinear1, timeLinear2;
+    private final TextTimeEmbedding addEmbedding;
     private final List<UNetDownBlock> downBlocks = new ArrayList<>();
     private final UNetMidBlock midBlock;
     private final List<UNetUpBlock> upBlocks = new ArrayList<>();
@@ -47,6 +53,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
         convIn = new Conv2d(w.pp("conv_in"), c.inChannels(), c0, 3, 1, 1, true);
         timeLinear1 = new Linear(w.pp("time_embedding").pp("linear_1"), c0, temb, true);
         timeLinear2 = new Linear(w.pp("time_embedding").pp("linear_2"), temb, temb, true);
+        addEmbedding = c.hasTextTime() ? new TextTimeEmbedding(w.pp("add_embedding"), c.textTime(), temb) : null;
         long out = c0;
         for (int i = 0; i < n; i++) {
             long in = out;
@@ -61,7 +68,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
             out = ch.get(n - 1 - i);
             long in = ch.get(Math.max(n - 2 - i, 0));
             upBlocks.add(new UNetUpBlock(w.pp("up_blocks").pp(i), c, in, prev, out, c.attentionHeadDim().get(n - 1 - i),
-                    c.upBlockTypes().get(i).equals(UNetConfig.CROSS_UP), i < n - 1));
+                    c.transformerDepth(n - 1 - i), c.upBlockTypes().get(i).equals(UNetConfig.CROSS_UP), i < n - 1));
         }
         convNormOut = new GroupNorm(w.pp("conv_norm_out"), c.normNumGroups(), c0, c.normEps());
         convOut = new Conv2d(w.pp("conv_out"), c0, c.outChannels(), 3, 1, 1, true);
@@ -94,8 +101,22 @@ public final class UNet2DConditionModel implements AutoCloseable {
     /**
      * latents (B, 4, h, w), timesteps (B) (integer or float), encoderHiddenStates (B, 77k, D) →
      * the prediction (B, 4, h, w) in the weights' dtype (noise or v, see {@link UNetConfig#prediction()}).
+     * For a UNet without added conditions (SD 1.x / 2.x); SDXL's needs {@link #forward(Tensor, Tensor, Tensor, AddedConditions)}.
      */
     public Tensor forward(Tensor latents, Tensor timesteps, Tensor encoderHiddenStates) {
+        return forward(latents, timesteps, encoderHiddenStates, null);
+    }
+
+    /**
+     * As {@link #forward(Tensor, Tensor, Tensor)} with SDXL's added conditions: {@code added} carries
+     * textEmbeds (B, 1280) and timeIds (B, 6), required when the config has text_time and refused otherwise.
+     */
+    public Tensor forward(Tensor latents, Tensor timesteps, Tensor encoderHiddenStates, AddedConditions added) {
+        if (addEmbedding != null && added == null) throw missingAddedConditions();
+        if (addEmbedding == null && added != null) {
+            throw new IllegalArgumentException("UNet2DConditionModel: this UNet has no added conditions (no addition_embed_type in its config);"
+                    + " call forward(latents, timesteps, encoderHiddenStates) without AddedConditions");
+        }
         DType dt = convIn.weight().dtype();
         int n = downBlocks.size();
         long h = latents.size(2), w = latents.size(3);
@@ -107,6 +128,8 @@ public final class UNet2DConditionModel implements AutoCloseable {
         // 1. time: sinusoidal embedding (B, C0) in fp32, then the MLP → (B, 4 C0)
         Tensor tEmb = timestepEmbedding(timesteps, config.blockOutChannels().get(0), latents.size(0)).to(dt);
         Tensor emb = timeLinear2.forward(timeLinear1.forward(tEmb).silu());   // (B, T)
+        // 1b. SDXL: [pooled text (B, P), time ids embedded (B, K x 256)] → add_embedding → (B, T), added
+        if (addEmbedding != null) emb = emb.add(addEmbedding.forward(added, latents.size(0), dt));
 
         // 2. pre-process
         Tensor s = convIn.forward(x);                                          // (B, C0, h, w)
@@ -132,6 +155,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
         // 6. post-process                                                    // (B, C0, h, w) → (B, out, h, w)
         return convOut.forward(convNormOut.forward(s).silu());
+    }
+
+    private IllegalArgumentException missingAddedConditions() {
+        UNetConfig.TextTime tt = config.textTime();
+        return new IllegalArgumentException("UNet2DConditionModel: this UNet takes SDXL's added conditions (addition_embed_type " + UNetConfig.TextTime.TYPE
+                + "); call forward(latents, timesteps, encoderHiddenStates, new AddedConditions(textEmbeds, timeIds)) with the pooled text embedding (B, P)"
+                + " and the time ids (B, K), P + K x " + tt.timeEmbedDim() + " = " + tt.inputDim()
+                + " (SDXL: P = 1280, K = 6: original height, width, crop top, left, target height, width)");
     }
 
     /**

@@ -25,7 +25,7 @@ final class UNetDownBlock {
             resnets.add(new ResnetBlock2D(w.pp("resnets").pp(i), i == 0 ? in : out, out, temb, c.normNumGroups(), c.normEps()));
             if (crossAttention) {
                 attentions.add(new Transformer2DModel(w.pp("attentions").pp(i), out, c.attentionHeadDim().get(index),
-                        c.transformerLayersPerBlock(), c.crossAttentionDim(), c.useLinearProjection(), c.normNumGroups(), c.upcastAttention()));
+                        c.transformerDepth(index), c.crossAttentionDim(), c.useLinearProjection(), c.normNumGroups(), c.upcastAttention()));
             }
         }
         downsampler = addDownsample ? new Downsample2D(w.pp("downsamplers").pp(0), out, 1) : null;

@@ -24,15 +24,16 @@ final class UNetUpBlock {
      * @param in   channels of the down block at this resolution (the last skip's channels)
      * @param prev channels coming from the previous up block (or the mid block)
      * @param heads the head count (diffusers' reversed attention_head_dim entry)
+     * @param depth transformer blocks per attention (diffusers' reversed transformer_layers_per_block entry)
      */
-    UNetUpBlock(Weights w, UNetConfig c, long in, long prev, long out, int heads, boolean crossAttention, boolean addUpsample) {
+    UNetUpBlock(Weights w, UNetConfig c, long in, long prev, long out, int heads, int depth, boolean crossAttention, boolean addUpsample) {
         int layers = c.layersPerBlock() + 1;
         for (int i = 0; i < layers; i++) {
             long skip = i == layers - 1 ? in : out;
             long resIn = i == 0 ? prev : out;
             resnets.add(new ResnetBlock2D(w.pp("resnets").pp(i), resIn + skip, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps()));
             if (crossAttention) {
-                attentions.add(new Transformer2DModel(w.pp("attentions").pp(i), out, heads, c.transformerLayersPerBlock(),
+                attentions.add(new Transformer2DModel(w.pp("attentions").pp(i), out, heads, depth,
                         c.crossAttentionDim(), c.useLinearProjection(), c.normNumGroups(), c.upcastAttention()));
             }
         }

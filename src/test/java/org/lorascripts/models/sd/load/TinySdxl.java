@@ -1,0 +1,126 @@
+package org.lorascripts.models.sd.load;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.lorascripts.io.Json;
+import org.lorascripts.io.SafetensorsWriter;
+import org.lorascripts.io.TensorIO;
+import org.lorascripts.io.TensorSource;
+import org.lorascripts.nn.CheckpointWeights;
+import org.lorascripts.nn.RandomWeights;
+import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+import org.lorascripts.models.sd.unet.AddedConditions;
+import org.lorascripts.models.sd.unet.UNet2DConditionModel;
+import org.lorascripts.models.sd.unet.UNetConfig;
+
+/**
+ * A deterministic random-weight tiny UNet with SDXL's layout, for tests: the same levels as
+ * stable-diffusion-xl-base-1.0 (2 resnets per level, the first level without attention, then two
+ * cross-attention levels, no downsampler after the last) at channels (32, 64, 64), transformer depth
+ * per level [1, 2, 3] (mid block 3), 2 / 2 / 4 heads, text width 48, linear projections, and SDXL's
+ * added condition with time ids embedded in 8 channels: a pooled text embedding of 32 + 6 x 8 = 80
+ * features. LDM numbering therefore matches SDXL's ({@code input_blocks.4.1.transformer_blocks.1},
+ * {@code output_blocks.2.2.conv}, {@code label_emb.0.0}).
+ *
+ * <p>Written as a diffusers folder ({@code unet/config.json}, {@code unet/diffusion_pytorch_model.safetensors})
+ * and as an LDM single file holding the UNet under {@code model.diffusion_model.} (SDXL's text
+ * encoders and VAE are not part of this fixture), optionally with the diffusers config as metadata
+ * {@code unet_config}.
+ */
+public final class TinySdxl {
+    private TinySdxl() {}
+
+    static final long SEED = 20240603L;
+    public static final int CONTEXT = 48, POOLED = 32, TIME_ID_WIDTH = 8, TIME_IDS = 6;
+
+    public static UNetConfig unetConfig() {
+        return new UNetConfig(4, 4, 16, List.of(32, 64, 64), 2, List.of(2, 2, 4),
+                List.of(UNetConfig.DOWN, UNetConfig.CROSS_DOWN, UNetConfig.CROSS_DOWN), List.of(UNetConfig.CROSS_UP, UNetConfig.CROSS_UP, UNetConfig.UP),
+                CONTEXT, List.of(1, 2, 3), true, 32, 1e-5, false, UNetConfig.Prediction.EPSILON,
+                new UNetConfig.TextTime(TIME_ID_WIDTH, POOLED + TIME_IDS * TIME_ID_WIDTH));
+    }
+
+    /** The UNet's tensors by diffusers name (fp32, N(0, 0.05) so that the added condition visibly moves the output). */
+    static Map<String, Tensor> randomUnet(Weights w) {
+        new UNet2DConditionModel(w, unetConfig());
+        return w.loadedTensors();
+    }
+
+    private static Weights randomWeights() { return new Weights(new RandomWeights(SEED, name -> 0.05), Device.CPU, DType.F32); }
+
+    /** The LDM single file (UNet only); with {@code embedConfig} the diffusers config as metadata unet_config. */
+    public static Path writeLdm(Path file, boolean embedConfig) throws IOException {
+        UNetConfig c = unetConfig();
+        LdmUnetNames names = new LdmUnetNames(c);
+        try (Scope s = Scope.open(); Weights w = randomWeights()) {
+            SafetensorsWriter out = new SafetensorsWriter();
+            out.putMetadata("format", "pt");
+            if (embedConfig) out.putMetadata("unet_config", c.toDiffusersJson());
+            for (var e : randomUnet(w).entrySet()) TensorIO.add(out, LdmNames.UNET_PREFIX + names.toLdm(e.getKey()), e.getValue(), DType.F32);
+            out.write(file);
+        }
+        return file;
+    }
+
+    /** The diffusers folder: {@code unet/config.json} and {@code unet/diffusion_pytorch_model.safetensors}. */
+    public static Path writeDiffusers(Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("unet"));
+        try (Scope s = Scope.open(); Weights w = randomWeights()) {
+            TensorIO.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"), randomUnet(w), Map.of("format", "pt"));
+        }
+        Files.writeString(dir.resolve("unet/config.json"), unetConfig().toDiffusersJson());
+        return dir;
+    }
+
+    /** The UNet of a diffusers folder, as the loader will open it: config.json, weights by diffusers name. */
+    public static UNet2DConditionModel loadDiffusers(Path dir, DType dtype) throws IOException {
+        UNetConfig c = UNetConfig.fromJson(Json.read(dir.resolve("unet/config.json")), "unet/config.json", UNetConfig.Prediction.EPSILON);
+        TensorSource src = TensorSource.open(dir.resolve("unet/diffusion_pytorch_model.safetensors"));
+        try (src) {
+            return UNet2DConditionModel.load(c, new CheckpointWeights(src, "unet"), Device.CPU, dtype);
+        }
+    }
+
+    /** The UNet of the LDM single file under {@code config}, weights renamed by {@link LdmUnetNames}. */
+    public static UNet2DConditionModel loadLdm(Path file, UNetConfig config, DType dtype) throws IOException {
+        LdmUnetNames names = new LdmUnetNames(config);
+        try (TensorSource src = TensorSource.open(file)) {
+            return UNet2DConditionModel.load(config, new CheckpointWeights(src, n -> {
+                String ldm = names.toLdm(n);
+                return ldm == null ? null : LdmNames.UNET_PREFIX + ldm;
+            }, file.getFileName().toString()), Device.CPU, dtype);
+        }
+    }
+
+    /** Inputs for a batch of 2 at 8x8: latents, timesteps, text states (B, 77, 48), added conditions. */
+    public static Inputs inputs(DType dt) {
+        Rng.manualSeed(11);
+        Tensor latents = Torch.randn(new long[] {2, 4, 8, 8}, dt, Device.CPU);
+        Tensor t = Torch.of(new long[] {999, 250});
+        Tensor ctx = Torch.randn(new long[] {2, 77, CONTEXT}, dt, Device.CPU);
+        Tensor pooled = Torch.randn(new long[] {2, POOLED}, dt, Device.CPU);
+        Tensor ids = Torch.cat(List.of(AddedConditions.timeIds(1, 1024, 1024, 0, 0, 1024, 1024), AddedConditions.timeIds(1, 768, 1344, 32, 64, 1024, 1024)), 0);
+        return new Inputs(latents, t, ctx, new AddedConditions(pooled, ids));
+    }
+
+    public record Inputs(Tensor latents, Tensor timesteps, Tensor context, AddedConditions added) {
+        public Tensor run(UNet2DConditionModel unet) { return unet.forward(latents, timesteps, context, added); }
+    }
+
+    /** Every tensor of the file with its shape, for tests that check names. */
+    static Map<String, long[]> shapes(TensorSource src) throws IOException {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        for (String n : src.names()) m.put(n, src.info(n).shape());
+        return m;
+    }
+}

@@ -48,6 +48,10 @@ public final class SdPipeline implements AutoCloseable {
         this.checkpoint = checkpoint;
         this.device = device;
         this.dtype = dtype;
+        if (checkpoint.family() == SdFamily.SDXL) {
+            // the checkpoint opens (both encoders, pooled text, VAE), but this pipeline conditions the UNet on one encoder
+            throw new UnsupportedOperationException(checkpoint.label() + ": looks like SDXL; SDXL LoRA training and sampling are not supported yet");
+        }
         TextEncoderSlot slot = checkpoint.textEncoder();
         if (slot == null) {
             throw new IllegalArgumentException(checkpoint.label() + " has no text encoder (no cond_stage_model.* tensors or text_encoder/ folder);"

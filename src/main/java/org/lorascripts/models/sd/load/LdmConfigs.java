@@ -252,7 +252,10 @@ final class LdmConfigs {
         return penultimate && all.layers() > 1 ? all.withLayers(all.layers() - 1) : all;
     }
 
-    VaeConfig vae(LdmSidecar yaml, List<String> notes) {
+    VaeConfig vae(LdmSidecar yaml, List<String> notes) { return vae(yaml, notes, VaeConfig.SD_SCALING_FACTOR); }
+
+    /** @param defaultScaling the family's scaling factor, used when the yaml does not give one (SDXL: 0.13025) */
+    VaeConfig vae(LdmSidecar yaml, List<String> notes, double defaultScaling) {
 
         String p = LdmNames.VAE_PREFIX;
         List<Integer> channels = new ArrayList<>();
@@ -265,7 +268,7 @@ final class LdmConfigs {
         int latent = dim(p + "post_quant_conv.weight", 0);
         int in = dim(p + "encoder.conv_in.weight", 1);
         int out = dim(p + "decoder.conv_out.weight", 0);
-        double scaling = yaml != null && yaml.scaleFactor() != null ? yaml.scaleFactor() : VaeConfig.SD_SCALING_FACTOR;
+        double scaling = yaml != null && yaml.scaleFactor() != null ? yaml.scaleFactor() : defaultScaling;
         return new VaeConfig(in, out, latent, channels, layers, normGroups(channels, "VAE", notes), 512, scaling);
     }
 

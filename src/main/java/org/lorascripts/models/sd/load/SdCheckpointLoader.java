@@ -23,10 +23,10 @@ import org.lorascripts.models.sd.unet.UNetConfig;
 import org.lorascripts.models.sd.vae.VaeConfig;
 
 /**
- * Opens SD 1.x / 2.x checkpoints: a diffusers folder ({@code unet/}, {@code vae/}, {@code text_encoder/},
+ * Opens SD 1.x / 2.x and SDXL base checkpoints ({@link SdxlCheckpoints}): a diffusers folder ({@code unet/}, {@code vae/}, {@code text_encoder/},
  * {@code scheduler/}) or an LDM single-file {@code .safetensors} ({@code model.diffusion_model.*},
  * {@code first_stage_model.*}, {@code cond_stage_model.*}; EMA copies ignored). The architecture is
- * detected from tensor names and shapes; SDXL and other models fail with what was found. Pickle files
+ * detected from tensor names and shapes; the SDXL refiner, SD3, Flux and other models fail with what was found. Pickle files
  * ({@link PickleFiles}: {@code .ckpt}, {@code .pt}, {@code .bin}, ...) are refused, never unpickled.
  *
  * <p>v-prediction (SD 2.x 768 models) cannot be seen in the weights: it comes from the diffusers
@@ -49,16 +49,24 @@ public final class SdCheckpointLoader {
 
     /** @param ldmYaml a single file's LDM config; null = the {@code .yaml} beside the file, if any */
     public static SdCheckpoint open(Path path, UNetConfig.Prediction prediction, Path ldmYaml) throws IOException {
-        if (Files.isDirectory(path)) return openDiffusers(path, prediction);
+        return open(path, prediction, ldmYaml, null);
+    }
+
+    /**
+     * @param vae a VAE used instead of the checkpoint's ({@link SeparateVae}: a diffusers {@code vae/} folder or a
+     *            {@code .safetensors} with diffusers or LDM names); null = the checkpoint's
+     */
+    public static SdCheckpoint open(Path path, UNetConfig.Prediction prediction, Path ldmYaml, Path vae) throws IOException {
+        if (Files.isDirectory(path)) return openDiffusers(path, prediction, vae);
         String name = path.getFileName().toString();
         String lower = name.toLowerCase(Locale.ROOT);
         var pickle = PickleFiles.extension(path);
         if (pickle.isPresent()) throw pickleRefusal(path, pickle.get());
         if (!Files.exists(path)) throw new java.nio.file.NoSuchFileException(path.toString(), null, "no such checkpoint file or folder");
         if (!lower.endsWith(".safetensors")) {
-            throw new IllegalArgumentException(name + ": not a .safetensors file or a diffusers folder; give an SD 1.x/2.x single-file .safetensors checkpoint or a diffusers model folder");
+            throw new IllegalArgumentException(name + ": not a .safetensors file or a diffusers folder; give an SD 1.x/2.x or SDXL single-file .safetensors checkpoint or a diffusers model folder");
         }
-        return openSingleFile(path, prediction, ldmYaml);
+        return openSingleFile(path, prediction, ldmYaml, vae);
     }
 
     /** {@code builtin:tiny-sd}: the pretrained demo model, copied from the jar into the cache on first use. */
@@ -81,7 +89,7 @@ public final class SdCheckpointLoader {
     /**
      * @param ldmYaml the checkpoint's LDM config; null = the {@code .yaml} with the checkpoint's name beside it, if there is one
      */
-    static SdCheckpoint openSingleFile(Path path, UNetConfig.Prediction prediction, Path ldmYaml) throws IOException {
+    static SdCheckpoint openSingleFile(Path path, UNetConfig.Prediction prediction, Path ldmYaml, Path separateVae) throws IOException {
         String name = path.getFileName().toString();
         Path yamlFile = ldmYaml != null ? ldmYaml : LdmSidecar.besides(path);
         if (ldmYaml != null && !Files.isRegularFile(ldmYaml)) throw new java.nio.file.NoSuchFileException(ldmYaml.toString(), null, "no such LDM config file");
@@ -92,6 +100,7 @@ public final class SdCheckpointLoader {
             Map<String, String> meta = file.metadata();
             UNetConfig.Prediction pred = prediction != null ? prediction
                     : yaml != null && Boolean.TRUE.equals(yaml.vPrediction()) ? UNetConfig.Prediction.V_PREDICTION : UNetConfig.Prediction.EPSILON;
+            if (family == SdFamily.SDXL) return SdxlCheckpoints.openSingleFile(file, name, pred, yaml, separateVae);
             LdmConfigs infer = new LdmConfigs(file, name);
             List<String> notes = new ArrayList<>();
             UNetConfig unet = meta.containsKey("unet_config")
@@ -116,8 +125,15 @@ public final class SdCheckpointLoader {
                     ? n -> ClipTextConfig.fromHfConfig(teConfig, name + " metadata text_encoder_config")
                     : n -> infer.text(hfTextWeights(slot), family, slot.layout(), yaml, n);
             if (yaml != null) notes.addFirst("LDM config " + yaml.file() + " read");
-            return new SdCheckpoint(name, SdCheckpoint.Layout.LDM_SINGLE_FILE, family, unet, vae, unetW, vaeW, te, textConfig, List.of(file), notes);
-        } catch (RuntimeException e) {
+            List<TensorSource> sources = new ArrayList<>(List.of(file));
+            SeparateVae sep = separateVae == null ? null : SeparateVae.open(separateVae, vae);
+            if (sep != null) {
+                sources.add(sep.source());
+                notes.add(sep.description());
+            }
+            return new SdCheckpoint(name, SdCheckpoint.Layout.LDM_SINGLE_FILE, family, unet, sep != null ? sep.config() : vae,
+                    unetW, sep != null ? sep.weights() : vaeW, te, textConfig, sources, notes);
+        } catch (RuntimeException | IOException e) {
             file.close();
             throw e;
         }
@@ -132,17 +148,16 @@ public final class SdCheckpointLoader {
 
     /** The family of an LDM single file, or a clear error naming what was found. */
     static SdFamily detectSingleFile(TensorSource src, String name) {
-        String sdxl = firstWithPrefix(src, "conditioner.embedders.1.model.");
-        if (sdxl == null) sdxl = firstWithPrefix(src, "conditioner.embedders.");
-        if (sdxl != null) throw notSupported(name, "SDXL", group(sdxl, 4), "SDXL LoRA training");
-        if (src.contains(LdmNames.UNET_PREFIX + "label_emb.0.0.weight")) {
-            throw notSupported(name, "SDXL", LdmNames.UNET_PREFIX + "label_emb.*", "SDXL LoRA training");
-        }
         String sd3 = firstWithPrefix(src, LdmNames.UNET_PREFIX + "joint_blocks.");
-        if (sd3 != null) throw notSupported(name, "SD3", group(sd3, 3), "SD3 LoRA training");
-        String flux = firstWithPrefix(src, LdmNames.UNET_PREFIX + "double_blocks.");
-        if (flux == null) flux = firstWithPrefix(src, "double_blocks.");
+        if (sd3 == null) sd3 = firstWithPrefix(src, "text_encoders.");
+        if (sd3 != null) throw notSupported(name, "SD3", group(sd3, sd3.startsWith("model.") ? 3 : 1), "SD3 LoRA training");
+        String flux = null;
+        for (String p : List.of(LdmNames.UNET_PREFIX + "double_blocks.", "double_blocks.", LdmNames.UNET_PREFIX + "single_blocks.", "single_blocks.")) {
+            if (flux == null) flux = firstWithPrefix(src, p);
+        }
         if (flux != null) throw notSupported(name, "Flux", group(flux, flux.startsWith("model.") ? 3 : 1), "Flux LoRA training");
+        // SDXL (base or refiner): SdxlCheckpoints says which, or what is missing
+        if (src.contains(LdmNames.UNET_PREFIX + "label_emb.0.0.weight") || anyStartsWith(src, "conditioner.embedders.")) return SdFamily.SDXL;
         if (!src.contains(LdmNames.UNET_PREFIX + "input_blocks.0.0.weight")) {
             List<String> names = src.names();
             List<String> some = names.subList(0, Math.min(3, names.size()));
@@ -192,7 +207,7 @@ public final class SdCheckpointLoader {
 
     private static String prefixed(String prefix, String name) { return name == null ? null : prefix + name; }
 
-    private static JsonNode parseMeta(Map<String, String> meta, String key, String file) {
+    static JsonNode parseMeta(Map<String, String> meta, String key, String file) {
         try {
             return Json.parse(meta.get(key));
         } catch (Json.Malformed e) {
@@ -202,17 +217,18 @@ public final class SdCheckpointLoader {
 
     // ---- diffusers folder ----
 
-    static SdCheckpoint openDiffusers(Path dir, UNetConfig.Prediction prediction) throws IOException {
+    static SdCheckpoint openDiffusers(Path dir, UNetConfig.Prediction prediction, Path separateVae) throws IOException {
         String label = dir.getFileName() == null ? dir.toString() : dir.getFileName().toString();
-        if (Files.isDirectory(dir.resolve("text_encoder_2")) || Files.isDirectory(dir.resolve("tokenizer_2"))) {
-            throw notSupported(label, "SDXL", "text_encoder_2/", "SDXL LoRA training");
-        }
         Path unetDir = dir.resolve("unet"), vaeDir = dir.resolve("vae");
+        if (Files.isDirectory(dir.resolve("transformer"))) {
+            throw new UnsupportedOperationException(label + ": a diffusers folder with transformer/ (SD3, Flux or another DiT model); only SD 1.x/2.x and SDXL UNet models are supported");
+        }
         if (!Files.isRegularFile(unetDir.resolve("config.json"))) {
             throw new IllegalArgumentException(label + ": unknown checkpoint layout: a folder without unet/config.json; expected a diffusers Stable Diffusion folder "
                     + "(model_index.json, unet/, vae/, text_encoder/, scheduler/)");
         }
-        if (!Files.isRegularFile(vaeDir.resolve("config.json"))) throw new IllegalArgumentException(label + ": vae/config.json is missing");
+        boolean sdxlFolder = Files.isDirectory(dir.resolve("text_encoder_2")) || Files.isDirectory(dir.resolve("tokenizer_2"));
+        if (!sdxlFolder && !Files.isRegularFile(vaeDir.resolve("config.json"))) throw new IllegalArgumentException(label + ": vae/config.json is missing");
         UNetConfig.Prediction pred = prediction;
         Path sched = dir.resolve("scheduler").resolve("scheduler_config.json");
         if (pred == null && Files.isRegularFile(sched)) {
@@ -222,10 +238,7 @@ public final class SdCheckpointLoader {
         if (pred == null) pred = UNetConfig.Prediction.EPSILON;
         JsonNode unetJson = Json.read(unetDir.resolve("config.json"));
         String added = JsonFields.of(unetJson, label + "/unet/config.json").string("addition_embed_type", null);
-        if (added != null) {
-            // UNetConfig reads SDXL's UNet; this loader and its pipeline are SD 1.x / 2.x only
-            throw new UnsupportedOperationException(label + "/unet/config.json: looks like SDXL (addition_embed_type = " + added + "); SDXL LoRA training is not supported yet");
-        }
+        if (sdxlFolder || added != null) return SdxlCheckpoints.openDiffusers(dir, label, pred, unetJson, separateVae);
         UNetConfig unet = UNetConfig.fromJson(unetJson, label + "/unet/config.json", pred);
         VaeConfig vae = VaeConfig.fromJson(Json.read(vaeDir.resolve("config.json")), label + "/vae/config.json");
         Path teDir = dir.resolve("text_encoder");
@@ -247,8 +260,15 @@ public final class SdCheckpointLoader {
                 te = new TextEncoderSlot(family, TextEncoderSlot.Layout.HF_CLIP, teSrc, "", teConfig,
                         Files.isDirectory(tok) ? tok : null, label + "/text_encoder");
             }
-            return new SdCheckpoint(label, SdCheckpoint.Layout.DIFFUSERS, family, unet, vae, unetW, vaeW, te,
-                    n -> ClipTextConfig.fromHfConfig(teConfig, label + "/text_encoder/config.json"), opened, List.of());
+            List<String> notes = new ArrayList<>();
+            SeparateVae sep = separateVae == null ? null : SeparateVae.open(separateVae, vae);
+            if (sep != null) {
+                opened.add(sep.source());
+                notes.add(sep.description());
+            }
+            return new SdCheckpoint(label, SdCheckpoint.Layout.DIFFUSERS, family, unet, sep != null ? sep.config() : vae, unetW,
+                    sep != null ? sep.weights() : vaeW, te,
+                    n -> ClipTextConfig.fromHfConfig(teConfig, label + "/text_encoder/config.json"), opened, notes);
         } catch (RuntimeException | IOException e) {
             for (TensorSource s : opened) s.close();
             throw e;
@@ -266,7 +286,7 @@ public final class SdCheckpointLoader {
     }
 
     /** Older diffusers VAEs name the mid-block attention query/key/value/proj_attn (diffusers converts them on load). */
-    private static UnaryOperator<String> deprecatedVaeNames(TensorSource src) {
+    static UnaryOperator<String> deprecatedVaeNames(TensorSource src) {
         return n -> {
             if (src.contains(n) || !n.contains("mid_block.attentions.0.")) return n;
             String old = n.replace(".to_q.", ".query.").replace(".to_k.", ".key.").replace(".to_v.", ".value.").replace(".to_out.0.", ".proj_attn.");

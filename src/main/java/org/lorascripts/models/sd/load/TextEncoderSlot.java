@@ -6,6 +6,7 @@ import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.CheckpointWeights;
 import org.lorascripts.nn.WeightSource;
 import org.lorascripts.models.sd.SdFamily;
+import org.lorascripts.models.sd.clip.SdxlTextEncoder;
 
 /**
  * Where a checkpoint's text encoder lives, for the CLIP implementation to plug in (this package does
@@ -15,9 +16,16 @@ import org.lorascripts.models.sd.SdFamily;
  *
  * @param config    the transformers config.json (diffusers folders, or embedded by built-in models); null when unknown
  * @param tokenizer the tokenizer folder of a diffusers model, or null (use the family's standard CLIP tokenizer)
+ * @param sdxl      which of SDXL's two encoders this is; null for SD 1.x / 2.x
  */
-public record TextEncoderSlot(SdFamily family, Layout layout, TensorSource source, String prefix, JsonNode config, Path tokenizer, String label) {
+public record TextEncoderSlot(SdFamily family, Layout layout, TensorSource source, String prefix, JsonNode config, Path tokenizer, String label,
+                              SdxlTextEncoder sdxl) {
     public enum Layout { HF_CLIP, OPEN_CLIP }
+
+    /** An SD 1.x / 2.x encoder (the only one of its checkpoint). */
+    public TextEncoderSlot(SdFamily family, Layout layout, TensorSource source, String prefix, JsonNode config, Path tokenizer, String label) {
+        this(family, layout, source, prefix, config, tokenizer, label, null);
+    }
 
     /** HF CLIPTextModel names ({@code text_model.*}) → this checkpoint's tensors; only for {@link Layout#HF_CLIP}. */
     public WeightSource hfWeights() {

@@ -87,31 +87,34 @@ class SdCheckpointLoaderTest {
     }
 
     @Test
-    void sdxlIsNamed() throws Exception {
+    void incompleteSdxlIsNamedWithWhatIsMissing() throws Exception {
         Path p = fake("v1-5.safetensors", Map.of(
                 "conditioner.embedders.0.transformer.text_model.final_layer_norm.weight", new long[] {4},
                 "conditioner.embedders.1.model.ln_final.weight", new long[] {4},
                 "model.diffusion_model.input_blocks.0.0.weight", new long[] {4, 4, 3, 3}));
         var e = assertThrows(UnsupportedOperationException.class, () -> SdCheckpointLoader.open(p));
-        assertEquals("v1-5.safetensors: looks like SDXL (found conditioner.embedders.1.model.*); SDXL LoRA training is not supported yet", e.getMessage());
+        assertEquals("v1-5.safetensors: looks like SDXL but has no model.diffusion_model.label_emb.* (the UNet), no first_stage_model.* (the VAE; or set vae);"
+                + " give a complete SDXL base checkpoint (UNet, both text encoders, VAE)", e.getMessage());
 
         Path unetOnly = fake("xl-unet.safetensors", Map.of("model.diffusion_model.label_emb.0.0.weight", new long[] {4, 4},
                 "model.diffusion_model.input_blocks.0.0.weight", new long[] {4, 4, 3, 3}));
         e = assertThrows(UnsupportedOperationException.class, () -> SdCheckpointLoader.open(unetOnly));
-        assertEquals("xl-unet.safetensors: looks like SDXL (found model.diffusion_model.label_emb.*); SDXL LoRA training is not supported yet", e.getMessage());
+        assertEquals("xl-unet.safetensors: looks like SDXL but has no conditioner.embedders.0.transformer.* (text encoder 1), no conditioner.embedders.1.model.*"
+                + " (text encoder 2), no first_stage_model.* (the VAE; or set vae); give a complete SDXL base checkpoint (UNet, both text encoders, VAE)", e.getMessage());
 
         Path folder = dir.resolve("sdxl-folder");
         Files.createDirectories(folder.resolve("text_encoder_2"));
-        e = assertThrows(UnsupportedOperationException.class, () -> SdCheckpointLoader.open(folder));
-        assertEquals("sdxl-folder: looks like SDXL (found text_encoder_2/); SDXL LoRA training is not supported yet", e.getMessage());
+        var f = assertThrows(IllegalArgumentException.class, () -> SdCheckpointLoader.open(folder));
+        assertTrue(f.getMessage().startsWith("sdxl-folder: unknown checkpoint layout: a folder without unet/config.json"), f.getMessage());
 
         Path added = dir.resolve("xl-config");
         Files.createDirectories(added.resolve("unet"));
         Files.createDirectories(added.resolve("vae"));
-        Files.writeString(added.resolve("unet/config.json"), "{\"addition_embed_type\": \"text_time\"}");
+        Files.writeString(added.resolve("unet/config.json"), "{\"addition_embed_type\": \"text_time\", \"addition_time_embed_dim\": 256,"
+                + " \"projection_class_embeddings_input_dim\": 2816, \"cross_attention_dim\": 2048}");
         Files.writeString(added.resolve("vae/config.json"), "{}");
-        e = assertThrows(UnsupportedOperationException.class, () -> SdCheckpointLoader.open(added));
-        assertEquals("xl-config/unet/config.json: looks like SDXL (addition_embed_type = text_time); SDXL LoRA training is not supported yet", e.getMessage());
+        f = assertThrows(IllegalArgumentException.class, () -> SdCheckpointLoader.open(added));
+        assertEquals("xl-config: text_encoder/config.json or text_encoder_2/config.json is missing; SDXL needs both text encoders", f.getMessage());
     }
 
     @Test

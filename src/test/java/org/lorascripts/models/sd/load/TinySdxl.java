@@ -22,6 +22,9 @@ import org.lorascripts.tensor.Torch;
 import org.lorascripts.models.sd.unet.AddedConditions;
 import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 import org.lorascripts.models.sd.unet.UNetConfig;
+import org.lorascripts.models.sd.vae.AutoencoderKL;
+import org.lorascripts.models.sd.vae.VaeConfig;
+import org.lorascripts.models.sd.clip.TinySdxlText;
 
 /**
  * A deterministic random-weight tiny UNet with SDXL's layout, for tests: the same levels as
@@ -33,9 +36,9 @@ import org.lorascripts.models.sd.unet.UNetConfig;
  * {@code output_blocks.2.2.conv}, {@code label_emb.0.0}).
  *
  * <p>Written as a diffusers folder ({@code unet/config.json}, {@code unet/diffusion_pytorch_model.safetensors})
- * and as an LDM single file holding the UNet under {@code model.diffusion_model.} (SDXL's text
- * encoders and VAE are not part of this fixture), optionally with the diffusers config as metadata
- * {@code unet_config}.
+ * and as an LDM single file holding the UNet under {@code model.diffusion_model.}, optionally with the
+ * diffusers config as metadata {@code unet_config}; or complete (UNet, a tiny VAE with SDXL's scaling
+ * factor, and {@link TinySdxlText}'s two text encoders) as an SDXL single file and diffusers folder.
  */
 public final class TinySdxl {
     private TinySdxl() {}
@@ -79,6 +82,50 @@ public final class TinySdxl {
             TensorIO.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"), randomUnet(w), Map.of("format", "pt"));
         }
         Files.writeString(dir.resolve("unet/config.json"), unetConfig().toDiffusersJson());
+        return dir;
+    }
+
+    // ---- the complete checkpoint: UNet, VAE, both text encoders ----
+
+    static final long VAE_SEED = SEED + 1, TEXT_SEED = SEED + 2;
+
+    /** SD's VAE layout at channels (32, 64), 8 norm groups, with SDXL's scaling factor. */
+    public static VaeConfig vaeConfig() { return new VaeConfig(3, 3, 4, List.of(32, 64), 1, 8, 16, 0.13025); }
+
+    /** Random VAE tensors by diffusers name (another seed gives a different VAE, for separate-VAE tests). */
+    static Map<String, Tensor> randomVae(Weights w) {
+        new AutoencoderKL(w, vaeConfig());
+        return w.loadedTensors();
+    }
+
+    static Weights vaeWeights(long seed) { return new Weights(new RandomWeights(seed), Device.CPU, DType.F32); }
+
+    /**
+     * The complete SDXL single file (UNet, VAE, TE1 and TE2 in sgm's names) in {@code dtype}, with the UNet's and
+     * VAE's diffusers configs as metadata (the tiny time-id width and norm groups are not in the shapes;
+     * the text encoders are inferred from their tensors).
+     */
+    public static Path writeCompleteLdm(Path file, DType dtype) throws IOException {
+        try (Scope s = Scope.open(); Weights w = randomWeights(); Weights v = vaeWeights(VAE_SEED)) {
+            List<Map<String, Tensor>> text = TinySdxlText.hfTensors(TEXT_SEED);
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("format", "pt");
+            meta.put("unet_config", unetConfig().toDiffusersJson());
+            meta.put("vae_config", vaeConfig().toDiffusersJson());
+            LdmCheckpointWriter.writeSdxl(file, unetConfig(), randomUnet(w), vaeConfig(), randomVae(v), text.get(0), text.get(1), meta, dtype);
+        }
+        return file;
+    }
+
+    /** The same model as a diffusers folder: unet/, vae/, text_encoder[_2]/, tokenizer[_2]/ (fp32). */
+    public static Path writeCompleteDiffusers(Path dir) throws IOException {
+        writeDiffusers(dir);
+        Files.createDirectories(dir.resolve("vae"));
+        try (Scope s = Scope.open(); Weights v = vaeWeights(VAE_SEED)) {
+            TensorIO.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"), randomVae(v), Map.of("format", "pt"));
+            TinySdxlText.writeDiffusers(dir, TinySdxlText.hfTensors(TEXT_SEED));
+        }
+        Files.writeString(dir.resolve("vae/config.json"), vaeConfig().toDiffusersJson());
         return dir;
     }
 

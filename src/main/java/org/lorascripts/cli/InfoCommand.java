@@ -15,6 +15,7 @@ import org.lorascripts.io.HalfFloats;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.io.TensorSource;
+import org.lorascripts.models.sd.load.SdCheckpointLoader;
 import org.lorascripts.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -71,6 +72,9 @@ public final class InfoCommand implements Callable<Integer> {
                 collectLora(src, name, t, modules);
             }
             out.printf(Locale.ROOT, "tensors   %d (%s), %,d parameters, %.2f MiB%n", src.names().size(), dtypes, params, bytes / 1048576.0);
+            if (modules.isEmpty()) {
+                SdCheckpointLoader.describe(src, file.getFileName().toString()).ifPresent(m -> out.println("model     " + m));
+            }
             if (!modules.isEmpty()) printLora(out, modules);
             if (!meta.isEmpty()) {
                 out.println("metadata");

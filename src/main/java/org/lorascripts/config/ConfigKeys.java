@@ -38,6 +38,9 @@ public final class ConfigKeys {
             key("ldm_config", MODEL).path().image()
                     .help("The LDM .yaml of a single-file checkpoint (attention heads, v-prediction, VAE scale), as WebUI reads it;"
                             + " default: the .yaml with the checkpoint's name beside it, if any.").build(),
+            key("vae", MODEL).path().image()
+                    .help("A separate VAE .safetensors (e.g. the fp16-fix SDXL VAE) used instead of the checkpoint's: a diffusers vae/ folder,"
+                            + " or one file with diffusers or LDM (first_stage_model. or bare encoder./decoder.) names.").build(),
             key("network_module", MODEL).string().def("networks.lora").image()
                     .help("Informational (kohya compatibility): plain LoRA is trained; set conv_rank for LoCon.").build(),
             key("prediction_type", MODEL).choice(PredictionType.class).def(PredictionType.AUTO).image()

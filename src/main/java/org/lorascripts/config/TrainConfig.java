@@ -19,7 +19,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** The base model and where to start the adapter from. */
     public record Model(BaseModel baseModel, Optional<Path> networkWeights, String networkModule,
                         PredictionType predictionType, int clipSkip, int maxTokenLength, ChatTemplate chatTemplate,
-                        Optional<Path> ldmConfig) {}
+                        Optional<Path> ldmConfig, Optional<Path> vae) {}
 
     /** Adapter shape. {@code convRank} 0 = no LoCon. */
     public record Lora(int rank, double alpha, double dropout, int convRank, double convAlpha,
@@ -83,7 +83,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     static TrainConfig from(ConfigValues v) {
         var model = new Model((BaseModel) v.get("base_model"), Optional.ofNullable(v.path("network_weights")),
                 v.string("network_module"), v.choice("prediction_type", PredictionType.class),
-                v.integer("clip_skip"), v.integer("max_token_length"), v.choice("chat_template", ChatTemplate.class), Optional.ofNullable(v.path("ldm_config")));
+                v.integer("clip_skip"), v.integer("max_token_length"), v.choice("chat_template", ChatTemplate.class), Optional.ofNullable(v.path("ldm_config")),
+                Optional.ofNullable(v.path("vae")));
         var lora = new Lora(v.integer("lora_rank"), v.number("lora_alpha"), v.number("lora_dropout"),
                 v.integer("conv_rank"), v.number("conv_alpha"), v.list("target_modules"), v.bool("use_rslora"),
                 v.bool("train_text_encoder"));

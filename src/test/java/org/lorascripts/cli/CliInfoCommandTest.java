@@ -50,6 +50,21 @@ class CliInfoCommandTest {
     }
 
     @Test
+    void checkpointsNameTheirModel(@TempDir Path dir) throws Exception {
+        Path xl = org.lorascripts.models.sd.load.TinySdxl.writeCompleteLdm(dir.resolve("xl.safetensors"), DType.F16);
+        Run r = run("info", xl.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("model     Stable Diffusion XL\n"), r.out());
+        Path flux = dir.resolve("flux.safetensors");
+        try (Scope s = Scope.open()) {
+            TensorIO.save(flux, Map.of("double_blocks.0.img_attn.qkv.weight", Torch.zeros(new long[] {4, 4}, DType.F16, Device.CPU)), Map.of());
+        }
+        r = run("info", flux.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("model     looks like Flux (found double_blocks.*); Flux LoRA training is not supported yet"), r.out());
+    }
+
+    @Test
     void peftFolderIsFound(@TempDir Path dir) throws Exception {
         try (Scope s = Scope.open()) {
             TensorIO.save(dir.resolve("adapter_model.safetensors"), Map.of(

@@ -94,6 +94,11 @@ public final class SdPipeline implements AutoCloseable {
      *                  VAE scale); null = the {@code .yaml} beside it, if any
      */
     public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Path ldmConfig, Device device, DType dtype) throws IOException {
+        return open(base, prediction, ldmConfig, null, device, dtype);
+    }
+
+    /** @param vae a separate VAE used instead of the checkpoint's (config key {@code vae}); null = the checkpoint's */
+    public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Path ldmConfig, Path vae, Device device, DType dtype) throws IOException {
         if (ldmConfig != null && !(base instanceof BaseModel.Local l && Files.isRegularFile(l.path()))) {
             throw new IllegalArgumentException("ldm_config " + ldmConfig + " applies to single-file .safetensors checkpoints only; " + base
                     + " carries its own configs");
@@ -103,9 +108,9 @@ public final class SdPipeline implements AutoCloseable {
                 if (!b.name().equals("tiny-sd")) {
                     throw new IllegalArgumentException("base_model " + b + " is not an image model; use " + SdCheckpointLoader.BUILTIN_TINY);
                 }
-                yield SdCheckpointLoader.open(TinySdBuiltin.ensureCached(), prediction);
+                yield SdCheckpointLoader.open(TinySdBuiltin.ensureCached(), prediction, null, vae);
             }
-            case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction, ldmConfig);
+            case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction, ldmConfig, vae);
         };
         try {
             return new SdPipeline(base, ckpt, device, dtype);

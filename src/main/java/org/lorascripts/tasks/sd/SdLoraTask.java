@@ -153,7 +153,8 @@ public final class SdLoraTask implements TrainingTask {
             case V_PREDICTION -> UNetConfig.Prediction.V_PREDICTION;
         };
         try {
-            return SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), device, dtype);
+            return SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), config.model().vae().orElse(null),
+                    device, dtype);
         } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
             throw new TrainingException("base_model " + config.model().baseModel() + ": " + e.getMessage(), e);
         }

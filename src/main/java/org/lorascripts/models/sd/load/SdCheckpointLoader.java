@@ -146,6 +146,24 @@ public final class SdCheckpointLoader {
                 : ClipTextWeights.ldm(slot.source(), slot.prefix(), slot.label());
     }
 
+    /**
+     * For {@code lora info}: what model an LDM single file holds ("Stable Diffusion XL"), why it cannot be
+     * opened when it looks like a checkpoint this loader refuses (SD3, Flux, the SDXL refiner), or empty
+     * for anything else (LoRA files, other tensors).
+     */
+    public static java.util.Optional<String> describe(TensorSource src, String name) {
+        try {
+            SdFamily family = detectSingleFile(src, name);
+            if (family == SdFamily.SDXL) SdxlCheckpoints.check(src, name, false);
+            return java.util.Optional.of(family.displayName);
+        } catch (UnsupportedOperationException e) {
+            String m = e.getMessage();
+            return java.util.Optional.of(m.startsWith(name + ": ") ? m.substring(name.length() + 2) : m);
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     /** The family of an LDM single file, or a clear error naming what was found. */
     static SdFamily detectSingleFile(TensorSource src, String name) {
         String sd3 = firstWithPrefix(src, LdmNames.UNET_PREFIX + "joint_blocks.");

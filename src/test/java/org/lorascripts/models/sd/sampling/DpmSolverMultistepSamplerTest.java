@@ -178,6 +178,43 @@ class DpmSolverMultistepSamplerTest {
         }
     }
 
+    /**
+     * diffusers' step in its own VP variables (sample = x·alpha_t, lambda_t = log(alpha_t / sigma_t)):
+     * first order x_t = (sigma_t / sigma_s)·x - alpha_t·(e^-h - 1)·D0; second order adds
+     * -0.5·alpha_t·(e^-h - 1)·(D0 - D_last) / r0; first order at the first step and at the last
+     * (final_sigmas_type "zero"). Returns the VP sample at sigma 0, which is x0-space.
+     */
+    private static double diffusersVp(double noise, double[] sigmas) {
+        double sample = noise, last = 0, hLast = 0;
+        for (int i = 0; i + 1 < sigmas.length; i++) {
+            double ks = sigmas[i], kt = sigmas[i + 1];
+            double as = 1 / Math.sqrt(ks * ks + 1), ss = ks * as, at = 1 / Math.sqrt(kt * kt + 1), st = kt * at;
+            double d0 = M + C * C / (C * C + ks * ks) * (sample / as - M);   // the model's x0 prediction
+            if (kt == 0) {
+                sample = d0;
+            } else {
+                double h = Math.log(at / st) - Math.log(as / ss);
+                sample = (st / ss) * sample - at * Math.expm1(-h) * d0;
+                if (i > 0) sample -= 0.5 * at * Math.expm1(-h) * (d0 - last) / (hLast / h);
+                hLast = h;
+            }
+            last = d0;
+        }
+        return sample;
+    }
+
+    @Test
+    void sigmaSpaceStepsAreDiffusersVpSteps() {
+        for (boolean karras : new boolean[] {false, true}) {
+            for (int steps : new int[] {2, 7, 20}) {
+                double[] sigmas = new DpmSolverMultistepSampler(schedule, false, karras).sigmas(steps);
+                double noise = 1.3;   // diffusers' starting latents (init_noise_sigma 1)
+                double ours = dpm(noise * Math.sqrt(sigmas[0] * sigmas[0] + 1), sigmas);
+                assertEquals(diffusersVp(noise, sigmas), ours, 1e-12, "karras=" + karras + ", steps=" + steps);
+            }
+        }
+    }
+
     @Test
     void secondOrderBeatsEulerOnAGaussianWithAKnownSolution() {
         // The Karras ladder from sigma_max to sigma_min (the jump to 0 left out: that last step is

@@ -56,7 +56,7 @@ import picocli.CommandLine.Spec;
             "      --prompt 'a blue star, outline style' --num 4 --seed 1 -o samples/stars",
             "  ./lora sample --base models/v1-5-pruned-emaonly.safetensors \\",
             "      --lora-dir output --prompt 'portrait, <lora:my_style:0.8>' \\",
-            "      --negative 'blurry' --sampler euler_a",
+            "      --negative 'blurry' --sampler dpmpp_2m_karras",
             "",
             "<lora:NAME:W> loads NAME.safetensors from --lora-dir (default: the folder of",
             "the first --lora, else ./output); <lora:NAME:TE:UNET> sets the text-encoder",
@@ -85,7 +85,8 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--cfg", defaultValue = "7.0", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
     double cfg;
 
-    @Option(names = "--sampler", defaultValue = "ddim", paramLabel = "ddim|euler_a", description = "Sampler (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sampler", defaultValue = "ddim", paramLabel = "NAME",
+            description = "ddim, euler_a, dpmpp_2m or dpmpp_2m_karras (default: ${DEFAULT-VALUE}).")
     String sampler;
 
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the first image (image i uses seed + i); default: random.")
@@ -150,7 +151,9 @@ public final class SampleCommand implements Callable<Integer> {
         SampleSampler kind = switch (sampler.toLowerCase(Locale.ROOT)) {
             case "ddim" -> SampleSampler.DDIM;
             case "euler_a", "euler-a" -> SampleSampler.EULER_A;
-            default -> throw new ConfigException("--sampler " + sampler + " is not known; use ddim or euler_a");
+            case "dpmpp_2m", "dpmpp-2m" -> SampleSampler.DPMPP_2M;
+            case "dpmpp_2m_karras", "dpmpp-2m-karras" -> SampleSampler.DPMPP_2M_KARRAS;
+            default -> throw new ConfigException("--sampler " + sampler + " is not known; use ddim, euler_a, dpmpp_2m or dpmpp_2m_karras");
         };
         if (steps < 1) throw new ConfigException("--steps must be at least 1, got " + steps);
         if (num < 1) throw new ConfigException("--num must be at least 1, got " + num);

@@ -90,6 +90,21 @@ class SdSampleCommandTest {
         assertArrayEquals(plain, Files.readAllBytes(dir.resolve("zero/00000-9.png")), "weight 0 is no LoRA");
     }
 
+    @Test void everySamplerNameIsAccepted() throws Exception {
+        String[] common = {"--base", "builtin:tiny-sd", "--seed", "4", "--steps", "4", "--width", "32", "--prompt", "a cat"};
+        for (String name : List.of("ddim", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "DPMPP-2M-Karras")) {
+            CliTrainCommandTest.Run r = sample(concat(common, "--sampler", name, "--output", dir.resolve("s-" + name).toString()));
+            assertEquals(0, r.code(), name + ": " + r.err());
+        }
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(dir.resolve("s-dpmpp_2m/00000-4.png")),
+                Files.readAllBytes(dir.resolve("s-dpmpp_2m_karras/00000-4.png"))), "Karras sigmas are another schedule");
+        assertArrayEquals(Files.readAllBytes(dir.resolve("s-dpmpp_2m_karras/00000-4.png")),
+                Files.readAllBytes(dir.resolve("s-DPMPP-2M-Karras/00000-4.png")), "names are case-insensitive, - or _");
+        CliTrainCommandTest.Run bad = sample(concat(common, "--sampler", "dpm2"));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("use ddim, euler_a, dpmpp_2m or dpmpp_2m_karras"), bad.err());
+    }
+
     @Test void clearErrors() throws Exception {
         CliTrainCommandTest.Run missing = sample("--base", "builtin:tiny-sd", "--prompt", "x", "--lora", dir.resolve("nope.safetensors").toString());
         assertEquals(2, missing.code());

@@ -14,10 +14,10 @@ import org.lorascripts.models.sd.SdPipeline;
 
 /**
  * Text to image with a {@link SdPipeline} and whatever adapters are attached to it: classifier-free
- * guidance (uncond + scale · (cond - uncond), the negative prompt as uncond), DDIM or Euler
- * ancestral, VAE decode, PNG. The starting noise is drawn on the CPU from {@code seed} (as the WebUI
- * does by default), so a seed gives the same image on any device; Euler a's per-step noise comes from
- * the device's generator, seeded with the same value.
+ * guidance (uncond + scale · (cond - uncond), the negative prompt as uncond), DDIM, Euler ancestral
+ * or DPM++ 2M (optionally at Karras sigmas), VAE decode, PNG. The starting noise is drawn on the CPU
+ * from {@code seed} (as the WebUI does by default), so a seed gives the same image on any device;
+ * Euler a's per-step noise comes from the device's generator, seeded with the same value.
  */
 public final class SdImageGenerator {
     /** What to draw. width and height must be multiples of the VAE's downscale times 2^(UNet levels - 1). */
@@ -73,6 +73,8 @@ public final class SdImageGenerator {
         Tensor latents = switch (r.sampler()) {
             case DDIM -> new DdimSampler(pipeline.schedule(), v).sample(model, noise, r.steps());
             case EULER_A -> new EulerAncestralSampler(pipeline.schedule(), v).sample(model, noise, r.steps());
+            case DPMPP_2M -> new DpmSolverMultistepSampler(pipeline.schedule(), v, false).sample(model, noise, r.steps());
+            case DPMPP_2M_KARRAS -> new DpmSolverMultistepSampler(pipeline.schedule(), v, true).sample(model, noise, r.steps());
         };
         return pipeline.vae().decode(latents).to(DType.F32);
     }

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
+import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -105,8 +105,9 @@ public final class SdLoraMetadata {
         m.put("modelspec.implementation", xl ? "https://github.com/Stability-AI/generative-models" : "diffusers");
         m.put("modelspec.title", c.output().outputName());
         m.put("modelspec.resolution", image.resolution().width() + "x" + image.resolution().height());
+        // Python's isoformat() of a whole-second time; LocalDateTime.toString() would drop ":00" seconds
         m.put("modelspec.date", LocalDateTime.ofInstant(Instant.ofEpochMilli(startedAtMillis), ZoneId.systemDefault())
-                .truncatedTo(ChronoUnit.SECONDS).toString());
+                .format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss", Locale.ROOT)));
         m.put("modelspec.prediction_type", vPred ? "v" : "epsilon");
         if (c.model().clipSkip() > 1) m.put("modelspec.encoder_layer", Integer.toString(c.model().clipSkip()));
         return m;

@@ -175,6 +175,8 @@ class SdxlKohyaExportTest {
         assertEquals("epsilon", m.get("modelspec.prediction_type"));
         assertEquals(SdTrainingFixture.SIZE + "x" + SdTrainingFixture.SIZE, m.get("modelspec.resolution"));
         Map<String, String> sd1 = SdLoraMetadata.of(c, SdLoraMetadata.Base.SD1, false, ds, 2, 1, 0);
+        // started on a whole minute: the seconds are still written, as Python's isoformat() writes them
+        assertTrue(sd1.get("modelspec.date").matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:00"), sd1.get("modelspec.date"));
         assertEquals("sd_v1", sd1.get("ss_base_model_version"));
         assertEquals("diffusers", sd1.get("modelspec.implementation"));
         assertEquals(new ArrayList<>(sd1.keySet()), new ArrayList<>(SdLoraMetadata.of(c, SdLoraMetadata.Base.SDXL, false, ds, 2, 1, 0).keySet()),

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.LoraHost;
@@ -20,7 +21,9 @@ import org.lorascripts.tensor.Tensor;
  * Reads kohya-format LoRA files (ours, or made by sd-scripts: fp16/bf16/fp32, with or without
  * {@code .alpha}; a missing alpha means alpha = rank, as in kohya's {@code create_network_from_weights})
  * and attaches them to models: a key's module is found by matching {@code <prefix>_<name with '.' → '_'>}
- * against the candidate host names of each model.
+ * against the candidate host names of each model, mapped first where kohya writes other names than the
+ * model's (SDXL's UNet: LDM names). Names are never parsed back: '_' in a kohya name cannot be told
+ * from a '.' that became '_', so the model's module list is the only way back.
  */
 public final class KohyaLoraReader {
     private KohyaLoraReader() {}
@@ -95,11 +98,24 @@ public final class KohyaLoraReader {
      */
     public static Map<String, LoraNetwork> attach(LoraFile file, Map<String, Map<String, LoraHost>> hostsByPrefix,
                                                   double multiplier, Device device) {
+        return attach(file, hostsByPrefix, Map.of(), multiplier, device);
+    }
+
+    /**
+     * As {@link #attach(LoraFile, Map, double, Device)}, with the module-name mapping per prefix the file
+     * was written with ({@link KohyaLoraWriter.Part#kohyaModule}); a prefix without one uses the hosts'
+     * names. Hosts the mapping has no name for (null) cannot be in the file and are skipped.
+     */
+    public static Map<String, LoraNetwork> attach(LoraFile file, Map<String, Map<String, LoraHost>> hostsByPrefix,
+                                                  Map<String, UnaryOperator<String>> kohyaModuleByPrefix, double multiplier, Device device) {
         record Target(String prefix, String module, LoraHost host) {}
         Map<String, Target> byLoraName = new LinkedHashMap<>();
         for (var p : hostsByPrefix.entrySet()) {
+            UnaryOperator<String> naming = kohyaModuleByPrefix.getOrDefault(p.getKey(), UnaryOperator.identity());
             for (var h : p.getValue().entrySet()) {
-                byLoraName.put(KohyaLoraWriter.loraName(p.getKey(), h.getKey()), new Target(p.getKey(), h.getKey(), h.getValue()));
+                String mapped = naming.apply(h.getKey());
+                if (mapped == null) continue;
+                byLoraName.put(KohyaLoraWriter.loraName(p.getKey(), mapped), new Target(p.getKey(), h.getKey(), h.getValue()));
             }
         }
         List<String> unknown = new ArrayList<>();
@@ -134,8 +150,15 @@ public final class KohyaLoraReader {
     /** Reads a file and attaches it (see {@link #attach}); the file's tensors are freed afterwards. */
     public static Map<String, LoraNetwork> load(Path file, Map<String, Map<String, LoraHost>> hostsByPrefix, double multiplier, Device device)
             throws IOException {
+        return load(file, hostsByPrefix, Map.of(), multiplier, device);
+    }
+
+    /** Reads a file and attaches it with module-name mappings (see {@link #attach(LoraFile, Map, Map, double, Device)}). */
+    public static Map<String, LoraNetwork> load(Path file, Map<String, Map<String, LoraHost>> hostsByPrefix,
+                                                Map<String, UnaryOperator<String>> kohyaModuleByPrefix, double multiplier, Device device)
+            throws IOException {
         try (LoraFile f = read(file)) {
-            return attach(f, hostsByPrefix, multiplier, device);
+            return attach(f, hostsByPrefix, kohyaModuleByPrefix, multiplier, device);
         }
     }
 

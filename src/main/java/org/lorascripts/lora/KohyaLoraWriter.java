@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.DType;
@@ -46,13 +47,30 @@ public final class KohyaLoraWriter {
 
     private KohyaLoraWriter() {}
 
-    /** One model's network and its kohya prefix ({@link #PREFIX_UNET}, {@link #PREFIX_TEXT_ENCODER}, ...). */
-    public record Part(String prefix, LoraNetwork network) {}
+    /**
+     * One model's network, its kohya prefix ({@link #PREFIX_UNET}, {@link #PREFIX_TEXT_ENCODER}, ...) and
+     * how a module name of the network becomes the module name kohya writes after the prefix. That is
+     * the network's own name for SD 1.x / 2.x; SDXL's UNet is written in LDM names, which only the
+     * model family knows, so the caller passes the mapping in (null: the module has no kohya name).
+     */
+    public record Part(String prefix, LoraNetwork network, UnaryOperator<String> kohyaModule) {
+        public Part(String prefix, LoraNetwork network) { this(prefix, network, UnaryOperator.identity()); }
+
+        /** The full kohya name of one of the network's modules; fails for a module the mapping has no name for. */
+        public String loraName(String module) { return KohyaLoraWriter.loraName(prefix, kohyaModule, module); }
+    }
 
     public record Hashes(String modelHash, String legacyHash) {}
 
     /** kohya's module name: {@code lora_te} + {@code text_model.encoder.layers.0.self_attn.q_proj} → {@code lora_te_text_model_encoder_layers_0_self_attn_q_proj}. */
     public static String loraName(String prefix, String module) { return prefix + "_" + module.replace('.', '_'); }
+
+    /** The same after mapping the module name ({@link Part#kohyaModule}); fails when the mapping gives none. */
+    public static String loraName(String prefix, UnaryOperator<String> kohyaModule, String module) {
+        String mapped = kohyaModule.apply(module);
+        if (mapped == null) throw new IllegalArgumentException("module " + module + " has no kohya name under " + prefix);
+        return loraName(prefix, mapped);
+    }
 
     /**
      * Writes the networks atomically to {@code file} in {@code dtype} (f16, bf16 or f32) and returns the
@@ -88,7 +106,7 @@ public final class KohyaLoraWriter {
         try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
             for (Part p : parts) {
                 for (var e : p.network().adapters().entrySet()) {
-                    String name = loraName(p.prefix(), e.getKey());
+                    String name = p.loraName(e.getKey());
                     String clash = owners.put(name, p.prefix() + ":" + e.getKey());
                     if (clash != null) {
                         throw new IllegalArgumentException("modules " + clash + " and " + p.prefix() + ":" + e.getKey()

@@ -23,11 +23,15 @@ import org.lorascripts.train.TrainingException;
 final class NetworkWeights {
     private NetworkWeights() {}
 
-    /** Copies the file into the networks (by kohya prefix); returns how many adapters it did not cover. */
-    static int loadInto(Path file, Map<String, LoraNetwork> byPrefix) throws IOException {
+    /**
+     * Copies the file into the networks, each found under the kohya names its part is written with
+     * (so an SDXL file's LDM-named UNet keys meet the diffusers-named adapters); returns how many
+     * adapters the file did not cover.
+     */
+    static int loadInto(Path file, List<KohyaLoraWriter.Part> parts) throws IOException {
         Map<String, LoraAdapter> byName = new LinkedHashMap<>();
-        for (var p : byPrefix.entrySet()) {
-            for (var a : p.getValue().adapters().entrySet()) byName.put(KohyaLoraWriter.loraName(p.getKey(), a.getKey()), a.getValue());
+        for (KohyaLoraWriter.Part p : parts) {
+            for (var a : p.network().adapters().entrySet()) byName.put(p.loraName(a.getKey()), a.getValue());
         }
         try (KohyaLoraReader.LoraFile f = KohyaLoraReader.read(file)) {
             List<String> unknown = new ArrayList<>();
@@ -62,8 +66,11 @@ final class NetworkWeights {
     }
 
     private static String hint(List<String> unknown) {
-        boolean te = unknown.stream().anyMatch(n -> n.startsWith(KohyaLoraWriter.PREFIX_TEXT_ENCODER + "_"));
-        boolean resnet = unknown.stream().anyMatch(n -> n.contains("_resnets_") || n.contains("samplers_"));
+        // lora_te_, and SDXL's lora_te1_ / lora_te2_
+        boolean te = unknown.stream().anyMatch(n -> n.startsWith(KohyaLoraWriter.PREFIX_TEXT_ENCODER));
+        // diffusers' resnet and sampler names, and the LDM ones of SDXL's UNet
+        boolean resnet = unknown.stream().anyMatch(n -> n.contains("_resnets_") || n.contains("samplers_") || n.matches(
+                ".*_(in_layers_2|out_layers_3|emb_layers_1|skip_connection|0_op|[12]_conv)$"));
         if (te) return "set train_text_encoder: true to continue its text-encoder part";
         if (resnet) return "it is a LoCon: set conv_rank (and conv_alpha) to continue it";
         return "is it a LoRA for another base model?";

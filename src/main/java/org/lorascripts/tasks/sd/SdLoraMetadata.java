@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
+import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -21,17 +21,27 @@ import org.lorascripts.models.sd.SdPipeline;
  * browser: tags, resolution, base model) and ComfyUI read: {@code ss_*} training facts, with values
  * spelled as Python's {@code str()} spells them ({@code True}, {@code 0.0001}, {@code (512, 512)}),
  * and the Stability AI ModelSpec keys as kohya's {@code library/sai_model_spec.py} sets them for an
- * SD 1.x/2.x LoRA (implementation {@code diffusers}). The sshs hashes are added by the writer.
+ * SD 1.x/2.x LoRA (implementation {@code diffusers}) or an SDXL one (implementation Stability AI's
+ * generative-models, whose module names SDXL LoRAs use). The sshs hashes are added by the writer.
  */
 public final class SdLoraMetadata {
     private SdLoraMetadata() {}
 
+    /** The base model's generation, as far as the metadata tells them apart. */
+    public enum Base { SD1, SD2, SDXL }
+
     /** Facts known once the task is built; {@link #withProgress} adds the step counts at export time. */
     public static Map<String, String> of(TrainConfig c, SdPipeline p, ImageCaptionDataset train, int trainImages,
                                          int batchesPerEpoch, long startedAtMillis) {
+        return of(c, p.family() == SdFamily.SD2 ? Base.SD2 : Base.SD1, p.vPrediction(), train, trainImages, batchesPerEpoch, startedAtMillis);
+    }
+
+    /** The same for a base model given by its generation and prediction type. */
+    public static Map<String, String> of(TrainConfig c, Base base, boolean vPred, ImageCaptionDataset train, int trainImages,
+                                         int batchesPerEpoch, long startedAtMillis) {
         Map<String, String> m = new LinkedHashMap<>();
-        boolean v2 = p.family() == SdFamily.SD2;
-        boolean vPred = p.vPrediction();
+        boolean v2 = base == Base.SD2;
+        boolean xl = base == Base.SDXL;
         TrainConfig.Lora lora = c.lora();
         TrainConfig.Optimizer opt = c.optimizer();
         TrainConfig.Loop loop = c.loop();
@@ -65,8 +75,9 @@ public final class SdLoraMetadata {
         m.put("ss_mixed_precision", loop.mixedPrecision().configName());
         m.put("ss_full_fp16", "False");
         m.put("ss_v2", pyBool(v2));
-        // kohya's model_util.get_model_version_str_for_sd1_sd2: sd_v1, sd_v2, plus _v for v-parameterization
-        m.put("ss_base_model_version", (v2 ? "sd_v2" : "sd_v1") + (vPred ? "_v" : ""));
+        // kohya's model_util.get_model_version_str_for_sd1_sd2: sd_v1, sd_v2, plus _v for v-parameterization;
+        // SDXL: sdxl_model_util.MODEL_VERSION_SDXL_BASE_V1_0, whatever the prediction type
+        m.put("ss_base_model_version", xl ? "sdxl_base_v1-0" : (v2 ? "sd_v2" : "sd_v1") + (vPred ? "_v" : ""));
         m.put("ss_clip_skip", Integer.toString(c.model().clipSkip()));
         m.put("ss_max_token_length", Integer.toString(c.model().maxTokenLength()));
         m.put("ss_cache_latents", pyBool(image.cacheLatents()));
@@ -86,14 +97,17 @@ public final class SdLoraMetadata {
         m.put("ss_dataset_dirs", datasetDirs(c.data().trainDataDir(), train.size()));
         m.put("ss_sd_model_name", modelName(c.model().baseModel()));
         m.put("ss_training_comment", "trained with lora-scripts");
-        // ModelSpec, as kohya's sai_model_spec.build_metadata for an SD 1.x / 2.x LoRA
+        // ModelSpec, as kohya's sai_model_spec.build_metadata for an SD 1.x / 2.x or SDXL LoRA
         m.put("modelspec.sai_model_spec", "1.0.0");
-        m.put("modelspec.architecture", (!v2 ? "stable-diffusion-v1" : vPred ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") + "/lora");
-        m.put("modelspec.implementation", "diffusers");
+        m.put("modelspec.architecture", (xl ? "stable-diffusion-xl-v1-base" : !v2 ? "stable-diffusion-v1"
+                : vPred ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") + "/lora");
+        // build_metadata: an SDXL LoRA is in Stability AI's (LDM) names, a v1/v2 LoRA counts as diffusers
+        m.put("modelspec.implementation", xl ? "https://github.com/Stability-AI/generative-models" : "diffusers");
         m.put("modelspec.title", c.output().outputName());
         m.put("modelspec.resolution", image.resolution().width() + "x" + image.resolution().height());
+        // Python's isoformat() of a whole-second time; LocalDateTime.toString() would drop ":00" seconds
         m.put("modelspec.date", LocalDateTime.ofInstant(Instant.ofEpochMilli(startedAtMillis), ZoneId.systemDefault())
-                .truncatedTo(ChronoUnit.SECONDS).toString());
+                .format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss", Locale.ROOT)));
         m.put("modelspec.prediction_type", vPred ? "v" : "epsilon");
         if (c.model().clipSkip() > 1) m.put("modelspec.encoder_layer", Integer.toString(c.model().clipSkip()));
         return m;

@@ -96,10 +96,7 @@ public final class SdLoraTask implements TrainingTask {
             this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, device) : null;
             if (config.model().networkWeights().isPresent()) {
                 Path file = config.model().networkWeights().get();
-                Map<String, LoraNetwork> nets = new LinkedHashMap<>();
-                nets.put(KohyaLoraWriter.PREFIX_UNET, unetNet);
-                if (teNet != null) nets.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet);
-                int fresh = NetworkWeights.loadInto(file, nets);
+                int fresh = NetworkWeights.loadInto(file, kohyaParts());
                 log.accept("continuing from " + file + (fresh > 0 ? " (" + fresh + " modules not in it start fresh)" : ""));
             }
             pipeline.unet().setGradientCheckpointing(config.loop().gradientCheckpointing());
@@ -269,10 +266,16 @@ public final class SdLoraTask implements TrainingTask {
         return rows.size() == 1 ? rows.getFirst() : Torch.cat(rows, 0);
     }
 
-    @Override public void exportAdapter(Path target, Map<String, String> loopMetadata) throws IOException {
+    /** The networks as kohya's SD 1.x / 2.x files hold them: lora_unet_ and lora_te_, module names as the models name them. */
+    private List<KohyaLoraWriter.Part> kohyaParts() {
         List<KohyaLoraWriter.Part> parts = new ArrayList<>();
         parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_UNET, unetNet));
         if (teNet != null) parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet));
+        return parts;
+    }
+
+    @Override public void exportAdapter(Path target, Map<String, String> loopMetadata) throws IOException {
+        List<KohyaLoraWriter.Part> parts = kohyaParts();
         DType dtype = switch (config.output().savePrecision()) {
             case FP16 -> DType.F16;
             case BF16 -> DType.BF16;

@@ -41,7 +41,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./lora sample}: text to image with an SD 1.x/2.x checkpoint and kohya LoRAs attached
+ * {@code ./lora sample}: text to image with an SD 1.x/2.x or SDXL checkpoint and kohya LoRAs attached
  * (unmerged, at their multipliers), from {@code --lora} or from AUTOMATIC1111's
  * {@code <lora:name:weight>} tags in the prompt. PNGs are named {@code <index>-<seed>.png} as the
  * WebUI names them, and written atomically.
@@ -64,7 +64,7 @@ import picocli.CommandLine.Spec;
 public final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd, an SD 1.x/2.x .safetensors file or a diffusers folder.")
+    @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder.")
     String base;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA to attach (weight 1 unless given); repeatable.")
@@ -92,7 +92,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the first image (image i uses seed + i); default: random.")
     Long seed;
 
-    @Option(names = "--width", description = "Default: 512 for SD 1.x/2.x, 768 for SD 2.x v-prediction, 64 for builtin:tiny-sd.")
+    @Option(names = "--width", description = "Default: 512 for SD 1.x/2.x, 768 for SD 2.x v-prediction, 1024 for SDXL, 64 for builtin:tiny-sd.")
     Integer width;
 
     @Option(names = "--height", description = "Default: as --width.")
@@ -107,7 +107,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda:N (default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--clip-skip", defaultValue = "1", paramLabel = "N", description = "Use the N-th last text-encoder layer (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clip-skip", defaultValue = "1", paramLabel = "N", description = "Use the N-th last text-encoder layer (default: ${DEFAULT-VALUE}; SDXL: 1 only).")
     int clipSkip;
 
     @Option(names = "--max-token-length", defaultValue = "75", paramLabel = "75|150|225", description = "Prompt tokens before truncation (default: ${DEFAULT-VALUE}).")
@@ -169,7 +169,7 @@ public final class SampleCommand implements Callable<Integer> {
         };
         BaseModel baseModel = SdPipeline.parseBase(base);
         if (baseModel instanceof BaseModel.Local l && !Files.exists(l.path())) {
-            throw new ConfigException("--base " + base + ": no such file or folder; give an SD 1.x/2.x .safetensors file, a diffusers folder or builtin:tiny-sd");
+            throw new ConfigException("--base " + base + ": no such file or folder; give an SD 1.x/2.x or SDXL .safetensors file, a diffusers folder or builtin:tiny-sd");
         }
         Device dev = TrainingDevice.resolve(device);
         DType dtype = dev.isCuda() ? DType.F16 : DType.F32;
@@ -177,11 +177,18 @@ public final class SampleCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             for (String note : pipeline.checkpoint().notes()) err.println("note: " + note);
             err.flush();
+            if (pipeline.family() == SdFamily.SDXL && !uses.isEmpty()) {
+                // SDXL LoRAs name two text encoders (lora_te1_, lora_te2_); attaching them comes with SDXL training
+                throw new ConfigException(uses.getFirst().origin() + ": attaching LoRAs to SDXL is not supported yet; sample the base model without --lora or <lora:...> tags");
+            }
             List<LoraNetwork> networks = attach(pipeline, uses);
             try {
                 int w = width != null ? width : defaultSize(pipeline, baseModel);
                 int h = height != null ? height : width != null ? width : defaultSize(pipeline, baseModel);
                 long first = seed != null ? seed : ThreadLocalRandom.current().nextLong(1L << 32);
+                if (pipeline.family() == SdFamily.SDXL && clipSkip != 1) {
+                    throw new ConfigException("--clip-skip " + clipSkip + ": SDXL is conditioned on the penultimate layer of both text encoders; leave --clip-skip at 1");
+                }
                 if (clipSkip < 1 || clipSkip > pipeline.textEncoder().config().layers()) {
                     throw new ConfigException("--clip-skip must be in [1, " + pipeline.textEncoder().config().layers() + "] for this model, got " + clipSkip);
                 }
@@ -300,6 +307,7 @@ public final class SampleCommand implements Callable<Integer> {
 
     private static int defaultSize(SdPipeline p, BaseModel base) {
         if (base instanceof BaseModel.Builtin) return 64;
+        if (p.family() == SdFamily.SDXL) return 1024;
         return p.family() == SdFamily.SD2 && p.vPrediction() ? 768 : 512;
     }
 }

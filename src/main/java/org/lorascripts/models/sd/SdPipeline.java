@@ -3,32 +3,43 @@ package org.lorascripts.models.sd;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.lorascripts.config.BaseModel;
 import org.lorascripts.nn.WeightSource;
 import org.lorascripts.nn.Weights;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
 import org.lorascripts.text.clip.ClipTokenizer;
 import org.lorascripts.models.sd.clip.ClipTextConfig;
 import org.lorascripts.models.sd.clip.ClipTextModel;
+import org.lorascripts.models.sd.clip.ClipTextModelWithProjection;
+import org.lorascripts.models.sd.clip.SdxlTextEncoder;
 import org.lorascripts.models.sd.load.SdCheckpoint;
 import org.lorascripts.models.sd.load.SdCheckpointLoader;
 import org.lorascripts.models.sd.load.TextEncoderSlot;
 import org.lorascripts.models.sd.load.TinySdBuiltin;
 import org.lorascripts.models.sd.sampling.DdpmSchedule;
+import org.lorascripts.models.sd.unet.AddedConditions;
 import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 import org.lorascripts.models.sd.unet.UNetConfig;
 import org.lorascripts.models.sd.vae.AutoencoderKL;
 
 /**
- * The frozen parts of one SD 1.x / 2.x checkpoint on a device, shared by training and
- * {@code ./lora sample}: UNet and CLIP text encoder in the compute dtype, the tokenizer that belongs
+ * The frozen parts of one SD 1.x / 2.x / SDXL checkpoint on a device, shared by training and
+ * {@code ./lora sample}: UNet and CLIP text encoder(s) in the compute dtype, the tokenizer(s) that belong
  * to them, the noise schedule, and the VAE, which is loaded when first asked for and can be dropped
  * once latents are cached (it is the largest part nobody needs during cached training).
  *
- * <p>The VAE always runs in fp32: SD VAEs overflow in fp16 at larger resolutions (kohya's
- * {@code --no_half_vae} exists for this), and it runs once per image, so fp32 costs little.
+ * <p>SDXL has two text encoders: {@link #textEncoder()} is its first (CLIP ViT-L), {@link #textEncoder2()}
+ * its second (OpenCLIP bigG with projection); {@link #encodeConditioning} gives the UNet's context
+ * (both penultimate states side by side) and the pooled embedding its added condition needs.
+ *
+ * <p>The VAE runs in {@link SdCheckpoint#vaeComputeDtype()} (fp32): SD VAEs overflow in fp16 at larger
+ * resolutions (kohya's {@code --no_half_vae} exists for this; SDXL's gives NaN), and it runs once per
+ * image, so fp32 costs little.
  */
 public final class SdPipeline implements AutoCloseable {
     private final BaseModel baseModel;
@@ -39,6 +50,10 @@ public final class SdPipeline implements AutoCloseable {
     private final Weights textWeights;
     private final ClipTextModel textEncoder;
     private final ClipTokenizer tokenizer;
+    /** SDXL's second encoder, its weights and tokenizer (pads with 0); null for SD 1.x / 2.x. */
+    private final ClipTextModelWithProjection textEncoder2;
+    private final Weights textWeights2;
+    private final ClipTokenizer tokenizer2;
     private final DdpmSchedule schedule = new DdpmSchedule();
     private AutoencoderKL vae;
     private int vaeLoads;
@@ -49,9 +64,40 @@ public final class SdPipeline implements AutoCloseable {
         this.device = device;
         this.dtype = dtype;
         if (checkpoint.family() == SdFamily.SDXL) {
-            // the checkpoint opens (both encoders, pooled text, VAE), but this pipeline conditions the UNet on one encoder
-            throw new UnsupportedOperationException(checkpoint.label() + ": looks like SDXL; SDXL LoRA training and sampling are not supported yet");
+            this.tokenizer = checkpoint.tokenizer(SdxlTextEncoder.TE1);
+            this.tokenizer2 = checkpoint.tokenizer(SdxlTextEncoder.TE2);
+            List<AutoCloseable> opened = new ArrayList<>();
+            try {
+                Weights tw1 = new Weights(checkpoint.textWeights(SdxlTextEncoder.TE1), device, dtype);
+                opened.add(tw1);
+                Weights tw2 = new Weights(checkpoint.textWeights(SdxlTextEncoder.TE2), device, dtype);
+                opened.add(tw2);
+                this.textEncoder = new ClipTextModel(tw1, checkpoint.textConfig(SdxlTextEncoder.TE1));
+                this.textEncoder2 = new ClipTextModelWithProjection(tw2, checkpoint.textConfig(SdxlTextEncoder.TE2), checkpoint.pooledTextDim());
+                UNet2DConditionModel u = checkpoint.loadUnet(device, dtype);
+                opened.add(u);
+                checkSdxlWidths(checkpoint, u.config(), textEncoder.config().hidden() + textEncoder2.config().hidden(), textEncoder2.projectionDim());
+                this.unet = u;
+                this.textWeights = tw1;
+                this.textWeights2 = tw2;
+            } catch (RuntimeException e) {
+                for (AutoCloseable c : opened.reversed()) {
+                    try {
+                        c.close();
+                    } catch (Exception suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
+            keepAll(unet.parameters());
+            keepAll(textWeights.loadedTensors());
+            keepAll(textWeights2.loadedTensors());
+            return;
         }
+        this.textEncoder2 = null;
+        this.textWeights2 = null;
+        this.tokenizer2 = null;
         TextEncoderSlot slot = checkpoint.textEncoder();
         if (slot == null) {
             throw new IllegalArgumentException(checkpoint.label() + " has no text encoder (no cond_stage_model.* tensors or text_encoder/ folder);"
@@ -73,6 +119,20 @@ public final class SdPipeline implements AutoCloseable {
         this.textWeights = tw;
         keepAll(u.parameters());
         keepAll(tw.loadedTensors());
+    }
+
+    /** The UNet must take what the encoders give: a mismatch would otherwise surface as a shape error deep in attention. */
+    private static void checkSdxlWidths(SdCheckpoint ckpt, UNetConfig u, int context, int pooled) {
+        if (u.crossAttentionDim() != context) {
+            throw new IllegalArgumentException(ckpt.label() + ": the UNet's cross_attention_dim is " + u.crossAttentionDim()
+                    + " but its two text encoders give " + context + " (TE1 + TE2 widths); the parts do not belong together");
+        }
+        if (u.textTime() == null) throw new IllegalArgumentException(ckpt.label() + ": an SDXL UNet without addition_embed_type text_time");
+        int expected = pooled + AddedConditions.TIME_IDS * u.textTime().timeEmbedDim();
+        if (u.textTime().inputDim() != expected) {
+            throw new IllegalArgumentException(ckpt.label() + ": the UNet's added condition takes " + u.textTime().inputDim() + " features but TE2's pooled "
+                    + pooled + " + " + AddedConditions.TIME_IDS + " time ids x " + u.textTime().timeEmbedDim() + " give " + expected);
+        }
     }
 
     /** Model weights live as long as the model, whatever scope it was loaded in (e.g. a lazy VAE load while sampling). */
@@ -143,21 +203,32 @@ public final class SdPipeline implements AutoCloseable {
     public Device device() { return device; }
     public DType dtype() { return dtype; }
     public UNet2DConditionModel unet() { return unet; }
+    /** The text encoder; SDXL's first (CLIP ViT-L). */
     public ClipTextModel textEncoder() { return textEncoder; }
+    /** The tokenizer of {@link #textEncoder()}. */
     public ClipTokenizer tokenizer() { return tokenizer; }
+    /** SDXL's second text encoder; null for SD 1.x / 2.x. */
+    public ClipTextModelWithProjection textEncoder2() { return textEncoder2; }
+    /** The tokenizer of {@link #textEncoder2()} (pads with 0); null for SD 1.x / 2.x. */
+    public ClipTokenizer tokenizer2() { return tokenizer2; }
     public DdpmSchedule schedule() { return schedule; }
 
     /** Pixels per latent pixel (8 for SD). */
     public int vaeDownscale() { return checkpoint.vaeConfig().downscale(); }
 
-    /** The VAE in fp32, loaded now if it was not (or was dropped). */
+    /** The VAE in {@link SdCheckpoint#vaeComputeDtype()}, loaded now if it was not (or was dropped). */
     public AutoencoderKL vae() {
         if (vae == null) {
-            vae = checkpoint.loadVae(device, DType.F32);
+            vae = checkpoint.loadVae(device, checkpoint.vaeComputeDtype());
             keepAll(vae.parameters());
             vaeLoads++;
         }
         return vae;
+    }
+
+    /** UNet-space latents → images (B, 3, H, W), decoded in the VAE's dtype and returned in the latents' dtype. */
+    public Tensor decodeLatents(Tensor latents) {
+        return vae().decode(latents.to(checkpoint.vaeComputeDtype())).to(latents.dtype());
     }
 
     /** Frees the VAE's weights; {@link #vae()} loads it again when needed. */
@@ -176,7 +247,72 @@ public final class SdPipeline implements AutoCloseable {
      * long captions; clipSkip 1 = the last layer.
      */
     public Tensor encodePrompt(String text, int maxTokenLength, int clipSkip) {
+        if (textEncoder2 != null) return encodeConditioning(text, maxTokenLength, clipSkip).context();
         return textEncoder.encodeChunks(tokenizer.encodeChunks(text, maxTokenLength), clipSkip);
+    }
+
+    /**
+     * What the UNet is conditioned on for one prompt: context (1, L, D) and, for SDXL, pooled (1, P);
+     * pooled is null for SD 1.x / 2.x.
+     */
+    public record Conditioning(Tensor context, Tensor pooled) {}
+
+    /**
+     * A prompt's conditioning. SD 1.x / 2.x: {@link #encodePrompt}'s states, no pooled. SDXL: each
+     * encoder's own tokens (TE1 pads with 49407, TE2 with 0), the penultimate states without final norm
+     * concatenated on the last dim, (1, L, D1 + D2) (2048 for SDXL base), and TE2's projected pooled
+     * output (1, P). Long prompts are chunked per encoder as for SD 1.x and the pooled embedding is the
+     * first chunk's, as kohya's {@code get_hidden_states_sdxl} ({@code pool2[::n_size]}) does.
+     *
+     * @param clipSkip must be 1 for SDXL: its UNet was trained on the penultimate layer of both encoders
+     */
+    public Conditioning encodeConditioning(String text, int maxTokenLength, int clipSkip) {
+        if (textEncoder2 == null) return new Conditioning(encodePrompt(text, maxTokenLength, clipSkip), null);
+        if (clipSkip != 1) {
+            throw new IllegalArgumentException("clip skip " + clipSkip + " does not apply to SDXL: its UNet is conditioned on the penultimate layer of both"
+                    + " text encoders; leave it at 1");
+        }
+        Tensor h1 = ClipTextModel.joinChunks(textEncoder.penultimateHiddenState(ids(tokenizer.encodeChunks(text, maxTokenLength))), 1);
+        ClipTextModelWithProjection.Output o2 = textEncoder2.forward(ids(tokenizer2.encodeChunks(text, maxTokenLength)));
+        Tensor h2 = ClipTextModel.joinChunks(o2.penultimateHiddenState(), 1);                // (1, L, D2)
+        return new Conditioning(Torch.cat(List.of(h1, h2), -1), o2.textEmbeds().narrow(0, 0, 1));
+    }
+
+    /**
+     * The unconditional side of guidance for a negative prompt, shaped as {@code cond}. SDXL base's
+     * diffusers pipeline config sets {@code force_zeros_for_empty_prompt: true}: with no negative prompt
+     * the context and pooled embedding are zeros (blank counts as none, since the CLI and kohya's
+     * {@code --n} write no negative prompt as ""). Every other case encodes the text, the empty prompt
+     * included for SD 1.x / 2.x, as those were trained and sampled.
+     */
+    public Conditioning encodeNegative(String negative, int maxTokenLength, int clipSkip, Conditioning cond) {
+        String text = negative == null ? "" : negative;
+        if (textEncoder2 != null && text.isBlank()) {
+            return new Conditioning(zerosLike(cond.context()), zerosLike(cond.pooled()));
+        }
+        return encodeConditioning(text, maxTokenLength, clipSkip);
+    }
+
+    private static Tensor zerosLike(Tensor t) { return Torch.zeros(t.shape(), t.dtype(), t.device()); }
+
+    /**
+     * The UNet on latents (B, C, h, w) at timesteps (B) with context (B, L, D); for a UNet with text_time
+     * (SDXL) also pooled (B, P) and the time ids of an image of {@code height} x {@code width} pixels,
+     * uncropped, as original and target size: diffusers' default for SDXL text to image.
+     */
+    public Tensor predict(Tensor latents, Tensor timesteps, Tensor context, Tensor pooled, int height, int width) {
+        if (!unet.config().hasTextTime()) return unet.forward(latents, timesteps, context);
+        if (pooled == null) throw new IllegalArgumentException("this UNet has SDXL's added conditions; pass the pooled text embedding");
+        Tensor timeIds = AddedConditions.timeIds(latents.size(0), height, width, 0, 0, height, width).to(latents.device());
+        return unet.forward(latents, timesteps, context, new AddedConditions(pooled, timeIds));
+    }
+
+    /** Token chunks (n, 77) as an I64 tensor; the encoders move it to their device. */
+    private static Tensor ids(int[][] chunks) {
+        int len = chunks[0].length;
+        long[] flat = new long[chunks.length * len];
+        for (int c = 0; c < chunks.length; c++) for (int i = 0; i < len; i++) flat[c * len + i] = chunks[c][i];
+        return Torch.of(flat, chunks.length, len);
     }
 
     /**
@@ -209,6 +345,7 @@ public final class SdPipeline implements AutoCloseable {
         dropVae();
         unet.close();
         textWeights.close();
+        if (textWeights2 != null) textWeights2.close();
         checkpoint.close();
     }
 }

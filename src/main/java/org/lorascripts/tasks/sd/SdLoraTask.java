@@ -31,6 +31,7 @@ import org.lorascripts.train.TrainingException;
 import org.lorascripts.train.TrainingTask;
 import org.lorascripts.nn.NamedParam;
 import org.lorascripts.models.sd.SdLoraTargets;
+import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.SdPipeline;
 import org.lorascripts.models.sd.sampling.SamplePrompt;
 import org.lorascripts.models.sd.sampling.SdImageGenerator;
@@ -150,8 +151,15 @@ public final class SdLoraTask implements TrainingTask {
             case V_PREDICTION -> UNetConfig.Prediction.V_PREDICTION;
         };
         try {
-            return SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), config.model().vae().orElse(null),
+            SdPipeline p = SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), config.model().vae().orElse(null),
                     device, dtype);
+            if (p.family() == SdFamily.SDXL) {
+                // the pipeline conditions SDXL (sampling works), but this task's step feeds one encoder and no added conditions
+                p.close();
+                throw new UnsupportedOperationException(p.checkpoint().label() + ": looks like SDXL; SDXL LoRA training is not supported yet"
+                        + " (./lora sample can draw with it)");
+            }
+            return p;
         } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
             throw new TrainingException("base_model " + config.model().baseModel() + ": " + e.getMessage(), e);
         }

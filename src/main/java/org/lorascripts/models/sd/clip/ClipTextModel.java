@@ -166,8 +166,18 @@ public final class ClipTextModel {
         long total = ids.numel() / b;
         if (total % len != 0) throw new IllegalArgumentException("chunked ids must hold a multiple of " + len + " tokens per row, got " + total);
         long n = total / len;
-        Tensor states = forward(ids.reshape(b * n, len), clipSkip).lastHiddenState();    // (B n, 77, D)
-        long d = states.size(-1);
+        return joinChunks(forward(ids.reshape(b * n, len), clipSkip).lastHiddenState(), b);
+    }
+
+    /**
+     * The states of every chunk (B n, 77, D), chunks of a row next to each other, joined as
+     * {@link #encodeChunks(Tensor, int)} joins them: (B, 2 + 75 n, D), or (B, 77, D) for one chunk.
+     * Public for SDXL, whose encoders are joined the same way from their penultimate states (kohya's
+     * {@code get_hidden_states_sdxl}).
+     */
+    public static Tensor joinChunks(Tensor states, long b) {
+        long len = states.size(1), d = states.size(-1);
+        long n = states.size(0) / b;
         states = states.reshape(b, n * len, d);                                           // (B, n 77, D)
         if (n == 1) return states;
         List<Tensor> parts = new ArrayList<>();

@@ -18,6 +18,10 @@ import org.lorascripts.models.sd.SdPipeline;
  * or DPM++ 2M (optionally at Karras sigmas), VAE decode, PNG. The starting noise is drawn on the CPU
  * from {@code seed} (as the WebUI does by default), so a seed gives the same image on any device;
  * Euler a's per-step noise comes from the device's generator, seeded with the same value.
+ *
+ * <p>SDXL: the UNet also gets the pooled text embedding (the negative prompt's on the uncond side; zeros
+ * for no negative prompt, see {@link SdPipeline#encodeNegative}) and time ids saying the image is
+ * uncropped at its own size, for every sampler (they all go through one {@link Denoiser}).
  */
 public final class SdImageGenerator {
     /** What to draw. width and height must be multiples of the VAE's downscale times 2^(UNet levels - 1). */
@@ -52,11 +56,12 @@ public final class SdImageGenerator {
                     + " for this model");
         }
         Device device = pipeline.device();
-        Tensor cond = pipeline.encodePrompt(r.prompt(), maxTokenLength, clipSkip);          // (1, L, D)
+        SdPipeline.Conditioning cond = pipeline.encodeConditioning(r.prompt(), maxTokenLength, clipSkip);   // (1, L, D), SDXL: (1, P)
         boolean guided = r.cfgScale() != 1.0;
-        Tensor context = guided
-                ? Torch.cat(List.of(pipeline.encodePrompt(r.negative() == null ? "" : r.negative(), maxTokenLength, clipSkip), cond), 0)
-                : cond;                                                                    // (2, L, D): uncond, cond
+        SdPipeline.Conditioning uncond = guided ? pipeline.encodeNegative(r.negative(), maxTokenLength, clipSkip, cond) : null;
+        Tensor context = guided ? Torch.cat(List.of(uncond.context(), cond.context()), 0) : cond.context();  // (2, L, D): uncond, cond
+        Tensor pooled = cond.pooled() == null ? null
+                : guided ? Torch.cat(List.of(uncond.pooled(), cond.pooled()), 0) : cond.pooled();        // (2, P) likewise
         Rng.manualSeed(Device.CPU, r.seed());
         if (device.isCuda()) Rng.manualSeed(device, r.seed());
         long[] shape = {1, pipeline.unet().config().inChannels(), r.height() / f, r.width() / f};
@@ -64,7 +69,7 @@ public final class SdImageGenerator {
         Denoiser model = (x, t) -> {
             Tensor in = guided ? Torch.cat(List.of(x, x), 0) : x;
             Tensor ts = Torch.full(new long[] {in.size(0)}, t, DType.I64, device);
-            Tensor out = pipeline.unet().forward(in, ts, context).to(DType.F32);
+            Tensor out = pipeline.predict(in, ts, context, pooled, r.height(), r.width()).to(DType.F32);
             if (!guided) return out;
             List<Tensor> uc = out.chunk(2, 0);
             return uc.get(0).add(uc.get(1).sub(uc.get(0)).mul(r.cfgScale()));
@@ -76,7 +81,7 @@ public final class SdImageGenerator {
             case DPMPP_2M -> new DpmSolverMultistepSampler(pipeline.schedule(), v, false).sample(model, noise, r.steps());
             case DPMPP_2M_KARRAS -> new DpmSolverMultistepSampler(pipeline.schedule(), v, true).sample(model, noise, r.steps());
         };
-        return pipeline.vae().decode(latents).to(DType.F32);
+        return pipeline.decodeLatents(latents).to(DType.F32);
     }
 
     /** (3, H, W) in [-1, 1] → RGB PNG bytes, as diffusers' postprocess: (x + 1) / 2, clamped, × 255, rounded. */

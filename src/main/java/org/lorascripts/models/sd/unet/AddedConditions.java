@@ -18,6 +18,9 @@ import org.lorascripts.tensor.Tensor;
  * ({@code get_aug_embed}) and pipelines/stable_diffusion_xl/pipeline_stable_diffusion_xl.py ({@code _get_add_time_ids}).
  */
 public record AddedConditions(Tensor textEmbeds, Tensor timeIds) {
+    /** SDXL base's number of time ids (K above). */
+    public static final int TIME_IDS = 6;
+
     public AddedConditions {
         if (textEmbeds == null) {
             throw new IllegalArgumentException("AddedConditions: textEmbeds is missing; pass the pooled text embedding (B, P) (SDXL: the second text encoder's, P = 1280)");

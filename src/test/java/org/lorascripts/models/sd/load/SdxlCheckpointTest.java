@@ -53,7 +53,7 @@ class SdxlCheckpointTest {
         try (Scope s = Scope.open()) {
             float[] unet;
             try (UNet2DConditionModel u = c.loadUnet(Device.CPU, DType.F32)) {
-                unet = TinySdxl.inputs(DType.F32).run(u).toFloatArray();
+                unet = TinySdxl.completeInputs(DType.F32).run(u).toFloatArray();
             }
             Tensor ids1 = ids(c, SdxlTextEncoder.TE1), ids2 = ids(c, SdxlTextEncoder.TE2);
             float[] te1, te2, pooled;
@@ -87,7 +87,7 @@ class SdxlCheckpointTest {
         try (SdCheckpoint c = SdCheckpointLoader.open(single)) {
             assertEquals(SdFamily.SDXL, c.family());
             assertEquals(SdCheckpoint.Layout.LDM_SINGLE_FILE, c.layout());
-            assertEquals(TinySdxl.unetConfig(), c.unetConfig());
+            assertEquals(TinySdxl.completeUnetConfig(), c.unetConfig());
             assertEquals(0.13025, c.vaeConfig().scalingFactor());
             assertEquals(2, c.textEncoders().size());
             assertEquals(TinySdxlText.te1Config(), c.textConfig(SdxlTextEncoder.TE1));
@@ -99,7 +99,7 @@ class SdxlCheckpointTest {
         try (SdCheckpoint c = SdCheckpointLoader.open(folder)) {
             assertEquals(SdFamily.SDXL, c.family());
             assertEquals(SdCheckpoint.Layout.DIFFUSERS, c.layout());
-            assertEquals(TinySdxl.unetConfig(), c.unetConfig());
+            assertEquals(TinySdxl.completeUnetConfig(), c.unetConfig());
             assertEquals(TinySdxl.vaeConfig(), c.vaeConfig());
             b = run(c);
         }

@@ -53,9 +53,22 @@ public final class TinySdxl {
                 new UNetConfig.TextTime(TIME_ID_WIDTH, POOLED + TIME_IDS * TIME_ID_WIDTH));
     }
 
+    /**
+     * The complete checkpoint's UNet: as {@link #unetConfig()} but conditioned on what its text encoders give,
+     * a context of TE1 + TE2 width (SDXL: 768 + 1280 = 2048) and TE2's projection as the pooled embedding.
+     */
+    public static UNetConfig completeUnetConfig() {
+        UNetConfig c = unetConfig();
+        return new UNetConfig(4, 4, 16, List.of(32, 64, 64), 2, List.of(2, 2, 4),
+                c.downBlockTypes(), c.upBlockTypes(), TinySdxlText.TE1_WIDTH + TinySdxlText.TE2_WIDTH, List.of(1, 2, 3), true, 32, 1e-5, false,
+                UNetConfig.Prediction.EPSILON, new UNetConfig.TextTime(TIME_ID_WIDTH, TinySdxlText.TE2_PROJECTION + TIME_IDS * TIME_ID_WIDTH));
+    }
+
     /** The UNet's tensors by diffusers name (fp32, N(0, 0.05) so that the added condition visibly moves the output). */
-    static Map<String, Tensor> randomUnet(Weights w) {
-        new UNet2DConditionModel(w, unetConfig());
+    static Map<String, Tensor> randomUnet(Weights w) { return randomUnet(w, unetConfig()); }
+
+    static Map<String, Tensor> randomUnet(Weights w, UNetConfig c) {
+        new UNet2DConditionModel(w, c);
         return w.loadedTensors();
     }
 
@@ -76,12 +89,14 @@ public final class TinySdxl {
     }
 
     /** The diffusers folder: {@code unet/config.json} and {@code unet/diffusion_pytorch_model.safetensors}. */
-    public static Path writeDiffusers(Path dir) throws IOException {
+    public static Path writeDiffusers(Path dir) throws IOException { return writeDiffusers(dir, unetConfig()); }
+
+    private static Path writeDiffusers(Path dir, UNetConfig c) throws IOException {
         Files.createDirectories(dir.resolve("unet"));
         try (Scope s = Scope.open(); Weights w = randomWeights()) {
-            TensorIO.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"), randomUnet(w), Map.of("format", "pt"));
+            TensorIO.save(dir.resolve("unet/diffusion_pytorch_model.safetensors"), randomUnet(w, c), Map.of("format", "pt"));
         }
-        Files.writeString(dir.resolve("unet/config.json"), unetConfig().toDiffusersJson());
+        Files.writeString(dir.resolve("unet/config.json"), c.toDiffusersJson());
         return dir;
     }
 
@@ -110,16 +125,16 @@ public final class TinySdxl {
             List<Map<String, Tensor>> text = TinySdxlText.hfTensors(TEXT_SEED);
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt");
-            meta.put("unet_config", unetConfig().toDiffusersJson());
+            meta.put("unet_config", completeUnetConfig().toDiffusersJson());
             meta.put("vae_config", vaeConfig().toDiffusersJson());
-            LdmCheckpointWriter.writeSdxl(file, unetConfig(), randomUnet(w), vaeConfig(), randomVae(v), text.get(0), text.get(1), meta, dtype);
+            LdmCheckpointWriter.writeSdxl(file, completeUnetConfig(), randomUnet(w, completeUnetConfig()), vaeConfig(), randomVae(v), text.get(0), text.get(1), meta, dtype);
         }
         return file;
     }
 
     /** The same model as a diffusers folder: unet/, vae/, text_encoder[_2]/, tokenizer[_2]/ (fp32). */
     public static Path writeCompleteDiffusers(Path dir) throws IOException {
-        writeDiffusers(dir);
+        writeDiffusers(dir, completeUnetConfig());
         Files.createDirectories(dir.resolve("vae"));
         try (Scope s = Scope.open(); Weights v = vaeWeights(VAE_SEED)) {
             TensorIO.save(dir.resolve("vae/diffusion_pytorch_model.safetensors"), randomVae(v), Map.of("format", "pt"));
@@ -150,12 +165,19 @@ public final class TinySdxl {
     }
 
     /** Inputs for a batch of 2 at 8x8: latents, timesteps, text states (B, 77, 48), added conditions. */
-    public static Inputs inputs(DType dt) {
+    public static Inputs inputs(DType dt) { return inputs(dt, CONTEXT, POOLED); }
+
+    /** The same for the complete checkpoint's UNet ({@link #completeUnetConfig()}). */
+    public static Inputs completeInputs(DType dt) {
+        return inputs(dt, TinySdxlText.TE1_WIDTH + TinySdxlText.TE2_WIDTH, TinySdxlText.TE2_PROJECTION);
+    }
+
+    private static Inputs inputs(DType dt, int context, int pooledWidth) {
         Rng.manualSeed(11);
         Tensor latents = Torch.randn(new long[] {2, 4, 8, 8}, dt, Device.CPU);
         Tensor t = Torch.of(new long[] {999, 250});
-        Tensor ctx = Torch.randn(new long[] {2, 77, CONTEXT}, dt, Device.CPU);
-        Tensor pooled = Torch.randn(new long[] {2, POOLED}, dt, Device.CPU);
+        Tensor ctx = Torch.randn(new long[] {2, 77, context}, dt, Device.CPU);
+        Tensor pooled = Torch.randn(new long[] {2, pooledWidth}, dt, Device.CPU);
         Tensor ids = Torch.cat(List.of(AddedConditions.timeIds(1, 1024, 1024, 0, 0, 1024, 1024), AddedConditions.timeIds(1, 768, 1344, 32, 64, 1024, 1024)), 0);
         return new Inputs(latents, t, ctx, new AddedConditions(pooled, ids));
     }

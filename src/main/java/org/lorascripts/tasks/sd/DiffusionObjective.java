@@ -27,8 +27,22 @@ public final class DiffusionObjective {
         this.minSnrGamma = minSnrGamma;
     }
 
+    /** The model under training: noisy latents (B, 4, h, w) at timesteps (B) → its prediction (B, 4, h, w). */
+    @FunctionalInterface
+    public interface Denoiser {
+        Tensor predict(Tensor noisy, Tensor timesteps);
+    }
+
     /** latents (B, 4, h, w) f32, text states (B, L, D) → per-example losses (B) f32. */
     public Tensor perExampleLoss(UNet2DConditionModel unet, Tensor latents, Tensor textStates) {
+        return perExampleLoss(latents, (x, t) -> unet.forward(x, t, textStates));
+    }
+
+    /**
+     * The same for any conditioning the denoiser closes over (SDXL's pooled embedding and time ids);
+     * the random draws are the same as above, so a run's noise does not depend on the family.
+     */
+    public Tensor perExampleLoss(Tensor latents, Denoiser denoiser) {
         long b = latents.size(0);
         Tensor noise = Torch.randn(latents.shape(), DType.F32, latents.device());          // (B, 4, h, w)
         if (noiseOffset > 0) {
@@ -38,7 +52,7 @@ public final class DiffusionObjective {
         Tensor t = Torch.randint(0, DdpmSchedule.TRAIN_STEPS, new long[] {b}, latents.device()); // (B)
         Tensor noisy = schedule.addNoise(latents, noise, t);
         Tensor target = vPrediction ? schedule.velocity(latents, noise, t) : noise;
-        Tensor pred = unet.forward(noisy, t, textStates).to(DType.F32);                    // (B, 4, h, w)
+        Tensor pred = denoiser.predict(noisy, t).to(DType.F32);                    // (B, 4, h, w)
         Tensor loss = pred.sub(target).square().mean(new long[] {1, 2, 3}, false);          // (B)
         return minSnrGamma > 0 ? loss.mul(snrWeights(t, latents)) : loss;
     }

@@ -63,7 +63,9 @@ public final class LatentCache implements AutoCloseable {
         }
         int n = ds.size();
         Tensor[] out = new Tensor[n];
-        String vaeId = pipeline.vaeIdentity();
+        // the file fingerprint alone would let one single-file checkpoint's latents pass for another family's
+        // (SD and SDXL VAEs share a layout but not the scaling factor), so the family and factor are part of the key
+        String vaeId = pipeline.vaeIdentity() + "|family=" + pipeline.family() + "|scale=" + pipeline.checkpoint().vaeConfig().scalingFactor();
         String[] keys = new String[n];
         int reused = 0;
         List<Integer> missing = new ArrayList<>();
@@ -103,9 +105,13 @@ public final class LatentCache implements AutoCloseable {
         return new LatentCache(out, missing.size(), reused);
     }
 
-    /** UNet-space latents of CPU pixels (B, 3, H, W) in [-1, 1]: the VAE mean times its scaling factor, f32 on the pipeline's device. */
+    /**
+     * UNet-space latents of CPU pixels (B, 3, H, W) in [-1, 1]: the VAE mean times its scaling factor (SDXL's
+     * 0.13025 comes with its VAE config), f32 on the pipeline's device. The VAE computes in the checkpoint's
+     * VAE dtype (fp32) because SD and SDXL VAEs overflow in fp16.
+     */
     public static Tensor encode(SdPipeline pipeline, Tensor pixels) {
-        Tensor x = pixels.to(DType.F32, pipeline.device());
+        Tensor x = pixels.to(pipeline.checkpoint().vaeComputeDtype(), pipeline.device());
         return pipeline.vae().encodeToLatents(x, null).to(DType.F32);
     }
 

@@ -33,7 +33,12 @@ public final class SdLoraMetadata {
     /** Facts known once the task is built; {@link #withProgress} adds the step counts at export time. */
     public static Map<String, String> of(TrainConfig c, SdPipeline p, ImageCaptionDataset train, int trainImages,
                                          int batchesPerEpoch, long startedAtMillis) {
-        return of(c, p.family() == SdFamily.SD2 ? Base.SD2 : Base.SD1, p.vPrediction(), train, trainImages, batchesPerEpoch, startedAtMillis);
+        Base base = switch (p.family()) {
+            case SD2 -> Base.SD2;
+            case SDXL -> Base.SDXL;
+            default -> Base.SD1;
+        };
+        return of(c, base, p.vPrediction(), train, trainImages, batchesPerEpoch, startedAtMillis);
     }
 
     /** The same for a base model given by its generation and prediction type. */

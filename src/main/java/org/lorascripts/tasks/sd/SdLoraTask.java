@@ -38,7 +38,7 @@ import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.unet.UNetConfig;
 
 /**
- * Stable Diffusion 1.x / 2.x LoRA training as kohya's {@code train_network.py} does it: frozen UNet,
+ * Stable Diffusion 1.x / 2.x and SDXL (UNet) LoRA training as kohya's {@code train_network.py} / {@code sdxl_train_network.py} do it: frozen UNet,
  * VAE and CLIP text encoder in the compute dtype, kohya's LoRA targets ({@link SdLoraTargets}),
  * latents cached once ({@link LatentCache}), text states cached per caption when the text encoder is
  * frozen and captions never change, the denoising loss of {@link DiffusionObjective}, batches that
@@ -62,7 +62,7 @@ public final class SdLoraTask implements TrainingTask {
     private final List<NamedParam> params = new ArrayList<>();
     private final Split train;
     private final Split val;                    // size 0 without validation
-    private final Map<String, Tensor> textCache;   // caption → (1, L, D); null when captions or the encoder change
+    private final Map<String, SdPipeline.Conditioning> textCache;   // caption → (1, L, D) and SDXL's (1, P); null when captions or the encoder change
     private final DiffusionObjective objective;
     private final SdImageGenerator generator;
     private final Map<String, String> metadata;
@@ -83,6 +83,10 @@ public final class SdLoraTask implements TrainingTask {
         this.pipeline = openPipeline(config, device);
         try {
             for (String note : pipeline.checkpoint().notes()) log.accept("note: " + note);
+            if (pipeline.family() == SdFamily.SDXL) {
+                String note = SdxlConditioning.resolutionNote(config.image().resolution().width(), config.image().resolution().height());
+                if (note != null) log.accept("note: " + note);
+            }
             ImageDatasetOptions options = ImageDatasetOptions.of(config);
             ImageCaptionDataset ds = ImageCaptionDataset.open(options, w -> log.accept("warning: " + w));
             int[][] split = splitIndices(config, ds.size());
@@ -153,11 +157,15 @@ public final class SdLoraTask implements TrainingTask {
         try {
             SdPipeline p = SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), config.model().vae().orElse(null),
                     device, dtype);
-            if (p.family() == SdFamily.SDXL) {
-                // the pipeline conditions SDXL (sampling works), but this task's step feeds one encoder and no added conditions
+            if (p.family() == SdFamily.SDXL && config.lora().trainTextEncoder()) {
+                // the step and export handle both SDXL text encoders' conditioning, not yet their adapters (lora_te1_ / lora_te2_)
                 p.close();
-                throw new UnsupportedOperationException(p.checkpoint().label() + ": looks like SDXL; SDXL LoRA training is not supported yet"
-                        + " (./lora sample can draw with it)");
+                throw new UnsupportedOperationException(p.checkpoint().label() + ": SDXL LoRA training trains the UNet only for now; set train_text_encoder: false");
+            }
+            if (p.family() == SdFamily.SDXL && config.model().clipSkip() != 1) {
+                p.close();
+                throw new UnsupportedOperationException("clip_skip " + config.model().clipSkip() + " does not apply to SDXL (its UNet reads the"
+                        + " penultimate layer of both text encoders); leave clip_skip at 1");
             }
             return p;
         } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
@@ -188,21 +196,25 @@ public final class SdLoraTask implements TrainingTask {
     }
 
     /** Text states of every caption of the splits, once (captions are fixed, the encoder frozen). */
-    private Map<String, Tensor> encodeCaptions(List<Split> splits) {
-        Map<String, Tensor> cache = new HashMap<>();
+    private Map<String, SdPipeline.Conditioning> encodeCaptions(List<Split> splits) {
+        Map<String, SdPipeline.Conditioning> cache = new HashMap<>();
         try (Autograd.GradMode g = Autograd.noGrad(); Scope s = Scope.open()) {
             for (Split sp : splits) {
                 for (int i : sp.indices()) {
                     String caption = sp.dataset().caption(i, 0);
-                    if (!cache.containsKey(caption)) cache.put(caption, encodeCaption(caption).keep());
+                    if (!cache.containsKey(caption)) {
+                        SdPipeline.Conditioning c = encodeCaption(caption);
+                        cache.put(caption, new SdPipeline.Conditioning(c.context().keep(), c.pooled() == null ? null : c.pooled().keep()));
+                    }
                 }
             }
         }
         return cache;
     }
 
-    private Tensor encodeCaption(String caption) {
-        return pipeline.encodePrompt(caption, config.model().maxTokenLength(), config.model().clipSkip());
+    /** A caption's conditioning; the empty caption of caption dropout is encoded like any other, as kohya does. */
+    private SdPipeline.Conditioning encodeCaption(String caption) {
+        return pipeline.encodeConditioning(caption, config.model().maxTokenLength(), config.model().clipSkip());
     }
 
     // ---- TrainingTask ----
@@ -242,8 +254,14 @@ public final class SdLoraTask implements TrainingTask {
         for (List<Integer> g : groups.values()) {
             int[] idx = g.stream().mapToInt(Integer::intValue).toArray();
             Tensor latents = latents(s, idx, augmentEpoch);                                  // (B, 4, h, w)
-            Tensor text = textStates(s, idx, augmentEpoch);                                  // (B, L, D)
-            Tensor sum = objective.perExampleLoss(pipeline.unet(), latents, text).sum();
+            SdPipeline.Conditioning text = textStates(s, idx, augmentEpoch);                 // (B, L, D), SDXL: pooled (B, P)
+            Tensor sum;
+            if (text.pooled() == null) {
+                sum = objective.perExampleLoss(pipeline.unet(), latents, text.context()).sum();
+            } else {
+                var added = SdxlConditioning.added(text.pooled(), s.dataset(), idx, augmentEpoch);
+                sum = objective.perExampleLoss(latents, (x, t) -> pipeline.unet().forward(x, t, text.context(), added)).sum();
+            }
             total = total == null ? sum : total.add(sum);
         }
         return total;
@@ -256,11 +274,11 @@ public final class SdLoraTask implements TrainingTask {
         }
     }
 
-    private Tensor textStates(Split s, int[] idx, int augmentEpoch) {
-        List<Tensor> rows = new ArrayList<>(idx.length);
+    private SdPipeline.Conditioning textStates(Split s, int[] idx, int augmentEpoch) {
+        List<SdPipeline.Conditioning> rows = new ArrayList<>(idx.length);
         for (int i : idx) {
             String caption = s.dataset().caption(i, augmentEpoch);
-            Tensor cached = textCache == null ? null : textCache.get(caption);
+            SdPipeline.Conditioning cached = textCache == null ? null : textCache.get(caption);
             if (cached != null) {
                 rows.add(cached);
             } else if (teNet == null) {
@@ -271,11 +289,15 @@ public final class SdLoraTask implements TrainingTask {
                 rows.add(encodeCaption(caption));
             }
         }
-        return rows.size() == 1 ? rows.getFirst() : Torch.cat(rows, 0);
+        return SdxlConditioning.batch(rows);
     }
 
-    /** The networks as kohya's SD 1.x / 2.x files hold them: lora_unet_ and lora_te_, module names as the models name them. */
+    /**
+     * The networks as kohya's files hold them: SD 1.x / 2.x lora_unet_ and lora_te_ with the models' module
+     * names; SDXL lora_unet_ with LDM module names ({@link SdxlKohyaNames}), which network_weights reads back too.
+     */
     private List<KohyaLoraWriter.Part> kohyaParts() {
+        if (pipeline.family() == SdFamily.SDXL) return SdxlKohyaNames.parts(pipeline.unet().config(), unetNet, null, null);
         List<KohyaLoraWriter.Part> parts = new ArrayList<>();
         parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_UNET, unetNet));
         if (teNet != null) parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet));
@@ -359,7 +381,12 @@ public final class SdLoraTask implements TrainingTask {
 
     @Override public void close() {
         baseImages.values().forEach(Tensor::close);
-        if (textCache != null) textCache.values().forEach(Tensor::close);
+        if (textCache != null) {
+            for (SdPipeline.Conditioning c : textCache.values()) {
+                c.context().close();
+                if (c.pooled() != null) c.pooled().close();
+            }
+        }
         if (train != null && train.cache() != null) train.cache().close();
         if (val != null && val.cache() != null && val.cache() != (train == null ? null : train.cache())) val.cache().close();
         if (teNet != null) teNet.close();

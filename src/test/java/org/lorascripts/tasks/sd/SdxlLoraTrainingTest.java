@@ -1,0 +1,124 @@
+package org.lorascripts.tasks.sd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lorascripts.config.TrainConfig;
+import org.lorascripts.data.ImageCaptionDataset;
+import org.lorascripts.data.ImageDatasetOptions;
+import org.lorascripts.io.PngWriter;
+import org.lorascripts.io.SafetensorsFile;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.train.TrainingException;
+import org.lorascripts.models.sd.SdFamily;
+import org.lorascripts.models.sd.load.TinySdxl;
+
+/** SdLoraTask on the tiny complete SDXL checkpoint (CPU): UNet LoRA training, kohya SDXL export, continuation. */
+class SdxlLoraTrainingTest {
+    @TempDir static Path shared;
+    static Path model;
+    @TempDir Path dir;
+
+    @BeforeAll static void writeModel() throws Exception {
+        model = TinySdxl.writeCompleteLdm(shared.resolve("tiny-sdxl.safetensors"), DType.F32);
+    }
+
+    private Map<String, Object> settings(Path data, String out) {
+        Map<String, Object> cfg = SdTrainingFixture.settings(data, dir.resolve(out));
+        cfg.put("base_model", model.toString());
+        return cfg;
+    }
+
+    @Test void lossFallsAndTheExportIsAKohyaSdxlUnetLora() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("data"), 4);
+        List<String> log = new ArrayList<>();
+        Path adapter = dir.resolve("xl.safetensors");
+        Rng.manualSeed(SdTrainingFixture.SEED);
+        Map<String, Object> cfg = settings(data, "out");
+        cfg.put("conv_rank", 8);   // the tiny random UNet is far from any image: a LoCon moves its loss visibly in few steps
+        try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
+            assertEquals(SdFamily.SDXL, task.pipeline().family());
+            assertTrue(log.stream().anyMatch(l -> l.startsWith("note: SDXL was trained around 1024x1024")), log.toString());
+            double before = SdLoraTrainingTest.fixedNoiseLoss(task, 99);
+            SdLoraTrainingTest.train(task, 25, 2e-2);
+            double after = SdLoraTrainingTest.fixedNoiseLoss(task, 99);
+            System.out.printf("tiny-sdxl overfit 4 images, 25 steps: loss %.4f -> %.4f%n", before, after);
+            assertTrue(after < 0.85 * before, "loss " + before + " -> " + after);
+            task.exportAdapter(adapter, Map.of("training_step", "25"));
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(adapter)) {
+            assertFalse(f.names().isEmpty());
+            for (String k : f.names()) assertTrue(k.startsWith("lora_unet_"), k);
+            assertTrue(f.names().stream().anyMatch(k -> k.contains("input_blocks_")), "LDM numbering: " + f.names());
+            assertTrue(f.names().stream().anyMatch(k -> k.contains("middle_block_")), "LDM numbering: " + f.names());
+            assertFalse(f.names().stream().anyMatch(k -> k.contains("down_blocks_")), "no diffusers names: " + f.names());
+            assertEquals("sdxl_base_v1-0", f.metadata().get("ss_base_model_version"));
+        }
+    }
+
+    @Test void networkWeightsContinuesFromTheExportedSdxlAdapter() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("data"), 4);
+        Path adapter = dir.resolve("first.safetensors");
+        double trainedLoss;
+        try (SdLoraTask task = SdTrainingFixture.task(settings(data, "out1"))) {
+            SdLoraTrainingTest.train(task, 3, 5e-3);
+            trainedLoss = SdLoraTrainingTest.fixedNoiseLoss(task, 11);
+            task.exportAdapter(adapter, Map.of("training_step", "3"));
+        }
+        Map<String, Object> cfg = settings(data, "out2");
+        cfg.put("network_weights", adapter.toString());
+        cfg.put("seed", 777);   // another initialisation: only the file can make the losses equal
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            assertEquals(trainedLoss, SdLoraTrainingTest.fixedNoiseLoss(task, 11), 1e-6);
+        }
+        cfg.remove("network_weights");
+        try (SdLoraTask fresh = SdTrainingFixture.task(cfg)) {
+            assertNotEquals(trainedLoss, SdLoraTrainingTest.fixedNoiseLoss(fresh, 11), 1e-6, "without the file the loss differs");
+        }
+    }
+
+    @Test void examplesOfOneBucketGetTheirOwnTimeIds() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("sizes"));
+        SdTrainingFixture.writeImage(data.resolve("square.png"), 0);
+        byte[] px = new byte[32 * 48 * 3];
+        for (int i = 0; i < px.length; i++) px[i] = (byte) (i * 7);
+        PngWriter.write(data.resolve("tall.png"), px, 32, 48, PngWriter.Channels.RGB);
+        Files.writeString(data.resolve("square.txt"), "square");
+        Files.writeString(data.resolve("tall.txt"), "tall");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(ImageDatasetOptions.of(TrainConfig.of(settings(data, "o"))), w -> {});
+        int square = ds.example(0).name().startsWith("square") ? 0 : 1;
+        try (Scope s = Scope.open()) {
+            Tensor ids = SdxlConditioning.timeIds(ds, new int[] {square, 1 - square}, 0);
+            float[] v = ids.to(DType.F32).toFloatArray();
+            // square 32x32: no resize, no crop; tall 32x48: resized as is, centre-cropped 8 rows from the top
+            assertEquals(List.of(32f, 32f, 0f, 0f, 32f, 32f, 48f, 32f, 8f, 0f, 32f, 32f), boxed(v));
+        }
+    }
+
+    @Test void sdxlTextEncoderTrainingIsRefusedInOneLine() throws Exception {
+        Map<String, Object> cfg = settings(SdTrainingFixture.images(dir.resolve("data"), 2), "out");
+        cfg.put("train_text_encoder", true);
+        TrainingException e = assertThrows(TrainingException.class, () -> SdTrainingFixture.task(cfg).close());
+        assertTrue(e.getMessage().contains("set train_text_encoder: false"), e.getMessage());
+    }
+
+    private static List<Float> boxed(float[] v) {
+        List<Float> r = new ArrayList<>();
+        for (float f : v) r.add(f);
+        return r;
+    }
+}

@@ -109,6 +109,50 @@ class SdxlLoraTrainingTest {
         }
     }
 
+    @Test void sdAndSdxlLatentCachesOnDiskNeverMix() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("data"), 4);
+        Map<String, Object> xl = settings(data, "xl");
+        xl.put("cache_latents_to_disk", true);
+        double first;
+        try (SdLoraTask task = SdTrainingFixture.task(xl)) {
+            assertEquals(4, task.latentsEncoded());
+            first = SdLoraTrainingTest.fixedNoiseLoss(task, 3);
+        }
+        try (SdLoraTask task = SdTrainingFixture.task(xl)) {
+            assertEquals(0, task.latentsEncoded(), "SDXL reuses its own latents");
+            assertEquals(first, SdLoraTrainingTest.fixedNoiseLoss(task, 3), 1e-6);
+        }
+        Map<String, Object> sd = SdTrainingFixture.settings(data, dir.resolve("sd"));
+        sd.put("cache_latents_to_disk", true);
+        try (SdLoraTask task = SdTrainingFixture.task(sd)) {
+            assertEquals(4, task.latentsEncoded(), "SD 1.x does not take SDXL's latents");
+        }
+        try (SdLoraTask task = SdTrainingFixture.task(xl)) {
+            assertEquals(4, task.latentsEncoded(), "nor SDXL SD's");
+        }
+    }
+
+    @Test void uncachedFlippedBatchesTrainAndSampleWithTheLora() throws Exception {
+        Map<String, Object> cfg = settings(SdTrainingFixture.images(dir.resolve("data"), 2), "out");
+        cfg.put("cache_latents", false);
+        cfg.put("flip_aug", true);
+        cfg.put("caption_dropout_rate", 0.5);
+        cfg.put("sample_prompts", List.of("shape 1 --w 32 --h 32 --s 2"));
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            SdLoraTrainingTest.train(task, 2, 5e-3);
+            assertTrue(Double.isFinite(SdLoraTrainingTest.fixedNoiseLoss(task, 4)));
+            List<String> tags = new ArrayList<>();
+            task.sample(2, new org.lorascripts.train.SampleSink() {
+                @Override public void image(String tag, byte[] png, int width, int height) {
+                    tags.add(tag + " " + width + "x" + height);
+                }
+
+                @Override public void text(String tag, String text) {}
+            });
+            assertEquals(List.of("sample/0 64x32"), tags, "base model and LoRA side by side (sample_with_base)");
+        }
+    }
+
     @Test void sdxlTextEncoderTrainingIsRefusedInOneLine() throws Exception {
         Map<String, Object> cfg = settings(SdTrainingFixture.images(dir.resolve("data"), 2), "out");
         cfg.put("train_text_encoder", true);

@@ -38,7 +38,7 @@ import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.unet.UNetConfig;
 
 /**
- * Stable Diffusion 1.x / 2.x and SDXL (UNet) LoRA training as kohya's {@code train_network.py} / {@code sdxl_train_network.py} do it: frozen UNet,
+ * Stable Diffusion 1.x / 2.x and SDXL LoRA training as kohya's {@code train_network.py} / {@code sdxl_train_network.py} do it: frozen UNet,
  * VAE and CLIP text encoder in the compute dtype, kohya's LoRA targets ({@link SdLoraTargets}),
  * latents cached once ({@link LatentCache}), text states cached per caption when the text encoder is
  * frozen and captions never change, the denoising loss of {@link DiffusionObjective}, batches that
@@ -59,6 +59,7 @@ public final class SdLoraTask implements TrainingTask {
     private final SdPipeline pipeline;
     private final LoraNetwork unetNet;
     private final LoraNetwork teNet;            // null unless train_text_encoder
+    private final LoraNetwork te2Net;           // SDXL's second text encoder; null unless SDXL and train_text_encoder
     private final List<NamedParam> params = new ArrayList<>();
     private final Split train;
     private final Split val;                    // size 0 without validation
@@ -99,6 +100,9 @@ public final class SdLoraTask implements TrainingTask {
             LoraSpec spec = new LoraSpec(l.rank(), l.alpha(), l.dropout(), l.convRank(), l.convAlpha(), l.useRslora());
             this.unetNet = LoraNetwork.inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, device);
             this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, device) : null;
+            // kohya's sdxl_train_network trains both encoders' attention and MLP (not TE2's text_projection) at text_encoder_lr
+            this.te2Net = l.trainTextEncoder() && pipeline.textEncoder2() != null
+                    ? LoraNetwork.inject(pipeline.textEncoder2().loraHosts(), n -> true, spec, device) : null;
             if (config.model().networkWeights().isPresent()) {
                 Path file = config.model().networkWeights().get();
                 int fresh = NetworkWeights.loadInto(file, kohyaParts());
@@ -106,10 +110,14 @@ public final class SdLoraTask implements TrainingTask {
             }
             pipeline.unet().setGradientCheckpointing(config.loop().gradientCheckpointing());
             if (teNet != null) pipeline.textEncoder().setGradientCheckpointing(config.loop().gradientCheckpointing());
+            if (te2Net != null) pipeline.textEncoder2().setGradientCheckpointing(config.loop().gradientCheckpointing());
             double lr = config.optimizer().learningRate();
             for (NamedParam p : unetNet.trainableParameters()) params.add(new NamedParam("unet." + p.name(), p.tensor(), config.optimizer().unetLr() / lr));
             if (teNet != null) {
                 for (NamedParam p : teNet.trainableParameters()) params.add(new NamedParam("te." + p.name(), p.tensor(), config.optimizer().textEncoderLr() / lr));
+            }
+            if (te2Net != null) {
+                for (NamedParam p : te2Net.trainableParameters()) params.add(new NamedParam("te2." + p.name(), p.tensor(), config.optimizer().textEncoderLr() / lr));
             }
 
             LatentCache trainCache = null, valCache = null;
@@ -157,11 +165,6 @@ public final class SdLoraTask implements TrainingTask {
         try {
             SdPipeline p = SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), config.model().vae().orElse(null),
                     device, dtype);
-            if (p.family() == SdFamily.SDXL && config.lora().trainTextEncoder()) {
-                // the step and export handle both SDXL text encoders' conditioning, not yet their adapters (lora_te1_ / lora_te2_)
-                p.close();
-                throw new UnsupportedOperationException(p.checkpoint().label() + ": SDXL LoRA training trains the UNet only for now; set train_text_encoder: false");
-            }
             if (p.family() == SdFamily.SDXL && config.model().clipSkip() != 1) {
                 p.close();
                 throw new UnsupportedOperationException("clip_skip " + config.model().clipSkip() + " does not apply to SDXL (its UNet reads the"
@@ -244,6 +247,7 @@ public final class SdLoraTask implements TrainingTask {
         int augmentEpoch = validation ? 0 : epoch;   // validation sees the same crops and captions every time
         unetNet.setTraining(!validation);
         if (teNet != null) teNet.setTraining(!validation);
+        if (te2Net != null) te2Net.setTraining(!validation);
         // the loop's validation batches follow index order and may mix buckets: one forward per bucket
         Map<Integer, List<Integer>> groups = new LinkedHashMap<>();
         for (int k : exampleIndices) {
@@ -297,7 +301,7 @@ public final class SdLoraTask implements TrainingTask {
      * names; SDXL lora_unet_ with LDM module names ({@link SdxlKohyaNames}), which network_weights reads back too.
      */
     private List<KohyaLoraWriter.Part> kohyaParts() {
-        if (pipeline.family() == SdFamily.SDXL) return SdxlKohyaNames.parts(pipeline.unet().config(), unetNet, null, null);
+        if (pipeline.family() == SdFamily.SDXL) return SdxlKohyaNames.parts(pipeline.unet().config(), unetNet, teNet, te2Net);
         List<KohyaLoraWriter.Part> parts = new ArrayList<>();
         parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_UNET, unetNet));
         if (teNet != null) parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet));
@@ -328,6 +332,7 @@ public final class SdLoraTask implements TrainingTask {
         if (prompts.isEmpty()) return;
         unetNet.setTraining(false);
         if (teNet != null) teNet.setTraining(false);
+        if (te2Net != null) te2Net.setTraining(false);
         TrainConfig.Sampling sc = config.sample();
         for (int i = 0; i < prompts.size(); i++) {
             SamplePrompt p = SamplePrompt.parse(prompts.get(i), config.image().resolution().width(), config.image().resolution().height(),
@@ -360,6 +365,7 @@ public final class SdLoraTask implements TrainingTask {
     private void setMultiplier(double m) {
         unetNet.setMultiplier(m);
         if (teNet != null) teNet.setMultiplier(m);
+        if (te2Net != null) te2Net.setMultiplier(m);
     }
 
     @Override public List<String> summary() {
@@ -376,6 +382,9 @@ public final class SdLoraTask implements TrainingTask {
     /** The text-encoder network, or null when train_text_encoder is off. */
     public LoraNetwork textEncoderNetwork() { return teNet; }
 
+    /** SDXL's second text-encoder network, or null unless SDXL with train_text_encoder. */
+    public LoraNetwork textEncoder2Network() { return te2Net; }
+
     /** Images the VAE encoded for the latent cache of the training folder (0 when all came from disk or caching is off). */
     public int latentsEncoded() { return train == null || train.cache() == null ? 0 : train.cache().encoded(); }
 
@@ -389,6 +398,7 @@ public final class SdLoraTask implements TrainingTask {
         }
         if (train != null && train.cache() != null) train.cache().close();
         if (val != null && val.cache() != null && val.cache() != (train == null ? null : train.cache())) val.cache().close();
+        if (te2Net != null) te2Net.close();
         if (teNet != null) teNet.close();
         if (unetNet != null) unetNet.close();
         pipeline.close();

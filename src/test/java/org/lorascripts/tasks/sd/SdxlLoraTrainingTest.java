@@ -3,7 +3,6 @@ package org.lorascripts.tasks.sd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -23,7 +22,7 @@ import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
-import org.lorascripts.train.TrainingException;
+import org.lorascripts.nn.NamedParam;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.load.TinySdxl;
 
@@ -153,11 +152,40 @@ class SdxlLoraTrainingTest {
         }
     }
 
-    @Test void sdxlTextEncoderTrainingIsRefusedInOneLine() throws Exception {
-        Map<String, Object> cfg = settings(SdTrainingFixture.images(dir.resolve("data"), 2), "out");
+    @Test void trainTextEncoderTrainsBothEncodersExportsTe1AndTe2AndContinues() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("data"), 2);
+        Map<String, Object> cfg = settings(data, "out");
         cfg.put("train_text_encoder", true);
-        TrainingException e = assertThrows(TrainingException.class, () -> SdTrainingFixture.task(cfg).close());
-        assertTrue(e.getMessage().contains("set train_text_encoder: false"), e.getMessage());
+        cfg.put("text_encoder_lr", 1e-3);
+        Path file = dir.resolve("te.safetensors");
+        double trainedLoss;
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            List<NamedParam> te1 = task.trainableParameters().stream().filter(p -> p.name().startsWith("te.")).toList();
+            List<NamedParam> te2 = task.trainableParameters().stream().filter(p -> p.name().startsWith("te2.")).toList();
+            assertEquals(2 * task.pipeline().textEncoder().loraHosts().size(), te1.size());
+            assertEquals(2 * task.pipeline().textEncoder2().loraHosts().size(), te2.size());
+            assertEquals(1e-3 / 5e-3, te2.getFirst().lrScale(), 1e-12);
+            SdLoraTrainingTest.train(task, 1, 5e-3);   // up weights leave zero, so the down weights get gradients too
+            try (Scope s = Scope.open()) {
+                task.lossSum(new int[] {0, 1}, false).backward();
+                for (NamedParam p : List.of(te1.getFirst(), te2.getFirst())) {
+                    Tensor g = p.tensor().grad();
+                    assertTrue(g != null && g.abs().sum().item() > 0, p.name() + " gets a gradient");
+                }
+            }
+            trainedLoss = SdLoraTrainingTest.fixedNoiseLoss(task, 11);
+            task.exportAdapter(file, Map.of());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertTrue(f.contains("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight"), f.names().toString());
+            assertTrue(f.contains("lora_te2_text_model_encoder_layers_0_mlp_fc2.alpha"), f.names().toString());
+            assertTrue(f.names().stream().noneMatch(n -> n.startsWith("lora_te_")), "SDXL has no single lora_te_");
+        }
+        cfg.put("network_weights", file.toString());
+        cfg.put("seed", 777);
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            assertEquals(trainedLoss, SdLoraTrainingTest.fixedNoiseLoss(task, 11), 1e-6, "both encoders' adapters come back from the file");
+        }
     }
 
     private static List<Float> boxed(float[] v) {

@@ -15,11 +15,14 @@ import org.lorascripts.models.sd.unet.AddedConditions;
  * does it: the UNet also gets the pooled text embedding and per-example size and crop conditioning
  * (time ids). They live here so that {@link SdLoraTask} stays one step for every family.
  *
- * <p>Time ids are kohya's {@code get_size_embeddings} input per example: (original height, original
- * width, crop top, crop left, target height, target width), with original = the image's size before
- * the resize, crop = the top-left corner of the bucket window in the resized image, target = the
- * bucket. They must be the example's own, not the bucket's: SDXL learned to draw cropped content
- * when told it was cropped, so a wrong crop or size here teaches the LoRA the wrong association.
+ * <p>Time ids are the per-example input of kohya's {@code get_size_embeddings}: (original height,
+ * original width, crop top, crop left, target height, target width), with original = the image's size
+ * before the resize, crop = the top-left corner of the bucket window in the resized image (the SDXL
+ * paper's c_crop, as diffusers' SDXL training script computes it), target = the bucket. They must be
+ * the example's own, not the bucket's: SDXL learned to draw cropped content when told it was cropped,
+ * so a wrong crop or size here teaches the LoRA the wrong association. kohya's dataset fills the crop
+ * from {@code BucketManager.get_crop_ltrb} instead, the offset of the whole image fitted inside the
+ * bucket (not the window actually cut); we follow the paper's meaning, which the window gives exactly.
  *
  * <p>Caption dropout needs nothing here: the dropped caption is "" and is encoded like any other
  * caption (kohya does the same for SDXL training; the zero embedding of

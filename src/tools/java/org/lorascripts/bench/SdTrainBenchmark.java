@@ -3,6 +3,7 @@ package org.lorascripts.bench;
 import java.util.Locale;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.LoraSpec;
+import org.lorascripts.models.sd.unet.AddedConditions;
 import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 import org.lorascripts.models.sd.unet.UNetConfig;
 import org.lorascripts.nn.RandomWeights;
@@ -40,10 +41,18 @@ public final class SdTrainBenchmark {
     }
 
     static void run(Device dev, DType dt, boolean ckpt, int bs, int steps, int warm) {
+        run(dev, UNetConfig.sd15(), "sd15-unet", dt, ckpt, bs, 512, steps, warm);
+    }
+
+    /**
+     * One configuration of any UNet: latents of {@code reso / 8}, a 77-token context of the config's
+     * width and, for a UNet with the text_time condition (SDXL), random pooled text and the six time ids.
+     */
+    static void run(Device dev, UNetConfig config, String model, DType dt, boolean ckpt, int bs, int reso, int steps, int warm) {
         Cuda.emptyCache();
         Cuda.resetPeakMemory(dev.index());
         Rng.manualSeed(0);
-        try (UNet2DConditionModel unet = UNet2DConditionModel.load(UNetConfig.sd15(), new RandomWeights(0).onDevice(), dev, dt);
+        try (UNet2DConditionModel unet = UNet2DConditionModel.load(config, new RandomWeights(0).onDevice(), dev, dt);
              LoraNetwork lora = LoraNetwork.inject(unet.loraHosts(), n -> n.contains("attentions."), LoraSpec.of(8, 8), dev);
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01);
              GradScaler scaler = dt == DType.F16 ? GradScaler.enabled(dev) : GradScaler.disabled()) {
@@ -52,31 +61,42 @@ public final class SdTrainBenchmark {
             lora.setTraining(true);
             long nParams = 0;
             for (var p : lora.trainableParameters()) nParams += p.tensor().numel();
-            Tensor lat = Torch.randn(new long[] {bs, 4, 64, 64}, DType.F32, dev).keep();
-            Tensor emb = Torch.randn(new long[] {bs, 77, 768}, dt, dev).keep();
+            Tensor lat = Torch.randn(new long[] {bs, 4, reso / 8, reso / 8}, DType.F32, dev).keep();
+            Tensor emb = Torch.randn(new long[] {bs, 77, config.crossAttentionDim()}, dt, dev).keep();
+            AddedConditions cond = config.hasTextTime()
+                    ? new AddedConditions(Torch.randn(new long[] {bs, config.textTime().inputDim() - (long) AddedConditions.TIME_IDS * config.textTime().timeEmbedDim()}, dt, dev).keep(),
+                            AddedConditions.timeIds(bs, reso, reso, 0, 0, reso, reso).to(dev).to(dt).keep())
+                    : null;
             double loss = 0;
-            for (int i = 0; i < warm; i++) loss = step(unet, opt, scaler, lat, emb, dt, dev);
+            for (int i = 0; i < warm; i++) loss = step(unet, opt, scaler, lat, emb, cond, dt, dev);
             Cuda.synchronize(dev.index());
             long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) loss = step(unet, opt, scaler, lat, emb, dt, dev);
+            for (int i = 0; i < steps; i++) loss = step(unet, opt, scaler, lat, emb, cond, dt, dev);
             Cuda.synchronize(dev.index());
             double sec = (System.nanoTime() - t0) / 1e9 / steps;
             double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
-            System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"sd15-unet\", \"dtype\": \"%s\", \"grad_ckpt\": %s, \"batch\": %d, "
+            // the SD1.5 reference prints no resolution (always 512); the SDXL one does
+            String reso_ = cond == null ? "" : String.format(Locale.ROOT, "\"reso\": %d, ", reso);
+            System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"dtype\": \"%s\", \"grad_ckpt\": %s, \"batch\": %d, %s"
                             + "\"it_s\": %.3f, \"img_s\": %.2f, \"peak_gib\": %.2f, \"lora_params\": %d, \"loss\": %.6f}%n",
-                    dt == DType.F16 ? "float16" : "bfloat16", ckpt, bs, 1 / sec, bs / sec, peak, nParams, loss);
+                    model, dt == DType.F16 ? "float16" : "bfloat16", ckpt, bs, reso_, 1 / sec, bs / sec, peak, nParams, loss);
             lat.close();
             emb.close();
+            if (cond != null) {
+                cond.textEmbeds().close();
+                cond.timeIds().close();
+            }
         }
     }
 
-    private static double step(UNet2DConditionModel unet, AdamW opt, GradScaler scaler, Tensor lat, Tensor emb, DType dt, Device dev) {
+    private static double step(UNet2DConditionModel unet, AdamW opt, GradScaler scaler, Tensor lat, Tensor emb, AddedConditions cond,
+                               DType dt, Device dev) {
         try (Scope s = Scope.open()) {
             Tensor noise = Torch.randn(lat.shape(), DType.F32, dev);
             Tensor t = Torch.randint(0, 1000, new long[] {lat.size(0)}, dev);
             Tensor loss;
             try (Autocast ac = Autocast.enable(Device.Type.CUDA, dt)) {
-                Tensor pred = unet.forward(lat.add(noise).to(dt), t, emb);
+                Tensor pred = cond == null ? unet.forward(lat.add(noise).to(dt), t, emb) : unet.forward(lat.add(noise).to(dt), t, emb, cond);
                 loss = Functional.mseLoss(pred.to(DType.F32), noise, Functional.Reduction.MEAN);
             }
             scaler.scale(loss).backward();

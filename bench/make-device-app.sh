@@ -12,7 +12,10 @@ cp target/lora-scripts.jar "$app/"
 # the demo models travel once, as tracked files of the tree: put the project root on the class path
 # ("$app/lora-scripts.jar:$app/lib/*:.") instead of carrying a second copy inside the jar
 zip -q -d "$app/lora-scripts.jar" 'demo-models/*' >/dev/null
-for j in target/lib/*.jar; do
+# only the jars the manifest names: target/lib keeps stale versions from earlier builds
+for name in $(unzip -p target/lora-scripts.jar META-INF/MANIFEST.MF | tr -d '\r' | sed -n '/^Class-Path:/,/^[A-Z][A-Za-z-]*:/p' \
+    | sed -e 's/^Class-Path: //' -e '/^[A-Z][A-Za-z-]*:/d' -e 's/^ //' | tr -d '\n'); do
+  j=target/$name
   case "$(basename "$j")" in
     onnxruntime-*) continue ;;
     tokenizers-*)

@@ -64,7 +64,7 @@ import picocli.CommandLine.Spec;
 public final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder.")
+    @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd or builtin:tiny-sdxl, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder.")
     String base;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA to attach (weight 1 unless given); repeatable.")
@@ -92,7 +92,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the first image (image i uses seed + i); default: random.")
     Long seed;
 
-    @Option(names = "--width", description = "Default: 512 for SD 1.x/2.x, 768 for SD 2.x v-prediction, 1024 for SDXL, 64 for builtin:tiny-sd.")
+    @Option(names = "--width", description = "Default: 512 for SD 1.x/2.x, 768 for SD 2.x v-prediction, 1024 for SDXL, 64 for the built-in tiny models.")
     Integer width;
 
     @Option(names = "--height", description = "Default: as --width.")
@@ -169,7 +169,7 @@ public final class SampleCommand implements Callable<Integer> {
         };
         BaseModel baseModel = SdPipeline.parseBase(base);
         if (baseModel instanceof BaseModel.Local l && !Files.exists(l.path())) {
-            throw new ConfigException("--base " + base + ": no such file or folder; give an SD 1.x/2.x or SDXL .safetensors file, a diffusers folder or builtin:tiny-sd");
+            throw new ConfigException("--base " + base + ": no such file or folder; give an SD 1.x/2.x or SDXL .safetensors file, a diffusers folder, builtin:tiny-sd or builtin:tiny-sdxl");
         }
         Device dev = TrainingDevice.resolve(device);
         DType dtype = dev.isCuda() ? DType.F16 : DType.F32;

@@ -8,9 +8,9 @@ public sealed interface BaseModel {
     String BUILTIN_PREFIX = "builtin:";
 
     /** Builtin model names and the task each one serves. */
-    List<String> BUILTIN_NAMES = List.of("tiny-sd", "tiny-llama");
+    List<String> BUILTIN_NAMES = List.of("tiny-sd", "tiny-sdxl", "tiny-llama");
 
-    /** {@code builtin:tiny-sd} or {@code builtin:tiny-llama}: small pretrained demo models that ship in the jar. */
+    /** {@code builtin:tiny-sd}, {@code builtin:tiny-sdxl} or {@code builtin:tiny-llama}: small pretrained demo models that ship in the jar. */
     record Builtin(String name) implements BaseModel {
         public TaskType task() {
             return name.equals("tiny-llama") ? TaskType.TEXT_GENERATION : TaskType.IMAGE_GENERATION;

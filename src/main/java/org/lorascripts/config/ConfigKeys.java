@@ -30,7 +30,7 @@ public final class ConfigKeys {
     public static final List<ConfigKey> ALL = List.of(
             // ---- model_config
             key("base_model", MODEL).model().required()
-                    .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, or builtin:tiny-sd / builtin:tiny-llama (small pretrained demo models).").build(),
+                    .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, or builtin:tiny-sd / builtin:tiny-sdxl / builtin:tiny-llama (small pretrained demo models).").build(),
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
             key("network_weights", MODEL).path()

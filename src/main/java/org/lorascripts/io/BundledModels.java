@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 import org.lorascripts.ffi.NativeCache;
 
 /**
@@ -21,6 +22,7 @@ import org.lorascripts.ffi.NativeCache;
  * each file is copied once into {@code NativeCache.root()/models/<folder>-<sha prefix>/} and checked
  * against the sha256 recorded in {@code demo-models/SHA256SUMS}, at the copy and again at every
  * load, so a damaged cache or a corrupted jar fails with a clear line instead of loading garbage.
+ * A file may ship gzip-compressed as {@code NAME.gz}; SHA256SUMS records the sum of {@code NAME}.
  */
 public final class BundledModels {
     private BundledModels() {}
@@ -76,10 +78,17 @@ public final class BundledModels {
         });
     }
 
+    /**
+     * The resource, or its gzip-compressed form {@code resource.gz} decompressed on the fly: large files
+     * ship compressed (the unused rows of a token embedding are zeros), the cache holds them as they are.
+     */
     private static InputStream open(String resource) throws IOException {
-        InputStream in = BundledModels.class.getClassLoader().getResourceAsStream(resource);
-        if (in == null) throw new IOException("the demo model " + resource + " is not in this build; rebuild with 'mvn package'");
-        return in;
+        ClassLoader cl = BundledModels.class.getClassLoader();
+        InputStream in = cl.getResourceAsStream(resource);
+        if (in != null) return in;
+        InputStream gz = cl.getResourceAsStream(resource + ".gz");
+        if (gz != null) return new GZIPInputStream(gz, 1 << 16);
+        throw new IOException("the demo model " + resource + " is not in this build; rebuild with 'mvn package'");
     }
 
     private static Map<String, String> sums() throws IOException {

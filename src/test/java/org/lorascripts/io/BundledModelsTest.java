@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Test;
 /** The demo models come out of the jar verified, and a damaged cache copy is replaced. */
 class BundledModelsTest {
     @Test void aFileIsCopiedOnceVerifiedAndRepairedWhenDamaged() throws Exception {
+        // tiny-sd ships as tiny-sd.safetensors.gz: the copy is the decompressed file, checked against its recorded sum
+        assertTrue(BundledModels.class.getClassLoader().getResource("demo-models/tiny-sd/tiny-sd.safetensors.gz") != null);
         Path f = BundledModels.file("tiny-sd/tiny-sd.safetensors");
         String sha = BundledModels.sha256Of("tiny-sd/tiny-sd.safetensors");
         assertEquals(sha, BundledModels.sha256(f));

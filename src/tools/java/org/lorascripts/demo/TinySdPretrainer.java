@@ -165,14 +165,17 @@ public final class TinySdPretrainer {
     static final class Dataset implements AutoCloseable {
         final Tensor pixels;
         final Tensor ids;
+        /** The same captions as SDXL's second tokenizer pads them: 0 ("!") after the end token instead of 49407. */
+        final Tensor ids2;
         final Tensor emptyIds;
         final int size;
         final TreeSet<Integer> tokens;
         Tensor latents;
 
-        private Dataset(Tensor pixels, Tensor ids, Tensor emptyIds, int size, TreeSet<Integer> tokens) {
+        private Dataset(Tensor pixels, Tensor ids, Tensor ids2, Tensor emptyIds, int size, TreeSet<Integer> tokens) {
             this.pixels = pixels;
             this.ids = ids;
+            this.ids2 = ids2;
             this.emptyIds = emptyIds;
             this.size = size;
             this.tokens = tokens;
@@ -181,7 +184,7 @@ public final class TinySdPretrainer {
         static Dataset render(long seed, int n, Device device) {
             int s = IMAGE_SIZE;
             byte[] all = new byte[n * 3 * s * s];
-            long[] ids = new long[n * 77];
+            long[] ids = new long[n * 77], ids2 = new long[n * 77];
             ClipTokenizer tok = ClipTokenizer.bundled();
             TreeSet<Integer> used = new TreeSet<>();
             List<int[]> encoded = new ArrayList<>(n);
@@ -198,21 +201,26 @@ public final class TinySdPretrainer {
             for (int i = 0; i < n; i++) encoded.add(tok.encodeForModel(captions[i]));
             for (int i = 0; i < n; i++) {
                 int[] e = encoded.get(i);
+                boolean ended = false;
                 for (int j = 0; j < 77; j++) {
                     ids[i * 77 + j] = e[j];
+                    ids2[i * 77 + j] = ended ? 0 : e[j];
+                    ended |= e[j] == 49407;                                          // <|endoftext|>
                     used.add(e[j]);
                 }
             }
             int[] empty = tok.encodeForModel("");
             long[] emptyL = new long[77];
             for (int j = 0; j < 77; j++) emptyL[j] = empty[j];
-            Tensor px, idT, emptyT;
-            try (Tensor cpu = Torch.ofBytes(all, n, 3, s, s); Tensor cpuIds = Torch.of(ids, n, 77); Tensor cpuEmpty = Torch.of(emptyL, 1, 77)) {
+            Tensor px, idT, id2T, emptyT;
+            try (Tensor cpu = Torch.ofBytes(all, n, 3, s, s); Tensor cpuIds = Torch.of(ids, n, 77); Tensor cpuIds2 = Torch.of(ids2, n, 77);
+                 Tensor cpuEmpty = Torch.of(emptyL, 1, 77)) {
                 px = cpu.to(DType.U8, device).keep();
                 idT = cpuIds.to(DType.I64, device).keep();
+                id2T = cpuIds2.to(DType.I64, device).keep();
                 emptyT = cpuEmpty.to(DType.I64, device).keep();
             }
-            return new Dataset(px, idT, emptyT, n, used);
+            return new Dataset(px, idT, id2T, emptyT, n, used);
         }
 
         /** Images {@code idx} as f32 in [-1, 1]. */
@@ -225,6 +233,7 @@ public final class TinySdPretrainer {
         @Override public void close() {
             pixels.close();
             ids.close();
+            ids2.close();
             emptyIds.close();
             if (latents != null) latents.close();
         }
@@ -257,7 +266,7 @@ public final class TinySdPretrainer {
     }
 
     /** Encodes every image to its posterior mean; returns the scaling factor 1 / std and stores scaled latents. */
-    private static double encodeLatents(AutoencoderKL vae, Dataset data, Device device) {
+    static double encodeLatents(AutoencoderKL vae, Dataset data, Device device) {
         List<Tensor> parts = new ArrayList<>();
         try (Autograd.GradMode g = Autograd.noGrad(); Scope s = Scope.open()) {
             for (int start = 0; start < data.size; start += 512) {
@@ -311,7 +320,7 @@ public final class TinySdPretrainer {
         }
     }
 
-    private static void zeroUnusedTokenRows(Map<String, Tensor> text, TreeSet<Integer> used) {
+    static void zeroUnusedTokenRows(Map<String, Tensor> text, TreeSet<Integer> used) {
         String name = "text_model.embeddings.token_embedding.weight";
         Tensor emb = text.get(name);
         long vocab = emb.size(0);
@@ -322,8 +331,10 @@ public final class TinySdPretrainer {
         }
     }
 
-    private static Autocast autocast(Options o, Device device) {
-        return o.bf16() && device.isCuda() ? Autocast.enable(device.type(), DType.BF16) : null;
+    static Autocast autocast(Options o, Device device) { return autocast(o.bf16(), device); }
+
+    static Autocast autocast(boolean bf16, Device device) {
+        return bf16 && device.isCuda() ? Autocast.enable(device.type(), DType.BF16) : null;
     }
 
     // ---- samples ----

@@ -141,7 +141,7 @@ public final class SdPipeline implements AutoCloseable {
     }
 
     /**
-     * Opens {@code builtin:tiny-sd}, an LDM single-file {@code .safetensors} or a diffusers folder.
+     * Opens {@code builtin:tiny-sd} / {@code builtin:tiny-sdxl}, an LDM single-file {@code .safetensors} or a diffusers folder.
      *
      * @param prediction overrides what the checkpoint says (null = the checkpoint's, else epsilon)
      */
@@ -165,10 +165,9 @@ public final class SdPipeline implements AutoCloseable {
         }
         SdCheckpoint ckpt = switch (base) {
             case BaseModel.Builtin b -> {
-                if (!b.name().equals("tiny-sd")) {
-                    throw new IllegalArgumentException("base_model " + b + " is not an image model; use " + SdCheckpointLoader.BUILTIN_TINY);
-                }
-                yield SdCheckpointLoader.open(TinySdBuiltin.ensureCached(), prediction, null, vae);
+                TinySdBuiltin m = TinySdBuiltin.byName(b.name()).orElseThrow(() ->
+                        new IllegalArgumentException("base_model " + b + " is not an image model; use " + TinySdBuiltin.choices()));
+                yield SdCheckpointLoader.open(m.ensureCached(), prediction, null, vae);
             }
             case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction, ldmConfig, vae);
         };
@@ -321,7 +320,7 @@ public final class SdPipeline implements AutoCloseable {
      */
     public String vaeIdentity() throws IOException {
         return switch (baseModel) {
-            case BaseModel.Builtin b -> b + "|" + TinySdBuiltin.identity();
+            case BaseModel.Builtin b -> b + "|" + TinySdBuiltin.byName(b.name()).orElseThrow().identity();
             case BaseModel.Local l -> {
                 Path p = l.path();
                 Path weights = Files.isDirectory(p) ? p.resolve("vae") : p;

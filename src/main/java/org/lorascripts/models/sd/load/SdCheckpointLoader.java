@@ -69,12 +69,11 @@ public final class SdCheckpointLoader {
         return openSingleFile(path, prediction, ldmYaml, vae);
     }
 
-    /** {@code builtin:tiny-sd}: the pretrained demo model, copied from the jar into the cache on first use. */
+    /** {@code builtin:tiny-sd} or {@code builtin:tiny-sdxl}: a pretrained demo model, copied from the jar into the cache on first use. */
     public static SdCheckpoint openBuiltin(String name) throws IOException {
-        if (!name.equals(BUILTIN_TINY) && !name.equals("tiny-sd")) {
-            throw new IllegalArgumentException("unknown built-in image model '" + name + "' (available: " + BUILTIN_TINY + ")");
-        }
-        return open(TinySdBuiltin.ensureCached());
+        TinySdBuiltin m = TinySdBuiltin.byName(name).orElseThrow(() ->
+                new IllegalArgumentException("unknown built-in image model '" + name + "' (available: " + TinySdBuiltin.choices() + ")"));
+        return open(m.ensureCached());
     }
 
     static IllegalArgumentException pickleRefusal(Path path, String ext) {

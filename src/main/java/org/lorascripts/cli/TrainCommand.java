@@ -16,6 +16,10 @@ import org.lorascripts.config.ConfigWarning;
 import org.lorascripts.config.LoadedConfig;
 import org.lorascripts.config.StepPlan;
 import org.lorascripts.config.TrainConfig;
+import org.lorascripts.config.ValueKind;
+import org.lorascripts.config.ValueText;
+import org.lorascripts.models.sd.SdFamily;
+import org.lorascripts.tasks.sd.SdFamilyDefaults;
 import org.lorascripts.data.DatasetException;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.Trainer;
@@ -99,9 +103,12 @@ public final class TrainCommand implements Callable<Integer> {
         // The model inputs are checked in a dry run and before a real one alike: the same mistakes fail
         // both, and a dry run that passes means training will not stop at them.
         ModelInputCheck.Result inputs = ModelInputCheck.check(loaded);
+        // the base model's family settles what the config cannot know (SDXL's bucket range), as the trainer does
+        Optional<SdFamily> family = c.isImage() ? SdFamilyDefaults.detect(c) : Optional.empty();
+        TrainConfig planned = family.map(f -> SdFamilyDefaults.resolve(c, f)).orElse(c);
         DatasetReport data;
         try {
-            data = DatasetReport.scan(c);
+            data = DatasetReport.scan(planned);
         } catch (DatasetException e) {
             if (inputs.problems().isEmpty()) throw e;
             List<String> all = new ArrayList<>(inputs.problems());
@@ -110,9 +117,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
         StepPlan plan = StepPlan.of(c, data.examples());
         data.lines().forEach(out::println);
-        printPlan(c, plan, from, out);
+        printPlan(c, family, plan, from, out);
 
         List<ConfigWarning> warnings = new ArrayList<>(loaded.warnings());
+        family.flatMap(f -> SdFamilyDefaults.textEncoderLrWarning(c, f))
+                .ifPresent(w -> warnings.add(new ConfigWarning("text_encoder_lr", w)));
         warnings.addAll(inputs.warnings());
         warnings.addAll(data.warnings());
         warnings.addAll(ConfigAdvisor.forDataset(c, data.examples()));
@@ -144,6 +153,18 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** "unet 1e-4, text encoder 5e-5" (SDXL: "TE1 ..., TE2 ..."); the text encoder only when it trains. */
+    private static String learningRates(TrainConfig c, Optional<SdFamily> family) {
+        TrainConfig.Optimizer o = c.optimizer();
+        String s = "unet " + ValueText.format(o.unetLr(), ValueKind.FLOAT);
+        if (!c.lora().trainTextEncoder()) return s + " (text encoder frozen)";
+        if (family.orElse(null) == SdFamily.SDXL) {
+            return s + ", TE1 " + ValueText.format(o.textEncoderLr(1), ValueKind.FLOAT)
+                    + ", TE2 " + ValueText.format(o.textEncoderLr(2), ValueKind.FLOAT);
+        }
+        return s + ", text encoder " + ValueText.format(o.textEncoderLr(), ValueKind.FLOAT);
+    }
+
     /** "FILE:LINE: " (or "--set ARG: ") of the key a warning is about; the file alone for general advice. */
     private static String where(LoadedConfig loaded, ConfigWarning w) {
         return ConfigKeys.lookup(w.key() == null ? "" : w.key())
@@ -151,7 +172,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .orElse(loaded.values().source()) + ": ";
     }
 
-    private static void printPlan(TrainConfig c, StepPlan p, Resume from, PrintWriter out) {
+    private static void printPlan(TrainConfig c, Optional<SdFamily> family, StepPlan p, Resume from, PrintWriter out) {
         TrainConfig.Loop loop = c.loop();
         out.println("plan:");
         out.println(DatasetReport.row("train examples", p.trainExamples() + " (validation " + p.valExamples()
@@ -166,7 +187,9 @@ public final class TrainCommand implements Callable<Integer> {
         out.println(DatasetReport.row("total steps", p.totalSteps() + (loop.maxSteps() > 0 ? " (max_steps)" : "")));
         if (c.isImage() && c.image().buckets().enabled()) {
             out.println("  (batches form per aspect-ratio bucket, so the trainer may take a few more steps)");
+            out.println(DatasetReport.row("bucket range", SdFamilyDefaults.bucketRange(c, family.orElse(SdFamily.SD1))));
         }
+        if (c.isImage()) out.println(DatasetReport.row("learning rates", learningRates(c, family)));
         if (!c.isImage() && c.text().packing()) {
             out.println("  (packing joins short examples into max_seq_len sequences, so the trainer takes fewer steps)");
         }

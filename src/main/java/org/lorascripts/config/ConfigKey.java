@@ -15,18 +15,20 @@ import java.util.List;
  * @param choiceType   enum class of a CHOICE key
  * @param derivedFrom  key whose value is used when this one is unset (lora_alpha = lora_rank)
  * @param defaultLabel how the default is shown in docs when it is not a plain value
+ * @param maxItems     for NUMBER_LIST keys, the most numbers a list may hold (one number is always allowed)
  */
 public record ConfigKey(String name, Section section, TaskScope scope, ValueKind kind,
                         Object defaultValue, Double min, Double max, boolean maxExclusive,
                         List<String> choices, Class<? extends Enum<?>> choiceType,
                         boolean required, String derivedFrom, String defaultLabel,
-                        List<String> aliases, String help) {
+                        List<String> aliases, String help, int maxItems) {
 
     /** How a valid value looks, for "x must be ..., got 'y'" messages. */
     public String expectation() {
         return switch (kind) {
             case INT -> choices.isEmpty() ? "an integer" + range() : "one of " + String.join(", ", choices);
             case FLOAT -> "a number" + range();
+            case NUMBER_LIST -> "a number" + range() + " or a list of 1 to " + maxItems + " such numbers";
             case BOOL -> "true or false";
             case CHOICE -> "one of " + String.join(", ", choices);
             case STRING -> "a non-empty string";
@@ -44,6 +46,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
     public String emptyHint() {
         return switch (kind) {
             case INT, FLOAT -> "a number";
+            case NUMBER_LIST -> "a number or a list of numbers";
             case BOOL -> "true/false";
             case CHOICE -> "a value (" + String.join(", ", choices) + ")";
             case DEVICE -> "a device (auto, cpu, cuda, cuda:N)";
@@ -91,6 +94,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
         private Class<? extends Enum<?>> choiceType;
         private String derivedFrom, defaultLabel, help = "";
         private final List<String> aliases = new ArrayList<>();
+        private int maxItems;
 
         private Builder(String name, Section section) { this.name = name; this.section = section; }
 
@@ -106,6 +110,13 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
         Builder numberAtLeast(double min) { kind = ValueKind.FLOAT; this.min = min; return this; }
         /** Strictly positive: stored as min = Double.MIN_VALUE and shown as "> 0". */
         Builder positiveNumber() { kind = ValueKind.FLOAT; this.min = Double.MIN_VALUE; return this; }
+        /** One number > 0, or a list of 1 to {@code maxItems} of them (text_encoder_lr: one per text encoder). */
+        Builder positiveNumbers(int maxItems) {
+            kind = ValueKind.NUMBER_LIST;
+            this.min = Double.MIN_VALUE;
+            this.maxItems = maxItems;
+            return this;
+        }
         Builder bool() { kind = ValueKind.BOOL; return this; }
         <E extends Enum<E> & ConfigChoice> Builder choice(Class<E> type) {
             kind = ValueKind.CHOICE;
@@ -131,7 +142,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
 
         ConfigKey build() {
             return new ConfigKey(name, section, scope, kind, def, min, max, maxExclusive, choices, choiceType,
-                    required, derivedFrom, defaultLabel, List.copyOf(aliases), help);
+                    required, derivedFrom, defaultLabel, List.copyOf(aliases), help, maxItems);
         }
     }
 }

@@ -73,8 +73,10 @@ public final class ConfigKeys {
                     .help("Peak learning rate. Typical: 1e-4..3e-4 for image LoRA, 5e-5..1e-4 for text.").build(),
             key("unet_lr", TRAIN).positiveNumber().derivedFrom("learning_rate").image()
                     .help("Learning rate of the UNet LoRA.").build(),
-            key("text_encoder_lr", TRAIN).positiveNumber().derivedFrom("learning_rate").image()
-                    .help("Learning rate of the text-encoder LoRA (often lower, e.g. 5e-5); needs train_text_encoder.").build(),
+            key("text_encoder_lr", TRAIN).positiveNumbers(2).derivedFrom("learning_rate").image()
+                    .help("Learning rate of the text-encoder LoRA (often lower, e.g. 5e-5); needs train_text_encoder."
+                            + " One number for every text encoder, or for SDXL a list [TE1, TE2] (e.g. [5e-5, 2.5e-5]);"
+                            + " SD 1.x/2.x have one encoder and use the first number, as kohya does.").build(),
             key("optimizer", TRAIN).choice(OptimizerType.class).def(OptimizerType.ADAMW).alias("optimizer_type")
                     .help("Optimizer; only adamw is implemented so far.").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
@@ -146,9 +148,11 @@ public final class ConfigKeys {
             key("enable_bucket", DATA).bool().def(true).image()
                     .help("Aspect-ratio buckets: train non-square images without cropping them square.").build(),
             key("min_bucket_reso", DATA).integer(64, 8192).def(256).image()
-                    .help("Smallest bucket side in pixels; left at the default, it is lowered to fit a smaller resolution (with a note).").build(),
+                    .help("Smallest bucket side in pixels; left at the default, it is lowered to fit a smaller resolution (with a note)."
+                            + " With an SDXL base the default is resolution/2 (512 at 1024), as in kohya's SDXL recipe.").build(),
             key("max_bucket_reso", DATA).integer(64, 8192).def(1024).image()
-                    .help("Largest bucket side in pixels; left at the default, it is raised to fit a larger resolution (with a note).").build(),
+                    .help("Largest bucket side in pixels; left at the default, it is raised to fit a larger resolution (with a note)."
+                            + " With an SDXL base the default is resolution*2 (2048 at 1024), as in kohya's SDXL recipe.").build(),
             key("bucket_reso_steps", DATA).integer(8, 1024).def(64).image()
                     .help("Bucket side step in pixels (multiple of 8; 64 recommended).").build(),
             key("bucket_no_upscale", DATA).bool().def(false).image()

@@ -136,7 +136,7 @@ final class ConfigValidator {
                         + where(v, "min_bucket_reso") + "); set " + (fitted <= small ? "min_bucket_reso: " + fitted + " or " : "")
                         + "enable_bucket: false");
             } else {
-                v.put(minKey, fitted, v.origin("resolution"), "min_bucket_reso");
+                v.fit(minKey, fitted, v.origin("resolution"));
                 notes.add(new ConfigWarning("min_bucket_reso", "min_bucket_reso " + fitted + " (instead of the default " + min
                         + ") so that buckets hold resolution " + r + "; set min_bucket_reso to choose another"));
             }
@@ -148,7 +148,7 @@ final class ConfigValidator {
                 p.add(v.origin("resolution"), "resolution " + r + " is above max_bucket_reso " + max + " ("
                         + where(v, "max_bucket_reso") + "); set max_bucket_reso: " + large + " or enable_bucket: false");
             } else {
-                v.put(maxKey, fitted, v.origin("resolution"), "max_bucket_reso");
+                v.fit(maxKey, fitted, v.origin("resolution"));
                 notes.add(new ConfigWarning("max_bucket_reso", "max_bucket_reso " + fitted + " (instead of the default " + max
                         + ") so that buckets hold resolution " + r + "; set max_bucket_reso to choose another"));
             }

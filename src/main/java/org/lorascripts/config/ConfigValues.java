@@ -19,6 +19,7 @@ public final class ConfigValues {
     private final Map<String, Object> set = new LinkedHashMap<>();
     private final Map<String, Origin> origins = new LinkedHashMap<>();
     private final Map<String, String> written = new LinkedHashMap<>();
+    private final java.util.Set<String> fitted = new java.util.HashSet<>();
 
     ConfigValues(String source, Path baseDir) {
         this.source = source;
@@ -30,6 +31,19 @@ public final class ConfigValues {
         origins.put(key.name(), origin);
         written.put(key.name(), writtenAs);
     }
+
+    /**
+     * A default the validator changed to fit other values (min_bucket_reso lowered to a small
+     * resolution): it reads as set, but {@link #isSetByUser} stays false, so a later stage that knows
+     * more (the model family) may still choose its own default.
+     */
+    void fit(ConfigKey key, Object value, Origin origin) {
+        put(key, value, origin, key.name());
+        fitted.add(key.name());
+    }
+
+    /** Set in the file or by {@code --set}, not merely fitted by the validator. */
+    public boolean isSetByUser(String key) { return isSet(key) && !fitted.contains(ConfigKeys.get(key).name()); }
 
     /** The config file as named in messages. */
     public String source() { return source; }
@@ -71,6 +85,7 @@ public final class ConfigValues {
      * {@code output_dir: output/my_style_lora} is my_style_lora.safetensors, {@code <lora:my_style_lora:0.8>}.
      */
     private static Object derive(ConfigKey k, Object from) {
+        if (k.kind() == ValueKind.NUMBER_LIST && from instanceof Number n) return List.of(n.doubleValue());
         if (k.kind() == ValueKind.STRING && from instanceof Path dir) {
             Path name = dir.toAbsolutePath().normalize().getFileName();
             return name == null ? FALLBACK_NAME : name.toString();
@@ -89,6 +104,10 @@ public final class ConfigValues {
     public Optional<Double> optionalNumber(String key) {
         return isSet(key) ? Optional.of(number(key)) : Optional.empty();
     }
+
+    /** A NUMBER_LIST key: one or more numbers, as written (or the one number it derives from). */
+    @SuppressWarnings("unchecked")
+    public List<Double> numbers(String key) { return (List<Double>) get(key); }
 
     public boolean bool(String key) { return Boolean.TRUE.equals(get(key)); }
 

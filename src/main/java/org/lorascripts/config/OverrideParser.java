@@ -6,7 +6,7 @@ import org.snakeyaml.engine.v2.nodes.Node;
 /**
  * Parses one {@code --set KEY=VALUE} argument. KEY may carry a section prefix
  * ({@code train_config.learning_rate}); VALUE is taken literally, except that list keys accept
- * a YAML flow list ({@code [a, b]}). An empty VALUE, {@code ~} or {@code null} resets the key to its
+ * a YAML flow list ({@code [a, b]}; {@code --set text_encoder_lr=[1e-5,5e-6]}). An empty VALUE, {@code ~} or {@code null} resets the key to its
  * default, as {@code key: ~} does in the file (a command line cannot delete a line of the file).
  * Booleans follow the same rule as the file ({@link ValueParser}): {@code --set flip_aug=yes} is true.
  */
@@ -31,7 +31,7 @@ final class OverrideParser {
     private static RawValue rawValue(ConfigKey key, String value, Origin origin) {
         if (value.isEmpty() || YamlConfigReader.isNullWord(value)) return new RawValue.Null();
         boolean list = key.kind() == ValueKind.NAME_LIST || key.kind() == ValueKind.TEXT_LIST
-                || key.kind() == ValueKind.RESOLUTION;
+                || key.kind() == ValueKind.RESOLUTION || key.kind() == ValueKind.NUMBER_LIST;
         if (!list || !value.startsWith("[")) return new RawValue.Scalar(value);
         try {
             Optional<Node> node = SafeYaml.compose(value, origin.toString());

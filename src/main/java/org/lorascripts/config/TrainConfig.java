@@ -28,9 +28,31 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         public double scale() { return useRslora ? alpha / Math.sqrt(rank) : alpha / rank; }
     }
 
-    /** AdamW settings; the UNet / text-encoder rates default to {@code learningRate}. */
-    public record Optimizer(OptimizerType type, double learningRate, double unetLr, double textEncoderLr,
-                            double weightDecay, double beta1, double beta2, double epsilon, double maxGradNorm) {}
+    /**
+     * AdamW settings; the UNet / text-encoder rates default to {@code learningRate}.
+     *
+     * @param textEncoderLrs text_encoder_lr as written: one rate for every text encoder, or one per
+     *                       encoder (SDXL: TE1, TE2), as kohya's {@code --text_encoder_lr} (nargs="*")
+     */
+    public record Optimizer(OptimizerType type, double learningRate, double unetLr, List<Double> textEncoderLrs,
+                            double weightDecay, double beta1, double beta2, double epsilon, double maxGradNorm) {
+        public Optimizer {
+            textEncoderLrs = List.copyOf(textEncoderLrs);
+            if (textEncoderLrs.isEmpty()) throw new IllegalArgumentException("textEncoderLrs is empty");
+        }
+
+        /** The rate of the first (SD 1.x/2.x: the only) text encoder. */
+        public double textEncoderLr() { return textEncoderLrs.getFirst(); }
+
+        /**
+         * The rate of text encoder {@code encoder} (1 = CLIP ViT-L, 2 = SDXL's OpenCLIP bigG): its own
+         * entry of the list, else the first one (kohya's rule: one value serves every encoder).
+         */
+        public double textEncoderLr(int encoder) {
+            if (encoder < 1) throw new IllegalArgumentException("text encoders count from 1, got " + encoder);
+            return encoder <= textEncoderLrs.size() ? textEncoderLrs.get(encoder - 1) : textEncoderLrs.getFirst();
+        }
+    }
 
     /** Learning-rate schedule. */
     public record Schedule(LrScheduler scheduler, int warmupSteps, int numCycles, double power) {}
@@ -50,8 +72,25 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                             boolean shuffleCaption, int keepTokens, boolean flipAug, boolean randomCrop,
                             Buckets buckets, boolean cacheLatents, boolean cacheLatentsToDisk) {}
 
-    /** Aspect-ratio bucketing. */
-    public record Buckets(boolean enabled, int minReso, int maxReso, int resoSteps, boolean noUpscale) {}
+    /**
+     * Aspect-ratio bucketing.
+     *
+     * @param minResoSet whether min_bucket_reso was set by the user (false: a default, possibly fitted
+     *                   to the resolution, which a model family may replace by its own: SDXL's)
+     * @param maxResoSet the same for max_bucket_reso
+     */
+    public record Buckets(boolean enabled, int minReso, int maxReso, int resoSteps, boolean noUpscale,
+                          boolean minResoSet, boolean maxResoSet) {
+        /** Bounds given explicitly (both count as set). */
+        public Buckets(boolean enabled, int minReso, int maxReso, int resoSteps, boolean noUpscale) {
+            this(enabled, minReso, maxReso, resoSteps, noUpscale, true, true);
+        }
+
+        /** The same buckets with another range; the bounds keep their "set by the user" flags. */
+        public Buckets withRange(int min, int max) {
+            return new Buckets(enabled, min, max, resoSteps, noUpscale, minResoSet, maxResoSet);
+        }
+    }
 
     /** Text pipeline. */
     public record TextData(DataFormat dataFormat, int maxSeqLen, boolean packing) {}
@@ -66,6 +105,14 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
 
     /** Validation and early stopping. */
     public record Eval(int evalSteps, int earlyStoppingPatience) {}
+
+    /** This config with other bucket settings (a model family's defaults, resolved where the family is known). */
+    public TrainConfig withBuckets(Buckets buckets) {
+        ImageData i = image;
+        var changed = new ImageData(i.resolution(), i.captionExtension(), i.captionDropoutRate(), i.shuffleCaption(),
+                i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk());
+        return new TrainConfig(taskType, model, lora, optimizer, schedule, loop, data, changed, text, output, sample, eval);
+    }
 
     /** True for Stable Diffusion LoRA training. */
     public boolean isImage() { return taskType == TaskType.IMAGE_GENERATION; }
@@ -89,7 +136,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.integer("conv_rank"), v.number("conv_alpha"), v.list("target_modules"), v.bool("use_rslora"),
                 v.bool("train_text_encoder"));
         var optimizer = new Optimizer(v.choice("optimizer", OptimizerType.class), v.number("learning_rate"),
-                v.number("unet_lr"), v.number("text_encoder_lr"), v.number("weight_decay"), v.number("adam_beta1"),
+                v.number("unet_lr"), v.numbers("text_encoder_lr"), v.number("weight_decay"), v.number("adam_beta1"),
                 v.number("adam_beta2"), v.number("adam_epsilon"), v.number("max_grad_norm"));
         var schedule = new Schedule(v.choice("lr_scheduler", LrScheduler.class), v.integer("lr_warmup_steps"),
                 v.integer("lr_scheduler_num_cycles"), v.number("lr_scheduler_power"));
@@ -100,7 +147,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var data = new Data(v.path("train_data_dir"), Optional.ofNullable(v.path("metadata_path")),
                 v.number("val_ratio"), Optional.ofNullable(v.path("val_data_dir")));
         var buckets = new Buckets(v.bool("enable_bucket"), v.integer("min_bucket_reso"), v.integer("max_bucket_reso"),
-                v.integer("bucket_reso_steps"), v.bool("bucket_no_upscale"));
+                v.integer("bucket_reso_steps"), v.bool("bucket_no_upscale"),
+                v.isSetByUser("min_bucket_reso"), v.isSetByUser("max_bucket_reso"));
         var image = new ImageData((Resolution) v.get("resolution"), v.string("caption_extension"),
                 v.number("caption_dropout_rate"), v.bool("shuffle_caption"), v.integer("keep_tokens"),
                 v.bool("flip_aug"), v.bool("random_crop"), buckets, v.bool("cache_latents"),

@@ -4,6 +4,11 @@ package org.lorascripts.config;
 public enum ValueKind {
     /** {@link Integer}. */ INT("integer"),
     /** {@link Double}; {@code 1e-4} is accepted however the YAML schema tags it. */ FLOAT("number"),
+    /**
+     * {@code List<Double>}: one number, or a YAML list of up to {@link ConfigKey#maxItems} numbers,
+     * each checked against the key's range; an unset key derived from a number reads as a list of it.
+     */
+    NUMBER_LIST("number or list"),
     /** {@link Boolean}: true/false (yes/no/on/off too). */ BOOL("bool"),
     /** A {@link ConfigChoice} enum constant. */ CHOICE("choice"),
     /** {@link String}. */ STRING("string"),

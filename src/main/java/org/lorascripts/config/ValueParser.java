@@ -33,6 +33,7 @@ final class ValueParser {
         return switch (key.kind()) {
             case INT -> checkIntChoice(e, (int) checkRange(e, parseInteger(e, scalar(e))));
             case FLOAT -> checkRange(e, parseDecimal(e, scalar(e)));
+            case NUMBER_LIST -> parseNumbers(e);
             case BOOL -> parseBool(e, scalar(e));
             case CHOICE -> parseChoice(e, scalar(e));
             case STRING -> nonEmpty(e, scalar(e));
@@ -121,6 +122,36 @@ final class ValueParser {
         boolean high = k.max() != null && (k.maxExclusive() ? v >= k.max() : v > k.max());
         if (low || high) throw invalid(e);
         return v;
+    }
+
+    /**
+     * One number or a list of 1..maxItems numbers, each in the key's range. kohya's
+     * {@code --text_encoder_lr} takes one value or several (nargs="*"); a TOML/YAML list is the same.
+     */
+    private static List<Double> parseNumbers(RawEntry e) {
+        ConfigKey k = e.key();
+        if (e.value() instanceof RawValue.Scalar) return List.of(checkRange(e, parseDecimal(e, scalar(e))));
+        if (!(e.value() instanceof RawValue.Sequence q)) throw invalid(e);
+        int n = q.items().size();
+        if (n < 1 || n > k.maxItems()) {
+            throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got a list of " + n);
+        }
+        List<Double> out = new ArrayList<>();
+        for (RawValue item : q.items()) {
+            if (!(item instanceof RawValue.Scalar s) || s.text().isBlank()) {
+                throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got "
+                        + (item instanceof RawValue.Scalar || item instanceof RawValue.Empty ? "an empty item" : "an item " + item.shown()));
+            }
+            String t = s.text().strip().replace("_", "");
+            double v = DECIMAL.matcher(t).matches() ? Double.parseDouble(t) : Double.NaN;
+            boolean low = k.min() != null && (k.min() == Double.MIN_VALUE ? v <= 0 : v < k.min());
+            boolean high = k.max() != null && v > k.max();
+            if (Double.isNaN(v) || Double.isInfinite(v) || low || high) {
+                throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got an item '" + s.text().strip() + "'");
+            }
+            out.add(v);
+        }
+        return List.copyOf(out);
     }
 
     private static Object checkIntChoice(RawEntry e, int v) {

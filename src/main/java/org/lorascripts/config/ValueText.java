@@ -12,7 +12,8 @@ public final class ValueText {
         if (value instanceof Double d) return NumberText.format(d);
         if (value instanceof ConfigChoice c) return c.configName();
         if (value instanceof List<?> list) {
-            return list.stream().map(o -> kind == ValueKind.TEXT_LIST ? "\"" + o + "\"" : String.valueOf(o))
+            return list.stream().map(o -> kind == ValueKind.TEXT_LIST ? "\"" + o + "\""
+                            : o instanceof Double d ? NumberText.format(d) : String.valueOf(o))
                     .collect(Collectors.joining(", ", "[", "]"));
         }
         return value.toString();

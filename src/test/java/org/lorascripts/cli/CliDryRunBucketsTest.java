@@ -44,6 +44,39 @@ class CliDryRunBucketsTest {
     }
 
     @Test
+    void anSdxlBaseUsesHalfToTwiceTheResolutionAndThePlanSaysSo(@TempDir Path dir) throws Exception {
+        Path model = org.lorascripts.models.sd.load.TinySdxl.writeCompleteLdm(dir.resolve("tiny-sdxl.safetensors"),
+                org.lorascripts.tensor.DType.F16);
+        String data = Path.of("examples/quickstart_data").toAbsolutePath().toString();
+        String common = "train_data_dir: " + data + "\nresolution: 64\ntrain_text_encoder: true\ntext_encoder_lr: [2e-5, 1e-5]\n";
+        Path xl = Files.writeString(dir.resolve("xl.yaml"), "base_model: " + model + "\n" + common);
+        String o = dryRun(xl, 0);
+        assertTrue(o.contains("  bucket range           32-128 (SDXL default: resolution/2 to resolution*2)"), o);
+        assertTrue(o.contains("  learning rates         unet 1e-4, TE1 2e-5, TE2 1e-5"), o);
+        assertTrue(o.contains("  * text_encoder_lr              [2e-5, 1e-5]"), o);
+        Path sd = Files.writeString(dir.resolve("sd.yaml"), "base_model: builtin:tiny-sd\n" + common);
+        StringWriter err = new StringWriter();
+        o = dryRun(sd, 0, err);
+        assertTrue(o.contains("  bucket range           64-1024 (default)"), o);
+        assertTrue(o.contains("  learning rates         unet 1e-4, text encoder 2e-5"), o);
+        assertTrue(err.toString().contains("warning: " + sd + ":5: text_encoder_lr has 2 values but Stable Diffusion 1.x has one"
+                + " text encoder; it trains at the first, 2e-5"), err.toString());
+    }
+
+    private static String dryRun(Path cfg, int exit) {
+        return dryRun(cfg, exit, new StringWriter());
+    }
+
+    private static String dryRun(Path cfg, int exit, StringWriter err) {
+        StringWriter out = new StringWriter();
+        var cl = Main.newCommandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        assertEquals(exit, cl.execute("train", "--config", cfg.toString(), "--dry-run"), err.toString());
+        return out.toString();
+    }
+
+    @Test
     void aResolutionBelowTheDefaultBucketRangeMovesItWithANote(@TempDir Path dir) throws Exception {
         Path cfg = Files.writeString(dir.resolve("c.yaml"), """
                 base_model: builtin:tiny-sd

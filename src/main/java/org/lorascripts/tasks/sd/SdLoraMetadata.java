@@ -54,7 +54,9 @@ public final class SdLoraMetadata {
         m.put("ss_training_started_at", pyFloat(startedAtMillis / 1000.0));
         m.put("ss_output_name", c.output().outputName());
         m.put("ss_learning_rate", pyFloat(opt.learningRate()));
-        m.put("ss_text_encoder_lr", pyFloat(opt.textEncoderLr()));
+        // one rate: a float, as before; one per encoder: Python's str() of the list, as kohya writes args.text_encoder_lr
+        m.put("ss_text_encoder_lr", opt.textEncoderLrs().size() == 1 ? pyFloat(opt.textEncoderLr())
+                : opt.textEncoderLrs().stream().map(SdLoraMetadata::pyFloat).collect(java.util.stream.Collectors.joining(", ", "[", "]")));
         m.put("ss_unet_lr", pyFloat(opt.unetLr()));
         m.put("ss_num_train_images", Integer.toString(trainImages));
         m.put("ss_num_reg_images", "0");

@@ -46,8 +46,8 @@ import org.lorascripts.models.sd.unet.UNetConfig;
  * {@code ss_*} metadata) that AUTOMATIC1111 and ComfyUI load.
  *
  * <p>Trainable parameters are named {@code unet.<module>.lora_down.weight} and
- * {@code te.<module>...}; their learning rates are unet_lr and text_encoder_lr (as scales of the
- * schedule's learning_rate).
+ * {@code te.<module>...} (SDXL's second encoder: {@code te2.<module>...}); their learning rates are unet_lr and
+ * text_encoder_lr (one rate, or SDXL's [TE1, TE2]), as scales of the schedule's learning_rate.
  */
 public final class SdLoraTask implements TrainingTask {
     /** One split: examples {@code indices} of {@code dataset}, with their cached latents when caching. */
@@ -77,13 +77,19 @@ public final class SdLoraTask implements TrainingTask {
     }
 
     /** @param log where progress notes and dataset warnings go (one line each) */
-    public SdLoraTask(TrainConfig config, Consumer<String> log) {
-        this.config = config;
+    public SdLoraTask(TrainConfig requested, Consumer<String> log) {
         long started = System.currentTimeMillis();
-        Device device = TrainingDevice.resolve(config.loop().device());
-        this.pipeline = openPipeline(config, device);
+        Device device = TrainingDevice.resolve(requested.loop().device());
+        this.pipeline = openPipeline(requested, device);
+        // the family's defaults (SDXL's buckets) apply from here on: dataset, metadata and the plan agree
+        TrainConfig config = SdFamilyDefaults.resolve(requested, pipeline.family());
+        this.config = config;
         try {
             for (String note : pipeline.checkpoint().notes()) log.accept("note: " + note);
+            if (config.image().buckets().enabled() && pipeline.family() == SdFamily.SDXL) {
+                log.accept("note: buckets " + SdFamilyDefaults.bucketRange(requested, pipeline.family()));
+            }
+            SdFamilyDefaults.textEncoderLrWarning(config, pipeline.family()).ifPresent(w -> log.accept("warning: " + w));
             if (pipeline.family() == SdFamily.SDXL) {
                 String note = SdxlConditioning.resolutionNote(config.image().resolution().width(), config.image().resolution().height());
                 if (note != null) log.accept("note: " + note);
@@ -100,7 +106,8 @@ public final class SdLoraTask implements TrainingTask {
             LoraSpec spec = new LoraSpec(l.rank(), l.alpha(), l.dropout(), l.convRank(), l.convAlpha(), l.useRslora());
             this.unetNet = LoraNetwork.inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, device);
             this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, device) : null;
-            // kohya's sdxl_train_network trains both encoders' attention and MLP (not TE2's text_projection) at text_encoder_lr
+            // kohya's sdxl_train_network trains both encoders' attention and MLP (not TE2's text_projection), TE1 at the first
+            // text_encoder_lr and TE2 at the second (one value: both at it)
             this.te2Net = l.trainTextEncoder() && pipeline.textEncoder2() != null
                     ? LoraNetwork.inject(pipeline.textEncoder2().loraHosts(), n -> true, spec, device) : null;
             if (config.model().networkWeights().isPresent()) {
@@ -114,10 +121,10 @@ public final class SdLoraTask implements TrainingTask {
             double lr = config.optimizer().learningRate();
             for (NamedParam p : unetNet.trainableParameters()) params.add(new NamedParam("unet." + p.name(), p.tensor(), config.optimizer().unetLr() / lr));
             if (teNet != null) {
-                for (NamedParam p : teNet.trainableParameters()) params.add(new NamedParam("te." + p.name(), p.tensor(), config.optimizer().textEncoderLr() / lr));
+                for (NamedParam p : teNet.trainableParameters()) params.add(new NamedParam("te." + p.name(), p.tensor(), config.optimizer().textEncoderLr(1) / lr));
             }
             if (te2Net != null) {
-                for (NamedParam p : te2Net.trainableParameters()) params.add(new NamedParam("te2." + p.name(), p.tensor(), config.optimizer().textEncoderLr() / lr));
+                for (NamedParam p : te2Net.trainableParameters()) params.add(new NamedParam("te2." + p.name(), p.tensor(), config.optimizer().textEncoderLr(2) / lr));
             }
 
             LatentCache trainCache = null, valCache = null;
@@ -376,6 +383,9 @@ public final class SdLoraTask implements TrainingTask {
 
     /** The loaded models (for tests and tools that inspect the trained network). */
     public SdPipeline pipeline() { return pipeline; }
+
+    /** The config as trained: the one given, with the base family's defaults applied ({@link SdFamilyDefaults}). */
+    public TrainConfig config() { return config; }
 
     public LoraNetwork unetNetwork() { return unetNet; }
 

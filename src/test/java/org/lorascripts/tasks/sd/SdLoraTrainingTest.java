@@ -1,6 +1,7 @@
 package org.lorascripts.tasks.sd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lorascripts.config.TrainConfig;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.Rng;
@@ -110,6 +112,23 @@ class SdLoraTrainingTest {
                 assertTrue(f.contains("lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight"));
                 assertTrue(f.contains("lora_te_text_model_encoder_layers_1_mlp_fc2.alpha"));
             }
+        }
+    }
+
+    @Test void twoTextEncoderRatesOnSd1TrainTheOneEncoderAtTheFirstWithAWarning() throws Exception {
+        Map<String, Object> cfg = SdTrainingFixture.settings(SdTrainingFixture.images(dir.resolve("data"), 2), dir.resolve("out"));
+        cfg.put("train_text_encoder", true);
+        cfg.put("text_encoder_lr", List.of(1e-3, 2.5e-4));
+        List<String> log = new java.util.ArrayList<>();
+        Rng.manualSeed(SdTrainingFixture.SEED);
+        try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
+            List<NamedParam> te = task.trainableParameters().stream().filter(p -> p.name().startsWith("te")).toList();
+            assertFalse(te.isEmpty());
+            for (NamedParam p : te) assertEquals(1e-3 / 5e-3, p.lrScale(), 1e-12, p.name());
+            assertTrue(log.stream().anyMatch(l -> l.startsWith("warning: text_encoder_lr has 2 values but Stable Diffusion 1.x has one"
+                    + " text encoder; it trains at the first, 0.001")), log.toString());
+            TrainConfig.Buckets b = task.config().image().buckets();
+            assertEquals(List.of(256, 1024), List.of(b.minReso(), b.maxReso()), "SD 1.x keeps the config's buckets");
         }
     }
 

@@ -188,6 +188,51 @@ class SdxlLoraTrainingTest {
         }
     }
 
+    @Test void textEncoderLrListGivesTe1AndTe2TheirOwnRates() throws Exception {
+        Map<String, Object> cfg = settings(SdTrainingFixture.images(dir.resolve("data"), 2), "out");
+        cfg.put("train_text_encoder", true);
+        cfg.put("text_encoder_lr", List.of(1e-3, 2.5e-4));   // kohya's --text_encoder_lr 1e-3 2.5e-4
+        Path file = dir.resolve("te.safetensors");
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            List<NamedParam> te1 = task.trainableParameters().stream().filter(p -> p.name().startsWith("te.")).toList();
+            List<NamedParam> te2 = task.trainableParameters().stream().filter(p -> p.name().startsWith("te2.")).toList();
+            List<NamedParam> unet = task.trainableParameters().stream().filter(p -> p.name().startsWith("unet.")).toList();
+            assertFalse(te1.isEmpty() || te2.isEmpty() || unet.isEmpty());
+            for (NamedParam p : te1) assertEquals(1e-3 / 5e-3, p.lrScale(), 1e-12, p.name());
+            for (NamedParam p : te2) assertEquals(2.5e-4 / 5e-3, p.lrScale(), 1e-12, p.name());
+            for (NamedParam p : unet) assertEquals(1.0, p.lrScale(), 1e-12, p.name());
+            task.exportAdapter(file, Map.of());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertEquals("[0.001, 0.00025]", f.metadata().get("ss_text_encoder_lr"), "Python's str() of the list, as kohya writes it");
+        }
+    }
+
+    @Test void sdxlBucketsDefaultToHalfAndTwiceTheResolution() throws Exception {
+        Map<String, Object> cfg = settings(SdTrainingFixture.images(dir.resolve("data"), 2), "out");
+        cfg.put("resolution", 64);
+        cfg.put("enable_bucket", true);
+        List<String> log = new ArrayList<>();
+        Rng.manualSeed(SdTrainingFixture.SEED);
+        Path file = dir.resolve("b.safetensors");
+        try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
+            TrainConfig.Buckets b = task.config().image().buckets();
+            assertEquals(List.of(32, 128), List.of(b.minReso(), b.maxReso()));
+            assertTrue(log.contains("note: buckets 32-128 (SDXL default: resolution/2 to resolution*2)"), log.toString());
+            task.exportAdapter(file, Map.of());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertEquals("32", f.metadata().get("ss_min_bucket_reso"));
+            assertEquals("128", f.metadata().get("ss_max_bucket_reso"));
+        }
+        cfg.put("min_bucket_reso", 64);
+        cfg.put("max_bucket_reso", 256);
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            TrainConfig.Buckets b = task.config().image().buckets();
+            assertEquals(List.of(64, 256), List.of(b.minReso(), b.maxReso()), "bounds the user set are kept");
+        }
+    }
+
     private static List<Float> boxed(float[] v) {
         List<Float> r = new ArrayList<>();
         for (float f : v) r.add(f);

@@ -17,7 +17,7 @@ $J -jar $app/junit-platform-console-standalone-1.14.1.jar execute --class-path "
   --details=summary --disable-banner 2>&1 | tail -40 | tee "$out/tests.txt"
 echo "== sd parity (diffusers) $(el)"
 mkdir -p /tmp/dfs && tar xzf .device/diffusers.tgz -C /tmp/dfs
-# sd1, sd2, sdxl on the CPU, then sdxl (UNet with added conditions, both text encoders) on CUDA; the full logs
+# sd1, sd2, sdxl on the CPU, then sdxl (UNet with added conditions, both text encoders, a LoRA step) on CUDA; the full logs
 # carry the dumper's own lines, the summaries one line per compared output
 for run in "cpu sd1,sd2,sdxl" "cuda sdxl"; do
   set -- $run

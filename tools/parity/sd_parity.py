@@ -26,6 +26,14 @@ line per output with its max abs difference. Exits 1 when any difference exceeds
         te2_penultimate (hidden_states[-2], no final norm, what SDXL's UNet is conditioned on) and
         te2_pooled (TE2's text_embeds, the pooled added condition), on fixed id rows of 5 and 30 tokens
         (BOS 49406, words, EOS 49407, then TE1's pad 49407 / TE2's pad 0).
+        Then one LoRA training step on that UNet: org.lorascripts.bench.SdxlLoraGradDump attaches
+        rank-4 alpha-2 adapters where our training does (every Linear inside attentions.N, as kohya),
+        with random up matrices, and writes their values, the MSE loss against a target, the output
+        and the gradients; the same adapters go onto diffusers' modules of the same names as forward
+        hooks and the same loss is backpropagated. Lines: lora_targets (the adapted modules are
+        exactly diffusers' Linear/Conv2d inside attentions.N), lora_effect (the adapters move the
+        output), lora_loss, lora_unet_out, lora_down_grad and lora_up_grad (all adapters' gradients
+        concatenated; tolerance relative to max |gradient|).
 Random weights are the default init perturbed by N(0, 0.05) everywhere (biases and norms included), so
 that a swapped or misplaced tensor shows in the outputs.
 
@@ -278,6 +286,7 @@ def run_variant(name, v):
         inputs["time_ids"] = torch.tensor([[1024, 1024, 0, 0, 1024, 1024], [768, 1344, 32, 64, 1024, 1024]], dtype=torch.float32)
         inputs["te1_input_ids"] = prompt_ids(g, 49407)
         inputs["te2_input_ids"] = prompt_ids(g, 0)
+        inputs["target"] = torch.randn(2, 4, 8, 12, generator=g)  # the LoRA step's regression target
     inputs_path = os.path.join(d, "inputs.safetensors")
     save_file(inputs, inputs_path)
 
@@ -313,28 +322,102 @@ def run_variant(name, v):
         print(f"{name}: SdParityDump failed with exit code {r.returncode}")
         return False
     ours = load_file(out_path)
-    ok_all = True
     versions = f"diffusers {diffusers.__version__}, torch {torch.__version__}"
     if sdxl:
         import transformers
         versions += f", transformers {transformers.__version__}"
     print(f"== {name} ({versions}, {args.device})")
+    ok_all = True
     for k, want in ref.items():
-        if k not in ours:
-            print(f"  {k:16s} MISSING from SdParityDump's output")
-            ok_all = False
-            continue
-        got = ours[k].to(want.device)
-        if got.shape != want.shape:
-            print(f"  {k:16s} SHAPE {tuple(got.shape)} vs reference {tuple(want.shape)}  MISMATCH")
-            ok_all = False
-            continue
-        diff = (got.float() - want.float()).abs().max().item()
-        scale = want.abs().max().item()
-        ok = diff <= args.tol * max(1.0, scale)  # NaN compares False: a NaN fails
-        ok_all &= ok
-        print(f"  {k:16s} max abs diff {diff:.3e}  (max |ref| {scale:.3e})  {'ok' if ok else 'MISMATCH'}")
+        ok_all &= compare(k, ours.get(k), want)
+    if sdxl:
+        ok_all &= lora_grad_parity(d, unet, inputs, inputs_path, dev, ref["unet_out"])
     return ok_all
+
+
+def compare(k, got, want, relative=False):
+    """One line: the max abs difference of our output from the reference; within --tol * max(1, max |ref|), or with relative
+    (gradients, which are small) --tol * max |ref|."""
+    if got is None:
+        print(f"  {k:16s} MISSING from our output  MISMATCH")
+        return False
+    got = got.to(want.device)
+    if got.shape != want.shape:
+        print(f"  {k:16s} SHAPE {tuple(got.shape)} vs reference {tuple(want.shape)}  MISMATCH")
+        return False
+    diff = (got.float() - want.float()).abs().max().item()
+    scale = want.abs().max().item()
+    ok = diff <= args.tol * (scale if relative else max(1.0, scale)) and scale > 0  # NaN compares False: a NaN fails
+    print(f"  {k:16s} max abs diff {diff:.3e}  (max |ref| {scale:.3e})  {'ok' if ok else 'MISMATCH'}")
+    return ok
+
+
+def lora_grad_parity(d, unet, inputs, inputs_path, dev, unet_out):
+    """One LoRA training step on the SDXL UNet: our org.lorascripts.bench.SdxlLoraGradDump attaches adapters where training does,
+    writes their starting values, the loss, the output and the gradients; here the same adapters (same values, scale alpha / rank)
+    go onto diffusers' modules of the same names as forward hooks, and the same loss is backpropagated."""
+    import re
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from safetensors import safe_open
+    out_path = os.path.join(d, "lora_grads.safetensors")
+    cmd = ["java", "--enable-native-access=ALL-UNNAMED", "-Xss8m", "-cp", cp, "org.lorascripts.bench.SdxlLoraGradDump",
+           d, out_path, inputs_path, "cuda:0" if dev.type == "cuda" else "cpu"]
+    print("$", " ".join(cmd), flush=True)
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        print(f"  lora step: SdxlLoraGradDump failed with exit code {r.returncode}  MISMATCH")
+        return False
+    with safe_open(out_path, "pt") as fh:
+        lora_scale = float(fh.metadata()["scale"])
+    ours = load_file(out_path)
+    names = sorted(k[:-len(".lora_down.weight")] for k in ours if k.endswith(".lora_down.weight"))
+    # kohya's SDXL UNet LoRA (and ours) targets every Linear / Conv2d inside a Transformer2DModel (attentions.N)
+    expected = sorted(n for n, m in unet.named_modules()
+                      if isinstance(m, (nn.Linear, nn.Conv2d)) and re.search(r"(^|\.)attentions\.\d+\.", n))
+    ok = names == expected
+    print(f"  {'lora_targets':16s} {len(names)} adapters, diffusers has {len(expected)} such modules"
+          + ("" if ok else f"; ours only: {sorted(set(names) - set(expected))[:5]}, diffusers only: {sorted(set(expected) - set(names))[:5]}")
+          + f"  {'ok' if ok else 'MISMATCH'}")
+    if not names:
+        return False
+    unet.requires_grad_(False)
+    params, hooks = {}, []
+    for n in names:
+        if n not in dict(unet.named_modules()):
+            continue
+        down = ours[n + ".lora_down.weight"].to(dev).requires_grad_(True)
+        up = ours[n + ".lora_up.weight"].to(dev).requires_grad_(True)
+        params[n] = (down, up)
+
+        def hook(mod, inp, out, down=down, up=up):
+            x = inp[0]
+            if isinstance(mod, nn.Linear):
+                delta = F.linear(F.linear(x, down), up)
+            else:
+                delta = F.conv2d(F.conv2d(x, down, stride=mod.stride, padding=mod.padding), up)
+            return out + lora_scale * delta
+        hooks.append(unet.get_submodule(n).register_forward_hook(hook))
+    try:
+        with torch.enable_grad():
+            added = {"text_embeds": inputs["text_embeds"].to(dev), "time_ids": inputs["time_ids"].to(dev)}
+            pred = unet(inputs["latents"].to(dev), inputs["timesteps"].to(dev), inputs["encoder_hidden_states"].to(dev),
+                        added_cond_kwargs=added).sample
+            loss = F.mse_loss(pred.float(), inputs["target"].to(dev))
+            loss.backward()
+    finally:
+        for h in hooks:
+            h.remove()
+    effect = (pred.detach() - unet_out).abs().max().item()
+    print(f"  {'lora_effect':16s} the adapters move the UNet output by up to {effect:.3e}  {'ok' if effect > 1e-3 else 'MISMATCH (too small to test)'}")
+    ok &= effect > 1e-3
+    ok &= compare("lora_loss", ours["lora_loss"], loss.detach().reshape(1))
+    ok &= compare("lora_unet_out", ours["lora_unet_out"], pred.detach())
+    for part, i in (("down", 0), ("up", 1)):
+        got = torch.cat([ours[f"{n}.lora_{part}.grad"].flatten() for n in params])
+        want = torch.cat([params[n][i].grad.flatten() for n in params])
+        ok &= compare(f"lora_{part}_grad", got, want, relative=True)
+    return ok
 
 
 failed = False

@@ -78,6 +78,36 @@ class SdParityDumpTest {
         }
     }
 
+    @Test void sdxlLoraStepWritesStartValuesAndGradientsOfEveryAdapter() throws Exception {
+        Path model = TinySdxl.writeCompleteDiffusers(dir.resolve("sdxl"));
+        Path seeded = dir.resolve("seeded.safetensors"), inputs = dir.resolve("inputs.safetensors"), out = dir.resolve("grads.safetensors");
+        SdParityDump.dump(model, seeded, null, Device.CPU, DType.F32);
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> in = readAll(seeded);
+            in.put("target", Torch.randn(new long[] {2, 4, 8, 12}, DType.F32, Device.CPU));
+            TensorIO.save(inputs, in, Map.of());
+            int n = SdxlLoraGradDump.dump(model, out, inputs, Device.CPU);
+            Map<String, Tensor> g = readAll(out);
+            assertTrue(n > 0, "no adapters");
+            assertArrayEquals(new long[] {1}, g.get("lora_loss").shape());
+            assertArrayEquals(new long[] {2, 4, 8, 12}, g.get("lora_unet_out").shape());
+            long adapters = g.keySet().stream().filter(k -> k.endsWith(".lora_down.weight")).count();
+            assertEquals(n, adapters);
+            assertEquals(2 + 4L * n, g.size(), "per adapter: down/up weights and grads, besides loss and output: " + g.keySet());
+            for (String k : g.keySet()) {
+                if (!k.endsWith(".lora_down.weight")) continue;
+                String m = k.substring(0, k.length() - ".lora_down.weight".length());
+                assertTrue(m.matches(".*\\.attentions\\.\\d+\\..*"), "adapter outside a transformer block: " + m);
+                for (String part : List.of("down", "up")) {
+                    Tensor w = g.get(m + ".lora_" + part + ".weight"), grad = g.get(m + ".lora_" + part + ".grad");
+                    assertArrayEquals(w.shape(), grad.shape(), m + " " + part);
+                    assertTrue(grad.isfinite().all().item() != 0, m + " " + part + " gradient is not finite");
+                }
+                assertTrue(g.get(m + ".lora_down.grad").abs().amax().item() > 0, m + ": the down matrix got no gradient (up left at zero?)");
+            }
+        }
+    }
+
     private static Map<String, Tensor> readAll(Path file) throws Exception {
         Map<String, Tensor> m = new LinkedHashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(file)) {

@@ -67,6 +67,18 @@ public final class Scope implements AutoCloseable {
         }
     }
 
+    /**
+     * One link of a chain {@code h = f(h)} of blocks: {@code f(h)} runs {@link #scoped in a scope of its own}
+     * and then {@code h} is closed, unless it is {@code input} (the caller's tensor) or the result itself.
+     * A sequence of blocks then holds one activation between blocks instead of all of them (autograd's
+     * saved tensors live on through the graph, so this is safe with gradients too).
+     */
+    public static Tensor chain(Tensor h, Tensor input, java.util.function.UnaryOperator<Tensor> f) {
+        Tensor out = scoped(() -> f.apply(h));
+        if (h != input && h != out) h.close();
+        return out;
+    }
+
     /** Number of tensors this scope still owns (for tests and diagnostics). */
     public int ownedCount() {
         int n = 0;

@@ -67,6 +67,8 @@ public final class SdParityDump {
      * outputs to {@code out}; returns every written tensor's shape by name.
      */
     public static Map<String, long[]> dump(Path model, Path out, Path inputsFile, Device dev, DType dt) throws IOException {
+        // fp32 as the reference computes it: no TF32 in matmuls or cuDNN convolutions (libtorch allows it in convolutions by default)
+        if (dev.isCuda()) org.lorascripts.tensor.Cuda.setTf32(false);
         try (var ng = Autograd.noGrad(); Scope s = Scope.open(); SdCheckpoint ckpt = SdCheckpointLoader.open(model)) {
             System.err.println("loaded " + ckpt + ": " + ckpt.unetConfig());
             boolean sdxl = ckpt.family() == SdFamily.SDXL;

@@ -51,6 +51,8 @@ public final class SdxlLoraGradDump {
 
     /** Runs the step and writes the file; returns the number of adapters. */
     public static int dump(Path model, Path out, Path inputsFile, Device dev) throws IOException {
+        // fp32 as the reference computes it: no TF32 in matmuls or cuDNN convolutions (libtorch allows it in convolutions by default)
+        if (dev.isCuda()) org.lorascripts.tensor.Cuda.setTf32(false);
         try (Scope s = Scope.open(); SdCheckpoint ckpt = SdCheckpointLoader.open(model)) {
             Map<String, Tensor> in = new LinkedHashMap<>();
             try (SafetensorsFile f = SafetensorsFile.open(inputsFile)) {

@@ -39,7 +39,10 @@ import org.lorascripts.models.sd.SdPipeline;
 public final class LatentCache implements AutoCloseable {
     static final String TENSOR = "latents";
     static final String KEY = "lora_scripts_cache_key";
+    /** At most this many images, and at most {@link #ENCODE_PIXELS} pixels, per VAE encode (kohya's vae_batch_size is 1). */
     private static final int ENCODE_BATCH = 8;
+    /** Two 512x512 images: the fp32 VAE's first-level activations are 128 channels at full resolution. */
+    private static final long ENCODE_PIXELS = 2L * 512 * 512;
 
     private final Tensor[] latents;   // per example (4, h, w) f32 on the device
     private final int encoded;
@@ -83,8 +86,10 @@ public final class LatentCache implements AutoCloseable {
         Map<Integer, List<Integer>> byBucket = new LinkedHashMap<>();
         for (int i : missing) byBucket.computeIfAbsent(ds.bucketIndex(i), k -> new ArrayList<>()).add(i);
         for (List<Integer> group : byBucket.values()) {
-            for (int start = 0; start < group.size(); start += ENCODE_BATCH) {
-                int[] idx = group.subList(start, Math.min(group.size(), start + ENCODE_BATCH)).stream().mapToInt(Integer::intValue).toArray();
+            var bucket = ds.placement(group.getFirst(), 0).bucket();
+            int perEncode = (int) Math.max(1, Math.min(ENCODE_BATCH, ENCODE_PIXELS / ((long) bucket.width() * bucket.height())));
+            for (int start = 0; start < group.size(); start += perEncode) {
+                int[] idx = group.subList(start, Math.min(group.size(), start + perEncode)).stream().mapToInt(Integer::intValue).toArray();
                 try (Scope s = Scope.open(); Autograd.GradMode g = Autograd.noGrad(); ImageBatch batch = ds.load(idx, 0)) {
                     Tensor z = encode(pipeline, batch.pixels());                       // (B, 4, h, w)
                     for (int k = 0; k < idx.length; k++) {

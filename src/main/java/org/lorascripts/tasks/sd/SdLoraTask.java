@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.lorascripts.config.MixedPrecision;
+import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.data.BucketBatchSampler;
 import org.lorascripts.data.ImageBatch;
@@ -90,7 +91,7 @@ public final class SdLoraTask implements TrainingTask {
                 log.accept("note: buckets " + SdFamilyDefaults.bucketRange(requested, pipeline.family()));
             }
             SdFamilyDefaults.textEncoderLrWarning(config, pipeline.family()).ifPresent(w -> log.accept("warning: " + w));
-            if (pipeline.family() == SdFamily.SDXL) {
+            if (pipeline.family() == SdFamily.SDXL && !(config.model().baseModel() instanceof BaseModel.Builtin)) {   // the demo model is 64x64
                 String note = SdxlConditioning.resolutionNote(config.image().resolution().width(), config.image().resolution().height());
                 if (note != null) log.accept("note: " + note);
             }

@@ -4,6 +4,7 @@ import org.lorascripts.nn.Conv2d;
 import org.lorascripts.nn.GroupNorm;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /**
@@ -36,15 +37,16 @@ public final class ResnetBlock2D {
 
     /** x (B, Cin, H, W), temb (B, T) or null → (B, Cout, H, W). */
     public Tensor forward(Tensor x, Tensor temb) {
-        // 1. norm, act, conv
-        Tensor h = conv1.forward(norm1.forward(x).silu());             // (B, Cout, H, W)
-        // 2. add the projected time embedding per channel
-        if (timeEmbProj != null) {
+        // 1. norm, act, conv; 2. add the projected time embedding per channel (each half in a scope of its
+        // own, so its temporaries are freed at once; autograd keeps what backward needs)
+        Tensor h = Scope.scoped(() -> {
+            Tensor c = conv1.forward(norm1.forward(x).silu());         // (B, Cout, H, W)
+            if (timeEmbProj == null) return c;
             Tensor t = timeEmbProj.forward(temb.silu());               // (B, Cout)
-            h = h.add(t.unsqueeze(-1).unsqueeze(-1));
-        }
+            return c.add(t.unsqueeze(-1).unsqueeze(-1));
+        });
         // 3. norm, act, (dropout p=0), conv
-        h = conv2.forward(norm2.forward(h).silu());
+        h = Scope.chain(h, x, in -> conv2.forward(norm2.forward(in).silu()));
         // 4. residual, through a 1x1 conv when channels change
         Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
         return skip.add(h);

@@ -44,7 +44,7 @@ public record ClipTextDims(ClipTextConfig config, OptionalInt projectionDim) {
         int intermediate = bounded(label, FC1, hf.shape(FC1).orElseThrow()[0]);
         int heads = hidden % 64 == 0 ? hidden / 64 : largestDivisorUpTo(hidden, 8);
         if (hidden != preset.hidden()) {
-            String line = "text encoder of width " + hidden + ": " + heads + " attention heads assumed ("
+            String line = "text encoder of width " + hidden + ": " + heads + (heads == 1 ? " attention head" : " attention heads") + " assumed ("
                     + (hidden % 64 == 0 ? "CLIP's 64 channels per head" : "the most up to 8 that divide it") + ")";
             if (notes != null && !notes.contains(line)) notes.add(line);
         }

@@ -5,6 +5,7 @@ import java.util.List;
 import org.lorascripts.nn.Conv2d;
 import org.lorascripts.nn.GroupNorm;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.models.sd.blocks.ResnetBlock2D;
 import org.lorascripts.models.sd.blocks.Upsample2D;
@@ -45,13 +46,15 @@ final class VaeDecoder {
     /** latents (B, latent, h, w) (already through post_quant_conv) → images (B, 3, h f, w f). */
     Tensor forward(Tensor z) {
         // 1. conv_in, 2. mid block
-        Tensor h = mid.forward(convIn.forward(z));
+        // each block in a scope of its own, the previous activation freed (see VaeEncoder)
+        Tensor h = Scope.chain(Scope.scoped(() -> convIn.forward(z)), z, mid::forward);
         // 3. up blocks
         for (int i = 0; i < resnets.size(); i++) {
-            for (ResnetBlock2D r : resnets.get(i)) h = r.forward(h, null);
-            if (upsamplers.get(i) != null) h = upsamplers.get(i).forward(h, null);
+            for (ResnetBlock2D r : resnets.get(i)) h = Scope.chain(h, z, in -> r.forward(in, null));
+            Upsample2D u = upsamplers.get(i);
+            if (u != null) h = Scope.chain(h, z, in -> u.forward(in, null));
         }
         // 4. norm, act, conv_out
-        return convOut.forward(normOut.forward(h).silu());
+        return Scope.chain(h, z, in -> convOut.forward(normOut.forward(in).silu()));
     }
 }

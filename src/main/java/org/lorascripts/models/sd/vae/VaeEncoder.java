@@ -5,6 +5,7 @@ import java.util.List;
 import org.lorascripts.nn.Conv2d;
 import org.lorascripts.nn.GroupNorm;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.models.sd.blocks.Downsample2D;
 import org.lorascripts.models.sd.blocks.ResnetBlock2D;
@@ -45,14 +46,18 @@ final class VaeEncoder {
     /** images (B, 3, H, W) → moments (B, 2 x latent, H/f, W/f). */
     Tensor forward(Tensor x) {
         // 1. conv_in
-        Tensor h = convIn.forward(x);
+        // each block in a scope of its own, the previous activation freed: at 1024x1024 one fp32 activation
+        // of the first level is 512 MiB per image, and holding every one until the caller's scope closes
+        // would need tens of GiB
+        Tensor h = Scope.scoped(() -> convIn.forward(x));
         // 2. down blocks
         for (int i = 0; i < resnets.size(); i++) {
-            for (ResnetBlock2D r : resnets.get(i)) h = r.forward(h, null);
-            if (downsamplers.get(i) != null) h = downsamplers.get(i).forward(h);
+            for (ResnetBlock2D r : resnets.get(i)) h = Scope.chain(h, x, in -> r.forward(in, null));
+            Downsample2D d = downsamplers.get(i);
+            if (d != null) h = Scope.chain(h, x, d::forward);
         }
         // 3. mid block, 4. norm, act, conv_out
-        h = mid.forward(h);
-        return convOut.forward(normOut.forward(h).silu());
+        h = Scope.chain(h, x, mid::forward);
+        return Scope.chain(h, x, in -> convOut.forward(normOut.forward(in).silu()));
     }
 }

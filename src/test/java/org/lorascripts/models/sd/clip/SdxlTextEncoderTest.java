@@ -318,7 +318,7 @@ class SdxlTextEncoderTest {
             ClipTextDims te2 = TE2.inferDims(TE2.weights(f, "sdxl.safetensors"), "sdxl.safetensors", notes);
             assertEquals(new ClipTextDims(TinySdxlText.te1Config(), OptionalInt.empty()), te1);
             assertEquals(new ClipTextDims(TinySdxlText.te2Config(), OptionalInt.of(TinySdxlText.TE2_PROJECTION)), te2);
-            assertEquals(List.of("text encoder of width 64: 1 attention heads assumed (CLIP's 64 channels per head)",
+            assertEquals(List.of("text encoder of width 64: 1 attention head assumed (CLIP's 64 channels per head)",
                     "text encoder of width 128: 2 attention heads assumed (CLIP's 64 channels per head)"), notes);
             assertEquals(te1, TE1.inferDims(TE1.weights(f1, "text_encoder"), "text_encoder", null));
             assertEquals(te2, TE2.inferDims(TE2.weights(f2, "text_encoder_2"), "text_encoder_2", null));

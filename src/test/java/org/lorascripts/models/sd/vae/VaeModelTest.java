@@ -2,6 +2,7 @@ package org.lorascripts.models.sd.vae;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,6 +46,25 @@ class VaeModelTest {
             assertArrayEquals(vae.decodeRaw(lat.div(0.18215)).toDoubleArray(), out.toDoubleArray(), 1e-12);
             assertEquals(0.18215, vae.config().scalingFactor());
             assertEquals(2, vae.config().downscale());
+        }
+    }
+
+    /**
+     * The encoder and decoder free each block's activations as they go: only a handful of tensors are left
+     * in the caller's scope (holding every intermediate needs tens of GiB for SDXL's VAE at 1024x1024).
+     */
+    @Test
+    void encodeAndDecodeLeaveOnlyTheirResultsInTheCallersScope() throws Exception {
+        try (SdCheckpoint c = SdCheckpointLoader.open(tiny); AutoencoderKL vae = c.loadVae(Device.CPU, DType.F32); Scope s = Scope.open()) {
+            Tensor img = Torch.rand(new long[] {1, 3, 16, 16}, DType.F32, Device.CPU);
+            int before = s.ownedCount();
+            AutoencoderKL.LatentDistribution d = vae.encode(img);
+            int afterEncode = s.ownedCount() - before;
+            assertTrue(afterEncode <= 6, "encode left " + afterEncode + " tensors (the encoder output, the moments, their halves, the clamp)");
+            int beforeDecode = s.ownedCount();
+            vae.decodeRaw(d.mean());
+            int afterDecode = s.ownedCount() - beforeDecode;
+            assertTrue(afterDecode <= 2, "decode left " + afterDecode + " tensors (post_quant_conv and the decoder output)");
         }
     }
 

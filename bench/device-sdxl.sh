@@ -71,9 +71,9 @@ PY
     --set output_dir=/tmp/q-sdxl 2>&1 | grep -v WARNING | tail -6 | tee "$out/quickstart-sdxl-cuda.txt"
 fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
-  echo "== reference: diffusers + peft $(el)"
-  python3 .device/bench_sdxl_peft.py /tmp/dfs/src 2>&1 | grep '^{' | tee "$out/sdxl-reference.jsonl"
   echo "== ours: SdxlTrainBenchmark $(el)"
   $J org.lorascripts.bench.SdxlTrainBenchmark 10 3 2>&1 | grep '^{' | tee "$out/sdxl-ours.jsonl"
+  echo "== reference: diffusers + peft $(el)"
+  timeout "${REF_TIMEOUT:-420}" python3 .device/bench_sdxl_peft.py /tmp/dfs/src 2>&1 | grep '^{' | tee "$out/sdxl-reference.jsonl"
 fi
 echo "== done $(el)"

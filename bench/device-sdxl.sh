@@ -26,7 +26,7 @@ if [ "$what" = check ] || [ "$what" = all ]; then
   mkdir -p /tmp/sdxl
   $J org.lorascripts.bench.SdxlRandomCheckpoint /tmp/sdxl/sdxl-random.safetensors /tmp/sdxl/data 8 2>&1 | tail -3
   $J org.lorascripts.cli.Main info /tmp/sdxl/sdxl-random.safetensors 2>&1 | head -20 | tee "$out/sdxl-random-info.txt"
-  for te in false true; do
+  for te in ${TE_RUNS:-false true}; do
     echo "== ./lora train on it: fp16, checkpointing, 512, batch 2, train_text_encoder=$te $(el)"
     cat > /tmp/sdxl/train-$te.yaml <<YAML
 base_model: /tmp/sdxl/sdxl-random.safetensors
@@ -61,12 +61,12 @@ def find(d, key):
             if f is not None: return f
     return None
 mem = [m for m in (find(r, "perf/device_memory_gib") for r in rows) if m is not None]
-print(json.dumps({"steps": len(rows), "peak_gib": max(mem) if mem else None, "last": rows[-1] if rows else None}))
+print(json.dumps({"rows": len(rows), "peak_gib_per_logged_interval": [round(m, 2) for m in mem], "last": rows[-1] if rows else None}))
 PY
     $J org.lorascripts.cli.Main info /tmp/sdxl/run-$te/sdxl-random-lora.safetensors 2>&1 | head -12 >> "$out/sdxl-train-te-$te.txt"
   done
   cp "$(ls /tmp/sdxl/run-true/samples/*.png 2>/dev/null | tail -1)" "$out/sdxl-random-sample.png" 2>/dev/null
-  echo "== SDXL quickstart on CUDA, fp16 $(el)"
+  [ "${QUICKSTART:-1}" = 1 ] && echo "== SDXL quickstart on CUDA, fp16 $(el)" && \
   $J org.lorascripts.cli.Main train --config examples/quickstart-sdxl.yaml --set device=cuda --set mixed_precision=fp16 \
     --set output_dir=/tmp/q-sdxl 2>&1 | grep -v WARNING | tail -6 | tee "$out/quickstart-sdxl-cuda.txt"
 fi

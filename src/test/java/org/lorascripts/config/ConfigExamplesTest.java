@@ -15,7 +15,7 @@ class ConfigExamplesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"quickstart.yaml", "quickstart-text.yaml", "cyberpunk_style_sd15.yaml", "llm_domain_text.yaml"})
+    @ValueSource(strings = {"quickstart.yaml", "quickstart-text.yaml", "quickstart-sdxl.yaml", "cyberpunk_style_sd15.yaml", "sdxl_style.yaml", "llm_domain_text.yaml"})
     void loadsWithoutWarnings(String name) {
         assertEquals(List.of(), example(name).warnings());
     }

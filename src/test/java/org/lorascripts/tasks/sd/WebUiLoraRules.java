@@ -22,11 +22,11 @@ import java.util.regex.Pattern;
  * which puts q/k/v/out LoRAs on an OpenCLIP {@code MultiheadAttention} (fused {@code in_proj}) only
  * when all four are in the file and otherwise drops them.
  */
-final class WebUiLoraRules {
+public final class WebUiLoraRules {
     private WebUiLoraRules() {}
 
     /** Where each key went (single-file module name; OpenCLIP q/k/v → {@code <attn>.in_proj}), and the keys WebUI would ignore, with why. */
-    record Result(Map<String, String> targets, List<String> ignored) {}
+    public record Result(Map<String, String> targets, List<String> ignored) {}
 
     private static final Pattern X_PROJ = Pattern.compile("(.*)_([qkv]_proj)$");
     private static final Map<String, String> RESNET_SUFFIX = Map.of("conv1", "in_layers_2", "conv2", "out_layers_3", "norm1", "in_layers_0",
@@ -36,7 +36,7 @@ final class WebUiLoraRules {
      * Resolves every kohya module name ({@code lora_unet_...}, without {@code .lora_down.weight}) against
      * the modules of a checkpoint with these parameter names; {@code sd2} as WebUI's is_sd2.
      */
-    static Result resolve(Collection<String> loraNames, Collection<String> checkpointParams, boolean sd2) {
+    public static Result resolve(Collection<String> loraNames, Collection<String> checkpointParams, boolean sd2) {
         Map<String, String> mapping = new LinkedHashMap<>();   // WebUI network layer name → checkpoint module
         Set<String> multiheadAttention = new HashSet<>();
         for (String param : checkpointParams) {

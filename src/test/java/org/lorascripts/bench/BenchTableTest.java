@@ -12,26 +12,24 @@ class BenchTableTest {
     @TempDir Path dir;
 
     @Test void readmeCarriesTheTableOfTheNewestResults() throws Exception {
-        Path newest = BenchTable.newest(Path.of("bench/results"));
-        String readme = Files.readString(Path.of("README.md"));
-        String start = "<!-- bench:start -->\n", end = "<!-- bench:end -->";
-        int a = readme.indexOf(start), b = readme.indexOf(end);
-        assertTrue(a >= 0 && b > a, "README.md lacks the bench markers");
-        String body = readme.substring(a + start.length(), b);
-        assertTrue(body.contains("bench/results/" + newest.getFileName()), "README names the results file it shows");
-        assertTrue(body.contains(BenchTable.markdown(newest)),
-                "README's speed table is stale: paste the output of org.lorascripts.bench.BenchTable between the markers");
+        assertReadmeShowsNewest("bench/results", "bench");
     }
 
     @Test void readmeCarriesTheSdxlTableOfTheNewestSdxlResults() throws Exception {
-        Path newest = BenchTable.newest(Path.of("bench/results/sdxl"));
+        assertReadmeShowsNewest("bench/results/sdxl", "bench-sdxl");
+    }
+
+    /** README names the newest file of {@code dir} before its table and carries that table between {@code <!-- marker:start/end -->}. */
+    private static void assertReadmeShowsNewest(String dir, String marker) throws Exception {
+        Path newest = BenchTable.newest(Path.of(dir));
         String readme = Files.readString(Path.of("README.md"));
-        String start = "<!-- bench-sdxl:start -->\n", end = "<!-- bench-sdxl:end -->";
+        String start = "<!-- " + marker + ":start -->\n", end = "<!-- " + marker + ":end -->";
         int a = readme.indexOf(start), b = readme.indexOf(end);
-        assertTrue(a >= 0 && b > a, "README.md lacks the SDXL bench markers");
-        assertTrue(readme.substring(0, a).contains("bench/results/sdxl/" + newest.getFileName()), "README names the SDXL results file it shows");
+        assertTrue(a >= 0 && b > a, "README.md lacks the markers " + start.strip());
+        String before = readme.substring(Math.max(0, a - 400), b);
+        assertTrue(before.contains(dir + "/" + newest.getFileName()), "README names the results file it shows: " + dir + "/" + newest.getFileName());
         assertTrue(readme.substring(a + start.length(), b).contains(BenchTable.markdown(newest)),
-                "README's SDXL table is stale: paste the output of org.lorascripts.bench.BenchTable bench/results/sdxl between the markers");
+                "README's table is stale: paste the output of org.lorascripts.bench.BenchTable " + dir + " between the markers");
     }
 
     @Test void rowsComputeRatiosAndFormatUnits() throws Exception {

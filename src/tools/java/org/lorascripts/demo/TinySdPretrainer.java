@@ -286,10 +286,7 @@ public final class TinySdPretrainer {
 
     private static Map<String, Tensor> trainUnet(Options o, UNet2DConditionModel unet, ClipTextModel text, Map<String, Tensor> weights,
                                                  Dataset data, Device device, PrintStream log, long[] steps) {
-        DdpmSchedule schedule = new DdpmSchedule();
-        double[] ab = new double[DdpmSchedule.TRAIN_STEPS];
-        for (int i = 0; i < ab.length; i++) ab[i] = schedule.alphaBar(i);
-        try (Tensor abCpu = Torch.of(ab, ab.length); Tensor alphaBar = abCpu.to(DType.F32, device);
+        try (Tensor alphaBar = alphaBars(device);
              FullTraining t = new FullTraining("unet+text", weights, o.unetLr(), 0.01, 500, o.unetSteps(), o.emaDecay(), device, log, 250)
                      .withTimeBudget(o.budgetSeconds() * 0.75)) {
             while (!t.done()) {
@@ -320,6 +317,16 @@ public final class TinySdPretrainer {
         }
     }
 
+    /** SD's training noise schedule: alpha-bar of every timestep, f32 on {@code device}. */
+    static Tensor alphaBars(Device device) {
+        DdpmSchedule schedule = new DdpmSchedule();
+        double[] ab = new double[DdpmSchedule.TRAIN_STEPS];
+        for (int i = 0; i < ab.length; i++) ab[i] = schedule.alphaBar(i);
+        try (Tensor cpu = Torch.of(ab, ab.length)) {
+            return cpu.to(DType.F32, device);
+        }
+    }
+
     static void zeroUnusedTokenRows(Map<String, Tensor> text, TreeSet<Integer> used) {
         String name = "text_model.embeddings.token_embedding.weight";
         Tensor emb = text.get(name);
@@ -346,6 +353,11 @@ public final class TinySdPretrainer {
             "three orange diamonds on a grey background", "a blue cross on a pink background, on the left", "a cyan circle");
 
     static void writeSampleGrid(Path checkpoint, Device device, Path png, PrintStream log) throws IOException {
+        writeSampleGrid(checkpoint, device, png, log, SampleSampler.DDIM, "tiny-sd");
+    }
+
+    /** The grid of {@link #GRID_PROMPTS} × four seeds, 25 steps at CFG 5 with {@code sampler}. */
+    static void writeSampleGrid(Path checkpoint, Device device, Path png, PrintStream log, SampleSampler sampler, String label) throws IOException {
         int s = IMAGE_SIZE, cols = 4, rows = GRID_PROMPTS.size();
         byte[] grid = new byte[rows * s * cols * s * 3];
         try (SdPipeline p = SdPipeline.open(new BaseModel.Local(checkpoint), null, device, DType.F32)) {
@@ -354,7 +366,7 @@ public final class TinySdPretrainer {
                 for (int c = 0; c < cols; c++) {
                     byte[] rgb;
                     try (Scope sc = Scope.open(); Autograd.GradMode g = Autograd.noGrad()) {
-                        Tensor img = gen.generate(new SdImageGenerator.Request(GRID_PROMPTS.get(r), "", s, s, 25, 5.0, SampleSampler.DDIM, 1000 + c));
+                        Tensor img = gen.generate(new SdImageGenerator.Request(GRID_PROMPTS.get(r), "", s, s, 25, 5.0, sampler, 1000 + c));
                         rgb = img.select(0, 0).to(DType.F32, Device.CPU).add(1).div(2).clamp(0, 1).mul(255).round()
                                 .permute(1, 2, 0).contiguous().to(DType.U8).toByteArray();      // (H, W, 3)
                     }
@@ -363,6 +375,6 @@ public final class TinySdPretrainer {
             }
         }
         PngWriter.write(png, grid, cols * s, rows * s, PngWriter.Channels.RGB);
-        log.println("tiny-sd: sample grid " + png + " (rows: " + String.join(" | ", GRID_PROMPTS) + ")");
+        log.println(label + ": sample grid " + png + " (rows: " + String.join(" | ", GRID_PROMPTS) + ")");
     }
 }

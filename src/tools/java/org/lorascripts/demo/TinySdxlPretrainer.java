@@ -9,10 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
-import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.SampleSampler;
-import org.lorascripts.io.PngWriter;
-import org.lorascripts.models.sd.SdPipeline;
 import org.lorascripts.models.sd.clip.ClipTextConfig;
 import org.lorascripts.models.sd.clip.ClipTextModel;
 import org.lorascripts.models.sd.clip.ClipTextModelWithProjection;
@@ -21,7 +18,6 @@ import org.lorascripts.models.sd.load.SdCheckpoint;
 import org.lorascripts.models.sd.load.SdCheckpointLoader;
 import org.lorascripts.models.sd.load.TinySdBuiltin;
 import org.lorascripts.models.sd.sampling.DdpmSchedule;
-import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.unet.AddedConditions;
 import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 import org.lorascripts.models.sd.unet.UNetConfig;
@@ -150,7 +146,7 @@ public final class TinySdxlPretrainer {
             LdmCheckpointWriter.writeSdxl(file, unetConfig(), unetOut, vaeConfig, vaeTensors, te1Out, te2Out, meta, DType.F16);
             log.println("tiny-sdxl: wrote " + file + " (" + Files.size(file) / 1024 + " KiB)");
         }
-        if (grid) writeSampleGrid(file, device, out.resolve("tiny-sdxl-samples.png"), log);
+        if (grid) TinySdPretrainer.writeSampleGrid(file, device, out.resolve("tiny-sdxl-samples.png"), log, SampleSampler.EULER_A, "tiny-sdxl");
         return file;
     }
 
@@ -164,10 +160,7 @@ public final class TinySdxlPretrainer {
 
     private static Map<String, Tensor> train(Options o, UNet2DConditionModel unet, ClipTextModel te1, ClipTextModelWithProjection te2,
                                              Map<String, Tensor> weights, TinySdPretrainer.Dataset data, Device device, PrintStream log, long[] steps) {
-        DdpmSchedule schedule = new DdpmSchedule();
-        double[] ab = new double[DdpmSchedule.TRAIN_STEPS];
-        for (int i = 0; i < ab.length; i++) ab[i] = schedule.alphaBar(i);
-        try (Tensor abCpu = Torch.of(ab, ab.length); Tensor alphaBar = abCpu.to(DType.F32, device);
+        try (Tensor alphaBar = TinySdPretrainer.alphaBars(device);
              Tensor ids0 = AddedConditions.timeIds(1, IMAGE_SIZE, IMAGE_SIZE, 0, 0, IMAGE_SIZE, IMAGE_SIZE); Tensor timeIds = ids0.to(DType.F32, device);
              FullTraining t = new FullTraining("unet+te1+te2", weights, o.lr(), 0.01, 500, o.steps(), o.emaDecay(), device, log, 250)
                      .withTimeBudget(o.budgetSeconds())) {
@@ -199,27 +192,5 @@ public final class TinySdxlPretrainer {
             t.result().forEach((k, v) -> result.put(k, v.detach().copy().keep()));
             return result;
         }
-    }
-
-    static void writeSampleGrid(Path checkpoint, Device device, Path png, PrintStream log) throws IOException {
-        int s = IMAGE_SIZE, cols = 4, rows = TinySdPretrainer.GRID_PROMPTS.size();
-        byte[] grid = new byte[rows * s * cols * s * 3];
-        try (SdPipeline p = SdPipeline.open(new BaseModel.Local(checkpoint), null, device, DType.F32)) {
-            SdImageGenerator gen = new SdImageGenerator(p, 75, 1);
-            for (int r = 0; r < rows; r++) {
-                for (int c = 0; c < cols; c++) {
-                    byte[] rgb;
-                    try (Scope sc = Scope.open(); Autograd.GradMode g = Autograd.noGrad()) {
-                        Tensor img = gen.generate(new SdImageGenerator.Request(TinySdPretrainer.GRID_PROMPTS.get(r), "", s, s, 25, 5.0,
-                                SampleSampler.EULER_A, 1000 + c));
-                        rgb = img.select(0, 0).to(DType.F32, Device.CPU).add(1).div(2).clamp(0, 1).mul(255).round()
-                                .permute(1, 2, 0).contiguous().to(DType.U8).toByteArray();
-                    }
-                    for (int y = 0; y < s; y++) System.arraycopy(rgb, y * s * 3, grid, ((r * s + y) * cols * s + c * s) * 3, s * 3);
-                }
-            }
-        }
-        PngWriter.write(png, grid, cols * s, rows * s, PngWriter.Channels.RGB);
-        log.println("tiny-sdxl: sample grid " + png);
     }
 }

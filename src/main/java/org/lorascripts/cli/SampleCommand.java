@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import org.lorascripts.config.BaseModel;
@@ -27,6 +28,7 @@ import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.SdPipeline;
 import org.lorascripts.models.sd.unet.UNetConfig;
+import org.lorascripts.tasks.sd.SdxlKohyaNames;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -177,10 +179,6 @@ public final class SampleCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             for (String note : pipeline.checkpoint().notes()) err.println("note: " + note);
             err.flush();
-            if (pipeline.family() == SdFamily.SDXL && !uses.isEmpty()) {
-                // SDXL LoRAs name two text encoders (lora_te1_, lora_te2_); attaching them comes with SDXL training
-                throw new ConfigException(uses.getFirst().origin() + ": attaching LoRAs to SDXL is not supported yet; sample the base model without --lora or <lora:...> tags");
-            }
             List<LoraNetwork> networks = attach(pipeline, uses);
             try {
                 int w = width != null ? width : defaultSize(pipeline, baseModel);
@@ -280,22 +278,31 @@ public final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    /** Loads every LoRA unmerged; a module carrying several gets their sum. */
+    /**
+     * Loads every LoRA unmerged; a module carrying several gets their sum. SDXL LoRAs name the UNet's modules
+     * in LDM numbering and the two text encoders as lora_te1_ / lora_te2_, as kohya writes them.
+     */
     private static List<LoraNetwork> attach(SdPipeline pipeline, List<LoraUse> uses) throws IOException {
         Map<String, Map<String, LoraHost>> hosts = new LinkedHashMap<>();
+        Map<String, UnaryOperator<String>> naming = Map.of();
         hosts.put(KohyaLoraWriter.PREFIX_UNET, pipeline.unet().loraHosts());
-        hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER, pipeline.textEncoder().loraHosts());
+        if (pipeline.family() == SdFamily.SDXL) {
+            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER1, pipeline.textEncoder().loraHosts());
+            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER2, pipeline.textEncoder2().loraHosts());
+            naming = SdxlKohyaNames.kohyaModules(pipeline.unet().config());
+        } else {
+            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER, pipeline.textEncoder().loraHosts());
+        }
         List<LoraNetwork> all = new ArrayList<>();
         Map<LoraHost, List<LoraAdapter>> perHost = new IdentityHashMap<>();
         for (LoraUse u : uses) {
             Map<String, LoraNetwork> nets;
             try {
-                nets = KohyaLoraReader.load(u.file(), hosts, 1.0, pipeline.device());
+                nets = KohyaLoraReader.load(u.file(), hosts, naming, 1.0, pipeline.device());
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(u.origin() + ": " + e.getMessage());
             }
-            nets.get(KohyaLoraWriter.PREFIX_UNET).setMultiplier(u.unetWeight());
-            nets.get(KohyaLoraWriter.PREFIX_TEXT_ENCODER).setMultiplier(u.teWeight());
+            for (var n : nets.entrySet()) n.getValue().setMultiplier(n.getKey().equals(KohyaLoraWriter.PREFIX_UNET) ? u.unetWeight() : u.teWeight());
             for (LoraNetwork n : nets.values()) {
                 all.add(n);
                 for (var e : n.adapters().entrySet()) perHost.computeIfAbsent(n.hosts().get(e.getKey()), k -> new ArrayList<>()).add(e.getValue());

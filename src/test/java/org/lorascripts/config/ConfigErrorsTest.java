@@ -63,9 +63,9 @@ class ConfigErrorsTest {
         assertEquals("my.yaml:3: mixed_precision must be one of no, fp16, bf16, got 'fp32'", errorWith("mixed_precision: fp32\n"));
         assertEquals("my.yaml:3: device must be one of auto, cpu, cuda, cuda:N, got 'gpu' (did you mean 'cuda'?)",
                 errorWith("device: gpu\n"));
-        assertEquals("my.yaml:1: base_model 'builtin:tiny-sdxl' is not a builtin model; builtins are builtin:tiny-sd,"
-                + " builtin:tiny-llama (did you mean 'builtin:tiny-sd'?)",
-                error(dir, "base_model: builtin:tiny-sdxl\ntrain_data_dir: data\n"));
+        assertEquals("my.yaml:1: base_model 'builtin:tiny-sdx' is not a builtin model; builtins are builtin:tiny-sd,"
+                + " builtin:tiny-sdxl, builtin:tiny-llama (did you mean 'builtin:tiny-sd'?)",
+                error(dir, "base_model: builtin:tiny-sdx\ntrain_data_dir: data\n"));
     }
 
     @Test void yamlSyntaxErrorsNameTheLine() {

@@ -5,12 +5,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.HashMap;
+import java.util.Collection;
 import org.lorascripts.config.BaseModel;
 import org.lorascripts.nn.WeightSource;
 import org.lorascripts.nn.Weights;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.Torch;
 import org.lorascripts.text.clip.ClipTokenizer;
 import org.lorascripts.models.sd.clip.ClipTextConfig;
@@ -57,6 +62,9 @@ public final class SdPipeline implements AutoCloseable {
     private final DdpmSchedule schedule = new DdpmSchedule();
     private AutoencoderKL vae;
     private int vaeLoads;
+    /** Conditionings encoded ahead ({@link #pinConditioning}), by text, token length and clip skip. */
+    private final Map<String, Conditioning> pinned = new HashMap<>();
+    private boolean textEncodersDropped;
 
     private SdPipeline(BaseModel baseModel, SdCheckpoint checkpoint, Device device, DType dtype) throws IOException {
         this.baseModel = baseModel;
@@ -238,6 +246,39 @@ public final class SdPipeline implements AutoCloseable {
         }
     }
 
+    /**
+     * Encodes {@code texts} once and keeps their conditionings: {@link #encodeConditioning} returns them from
+     * then on, also after {@link #dropTextEncoders}. For the prompts of in-training samples, so the frozen
+     * text encoders need not stay on the device.
+     */
+    public void pinConditioning(Collection<String> texts, int maxTokenLength, int clipSkip) {
+        try (Autograd.GradMode g = Autograd.noGrad(); Scope s = Scope.open()) {
+            for (String t : texts) {
+                String key = pinKey(t, maxTokenLength, clipSkip);
+                if (pinned.containsKey(key)) continue;
+                Conditioning c = encodeConditioning(t, maxTokenLength, clipSkip);
+                pinned.put(key, new Conditioning(c.context().copy().keep(), c.pooled() == null ? null : c.pooled().copy().keep()));
+            }
+        }
+    }
+
+    /**
+     * Frees the text encoders' weights (SDXL's two: 1.6 GiB in fp16), as kohya moves them off the GPU once their
+     * outputs are cached; only {@linkplain #pinConditioning pinned} texts can be encoded afterwards. Their LoRA
+     * hosts must not be used again.
+     */
+    public void dropTextEncoders() {
+        if (textEncodersDropped) return;
+        textWeights.close();
+        if (textWeights2 != null) textWeights2.close();
+        textEncodersDropped = true;
+    }
+
+    /** Whether {@link #dropTextEncoders} freed them. */
+    public boolean textEncodersDropped() { return textEncodersDropped; }
+
+    private static String pinKey(String text, int maxTokenLength, int clipSkip) { return maxTokenLength + "|" + clipSkip + "|" + text; }
+
     /** How often the VAE was loaded (tests check that it is dropped and reloaded lazily). */
     public int vaeLoads() { return vaeLoads; }
 
@@ -246,7 +287,7 @@ public final class SdPipeline implements AutoCloseable {
      * long captions; clipSkip 1 = the last layer.
      */
     public Tensor encodePrompt(String text, int maxTokenLength, int clipSkip) {
-        if (textEncoder2 != null) return encodeConditioning(text, maxTokenLength, clipSkip).context();
+        if (textEncoder2 != null || textEncodersDropped) return encodeConditioning(text, maxTokenLength, clipSkip).context();
         return textEncoder.encodeChunks(tokenizer.encodeChunks(text, maxTokenLength), clipSkip);
     }
 
@@ -266,6 +307,11 @@ public final class SdPipeline implements AutoCloseable {
      * @param clipSkip must be 1 for SDXL: its UNet was trained on the penultimate layer of both encoders
      */
     public Conditioning encodeConditioning(String text, int maxTokenLength, int clipSkip) {
+        Conditioning p = pinned.get(pinKey(text, maxTokenLength, clipSkip));
+        if (p != null) return p;
+        if (textEncodersDropped) {
+            throw new IllegalStateException("the text encoders were freed after their outputs were cached; \"" + text + "\" was not among the cached texts");
+        }
         if (textEncoder2 == null) return new Conditioning(encodePrompt(text, maxTokenLength, clipSkip), null);
         if (clipSkip != 1) {
             throw new IllegalArgumentException("clip skip " + clipSkip + " does not apply to SDXL: its UNet is conditioned on the penultimate layer of both"
@@ -343,8 +389,14 @@ public final class SdPipeline implements AutoCloseable {
     @Override public void close() {
         dropVae();
         unet.close();
-        textWeights.close();
-        if (textWeights2 != null) textWeights2.close();
+        for (Conditioning c : pinned.values()) {
+            c.context().close();
+            if (c.pooled() != null) c.pooled().close();
+        }
+        if (!textEncodersDropped) {
+            textWeights.close();
+            if (textWeights2 != null) textWeights2.close();
+        }
         checkpoint.close();
     }
 }

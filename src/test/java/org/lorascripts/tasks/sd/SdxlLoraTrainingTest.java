@@ -1,6 +1,8 @@
 package org.lorascripts.tasks.sd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -150,6 +152,38 @@ class SdxlLoraTrainingTest {
             });
             assertEquals(List.of("sample/0 64x32"), tags, "base model and LoRA side by side (sample_with_base)");
         }
+    }
+
+    /**
+     * Frozen encoders and fixed captions: every caption's states and the sample prompts are encoded at the start
+     * and the encoders freed (kohya's cache_text_encoder_outputs); samples still draw, from the cached prompts,
+     * the same picture as with the encoders in place. Caption dropout keeps them.
+     */
+    @Test void frozenTextEncodersAreFreedOnceTheirOutputsAreCachedAndSamplesStillDraw() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("data"), 2);
+        Map<String, Object> cfg = settings(data, "out");
+        cfg.put("sample_prompts", List.of("shape 1 --w 32 --h 32 --s 2 --n blurry"));
+        List<String> log = new ArrayList<>();
+        List<byte[]> pngs = new ArrayList<>();
+        org.lorascripts.train.SampleSink sink = new org.lorascripts.train.SampleSink() {
+            @Override public void image(String tag, byte[] png, int width, int height) { pngs.add(png); }
+
+            @Override public void text(String tag, String text) {}
+        };
+        try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
+            assertTrue(task.pipeline().textEncodersDropped());
+            assertTrue(log.contains("text encoders: outputs cached for 2 captions and the sample prompts; the encoders are freed"), log.toString());
+            task.sample(0, sink);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> task.pipeline().encodeConditioning("a caption nobody cached", 75, 1));
+            assertTrue(e.getMessage().contains("was not among the cached texts"), e.getMessage());
+        }
+        cfg.put("caption_dropout_rate", 0.1);
+        try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
+            assertFalse(task.pipeline().textEncodersDropped(), "captions that change keep the encoders");
+            task.sample(0, sink);
+        }
+        assertArrayEquals(pngs.get(0), pngs.get(1), "the cached prompts draw what the encoders draw");
     }
 
     @Test void trainTextEncoderTrainsBothEncodersExportsTe1AndTe2AndContinues() throws Exception {

@@ -63,17 +63,16 @@ unknown = [v for v in chosen if v not in ALL_VARIANTS]
 if unknown or not chosen:
     ap.error(f"--variants: unknown {unknown or args.variants!r}; choose from {', '.join(ALL_VARIANTS)}")
 
-src = os.path.join(args.diffusers_src, "src")
-sys.path.insert(0, src if os.path.isdir(src) else args.diffusers_src)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from parity_common import use_diffusers, exact_fp32, class_path
+use_diffusers(args.diffusers_src)
 import torch
 from safetensors.torch import save_file, load_file
 import diffusers
 from diffusers import UNet2DConditionModel, AutoencoderKL
 
-repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-cp = args.cp or os.environ.get("LORA_CP") or f"{repo}/target/lora-scripts.jar:{repo}/target/lib/*:{repo}/target/test-classes"
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
+cp = class_path(args.cp)
+exact_fp32(torch)
 
 # SDXL's text encoders at test size (as src/test/java/.../clip/TinySdxlText.java)
 TE1 = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=3, num_attention_heads=1, hidden_act="quick_gelu", projection_dim=64)

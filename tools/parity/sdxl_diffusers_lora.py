@@ -28,17 +28,16 @@ ap.add_argument("--cp", default=None)
 ap.add_argument("--tol", type=float, default=1e-4)
 args = ap.parse_args()
 
-src = os.path.join(args.diffusers_src, "src")
-sys.path.insert(0, src if os.path.isdir(src) else args.diffusers_src)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from parity_common import use_diffusers, exact_fp32, class_path
+use_diffusers(args.diffusers_src)
 import torch
 from safetensors.torch import load_file
 import diffusers
 from diffusers import UNet2DConditionModel, StableDiffusionXLPipeline
 
-repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-cp = args.cp or os.environ.get("LORA_CP") or f"{repo}/target/lora-scripts.jar:{repo}/target/lib/*:{repo}/target/test-classes"
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
+cp = class_path(args.cp)
+exact_fp32(torch)
 
 cmd = ["java", "--enable-native-access=ALL-UNNAMED", "-Xss8m", "-cp", cp, "org.lorascripts.bench.SdxlLoraDiffusersDump",
        args.model, args.lora, args.out_dir]

@@ -161,6 +161,9 @@ public final class ConfigKeys {
                     .help("Encode images with the VAE once (faster; disables random_crop/flip per step).").build(),
             key("cache_latents_to_disk", DATA).bool().def(false).image()
                     .help("Keep the latent cache on disk between runs.").build(),
+            key("cache_text_encoder_outputs_to_disk", DATA).bool().def(false).image()
+                    .help("Keep the text encoders' outputs of each caption on disk between runs (with frozen encoders and fixed captions, as kohya's"
+                            + " option; they are always cached in memory then, and the encoders freed).").build(),
             key("data_format", DATA).choice(DataFormat.class).def(DataFormat.AUTO).text()
                     .help("Text data: auto (by extension), text (one example per line) or jsonl.").build(),
             key("max_seq_len", DATA).integer(16, 131072).def(512).text()

@@ -70,7 +70,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** Image pipeline: resolution, captions, augmentation, buckets, latent cache. */
     public record ImageData(Resolution resolution, String captionExtension, double captionDropoutRate,
                             boolean shuffleCaption, int keepTokens, boolean flipAug, boolean randomCrop,
-                            Buckets buckets, boolean cacheLatents, boolean cacheLatentsToDisk) {}
+                            Buckets buckets, boolean cacheLatents, boolean cacheLatentsToDisk,
+                            boolean cacheTextEncoderOutputsToDisk) {}
 
     /**
      * Aspect-ratio bucketing.
@@ -110,7 +111,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     public TrainConfig withBuckets(Buckets buckets) {
         ImageData i = image;
         var changed = new ImageData(i.resolution(), i.captionExtension(), i.captionDropoutRate(), i.shuffleCaption(),
-                i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk());
+                i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk(), i.cacheTextEncoderOutputsToDisk());
         return new TrainConfig(taskType, model, lora, optimizer, schedule, loop, data, changed, text, output, sample, eval);
     }
 
@@ -152,7 +153,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var image = new ImageData((Resolution) v.get("resolution"), v.string("caption_extension"),
                 v.number("caption_dropout_rate"), v.bool("shuffle_caption"), v.integer("keep_tokens"),
                 v.bool("flip_aug"), v.bool("random_crop"), buckets, v.bool("cache_latents"),
-                v.bool("cache_latents_to_disk"));
+                v.bool("cache_latents_to_disk"), v.bool("cache_text_encoder_outputs_to_disk"));
         var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),

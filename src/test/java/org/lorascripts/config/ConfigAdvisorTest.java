@@ -88,6 +88,11 @@ class ConfigAdvisorTest {
                 warnings(SD + "sample_every_n_steps: 100\n"));
         assertEquals(List.of("text_encoder_lr has no effect while train_text_encoder is false"),
                 warnings(SD + "text_encoder_lr: 5e-5\n"));
+        assertEquals(List.of("cache_text_encoder_outputs_to_disk has no effect while train_text_encoder is true (the outputs change as the"
+                + " encoders train)"), warnings(SD + "cache_text_encoder_outputs_to_disk: true\ntrain_text_encoder: true\n"));
+        assertEquals(List.of("cache_text_encoder_outputs_to_disk has no effect while captions change from step to step (caption_dropout_rate,"
+                + " shuffle_caption)"), warnings(SD + "cache_text_encoder_outputs_to_disk: true\nshuffle_caption: true\n"));
+        assertEquals(List.of(), warnings(SD + "cache_text_encoder_outputs_to_disk: true\n"));
     }
 
     @Test void highRankOnASmallDataset() {

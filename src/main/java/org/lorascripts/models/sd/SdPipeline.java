@@ -361,6 +361,25 @@ public final class SdPipeline implements AutoCloseable {
     }
 
     /**
+     * Identifies the weights the text encoders come from (and their tokenizers), for cached text states: the
+     * checkpoint file's path, size and time, or a diffusers folder's text_encoder[_2]/ and tokenizer[_2]/ files.
+     */
+    public String textEncoderIdentity() throws IOException {
+        return switch (baseModel) {
+            case BaseModel.Builtin b -> b + "|" + TinySdBuiltin.byName(b.name()).orElseThrow().identity();
+            case BaseModel.Local l -> {
+                Path p = l.path();
+                if (!Files.isDirectory(p)) yield p.toAbsolutePath().normalize() + "|" + fingerprint(p);
+                StringBuilder sb = new StringBuilder(p.toAbsolutePath().normalize().toString());
+                for (String sub : List.of("text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2")) {
+                    if (Files.isDirectory(p.resolve(sub))) sb.append('|').append(sub).append(':').append(fingerprint(p.resolve(sub)));
+                }
+                yield sb.toString();
+            }
+        };
+    }
+
+    /**
      * Identifies the weights the VAE comes from, for latent cache keys: latents of another VAE (or of
      * a changed file) must not be reused.
      */

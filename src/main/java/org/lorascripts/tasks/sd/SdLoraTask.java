@@ -147,7 +147,7 @@ public final class SdLoraTask implements TrainingTask {
 
             TrainConfig.ImageData image = config.image();
             boolean fixedCaptions = image.captionDropoutRate() == 0 && !image.shuffleCaption();
-            this.textCache = teNet == null && fixedCaptions ? encodeCaptions(List.of(train, val)) : null;
+            this.textCache = teNet == null && fixedCaptions ? encodeCaptions(List.of(train, val), log) : null;
             if (textCache != null) freeTextEncoders(log);
             this.objective = new DiffusionObjective(pipeline.schedule(), pipeline.vPrediction(), config.loop().noiseOffset(),
                     config.loop().minSnrGamma());
@@ -209,21 +209,18 @@ public final class SdLoraTask implements TrainingTask {
                 o.seed(), o.maxBadImageRatio());
     }
 
-    /** Text states of every caption of the splits, once (captions are fixed, the encoder frozen). */
-    private Map<String, SdPipeline.Conditioning> encodeCaptions(List<Split> splits) {
-        Map<String, SdPipeline.Conditioning> cache = new HashMap<>();
-        try (Autograd.GradMode g = Autograd.noGrad(); Scope s = Scope.open()) {
-            for (Split sp : splits) {
-                for (int i : sp.indices()) {
-                    String caption = sp.dataset().caption(i, 0);
-                    if (!cache.containsKey(caption)) {
-                        SdPipeline.Conditioning c = encodeCaption(caption);
-                        cache.put(caption, new SdPipeline.Conditioning(c.context().keep(), c.pooled() == null ? null : c.pooled().keep()));
-                    }
-                }
-            }
-        }
-        return cache;
+    /**
+     * Text states of every caption of the splits, once (captions are fixed, the encoder frozen); with
+     * cache_text_encoder_outputs_to_disk also kept in the training folder's .lora-cache/ between runs.
+     */
+    private Map<String, SdPipeline.Conditioning> encodeCaptions(List<Split> splits, Consumer<String> log) throws IOException {
+        Set<String> captions = new LinkedHashSet<>();
+        for (Split sp : splits) for (int i : sp.indices()) captions.add(sp.dataset().caption(i, 0));
+        Optional<Path> disk = config.image().cacheTextEncoderOutputsToDisk()
+                ? Optional.of(train.dataset().options().trainDataDir().resolve(".lora-cache")) : Optional.empty();
+        TextStateCache.Result r = TextStateCache.build(pipeline, captions, config.model().maxTokenLength(), config.model().clipSkip(), disk);
+        if (disk.isPresent()) log.accept("cached text-encoder outputs of " + r.states().size() + " captions (" + r.encoded() + " encoded, " + r.reused() + " from disk)");
+        return r.states();
     }
 
     /**

@@ -186,6 +186,41 @@ class SdxlLoraTrainingTest {
         assertArrayEquals(pngs.get(0), pngs.get(1), "the cached prompts draw what the encoders draw");
     }
 
+    /**
+     * cache_text_encoder_outputs_to_disk: the first run encodes every caption and writes one file each in
+     * .lora-cache/, the next reads them (the same loss on the same noise); a damaged file is encoded again.
+     */
+    @Test void textEncoderOutputsCachedOnDiskAreReusedAndADamagedOneIsReplaced() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("data"), 3);
+        Map<String, Object> cfg = settings(data, "out");
+        cfg.put("cache_text_encoder_outputs_to_disk", true);
+        double[] losses = new double[3];
+        List<String> log = new ArrayList<>();
+        for (int run = 0; run < 3; run++) {
+            if (run == 2) {
+                try (var files = Files.list(data.resolve(".lora-cache"))) {
+                    Path one = files.filter(f -> f.getFileName().toString().startsWith("te-")).sorted().findFirst().orElseThrow();
+                    Files.write(one, new byte[] {1, 2, 3});
+                }
+            }
+            log.clear();
+            try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
+                losses[run] = SdLoraTrainingTest.fixedNoiseLoss(task, 7);
+            }
+            String expected = switch (run) {
+                case 0 -> "cached text-encoder outputs of 3 captions (3 encoded, 0 from disk)";
+                case 1 -> "cached text-encoder outputs of 3 captions (0 encoded, 3 from disk)";
+                default -> "cached text-encoder outputs of 3 captions (1 encoded, 2 from disk)";
+            };
+            assertTrue(log.contains(expected), "run " + run + ": " + log);
+        }
+        try (var files = Files.list(data.resolve(".lora-cache"))) {
+            assertEquals(3, files.filter(f -> f.getFileName().toString().startsWith("te-")).count());
+        }
+        assertEquals(losses[0], losses[1], 0.0, "states read from disk are the encoded ones");
+        assertEquals(losses[0], losses[2], 0.0);
+    }
+
     @Test void trainTextEncoderTrainsBothEncodersExportsTe1AndTe2AndContinues() throws Exception {
         Path data = SdTrainingFixture.images(dir.resolve("data"), 2);
         Map<String, Object> cfg = settings(data, "out");

@@ -9,12 +9,15 @@ import java.util.Objects;
  * are left out.
  */
 public final class ConfigPrinter {
+    /** The column values start at: the longest key apart from kohya's long cache names, plus two spaces. */
+    static final int KEY_COLUMN = 29;
     private ConfigPrinter() {}
 
     public static void print(LoadedConfig loaded, PrintWriter out) {
         ConfigValues v = loaded.values();
         TaskType task = loaded.config().taskType();
-        int width = ConfigKeys.ALL.stream().mapToInt(k -> k.name().length()).max().orElse(20) + 2;
+        // values line up after the keys; the few very long kohya names (cache_text_encoder_outputs_to_disk) push theirs
+        int width = KEY_COLUMN;
         for (Section section : Section.values()) {
             out.println(section.yamlName() + ":");
             for (ConfigKey k : ConfigKeys.ALL) {
@@ -23,6 +26,7 @@ public final class ConfigPrinter {
                 boolean changed = isChanged(v, k, value);
                 StringBuilder line = new StringBuilder(changed ? "  * " : "    ");
                 line.append(String.format("%-" + width + "s", k.name()));
+                for (int gap = Math.max(0, width - k.name().length()); gap < 2; gap++) line.append(' ');   // at least two spaces
                 line.append(value == null ? k.defaultText() : ValueText.format(value, k.kind()));
                 if (changed) line.append("   (default: ").append(k.defaultText()).append(')');
                 else if (!v.isSet(k.name()) && k.derivedFrom() != null) line.append("   (").append(k.defaultText()).append(')');

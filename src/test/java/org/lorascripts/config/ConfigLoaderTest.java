@@ -118,6 +118,7 @@ class ConfigLoaderTest {
         java.io.StringWriter text = new java.io.StringWriter();
         ConfigPrinter.print(load(dir, MINIMAL + "output_dir: out/my_style_lora\n"), new java.io.PrintWriter(text));
         assertTrue(text.toString().contains("\n    output_name                  my_style_lora   (output_dir's folder name)\n"), text.toString());
+        assertTrue(text.toString().contains("\n    cache_text_encoder_outputs_to_disk  false\n"), "a key longer than the column keeps two spaces: " + text);
         text.getBuffer().setLength(0);
         ConfigPrinter.print(load(dir, MINIMAL + "output_dir: out/my_style_lora\noutput_name: my_style_lora\n"), new java.io.PrintWriter(text));
         assertTrue(text.toString().contains("\n    output_name                  my_style_lora"), "the same name set explicitly is no change: " + text);

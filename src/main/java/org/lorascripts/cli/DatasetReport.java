@@ -26,7 +26,8 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
             lines.add(row("images", Integer.toString(s.imageCount())));
             lines.add(row("captions", s.captionedCount() + " (" + s.fromMetadata() + " from "
                     + s.metadataFile().map(p -> p.getFileName().toString()).orElse("metadata.csv") + ", "
-                    + s.fromCaptionFiles() + " from " + c.image().captionExtension() + " files)"));
+                    + s.fromCaptionFiles() + " from " + c.image().captionExtension() + " files"
+                    + (s.fromClassTokens() > 0 ? ", " + s.fromClassTokens() + " from the subset's class tokens" : "") + ")"));
             lines.add(row("missing captions", s.missingCaptions().isEmpty() ? "none"
                     : s.missingCaptions().size() + ": " + listed(s.missingCaptions())));
             if (!s.missingCaptions().isEmpty()) {
@@ -68,7 +69,10 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
         ImageDatasetOptions options = ImageDatasetOptions.of(c);
         ImageCaptionDataset ds;
         try {
-            ds = ImageCaptionDataset.open(options, w -> { });   // the rows and warnings below say it
+            // the rows and warnings below say the rest; the kohya layout's ignored folders and images only show here
+            ds = ImageCaptionDataset.open(options, w -> {
+                if (w.startsWith("ignored")) warnings.add(new ConfigWarning(w.contains("reg_data_dir") ? "reg_data_dir" : "train_data_dir", w));
+            });
         } catch (RuntimeException e) {
             // Training will refuse (too many unreadable images, no captions at all): say so, and why.
             lines.add(row("image check", "failed: " + e.getMessage()));
@@ -98,12 +102,13 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
                     + " images lose much of themselves to the crop into their bucket (" + range + "): "
                     + listed(detailed(cropped)) + "; crop or split them so that each caption describes what trains"));
         }
+        lines.addAll(ds.planLines());
         if (c.image().buckets().enabled()) {
             lines.add(row("buckets", ds.bucketStats().buckets().size() + ", " + ds.sampler(c.loop().batchSize())
                     .batchesPerEpoch() + " batches of up to " + c.loop().batchSize() + " per epoch"));
             for (String l : ds.bucketStats().lines()) lines.add("    " + l.strip());
         }
-        return ds.size();
+        return ds.isKohyaLayout() || ds.size() > ds.trainImageCount() ? ds.examplesPerEpoch() : ds.size();
     }
 
     private static List<ImageProblem> of(List<ImageProblem> problems, ImageProblem.Kind kind) {

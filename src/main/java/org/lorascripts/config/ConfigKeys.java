@@ -124,13 +124,17 @@ public final class ConfigKeys {
                     .help("Stop after N evaluations without validation-loss improvement; 0 = off.").build(),
             // ---- data_config
             key("train_data_dir", DATA).path().required()
-                    .help("Training data: a folder of images (+ captions), or for text a folder/file of .txt/.jsonl.").build(),
+                    .help("Training data: a folder of images (+ captions; kohya's N_name subfolders repeat N times), or for text a folder/file of .txt/.jsonl.").build(),
             key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv if present")
                     .help("Caption CSV with header file_name,text; file names are relative to train_data_dir.").build(),
             key("resolution", DATA).resolution().def(Resolution.square(512)).image()
                     .help("Training resolution: 512 (SD1.5), 768, 1024; or \"W,H\". Multiple of 8 (64 recommended).").build(),
             key("caption_extension", DATA).string().def(".txt").image()
                     .help("Extension of per-image caption files (cat.png -> cat.txt).").build(),
+            key("reg_data_dir", DATA).path().image()
+                    .help("kohya regularization images: N_name subfolders (N repeats, name = caption of uncaptioned images); matched per epoch to the train images as kohya does.").build(),
+            key("prior_loss_weight", DATA).positiveNumber().def(1.0).image()
+                    .help("Loss weight of the reg_data_dir examples (kohya's prior_loss_weight).").build(),
             key("val_ratio", DATA).number(0, 0.5).def(0.0)
                     .help("Fraction of the data held out for validation (at least 1 example when > 0).").build(),
             key("val_data_dir", DATA).path()

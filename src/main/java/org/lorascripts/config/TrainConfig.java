@@ -65,7 +65,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     }
 
     /** Where the examples are. {@code valDataDir} and {@code valRatio} > 0 are exclusive. */
-    public record Data(Path trainDataDir, Optional<Path> metadataPath, double valRatio, Optional<Path> valDataDir) {}
+    public record Data(Path trainDataDir, Optional<Path> metadataPath, double valRatio, Optional<Path> valDataDir,
+                       Optional<Path> regDataDir, double priorLossWeight) {}
 
     /** Image pipeline: resolution, captions, augmentation, buckets, latent cache. */
     public record ImageData(Resolution resolution, String captionExtension, double captionDropoutRate,
@@ -146,7 +147,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.bool("gradient_checkpointing"), v.integer("seed"), v.string("device"), v.integer("log_interval"),
                 v.number("noise_offset"), v.number("min_snr_gamma"));
         var data = new Data(v.path("train_data_dir"), Optional.ofNullable(v.path("metadata_path")),
-                v.number("val_ratio"), Optional.ofNullable(v.path("val_data_dir")));
+                v.number("val_ratio"), Optional.ofNullable(v.path("val_data_dir")),
+                Optional.ofNullable(v.path("reg_data_dir")), v.number("prior_loss_weight"));
         var buckets = new Buckets(v.bool("enable_bucket"), v.integer("min_bucket_reso"), v.integer("max_bucket_reso"),
                 v.integer("bucket_reso_steps"), v.bool("bucket_no_upscale"),
                 v.isSetByUser("min_bucket_reso"), v.isSetByUser("max_bucket_reso"));

@@ -29,19 +29,43 @@ public final class DatasetScan {
      * the dry run stays fast; {@link ImageCaptionDataset#open} finds the unreadable images.
      */
     public static ImageDatasetStats images(Path dir, Path metadataPath, String captionExtension) {
-        ImageFolder folder = ImageFolder.open(dir, Optional.ofNullable(metadataPath), captionExtension);
+        Optional<List<KohyaSubset>> kohya = KohyaLayout.detect(dir, false, w -> { });
+        List<ImageFolder> folders = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        if (kohya.isPresent()) {
+            for (KohyaSubset s : kohya.get()) {
+                if (ImageFiles.list(s.dir()).isEmpty()) continue;
+                folders.add(ImageFolder.open(s.dir(), Optional.empty(), captionExtension, s.classTokens()));
+                prefixes.add(s.folder() + "/");
+            }
+        } else {
+            folders.add(ImageFolder.open(dir, Optional.ofNullable(metadataPath), captionExtension));
+            prefixes.add("");
+        }
         int fromCsv = 0;
         int fromFiles = 0;
+        int fromClass = 0;
+        List<String> names = new ArrayList<>();
         List<String> missing = new ArrayList<>();
-        for (ImageFolder.Image image : folder.images()) {
-            switch (image.source()) {
-                case METADATA -> fromCsv++;
-                case CAPTION_FILE -> fromFiles++;
-                case NONE -> missing.add(image.name());
+        List<String> orphans = new ArrayList<>();
+        Optional<Path> csv = Optional.empty();
+        for (int f = 0; f < folders.size(); f++) {
+            ImageFolder folder = folders.get(f);
+            String prefix = prefixes.get(f);
+            if (csv.isEmpty()) csv = folder.metadataFile();
+            for (String o : folder.orphanRows()) orphans.add(prefix + o);
+            for (ImageFolder.Image image : folder.images()) {
+                names.add(prefix + image.name());
+                switch (image.source()) {
+                    case METADATA -> fromCsv++;
+                    case CAPTION_FILE -> fromFiles++;
+                    case CLASS_TOKENS -> fromClass++;
+                    case NONE -> missing.add(prefix + image.name());
+                }
             }
         }
-        return new ImageDatasetStats(dir, folder.names(), folder.metadataFile(), fromCsv, fromFiles, List.copyOf(missing),
-                folder.orphanRows());
+        return new ImageDatasetStats(dir, List.copyOf(names), csv, fromCsv, fromFiles, List.copyOf(missing),
+                List.copyOf(orphans), fromClass);
     }
 
     /**

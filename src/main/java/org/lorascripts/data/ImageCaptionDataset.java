@@ -27,12 +27,43 @@ public final class ImageCaptionDataset {
     private final List<ImageProblem> problems;
     private final BucketStats stats;
     private final int[] bucketOfExample;   // index into stats.buckets()
+    private final int trainImages;         // examples [0, trainImages) train; the rest are regularization images
+    private final int[] repeats;           // per example: times per epoch (kohya's num_repeats; 0 = unused reg image)
+    private final List<Subset> subsets;    // kohya layout: train subsets then reg subsets; empty for a plain folder
 
-    private ImageCaptionDataset(ImageDatasetOptions options, ImageCaptionScan.Result scan) {
-        List<ImageExample> examples = scan.examples();
+    /** A kohya subset and how many of its images train (img_count, kohya's count after loading). */
+    public record Subset(KohyaSubset subset, int images) {
+        /** images x repeats. */
+        public int perEpoch() {
+            return images * subset.repeats();
+        }
+    }
+
+    private ImageCaptionDataset(ImageDatasetOptions options, ImageCaptionScan.Result scan, ImageCaptionScan.Result reg) {
+        List<ImageExample> examples = new ArrayList<>(scan.examples());
+        this.trainImages = examples.size();
+        List<Subset> subsets = new ArrayList<>();
+        int[] trainCounts = new int[scan.subsets().size()];
+        for (int s : scan.subsetOf()) if (s >= 0) trainCounts[s]++;
+        for (int s = 0; s < trainCounts.length; s++) subsets.add(new Subset(scan.subsets().get(s), trainCounts[s]));
+        List<Integer> reps = new ArrayList<>();
+        for (int s : scan.subsetOf()) reps.add(s < 0 ? 1 : scan.subsets().get(s).repeats());
+        List<ImageProblem> problems = new ArrayList<>(scan.problems());
+        if (reg != null) {
+            examples.addAll(reg.examples());
+            problems.addAll(reg.problems());
+            int[] regCounts = new int[reg.subsets().size()];
+            for (int s : reg.subsetOf()) regCounts[s]++;
+            for (int s = 0; s < regCounts.length; s++) subsets.add(new Subset(reg.subsets().get(s), regCounts[s]));
+            long train = reps.stream().mapToLong(Integer::longValue).sum();
+            int[] own = java.util.Arrays.stream(reg.subsetOf()).map(s -> reg.subsets().get(s).repeats()).toArray();
+            for (int r : KohyaLayout.regRepeats(own, train)) reps.add(r);
+        }
+        this.subsets = List.copyOf(subsets);
+        this.repeats = reps.stream().mapToInt(Integer::intValue).toArray();
         this.options = options;
         this.examples = List.copyOf(examples);
-        this.problems = List.copyOf(scan.problems());
+        this.problems = List.copyOf(problems);
         this.stats = BucketStats.of(examples.stream().map(ImageExample::assignment).toList());
         List<PixelSize> order = stats.buckets().stream().map(BucketStats.Entry::resolution).toList();
         this.bucketOfExample = examples.stream().mapToInt(e -> order.indexOf(e.assignment().bucket())).toArray();
@@ -44,7 +75,91 @@ public final class ImageCaptionDataset {
      * {@link DatasetException}.
      */
     public static ImageCaptionDataset open(ImageDatasetOptions options, Consumer<String> warn) {
-        return new ImageCaptionDataset(options, ImageCaptionScan.scan(options, warn));
+        ImageCaptionScan.Result train = ImageCaptionScan.scan(options, warn);
+        ImageCaptionScan.Result reg = options.regDataDir().map(d -> ImageCaptionScan.scanReg(options, d, warn)).orElse(null);
+        return new ImageCaptionDataset(options, train, reg);
+    }
+
+    /** Whether train_data_dir has kohya's N_name layout. */
+    public boolean isKohyaLayout() {
+        return !subsets.isEmpty() && !subsets.getFirst().subset().reg();
+    }
+
+    /** The kohya subsets (train ones, then reg ones) with their image counts; empty for a plain folder. */
+    public List<Subset> subsets() {
+        return subsets;
+    }
+
+    /** Examples [0, trainImageCount()) are training images, the rest regularization images. */
+    public int trainImageCount() {
+        return trainImages;
+    }
+
+    public boolean isReg(int index) {
+        return index >= trainImages;
+    }
+
+    /** How many times example {@code index} trains per epoch (kohya's num_repeats; reg images matched to the train set). */
+    public int repeats(int index) {
+        return repeats[index];
+    }
+
+    /** kohya's num_train_images: the train images x their repeats. */
+    public int trainImagesWithRepeats() {
+        int n = 0;
+        for (int i = 0; i < trainImages; i++) n += repeats[i];
+        return n;
+    }
+
+    /** kohya's num_reg_images: the reg images x their subsets' repeats (before matching to the train set). */
+    public int regImagesWithRepeats() {
+        return subsets.stream().filter(s -> s.subset().reg()).mapToInt(Subset::perEpoch).sum();
+    }
+
+    /** The reg examples per epoch after kohya's matching. */
+    public int regExamplesPerEpoch() {
+        int n = 0;
+        for (int i = trainImages; i < repeats.length; i++) n += repeats[i];
+        return n;
+    }
+
+    /** Examples per epoch: every example times its repeats. */
+    public int examplesPerEpoch() {
+        int n = 0;
+        for (int r : repeats) n += r;
+        return n;
+    }
+
+    /**
+     * The dry run's and the training log's plan of a kohya dataset: per subset "images x repeats = N", the reg
+     * images as kohya matches them to the train set, and the total per epoch. Empty for a plain folder
+     * without reg_data_dir.
+     */
+    public List<String> planLines() {
+        if (subsets.isEmpty()) return List.of();
+        List<String> lines = new ArrayList<>();
+        if (isKohyaLayout()) lines.add(String.format("  %-22s %s", "kohya layout", "N_name subsets of train_data_dir (N = repeats per epoch)"));
+        for (Subset s : subsets) {
+            String label = (s.subset().reg() ? "reg " : "") + s.subset().folder();
+            lines.add(String.format("    %-20s %d image%s x %d repeat%s = %d", label, s.images(), s.images() == 1 ? "" : "s",
+                    s.subset().repeats(), s.subset().repeats() == 1 ? "" : "s", s.perEpoch()));
+        }
+        int train = trainImagesWithRepeats();
+        if (size() > trainImages) {
+            lines.add(String.format("  %-22s %d (matched to the %d train images as kohya does: %s)", "reg images per epoch",
+                    regExamplesPerEpoch(), train, regExamplesPerEpoch() < regImagesWithRepeats() ? "some reg images unused"
+                            : "reg images repeated"));
+            lines.add(String.format("  %-22s %d (%d train + %d reg, reg loss x prior_loss_weight %s)", "images per epoch",
+                    examplesPerEpoch(), train, regExamplesPerEpoch(), options.priorLossWeight()));
+        } else {
+            lines.add(String.format("  %-22s %d", "images per epoch", examplesPerEpoch()));
+        }
+        return lines;
+    }
+
+    /** The loss weight of example {@code index}: prior_loss_weight for a reg image, else 1. */
+    public double lossWeight(int index) {
+        return isReg(index) ? options.priorLossWeight() : 1.0;
     }
 
     public ImageDatasetOptions options() {
@@ -79,14 +194,14 @@ public final class ImageCaptionDataset {
 
     /** Batches of {@code batchSize} within buckets, shuffled per epoch from the options' seed. */
     public BucketBatchSampler sampler(int batchSize) {
-        return new BucketBatchSampler(bucketOfExample, batchSize, options.seed());
+        return new BucketBatchSampler(bucketOfExample, repeats, batchSize, options.seed());
     }
 
-    /** kohya's {@code ss_tag_frequency}: the raw captions' tags, keyed by the folder's name. */
+    /** kohya's {@code ss_tag_frequency}: the raw captions' tags of the train images, keyed by the folder's name. */
     public String tagFrequencyJson() {
         Path name = options.trainDataDir().toAbsolutePath().normalize().getFileName();
         return new TagFrequency().add(name == null ? "" : name.toString(),
-                examples.stream().map(ImageExample::caption).toList()).toJson();
+                examples.subList(0, trainImages).stream().map(ImageExample::caption).toList()).toJson();
     }
 
     /** The caption example {@code index} trains with in {@code epoch}. */

@@ -26,36 +26,97 @@ final class ImageCaptionScan {
     private final Path dir;
 
     private ImageCaptionScan(ImageDatasetOptions options, Consumer<String> warn) {
-        this.options = options;
-        this.warn = warn;
-        this.dir = options.trainDataDir();
+        this(options, warn, options.trainDataDir());
     }
 
-    /** The images that train and the ones named as problems (skipped or cropped hard), in name order. */
-    record Result(List<ImageExample> examples, List<ImageProblem> problems) {}
+    /**
+     * The images that train and the ones named as problems (skipped or cropped hard), in name order.
+     * {@code subsetOf[i]} is example i's index in {@code subsets} (kohya layout), -1 in a plain folder.
+     */
+    record Result(List<ImageExample> examples, List<ImageProblem> problems, int[] subsetOf, List<KohyaSubset> subsets) {}
 
     static Result scan(ImageDatasetOptions options, Consumer<String> warn) {
-        return new ImageCaptionScan(options, warn).run();
+        return new ImageCaptionScan(options, warn).run(options.trainDataDir(), false);
     }
 
-    private record Measured(ImageFolder.Image image, Path file, PixelSize size, String error, long modified, long bytes) {
-        String name() {
-            return image.name();
+    /** The regularization images of {@code regDir}, which must have kohya's N_name layout. */
+    static Result scanReg(ImageDatasetOptions options, Path regDir, Consumer<String> warn) {
+        return new ImageCaptionScan(options, warn, regDir).run(regDir, true);
+    }
+
+    private ImageCaptionScan(ImageDatasetOptions options, Consumer<String> warn, Path dir) {
+        this.options = options;
+        this.warn = warn;
+        this.dir = dir;
+    }
+
+    private record Measured(ImageFolder.Image image, String name, Path file, PixelSize size, String error, long modified,
+                            long bytes, int subset) {}
+
+    /** One folder read with one caption rule: the whole train_data_dir, or one kohya subset. */
+    private record Part(Path dir, String prefix, String classTokens, int subset) {}
+
+    private List<Part> parts(Path root, boolean reg, List<KohyaSubset> subsets) {
+        java.util.Optional<List<KohyaSubset>> kohya = KohyaLayout.detect(root, reg, warn);
+        if (kohya.isEmpty()) {
+            if (reg) {
+                if (!java.nio.file.Files.isDirectory(root)) {
+                    throw new DatasetException("reg_data_dir '" + root + "' does not exist or is not a folder: fix the path"
+                            + " or remove the key");
+                }
+                throw new DatasetException("reg_data_dir '" + root + "' has no N_name sub-folder (e.g. 1_person): put"
+                        + " the regularization images in one, N = repeats and name = their class caption");
+            }
+            return List.of(new Part(root, "", "", -1));
         }
+        if (options.metadataPath().isPresent() && !reg) {
+            throw new DatasetException("metadata_path cannot be used with the kohya N_name layout of '" + root + "': put a "
+                    + MetadataCsv.FILE_NAME + " in each subset folder (names relative to it) or remove the key");
+        }
+        List<Part> parts = new ArrayList<>();
+        for (KohyaSubset s : kohya.get()) {
+            if (ImageFiles.list(s.dir()).isEmpty()) {
+                warn.accept("subset folder '" + s.dir() + "' has no images: ignored");
+                continue;
+            }
+            subsets.add(s);
+            parts.add(new Part(s.dir(), (reg ? "reg/" : "") + s.folder() + "/", s.classTokens(), subsets.size() - 1));
+        }
+        if (parts.isEmpty()) {
+            throw new DatasetException((reg ? "reg_data_dir '" : "train_data_dir '") + root + "' contains no images in its"
+                    + " N_name subsets");
+        }
+        return parts;
     }
 
-    private Result run() {
-        ImageFolder folder = ImageFolder.open(dir, options.metadataPath(), options.captionExtension());
-        List<ImageFolder.Image> images = folder.images();
-        List<Measured> measured = IntStream.range(0, images.size()).parallel()
-                .mapToObj(i -> measure(images.get(i))).toList();
+    private Result run(Path root, boolean reg) {
+        List<KohyaSubset> subsets = new ArrayList<>();
+        List<Part> parts = parts(root, reg, subsets);
+        List<Measured> toMeasure = new ArrayList<>();
+        boolean hasCsv = false;
+        List<Measured> listed = new ArrayList<>();
+        for (Part part : parts) {
+            ImageFolder folder = part.subset() < 0
+                    ? ImageFolder.open(part.dir(), options.metadataPath(), options.captionExtension())
+                    : ImageFolder.open(part.dir(), java.util.Optional.empty(), options.captionExtension(), part.classTokens());
+            hasCsv |= folder.metadataFile().isPresent();
+            for (ImageFolder.Image image : folder.images()) {
+                listed.add(new Measured(image, part.prefix() + image.name(), part.dir().resolve(image.name()), null, null,
+                        0, 0, part.subset()));
+            }
+        }
+        toMeasure.addAll(listed);
+        List<Measured> measured = IntStream.range(0, toMeasure.size()).parallel()
+                .mapToObj(i -> measure(toMeasure.get(i))).toList();
+        int total = measured.size();
         List<Measured> bad = measured.stream().filter(m -> m.error() != null).toList();
-        checkUnreadable(bad, images.size());
+        checkUnreadable(bad, total);
 
         BucketPlan plan = options.buckets();
         List<ImageExample> examples = new ArrayList<>();
         List<ImageProblem> problems = new ArrayList<>();
         List<String> uncaptioned = new ArrayList<>();
+        List<Integer> subsetOf = new ArrayList<>();
         for (Measured m : measured) {
             if (m.error() != null) {
                 problems.add(new ImageProblem(m.name(), ImageProblem.Kind.UNREADABLE, m.error()));
@@ -74,6 +135,7 @@ final class ImageCaptionScan {
             String caption = m.image().caption();
             if (caption.isEmpty()) uncaptioned.add(m.name());
             examples.add(new ImageExample(m.name(), m.file(), size, caption, a, m.modified(), m.bytes()));
+            subsetOf.add(m.subset());
         }
         warnTooSmall(named(problems, ImageProblem.Kind.TOO_SMALL));
         warnCropped(named(problems, ImageProblem.Kind.CROPPED));
@@ -81,8 +143,8 @@ final class ImageCaptionScan {
             throw new DatasetException("train_data_dir '" + dir + "' has no usable images: every image is unreadable"
                     + " or too small; fix or replace them");
         }
-        checkCaptions(uncaptioned, examples.size(), folder.metadataFile().isPresent());
-        return new Result(examples, problems);
+        checkCaptions(uncaptioned, examples.size(), hasCsv);
+        return new Result(examples, problems, subsetOf.stream().mapToInt(Integer::intValue).toArray(), List.copyOf(subsets));
     }
 
     /** "1x1: enlarged 64x for its 64x64 bucket", "1000x100: cropped to 40% for its 128x32 bucket"; no-upscale: "6x40". */
@@ -121,16 +183,17 @@ final class ImageCaptionScan {
                 + "; crop or split them so that each caption describes what trains");
     }
 
-    private Measured measure(ImageFolder.Image image) {
-        Path file = dir.resolve(image.name());
+    private Measured measure(Measured listed) {
+        Path file = listed.file();
+        ImageFolder.Image image = listed.image();
         try {
             BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
             // A full decode, not just the header: truncated files must be found now, not mid-training.
             RgbaImage pixels = ImageDecoder.decode(file);
-            return new Measured(image, file, new PixelSize(pixels.width(), pixels.height()), null,
-                    attrs.lastModifiedTime().toMillis(), attrs.size());
+            return new Measured(image, listed.name(), file, new PixelSize(pixels.width(), pixels.height()), null,
+                    attrs.lastModifiedTime().toMillis(), attrs.size(), listed.subset());
         } catch (ImageDecoder.UnreadableImageException | IOException e) {
-            return new Measured(image, file, null, e.getMessage(), 0, 0);
+            return new Measured(image, listed.name(), file, null, e.getMessage(), 0, 0, listed.subset());
         }
     }
 

@@ -12,10 +12,12 @@ import java.util.Optional;
  * @param fromCaptionFiles   images captioned by a per-image caption file only
  * @param missingCaptions    images with no (or an empty) caption
  * @param orphanMetadataRows CSV file names that match no image
+ * @param fromClassTokens    kohya layout: images captioned by their subset's class tokens (the folder name after N_)
  */
 public record ImageDatasetStats(Path dir, List<String> images, Optional<Path> metadataFile, int fromMetadata,
-                                int fromCaptionFiles, List<String> missingCaptions, List<String> orphanMetadataRows) {
+                                int fromCaptionFiles, List<String> missingCaptions, List<String> orphanMetadataRows,
+                                int fromClassTokens) {
     public int imageCount() { return images.size(); }
 
-    public int captionedCount() { return fromMetadata + fromCaptionFiles; }
+    public int captionedCount() { return fromMetadata + fromCaptionFiles + fromClassTokens; }
 }

@@ -21,7 +21,7 @@ import java.util.Set;
  */
 final class ImageFolder {
     /** Where an image's caption came from. */
-    enum Source { METADATA, CAPTION_FILE, NONE }
+    enum Source { METADATA, CAPTION_FILE, CLASS_TOKENS, NONE }
 
     /** One image: its name relative to the folder ('/' separators) and its caption ("" with NONE). */
     record Image(String name, String caption, Source source) {}
@@ -40,6 +40,14 @@ final class ImageFolder {
 
     /** Lists {@code dir} and looks up every caption; fails when the folder, its images or the csv are missing. */
     static ImageFolder open(Path dir, Optional<Path> metadataPath, String captionExtension) {
+        return open(dir, metadataPath, captionExtension, "");
+    }
+
+    /**
+     * The same for a kohya subset: an image with neither a csv row nor a caption file takes
+     * {@code classTokens} (the folder name after "N_"), as kohya's DreamBoothDataset does.
+     */
+    static ImageFolder open(Path dir, Optional<Path> metadataPath, String captionExtension, String classTokens) {
         requireFolder(dir);
         List<String> names = ImageFiles.list(dir);
         if (names.isEmpty()) {
@@ -50,7 +58,13 @@ final class ImageFolder {
         Optional<Path> csv = metadataFile(dir, metadataPath);
         Map<String, String> rows = csv.isPresent() ? MetadataCsv.read(csv.get()) : Map.of();
         List<Image> images = new ArrayList<>(names.size());
-        for (String name : names) images.add(caption(dir, name, rows.get(name), captionExtension));
+        for (String name : names) {
+            Image image = caption(dir, name, rows.get(name), captionExtension);
+            if (image.source() == Source.NONE && !classTokens.isBlank()) {
+                image = new Image(name, classTokens.strip(), Source.CLASS_TOKENS);
+            }
+            images.add(image);
+        }
         Set<String> present = new HashSet<>(names);
         List<String> orphans = rows.keySet().stream().filter(n -> !present.contains(n)).sorted().toList();
         return new ImageFolder(dir, csv, images, orphans);

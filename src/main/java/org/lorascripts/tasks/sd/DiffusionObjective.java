@@ -57,6 +57,21 @@ public final class DiffusionObjective {
         return minSnrGamma > 0 ? loss.mul(snrWeights(t, latents)) : loss;
     }
 
+    /**
+     * The per-example losses multiplied by per-example weights (B), as kohya's {@code loss = loss * loss_weights}
+     * (prior_loss_weight for regularization images, 1 otherwise); the caller averages over the batch.
+     */
+    public static Tensor weighted(Tensor perExampleLoss, double[] weights) {
+        boolean ones = true;
+        for (double w : weights) ones &= w == 1.0;
+        if (ones) return perExampleLoss;
+        float[] w = new float[weights.length];
+        for (int i = 0; i < w.length; i++) w[i] = (float) weights[i];
+        try (Tensor cpu = Torch.of(w, w.length); Tensor dev = cpu.to(DType.F32, perExampleLoss.device())) {
+            return perExampleLoss.mul(dev);
+        }
+    }
+
     /** (B) f32 weights on the latents' device. */
     private Tensor snrWeights(Tensor t, Tensor like) {
         long[] ts = t.toLongArray();

@@ -59,7 +59,7 @@ public final class SdLoraMetadata {
                 : opt.textEncoderLrs().stream().map(SdLoraMetadata::pyFloat).collect(java.util.stream.Collectors.joining(", ", "[", "]")));
         m.put("ss_unet_lr", pyFloat(opt.unetLr()));
         m.put("ss_num_train_images", Integer.toString(trainImages));
-        m.put("ss_num_reg_images", "0");
+        m.put("ss_num_reg_images", Integer.toString(train.regImagesWithRepeats()));
         m.put("ss_num_batches_per_epoch", Integer.toString(batchesPerEpoch));
         m.put("ss_num_epochs", Integer.toString(loop.epochs()));
         m.put("ss_batch_size_per_device", Integer.toString(loop.batchSize()));
@@ -101,7 +101,8 @@ public final class SdLoraMetadata {
         m.put("ss_max_bucket_reso", Integer.toString(image.buckets().maxReso()));
         m.put("ss_bucket_info", train.bucketStats().toJson());
         m.put("ss_tag_frequency", train.tagFrequencyJson());
-        m.put("ss_dataset_dirs", datasetDirs(c.data().trainDataDir(), train.size()));
+        m.put("ss_dataset_dirs", train.isKohyaLayout() ? subsetDirs(train, false) : datasetDirs(c.data().trainDataDir(), train.trainImageCount()));
+        if (c.data().regDataDir().isPresent()) m.put("ss_reg_dataset_dirs", subsetDirs(train, true));
         m.put("ss_sd_model_name", modelName(c.model().baseModel()));
         m.put("ss_training_comment", "trained with lora-scripts");
         // ModelSpec, as kohya's sai_model_spec.build_metadata for an SD 1.x / 2.x or SDXL LoRA
@@ -138,6 +139,20 @@ public final class SdLoraMetadata {
         if (total != null) m.put("ss_max_train_steps", total);
         m.put("ss_training_finished_at", pyFloat(nowMillis / 1000.0));
         return m;
+    }
+
+    /**
+     * kohya's ss_dataset_dirs / ss_reg_dataset_dirs of a DreamBooth-style dataset: per subset folder name
+     * (os.path.basename(image_dir), e.g. "10_mystyle"), its repeats and image count.
+     */
+    private static String subsetDirs(ImageCaptionDataset ds, boolean reg) {
+        java.util.List<Object> kv = new java.util.ArrayList<>();
+        for (ImageCaptionDataset.Subset s : ds.subsets()) {
+            if (s.subset().reg() != reg) continue;
+            kv.add(s.subset().folder());
+            kv.add(Json.object("n_repeats", s.subset().repeats(), "img_count", s.images()));
+        }
+        return Json.write(Json.object(kv.toArray()));
     }
 
     private static String datasetDirs(Path dir, int images) {

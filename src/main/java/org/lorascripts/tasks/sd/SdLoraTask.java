@@ -99,7 +99,10 @@ public final class SdLoraTask implements TrainingTask {
             }
             ImageDatasetOptions options = ImageDatasetOptions.of(config);
             ImageCaptionDataset ds = ImageCaptionDataset.open(options, w -> log.accept("warning: " + w));
-            int[][] split = splitIndices(config, ds.size());
+            int[][] split = withReg(splitIndices(config, ds.trainImageCount()), ds);
+            if (ds.isKohyaLayout() || ds.size() > ds.trainImageCount()) {
+                for (String line : ds.planLines()) log.accept(line.strip());
+            }
             ImageCaptionDataset valDs = config.data().valDataDir()
                     .map(dir -> ImageCaptionDataset.open(withDir(options, dir), w -> log.accept("warning: validation data: " + w)))
                     .orElse(ds);
@@ -154,7 +157,8 @@ public final class SdLoraTask implements TrainingTask {
             this.generator = new SdImageGenerator(pipeline, config.model().maxTokenLength(), config.model().clipSkip());
             int batches = epochBatches(0, config.loop().batchSize()).size();
             this.stepsPerEpoch = Math.ceilDiv(batches, config.loop().gradientAccumulationSteps());
-            this.metadata = SdLoraMetadata.of(config, pipeline, ds, train.size(), batches, started);
+            this.metadata = SdLoraMetadata.of(config, pipeline, ds, ds.isKohyaLayout() || ds.size() > ds.trainImageCount()
+                    ? trainWithRepeats(ds, split[0]) : train.size(), batches, started);
         } catch (IOException e) {
             close();
             throw new TrainingException(e.getMessage(), e);
@@ -196,6 +200,21 @@ public final class SdLoraTask implements TrainingTask {
         int[] tr = new int[n - val.length];
         for (int i = 0, k = 0; i < n; i++) if (!isVal[i]) tr[k++] = i;
         return new int[][] {tr, val};
+    }
+
+    /** kohya's num_train_images: the train split's images x their repeats. */
+    private static int trainWithRepeats(ImageCaptionDataset ds, int[] trainIdx) {
+        int n = 0;
+        for (int i : trainIdx) if (!ds.isReg(i)) n += ds.repeats(i);
+        return n;
+    }
+
+    /** The regularization images always train: they join the train split, never the validation one. */
+    private static int[][] withReg(int[][] split, ImageCaptionDataset ds) {
+        if (ds.size() == ds.trainImageCount()) return split;
+        int[] tr = java.util.Arrays.copyOf(split[0], split[0].length + ds.size() - ds.trainImageCount());
+        for (int i = ds.trainImageCount(), k = split[0].length; i < ds.size(); i++, k++) tr[k] = i;
+        return new int[][] {tr, split[1]};
     }
 
     private static int[] all(int n) {
@@ -261,8 +280,12 @@ public final class SdLoraTask implements TrainingTask {
     /** Batches of batch_size within aspect-ratio buckets, as kohya forms them, shuffled per (seed, epoch). */
     @Override public List<int[]> epochBatches(int epoch, int batchSize) {
         int[] bucketOf = new int[train.size()];
-        for (int k = 0; k < bucketOf.length; k++) bucketOf[k] = train.dataset().bucketIndex(train.indices()[k]);
-        return new BucketBatchSampler(bucketOf, batchSize, config.loop().seed()).batches(epoch);
+        int[] repeats = new int[train.size()];
+        for (int k = 0; k < bucketOf.length; k++) {
+            bucketOf[k] = train.dataset().bucketIndex(train.indices()[k]);
+            repeats[k] = train.dataset().repeats(train.indices()[k]);
+        }
+        return new BucketBatchSampler(bucketOf, repeats, batchSize, config.loop().seed()).batches(epoch);
     }
 
     @Override public void setEpoch(int epoch) { this.epoch = epoch; }
@@ -287,12 +310,15 @@ public final class SdLoraTask implements TrainingTask {
             int[] idx = g.stream().mapToInt(Integer::intValue).toArray();
             Tensor latents = latents(s, idx, augmentEpoch);                                  // (B, 4, h, w)
             SdPipeline.Conditioning text = textStates(s, idx, augmentEpoch);                 // (B, L, D), SDXL: pooled (B, P)
+            double[] weights = new double[idx.length];
+            for (int k = 0; k < idx.length; k++) weights[k] = s.dataset().lossWeight(idx[k]);
             Tensor sum;
             if (text.pooled() == null) {
-                sum = objective.perExampleLoss(pipeline.unet(), latents, text.context()).sum();
+                sum = DiffusionObjective.weighted(objective.perExampleLoss(pipeline.unet(), latents, text.context()), weights).sum();
             } else {
                 var added = SdxlConditioning.added(text.pooled(), s.dataset(), idx, augmentEpoch);
-                sum = objective.perExampleLoss(latents, (x, t) -> pipeline.unet().forward(x, t, text.context(), added)).sum();
+                sum = DiffusionObjective.weighted(objective.perExampleLoss(latents,
+                        (x, t) -> pipeline.unet().forward(x, t, text.context(), added)), weights).sum();
             }
             total = total == null ? sum : total.add(sum);
         }

@@ -53,7 +53,7 @@ class CliDryRunBucketsTest {
         String o = dryRun(xl, 0);
         assertTrue(o.contains("  bucket range           32-128 (SDXL default: resolution/2 to resolution*2)"), o);
         assertTrue(o.contains("  learning rates         unet 1e-4, TE1 2e-5, TE2 1e-5"), o);
-        assertTrue(o.contains("  * " + String.format("%-36s", "text_encoder_lr") + "[2e-5, 1e-5]"), o);
+        assertTrue(o.contains("  * text_encoder_lr              [2e-5, 1e-5]"), o);
         Path sd = Files.writeString(dir.resolve("sd.yaml"), "base_model: builtin:tiny-sd\n" + common);
         StringWriter err = new StringWriter();
         o = dryRun(sd, 0, err);
@@ -90,7 +90,7 @@ class CliDryRunBucketsTest {
         assertEquals(0, cl.execute("train", "--config", cfg.toString(), "--dry-run"), err.toString());
         assertTrue(err.toString().contains("warning: " + cfg + ":3: min_bucket_reso 64 (instead of the default 256) so that buckets"
                 + " hold resolution 64; set min_bucket_reso to choose another\n"), err.toString());
-        assertTrue(out.toString().contains("  * " + String.format("%-36s", "min_bucket_reso") + "64   (default: 256)"), out.toString());
+        assertTrue(out.toString().contains("  * min_bucket_reso              64   (default: 256)"), out.toString());
         assertTrue(out.toString().contains("64x64, 12 images"), out.toString());
     }
 }

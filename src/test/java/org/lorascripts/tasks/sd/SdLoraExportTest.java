@@ -108,6 +108,7 @@ class SdLoraExportTest {
         assertEquals("False", m.get("ss_v2"));
         assertEquals("(32, 32)", m.get("ss_resolution"));
         assertEquals("3", m.get("ss_num_train_images"));
+        assertEquals("{}", m.get("ss_reg_dataset_dirs"), "kohya writes it also without reg images");
         assertEquals("3", m.get("ss_steps"));
         assertEquals("2", m.get("ss_epoch"), "2 batches per epoch: step 3 is in epoch 2");
         assertEquals("4", m.get("ss_max_train_steps"));

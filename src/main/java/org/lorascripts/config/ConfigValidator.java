@@ -34,6 +34,11 @@ final class ConfigValidator {
             p.add(v.origin("gradient_accumulation_steps"), "batch_size x gradient_accumulation_steps = " + effectiveBatch
                     + " is too large (at most " + Integer.MAX_VALUE + ")", "batch_size", "gradient_accumulation_steps");
         }
+        try {
+            OptimizerArgs.parse(v.choice("optimizer", OptimizerType.class), v.list("optimizer_args"));
+        } catch (IllegalArgumentException e) {
+            p.add(v.origin(v.isSet("optimizer_args") ? "optimizer_args" : "optimizer"), e.getMessage(), "optimizer_args", "optimizer");
+        }
         String name = v.string("output_name");
         if (name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
             p.add(v.origin("output_name"), "output_name must be a file name stem without folders, got '"

@@ -86,6 +86,9 @@ public final class ConfigKeys {
                     .help("Extra optimizer settings as kohya's --optimizer_args: key=value strings with Python values,"
                             + " e.g. [\"weight_decay=0.01\", \"betas=0.9,0.99\", \"d_coef=2\", \"use_bias_correction=True\"];"
                             + " they override weight_decay and the adam_* keys.").build(),
+            key("loraplus_lr_ratio", TRAIN).positiveNumber().def(1.0)
+                    .help("LoRA+: the up (B) matrices train at the learning rate times this ratio (LoRA+ paper and kohya"
+                            + " suggest 16); 1 = off.").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
                     .help("Decoupled weight decay (sgd: added to the gradient). Applies to every optimizer when set;"
                             + " unset, only adamw uses this default and the others use 0.").build(),

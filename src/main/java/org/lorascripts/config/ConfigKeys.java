@@ -85,7 +85,7 @@ public final class ConfigKeys {
             key("optimizer_args", TRAIN).texts().def(List.of())
                     .help("Extra optimizer settings as kohya's --optimizer_args: key=value strings with Python values,"
                             + " e.g. [\"weight_decay=0.01\", \"betas=0.9,0.99\", \"d_coef=2\", \"use_bias_correction=True\"];"
-                            + " they override weight_decay and the adam_* keys.").build(),
+                            + " they override weight_decay and the adam_* keys. Accepted keys: " + optimizerArgKeys() + ".").build(),
             key("loraplus_lr_ratio", TRAIN).positiveNumber().def(1.0)
                     .help("LoRA+: the up (B) matrices train at the learning rate times this ratio (LoRA+ paper and kohya"
                             + " suggest 16); 1 = off.").build(),
@@ -250,5 +250,17 @@ public final class ConfigKeys {
         all.addAll(BY_ALIAS.keySet());
         for (Section s : Section.values()) all.add(s.yamlName());
         return all;
+    }
+
+    /** "adamw: weight_decay, betas, eps; lion: ..." for the optimizer_args help. */
+    private static String optimizerArgKeys() {
+        StringBuilder b = new StringBuilder();
+        for (OptimizerType t : OptimizerType.values()) {
+            if (t == OptimizerType.SGD_NESTEROV) continue;  // the same keys as sgd
+            if (!b.isEmpty()) b.append("; ");
+            b.append(t.configName()).append(t == OptimizerType.SGD ? " and sgd_nesterov" : "").append(": ")
+                    .append(String.join(", ", t.args().keySet()));
+        }
+        return b.toString();
     }
 }

@@ -72,10 +72,32 @@ class OptimizersTest {
                 assertEquals(1e-4, ((Prodigy) o).d());
             }
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> Optimizers.create(config(Map.of("optimizer", "sgd", "optimizer_args", List.of("nesterov=True"))), ps));
+                    () -> new Sgd(ps, 0, 0, 0, true));
             assertTrue(e.getMessage().contains("Nesterov"), e.getMessage());
         }
         assertEquals("prodigyopt.prodigy.Prodigy(d_coef=2.0)",
                 Optimizers.describe(config(Map.of("optimizer", "prodigy", "optimizer_args", List.of("d_coef=2")))));
+    }
+
+    private static java.util.List<String> warnings(Map<String, Object> settings) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>(settings);
+        m.putIfAbsent("train_data_dir", System.getProperty("java.io.tmpdir"));
+        m.putIfAbsent("base_model", "builtin:tiny-sd");
+        return org.lorascripts.config.ConfigLoader.fromMap(m, java.nio.file.Path.of("").toAbsolutePath()).warnings().stream()
+                .map(Object::toString).toList();
+    }
+
+    @Test void nesterovWithoutMomentumIsAConfigError() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> config(Map.of("optimizer", "sgd", "optimizer_args", List.of("nesterov=True"))));
+        assertTrue(e.getMessage().contains("Nesterov momentum needs momentum > 0"), e.getMessage());
+        assertEquals(OptimizerType.SGD, config(Map.of("optimizer", "sgd", "optimizer_args", List.of("nesterov=True", "momentum=0.9"))).type());
+    }
+
+    @Test void learningRateAdviceKnowsTheOptimizer() {
+        assertTrue(warnings(Map.of("optimizer", "prodigy", "learning_rate", 1.0)).stream().noneMatch(w -> w.contains("learning_rate")));
+        assertTrue(warnings(Map.of("optimizer", "prodigy", "learning_rate", 1e-4)).stream().anyMatch(w -> w.contains("about 1.0")));
+        assertTrue(warnings(Map.of("optimizer", "adafactor", "learning_rate", 1e-4)).stream().anyMatch(w -> w.contains("ignored")));
+        assertTrue(warnings(Map.of("optimizer", "adafactor")).stream().noneMatch(w -> w.contains("ignored")));
     }
 }

@@ -76,13 +76,15 @@ public final class Adafactor extends ComposedOptimizer {
         return r;
     }
 
-    private static double rms(Tensor t) { return t.norm().item() / Math.sqrt(t.numel()); }
+    /** ||t|| / sqrt(numel) as a 0-dim tensor on t's device (no host sync). */
+    private static Tensor rms(Tensor t) { return t.norm().div_(Math.sqrt(t.numel())); }
 
     @Override void update(Tensor p, Tensor g, Map<String, Tensor> s, long step, double lr, double lrScale) {
         // lr here is the scheduled rate times the parameter's scale; with relative_step only the scale counts
         double rho = relativeStep ? Math.min(warmupInit ? 1e-6 * step : 1e-2, 1.0 / Math.sqrt(step)) : lr;
-        double alpha = scaleParameter ? Math.max(eps2, rms(p)) * rho : rho;
-        if (relativeStep) alpha *= lrScale;
+        double size = relativeStep ? rho * lrScale : rho;
+        // α stays on the device, as in transformers: max(eps2, RMS(p))·ρ needs no host sync
+        Tensor alpha = scaleParameter ? rms(p).clampMin_(eps2).mul_(size) : null;
         double beta2t = 1.0 - Math.pow(step, decayRate);
         Tensor u = g.square().add_(eps1);
         Tensor update;
@@ -100,14 +102,15 @@ public final class Adafactor extends ComposedOptimizer {
             v.mul_(beta2t).add_(u, 1 - beta2t);
             update = v.rsqrt().mul_(g);
         }
-        update.div_(Math.max(1.0, rms(update) / clipThreshold));
-        update.mul_(alpha);
+        update.div_(rms(update).div_(clipThreshold).clampMin_(1.0));
+        if (alpha != null) update.mul_(alpha);
+        else update.mul_(size);
         if (beta1 != null) {
             Tensor m = s.get(EXP_AVG);
             m.mul_(beta1).add_(update, 1 - beta1);
             update = m;
         }
-        if (weightDecay != 0) p.add_(p, -weightDecay * alpha);
+        if (weightDecay != 0) p.add_(alpha != null ? p.mul(alpha).mul_(-weightDecay) : p.mul(-weightDecay * size));
         p.sub_(update);
     }
 }

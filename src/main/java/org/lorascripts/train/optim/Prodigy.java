@@ -4,7 +4,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.lorascripts.nn.NamedParam;
+import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
 
 /**
  * Prodigy (Mishchenko &amp; Defazio 2023), step for step as the prodigyopt package v1.0: Adam whose
@@ -89,8 +91,9 @@ public final class Prodigy extends ComposedOptimizer {
         for (NamedParam np : params) lrMax = Math.max(lrMax, lr * np.lrScale());
         double bc = useBiasCorrection ? Math.sqrt(1 - Math.pow(beta2, k + 1)) / (1 - Math.pow(beta1, k + 1)) : 1;
         double dlr = d * lrMax * bc;
-        double num = dNumerator * beta3;
-        double den = 0;
+        // the sums stay on the device in f64 (prodigyopt adds Python floats) and are read once per step
+        Tensor numAcc = null;
+        Tensor denAcc = null;
         for (int i : active) {
             NamedParam np = params.get(i);
             Tensor p = np.tensor();
@@ -98,13 +101,19 @@ public final class Prodigy extends ComposedOptimizer {
             if (weightDecay != 0 && !decouple) g = g.add(p, weightDecay);
             Map<String, Tensor> st = stateOf(i);
             if (lr * np.lrScale() > 0) {
-                num += (d / d0) * dlr * g.flatten().mul(st.get(P0).sub(p).flatten()).sum().item();
+                Tensor dot = g.flatten().mul(st.get(P0).sub(p).flatten()).sum().to(DType.F64).mul_((d / d0) * dlr);
                 st.get(EXP_AVG).mul_(beta1).add_(g, d * (1 - beta1));
                 st.get(EXP_AVG_SQ).mul_(beta2).addcmul_(g, g, d * d * (1 - beta2));
                 st.get(S).mul_(beta3).add_(g, (d / d0) * (safeguardWarmup ? d : dlr));
-                den += st.get(S).abs().sum().item();
+                Tensor abs = st.get(S).abs().sum().to(DType.F64);
+                numAcc = numAcc == null ? dot : numAcc.add_(dot.device().equals(numAcc.device()) ? dot : dot.to(numAcc.device()));
+                denAcc = denAcc == null ? abs : denAcc.add_(abs.device().equals(denAcc.device()) ? abs : abs.to(denAcc.device()));
             }
         }
+        if (numAcc == null) return;
+        double[] sums = Torch.stack(List.of(numAcc, denAcc), 0).toDoubleArray();
+        double num = dNumerator * beta3 + sums[0];
+        double den = sums[1];
         if (den == 0) return;
         double dNew = d;
         double dMaxNew = dMax;

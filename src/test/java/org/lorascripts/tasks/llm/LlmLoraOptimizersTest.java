@@ -66,4 +66,18 @@ class LlmLoraOptimizersTest {
             for (int i = 0; i < 6; i++) assertEquals(whole.steps.get(i)[1], split.steps.get(i)[1], 1e-6, opt + " loss of step " + (i + 1));
         }
     }
+
+    @Test void resumingWithAnotherOptimizerIsRefusedByName() throws Exception {
+        Path data = LlmLoraFixture.writeData(dir.resolve("data/lines.txt"), LlmLoraFixture.LINES);
+        LlmLoraFixture lion = new LlmLoraFixture(dir.resolve("switch"), data).set("optimizer", "lion").set("max_steps", 4);
+        lion.stopAtStep = 2;
+        try (LlmLoraTask task = lion.task()) {
+            assertEquals(2, lion.run(task).steps());
+        }
+        LlmLoraFixture adamw = new LlmLoraFixture(dir.resolve("switch"), data).set("max_steps", 4);
+        try (LlmLoraTask task = adamw.task()) {
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> adamw.run(task, new Resume.Latest()));
+            assertTrue(e.getMessage().contains("optimizer was lion") && e.getMessage().contains("adamw now"), e.getMessage());
+        }
+    }
 }

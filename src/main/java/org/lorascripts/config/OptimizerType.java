@@ -63,10 +63,9 @@ public enum OptimizerType implements ConfigChoice {
      */
     static String notImplemented(String written) {
         String n = written.toLowerCase(Locale.ROOT).replace("_", "").replace("-", "").replace(".", "");
-        if (n.contains("8bit")) {
-            String base = n.contains("lion") ? "lion" : n.contains("sgd") ? "sgd_nesterov" : "adamw";
-            return "8-bit optimizers (bitsandbytes) are not implemented yet; use " + base + " (full precision state)";
-        }
+        String base = n.contains("lion") ? "lion" : n.contains("sgd") ? "sgd_nesterov" : "adamw";
+        if (n.contains("8bit")) return "8-bit optimizers (bitsandbytes) are not implemented yet; use " + base + " (full precision state)";
+        if (n.startsWith("paged")) return "paged optimizers (bitsandbytes) are not implemented yet; use " + base;
         if (n.startsWith("dadapt")) return "D-Adaptation is not implemented; prodigy is its successor and estimates the step size the same way";
         if (n.equals("adam")) return "plain Adam is not implemented; use adamw (weight_decay: 0 makes it Adam)";
         return null;

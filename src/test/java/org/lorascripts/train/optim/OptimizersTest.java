@@ -36,6 +36,10 @@ class OptimizersTest {
         ConfigException e = assertThrows(ConfigException.class, () -> config(Map.of("optimizer", "AdamW8bit")));
         assertTrue(e.getMessage().contains("8-bit") && e.getMessage().contains("use adamw"), e.getMessage());
         assertTrue(!e.getMessage().strip().contains("\n"), e.getMessage());
+        ConfigException lion = assertThrows(ConfigException.class, () -> config(Map.of("optimizer_type", "PagedLion8bit")));
+        assertTrue(lion.getMessage().contains("use lion"), lion.getMessage());
+        ConfigException dadapt = assertThrows(ConfigException.class, () -> config(Map.of("optimizer", "DAdaptAdam")));
+        assertTrue(dadapt.getMessage().contains("prodigy"), dadapt.getMessage());
     }
 
     @Test void optimizerArgsAreParsedPythonStyle() {

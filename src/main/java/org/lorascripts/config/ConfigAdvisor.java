@@ -25,13 +25,26 @@ public final class ConfigAdvisor {
             }
         }
         double lr = c.optimizer().learningRate();
-        if (lr < 1e-5) {
+        OptimizerType opt = c.optimizer().type();
+        OptimizerArgs args = c.optimizer().args();
+        String typical = opt == OptimizerType.LION ? "Lion wants 3-10x less than AdamW; 1e-5..5e-5 is typical" : TYPICAL_LR;
+        if (opt == OptimizerType.PRODIGY) {
+            if (lr < 0.1 || lr > 10) {
+                w.add(new ConfigWarning("learning_rate", "learning_rate " + NumberText.format(lr) + " with prodigy: prodigy estimates"
+                        + " the step size itself and learning_rate only scales it; use about 1.0"));
+            }
+        } else if (opt == OptimizerType.ADAFACTOR && (args.bool("relative_step", true) || args.bool("warmup_init", false))) {
+            if (v.isSetByUser("learning_rate")) {
+                w.add(new ConfigWarning("learning_rate", "adafactor with relative_step (its default) sets its own step size;"
+                        + " learning_rate and lr_scheduler are ignored (optimizer_args [\"relative_step=False\"] uses them)"));
+            }
+        } else if (lr < (opt == OptimizerType.LION ? 1e-6 : 1e-5)) {
             w.add(new ConfigWarning("learning_rate", "learning_rate " + NumberText.format(lr)
-                    + " is very low: training will barely move; " + TYPICAL_LR));
-        } else if (lr > 1e-3 && !(c.model().baseModel() instanceof BaseModel.Builtin)) {
+                    + " is very low: training will barely move; " + typical));
+        } else if (lr > (opt == OptimizerType.LION ? 3e-4 : 1e-3) && !(c.model().baseModel() instanceof BaseModel.Builtin)) {
             // the built-in demo models are a few million parameters and train well at 1e-3..3e-3
             w.add(new ConfigWarning("learning_rate", "learning_rate " + NumberText.format(lr)
-                    + " is likely to diverge (loss goes NaN, outputs turn to noise); " + TYPICAL_LR));
+                    + " is likely to diverge (loss goes NaN, outputs turn to noise); " + typical));
         }
         TrainConfig.Lora lora = c.lora();
         if (!lora.useRslora() && lora.alpha() > 2.0 * lora.rank()) {

@@ -78,9 +78,20 @@ public final class ConfigKeys {
                             + " One number for every text encoder, or for SDXL a list [TE1, TE2] (e.g. [5e-5, 2.5e-5]);"
                             + " SD 1.x/2.x have one encoder and use the first number, as kohya does.").build(),
             key("optimizer", TRAIN).choice(OptimizerType.class).def(OptimizerType.ADAMW).alias("optimizer_type")
-                    .help("Optimizer; only adamw is implemented so far.").build(),
+                    .help("Optimizer: adamw, lion, sgd, sgd_nesterov (momentum 0.9), adafactor, prodigy; kohya's"
+                            + " optimizer_type spellings (AdamW, Lion, SGDNesterov, Adafactor, Prodigy) work too."
+                            + " Lion wants a rate 3-10x below AdamW's; prodigy wants learning_rate 1.0; adafactor"
+                            + " with relative_step (its default) sets its own step size and ignores learning_rate.").build(),
+            key("optimizer_args", TRAIN).texts().def(List.of())
+                    .help("Extra optimizer settings as kohya's --optimizer_args: key=value strings with Python values,"
+                            + " e.g. [\"weight_decay=0.01\", \"betas=0.9,0.99\", \"d_coef=2\", \"use_bias_correction=True\"];"
+                            + " they override weight_decay and the adam_* keys. Accepted keys: " + optimizerArgKeys() + ".").build(),
+            key("loraplus_lr_ratio", TRAIN).positiveNumber().def(1.0)
+                    .help("LoRA+: the up (B) matrices train at the learning rate times this ratio (LoRA+ paper and kohya"
+                            + " suggest 16); 1 = off.").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
-                    .help("AdamW decoupled weight decay.").build(),
+                    .help("Decoupled weight decay (sgd: added to the gradient). Applies to every optimizer when set;"
+                            + " unset, only adamw uses this default and the others use 0.").build(),
             key("adam_beta1", TRAIN).numberBelow(0, 1).def(0.9).help("AdamW beta1.").build(),
             key("adam_beta2", TRAIN).numberBelow(0, 1).def(0.999).help("AdamW beta2.").build(),
             key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW epsilon.").build(),
@@ -243,5 +254,17 @@ public final class ConfigKeys {
         all.addAll(BY_ALIAS.keySet());
         for (Section s : Section.values()) all.add(s.yamlName());
         return all;
+    }
+
+    /** "adamw: weight_decay, betas, eps; lion: ..." for the optimizer_args help. */
+    private static String optimizerArgKeys() {
+        StringBuilder b = new StringBuilder();
+        for (OptimizerType t : OptimizerType.values()) {
+            if (t == OptimizerType.SGD_NESTEROV) continue;  // the same keys as sgd
+            if (!b.isEmpty()) b.append("; ");
+            b.append(t.configName()).append(t == OptimizerType.SGD ? " and sgd_nesterov" : "").append(": ")
+                    .append(String.join(", ", t.args().keySet()));
+        }
+        return b.toString();
     }
 }

@@ -34,6 +34,20 @@ final class ConfigValidator {
             p.add(v.origin("gradient_accumulation_steps"), "batch_size x gradient_accumulation_steps = " + effectiveBatch
                     + " is too large (at most " + Integer.MAX_VALUE + ")", "batch_size", "gradient_accumulation_steps");
         }
+        try {
+            OptimizerType opt = v.choice("optimizer", OptimizerType.class);
+            OptimizerArgs args = OptimizerArgs.parse(opt, v.list("optimizer_args"));
+            if (opt == OptimizerType.SGD || opt == OptimizerType.SGD_NESTEROV) {
+                boolean nesterov = args.bool("nesterov", opt == OptimizerType.SGD_NESTEROV);
+                double momentum = args.number("momentum", opt == OptimizerType.SGD_NESTEROV ? 0.9 : 0);
+                if (nesterov && (momentum <= 0 || args.number("dampening", 0) != 0)) {
+                    throw new IllegalArgumentException("optimizer_args: Nesterov momentum needs momentum > 0 and dampening=0"
+                            + " (e.g. [\"momentum=0.9\", \"nesterov=True\"])");
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            p.add(v.origin(v.isSet("optimizer_args") ? "optimizer_args" : "optimizer"), e.getMessage(), "optimizer_args", "optimizer");
+        }
         String name = v.string("output_name");
         if (name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
             p.add(v.origin("output_name"), "output_name must be a file name stem without folders, got '"

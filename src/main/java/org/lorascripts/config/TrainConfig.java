@@ -29,14 +29,19 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     }
 
     /**
-     * AdamW settings; the UNet / text-encoder rates default to {@code learningRate}.
+     * Optimizer settings; the UNet / text-encoder rates default to {@code learningRate}. The adam_*
+     * keys serve AdamW; {@code weightDecay} serves every optimizer when {@code weightDecaySet}, else
+     * only AdamW (the others take their reference default, 0); {@code args} (optimizer_args)
+     * override both. {@code loraPlusLrRatio} (LoRA+) multiplies the rate of every LoRA up matrix.
      *
      * @param textEncoderLrs text_encoder_lr as written: one rate for every text encoder, or one per
      *                       encoder (SDXL: TE1, TE2), as kohya's {@code --text_encoder_lr} (nargs="*")
      */
     public record Optimizer(OptimizerType type, double learningRate, double unetLr, List<Double> textEncoderLrs,
-                            double weightDecay, double beta1, double beta2, double epsilon, double maxGradNorm) {
+                            double weightDecay, double beta1, double beta2, double epsilon, double maxGradNorm,
+                            boolean weightDecaySet, OptimizerArgs args, double loraPlusLrRatio) {
         public Optimizer {
+            java.util.Objects.requireNonNull(args, "args");
             textEncoderLrs = List.copyOf(textEncoderLrs);
             if (textEncoderLrs.isEmpty()) throw new IllegalArgumentException("textEncoderLrs is empty");
         }
@@ -139,7 +144,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.bool("train_text_encoder"));
         var optimizer = new Optimizer(v.choice("optimizer", OptimizerType.class), v.number("learning_rate"),
                 v.number("unet_lr"), v.numbers("text_encoder_lr"), v.number("weight_decay"), v.number("adam_beta1"),
-                v.number("adam_beta2"), v.number("adam_epsilon"), v.number("max_grad_norm"));
+                v.number("adam_beta2"), v.number("adam_epsilon"), v.number("max_grad_norm"), v.isSetByUser("weight_decay"),
+                OptimizerArgs.parse(v.choice("optimizer", OptimizerType.class), v.list("optimizer_args")), v.number("loraplus_lr_ratio"));
         var schedule = new Schedule(v.choice("lr_scheduler", LrScheduler.class), v.integer("lr_warmup_steps"),
                 v.integer("lr_scheduler_num_cycles"), v.number("lr_scheduler_power"));
         var loop = new Loop(v.integer("epochs"), v.integer("max_steps"), v.integer("batch_size"),

@@ -180,6 +180,13 @@ final class ValueParser {
         for (Enum<?> c : e.key().choiceType().getEnumConstants()) {
             if (normalizeChoice(((ConfigChoice) c).configName()).equals(wanted)) return c;
         }
+        for (Enum<?> c : e.key().choiceType().getEnumConstants()) {
+            for (String alias : ((ConfigChoice) c).aliases()) if (normalizeChoice(alias).equals(wanted)) return c;
+        }
+        if (e.key().choiceType() == OptimizerType.class) {
+            String why = OptimizerType.notImplemented(text);
+            if (why != null) throw ConfigException.at(e.origin(), e.written() + " '" + text + "': " + why);
+        }
         throw invalid(e, ClosestName.hint(text, e.key().choices()));
     }
 

@@ -57,11 +57,18 @@ public final class LoraNetwork implements AutoCloseable {
     public int size() { return adapters.size(); }
 
     /** fp32 master weights, named {@code <module>.lora_down.weight} / {@code <module>.lora_up.weight}. */
-    public List<NamedParam> trainableParameters() {
+    public List<NamedParam> trainableParameters() { return trainableParameters(1.0, 1.0); }
+
+    /**
+     * The same parameters with learning-rate scales: {@code downScale} for the down (A) matrices and
+     * {@code upScale} for the up (B) ones. LoRA+ (Hayou et al. 2024, kohya's loraplus_lr_ratio)
+     * trains the up matrices at the down rate times a ratio.
+     */
+    public List<NamedParam> trainableParameters(double downScale, double upScale) {
         List<NamedParam> ps = new ArrayList<>();
         for (var e : adapters.entrySet()) {
-            ps.add(new NamedParam(e.getKey() + ".lora_down.weight", e.getValue().down()));
-            ps.add(new NamedParam(e.getKey() + ".lora_up.weight", e.getValue().up()));
+            ps.add(new NamedParam(e.getKey() + ".lora_down.weight", e.getValue().down(), downScale));
+            ps.add(new NamedParam(e.getKey() + ".lora_up.weight", e.getValue().up(), upScale));
         }
         return ps;
     }

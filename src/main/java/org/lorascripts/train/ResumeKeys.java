@@ -6,6 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.lorascripts.config.OptimizerType;
 import org.lorascripts.config.TrainConfig;
 
 /**
@@ -15,6 +16,9 @@ import org.lorascripts.config.TrainConfig;
  * ("train 5 epochs, look, then add more").
  */
 record ResumeKeys(Map<String, String> values) {
+    /** The optimizer's state does not carry over to another optimizer. */
+    static final String OPTIMIZER = "optimizer";
+
     ResumeKeys {
         values = Map.copyOf(new LinkedHashMap<>(values));
     }
@@ -31,6 +35,8 @@ record ResumeKeys(Map<String, String> values) {
         m.put("seed", Long.toString(c.loop().seed()));
         m.put("train examples", Integer.toString(trainSize));
         m.put("validation examples", Integer.toString(valSize));
+        // absent for AdamW, so checkpoints written before there was a choice keep their hash
+        if (c.optimizer().type() != OptimizerType.ADAMW) m.put(OPTIMIZER, c.optimizer().type().configName());
         return new ResumeKeys(m);
     }
 
@@ -53,8 +59,12 @@ record ResumeKeys(Map<String, String> values) {
      */
     void requireSameAs(ResumeKeys saved, String checkpoint) {
         if (saved.hash().equals(hash())) return;
-        for (var e : values.entrySet()) {
-            String before = saved.values().get(e.getKey());
+        Map<String, String> now = new LinkedHashMap<>(values);
+        Map<String, String> then = new LinkedHashMap<>(saved.values());
+        now.putIfAbsent(OPTIMIZER, OptimizerType.ADAMW.configName());
+        then.putIfAbsent(OPTIMIZER, OptimizerType.ADAMW.configName());
+        for (var e : now.entrySet()) {
+            String before = then.get(e.getKey());
             if (before != null && !before.equals(e.getValue())) {
                 throw new TrainingException("cannot resume from " + checkpoint + ": " + e.getKey() + " was " + before
                         + " when it was saved and is " + e.getValue() + " now; " + e.getKey()

@@ -23,7 +23,8 @@ import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
-import org.lorascripts.train.optim.AdamW;
+import org.lorascripts.train.optim.Optimizer;
+import org.lorascripts.train.optim.Optimizers;
 import org.lorascripts.train.optim.GradClipping;
 import org.lorascripts.train.optim.GradScaler;
 import org.lorascripts.nn.NamedParam;
@@ -108,7 +109,7 @@ public final class TrainingLoop {
     /** The per-run state that checkpoints carry, and the objects the steps share. */
     private final class Run {
         final List<NamedParam> params;
-        final AdamW optimizer;
+        final Optimizer optimizer;
         final GradScaler scaler;
         final EpochOrder order;
         final ResumeKeys keys;
@@ -122,7 +123,7 @@ public final class TrainingLoop {
         LossWindow window = new LossWindow(LossWindow.Saved.EMPTY);
         TrainingResult.LoggedLoss lastLogged;
 
-        Run(List<NamedParam> params, AdamW optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
+        Run(List<NamedParam> params, Optimizer optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
             this.params = params;
             this.optimizer = optimizer;
             this.scaler = scaler;
@@ -155,7 +156,7 @@ public final class TrainingLoop {
         boolean taskOrders = task.epochBatches(0, loop.batchSize()) != null;
         EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed(),
                 taskOrders ? epoch -> task.epochBatches(epoch, loop.batchSize()) : null);
-        try (AdamW optimizer = new AdamW(params, opt.beta1(), opt.beta2(), opt.epsilon(), opt.weightDecay());
+        try (Optimizer optimizer = Optimizers.create(opt, params);
              GradScaler scaler = precision.newScaler()) {
             Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize));
             // the task's own batches (per bucket) may be more than ceil(examples / batch_size) per epoch

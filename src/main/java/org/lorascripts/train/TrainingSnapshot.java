@@ -14,7 +14,7 @@ import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
-import org.lorascripts.train.optim.AdamW;
+import org.lorascripts.train.optim.Optimizer;
 import org.lorascripts.train.optim.GradScaler;
 import org.lorascripts.nn.NamedParam;
 
@@ -22,7 +22,7 @@ import org.lorascripts.nn.NamedParam;
  * The tensors that make a resumed run continue exactly ({@code trainer_state.safetensors}):
  * <ul>
  *   <li>{@code param/<name>}: the fp32 master weights (the exported adapter may be fp16);</li>
- *   <li>{@code optim/<name>.exp_avg|.exp_avg_sq|.step}: the AdamW state;</li>
+ *   <li>{@code optim/<name>.<state>}: the optimizer state (AdamW: {@code .exp_avg|.exp_avg_sq|.step});</li>
  *   <li>{@code scaler/scale|growth_tracker|skipped_steps}: the fp16 loss scaler, when on;</li>
  *   <li>{@code rng/cpu}, {@code rng/cuda:N}: libtorch generator states (u8), so dropout and
  *       noise continue the same stream.</li>
@@ -35,7 +35,7 @@ final class TrainingSnapshot {
 
     private TrainingSnapshot() {}
 
-    static void write(Path file, List<NamedParam> params, AdamW optimizer, GradScaler scaler, Device device) throws IOException {
+    static void write(Path file, List<NamedParam> params, Optimizer optimizer, GradScaler scaler, Device device) throws IOException {
         try (Scope s = Scope.open(); RngStates rng = RngStates.capture(device)) {
             Map<String, Tensor> m = new LinkedHashMap<>();
             for (NamedParam p : params) m.put(PARAM + p.name(), p.tensor());
@@ -47,7 +47,7 @@ final class TrainingSnapshot {
     }
 
     /** Loads everything back; every name and shape is checked, and errors name the file and the key. */
-    static void restore(Path file, List<NamedParam> params, AdamW optimizer, GradScaler scaler, Device device,
+    static void restore(Path file, List<NamedParam> params, Optimizer optimizer, GradScaler scaler, Device device,
                         PrintStream console) throws IOException {
         try (SafetensorsFile f = SafetensorsFile.open(file); Scope s = Scope.open()) {
             Map<String, Tensor> optim = new LinkedHashMap<>();

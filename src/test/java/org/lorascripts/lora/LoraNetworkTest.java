@@ -73,6 +73,11 @@ class LoraNetworkTest {
             try (LoraNetwork net = LoraNetwork.inject(w.loraHosts(), n -> true, LoraSpec.of(2, 2), Device.CPU)) {
                 l.forward(Torch.randn(3, 4)).pow(2).sum().backward();
                 assertEquals(2, net.trainableParameters().size());
+                var scaled = net.trainableParameters(0.5, 0.5 * 16);  // LoRA+: up at 16x the down rate
+                assertEquals("fc.lora_down.weight", scaled.get(0).name());
+                assertEquals(0.5, scaled.get(0).lrScale());
+                assertEquals("fc.lora_up.weight", scaled.get(1).name());
+                assertEquals(8.0, scaled.get(1).lrScale());
                 assertTrue(net.adapters().get("fc").up().grad() != null, "up gets a gradient");
                 assertTrue(l.weight().grad() == null, "frozen weight gets none");
             }

@@ -158,7 +158,7 @@ public final class LlmLoraTask implements TrainingTask {
         return records.stream().anyMatch(r -> r instanceof TextRecord.Chat) ? resolved : ChatFormat.NONE;
     }
 
-    @Override public List<NamedParam> trainableParameters() { return net.trainableParameters(); }
+    @Override public List<NamedParam> trainableParameters() { return net.trainableParameters(1.0, config.optimizer().loraPlusLrRatio()); }
 
     @Override public int trainSize() { return train.size(); }
 

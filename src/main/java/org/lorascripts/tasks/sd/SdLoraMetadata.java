@@ -68,8 +68,10 @@ public final class SdLoraMetadata {
         m.put("ss_gradient_accumulation_steps", Integer.toString(loop.gradientAccumulationSteps()));
         m.put("ss_lr_warmup_steps", Integer.toString(c.schedule().warmupSteps()));
         m.put("ss_lr_scheduler", c.schedule().scheduler().configName());
-        m.put("ss_optimizer", "torch.optim.adamw.AdamW(weight_decay=" + pyFloat(opt.weightDecay()) + ",betas=(" + pyFloat(opt.beta1())
-                + ", " + pyFloat(opt.beta2()) + "),eps=" + pyFloat(opt.epsilon()) + ")");
+        m.put("ss_optimizer", opt.type() == org.lorascripts.config.OptimizerType.ADAMW && opt.args().values().isEmpty()
+                ? "torch.optim.adamw.AdamW(weight_decay=" + pyFloat(opt.weightDecay()) + ",betas=(" + pyFloat(opt.beta1())
+                        + ", " + pyFloat(opt.beta2()) + "),eps=" + pyFloat(opt.epsilon()) + ")"
+                : org.lorascripts.train.optim.Optimizers.describe(opt));
         m.put("ss_max_grad_norm", pyFloat(opt.maxGradNorm()));
         m.put("ss_network_module", "networks.lora");
         m.put("ss_network_dim", Integer.toString(lora.rank()));

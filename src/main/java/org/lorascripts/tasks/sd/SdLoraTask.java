@@ -125,13 +125,10 @@ public final class SdLoraTask implements TrainingTask {
             if (teNet != null) pipeline.textEncoder().setGradientCheckpointing(config.loop().gradientCheckpointing());
             if (te2Net != null) pipeline.textEncoder2().setGradientCheckpointing(config.loop().gradientCheckpointing());
             double lr = config.optimizer().learningRate();
-            for (NamedParam p : unetNet.trainableParameters()) params.add(new NamedParam("unet." + p.name(), p.tensor(), config.optimizer().unetLr() / lr));
-            if (teNet != null) {
-                for (NamedParam p : teNet.trainableParameters()) params.add(new NamedParam("te." + p.name(), p.tensor(), config.optimizer().textEncoderLr(1) / lr));
-            }
-            if (te2Net != null) {
-                for (NamedParam p : te2Net.trainableParameters()) params.add(new NamedParam("te2." + p.name(), p.tensor(), config.optimizer().textEncoderLr(2) / lr));
-            }
+            double plus = config.optimizer().loraPlusLrRatio();
+            addParams("unet.", unetNet, config.optimizer().unetLr() / lr, plus);
+            if (teNet != null) addParams("te.", teNet, config.optimizer().textEncoderLr(1) / lr, plus);
+            if (te2Net != null) addParams("te2.", te2Net, config.optimizer().textEncoderLr(2) / lr, plus);
 
             LatentCache trainCache = null, valCache = null;
             if (config.image().cacheLatents()) {
@@ -270,6 +267,11 @@ public final class SdLoraTask implements TrainingTask {
     // ---- TrainingTask ----
 
     @Override public List<NamedParam> trainableParameters() { return List.copyOf(params); }
+
+    /** The network's parameters under {@code prefix}: down matrices at {@code scale}, up matrices at scale x the LoRA+ ratio. */
+    private void addParams(String prefix, LoraNetwork net, double scale, double loraPlusRatio) {
+        for (NamedParam p : net.trainableParameters(scale, scale * loraPlusRatio)) params.add(new NamedParam(prefix + p.name(), p.tensor(), p.lrScale()));
+    }
 
     @Override public int trainSize() { return train.size(); }
 

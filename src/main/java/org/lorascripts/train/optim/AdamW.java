@@ -31,7 +31,7 @@ import org.lorascripts.nn.NamedParam;
  * The state lives outside any {@link Scope} and is freed by {@link #close}; parameters stay the
  * caller's.
  */
-public final class AdamW implements AutoCloseable {
+public final class AdamW implements Optimizer {
     static final String EXP_AVG = ".exp_avg";
     static final String EXP_AVG_SQ = ".exp_avg_sq";
     static final String STEP = ".step";
@@ -80,24 +80,14 @@ public final class AdamW implements AutoCloseable {
     }
 
     /** The registered parameters, in order. */
-    public List<NamedParam> params() { return params; }
-
-    /** The parameter tensors, in order (for gradient clipping and loss scaling). */
-    public List<Tensor> paramTensors() {
-        List<Tensor> r = new ArrayList<>(params.size());
-        for (NamedParam p : params) r.add(p.tensor());
-        return r;
-    }
-
-    /** One update of every parameter that has a gradient. */
-    public void step(double lr) { step(lr, null); }
+    @Override public List<NamedParam> params() { return params; }
 
     /**
      * The fp16 path: when {@code foundInf} (a one-element f32 tensor) is non-zero no parameter
      * changes and no step count advances. Fused CUDA parameters read it on the device; the composed
      * path reads it once on the host.
      */
-    void step(double lr, Tensor foundInf) {
+    @Override public void step(double lr, Tensor foundInf) {
         checkOpen();
         if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + lr);
         try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {
@@ -128,7 +118,7 @@ public final class AdamW implements AutoCloseable {
     }
 
     /** Drops every gradient (PyTorch's {@code zero_grad(set_to_none=True)}). */
-    public void zeroGrad() {
+    @Override public void zeroGrad() {
         checkOpen();
         for (NamedParam p : params) p.tensor().zeroGrad();
     }
@@ -195,7 +185,7 @@ public final class AdamW implements AutoCloseable {
      * {@code <name>.step} (a 0-dim f32 tensor, as torch saves it), for every parameter that has
      * state. The copies belong to the caller (or to the caller's open scope).
      */
-    public Map<String, Tensor> stateDict() {
+    @Override public Map<String, Tensor> stateDict() {
         checkOpen();
         Map<String, Tensor> r = new LinkedHashMap<>();
         for (int i = 0; i < params.size(); i++) {
@@ -214,7 +204,7 @@ public final class AdamW implements AutoCloseable {
      * absent from it start fresh. Everything is checked before anything changes: unknown keys,
      * incomplete entries and shapes that differ from the parameter's are errors naming the key.
      */
-    public void loadStateDict(Map<String, Tensor> dict) {
+    @Override public void loadStateDict(Map<String, Tensor> dict) {
         checkOpen();
         Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < params.size(); i++) index.put(params.get(i).name(), i);

@@ -101,7 +101,7 @@ public final class GradScaler implements AutoCloseable {
      * At most once per iteration (a second division would shrink them again); {@link #step} calls it
      * when the loop did not.
      */
-    public void unscale(AdamW optimizer) {
+    public void unscale(Optimizer optimizer) {
         checkOpen();
         if (!enabled) return;
         if (unscaled) throw new IllegalStateException("unscale was already called since the last update()");
@@ -125,7 +125,7 @@ public final class GradScaler implements AutoCloseable {
      * stepped. Fused CUDA steps skip on the device; the returned flag still reads the one-element inf
      * flag back, after the step has been queued.
      */
-    public boolean step(AdamW optimizer, double lr) {
+    public boolean step(Optimizer optimizer, double lr) {
         checkOpen();
         if (!enabled) {
             optimizer.step(lr);

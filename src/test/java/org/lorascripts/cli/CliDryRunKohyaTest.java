@@ -3,8 +3,6 @@ package org.lorascripts.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -36,12 +34,9 @@ class CliDryRunKohyaTest {
                 batch_size: 4
                 epochs: 1
                 """);
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        var cl = Main.newCommandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        assertEquals(0, cl.execute("train", "--config", cfg.toString(), "--dry-run"), err.toString());
-        String o = out.toString();
+        CliTrainCommandTest.Run r = CliTrainCommandTest.run(Main.newCommandLine(), "train", "--config", cfg.toString(), "--dry-run");
+        assertEquals(0, r.code(), r.err());
+        String o = r.out();
         assertTrue(o.contains("  kohya layout           N_name subsets of train_data_dir (N = repeats per epoch)\n"
                 + "    10_mystyle           3 images x 10 repeats = 30\n"
                 + "    2_other              2 images x 2 repeats = 4\n"
@@ -51,7 +46,7 @@ class CliDryRunKohyaTest {
         assertTrue(o.contains("from the subset's class tokens"), o);
         // 68 examples per epoch in batches of 4: 17 steps
         assertTrue(o.contains("  steps per epoch        17 = ceil(ceil(68 / 4) / 1)"), o);
-        String all = o + err;
+        String all = o + r.err();
         assertTrue(all.contains("ignored folder 'notes' in train_data_dir"), all);
     }
 }

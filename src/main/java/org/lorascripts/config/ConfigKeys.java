@@ -135,7 +135,7 @@ public final class ConfigKeys {
                     .help("Stop after N evaluations without validation-loss improvement; 0 = off.").build(),
             // ---- data_config
             key("train_data_dir", DATA).path().required()
-                    .help("Training data: a folder of images (+ captions; kohya's N_name subfolders repeat N times), or for text a folder/file of .txt/.jsonl.").build(),
+                    .help("Training data: a folder of images (+ captions; kohya's N_name subfolders repeat N times), or for text a folder/file of .txt (a line each), .jsonl (an object each) or .json (an array: alpaca, ShareGPT, messages).").build(),
             key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv if present")
                     .help("Caption CSV with header file_name,text; file names are relative to train_data_dir.").build(),
             key("resolution", DATA).resolution().def(Resolution.square(512)).image()
@@ -180,7 +180,7 @@ public final class ConfigKeys {
                     .help("Keep the text encoders' outputs of each caption on disk between runs (with frozen encoders and fixed captions, as kohya's"
                             + " option; they are always cached in memory then, and the encoders freed).").build(),
             key("data_format", DATA).choice(DataFormat.class).def(DataFormat.AUTO).text()
-                    .help("Text data: auto (by extension), text (one example per line) or jsonl.").build(),
+                    .help("Text data: auto (by extension: .txt lines, .jsonl objects, .json arrays), text (one example per line) or jsonl.").build(),
             key("max_seq_len", DATA).integer(16, 131072).def(512).text()
                     .help("Maximum tokens per example; longer examples are truncated.").build(),
             key("packing", DATA).bool().def(false).text()

@@ -1,5 +1,6 @@
 package org.lorascripts.data;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.CharacterCodingException;
@@ -10,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.lorascripts.io.Json;
 import java.util.stream.Stream;
 
 /**
@@ -87,7 +89,21 @@ public final class DatasetScan {
         int text = 0, jsonl = 0;
         List<String> malformed = new ArrayList<>();
         for (Path f : files) {
-            boolean asJson = format.equals("jsonl") || (format.equals("auto") && extension(f).equals("jsonl"));
+            boolean asJson = format.equals("jsonl") || (format.equals("auto") && (extension(f).equals("jsonl") || extension(f).equals("json")));
+            if (asJson && isJsonArrayFile(f)) {
+                // a .json array of examples: each element is one
+                JsonNode v;
+                try {
+                    v = Json.parse(readText(f));
+                } catch (Json.Malformed e) {
+                    throw new DatasetException(f + ": not valid JSON (" + e.getMessage() + ")");
+                }
+                for (int i = 0; i < v.size(); i++) {
+                    jsonl++;
+                    if (!v.get(i).isObject() && malformed.size() < MAX_LISTED) malformed.add(f + "[" + i + "]");
+                }
+                continue;
+            }
             String[] lines = readText(f).split("\r?\n", -1);
             for (int i = 0; i < lines.length; i++) {
                 String l = lines[i].strip();
@@ -107,15 +123,18 @@ public final class DatasetScan {
         return switch (format) {
             case "text" -> ext.equals("txt");
             case "jsonl" -> ext.equals("jsonl");
-            default -> ext.equals("txt") || ext.equals("jsonl");
+            default -> ext.equals("txt") || ext.equals("jsonl") || ext.equals("json");
         };
     }
+
+    /** A .json file holds one JSON array of examples (a .jsonl file one object per line). */
+    public static boolean isJsonArrayFile(Path f) { return extension(f).equals("json"); }
 
     private static String describe(String format) {
         return switch (format) {
             case "text" -> ".txt";
             case "jsonl" -> ".jsonl";
-            default -> ".txt or .jsonl";
+            default -> ".txt, .jsonl or .json";
         };
     }
 

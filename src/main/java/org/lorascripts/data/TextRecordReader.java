@@ -17,23 +17,24 @@ import org.lorascripts.text.ChatMessage;
 
 /**
  * Reads text training files into {@link TextRecord}s. A .txt file holds one example per line
- * (blank lines skipped). A .jsonl file holds one JSON object per line; which kind of example is
- * decided per file by the keys of its first object ({@code messages}: chat; {@code instruction}
- * + {@code output}: alpaca; {@code prompt} + {@code completion}; {@code text}), and every later
- * line must have that kind's keys (other keys, such as an id, are ignored). A folder is read
- * recursively in name order, hidden files and folders skipped.
+ * (blank lines skipped). A .jsonl file holds one JSON object per line, a .json file a JSON array of
+ * them (alpaca's and LLaMA-Factory's {@code data.json}); which kind of example is decided per file by
+ * the keys of its first object ({@code messages}: chat; {@code conversations} with {@code from} /
+ * {@code value}: ShareGPT chat; {@code instruction} + {@code output}: alpaca; {@code prompt} +
+ * {@code completion}; {@code text}), and every later object must have that kind's keys (other keys,
+ * such as an id, are ignored). A folder is read recursively in name order, hidden files and folders skipped.
  */
 public final class TextRecordReader {
     /** The kinds of JSONL example, in detection order (chat data often carries a "text" copy too). */
     enum Schema {
-        CHAT("messages"), ALPACA("instruction", "output"), PROMPT_COMPLETION("prompt", "completion"), TEXT("text");
+        CHAT("messages"), SHAREGPT("conversations"), ALPACA("instruction", "output"), PROMPT_COMPLETION("prompt", "completion"), TEXT("text");
 
         final List<String> required;
 
         Schema(String... required) { this.required = List.of(required); }
     }
 
-    private static final List<String> KNOWN_KEYS = List.of("text", "prompt", "completion", "instruction", "input", "output", "messages");
+    private static final List<String> KNOWN_KEYS = List.of("text", "prompt", "completion", "instruction", "input", "output", "messages", "conversations");
 
     private TextRecordReader() {}
 
@@ -48,8 +49,9 @@ public final class TextRecordReader {
         List<Path> files = Files.isDirectory(source) ? listFiles(source, format, key) : List.of(source);
         List<TextRecord> out = new ArrayList<>();
         for (Path f : files) {
-            boolean json = format == DataFormat.JSONL || (format == DataFormat.AUTO && DatasetScan.extension(f).equals("jsonl"));
-            List<TextRecord> records = json ? readJsonl(f) : readLines(f);
+            String ext = DatasetScan.extension(f);
+            boolean json = format == DataFormat.JSONL || (format == DataFormat.AUTO && (ext.equals("jsonl") || ext.equals("json")));
+            List<TextRecord> records = !json ? readLines(f) : DatasetScan.isJsonArrayFile(f) ? readJsonArray(f) : readJsonl(f);
             if (records.isEmpty()) throw new DatasetException(f + " is empty: no training examples");
             out.addAll(records);
         }
@@ -74,17 +76,70 @@ public final class TextRecordReader {
             String at = f + ":" + (i + 1);
             ObjectNode obj = parseObject(lines[i], at);
             if (schema == null) schema = detect(obj, at);
-            for (String k : schema.required) {
-                if (obj.get(k) == null) throw new DatasetException(at + ": missing '" + k + "' (found keys: " + keys(obj) + ")");
+            out.add(record(obj, schema, at));
+        }
+        return out;
+    }
+
+    /** A .json file: one array of example objects (alpaca's data.json, ShareGPT exports). */
+    private static List<TextRecord> readJsonArray(Path f) {
+        JsonNode v;
+        try {
+            v = Json.parse(DatasetScan.readText(f));
+        } catch (Json.Malformed e) {
+            throw new DatasetException(f + ": not valid JSON (" + e.getMessage() + ")");
+        }
+        if (!v.isArray()) throw new DatasetException(f + ": expected a JSON array of examples [{...}, ...], found " + Json.typeName(v));
+        List<TextRecord> out = new ArrayList<>();
+        Schema schema = null;
+        for (int i = 0; i < v.size(); i++) {
+            String at = f + "[" + i + "]";
+            if (!(v.get(i) instanceof ObjectNode obj)) throw new DatasetException(at + ": expected a JSON object {...}, found " + Json.typeName(v.get(i)));
+            if (schema == null) schema = detect(obj, at);
+            out.add(record(obj, schema, at));
+        }
+        return out;
+    }
+
+    private static TextRecord record(ObjectNode obj, Schema schema, String at) {
+        for (String k : schema.required) {
+            if (obj.get(k) == null) throw new DatasetException(at + ": missing '" + k + "' (found keys: " + keys(obj) + ")");
+        }
+        return switch (schema) {
+            case TEXT -> new TextRecord.Plain(at, string(obj, "text", at));
+            case PROMPT_COMPLETION -> new TextRecord.PromptCompletion(at, string(obj, "prompt", at), string(obj, "completion", at));
+            case ALPACA -> new TextRecord.Alpaca(at, string(obj, "instruction", at),
+                    obj.get("input") == null || obj.get("input").isNull() ? "" : string(obj, "input", at),
+                    string(obj, "output", at));
+            case CHAT -> new TextRecord.Chat(at, messages(obj.get("messages"), at));
+            case SHAREGPT -> new TextRecord.Chat(at, shareGpt(obj.get("conversations"), at));
+        };
+    }
+
+    /** ShareGPT's {@code conversations}: {from, value} turns; from human / user, gpt / assistant, system. */
+    private static List<ChatMessage> shareGpt(JsonNode v, String at) {
+        if (!v.isArray()) throw new DatasetException(at + ": 'conversations' must be a list of {from, value}, found " + Json.typeName(v));
+        if (v.isEmpty()) throw new DatasetException(at + ": 'conversations' is empty");
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            String where = at + ": conversations[" + i + "]";
+            if (!(v.get(i) instanceof ObjectNode m)) {
+                throw new DatasetException(where + " must be an object {\"from\": ..., \"value\": ...}, found " + Json.typeName(v.get(i)));
             }
-            out.add(switch (schema) {
-                case TEXT -> new TextRecord.Plain(at, string(obj, "text", at));
-                case PROMPT_COMPLETION -> new TextRecord.PromptCompletion(at, string(obj, "prompt", at), string(obj, "completion", at));
-                case ALPACA -> new TextRecord.Alpaca(at, string(obj, "instruction", at),
-                        obj.get("input") == null || obj.get("input").isNull() ? "" : string(obj, "input", at),
-                        string(obj, "output", at));
-                case CHAT -> new TextRecord.Chat(at, messages(obj.get("messages"), at));
-            });
+            for (String k : List.of("from", "value")) {
+                if (m.get(k) == null || !m.get(k).isTextual()) {
+                    throw new DatasetException(where + (m.get(k) == null ? " missing '" + k + "' (found keys: " + keys(m) + ")"
+                            : " '" + k + "' must be a string, found " + Json.typeName(m.get(k))));
+                }
+            }
+            String from = m.get("from").textValue();
+            String role = switch (from.toLowerCase(java.util.Locale.ROOT)) {
+                case "human", "user" -> ChatMessage.USER;
+                case "gpt", "assistant", "chatgpt", "model" -> ChatMessage.ASSISTANT;
+                case "system" -> ChatMessage.SYSTEM;
+                default -> throw new DatasetException(where + ": 'from' is '" + from + "'; ShareGPT turns are from human, gpt or system");
+            };
+            out.add(new ChatMessage(role, m.get("value").textValue()));
         }
         return out;
     }
@@ -97,7 +152,8 @@ public final class TextRecordReader {
             throw new DatasetException(at + ": not valid JSON (" + e.getMessage() + ")");
         }
         if (v instanceof ObjectNode o) return o;
-        throw new DatasetException(at + ": expected a JSON object {...} per line, found " + Json.typeName(v));
+        throw new DatasetException(at + ": expected a JSON object {...} per line, found " + Json.typeName(v)
+                + (v.isArray() ? " (a JSON array of examples goes in a .json file)" : ""));
     }
 
     private static Schema detect(ObjectNode first, String at) {
@@ -111,7 +167,7 @@ public final class TextRecordReader {
             if (close.isPresent()) { hint = "; '" + k + "': did you mean '" + close.get() + "'?"; break; }
         }
         throw new DatasetException(at + ": cannot tell the example format from keys (" + keys(first) + "): expected 'text',"
-                + " 'prompt' and 'completion', 'instruction' and 'output' (alpaca), or 'messages' (chat)" + hint);
+                + " 'prompt' and 'completion', 'instruction' and 'output' (alpaca), 'messages' (chat) or 'conversations' (ShareGPT)" + hint);
     }
 
     private static String string(ObjectNode obj, String key, String at) {
@@ -158,7 +214,7 @@ public final class TextRecordReader {
             throw new DatasetException("cannot list " + dir + " (" + e.getMessage() + ")");
         }
         if (files.isEmpty()) {
-            String kinds = switch (format) { case TEXT -> ".txt"; case JSONL -> ".jsonl"; case AUTO -> ".txt or .jsonl"; };
+            String kinds = switch (format) { case TEXT -> ".txt"; case JSONL -> ".jsonl"; case AUTO -> ".txt, .jsonl or .json"; };
             throw new DatasetException(key + " " + dir + " has no " + kinds + " files");
         }
         return files;
@@ -168,7 +224,7 @@ public final class TextRecordReader {
         return switch (format) {
             case TEXT -> ext.equals("txt");
             case JSONL -> ext.equals("jsonl");
-            case AUTO -> ext.equals("txt") || ext.equals("jsonl");
+            case AUTO -> ext.equals("txt") || ext.equals("jsonl") || ext.equals("json");
         };
     }
 

@@ -63,7 +63,7 @@ class TextDatasetErrorsTest {
         Path f = write(data, "n.jsonl", "{\"text\": 5}");
         assertEquals(f + ":1: 'text' must be a string, found integer", error(f));
         Path g = write(data, "arr.jsonl", "[1, 2]");
-        assertEquals(g + ":1: expected a JSON object {...} per line, found array", error(g));
+        assertEquals(g + ":1: expected a JSON object {...} per line, found array (a JSON array of examples goes in a .json file)", error(g));
         Path h = write(data, "m.jsonl", "{\"messages\": [{\"role\": \"user\"}]}");
         assertEquals(h + ":1: messages[0] missing 'content' (found keys: role)", error(h));
     }
@@ -81,7 +81,7 @@ class TextDatasetErrorsTest {
     @Test
     void folderWithoutDataFilesAndMissingPath() throws IOException {
         write(data, "readme.md", "hi");
-        assertEquals("train_data_dir " + data + " has no .txt or .jsonl files", error(data));
+        assertEquals("train_data_dir " + data + " has no .txt, .jsonl or .json files", error(data));
         Path missing = data.resolve("nope");
         assertTrue(error(missing).startsWith("train_data_dir " + missing + " does not exist"));
     }

@@ -2,6 +2,7 @@ package org.lorascripts.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.lorascripts.data.TextDataFiles.cat;
 import static org.lorascripts.data.TextDataFiles.ignored;
 import static org.lorascripts.data.TextDataFiles.one;
@@ -108,6 +109,42 @@ class TextDatasetFormatsTest {
         long[] p0 = tok.encode(noInput), o0 = tok.encode("Blue."), p1 = tok.encode(withInput), o1 = tok.encode("hello");
         assertExample(ds, 0, cat(one(bos), p0, o0, one(eos)), cat(ignored(1 + p0.length), o0, one(eos)));
         assertExample(ds, 1, cat(one(bos), p1, o1, one(eos)), cat(ignored(1 + p1.length), o1, one(eos)));
+    }
+
+    /** alpaca's data.json (a JSON array) trains exactly as the same examples in .jsonl; the dry run counts them. */
+    @Test
+    void alpacaJsonArrayIsReadAsTheJsonlForm() throws IOException {
+        Path jsonl = write(data, "a.jsonl",
+                "{\"instruction\": \"Name a color.\", \"input\": \"\", \"output\": \"Blue.\"}",
+                "{\"instruction\": \"Translate to English.\", \"input\": \"bonjour\", \"output\": \"hello\"}");
+        Path json = write(data, "data.json", "[",
+                "  {\"instruction\": \"Name a color.\", \"input\": \"\", \"output\": \"Blue.\"},",
+                "  {\"instruction\": \"Translate to English.\", \"input\": \"bonjour\", \"output\": \"hello\"}", "]");
+        TextDataset a = load(jsonl, TextDataOptions.of(512)), b = load(json, TextDataOptions.of(512));
+        assertEquals(2, b.size());
+        for (int i = 0; i < 2; i++) {
+            assertArrayEquals(a.example(i).inputIds(), b.example(i).inputIds());
+            assertArrayEquals(a.example(i).labels(), b.example(i).labels());
+        }
+        assertEquals(2, DatasetScan.text(json, "auto").examples());
+    }
+
+    /** ShareGPT's conversations (from human / gpt / system, value) train as the same turns in OpenAI messages form. */
+    @Test
+    void shareGptConversationsAreChats() throws IOException {
+        Path messages = write(data, "m.jsonl", "{\"messages\": [{\"role\": \"system\", \"content\": \"Be nice.\"},"
+                + " {\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"}]}");
+        Path shareGpt = write(data, "sharegpt.json", "[{\"id\": \"x1\", \"conversations\": [{\"from\": \"system\", \"value\": \"Be nice.\"},"
+                + " {\"from\": \"human\", \"value\": \"Hi\"}, {\"from\": \"gpt\", \"value\": \"Hello!\"}]}]");
+        TextDataset a = load(messages, TextDataOptions.of(512)), b = load(shareGpt, TextDataOptions.of(512));
+        assertArrayEquals(a.example(0).inputIds(), b.example(0).inputIds());
+        assertArrayEquals(a.example(0).labels(), b.example(0).labels());
+        Path bad = write(data, "bad.json", "[{\"conversations\": [{\"from\": \"bot\", \"value\": \"Hi\"}]}]");
+        DatasetException e = assertThrows(DatasetException.class, () -> load(bad, TextDataOptions.of(512)));
+        assertEquals(bad + "[0]: conversations[0]: 'from' is 'bot'; ShareGPT turns are from human, gpt or system", e.getMessage());
+        Path notArray = write(data, "obj.json", "{\"instruction\": \"x\", \"output\": \"y\"}");
+        e = assertThrows(DatasetException.class, () -> load(notArray, TextDataOptions.of(512)));
+        assertEquals(notArray + ": expected a JSON array of examples [{...}, ...], found object", e.getMessage());
     }
 
     @Test

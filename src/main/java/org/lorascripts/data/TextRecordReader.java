@@ -116,30 +116,41 @@ public final class TextRecordReader {
         };
     }
 
+    /** OpenAI's {@code messages}: {role, content} turns, the role as written. */
+    private static List<ChatMessage> messages(JsonNode v, String at) {
+        return turns(v, at, "messages", "role", "content", (role, where) -> role);
+    }
+
     /** ShareGPT's {@code conversations}: {from, value} turns; from human / user, gpt / assistant, system. */
     private static List<ChatMessage> shareGpt(JsonNode v, String at) {
-        if (!v.isArray()) throw new DatasetException(at + ": 'conversations' must be a list of {from, value}, found " + Json.typeName(v));
-        if (v.isEmpty()) throw new DatasetException(at + ": 'conversations' is empty");
+        return turns(v, at, "conversations", "from", "value", (from, where) -> switch (from.toLowerCase(java.util.Locale.ROOT)) {
+            case "human", "user" -> ChatMessage.USER;
+            case "gpt", "assistant", "chatgpt", "model" -> ChatMessage.ASSISTANT;
+            case "system" -> ChatMessage.SYSTEM;
+            default -> throw new DatasetException(where + ": 'from' is '" + from + "'; ShareGPT turns are from human, gpt or system");
+        });
+    }
+
+    /** A list {@code listKey} of {roleKey: string, contentKey: string} objects, the role mapped by {@code role(value, where)}. */
+    private static List<ChatMessage> turns(JsonNode v, String at, String listKey, String roleKey, String contentKey,
+                                           java.util.function.BiFunction<String, String, String> role) {
+        if (!v.isArray()) {
+            throw new DatasetException(at + ": '" + listKey + "' must be a list of {" + roleKey + ", " + contentKey + "}, found " + Json.typeName(v));
+        }
+        if (v.isEmpty()) throw new DatasetException(at + ": '" + listKey + "' is empty");
         List<ChatMessage> out = new ArrayList<>();
         for (int i = 0; i < v.size(); i++) {
-            String where = at + ": conversations[" + i + "]";
+            String where = at + ": " + listKey + "[" + i + "]";
             if (!(v.get(i) instanceof ObjectNode m)) {
-                throw new DatasetException(where + " must be an object {\"from\": ..., \"value\": ...}, found " + Json.typeName(v.get(i)));
+                throw new DatasetException(where + " must be an object {\"" + roleKey + "\": ..., \"" + contentKey + "\": ...}, found " + Json.typeName(v.get(i)));
             }
-            for (String k : List.of("from", "value")) {
+            for (String k : List.of(roleKey, contentKey)) {
                 if (m.get(k) == null || !m.get(k).isTextual()) {
                     throw new DatasetException(where + (m.get(k) == null ? " missing '" + k + "' (found keys: " + keys(m) + ")"
                             : " '" + k + "' must be a string, found " + Json.typeName(m.get(k))));
                 }
             }
-            String from = m.get("from").textValue();
-            String role = switch (from.toLowerCase(java.util.Locale.ROOT)) {
-                case "human", "user" -> ChatMessage.USER;
-                case "gpt", "assistant", "chatgpt", "model" -> ChatMessage.ASSISTANT;
-                case "system" -> ChatMessage.SYSTEM;
-                default -> throw new DatasetException(where + ": 'from' is '" + from + "'; ShareGPT turns are from human, gpt or system");
-            };
-            out.add(new ChatMessage(role, m.get("value").textValue()));
+            out.add(new ChatMessage(role.apply(m.get(roleKey).textValue(), where), m.get(contentKey).textValue()));
         }
         return out;
     }
@@ -173,26 +184,6 @@ public final class TextRecordReader {
     private static String string(ObjectNode obj, String key, String at) {
         if (obj.get(key).isTextual()) return obj.get(key).textValue();
         throw new DatasetException(at + ": '" + key + "' must be a string, found " + Json.typeName(obj.get(key)));
-    }
-
-    private static List<ChatMessage> messages(JsonNode v, String at) {
-        if (!v.isArray()) throw new DatasetException(at + ": 'messages' must be a list of {role, content}, found " + Json.typeName(v));
-        if (v.isEmpty()) throw new DatasetException(at + ": 'messages' is empty");
-        List<ChatMessage> out = new ArrayList<>();
-        for (int i = 0; i < v.size(); i++) {
-            String where = at + ": messages[" + i + "]";
-            if (!(v.get(i) instanceof ObjectNode m)) {
-                throw new DatasetException(where + " must be an object {\"role\": ..., \"content\": ...}, found " + Json.typeName(v.get(i)));
-            }
-            for (String k : List.of("role", "content")) {
-                if (m.get(k) == null || !m.get(k).isTextual()) {
-                    throw new DatasetException(where + (m.get(k) == null ? " missing '" + k + "' (found keys: " + keys(m) + ")"
-                            : " '" + k + "' must be a string, found " + Json.typeName(m.get(k))));
-                }
-            }
-            out.add(new ChatMessage(m.get("role").textValue(), m.get("content").textValue()));
-        }
-        return out;
     }
 
     private static List<String> keyList(ObjectNode o) {

@@ -7,11 +7,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import org.lorascripts.config.BaseModel;
@@ -20,7 +18,6 @@ import org.lorascripts.config.SampleSampler;
 import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.lora.AdapterSum;
-import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.KohyaLoraWriter;
 import org.lorascripts.lora.LoraAdapter;
 import org.lorascripts.lora.LoraNetwork;
@@ -28,7 +25,7 @@ import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.SdPipeline;
 import org.lorascripts.models.sd.unet.UNetConfig;
-import org.lorascripts.tasks.sd.SdxlKohyaNames;
+import org.lorascripts.tasks.sd.PipelineLoras;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -278,27 +275,14 @@ public final class SampleCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Loads every LoRA unmerged; a module carrying several gets their sum. SDXL LoRAs name the UNet's modules
-     * in LDM numbering and the two text encoders as lora_te1_ / lora_te2_, as kohya writes them.
-     */
+    /** Loads every LoRA unmerged ({@link PipelineLoras}, any family); a module carrying several gets their sum. */
     private static List<LoraNetwork> attach(SdPipeline pipeline, List<LoraUse> uses) throws IOException {
-        Map<String, Map<String, LoraHost>> hosts = new LinkedHashMap<>();
-        Map<String, UnaryOperator<String>> naming = Map.of();
-        hosts.put(KohyaLoraWriter.PREFIX_UNET, pipeline.unet().loraHosts());
-        if (pipeline.family() == SdFamily.SDXL) {
-            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER1, pipeline.textEncoder().loraHosts());
-            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER2, pipeline.textEncoder2().loraHosts());
-            naming = SdxlKohyaNames.kohyaModules(pipeline.unet().config());
-        } else {
-            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER, pipeline.textEncoder().loraHosts());
-        }
         List<LoraNetwork> all = new ArrayList<>();
         Map<LoraHost, List<LoraAdapter>> perHost = new IdentityHashMap<>();
         for (LoraUse u : uses) {
             Map<String, LoraNetwork> nets;
             try {
-                nets = KohyaLoraReader.load(u.file(), hosts, naming, 1.0, pipeline.device());
+                nets = PipelineLoras.load(u.file(), pipeline);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(u.origin() + ": " + e.getMessage());
             }

@@ -16,8 +16,6 @@ public final class ConfigPrinter {
     public static void print(LoadedConfig loaded, PrintWriter out) {
         ConfigValues v = loaded.values();
         TaskType task = loaded.config().taskType();
-        // values line up after the keys; the few very long kohya names (cache_text_encoder_outputs_to_disk) push theirs
-        int width = KEY_COLUMN;
         for (Section section : Section.values()) {
             out.println(section.yamlName() + ":");
             for (ConfigKey k : ConfigKeys.ALL) {
@@ -25,8 +23,9 @@ public final class ConfigPrinter {
                 Object value = v.get(k.name());
                 boolean changed = isChanged(v, k, value);
                 StringBuilder line = new StringBuilder(changed ? "  * " : "    ");
-                line.append(String.format("%-" + width + "s", k.name()));
-                for (int gap = Math.max(0, width - k.name().length()); gap < 2; gap++) line.append(' ');   // at least two spaces
+                // values line up after the keys; the few very long kohya names (cache_text_encoder_outputs_to_disk) push theirs
+                line.append(String.format("%-" + KEY_COLUMN + "s", k.name()));
+                for (int gap = Math.max(0, KEY_COLUMN - k.name().length()); gap < 2; gap++) line.append(' ');   // at least two spaces
                 line.append(value == null ? k.defaultText() : ValueText.format(value, k.kind()));
                 if (changed) line.append("   (default: ").append(k.defaultText()).append(')');
                 else if (!v.isSet(k.name()) && k.derivedFrom() != null) line.append("   (").append(k.defaultText()).append(')');

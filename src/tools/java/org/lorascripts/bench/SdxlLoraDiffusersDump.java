@@ -7,14 +7,12 @@ import java.util.List;
 import java.util.Map;
 import org.lorascripts.io.Json;
 import org.lorascripts.io.TensorIO;
-import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.KohyaLoraWriter;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.models.sd.SdPipeline;
 import org.lorascripts.models.sd.unet.AddedConditions;
 import org.lorascripts.models.sd.unet.UNet2DConditionModel;
-import org.lorascripts.nn.LoraHost;
-import org.lorascripts.tasks.sd.SdxlKohyaNames;
+import org.lorascripts.tasks.sd.PipelineLoras;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -60,11 +58,7 @@ public final class SdxlLoraDiffusersDump {
             Map<String, Tensor> res = new LinkedHashMap<>();
             res.put("unet_base", unet.forward(in.get("latents"), in.get("timesteps"), in.get("encoder_hidden_states"), added));
 
-            Map<String, Map<String, LoraHost>> hosts = new LinkedHashMap<>();
-            hosts.put(KohyaLoraWriter.PREFIX_UNET, unet.loraHosts());
-            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER1, p.textEncoder().loraHosts());
-            hosts.put(KohyaLoraWriter.PREFIX_TEXT_ENCODER2, p.textEncoder2().loraHosts());
-            Map<String, LoraNetwork> nets = KohyaLoraReader.load(lora, hosts, SdxlKohyaNames.kohyaModules(unet.config()), 1.0, Device.CPU);
+            Map<String, LoraNetwork> nets = PipelineLoras.load(lora, p);
             try {
                 res.put("unet_lora", unet.forward(in.get("latents"), in.get("timesteps"), in.get("encoder_hidden_states"), added));
                 TensorIO.save(out.resolve("ours.safetensors"), res, Map.of());

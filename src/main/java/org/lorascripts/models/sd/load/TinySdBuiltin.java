@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import org.lorascripts.config.BaseModel;
 import org.lorascripts.io.BundledModels;
 
 /**
@@ -40,13 +41,13 @@ public enum TinySdBuiltin {
 
     /** {@code tiny-sd} or {@code builtin:tiny-sd} (and the same for tiny-sdxl). */
     public static Optional<TinySdBuiltin> byName(String name) {
-        String n = name.startsWith("builtin:") ? name.substring("builtin:".length()) : name;
+        String n = name.startsWith(BaseModel.BUILTIN_PREFIX) ? name.substring(BaseModel.BUILTIN_PREFIX.length()) : name;
         return Arrays.stream(values()).filter(m -> m.builtinName.equals(n)).findFirst();
     }
 
     /** "builtin:tiny-sd or builtin:tiny-sdxl", for messages. */
     public static String choices() {
-        return Arrays.stream(values()).map(m -> "builtin:" + m.builtinName).collect(Collectors.joining(" or "));
+        return Arrays.stream(values()).map(m -> BaseModel.BUILTIN_PREFIX + m.builtinName).collect(Collectors.joining(" or "));
     }
 
     /** The cached, verified checkpoint. */

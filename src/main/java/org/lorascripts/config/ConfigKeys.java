@@ -78,8 +78,10 @@ public final class ConfigKeys {
                             + " One number for every text encoder, or for SDXL a list [TE1, TE2] (e.g. [5e-5, 2.5e-5]);"
                             + " SD 1.x/2.x have one encoder and use the first number, as kohya does.").build(),
             key("optimizer", TRAIN).choice(OptimizerType.class).def(OptimizerType.ADAMW).alias("optimizer_type")
-                    .help("Optimizer: adamw, lion, sgd, sgd_nesterov (momentum 0.9), adafactor, prodigy; kohya's"
-                            + " optimizer_type spellings (AdamW, Lion, SGDNesterov, Adafactor, Prodigy) work too."
+                    .help("Optimizer: adamw, adamw8bit (bitsandbytes' AdamW8bit: the moments of tensors of 4096 or more"
+                            + " elements as 8-bit codes, about 2 bytes per parameter instead of 8), lion, sgd, sgd_nesterov"
+                            + " (momentum 0.9), adafactor, prodigy; kohya's optimizer_type spellings (AdamW, AdamW8bit,"
+                            + " PagedAdamW8bit (= adamw8bit), Lion, SGDNesterov, Adafactor, Prodigy) work too."
                             + " Lion wants a rate 3-10x below AdamW's; prodigy wants learning_rate 1.0; adafactor"
                             + " with relative_step (its default) sets its own step size and ignores learning_rate.").build(),
             key("optimizer_args", TRAIN).texts().def(List.of())

@@ -93,10 +93,10 @@ public final class ConfigKeys {
                             + " suggest 16); 1 = off.").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
                     .help("Decoupled weight decay (sgd: added to the gradient). Applies to every optimizer when set;"
-                            + " unset, only adamw uses this default and the others use 0.").build(),
-            key("adam_beta1", TRAIN).numberBelow(0, 1).def(0.9).help("AdamW beta1.").build(),
-            key("adam_beta2", TRAIN).numberBelow(0, 1).def(0.999).help("AdamW beta2.").build(),
-            key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW epsilon.").build(),
+                            + " unset, only adamw and adamw8bit use this default and the others use 0.").build(),
+            key("adam_beta1", TRAIN).numberBelow(0, 1).def(0.9).help("AdamW (and adamw8bit) beta1.").build(),
+            key("adam_beta2", TRAIN).numberBelow(0, 1).def(0.999).help("AdamW (and adamw8bit) beta2.").build(),
+            key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW (and adamw8bit) epsilon.").build(),
             key("max_grad_norm", TRAIN).numberAtLeast(0).def(1.0)
                     .help("Clip the gradient norm to this value; 0 disables clipping.").build(),
             key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE)

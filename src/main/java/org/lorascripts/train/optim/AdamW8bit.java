@@ -262,7 +262,7 @@ public final class AdamW8bit implements Optimizer {
     }
 
     /** Bytes held by the moments of every parameter that has state (codes, absmax or float32 moments). */
-    public long stateBytes() {
+    @Override public long stateBytes() {
         long r = 0;
         for (ParamState s : state) {
             if (s == null) continue;

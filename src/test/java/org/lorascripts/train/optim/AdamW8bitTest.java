@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.NamedParam;
+import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
@@ -70,9 +72,11 @@ class AdamW8bitTest {
         return r;
     }
 
-    private static List<NamedParam> params() {
+    private static List<NamedParam> params() { return params(Device.CPU); }
+
+    private static List<NamedParam> params(Device d) {
         List<NamedParam> r = new ArrayList<>();
-        for (int k = 0; k < 3; k++) r.add(new NamedParam(NAMES[k], Torch.of(init(k), SHAPES[k]).requiresGrad_(true)));
+        for (int k = 0; k < 3; k++) r.add(new NamedParam(NAMES[k], Torch.of(init(k), SHAPES[k]).to(d).requiresGrad_(true)));
         return r;
     }
 
@@ -84,7 +88,7 @@ class AdamW8bitTest {
             for (int k = 0; k < 3; k++) {
                 if (k == 1 && t != 1) continue;
                 Tensor p = opt.params().get(k).tensor();
-                p.setGrad(Torch.of(grad(k, t), p.shape()));
+                p.setGrad(Torch.of(grad(k, t), p.shape()).to(p.device()));
             }
         }
         opt.step(LRS[t - 1]);
@@ -116,18 +120,18 @@ class AdamW8bitTest {
         for (int k = 0; k < 3; k++) {
             String n = NAMES[k];
             String pre = "step" + t + "." + n;
-            assertClose(REF_F.get(pre), ps.get(k).tensor().toFloatArray(), 2e-6, 0, pre);
+            assertClose(REF_F.get(pre), ps.get(k).tensor().to(Device.CPU).toFloatArray(), 2e-6, 0, pre);
             if (k < 2) {
                 assertEquals(DType.U8, sd.get(n + ".state1").dtype());
-                assertCodes(REF_U8.get(pre + ".state1"), sd.get(n + ".state1").toByteArray(), pre + ".state1");
-                assertCodes(REF_U8.get(pre + ".state2"), sd.get(n + ".state2").toByteArray(), pre + ".state2");
-                assertClose(REF_F.get(pre + ".absmax1"), sd.get(n + ".absmax1").toFloatArray(), 0, 1e-5, pre + ".absmax1");
-                assertClose(REF_F.get(pre + ".absmax2"), sd.get(n + ".absmax2").toFloatArray(), 0, 1e-5, pre + ".absmax2");
+                assertCodes(REF_U8.get(pre + ".state1"), sd.get(n + ".state1").to(Device.CPU).toByteArray(), pre + ".state1");
+                assertCodes(REF_U8.get(pre + ".state2"), sd.get(n + ".state2").to(Device.CPU).toByteArray(), pre + ".state2");
+                assertClose(REF_F.get(pre + ".absmax1"), sd.get(n + ".absmax1").to(Device.CPU).toFloatArray(), 0, 1e-5, pre + ".absmax1");
+                assertClose(REF_F.get(pre + ".absmax2"), sd.get(n + ".absmax2").to(Device.CPU).toFloatArray(), 0, 1e-5, pre + ".absmax2");
             } else {
                 assertEquals(DType.F32, sd.get(n + ".state1").dtype());
                 assertFalse(sd.containsKey(n + ".absmax1"), "32-bit states have no absmax");
-                assertClose(REF_F.get(pre + ".state1"), sd.get(n + ".state1").toFloatArray(), 1e-7, 1e-5, pre + ".state1");
-                assertClose(REF_F.get(pre + ".state2"), sd.get(n + ".state2").toFloatArray(), 1e-9, 1e-5, pre + ".state2");
+                assertClose(REF_F.get(pre + ".state1"), sd.get(n + ".state1").to(Device.CPU).toFloatArray(), 1e-7, 1e-5, pre + ".state1");
+                assertClose(REF_F.get(pre + ".state2"), sd.get(n + ".state2").to(Device.CPU).toFloatArray(), 1e-9, 1e-5, pre + ".state2");
             }
         }
     }
@@ -164,6 +168,31 @@ class AdamW8bitTest {
                 assertEquals(1.0, sd.get("c.step").item(), "steps without a gradient do not advance");
                 assertArrayEquals(new long[] {18}, sd.get("w.absmax1").shape());
                 assertArrayEquals(new long[] {60, 75}, sd.get("w.state1").shape());
+            }
+        }
+    }
+
+    /** The same ops on CUDA tensors, with a resume (state through the host) before the last step. */
+    @Test void onCudaMatchesTheReference() {
+        assumeTrue(Cuda.isAvailable(), "no CUDA device");
+        Device gpu = Device.cuda(0);
+        try (Scope s = Scope.open()) {
+            List<NamedParam> ps = params(gpu);
+            AdamW8bit opt = make(ps);
+            try {
+                step(opt, 1);
+                checkAgainstReference(opt.stateDict(), ps, 1);
+                step(opt, 2);
+                Map<String, Tensor> saved = new LinkedHashMap<>();
+                for (var e : opt.stateDict().entrySet()) saved.put(e.getKey(), e.getValue().to(Device.CPU));
+                opt.close();
+                opt = make(ps);
+                opt.loadStateDict(saved);
+                step(opt, 3);
+                assertEquals(gpu, opt.stateDict().get("w.state1").device());
+                checkAgainstReference(opt.stateDict(), ps, 3);
+            } finally {
+                opt.close();
             }
         }
     }

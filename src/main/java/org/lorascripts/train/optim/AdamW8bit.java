@@ -197,7 +197,8 @@ public final class AdamW8bit implements Optimizer {
         Maps mp = mapsOn(p.device());
         long n = p.numel();
         long blocks = s.absmax1().numel();
-        // [blocks, BLOCK] views, the last block zero-padded: zeros change no block's absmax
+        // [blocks, BLOCK], the last block zero-padded: zeros change no block's absmax. m and v are fresh
+        // tensors (index_select), updated in place; the gradient is only read.
         Tensor m = blockwise(mp.signed().indexSelect(0, s.state1().flatten().to(DType.I64)), n, blocks).mul_(s.absmax1().unsqueeze(1));
         Tensor v = blockwise(mp.unsigned().indexSelect(0, s.state2().flatten().to(DType.I64)), n, blocks).mul_(s.absmax2().unsqueeze(1));
         Tensor gb = blockwise(g.flatten(), n, blocks);
@@ -224,10 +225,9 @@ public final class AdamW8bit implements Optimizer {
 
     private static Tensor blockwise(Tensor flat, long n, long blocks) {
         long pad = blocks * BLOCK - n;
-        Tensor f = flat.to(DType.F32);
+        Tensor f = flat;
         if (pad > 0) f = Torch.cat(List.of(f, Torch.zeros(new long[] {pad}, DType.F32, flat.device())), 0);
-        else f = f.contiguous().copy();
-        return f.view(blocks, BLOCK);
+        return f.reshape(blocks, BLOCK);
     }
 
     private Maps mapsOn(Device d) {

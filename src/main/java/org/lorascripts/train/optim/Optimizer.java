@@ -52,7 +52,10 @@ public interface Optimizer extends AutoCloseable {
      */
     void loadStateDict(Map<String, Tensor> dict);
 
-    /** Bytes the optimizer state takes now (every entry of {@link #stateDict}, step counts included). */
+    /**
+     * Bytes the optimizer state takes now. This default counts every entry of {@link #stateDict}, which
+     * copies the state for a moment; the optimizers here count their tensors in place.
+     */
     default long stateBytes() {
         long r = 0;
         try (org.lorascripts.tensor.Scope scope = org.lorascripts.tensor.Scope.open()) {

@@ -268,6 +268,12 @@ class AdamW8bitTest {
                 // w: 4500 + 4500 code bytes + 2·18 absmax; c: 2·4096 + 2·16·4; s: 2·300·4
                 assertEquals(2 * 4500 + 2 * 18 * 4 + 2 * 4096 + 2 * 16 * 4 + 2 * 300 * 4, opt.stateBytes());
             }
+            try (AdamW full = new AdamW(ps, 0.9, 0.99, 1e-6, 0.05); Lion lion = new Lion(ps, 0.9, 0.99, 0)) {
+                step(full, 1);
+                step(lion, 1);
+                assertEquals(8L * (4500 + 4096 + 300), full.stateBytes(), "fp32 m and v");
+                assertEquals(4L * (4500 + 4096 + 300), lion.stateBytes(), "Lion keeps one fp32 moment");
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.lorascripts.lora;
 
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
 
 /**
  * Low-rank decompositions shared by resize, extraction and LoRA merging, in kohya sd-scripts' terms
@@ -109,6 +110,32 @@ public final class LowRank {
     public static Tensor[] factors(Tensor.Svd svd, int rank) {
         int k = (int) Math.min(rank, svd.s().size(0));
         return new Tensor[] {svd.u().narrow(1, 0, k).mul(svd.s().narrow(0, 0, k)).contiguous(), svd.vh().narrow(0, 0, k).contiguous()};
+    }
+
+    /**
+     * kohya's extraction of one module from a weight difference ({@code extract_lora_from_models.py}): the
+     * thin SVD of {@code delta} (2-D, convolutions flattened), the first {@code rank} components as
+     * {up = U_r·diag(S_r), down = Vh_r}, then both clamped to ±(the {@code clampQuantile} quantile of their
+     * joined values, torch.quantile's linear interpolation); {@code clampQuantile >= 1} clamps nothing.
+     * Also returns the singular values (third element's {@code toDoubleArray}).
+     */
+    public static Tensor[] fromDelta(Tensor delta, int rank, double clampQuantile) {
+        Tensor.Svd svd = delta.svd();
+        Tensor[] f = factors(svd, rank);
+        if (clampQuantile < 1) {
+            double hi = quantile(Torch.cat(java.util.List.of(f[0].flatten(), f[1].flatten()), 0), clampQuantile);
+            f[0] = f[0].clamp(-hi, hi);
+            f[1] = f[1].clamp(-hi, hi);
+        }
+        return new Tensor[] {f[0], f[1], svd.s()};
+    }
+
+    /** torch.quantile(x, q) of a 1-D tensor (linear interpolation between the two nearest order statistics). */
+    public static double quantile(Tensor x, double q) {
+        double[] v = x.sort(0, false).values().toDoubleArray();
+        double pos = q * (v.length - 1);
+        int lo = (int) Math.floor(pos), hi = (int) Math.ceil(pos);
+        return v[lo] + (v[hi] - v[lo]) * (pos - lo);
     }
 
     /** The singular values as doubles. */

@@ -121,13 +121,19 @@ public final class LowRank {
      */
     public static Tensor[] fromDelta(Tensor delta, int rank, double clampQuantile) {
         Tensor.Svd svd = delta.svd();
+        Tensor[] f = fromSvd(svd, rank, clampQuantile);
+        return new Tensor[] {f[0], f[1], svd.s()};
+    }
+
+    /** {up, down} of the first {@code rank} components of {@code svd}, clamped as {@link #fromDelta}. */
+    public static Tensor[] fromSvd(Tensor.Svd svd, int rank, double clampQuantile) {
         Tensor[] f = factors(svd, rank);
         if (clampQuantile < 1) {
             double hi = quantile(Torch.cat(java.util.List.of(f[0].flatten(), f[1].flatten()), 0), clampQuantile);
             f[0] = f[0].clamp(-hi, hi);
             f[1] = f[1].clamp(-hi, hi);
         }
-        return new Tensor[] {f[0], f[1], svd.s()};
+        return f;
     }
 
     /** torch.quantile(x, q) of a 1-D tensor (linear interpolation between the two nearest order statistics). */

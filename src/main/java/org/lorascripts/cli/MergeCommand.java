@@ -55,11 +55,12 @@ import picocli.CommandLine.Spec;
             "      (--force replaces an existing --output folder)",
             "  ./lora generate --base models/llama32-domain --prompt \"The risks are\"",
             "      (the merged folder loads wherever the base model did, without PEFT)",
-            "  ./lora merge --base models/v1-5-pruned.safetensors --lora output/style.safetensors:0.8 \\",
-            "      --lora output/character.safetensors:0.5 -o models/v1-5-style-character.safetensors",
+            "  ./lora merge --base models/v1-5-pruned.safetensors \\",
+            "      --lora output/style.safetensors:0.8 --lora output/face.safetensors:0.5 \\",
+            "      -o models/v1-5-style-face.safetensors",
             "      (an SD checkpoint with both LoRAs folded in; --ratio 0.8,0.5 gives the weights in one list)",
-            "  ./lora merge --lora output/style.safetensors --lora output/character.safetensors --ratio 0.8,0.5 \\",
-            "      --rank 32 -o output/style-character.safetensors",
+            "  ./lora merge --lora output/style.safetensors --lora output/face.safetensors \\",
+            "      --ratio 0.8,0.5 --rank 32 -o output/style-face.safetensors",
             "      (one LoRA; without --rank the ranks are concatenated, which is exact)%n"})
 public final class MergeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

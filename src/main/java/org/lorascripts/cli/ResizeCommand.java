@@ -21,9 +21,10 @@ import picocli.CommandLine.Spec;
                 "Prints per module the share of the Frobenius norm kept and the error (norm of what is dropped)."},
         footerHeading = "%nExamples:%n",
         footer = {
-            "  ./lora resize --lora output/my_style_lora.safetensors --rank 8 -o output/my_style_r8.safetensors",
-            "  ./lora resize --lora output/my_style_lora.safetensors --rank 32 --dynamic-method sv_fro --dynamic-param 0.9 \\",
-            "      -o output/my_style_dyn.safetensors%n"})
+            "  ./lora resize --lora output/my_style_lora.safetensors --rank 8 \\",
+            "      -o output/my_style_r8.safetensors",
+            "  ./lora resize --lora output/my_style_lora.safetensors --rank 32 \\",
+            "      --dynamic-method sv_fro --dynamic-param 0.9 -o output/my_style_dyn.safetensors%n"})
 public final class ResizeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -24,8 +24,8 @@ import picocli.CommandLine.Spec;
             "      --tuned models/my-finetune.safetensors --rank 32 \\",
             "      -o output/my-finetune-lora.safetensors",
             "  ./lora extract --base models/sd_xl_base_1.0.safetensors \\",
-            "      --tuned models/my-sdxl.safetensors --rank 64 --conv-rank 32 --save-precision fp16 \\",
-            "      -o output/my-sdxl-lora.safetensors%n"})
+            "      --tuned models/my-sdxl.safetensors --rank 64 --conv-rank 32 \\",
+            "      --save-precision fp16 -o output/my-sdxl-lora.safetensors%n"})
 public final class ExtractCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

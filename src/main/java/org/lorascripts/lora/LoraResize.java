@@ -16,7 +16,8 @@ import org.lorascripts.tensor.Tensor;
  * says, and {@code alpha = (old alpha / old rank) · new rank}, so the scale alpha/rank, and with it the effective
  * delta's size, stays what it was. By Eckart–Young the result is the best rank-R approximation of each module's
  * delta; what it loses is the Frobenius norm of the discarded singular values, reported per module. A module's
- * rank never grows: components past its old rank would be zero.
+ * rank never grows past its old rank: where kohya's dynamic rules ask for more (its index + 1), it writes components
+ * that are zero; here the rank stops at the old one, with the same scale and so the same delta.
  */
 public final class LoraResize {
     private LoraResize() {}
@@ -97,8 +98,8 @@ public final class LoraResize {
 
     /**
      * The input's metadata updated as resize_lora.py does: {@code ss_training_comment} prefixed with what was done,
-     * {@code ss_network_dim} / {@code ss_network_alpha} the new rank and alpha ({@code Dynamic} for a dynamic
-     * resize, or when modules ended up with different alphas); old hashes dropped (the writer adds new ones).
+     * {@code ss_network_dim} / {@code ss_network_alpha} the new rank and, as kohya, the new alpha of the last module
+     * ({@code Dynamic} for both after a dynamic resize); old hashes dropped (the writer adds new ones).
      */
     public static Map<String, String> metadata(Map<String, String> old, Options o, Result r) {
         Map<String, String> meta = new LinkedHashMap<>(old);
@@ -109,9 +110,8 @@ public final class LoraResize {
             String conv = o.rank() == o.convRank() ? "" : " (conv: " + o.convRank() + ")";
             meta.put("ss_training_comment", "dimension is resized from " + r.maxOldRank() + " to " + o.rank() + conv + "; " + comment);
             meta.put("ss_network_dim", Integer.toString(o.rank()));
-            long alphas = r.reports().stream().filter(x -> x.oldRank() >= o.rank()).mapToDouble(ModuleReport::newAlpha).distinct().count();
-            meta.put("ss_network_alpha", alphas == 1 ? pyFloat(r.reports().stream().filter(x -> x.oldRank() >= o.rank())
-                    .findFirst().orElseThrow().newAlpha()) : "Dynamic");
+            // kohya writes the new alpha of the last module it resized (they differ only between linear and conv ranks)
+            meta.put("ss_network_alpha", r.reports().isEmpty() ? pyFloat(o.rank()) : pyFloat(r.reports().getLast().newAlpha()));
         } else {
             meta.put("ss_training_comment", "Dynamic resize with " + o.dynamic().cliName + ": " + pyFloat(o.dynamicParam()) + " from "
                     + r.maxOldRank() + "; " + comment);

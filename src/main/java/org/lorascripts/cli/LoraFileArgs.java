@@ -49,5 +49,10 @@ final class LoraFileArgs {
         return DType.F32;
     }
 
-    static String fmt(double v) { return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : String.format(java.util.Locale.ROOT, "%.4g", v); }
+    /** 8, 1.5, 0.3333: integers plain, others with at most 4 significant digits and no trailing zeros. */
+    static String fmt(double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
+        if (!Double.isFinite(v)) return Double.toString(v);
+        return new java.math.BigDecimal(v).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
+    }
 }

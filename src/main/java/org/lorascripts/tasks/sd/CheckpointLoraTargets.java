@@ -23,7 +23,7 @@ import org.lorascripts.models.sd.unet.UNetConfig;
  * trainer and sd-scripts write it: {@code lora_unet_} + diffusers names for SD 1.x / 2.x, + LDM names for SDXL;
  * {@code lora_te_} / {@code lora_te1_} / {@code lora_te2_} + HF CLIP names) and the checkpoint tensor holding the
  * module's weight. OpenCLIP encoders (SD 2.x, SDXL's second) store q, k and v fused in {@code in_proj_weight}:
- * their targets are row ranges of it. Modules are kohya's ({@link SdLoraTargets}: UNet transformer blocks, with
+ * their targets are row ranges of it; SD 2.x's last OpenCLIP layer, which its 23-layer text encoder drops, has none. Modules are kohya's ({@link SdLoraTargets}: UNet transformer blocks, with
  * {@code locon} also resnets and up/down samplers; every linear of the text encoders' attention and MLP).
  */
 public final class CheckpointLoraTargets {
@@ -88,6 +88,13 @@ public final class CheckpointLoraTargets {
                 hfClip(out, key, t, LdmNames.CLIP_PREFIX, KohyaLoraWriter.PREFIX_TEXT_ENCODER);
                 openClip(out, key, t, LdmNames.OPEN_CLIP_PREFIX, KohyaLoraWriter.PREFIX_TEXT_ENCODER);
             }
+        }
+        if (family == SdFamily.SD2) {
+            // SD 2.x conditions on the penultimate layer: its text encoder (ours, diffusers', kohya's) has 23 of OpenCLIP's 24
+            // layers, so the last resblock has no LoRA module
+            int last = out.stream().filter(t -> t.key().startsWith(LdmNames.OPEN_CLIP_PREFIX + "transformer.resblocks."))
+                    .mapToInt(t -> Integer.parseInt(t.key().split("\\.")[4])).max().orElse(-1);
+            out.removeIf(t -> t.key().startsWith(LdmNames.OPEN_CLIP_PREFIX + "transformer.resblocks." + last + "."));
         }
         return out;
     }

@@ -101,6 +101,30 @@ class LoraExtractionTest {
     }
 
     @Test
+    void sd2OpenClipWithoutItsUnusedLastLayer() throws Exception {
+        Rng.manualSeed(8);
+        Path base = org.lorascripts.models.sd.load.TinySd2.writeLdm(dir.resolve("sd2.safetensors"));
+        Path tuned = dir.resolve("tuned.safetensors"), lora = dir.resolve("x.safetensors");
+        try (Scope s = Scope.open()) {
+            // rows 64..95 of in_proj_weight (96, 32) are v
+            var v = CheckpointDeltas.lowRank("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight", 64, new long[] {32, 32}, 0.05);
+            var last = CheckpointDeltas.lowRank("cond_stage_model.model.transformer.resblocks.2.mlp.c_fc.weight", 0, new long[] {48, 32}, 0.05);
+            CheckpointDeltas.write(base, tuned, DType.F32, v, last);
+            StringWriter out = new StringWriter();
+            assertEquals(0, cli(out, "extract", "--base", base.toString(), "--tuned", tuned.toString(), "--rank", "2", "--clamp-quantile", "1",
+                    "-o", lora.toString()), out.toString());
+            try (KohyaLoraReader.LoraFile f = KohyaLoraReader.read(lora)) {
+                assertDelta(f, "lora_te_text_model_encoder_layers_0_self_attn_v_proj", v.value());
+                assertDelta(f, "lora_te_text_model_encoder_layers_1_mlp_fc1", null);
+                assertFalse(f.modules().keySet().stream().anyMatch(n -> n.contains("layers_2_")), "no module on the layer SD 2 does not run");
+                assertEquals("True", f.metadata().get("ss_v2"));
+                assertEquals("sd_v2", f.metadata().get("ss_base_model_version"));
+                assertPipelineTakesIt(f, base, lora, false);
+            }
+        }
+    }
+
+    @Test
     void unchangedTextEncoderIsLeftOutAndBadInputIsOneLine() throws Exception {
         Rng.manualSeed(7);
         Path base = TinySdBuiltin.SD.ensureCached(), tuned = dir.resolve("tuned.safetensors"), lora = dir.resolve("x.safetensors");

@@ -319,6 +319,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor matmul(Tensor o) { return wrap(MathApi.matmul(handle(), o.handle())); }
     public Tensor mm(Tensor o) { return wrap(MathApi.mm(handle(), o.handle())); }
     public Tensor bmm(Tensor o) { return wrap(MathApi.bmm(handle(), o.handle())); }
+
+    /** The thin SVD {@code this = u @ diag(s) @ vh} of a matrix (or a batch), s descending. */
+    public record Svd(Tensor u, Tensor s, Tensor vh) {}
+
+    /** {@code torch.linalg.svd(this, full_matrices=False)}: u (m, k), s (k), vh (k, n) with k = min(m, n). */
+    public Svd svd() { long[] r = MathApi.linalgSvd(handle()); return new Svd(wrap(r[0]), wrap(r[1]), wrap(r[2])); }
     public Tensor softmax(long dim) { return wrap(NnApi.softmax(handle(), dim, -1)); }
     public Tensor logSoftmax(long dim) { return wrap(NnApi.logSoftmax(handle(), dim, -1)); }
 

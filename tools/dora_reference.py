@@ -10,9 +10,11 @@
       loss_sum for one module's lora_A, lora_B and magnitude, and the logits after merge_and_unload().
       The Java test (lora.PeftDoraParityTest) loads the adapter and must reproduce all of them.
 
-  dora_reference.py check BASE_DIR ADAPTER_DIR
+  dora_reference.py check BASE_DIR ADAPTER_DIR [MERGED_DIR]
       Loads an adapter that we saved onto BASE_DIR with peft and prints the largest logit change it
-      makes and its magnitude keys, e.g. after `./lora train` with use_dora: true.
+      makes and its magnitude keys, e.g. after `./lora train` with use_dora: true; with MERGED_DIR
+      (what `./lora merge` wrote from the same adapter) also how far our merged model's logits are
+      from peft's adapted ones.
 
   dora_reference.py webui OUT.json
       WebUI's apply_weight_decompose (extensions-builtin/Lora/network.py, its finalize_updown order:
@@ -74,7 +76,7 @@ def peft_fixtures(out):
         print(name, "loss_sum", float(loss_sum), {k: list(v.shape) for k, v in t.items()})
 
 
-def check(base_dir, adapter_dir):
+def check(base_dir, adapter_dir, merged_dir=None):
     from peft import PeftModel
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
@@ -85,8 +87,13 @@ def check(base_dir, adapter_dir):
         model = PeftModel.from_pretrained(base, adapter_dir).eval()
         after = model(input_ids=ids).logits
     keys = [k for k in load_file(os.path.join(adapter_dir, "adapter_model.safetensors")) if "magnitude" in k]
-    print(json.dumps({"use_dora": model.peft_config["default"].use_dora, "magnitude_keys": len(keys), "first": keys[:1],
-                      "max_logit_change": float((after - before).abs().max())}))
+    res = {"use_dora": model.peft_config["default"].use_dora, "magnitude_keys": len(keys), "first": keys[:1],
+           "max_logit_change": float((after - before).abs().max())}
+    if merged_dir:
+        ours = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
+        with torch.no_grad():
+            res["our_merged_vs_peft_max_abs_diff"] = float((ours(input_ids=ids).logits - after).abs().max())
+    print(json.dumps(res))
 
 
 def webui_merge(w, up, down, alpha, dora_scale, multiplier):
@@ -139,7 +146,7 @@ if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "peft":
         peft_fixtures(sys.argv[2])
     elif len(sys.argv) >= 4 and sys.argv[1] == "check":
-        check(sys.argv[2], sys.argv[3])
+        check(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     elif len(sys.argv) >= 3 and sys.argv[1] == "webui":
         webui(sys.argv[2])
     else:

@@ -76,7 +76,7 @@ public final class KohyaLoraReader {
             }
             if (!unsupported.isEmpty()) {
                 closeAll(downs, ups, doras);
-                throw new IllegalArgumentException(file + ": " + unsupported.size() + " keys are not LoRA or DoRA (lora_down/lora_up/alpha/dora_scale), e.g. "
+                throw new IllegalArgumentException(file + ": " + unsupported.size() + " keys are not plain LoRA or DoRA (lora_down/lora_up/alpha/dora_scale), e.g. "
                         + few(unsupported) + "; LyCORIS (LoHa, LoKr) and other network types are not supported");
             }
             Map<String, Module> modules = new LinkedHashMap<>();

@@ -126,6 +126,59 @@ class KohyaDoraTest {
         }
     }
 
+    /**
+     * bf16 hosts and inputs, plain and under autocast (the CUDA fp16/bf16 paths, run here on the CPU): the
+     * output keeps the input's dtype and matches x·W'ᵀ of the fp32 merged weight within bf16 precision.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"INPUT", "OUTPUT"})
+    void lowPrecisionHostsAndAutocast(String decomposition) {
+        LoraAdapter.Decomposition d = LoraAdapter.Decomposition.valueOf(decomposition);
+        try (Scope s = Scope.open(); Weights w = new Weights(new RandomWeights(5), Device.CPU, DType.BF16)) {
+            Linear fc = new Linear(w.pp("fc"), 16, 12, true);
+            Conv2d conv = new Conv2d(w.pp("conv"), 4, 6, 3, 1, 1, true);
+            Rng.manualSeed(2);
+            Tensor x = Torch.randn(new long[] {3, 16}, DType.F32, Device.CPU);
+            Tensor img = Torch.randn(new long[] {1, 4, 5, 5}, DType.F32, Device.CPU);
+            try (LoraNetwork net = LoraNetwork.inject(w.loraHosts(), n -> true, new LoraSpec(4, 4, 0, 4, 4, false), d, Device.CPU)) {
+                try (var ng = Autograd.noGrad()) {
+                    for (LoraAdapter a : net.adapters().values()) {
+                        a.up().normal_(0, 0.3);
+                        a.magnitude().mul_(1.2);
+                    }
+                }
+                Tensor wantFc, wantConv;
+                try (var ng = Autograd.noGrad()) {
+                    Tensor mf = fc.weight().to(DType.F32).add(net.adapters().get("fc").delta(fc, DType.F32));
+                    Tensor mc = conv.weight().to(DType.F32).add(net.adapters().get("conv").delta(conv, DType.F32));
+                    wantFc = Functional.linear(x, mf, fc.bias().to(DType.F32));
+                    wantConv = Functional.conv2d(img, mc, conv.bias().to(DType.F32), 1, 1, 1);
+                }
+                Tensor plainFc = fc.forward(x.to(DType.BF16)), plainConv = conv.forward(img.to(DType.BF16));
+                assertEquals(DType.BF16, plainFc.dtype());
+                assertEquals(DType.BF16, plainConv.dtype());
+                Tensor acFc, acConv;
+                try (var ac = org.lorascripts.tensor.Autocast.enable(Device.Type.CPU, DType.BF16)) {
+                    acFc = fc.forward(x);
+                    acConv = conv.forward(img);
+                }
+                for (Tensor[] p : new Tensor[][] {{plainFc, wantFc}, {plainConv, wantConv}, {acFc, wantFc}, {acConv, wantConv}}) {
+                    double scale;
+                    try (Tensor ab = p[1].abs(); Tensor mx = ab.amax()) {
+                        scale = mx.item();
+                    }
+                    double rel = TensorDiff.maxAbsDiff(p[0].to(DType.F32), p[1]) / scale;
+                    assertTrue(rel < 3e-2, decomposition + " bf16 output vs fp32 merged weight: " + rel);
+                }
+                acFc.to(DType.F32).sum().add(acConv.to(DType.F32).sum()).backward();
+                for (LoraAdapter a : net.adapters().values()) {
+                    assertEquals(DType.F32, a.magnitude().grad().dtype(), "fp32 master gradients");
+                    assertTrue(a.magnitude().grad().abs().sum().item() > 0);
+                }
+            }
+        }
+    }
+
     @Test
     void writtenFileHasDoraScaleAndReadsBackToTheSameOutputs(@TempDir Path tmp) throws Exception {
         Path file = tmp.resolve("dora.safetensors");

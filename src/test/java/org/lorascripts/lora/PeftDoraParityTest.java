@@ -117,4 +117,15 @@ class PeftDoraParityTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void magnitudesWithoutUseDoraAreRefused(@TempDir Path tmp) throws Exception {
+        Path adapter = resource("/fixtures/dora/llama/adapter/adapter_config.json").getParent();
+        Path copy = java.nio.file.Files.createDirectories(tmp.resolve("a"));
+        java.nio.file.Files.copy(adapter.resolve(PeftAdapterWriter.WEIGHTS_FILE), copy.resolve(PeftAdapterWriter.WEIGHTS_FILE));
+        String cfg = java.nio.file.Files.readString(adapter.resolve(PeftAdapterWriter.CONFIG_FILE));
+        java.nio.file.Files.writeString(copy.resolve(PeftAdapterWriter.CONFIG_FILE), cfg.replace("\"use_dora\": true", "\"use_dora\": false"));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> PeftAdapterReader.read(copy));
+        assertTrue(e.getMessage().contains("lora_magnitude_vector is a DoRA magnitude, but") && e.getMessage().contains("has no use_dora: true"), e.getMessage());
+    }
 }

@@ -6,6 +6,7 @@ import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 
@@ -103,7 +104,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     static LoraAdapter createDora(LoraHost host, Decomposition decomposition, int rank, double alpha, double scale, double dropout, Device device) {
         LoraAdapter plain = create(host, rank, alpha, scale, dropout, device);
         Tensor m;
-        try (var ng = Autograd.noGrad()) {
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {   // frees the fp32 copy at once
             m = weightNorm(host.weight().to(DType.F32, device), decomposition).contiguous().copy().keep();
         }
         m.requiresGrad_(true);

@@ -179,6 +179,29 @@ class KohyaDoraTest {
         }
     }
 
+    /** Two LoRAs on one module (two {@code <lora:...>} tags), one of them a DoRA: each adds its delta against the original weight, as WebUI does. */
+    @Test
+    void aDoraInAnAdapterSumAddsItsDeltaAgainstTheOriginalWeight() {
+        try (Scope s = Scope.open(); var ng = Autograd.noGrad(); Weights w = new Weights(new RandomWeights(6), Device.CPU, DType.F64)) {
+            Linear fc = new Linear(w.pp("fc"), 5, 4, true);
+            LoraNetwork dora = LoraNetwork.inject(w.loraHosts(), n -> true, LoraSpec.of(2, 2), LoraAdapter.Decomposition.INPUT, Device.CPU);
+            LoraNetwork plain = LoraNetwork.inject(w.loraHosts(), n -> true, LoraSpec.of(2, 2), Device.CPU);
+            LoraAdapter a = dora.adapters().get("fc"), b = plain.adapters().get("fc");
+            a.up().normal_(0, 0.5);
+            a.magnitude().mul_(0.7);
+            b.up().normal_(0, 0.5);
+            a.setMultiplier(0.8);
+            Tensor x = Torch.randn(new long[] {3, 5}, DType.F64, Device.CPU);
+            Tensor merged = fc.weight().add(a.delta(fc, DType.F64)).add(b.delta(fc, DType.F64));
+            fc.attach(new AdapterSum(List.of(a, b)));
+            double d = TensorDiff.maxAbsDiff(fc.forward(x), Functional.linear(x, merged, fc.bias()));
+            assertTrue(d < 1e-6, "sum of a DoRA and a LoRA: " + d);
+            fc.attach(null);
+            dora.close();
+            plain.close();
+        }
+    }
+
     @Test
     void writtenFileHasDoraScaleAndReadsBackToTheSameOutputs(@TempDir Path tmp) throws Exception {
         Path file = tmp.resolve("dora.safetensors");

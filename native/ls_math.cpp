@@ -178,6 +178,10 @@ LS_EXPORT int ls_norm(LsT a, double p, const int64_t* dims, int n, int keepdim, 
 }
 LS_EXPORT int ls_all(LsT a, LsT* out) { LS_TRY ls_put(out, at::all(*a)); LS_CATCH }
 LS_EXPORT int ls_any(LsT a, LsT* out) { LS_TRY ls_put(out, at::any(*a)); LS_CATCH }
+// torch.bucketize: per element of a, the index of its bucket in the sorted 1-D boundaries (int64).
+LS_EXPORT int ls_bucketize(LsT a, LsT boundaries, int64_t right, LsT* out) {
+  LS_TRY ls_put(out, at::bucketize(*a, *boundaries, /*out_int32=*/false, right != 0)); LS_CATCH
+}
 LS_EXPORT int ls_cumsum(LsT a, int64_t dim, LsT* out) { LS_TRY ls_put(out, at::cumsum(*a, dim)); LS_CATCH }
 LS_EXPORT int ls_topk(LsT a, int64_t k, int64_t dim, int largest, int sorted, LsT* values, LsT* indices) {
   LS_TRY

@@ -55,6 +55,7 @@ public final class MathApi {
     private static final MethodHandle NORM = fn("ls_norm", PTR, F64, ADDR, I32, I32, ADDR);
     private static final MethodHandle ALL = fn("ls_all", PTR, ADDR);
     private static final MethodHandle ANY = fn("ls_any", PTR, ADDR);
+    private static final MethodHandle BUCKETIZE = fn("ls_bucketize", PTR, PTR, I64, ADDR);
     private static final MethodHandle CUMSUM = fn("ls_cumsum", PTR, I64, ADDR);
     private static final MethodHandle TOPK = fn("ls_topk", PTR, I64, I64, I32, I32, ADDR, ADDR);
     private static final MethodHandle SORT = fn("ls_sort", PTR, I64, I32, ADDR, ADDR);
@@ -145,6 +146,7 @@ public final class MathApi {
 
     public static long all(long a) { return Invoke.toH_h(ALL, a); }
     public static long any(long a) { return Invoke.toH_h(ANY, a); }
+    public static long bucketize(long a, long boundaries, boolean right) { return Invoke.toH_hhl(BUCKETIZE, a, boundaries, right ? 1 : 0); }
     public static long cumsum(long a, long dim) { return Invoke.toH_hl(CUMSUM, a, dim); }
 
     /** {values, indices}. */

@@ -299,6 +299,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor argmin(long dim, boolean keepDim) { return wrap(MathApi.argmin(handle(), dim, keepDim)); }
     public Tensor all() { return wrap(MathApi.all(handle())); }
     public Tensor any() { return wrap(MathApi.any(handle())); }
+    /**
+     * torch.bucketize: for each element x the index i (int64) into the sorted 1-D {@code boundaries}
+     * with boundaries[i-1] < x <= boundaries[i] (right=false) or boundaries[i-1] <= x < boundaries[i]
+     * (right=true); values past the last boundary get boundaries.numel().
+     */
+    public Tensor bucketize(Tensor boundaries, boolean right) { return wrap(MathApi.bucketize(handle(), boundaries.handle(), right)); }
     public Tensor cumsum(long dim) { return wrap(MathApi.cumsum(handle(), dim)); }
 
     /** Values and indices of a reduction or selection along a dim. */

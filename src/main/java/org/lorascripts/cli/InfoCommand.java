@@ -40,9 +40,10 @@ public final class InfoCommand implements Callable<Integer> {
     @Option(names = "--all", description = "list every tensor (default: the first 40)")
     boolean all;
 
-    /** One LoRA module's tensors, collected from kohya (lora_down/up/alpha) or PEFT (lora_A/B) keys. */
+    /** One LoRA module's tensors, collected from kohya (lora_down/up/alpha/dora_scale) or PEFT (lora_A/B/lora_magnitude_vector) keys. */
     private static final class Module {
         long[] down, up;
+        long[] dora;     // a DoRA's magnitude: kohya/LyCORIS dora_scale or PEFT lora_magnitude_vector
         Double alpha;
         DType dtype;
     }
@@ -143,6 +144,9 @@ public final class InfoCommand implements Callable<Integer> {
         } else if (name.endsWith(".lora_up.weight") || name.endsWith(".lora_B.weight")) {
             module = name.substring(0, name.lastIndexOf(name.endsWith(".lora_up.weight") ? ".lora_up.weight" : ".lora_B.weight"));
             modules.computeIfAbsent(module, k -> new Module()).up = t.shape();
+        } else if (name.endsWith(".dora_scale") || name.endsWith(".lora_magnitude_vector")) {
+            module = name.substring(0, name.lastIndexOf('.'));
+            modules.computeIfAbsent(module, k -> new Module()).dora = t.shape();
         } else if (name.endsWith(".alpha") && t.numel() == 1) {
             module = name.substring(0, name.length() - ".alpha".length());
             modules.computeIfAbsent(module, k -> new Module()).alpha = scalar(src, name, t);
@@ -168,10 +172,12 @@ public final class InfoCommand implements Callable<Integer> {
             if (m.down == null) continue;
             int rank = (int) m.down[0];
             byRank.merge("rank " + rank + (m.alpha != null ? ", alpha " + fmt(m.alpha) : ""), 1, Integer::sum);
-            lines.add(String.format("  %-80s rank %d%s down %s up %s", e.getKey(), rank,
-                    m.alpha != null ? ", alpha " + fmt(m.alpha) + "," : ",", TensorInfo.shapeString(m.down), m.up == null ? "?" : TensorInfo.shapeString(m.up)));
+            lines.add(String.format("  %-80s rank %d%s down %s up %s%s", e.getKey(), rank,
+                    m.alpha != null ? ", alpha " + fmt(m.alpha) + "," : ",", TensorInfo.shapeString(m.down), m.up == null ? "?" : TensorInfo.shapeString(m.up),
+                    m.dora == null ? "" : " magnitude " + TensorInfo.shapeString(m.dora)));
         }
-        out.println("lora      " + lines.size() + " modules: " + byRank);
+        long dora = modules.values().stream().filter(m -> m.down != null && m.dora != null).count();
+        out.println("lora      " + lines.size() + " modules" + (dora == 0 ? "" : " (DoRA: " + dora + " with a magnitude vector)") + ": " + byRank);
         for (String l : lines) out.println(l);
     }
 

@@ -45,7 +45,7 @@ import org.lorascripts.models.llm.LlmModelFolder;
 final class ModelInputCheck {
     /** A PEFT adapter key, as {@code PeftAdapterReader} reads it. */
     private static final Pattern PEFT_KEY = Pattern.compile("^(?:base_model\\.model\\.)?(.+)\\.lora_([AB])(?:\\.[^.]+)?\\.weight$");
-    private static final List<String> KOHYA_SUFFIXES = List.of("lora_down.weight", "lora_up.weight", "alpha");
+    private static final List<String> KOHYA_SUFFIXES = List.of("lora_down.weight", "lora_up.weight", "alpha", "dora_scale");
 
     private final LoadedConfig loaded;
     private final TrainConfig c;
@@ -128,7 +128,7 @@ final class ModelInputCheck {
         }
         TrainConfig.Lora l = c.lora();
         List<String> te = new ArrayList<>(), conv = new ArrayList<>(), rank = new ArrayList<>(), other = new ArrayList<>();
-        int modules = 0;
+        int modules = 0, doras = 0;
         try (TensorSource src = TensorSource.open(file)) {
             for (String key : src.names()) {
                 int dot = key.indexOf('.');
@@ -136,6 +136,7 @@ final class ModelInputCheck {
                     other.add(key);
                     continue;
                 }
+                if (key.endsWith(".dora_scale")) doras++;
                 if (!key.endsWith(".lora_down.weight")) continue;
                 modules++;
                 String name = key.substring(0, dot);
@@ -159,8 +160,8 @@ final class ModelInputCheck {
         }
         String f = "network_weights " + file;
         if (!other.isEmpty()) {
-            problem("network_weights", f + " has " + other.size() + " keys that are not plain LoRA (lora_down/lora_up/alpha), e.g. "
-                    + other.getFirst() + "; LyCORIS (LoHa, LoKr), DoRA and other network types are not supported");
+            problem("network_weights", f + " has " + other.size() + " keys that are not plain LoRA or DoRA (lora_down/lora_up/alpha/dora_scale), e.g. "
+                    + other.getFirst() + "; LyCORIS (LoHa, LoKr) and other network types are not supported");
         } else if (modules == 0) {
             problem("network_weights", f + " holds no LoRA modules");
         }
@@ -173,6 +174,15 @@ final class ModelInputCheck {
                     + "); set conv_rank (and conv_alpha) to continue it");
         }
         if (!rank.isEmpty()) problem("network_weights", f + ": module " + rank.getFirst());
+        doraMatches(f, doras > 0, "dora_scale");
+    }
+
+    /** A DoRA file continues only as a DoRA, a plain LoRA only as a plain LoRA. */
+    private void doraMatches(String f, boolean fileIsDora, String what) {
+        if (fileIsDora != c.lora().useDora()) {
+            problem("network_weights", f + (fileIsDora ? " is a DoRA (" + what + "); set use_dora: true to continue it"
+                    : " is a plain LoRA (no " + what + "); set use_dora: false to continue it"));
+        }
     }
 
     /** A scalar tensor's value (kohya's alpha), or NaN for a dtype a LoRA does not store it in. */
@@ -275,8 +285,10 @@ final class ModelInputCheck {
             return;
         }
         Map<String, long[]> as = new LinkedHashMap<>(), bs = new LinkedHashMap<>();
+        boolean dora = false;
         try (TensorSource src = TensorSource.open(weights)) {
             for (String key : src.names()) {
+                dora |= key.endsWith(".lora_magnitude_vector") || key.contains(".lora_magnitude_vector.");
                 Matcher m = PEFT_KEY.matcher(key);
                 if (m.matches()) (m.group(2).equals("A") ? as : bs).put(m.group(1), src.info(key).shape());
             }
@@ -284,6 +296,7 @@ final class ModelInputCheck {
             problem("network_weights", f + ": adapter_model.safetensors is not readable (" + e.getMessage() + ")");
             return;
         }
+        doraMatches(f, dora, "lora_magnitude_vector");
         for (var e : as.entrySet()) {
             long[] ws = linears.get(e.getKey()), a = e.getValue(), b = bs.get(e.getKey());
             if (ws == null) {

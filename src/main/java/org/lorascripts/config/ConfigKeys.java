@@ -66,6 +66,9 @@ public final class ConfigKeys {
                     .help("Linear layers that get a LoRA, by name; all-linear targets every linear layer but the output head.").build(),
             key("use_rslora", LORA).bool().def(false).text()
                     .help("Rank-stabilised LoRA: scale by alpha/sqrt(rank) instead of alpha/rank.").build(),
+            key("use_dora", LORA).bool().def(false)
+                    .help("DoRA (weight-decomposed LoRA): also train a magnitude per output row (text, PEFT's use_dora) or per input"
+                            + " channel (image, LyCORIS dora_wd as WebUI/ComfyUI load it).").build(),
             key("train_text_encoder", LORA).bool().def(false).image()
                     .help("Also train LoRA on the CLIP text encoder (stronger effect, overfits sooner).").build(),
             // ---- train_config

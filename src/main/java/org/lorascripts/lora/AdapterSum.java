@@ -3,6 +3,7 @@ package org.lorascripts.lora;
 import java.util.ArrayList;
 import java.util.List;
 import org.lorascripts.nn.Adapter;
+import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.Tensor;
 
 /**
@@ -20,6 +21,13 @@ public final class AdapterSum implements Adapter {
     @Override public Tensor apply(Tensor input) {
         Tensor y = parts.getFirst().apply(input);
         for (int i = 1; i < parts.size(); i++) y = y.add(parts.get(i).apply(input));
+        return y;
+    }
+
+    /** Each adapter in turn on the output so far (a DoRA reads the host's weight, not the sum's output). */
+    @Override public Tensor addTo(Tensor hostOutput, Tensor input, LoraHost host) {
+        Tensor y = hostOutput;
+        for (Adapter a : parts) y = a.addTo(y, input, host);
         return y;
     }
 

@@ -28,8 +28,15 @@ import org.lorascripts.tensor.Tensor;
 public final class KohyaLoraReader {
     private KohyaLoraReader() {}
 
-    /** One module as stored: down (r, in[, kh, kw]), up (out, r[, 1, 1]) as fp32 CPU tensors. */
-    public record Module(String loraName, Tensor down, Tensor up, double alpha, boolean alphaStored) {
+    /**
+     * One module as stored: down (r, in[, kh, kw]), up (out, r[, 1, 1]) as fp32 CPU tensors, and a
+     * DoRA's {@code dora_scale} as stored (null for a plain LoRA).
+     */
+    public record Module(String loraName, Tensor down, Tensor up, double alpha, boolean alphaStored, Tensor doraScale) {
+        public Module(String loraName, Tensor down, Tensor up, double alpha, boolean alphaStored) {
+            this(loraName, down, up, alpha, alphaStored, null);
+        }
+
         public int rank() { return (int) down.size(0); }
 
         public double scale() { return alpha / rank(); }
@@ -41,12 +48,13 @@ public final class KohyaLoraReader {
             for (Module m : modules.values()) {
                 m.down().close();
                 m.up().close();
+                if (m.doraScale() != null) m.doraScale().close();
             }
         }
     }
 
     public static LoraFile read(Path file) throws IOException {
-        Map<String, Tensor> downs = new TreeMap<>(), ups = new TreeMap<>();
+        Map<String, Tensor> downs = new TreeMap<>(), ups = new TreeMap<>(), doras = new TreeMap<>();
         Map<String, Double> alphas = new TreeMap<>();
         List<String> unsupported = new ArrayList<>();
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
@@ -57,6 +65,7 @@ public final class KohyaLoraReader {
                 switch (suffix) {
                     case "lora_down.weight" -> downs.put(name, TensorIO.read(f, key, Device.CPU, DType.F32).keep());
                     case "lora_up.weight" -> ups.put(name, TensorIO.read(f, key, Device.CPU, DType.F32).keep());
+                    case "dora_scale" -> doras.put(name, TensorIO.read(f, key, Device.CPU, DType.F32).keep());
                     case "alpha" -> {
                         try (Tensor a = TensorIO.read(f, key, Device.CPU, DType.F64)) {
                             alphas.put(name, a.item());
@@ -66,25 +75,30 @@ public final class KohyaLoraReader {
                 }
             }
             if (!unsupported.isEmpty()) {
-                closeAll(downs, ups);
-                throw new IllegalArgumentException(file + ": " + unsupported.size() + " keys are not plain LoRA (lora_down/lora_up/alpha), e.g. "
-                        + few(unsupported) + "; LyCORIS (LoHa, LoKr), DoRA and other network types are not supported");
+                closeAll(downs, ups, doras);
+                throw new IllegalArgumentException(file + ": " + unsupported.size() + " keys are not plain LoRA or DoRA (lora_down/lora_up/alpha/dora_scale), e.g. "
+                        + few(unsupported) + "; LyCORIS (LoHa, LoKr) and other network types are not supported");
             }
             Map<String, Module> modules = new LinkedHashMap<>();
             for (String name : downs.keySet()) {
                 Tensor down = downs.get(name), up = ups.get(name);
                 if (up == null) {
-                    closeAll(downs, ups);
+                    closeAll(downs, ups, doras);
                     throw new IllegalArgumentException(file + ": " + name + " has lora_down.weight but no lora_up.weight");
                 }
                 Double alpha = alphas.get(name);
-                modules.put(name, new Module(name, down, up, alpha == null ? down.size(0) : alpha, alpha != null));
+                modules.put(name, new Module(name, down, up, alpha == null ? down.size(0) : alpha, alpha != null, doras.remove(name)));
             }
             for (String name : ups.keySet()) {
                 if (!downs.containsKey(name)) {
-                    closeAll(downs, ups);
+                    closeAll(downs, ups, doras);
                     throw new IllegalArgumentException(file + ": " + name + " has lora_up.weight but no lora_down.weight");
                 }
+            }
+            if (!doras.isEmpty()) {
+                String name = doras.keySet().iterator().next();
+                closeAll(downs, ups, doras);
+                throw new IllegalArgumentException(file + ": " + name + " has dora_scale but no lora_down.weight");
             }
             return new LoraFile(file, modules, f.metadata());
         }
@@ -130,6 +144,11 @@ public final class KohyaLoraReader {
             LoraHost host = byLoraName.get(m.loraName()).host();
             checkShape(file.path(), m.loraName() + ".lora_down.weight", m.down().shape(), downShape(host, m.rank()));
             checkShape(file.path(), m.loraName() + ".lora_up.weight", m.up().shape(), upShape(host, m.rank()));
+            if (m.doraScale() != null && doraDecomposition(m.doraScale().shape(), host.weightShape()) == null) {
+                throw new IllegalArgumentException(file.path() + ": " + m.loraName() + ".dora_scale has shape " + Arrays.toString(m.doraScale().shape())
+                        + ", but the model's module " + Arrays.toString(host.weightShape()) + " needs [1, " + host.weightShape()[1]
+                        + ", ...] (per input) or [" + host.weightShape()[0] + ", ...] (per output)");
+            }
         }
         Map<String, LoraNetwork> nets = new LinkedHashMap<>();
         for (String prefix : hostsByPrefix.keySet()) nets.put(prefix, new LoraNetwork());
@@ -139,7 +158,15 @@ public final class KohyaLoraReader {
                 LoraHost host = t.host();
                 Tensor down = m.down().reshape(downShape(host, m.rank())).to(DType.F32, device).contiguous().copy().requiresGrad_(true).keep();
                 Tensor up = m.up().reshape(upShape(host, m.rank())).to(DType.F32, device).contiguous().copy().requiresGrad_(true).keep();
-                LoraAdapter a = new LoraAdapter(down, up, host.kind(), host.stride(), host.padding(), m.rank(), m.alpha(), m.scale(), 0);
+                LoraAdapter a;
+                if (m.doraScale() == null) {
+                    a = new LoraAdapter(down, up, host.kind(), host.stride(), host.padding(), m.rank(), m.alpha(), m.scale(), 0);
+                } else {
+                    LoraAdapter.Decomposition d = doraDecomposition(m.doraScale().shape(), host.weightShape());
+                    Tensor mag = m.doraScale().reshape(LoraAdapter.magnitudeShape(host, d)).to(DType.F32, device).contiguous().copy()
+                            .requiresGrad_(true).keep();
+                    a = new LoraAdapter(down, up, mag, d, host.kind(), host.stride(), host.padding(), m.rank(), m.alpha(), m.scale(), 0);
+                }
                 a.setMultiplier(multiplier);
                 nets.get(t.prefix()).add(t.module(), host, a);
             }
@@ -189,8 +216,21 @@ public final class KohyaLoraReader {
         return String.join(", ", head) + (names.size() > 3 ? ", ..." : "");
     }
 
-    private static void closeAll(Map<String, Tensor> a, Map<String, Tensor> b) {
-        a.values().forEach(Tensor::close);
-        b.values().forEach(Tensor::close);
+    @SafeVarargs
+    private static void closeAll(Map<String, Tensor>... maps) {
+        for (Map<String, Tensor> m : maps) m.values().forEach(Tensor::close);
+    }
+
+    /**
+     * Which DoRA a stored dora_scale is, from its shape against the host's weight (out, in, ...), as
+     * ComfyUI tells them apart: (1, in[, 1, 1]) per input channel (LyCORIS wd_on_output=False, what
+     * WebUI applies), (out[, 1, 1, 1]) per output (wd_on_output=True); null for a shape that fits neither.
+     */
+    public static LoraAdapter.Decomposition doraDecomposition(long[] stored, long[] weight) {
+        long n = 1;
+        for (long d : stored) n *= d;
+        if (stored.length >= 2 && stored[0] == 1 && stored[1] == weight[1] && n == weight[1]) return LoraAdapter.Decomposition.INPUT;
+        if (stored.length >= 1 && stored[0] == weight[0] && n == weight[0]) return LoraAdapter.Decomposition.OUTPUT;
+        return null;
     }
 }

@@ -28,7 +28,8 @@ import org.lorascripts.tensor.Torch;
  * Writes LoRA networks as kohya sd-scripts does ({@code networks/lora.py}, {@code LoRANetwork.save_weights}),
  * so AUTOMATIC1111 and ComfyUI load the file: per module
  * {@code <prefix>_<module path with '.' → '_'>.lora_down.weight}, {@code .lora_up.weight} and {@code .alpha}
- * (a 0-dim tensor), every tensor cast to the save dtype; metadata as given plus
+ * (a 0-dim tensor), and for a DoRA {@code .dora_scale} as LyCORIS saves it ((1, in[, 1, 1]) for the
+ * per-input-channel form WebUI applies, (out, 1[, 1, 1]) per output), every tensor cast to the save dtype; metadata as given plus
  * {@code sshs_model_hash} and {@code sshs_legacy_hash}, computed as kohya's
  * {@code train_util.precalculate_safetensors_hashes}: the file is serialised with only the {@code ss_*}
  * metadata, the model hash is the sha256 of everything after its header, the legacy hash the first 8 hex
@@ -140,10 +141,17 @@ public final class KohyaLoraWriter {
                     tensors.put(name + ".lora_down.weight", stored(a.down(), dtype));
                     tensors.put(name + ".lora_up.weight", stored(a.up(), dtype));
                     tensors.put(name + ".alpha", stored(Torch.scalar(a.alpha()), dtype));
+                    if (a.magnitude() != null) tensors.put(name + ".dora_scale", stored(doraScale(a), dtype));
                 }
             }
         }
         return tensors;
+    }
+
+    /** The magnitude in LyCORIS' stored shape: INPUT as kept, (1, in[, 1, 1]); OUTPUT as (out, 1[, 1, 1]). */
+    private static Tensor doraScale(LoraAdapter a) {
+        if (a.decomposition() == LoraAdapter.Decomposition.INPUT) return a.magnitude();
+        return a.magnitude().reshape(a.kind() == org.lorascripts.nn.LoraHost.Kind.LINEAR ? new long[] {-1, 1} : new long[] {-1, 1, 1, 1});
     }
 
     private static Stored stored(Tensor t, DType dtype) {

@@ -2,9 +2,11 @@ package org.lorascripts.lora;
 
 import org.lorascripts.nn.Adapter;
 import org.lorascripts.nn.LoraHost;
+import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 
@@ -13,9 +15,36 @@ import org.lorascripts.tensor.Torch;
  * lora_down / PEFT's lora_A (rank, in[, kh, kw]); up is lora_up / lora_B (out, rank[, 1, 1]).
  * Both are fp32 master weights owned here; they are cast to the input's dtype in forward (under
  * autocast the cast is what autocast would do anyway), so gradients reach the fp32 masters.
+ *
+ * <p>With a magnitude vector the adapter is a DoRA (Liu et al. 2024, weight-decomposed LoRA): the
+ * host's weight becomes W' = m ⊙ (W + scale·up·down) / ‖W + scale·up·down‖, the norm taken per
+ * output row ({@link Decomposition#OUTPUT}, PEFT's {@code use_dora}) or per input column
+ * ({@link Decomposition#INPUT}, LyCORIS' {@code dora_wd} with {@code wd_on_output=False}, the
+ * {@code dora_scale} that WebUI applies). It is computed without forming W' in the forward pass,
+ * see {@link #addTo}. With a multiplier k the result is W + k·(W' − W), as WebUI applies a DoRA file.
  */
 public final class LoraAdapter implements Adapter, AutoCloseable {
+    /** Which norm of the adapted weight a DoRA magnitude vector replaces. */
+    public enum Decomposition {
+        /** Plain LoRA: no magnitude vector. */
+        NONE,
+        /**
+         * PEFT's DoRA: one magnitude per output feature (the L2 norm of each row of W + ΔW), stored as
+         * {@code lora_magnitude_vector} (out); the norm is detached from the graph (the paper's §4.3).
+         */
+        OUTPUT,
+        /**
+         * LyCORIS {@code dora_wd} with {@code wd_on_output=False}, the convention WebUI's
+         * {@code apply_weight_decompose} implements: one magnitude per input channel (the norm over the
+         * output and kernel dims), stored as {@code dora_scale} (1, in[, 1, 1]); the norm takes part in
+         * the gradient, as in LyCORIS.
+         */
+        INPUT
+    }
+
     private final Tensor down, up;
+    private final Tensor magnitude;
+    private final Decomposition decomposition;
     private final LoraHost.Kind kind;
     private final int stride, padding;
     private final int rank;
@@ -25,8 +54,19 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     private boolean training;
 
     LoraAdapter(Tensor down, Tensor up, LoraHost.Kind kind, int stride, int padding, int rank, double alpha, double scale, double dropout) {
+        this(down, up, null, Decomposition.NONE, kind, stride, padding, rank, alpha, scale, dropout);
+    }
+
+    /** A DoRA when {@code magnitude} is given (fp32, shaped as {@link #magnitudeShape} says). */
+    LoraAdapter(Tensor down, Tensor up, Tensor magnitude, Decomposition decomposition, LoraHost.Kind kind, int stride, int padding,
+                int rank, double alpha, double scale, double dropout) {
+        if ((magnitude == null) != (decomposition == Decomposition.NONE)) {
+            throw new IllegalArgumentException("a DoRA needs both a magnitude vector and its decomposition");
+        }
         this.down = down;
         this.up = up;
+        this.magnitude = magnitude;
+        this.decomposition = decomposition;
         this.kind = kind;
         this.stride = stride;
         this.padding = padding;
@@ -57,6 +97,39 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return new LoraAdapter(down, up, host.kind(), host.stride(), host.padding(), rank, alpha, scale, dropout);
     }
 
+    /**
+     * A new DoRA for a host: the LoRA pair as {@link #create}, and the magnitude initialised to the norm
+     * of the host's weight (up is zero, so W + ΔW = W): the adapter starts as the identity.
+     */
+    static LoraAdapter createDora(LoraHost host, Decomposition decomposition, int rank, double alpha, double scale, double dropout, Device device) {
+        LoraAdapter plain = create(host, rank, alpha, scale, dropout, device);
+        Tensor m;
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {   // frees the fp32 copy at once
+            m = weightNorm(host.weight().to(DType.F32, device), decomposition).contiguous().copy().keep();
+        }
+        m.requiresGrad_(true);
+        return new LoraAdapter(plain.down, plain.up, m, decomposition, host.kind(), host.stride(), host.padding(), rank, alpha, scale, dropout);
+    }
+
+    /** The magnitude shape for a host: (out) for OUTPUT (linear layers), (1, in) or (1, in, 1, 1) for INPUT. */
+    public static long[] magnitudeShape(LoraHost host, Decomposition d) {
+        long[] ws = host.weightShape();
+        return switch (d) {
+            case NONE -> new long[0];
+            case OUTPUT -> new long[] {ws[0]};
+            case INPUT -> ws.length == 4 ? new long[] {1, ws[1], 1, 1} : new long[] {1, ws[1]};
+        };
+    }
+
+    /** ‖w‖ per output row (shape (out)) or per input column (shape (1, in[, 1, 1])). */
+    static Tensor weightNorm(Tensor w, Decomposition d) {
+        return switch (d) {
+            case OUTPUT -> w.reshape(w.size(0), -1).norm(2, new long[] {1}, false);
+            case INPUT -> w.norm(2, w.dim() == 4 ? new long[] {0, 2, 3} : new long[] {0}, true);
+            case NONE -> throw new IllegalStateException("a plain LoRA has no weight norm");
+        };
+    }
+
     @Override public Tensor apply(Tensor x) {
         Tensor in = training && dropout > 0 ? Functional.dropout(x, dropout, true) : x;
         DType dt = x.dtype();
@@ -67,17 +140,115 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return y.mul(scale * multiplier);
     }
 
-    /** The weight delta this adapter adds, shaped like the host's weight: up @ down * scale, computed in dt. */
-    public Tensor delta(DType dt) {
-        Tensor dn = down.to(dt), upc = up.to(dt);
-        if (kind == LoraHost.Kind.LINEAR) return upc.matmul(dn).mul(scale * multiplier);
+    /**
+     * The host's output with the adapter. A plain LoRA adds {@link #apply}. A DoRA adds
+     * k·(x·W'ᵀ − x·Wᵀ) without forming W':
+     * <ul>
+     * <li>OUTPUT (PEFT's {@code DoraLinearLayer.forward}): c = m / ‖W + s·BA‖ (per row, detached);
+     *     adds (c − 1)·(y − bias) + c·s·B(A(x')). With dropout active x' = dropout(x) and the base term is
+     *     recomputed from x' without bias, as PEFT does; otherwise x' = x and y − bias is reused.</li>
+     * <li>INPUT: c = m / ‖W + s·BA‖ (per input column): W' = (W + s·BA)·diag(c), so
+     *     x·W'ᵀ − x·Wᵀ = (x ⊙ (c − 1))·Wᵀ + s·B(A(x' ⊙ c)); for convolutions c scales input channels.</li>
+     * </ul>
+     */
+    @Override public Tensor addTo(Tensor y, Tensor x, LoraHost host) {
+        if (decomposition == Decomposition.NONE) return y.add(apply(x));
+        DType dt = x.dtype();
+        Tensor norm;
+        if (decomposition == Decomposition.OUTPUT) {
+            try (var ng = Autograd.noGrad()) {
+                norm = currentNorm(host);        // a constant for the gradient, as in PEFT
+            }
+        } else {
+            norm = currentNorm(host);
+        }
+        Tensor c = magnitude.div(norm);
+        Tensor cx = c.dtype() == dt ? c : c.to(dt);
+        boolean dropping = training && dropout > 0;
+        Tensor delta;
+        if (decomposition == Decomposition.OUTPUT) {
+            boolean linear = kind == LoraHost.Kind.LINEAR;
+            Tensor cout = linear ? cx : cx.reshape(1, -1, 1, 1);                 // over the last dim, or the channels
+            Tensor lx = dropping ? Functional.dropout(x, dropout, true) : x;
+            Tensor base;
+            if (dropping) {
+                Tensor w = host.weight();
+                Tensor wx = w.dtype() == dt ? w : w.to(dt);
+                base = linear ? Functional.linear(lx, wx, null) : Functional.conv2d(lx, wx, null, stride, padding, 1);
+            } else if (host.bias() == null) {
+                base = y;
+            } else {
+                Tensor b = host.bias().dtype() == dt ? host.bias() : host.bias().to(dt);
+                base = y.sub(linear ? b : b.reshape(1, -1, 1, 1));
+            }
+            delta = cout.sub(1).mul(base).add(cout.mul(lowRank(lx)).mul(scale));
+        } else {
+            Tensor cin = kind == LoraHost.Kind.LINEAR ? cx.reshape(-1) : cx;   // (in) over the last dim, or (1, in, 1, 1)
+            Tensor w = host.weight();
+            Tensor wx = w.dtype() == dt ? w : w.to(dt);
+            Tensor scaledBase = x.mul(cin.sub(1));
+            Tensor base = kind == LoraHost.Kind.LINEAR ? Functional.linear(scaledBase, wx, null)
+                    : Functional.conv2d(scaledBase, wx, null, stride, padding, 1);
+            Tensor lx = dropping ? Functional.dropout(x, dropout, true) : x;
+            delta = base.add(lowRank(lx.mul(cin)).mul(scale));
+        }
+        return y.add(multiplier == 1.0 ? delta : delta.mul(multiplier));
+    }
+
+    /** up(down(x)) in x's dtype, unscaled. */
+    private Tensor lowRank(Tensor in) {
+        DType dt = in.dtype();
+        Tensor d = down.dtype() == dt ? down : down.to(dt);
+        Tensor u = up.dtype() == dt ? up : up.to(dt);
+        Tensor h = kind == LoraHost.Kind.LINEAR ? Functional.linear(in, d, null) : Functional.conv2d(in, d, null, stride, padding, 1);
+        return kind == LoraHost.Kind.LINEAR ? Functional.linear(h, u, null) : Functional.conv2d(h, u, null, 1, 0, 1);
+    }
+
+    /** ‖W + s·up·down‖ in fp32 (fp64 for an fp64 host), shaped as the magnitude. */
+    private Tensor currentNorm(LoraHost host) {
+        DType nt = host.weight().dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Tensor w = host.weight().dtype() == nt ? host.weight() : host.weight().to(nt);
+        return weightNorm(w.add(rawDelta(nt), scale), decomposition);
+    }
+
+    /** up @ down shaped like the host's weight, unscaled, in dt. */
+    private Tensor rawDelta(DType dt) {
+        Tensor dn = down.dtype() == dt ? down : down.to(dt), upc = up.dtype() == dt ? up : up.to(dt);
+        if (kind == LoraHost.Kind.LINEAR) return upc.matmul(dn);
         long[] ds = down.shape();
         Tensor d2 = dn.reshape(ds[0], -1);                   // (r, in*kh*kw)
         Tensor u2 = upc.reshape(up.shape()[0], ds[0]);       // (out, r)
-        return u2.matmul(d2).reshape(up.shape()[0], ds[1], ds[2], ds[3]).mul(scale * multiplier);
+        return u2.matmul(d2).reshape(up.shape()[0], ds[1], ds[2], ds[3]);
     }
 
-    @Override public java.util.List<Tensor> parameters() { return java.util.List.of(down, up); }
+    /** The weight delta of a plain LoRA, shaped like the host's weight: up @ down * scale * multiplier, computed in dt. */
+    public Tensor delta(DType dt) {
+        if (decomposition != Decomposition.NONE) throw new IllegalStateException("a DoRA's delta depends on the host's weight; use delta(host, dt)");
+        return rawDelta(dt).mul(scale * multiplier);
+    }
+
+    /**
+     * What merging adds to the host's weight, in dt: the LoRA delta, or for a DoRA
+     * k·(c ⊙ (W + s·BA) − W) with c = m / ‖W + s·BA‖ (PEFT's merge, WebUI's {@code apply_weight_decompose}).
+     */
+    public Tensor delta(LoraHost host, DType dt) {
+        if (decomposition == Decomposition.NONE) return delta(dt);
+        Tensor w = host.weight().to(dt);
+        Tensor merged = w.add(rawDelta(dt), scale);
+        Tensor norm = weightNorm(merged, decomposition);
+        Tensor c = magnitude.to(dt).div(norm);
+        if (decomposition == Decomposition.OUTPUT) c = c.reshape(merged.dim() == 4 ? new long[] {-1, 1, 1, 1} : new long[] {-1, 1});
+        return merged.mul(c).sub(w).mul(multiplier);
+    }
+
+    @Override public java.util.List<Tensor> parameters() {
+        return magnitude == null ? java.util.List.of(down, up) : java.util.List.of(down, up, magnitude);
+    }
+
+    /** The DoRA magnitude vector (fp32 master), or null for a plain LoRA. */
+    public Tensor magnitude() { return magnitude; }
+
+    public Decomposition decomposition() { return decomposition; }
 
     public Tensor down() { return down; }
     public Tensor up() { return up; }
@@ -92,5 +263,6 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     @Override public void close() {
         down.close();
         up.close();
+        if (magnitude != null) magnitude.close();
     }
 }

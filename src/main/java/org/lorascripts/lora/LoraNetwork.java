@@ -27,6 +27,15 @@ public final class LoraNetwork implements AutoCloseable {
      * convolutions get (rank, alpha); larger convolutions only when spec.convRank() > 0.
      */
     public static LoraNetwork inject(Map<String, LoraHost> candidates, Predicate<String> filter, LoraSpec spec, Device device) {
+        return inject(candidates, filter, spec, LoraAdapter.Decomposition.NONE, device);
+    }
+
+    /**
+     * As {@link #inject(Map, Predicate, LoraSpec, Device)}; with a decomposition other than NONE every
+     * adapter is a DoRA whose magnitude starts at the norm of its host's weight.
+     */
+    public static LoraNetwork inject(Map<String, LoraHost> candidates, Predicate<String> filter, LoraSpec spec,
+                                     LoraAdapter.Decomposition dora, Device device) {
         LoraNetwork net = new LoraNetwork();
         for (var e : candidates.entrySet()) {
             if (!filter.test(e.getKey())) continue;
@@ -36,7 +45,9 @@ public final class LoraNetwork implements AutoCloseable {
             int rank = bigConv ? spec.convRank() : spec.rank();
             if (rank <= 0) continue;
             double alpha = bigConv ? spec.convAlpha() : spec.alpha();
-            LoraAdapter a = LoraAdapter.create(host, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device);
+            LoraAdapter a = dora == LoraAdapter.Decomposition.NONE
+                    ? LoraAdapter.create(host, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device)
+                    : LoraAdapter.createDora(host, dora, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device);
             net.add(e.getKey(), host, a);
         }
         return net;
@@ -56,19 +67,23 @@ public final class LoraNetwork implements AutoCloseable {
 
     public int size() { return adapters.size(); }
 
-    /** fp32 master weights, named {@code <module>.lora_down.weight} / {@code <module>.lora_up.weight}. */
+    /**
+     * fp32 master weights, named {@code <module>.lora_down.weight} / {@code <module>.lora_up.weight}, and
+     * {@code <module>.dora_scale} for a DoRA's magnitude.
+     */
     public List<NamedParam> trainableParameters() { return trainableParameters(1.0, 1.0); }
 
     /**
      * The same parameters with learning-rate scales: {@code downScale} for the down (A) matrices and
      * {@code upScale} for the up (B) ones. LoRA+ (Hayou et al. 2024, kohya's loraplus_lr_ratio)
-     * trains the up matrices at the down rate times a ratio.
+     * trains the up matrices at the down rate times a ratio. A DoRA magnitude trains at {@code downScale}.
      */
     public List<NamedParam> trainableParameters(double downScale, double upScale) {
         List<NamedParam> ps = new ArrayList<>();
         for (var e : adapters.entrySet()) {
             ps.add(new NamedParam(e.getKey() + ".lora_down.weight", e.getValue().down(), downScale));
             ps.add(new NamedParam(e.getKey() + ".lora_up.weight", e.getValue().up(), upScale));
+            if (e.getValue().magnitude() != null) ps.add(new NamedParam(e.getKey() + ".dora_scale", e.getValue().magnitude(), downScale));
         }
         return ps;
     }
@@ -77,16 +92,19 @@ public final class LoraNetwork implements AutoCloseable {
 
     public void setMultiplier(double m) { adapters.values().forEach(a -> a.setMultiplier(m)); }
 
+    /** Whether any adapter is a DoRA. */
+    public boolean hasDora() { return adapters.values().stream().anyMatch(a -> a.magnitude() != null); }
+
     /**
      * Adds every adapter's delta into its host's frozen weight (in place) and detaches the adapters:
-     * the model then computes the same outputs without them.
+     * the model then computes the same outputs without them. A DoRA's weight becomes m ⊙ (W + ΔW) / ‖W + ΔW‖.
      */
     public void mergeIntoWeights() {
         try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
             for (var e : adapters.entrySet()) {
                 LoraHost host = hosts.get(e.getKey());
                 DType wt = host.weight().dtype();
-                Tensor d = e.getValue().delta(wt == DType.F64 ? DType.F64 : DType.F32);
+                Tensor d = e.getValue().delta(host, wt == DType.F64 ? DType.F64 : DType.F32);
                 host.weight().add_(d.to(wt, host.weight().device()));
                 host.attach(null);
             }

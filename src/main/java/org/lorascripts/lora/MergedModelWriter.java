@@ -31,7 +31,7 @@ import org.lorascripts.tensor.Torch;
  * file of the base folder (config.json, generation_config.json, tokenizer files, ...) copied,
  * weights as {@code model.safetensors} in each tensor's stored dtype, or shards of at most
  * {@link #MAX_SHARD_BYTES} with {@code model.safetensors.index.json} as save_pretrained writes them.
- * Adapted weights become W + (B @ A) * scale, computed in fp32 (f64 for f64 weights). Tensors are
+ * Adapted weights become W + (B @ A) * scale (a DoRA: m ⊙ (W + ΔW) / ‖W + ΔW‖ per output row), computed in fp32 (f64 for f64 weights). Tensors are
  * merged one at a time while being written, so memory stays near one tensor. The folder is
  * written atomically. Reference: PEFT's LoraLayer.merge / get_delta_weight (tuners/lora/layer.py).
  */
@@ -132,7 +132,7 @@ public final class MergedModelWriter {
         }
     }
 
-    /** W + (B @ A) * scale in the stored dtype, streamed little-endian. */
+    /** W + (B @ A) * scale (DoRA: rescaled per row) in the stored dtype, streamed little-endian. */
     private static void writeMerged(TensorSource base, TensorInfo info, PeftAdapter adapter, String module, WritableByteChannel out) throws IOException {
         DType stored = info.dtype();
         DType math = stored == DType.F64 ? DType.F64 : DType.F32;
@@ -144,7 +144,13 @@ public final class MergedModelWriter {
         try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
             Tensor w = Torch.wrapSegment(base.data(info.name()), stored, info.shape()).to(math);
             Tensor delta = p.b().to(math).matmul(p.a().to(math)).mul(adapter.scale(module));            // (out, in)
-            Tensor merged = w.add(delta).to(stored, Device.CPU).contiguous();
+            Tensor sum = w.add(delta);
+            if (p.magnitude() != null) {
+                // DoRA (PEFT's DoraLinearVariant.merge): m / ‖W + ΔW‖ per output row, times W + ΔW
+                Tensor c = p.magnitude().to(math).div(LoraAdapter.weightNorm(sum, LoraAdapter.Decomposition.OUTPUT));
+                sum = sum.mul(c.reshape(-1, 1));
+            }
+            Tensor merged = sum.to(stored, Device.CPU).contiguous();
             long bytes = merged.numel() * stored.byteSize;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment seg = arena.allocate(Math.max(bytes, 1), 8).asSlice(0, bytes);

@@ -9,11 +9,13 @@ import org.lorascripts.tensor.Tensor;
 
 /**
  * A PEFT LoRA adapter as read by {@link PeftAdapterReader}: its config and, per module path,
- * lora_A (r, in) and lora_B (out, r) as fp32 CPU tensors owned here.
+ * lora_A (r, in), lora_B (out, r) and a DoRA's lora_magnitude_vector (out) as fp32 CPU tensors owned here.
  */
 public final class PeftAdapter implements AutoCloseable {
-    /** One module's low-rank pair. */
-    public record Pair(Tensor a, Tensor b) {}
+    /** One module's low-rank pair and, for a DoRA, its magnitude vector (out), else null. */
+    public record Pair(Tensor a, Tensor b, Tensor magnitude) {
+        public Pair(Tensor a, Tensor b) { this(a, b, null); }
+    }
 
     private final PeftAdapterConfig config;
     private final Map<String, Pair> modules;
@@ -59,7 +61,14 @@ public final class PeftAdapter implements AutoCloseable {
                 // own copies: the adapter trains and closes them independently of this holder
                 Tensor down = (device.isCuda() ? a.to(DType.F32, device) : a.copy()).keep().requiresGrad_(true);
                 Tensor up = (device.isCuda() ? b.to(DType.F32, device) : b.copy()).keep().requiresGrad_(true);
-                net.add(name, host, new LoraAdapter(down, up, LoraHost.Kind.LINEAR, 1, 0, r, config.alphaFor(name), scale(name), config.loraDropout()));
+                Tensor mag = e.getValue().magnitude();
+                if (mag != null && (mag.dim() != 1 || mag.size(0) != ws[0])) {
+                    throw new IllegalArgumentException("lora_magnitude_vector of '" + name + "' has shape " + Arrays.toString(mag.shape())
+                            + "; the model's weight " + Arrays.toString(ws) + " needs [" + ws[0] + "]");
+                }
+                Tensor m = mag == null ? null : (device.isCuda() ? mag.to(DType.F32, device) : mag.copy()).keep().requiresGrad_(true);
+                net.add(name, host, new LoraAdapter(down, up, m, m == null ? LoraAdapter.Decomposition.NONE : LoraAdapter.Decomposition.OUTPUT,
+                        LoraHost.Kind.LINEAR, 1, 0, r, config.alphaFor(name), scale(name), config.loraDropout()));
             }
         } catch (RuntimeException ex) {
             net.close();
@@ -72,6 +81,7 @@ public final class PeftAdapter implements AutoCloseable {
         for (Pair p : modules.values()) {
             p.a().close();
             p.b().close();
+            if (p.magnitude() != null) p.magnitude().close();
         }
     }
 }

@@ -22,6 +22,7 @@ import org.lorascripts.io.JsonFields;
  * @param layersToTransform layer indices to adapt (null: all)
  * @param rankPattern     per-module rank overrides (regex key), as PEFT's rank_pattern
  * @param alphaPattern    per-module alpha overrides (regex key), as PEFT's alpha_pattern
+ * @param useDora         DoRA (PEFT's use_dora): every module also has a {@code lora_magnitude_vector}
  */
 public record PeftAdapterConfig(
         int r,
@@ -33,7 +34,8 @@ public record PeftAdapterConfig(
         String baseModelNameOrPath,
         List<Integer> layersToTransform,
         Map<String, Integer> rankPattern,
-        Map<String, Double> alphaPattern) {
+        Map<String, Double> alphaPattern,
+        boolean useDora) {
 
     public PeftAdapterConfig {
         if (r < 1) throw new IllegalArgumentException("r must be >= 1, got " + r);
@@ -45,7 +47,7 @@ public record PeftAdapterConfig(
     }
 
     public static PeftAdapterConfig of(int r, double alpha, double dropout, List<String> targetModules, boolean rsLora, String baseModel) {
-        return new PeftAdapterConfig(r, alpha, dropout, targetModules, null, rsLora, baseModel, null, Map.of(), Map.of());
+        return new PeftAdapterConfig(r, alpha, dropout, targetModules, null, rsLora, baseModel, null, Map.of(), Map.of(), false);
     }
 
     /** Rank of one module (rank_pattern first). */
@@ -98,7 +100,7 @@ public record PeftAdapterConfig(
         m.put("rank_pattern", Json.object(new TreeMap<>(rankPattern)));
         m.put("target_modules", targetRegex != null ? targetRegex : targetModules.stream().sorted().toList());
         m.put("task_type", "CAUSAL_LM");
-        m.put("use_dora", false);
+        m.put("use_dora", useDora);
         m.put("use_qalora", false);
         m.put("use_rslora", useRslora);
         return Json.object(m);
@@ -110,14 +112,13 @@ public record PeftAdapterConfig(
     }
 
     /**
-     * Reads adapter_config.json, rejecting what this loader cannot apply faithfully (DoRA, trained
+     * Reads adapter_config.json, rejecting what this loader cannot apply faithfully (trained
      * biases, extra saved modules, non-LoRA PEFT types).
      */
     public static PeftAdapterConfig fromJson(JsonNode json, String where) {
         JsonFields f = JsonFields.of(json, where);
         String type = f.string("peft_type", null);
         if (!"LORA".equals(type)) throw new IllegalArgumentException(where + ": peft_type is " + type + "; only LORA adapters are supported");
-        if (f.bool("use_dora", false)) throw new IllegalArgumentException(where + ": DoRA adapters (use_dora) are not supported");
         if (f.bool("lora_bias", false)) throw new IllegalArgumentException(where + ": lora_bias adapters are not supported");
         if (f.bool("fan_in_fan_out", false)) throw new IllegalArgumentException(where + ": fan_in_fan_out (Conv1D models) is not supported");
         String bias = f.string("bias", "none");
@@ -138,6 +139,6 @@ public record PeftAdapterConfig(
         if (ap != null) ap.node().fieldNames().forEachRemaining(k -> alphas.put(k, ap.number(k)));
         return new PeftAdapterConfig(f.integer("r", 8), f.number("lora_alpha", 8), f.number("lora_dropout", 0), names, regex,
                 f.bool("use_rslora", false), f.string("base_model_name_or_path", null), f.integers("layers_to_transform", 1, null),
-                ranks, alphas);
+                ranks, alphas, f.bool("use_dora", false));
     }
 }

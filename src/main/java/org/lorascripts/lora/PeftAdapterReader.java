@@ -25,6 +25,8 @@ import org.lorascripts.tensor.Tensor;
  */
 public final class PeftAdapterReader {
     private static final Pattern KEY = Pattern.compile("^(?:base_model\\.model\\.)?(.+)\\.lora_([AB])(?:\\.[^.]+)?\\.weight$");
+    /** DoRA's magnitude: {@code <module>.lora_magnitude_vector} as PEFT saves it, or with the adapter name and {@code .weight}. */
+    private static final Pattern MAGNITUDE = Pattern.compile("^(?:base_model\\.model\\.)?(.+)\\.lora_magnitude_vector(?:\\.[^.]+\\.weight|\\.weight)?$");
 
     private PeftAdapterReader() {}
 
@@ -48,13 +50,21 @@ public final class PeftAdapterReader {
             throw new IOException(dir + ": no " + PeftAdapterWriter.WEIGHTS_FILE);
         }
         PeftAdapterConfig cfg = PeftAdapterConfig.fromJson(Json.readObject(cfgFile), cfgFile.toString());
-        Map<String, Tensor> as = new LinkedHashMap<>(), bs = new LinkedHashMap<>();
+        Map<String, Tensor> as = new LinkedHashMap<>(), bs = new LinkedHashMap<>(), mags = new LinkedHashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
             for (String key : f.names()) {
+                Matcher mm = MAGNITUDE.matcher(key);
+                if (mm.matches()) {
+                    if (!cfg.useDora()) throw new IOException(weights + ": " + key + " is a DoRA magnitude, but " + cfgFile + " has no use_dora: true");
+                    try (Tensor raw = TensorIO.read(f, key)) {
+                        mags.put(mm.group(1), raw.to(DType.F32).reshape(-1).keep());   // (out); some tools save (out, 1)
+                    }
+                    continue;
+                }
                 Matcher m = KEY.matcher(key);
                 if (!m.matches()) {
-                    throw new IOException(weights + ": tensor '" + key + "' is not a LoRA weight (lora_A / lora_B); "
-                            + "DoRA, embedding LoRA and saved full modules are not supported");
+                    throw new IOException(weights + ": tensor '" + key + "' is not a LoRA or DoRA weight (lora_A / lora_B / lora_magnitude_vector); "
+                            + "embedding LoRA and saved full modules are not supported");
                 }
                 Tensor t;
                 try (Tensor raw = TensorIO.read(f, key)) {
@@ -72,8 +82,11 @@ public final class PeftAdapterReader {
                 throw new IOException(weights + ": " + e.getKey() + " lora_A " + Arrays.toString(e.getValue().shape()) + " and lora_B "
                         + Arrays.toString(b.shape()) + " disagree on the rank");
             }
-            modules.put(e.getKey(), new PeftAdapter.Pair(e.getValue(), b));
+            Tensor mag = mags.remove(e.getKey());
+            if (cfg.useDora() && mag == null) throw new IOException(weights + ": " + e.getKey() + " has no lora_magnitude_vector, but the adapter is a DoRA (use_dora)");
+            modules.put(e.getKey(), new PeftAdapter.Pair(e.getValue(), b, mag));
         }
+        if (!mags.isEmpty()) throw new IOException(weights + ": " + mags.keySet().iterator().next() + " has a lora_magnitude_vector but no lora_A");
         if (!bs.isEmpty()) throw new IOException(weights + ": " + bs.keySet().iterator().next() + " has lora_B but no lora_A");
         if (modules.isEmpty()) throw new IOException(weights + ": holds no LoRA weights");
         return new PeftAdapter(cfg, modules);

@@ -15,7 +15,8 @@ import org.lorascripts.tensor.DType;
  * {@code PeftModel.from_pretrained(base, dir)}: {@code adapter_config.json} and
  * {@code adapter_model.safetensors} with keys {@code base_model.model.<module>.lora_A.weight}
  * (r, in) and {@code ...lora_B.weight} (out, r), the adapter name stripped as
- * {@code get_peft_model_state_dict} does. The folder is written atomically.
+ * {@code get_peft_model_state_dict} does; a DoRA adds {@code ...lora_magnitude_vector} (out) and
+ * {@code use_dora: true}. The folder is written atomically.
  * Reference: https://github.com/huggingface/peft/blob/main/src/peft/utils/save_and_load.py
  */
 public final class PeftAdapterWriter {
@@ -30,6 +31,9 @@ public final class PeftAdapterWriter {
 
     public static String keyB(String module) { return KEY_PREFIX + module + ".lora_B.weight"; }
 
+    /** PEFT 0.21 saves the magnitude without a {@code .weight} suffix (save_and_load strips the DoRA layer's name). */
+    public static String keyMagnitude(String module) { return KEY_PREFIX + module + ".lora_magnitude_vector"; }
+
     /** Writes the network with a config derived from it (see {@link #configFor}); weights in {@code dtype}. */
     public static void write(Path dir, LoraNetwork net, String baseModel, double dropout, boolean rsLora, DType dtype) throws IOException {
         write(dir, net, configFor(net, baseModel, dropout, rsLora), dtype);
@@ -38,11 +42,19 @@ public final class PeftAdapterWriter {
     public static void write(Path dir, LoraNetwork net, PeftAdapterConfig cfg, DType dtype) throws IOException {
         if (net.size() == 0) throw new IllegalArgumentException("the LoRA network has no adapters to save");
         checkScales(net, cfg);
+        for (var e : net.adapters().entrySet()) {
+            LoraAdapter.Decomposition d = e.getValue().decomposition();
+            if (cfg.useDora() ? d != LoraAdapter.Decomposition.OUTPUT : d != LoraAdapter.Decomposition.NONE) {
+                throw new IllegalArgumentException("adapter " + e.getKey() + " is " + (d == LoraAdapter.Decomposition.NONE ? "a plain LoRA" : "a DoRA ("
+                        + d + ")") + " but the PEFT config says use_dora " + cfg.useDora() + "; a PEFT adapter is all LoRA or all PEFT-style DoRA");
+            }
+        }
         org.lorascripts.io.FileTrees.writeDirectory(dir, tmp -> {
             SafetensorsWriter w = new SafetensorsWriter().putMetadata("format", "pt");
             for (var e : net.adapters().entrySet()) {
                 TensorIO.add(w, keyA(e.getKey()), e.getValue().down(), dtype);
                 TensorIO.add(w, keyB(e.getKey()), e.getValue().up(), dtype);
+                if (e.getValue().magnitude() != null) TensorIO.add(w, keyMagnitude(e.getKey()), e.getValue().magnitude(), dtype);
             }
             w.write(tmp.resolve(WEIGHTS_FILE));
             Json.writePrettyFile(tmp.resolve(CONFIG_FILE), cfg.toJson());
@@ -71,7 +83,7 @@ public final class PeftAdapterWriter {
             if (e.getValue().alpha() != alpha) alphas.put(key, e.getValue().alpha());
         }
         return new PeftAdapterConfig(r, alpha, dropout, PeftTargets.shortNames(net.adapters().keySet()), null, rsLora, baseModel,
-                null, ranks, alphas);
+                null, ranks, alphas, net.hasDora());
     }
 
     /** The scale PEFT will compute from the config must be the one the adapters trained with. */

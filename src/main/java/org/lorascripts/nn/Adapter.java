@@ -8,6 +8,13 @@ public interface Adapter {
     Tensor apply(Tensor input);
 
     /**
+     * The host's output with this adapter, given the frozen output {@code hostOutput} (bias included)
+     * for {@code input}. A plain LoRA adds {@link #apply}; a variant that rescales the host's weight
+     * (DoRA) reads the host's weight and output here.
+     */
+    default Tensor addTo(Tensor hostOutput, Tensor input, LoraHost host) { return hostOutput.add(apply(input)); }
+
+    /**
      * The trainable tensors {@link #apply} reads, e.g. for gradient checkpointing, where a segment's
      * parameters must be named so that their gradients flow through the recompute.
      */

@@ -25,7 +25,7 @@ public final class Conv2d implements LoraHost {
 
     public Tensor forward(Tensor x) {
         Tensor y = Functional.conv2d(x, weight, bias, stride, padding, groups);
-        return adapter == null ? y : y.add(adapter.apply(x));
+        return adapter == null ? y : adapter.addTo(y, x, this);
     }
 
     @Override public Kind kind() { return Kind.CONV; }

@@ -23,7 +23,7 @@ public final class Linear implements LoraHost {
 
     public Tensor forward(Tensor x) {
         Tensor y = Functional.linear(x, weight, bias);
-        return adapter == null ? y : y.add(adapter.apply(x));
+        return adapter == null ? y : adapter.addTo(y, x, this);
     }
 
     @Override public Kind kind() { return Kind.LINEAR; }

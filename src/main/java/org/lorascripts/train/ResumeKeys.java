@@ -18,6 +18,7 @@ import org.lorascripts.config.TrainConfig;
 record ResumeKeys(Map<String, String> values) {
     /** The optimizer's state does not carry over to another optimizer. */
     static final String OPTIMIZER = "optimizer";
+    static final String USE_DORA = "use_dora";
 
     ResumeKeys {
         values = Map.copyOf(new LinkedHashMap<>(values));
@@ -37,6 +38,8 @@ record ResumeKeys(Map<String, String> values) {
         m.put("validation examples", Integer.toString(valSize));
         // absent for AdamW, so checkpoints written before there was a choice keep their hash
         if (c.optimizer().type() != OptimizerType.ADAMW) m.put(OPTIMIZER, c.optimizer().type().configName());
+        // absent for plain LoRA, likewise: a DoRA checkpoint holds magnitude vectors a LoRA run has no place for
+        if (c.lora().useDora()) m.put(USE_DORA, "true");
         return new ResumeKeys(m);
     }
 
@@ -63,6 +66,8 @@ record ResumeKeys(Map<String, String> values) {
         Map<String, String> then = new LinkedHashMap<>(saved.values());
         now.putIfAbsent(OPTIMIZER, OptimizerType.ADAMW.configName());
         then.putIfAbsent(OPTIMIZER, OptimizerType.ADAMW.configName());
+        now.putIfAbsent(USE_DORA, "false");
+        then.putIfAbsent(USE_DORA, "false");
         for (var e : now.entrySet()) {
             String before = then.get(e.getKey());
             if (before != null && !before.equals(e.getValue())) {

@@ -133,6 +133,24 @@ class CliDryRunModelChecksTest {
                 + " has no adapter_config.json; it is not a PEFT adapter folder");
     }
 
+    @Test void aDoraFileContinuesOnlyWithUseDora() throws Exception {
+        Path lora = dir.resolve("dora.safetensors");
+        String m = "lora_unet_down_blocks_0_attentions_0_proj_in";
+        new SafetensorsWriter()
+                .add(m + ".lora_down.weight", DType.F32, new long[] {8, 32, 1, 1}, new byte[8 * 32 * 4])
+                .add(m + ".lora_up.weight", DType.F32, new long[] {32, 8, 1, 1}, new byte[32 * 8 * 4])
+                .add(m + ".alpha", DType.F32, new long[] {}, floatBytes(16f))
+                .add(m + ".dora_scale", DType.F32, new long[] {1, 32, 1, 1}, new byte[32 * 4])
+                .write(lora);
+        assertFails(dryRun(Path.of("examples/quickstart.yaml"), "network_weights=" + lora), "--set network_weights=" + lora
+                + ": network_weights " + lora + " is a DoRA (dora_scale); set use_dora: true to continue it");
+        CliTrainCommandTest.Run ok = dryRun(Path.of("examples/quickstart.yaml"), "network_weights=" + lora, "use_dora=true");
+        assertEquals(0, ok.code(), ok.err());
+        Path plain = peftAdapter("plain", "model.layers.0.self_attn.q_proj", 128);
+        assertFails(dryRun(textConfig("use_dora: true\n"), "network_weights=" + plain), "--set network_weights=" + plain
+                + ": network_weights " + plain + " is a plain LoRA (no lora_magnitude_vector); set use_dora: false to continue it");
+    }
+
     private Path peftAdapter(String name, String module, int in) throws Exception {
         Path d = Files.createDirectories(dir.resolve(name));
         Files.writeString(d.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 8}");

@@ -50,6 +50,24 @@ class CliInfoCommandTest {
     }
 
     @Test
+    void doraFileShowsItsMagnitudeVectors(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("dora.safetensors");
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            String m = "lora_unet_down_blocks_0_attentions_0_proj_in";
+            t.put(m + ".lora_down.weight", Torch.zeros(new long[] {4, 320, 1, 1}, DType.F16, Device.CPU));
+            t.put(m + ".lora_up.weight", Torch.zeros(new long[] {320, 4, 1, 1}, DType.F16, Device.CPU));
+            t.put(m + ".alpha", Torch.full(new long[0], 4, DType.F16, Device.CPU));
+            t.put(m + ".dora_scale", Torch.ones(new long[] {1, 320, 1, 1}, DType.F16, Device.CPU));
+            TensorIO.save(f, t, Map.of("ss_network_args", "{\"dora_wd\": \"True\"}"));
+        }
+        Run r = run("info", f.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("lora      1 modules (DoRA: 1 with a magnitude vector): {rank 4, alpha 4=1}"), r.out());
+        assertTrue(r.out().contains("up [320, 4, 1, 1] magnitude [1, 320, 1, 1]"), r.out());
+    }
+
+    @Test
     void checkpointsNameTheirModel(@TempDir Path dir) throws Exception {
         Path xl = org.lorascripts.models.sd.load.TinySdxl.writeCompleteLdm(dir.resolve("xl.safetensors"), DType.F16);
         Run r = run("info", xl.toString());

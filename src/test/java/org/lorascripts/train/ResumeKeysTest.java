@@ -31,4 +31,13 @@ class ResumeKeysTest {
         assertEquals(eight.hash(), keys(Map.of("optimizer_type", "PagedAdamW8bit")).hash());
         eight.requireSameAs(keys(Map.of("optimizer_type", "AdamW8bit")), "out/checkpoint-4");
     }
+
+    @Test void doraAndLoraCheckpointsDoNotMix() {
+        ResumeKeys lora = keys(Map.of()), dora = keys(Map.of("use_dora", true));
+        assertEquals(lora.hash(), keys(Map.of("use_dora", false)).hash(), "plain LoRA checkpoints keep their hash");
+        TrainingException e = assertThrows(TrainingException.class, () -> dora.requireSameAs(lora, "out/checkpoint-4"));
+        assertTrue(e.getMessage().contains("use_dora was false when it was saved and is true now"), e.getMessage());
+        e = assertThrows(TrainingException.class, () -> lora.requireSameAs(dora, "out/checkpoint-4"));
+        assertTrue(e.getMessage().contains("use_dora was true when it was saved and is false now"), e.getMessage());
+    }
 }

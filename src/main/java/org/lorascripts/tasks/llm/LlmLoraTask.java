@@ -96,6 +96,10 @@ public final class LlmLoraTask implements TrainingTask {
             Optional<Path> resume = config.model().networkWeights();
             if (resume.isPresent()) {
                 try (PeftAdapter a = PeftAdapterReader.read(resume.get())) {
+                    if (a.config().useDora() != config.lora().useDora()) {
+                        throw new TrainingException("network_weights " + resume.get() + " is " + (a.config().useDora() ? "a DoRA" : "a plain LoRA")
+                                + " adapter; set use_dora: " + a.config().useDora() + " to continue it");
+                    }
                     n = a.attach(m.loraHosts(), device);
                     dropout = a.config().loraDropout();
                     rsLora = a.config().useRslora();
@@ -103,7 +107,8 @@ public final class LlmLoraTask implements TrainingTask {
             } else {
                 TrainConfig.Lora l = config.lora();
                 n = LoraNetwork.inject(m.loraHosts(), targets(config.lora().targetModules()),
-                        new LoraSpec(l.rank(), l.alpha(), l.dropout(), 0, 0, l.useRslora()), device);
+                        new LoraSpec(l.rank(), l.alpha(), l.dropout(), 0, 0, l.useRslora()),
+                        l.useDora() ? LoraAdapter.Decomposition.OUTPUT : LoraAdapter.Decomposition.NONE, device);
                 dropout = l.dropout();
                 rsLora = l.useRslora();
                 if (n.size() == 0) {

@@ -15,7 +15,7 @@ import org.lorascripts.train.TrainingException;
 
 /**
  * {@code network_weights}: continue training from an existing kohya LoRA file by copying its
- * lora_down / lora_up into the freshly injected adapters (as kohya's {@code load_weights}, which is
+ * lora_down / lora_up (and a DoRA's dora_scale) into the freshly injected adapters (as kohya's {@code load_weights}, which is
  * not strict either: targets the file lacks keep their fresh initialisation). The file's modules must
  * all be trained by this config and have its rank and alpha, otherwise the continued run would
  * silently be another network.
@@ -47,6 +47,15 @@ final class NetworkWeights {
                             + (conv ? "conv_rank: " + m.rank() + " and conv_alpha: " : "lora_rank: " + m.rank() + " and lora_alpha: ") + m.alpha()
                             + " to continue it");
                 }
+                if ((m.doraScale() != null) != (a.magnitude() != null)) {
+                    throw new TrainingException(file + ": network_weights module " + m.loraName() + " is " + (m.doraScale() != null ? "a DoRA (dora_scale)"
+                            : "a plain LoRA") + "; set use_dora: " + (m.doraScale() != null) + " to continue it");
+                }
+                if (m.doraScale() != null && !java.util.Arrays.equals(m.doraScale().shape(), a.magnitude().shape())) {
+                    throw new TrainingException(file + ": network_weights module " + m.loraName() + " has dora_scale "
+                            + java.util.Arrays.toString(m.doraScale().shape()) + ", but this config trains " + java.util.Arrays.toString(a.magnitude().shape())
+                            + " (per input channel, LyCORIS wd_on_output=False)");
+                }
                 if (m.down().numel() != a.down().numel() || m.up().numel() != a.up().numel()) {
                     throw new TrainingException(file + ": network_weights module " + m.loraName() + " has other shapes than the model's module;"
                             + " the LoRA was made for another base model");
@@ -57,6 +66,7 @@ final class NetworkWeights {
                     LoraAdapter a = byName.get(m.loraName());
                     a.down().copy_(m.down().reshape(a.down().shape()));
                     a.up().copy_(m.up().reshape(a.up().shape()));
+                    if (a.magnitude() != null) a.magnitude().copy_(m.doraScale());
                 }
             }
             return byName.size() - f.modules().size();

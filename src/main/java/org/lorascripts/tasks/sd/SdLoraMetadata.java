@@ -73,14 +73,23 @@ public final class SdLoraMetadata {
                         + ", " + pyFloat(opt.beta2()) + "),eps=" + pyFloat(opt.epsilon()) + ")"
                 : org.lorascripts.train.optim.Optimizers.describe(opt));
         m.put("ss_max_grad_norm", pyFloat(opt.maxGradNorm()));
-        m.put("ss_network_module", "networks.lora");
+        // a DoRA is what LyCORIS trains with network_args dora_wd=True: kohya records the module and its args
+        m.put("ss_network_module", lora.useDora() ? "lycoris.kohya" : "networks.lora");
         m.put("ss_network_dim", Integer.toString(lora.rank()));
         m.put("ss_network_alpha", pyFloat(lora.alpha()));
         m.put("ss_network_dropout", pyFloat(lora.dropout()));
+        Map<String, Object> args = new java.util.LinkedHashMap<>();
         if (lora.convRank() > 0) {
             // kohya keeps network_args as the strings of its command line
-            m.put("ss_network_args", Json.write(Json.object("conv_dim", Integer.toString(lora.convRank()), "conv_alpha", pyFloat(lora.convAlpha()))));
+            args.put("conv_dim", Integer.toString(lora.convRank()));
+            args.put("conv_alpha", pyFloat(lora.convAlpha()));
         }
+        if (lora.useDora()) {
+            args.put("algo", "lora");
+            args.put("dora_wd", "True");
+            args.put("wd_on_output", "False");   // dora_scale per input channel, the form WebUI applies
+        }
+        if (!args.isEmpty()) m.put("ss_network_args", Json.write(Json.object(args)));
         m.put("ss_mixed_precision", loop.mixedPrecision().configName());
         m.put("ss_full_fp16", "False");
         m.put("ss_v2", pyBool(v2));

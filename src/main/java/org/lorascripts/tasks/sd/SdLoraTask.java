@@ -20,6 +20,7 @@ import org.lorascripts.data.ImageCaptionDataset;
 import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.TrainValSplit;
 import org.lorascripts.lora.KohyaLoraWriter;
+import org.lorascripts.lora.LoraAdapter;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.LoraSpec;
 import org.lorascripts.tensor.Autograd;
@@ -110,12 +111,14 @@ public final class SdLoraTask implements TrainingTask {
 
             TrainConfig.Lora l = config.lora();
             LoraSpec spec = new LoraSpec(l.rank(), l.alpha(), l.dropout(), l.convRank(), l.convAlpha(), l.useRslora());
-            this.unetNet = LoraNetwork.inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, device);
-            this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, device) : null;
+            // DoRA as LyCORIS' dora_wd with wd_on_output=False: dora_scale per input channel, the form WebUI applies
+            LoraAdapter.Decomposition dora = l.useDora() ? LoraAdapter.Decomposition.INPUT : LoraAdapter.Decomposition.NONE;
+            this.unetNet = LoraNetwork.inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, dora, device);
+            this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, dora, device) : null;
             // kohya's sdxl_train_network trains both encoders' attention and MLP (not TE2's text_projection), TE1 at the first
             // text_encoder_lr and TE2 at the second (one value: both at it)
             this.te2Net = l.trainTextEncoder() && pipeline.textEncoder2() != null
-                    ? LoraNetwork.inject(pipeline.textEncoder2().loraHosts(), n -> true, spec, device) : null;
+                    ? LoraNetwork.inject(pipeline.textEncoder2().loraHosts(), n -> true, spec, dora, device) : null;
             if (config.model().networkWeights().isPresent()) {
                 Path file = config.model().networkWeights().get();
                 int fresh = NetworkWeights.loadInto(file, kohyaParts());

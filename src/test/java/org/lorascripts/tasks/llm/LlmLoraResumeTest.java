@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.TrainingResult;
@@ -16,21 +17,24 @@ import org.lorascripts.train.TrainingResult;
 class LlmLoraResumeTest {
     @TempDir Path dir;
 
-    private LlmLoraFixture fixture(Path data, String name) {
+    private LlmLoraFixture fixture(Path data, String name, boolean dora) {
         return new LlmLoraFixture(dir.resolve(name), data).set("max_steps", 20).set("lora_dropout", 0.2)
-                .set("learning_rate", 3e-3).set("val_ratio", 0.25).set("eval_steps", 5);
+                .set("learning_rate", 3e-3).set("val_ratio", 0.25).set("eval_steps", 5).set("use_dora", dora);
     }
 
-    @Test void twentyStepsEqualTenPlusResumePlusTen() throws Exception {
+    /** With use_dora the magnitude vectors and their optimizer state go through the checkpoint too. */
+    @ParameterizedTest(name = "use_dora {0}")
+    @ValueSource(booleans = {false, true})
+    void twentyStepsEqualTenPlusResumePlusTen(boolean dora) throws Exception {
         Path data = LlmLoraFixture.writeData(dir.resolve("data/lines.txt"), LlmLoraFixture.LINES);
-        LlmLoraFixture whole = fixture(data, "whole");
+        LlmLoraFixture whole = fixture(data, "whole", dora);
         double[] wholeWeights;
         try (LlmLoraTask task = whole.task()) {
             assertEquals(20, whole.run(task).steps());
             wholeWeights = LlmLoraFixture.weights(task);
         }
 
-        LlmLoraFixture split = fixture(data, "split");
+        LlmLoraFixture split = fixture(data, "split", dora);
         split.stopAtStep = 10;
         try (LlmLoraTask task = split.task()) {
             TrainingResult first = split.run(task);

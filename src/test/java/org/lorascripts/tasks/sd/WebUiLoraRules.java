@@ -99,6 +99,23 @@ public final class WebUiLoraRules {
         return new Result(targets, ignored);
     }
 
+    /**
+     * The network parts (what follows the module name's first '.') a kohya LoRA module is read from:
+     * {@code network_lora.py} takes lora_up / lora_down (/ lora_mid) weights, {@code network.py}'s
+     * NetworkModule alpha, scale and a DoRA's dora_scale ({@code apply_weight_decompose}).
+     */
+    public static final Set<String> LORA_PARTS = Set.of("lora_up.weight", "lora_down.weight", "lora_mid.weight", "alpha", "scale", "dora_scale");
+
+    /** Keys of a file whose network part WebUI's LoRA module does not read (load_network's key.partition('.')). */
+    public static List<String> unreadKeys(Collection<String> keys) {
+        List<String> unread = new ArrayList<>();
+        for (String k : keys) {
+            int dot = k.indexOf('.');
+            if (dot < 0 || !LORA_PARTS.contains(k.substring(dot + 1))) unread.add(k);
+        }
+        return unread;
+    }
+
     /** The part of a parameter name that is the loaded model's root, or null for a tensor WebUI's LoRA never looks at. */
     private static String rootOf(String param) {
         if (param.startsWith("model.diffusion_model.")) return "model";

@@ -145,7 +145,7 @@ class UnetModelTest {
 
     @Test
     void gradientCheckpointingGivesTheSameLoraGradients() throws Exception {
-        Map<String, double[]> plain = loraGrads(false), ckpt = loraGrads(true);
+        Map<String, double[]> plain = loraGrads(false, LoraAdapter.Decomposition.NONE), ckpt = loraGrads(true, LoraAdapter.Decomposition.NONE);
         assertEquals(plain.keySet(), ckpt.keySet());
         assertTrue(plain.size() > 50, "adapters on every linear and 1x1 conv: " + plain.size());
         for (String k : plain.keySet()) assertArrayEquals(plain.get(k), ckpt.get(k), 1e-5, k);
@@ -153,10 +153,21 @@ class UnetModelTest {
         assertEquals(0, Checkpoint.pendingSegments());
     }
 
-    private static Map<String, double[]> loraGrads(boolean checkpointing) throws Exception {
+    /** DoRA's magnitude and its un-detached per-input norm pass their gradients through the checkpointed blocks too. */
+    @Test
+    void gradientCheckpointingGivesTheSameDoraGradients() throws Exception {
+        Map<String, double[]> plain = loraGrads(false, LoraAdapter.Decomposition.INPUT), ckpt = loraGrads(true, LoraAdapter.Decomposition.INPUT);
+        assertEquals(plain.keySet(), ckpt.keySet());
+        String m = "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.dora_scale";
+        assertTrue(plain.containsKey(m) && maxAbs(plain.get(m)) > 0, "the magnitude gets a gradient");
+        for (String k : plain.keySet()) assertArrayEquals(plain.get(k), ckpt.get(k), 1e-5, k);
+        assertEquals(0, Checkpoint.pendingSegments());
+    }
+
+    private static Map<String, double[]> loraGrads(boolean checkpointing, LoraAdapter.Decomposition dora) throws Exception {
         try (SdCheckpoint c = SdCheckpointLoader.open(tiny); UNet2DConditionModel unet = c.loadUnet(Device.CPU, DType.F64); Scope s = Scope.open()) {
             Rng.manualSeed(1);
-            try (LoraNetwork net = LoraNetwork.inject(unet.loraHosts(), n -> true, LoraSpec.of(2, 2), Device.CPU)) {
+            try (LoraNetwork net = LoraNetwork.inject(unet.loraHosts(), n -> true, LoraSpec.of(2, 2), dora, Device.CPU)) {
                 for (LoraAdapter a : net.adapters().values()) a.up().detach().normal_(0, 0.1);
                 unet.setGradientCheckpointing(checkpointing);
                 Tensor[] in = inputs(2, 8, 8, DType.F64);

@@ -1,0 +1,21 @@
+package org.lorascripts.hub;
+
+/**
+ * Hears how a download goes, to draw a progress bar. Called from several download threads at once;
+ * {@link #transferred} may be negative when a server ignored a resume request and the bytes come again.
+ */
+public interface DownloadListener {
+    /** Files are about to be fetched: {@code files} of them, {@code bytes} in all (−1 when unknown). */
+    void started(String what, int files, long bytes);
+
+    void transferred(long bytes);
+
+    /** The last file is in place (or the download failed). */
+    void finished();
+
+    DownloadListener SILENT = new DownloadListener() {
+        @Override public void started(String what, int files, long bytes) {}
+        @Override public void transferred(long bytes) {}
+        @Override public void finished() {}
+    };
+}

@@ -144,13 +144,12 @@ final class HubClient {
         for (int attempt = 0; attempt < attempts; attempt++) {
             if (attempt > 0) sleep(attempt);
             try {
-                if (transfer(repo, file, from, incomplete, size, progress)) break;
+                boolean complete = transfer(repo, file, from, incomplete, size, progress);
+                last = null;
+                if (complete) break;
             } catch (IOException e) {
                 last = e;
-                continue;
             }
-            last = null;
-            break;
         }
         if (last != null) {
             throw new HubException(repo + "/" + file + ": download failed after " + attempts + " attempts (" + describe(last)

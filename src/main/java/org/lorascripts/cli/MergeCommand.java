@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.lorascripts.hub.FileSelection;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.lora.MergedModelWriter;
 import org.lorascripts.models.llm.LlmModelFolder;
@@ -36,7 +37,7 @@ import picocli.CommandLine.Spec;
 public final class MergeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--base", required = true, paramLabel = "DIR", description = "HF model folder the adapter was trained on, or builtin:tiny-llama.")
+    @Option(names = "--base", required = true, paramLabel = "DIR", description = "HF model folder (or ORG/NAME on the Hugging Face Hub) the adapter was trained on, or builtin:tiny-llama.")
     String base;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -62,7 +63,7 @@ public final class MergeCommand implements Callable<Integer> {
     @Override public Integer call() {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try {
-            LlmModelFolder folder = LlmModelFolder.resolve(base);
+            LlmModelFolder folder = LlmModelFolder.resolve(HubModels.local(base, FileSelection.AUTO));
             Path adapter = lora.folder(), out = output.folder();
             Path target = out.toAbsolutePath().normalize();
             if (target.equals(folder.dir()) || target.equals(adapter.toAbsolutePath().normalize())) {

@@ -88,7 +88,9 @@ public record FileSelection(List<String> include, Optional<String> variant) {
 
     /** The file a one-checkpoint repository stands for, when it has no config.json or model_index.json. */
     static Optional<String> singleCheckpoint(List<String> selected) {
-        if (selected.contains("config.json") || selected.contains("model_index.json")) return Optional.empty();
+        if (selected.contains("config.json") || selected.contains("model_index.json") || selected.contains("adapter_config.json")) {
+            return Optional.empty();   // a model or adapter folder
+        }
         List<String> weights = selected.stream().filter(f -> f.endsWith(".safetensors")).toList();
         return weights.size() == 1 && shardOf(weights.get(0)) == null ? Optional.of(weights.get(0)) : Optional.empty();
     }

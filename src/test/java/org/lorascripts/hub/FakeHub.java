@@ -33,23 +33,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code EntryNotFound}, 401/403 for a gated repository without / with a wrong token. Faults to
  * inject: cut a file's first transfer after N bytes, serve damaged bytes. Every request is recorded.
  */
-final class FakeHub implements AutoCloseable {
-    record Request(String server, String method, String path, String authorization, String range) {}
+public final class FakeHub implements AutoCloseable {
+    public record Request(String server, String method, String path, String authorization, String range) {}
 
-    static final class Repo {
+    public static final class Repo {
         final String commit;
         final Map<String, byte[]> files = new LinkedHashMap<>();
-        String token;   // gated: this token is needed
+        public String token;   // gated: this token is needed
 
         Repo(String commit) { this.commit = commit; }
 
-        Repo file(String name, byte[] bytes) { files.put(name, bytes); return this; }
+        public Repo file(String name, byte[] bytes) { files.put(name, bytes); return this; }
 
-        Repo file(String name, String text) { return file(name, text.getBytes(StandardCharsets.UTF_8)); }
+        public Repo file(String name, String text) { return file(name, text.getBytes(StandardCharsets.UTF_8)); }
     }
 
-    final Map<String, Repo> repos = new ConcurrentHashMap<>();
-    final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
+    public final Map<String, Repo> repos = new ConcurrentHashMap<>();
+    public final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     /** file name → bytes after which its next transfer is cut (once). */
     final Map<String, Integer> cutAfter = new ConcurrentHashMap<>();
     /** file names served with one byte flipped. */
@@ -59,7 +59,7 @@ final class FakeHub implements AutoCloseable {
     private final HttpServer hub;
     private final HttpServer cdn;
 
-    FakeHub() throws IOException {
+    public FakeHub() throws IOException {
         hub = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         cdn = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         hub.createContext("/", this::hub);
@@ -71,11 +71,11 @@ final class FakeHub implements AutoCloseable {
     }
 
     /** The endpoint to put in HF_ENDPOINT: 127.0.0.1; the CDN is reached as "localhost" on another port. */
-    String endpoint() { return "http://127.0.0.1:" + hub.getAddress().getPort(); }
+    public String endpoint() { return "http://127.0.0.1:" + hub.getAddress().getPort(); }
 
     String cdnOrigin() { return "http://localhost:" + cdn.getAddress().getPort(); }
 
-    Repo repo(String id, String commit) {
+    public Repo repo(String id, String commit) {
         Repo r = new Repo(commit);
         repos.put(id, r);
         return r;
@@ -84,7 +84,7 @@ final class FakeHub implements AutoCloseable {
     /** Repository files served through the LFS redirect. */
     static boolean isLfs(String name) { return name.endsWith(".safetensors") || name.endsWith(".onnx"); }
 
-    static String sha256(byte[] b) { return hex("SHA-256", b); }
+    public static String sha256(byte[] b) { return hex("SHA-256", b); }
 
     /** git's blob id: sha1 of "blob LEN\0" + content, the ETag the Hub gives small files. */
     static String gitBlobSha1(byte[] b) {
@@ -103,14 +103,14 @@ final class FakeHub implements AutoCloseable {
         }
     }
 
-    List<Request> requests(String server, String method) {
+    public List<Request> requests(String server, String method) {
         synchronized (requests) {
             return requests.stream().filter(r -> r.server().equals(server) && (method == null || r.method().equals(method))).toList();
         }
     }
 
     /** GET requests that carry file bytes (either server). */
-    long fileGets() {
+    public long fileGets() {
         synchronized (requests) {
             return requests.stream().filter(r -> r.method().equals("GET") && (r.server().equals("cdn") || r.path().contains("/resolve/"))).count();
         }

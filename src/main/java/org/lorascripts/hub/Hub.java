@@ -3,7 +3,10 @@ package org.lorascripts.hub;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +26,8 @@ import java.util.concurrent.Future;
 public final class Hub {
     /** Files fetched at the same time. */
     static final int PARALLEL_FILES = 4;
+    /** In-process monitors per lock file: a JVM may hold a file lock only once. */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, Object> LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final HubEnvironment env;
     private final HubCache cache;
@@ -123,6 +128,7 @@ public final class Hub {
 
     private void fetchAll(String what, String repo, String commit, List<Planned> todo) throws IOException {
         if (todo.isEmpty()) return;
+        cache.tagAsCache();
         long total = todo.stream().allMatch(p -> p.size() >= 0) ? todo.stream().mapToLong(Planned::size).sum() : -1;
         listener.started(what, todo.size(), total);
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(PARALLEL_FILES, todo.size()), r -> {
@@ -163,9 +169,23 @@ public final class Hub {
             meta = client.head(repo, commit, p.path());
             etag = meta.etag();
         }
-        // LFS files are named by their sha256 (64 hex digits), others by a git blob sha1 (40): check what can be checked
+        // LFS files are named by their sha256 (64 hex digits), others by their git blob sha1 (40 hex digits): both are checked
         String sha256 = p.sha256() != null ? p.sha256() : isSha256(etag) ? etag : null;
         Path blob = cache.blob(repo, etag);
+        Path lock = cache.lockFile(repo, etag);
+        Files.createDirectories(lock.getParent());
+        // one thread (two files may share a blob) and one process at a time appends to ETAG.incomplete;
+        // whoever waited finds the blob in place
+        synchronized (LOCKS.computeIfAbsent(lock, k -> new Object())) {
+            try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE); FileLock held = ch.lock()) {
+                fetchBlob(repo, commit, p, meta, etag, sha256, blob);
+            }
+        }
+        cache.link(repo, commit, p.path(), etag);
+    }
+
+    private void fetchBlob(String repo, String commit, Planned p, HubClient.FileMeta meta, String etag, String sha256, Path blob)
+            throws IOException {
         if (!Files.isRegularFile(blob)) {
             Path incomplete = cache.incomplete(repo, etag);
             Files.createDirectories(blob.getParent());
@@ -173,12 +193,11 @@ public final class Hub {
             if (have > 0 && (p.size() < 0 || have <= p.size())) listener.transferred(have);   // resumed bytes count as done
             var from = meta != null ? meta.location() : client.resolveUri(repo, commit, p.path());
             client.download(repo, p.path(), from, incomplete, p.size() >= 0 ? p.size() : meta != null ? meta.size() : -1,
-                    sha256, listener::transferred);
+                    sha256, sha256 == null && HubId.isCommit(etag) ? etag : null, listener::transferred);
             Files.move(incomplete, blob, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } else {
             listener.transferred(Math.max(0, p.size()));
         }
-        cache.link(repo, commit, p.path(), etag);
     }
 
     static boolean isSha256(String s) {

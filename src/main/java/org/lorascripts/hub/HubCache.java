@@ -95,6 +95,28 @@ public final class HubCache {
         return link;
     }
 
+    /** {@code .locks/models--org--name/ETAG.lock}, where huggingface_hub keeps its download locks. */
+    public Path lockFile(String repo, String etag) { return root.resolve(".locks").resolve(folderName(repo)).resolve(etag + ".lock"); }
+
+    /**
+     * Marks the cache root as a cache (https://bford.info/cachedir/), as huggingface_hub does, so
+     * backup tools skip it; nothing happens when the tag is there or cannot be written.
+     */
+    public void tagAsCache() {
+        Path tag = root.resolve("CACHEDIR.TAG");
+        if (Files.exists(tag)) return;
+        try {
+            Files.createDirectories(root);
+            Path tmp = root.resolve("CACHEDIR.TAG." + UUID.randomUUID().toString().substring(0, 8) + ".tmp");
+            Files.writeString(tmp, "Signature: 8a477f597d28d172789f06886806bc55\n"
+                    + "# This file is a cache directory tag (Hugging Face Hub models, shared by lora-scripts and huggingface_hub).\n"
+                    + "# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n", StandardCharsets.UTF_8);
+            Files.move(tmp, tag, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException ignored) {
+            // a read-only cache still serves what it holds
+        }
+    }
+
     /** Bytes under the cache (blobs and partial downloads; links count nothing). */
     public long sizeBytes() {
         if (!Files.isDirectory(root)) return 0;

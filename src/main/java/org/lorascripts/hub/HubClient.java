@@ -139,7 +139,7 @@ final class HubClient {
      * with a {@code Range} request), retrying network failures with backoff, then checks the size and,
      * when known, the sha256. A mismatch deletes the partial file and throws.
      */
-    void download(String repo, String file, URI from, Path incomplete, long size, String sha256, LongConsumer progress) {
+    void download(String repo, String file, URI from, Path incomplete, long size, String sha256, String gitSha1, LongConsumer progress) {
         IOException last = null;
         for (int attempt = 0; attempt < attempts; attempt++) {
             if (attempt > 0) sleep(attempt);
@@ -162,11 +162,13 @@ final class HubClient {
             throw new HubException(repo + "/" + file + ": downloaded " + got + " bytes, expected " + size + "; the partial file was"
                     + " deleted, run the command again");
         }
-        if (sha256 != null) {
-            String actual = sha256(incomplete);
-            if (!actual.equals(sha256)) {
+        String expected = sha256 != null ? sha256 : gitSha1;
+        if (expected != null) {
+            String actual = sha256 != null ? sha256(incomplete) : gitBlobSha1(incomplete);
+            if (!actual.equals(expected)) {
                 deleteQuietly(incomplete);
-                throw new HubException(repo + "/" + file + ": sha256 mismatch (expected " + sha256 + ", got " + actual
+                throw new HubException(repo + "/" + file + ": " + (sha256 != null ? "sha256" : "git blob sha1") + " mismatch (expected "
+                        + expected + ", got " + actual
                         + "): the download was refused and deleted; run the command again, and if it repeats the mirror"
                         + " (HF_ENDPOINT=" + env.endpoint() + ") serves a damaged file");
             }
@@ -290,8 +292,9 @@ final class HubClient {
         String errorCode = h.firstValue("X-Error-Code").orElse("");
         String what = file == null ? repo : repo + "/" + file;
         if (errorCode.equals("RepoNotFound") || (code == 404 && errorCode.isEmpty() && file == null)) {
-            return new HubException(repo + " is not a model on " + env.endpoint() + " (HTTP " + code + "): check the name (ORG/NAME as on"
-                    + " its page)" + (env.token().isEmpty() ? "; a private model also needs HF_TOKEN" : ""));
+            // a mistyped local path reaches here too: the message speaks of both
+            return new HubException(repo + ": no such file or folder here, and no such model on " + env.endpoint() + " (HTTP " + code
+                    + "): check the path, or the name ORG/NAME as on the model's page" + (env.token().isEmpty() ? " (a private model also needs HF_TOKEN)" : ""));
         }
         if (errorCode.equals("RevisionNotFound")) {
             return new HubException(repo + " has no revision '" + (revision == null ? "?" : revision) + "' on " + env.endpoint()
@@ -384,9 +387,17 @@ final class HubClient {
         }
     }
 
-    static String sha256(Path file) {
+    static String sha256(Path file) { return digest(file, "SHA-256", new byte[0]); }
+
+    /** git's object id of a file: sha1 of {@code "blob " + size + "\0"} and the bytes, which the Hub gives small files as ETag. */
+    static String gitBlobSha1(Path file) {
+        return digest(file, "SHA-1", ("blob " + sizeOf(file) + "\0").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static String digest(Path file, String algorithm, byte[] prefix) {
         try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            MessageDigest md = MessageDigest.getInstance(algorithm);
+            md.update(prefix);
             byte[] buf = new byte[BUFFER];
             for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
             return HexFormat.of().formatHex(md.digest());

@@ -140,6 +140,14 @@ class HubDownloadTest {
     }
 
     @Test
+    void aSmallFileIsCheckedAgainstItsGitBlobId() {
+        server.damaged.add("config.json");
+        HubException e = assertThrows(HubException.class, () -> hub(env()).fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO));
+        assertTrue(e.getMessage().startsWith("acme/tiny-model/config.json: git blob sha1 mismatch (expected "
+                + FakeHub.gitBlobSha1(tiny.files.get("config.json"))), e.getMessage());
+    }
+
+    @Test
     void offlineModeUsesOnlyTheCache() {
         HubException missing = assertThrows(HubException.class,
                 () -> hub(env("HF_HUB_OFFLINE", "1")).fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO));
@@ -185,8 +193,8 @@ class HubDownloadTest {
         assertTrue(wrong.getMessage().endsWith("(the token from HF_TOKEN was refused)"), wrong.getMessage());
 
         HubException repo = assertThrows(HubException.class, () -> hub(env()).fetch(HubId.of("acme/nothing"), FileSelection.AUTO));
-        assertEquals("acme/nothing is not a model on " + server.endpoint() + " (HTTP 401): check the name (ORG/NAME as on its page);"
-                + " a private model also needs HF_TOKEN", repo.getMessage());
+        assertEquals("acme/nothing: no such file or folder here, and no such model on " + server.endpoint() + " (HTTP 401): check the path,"
+                + " or the name ORG/NAME as on the model's page (a private model also needs HF_TOKEN)", repo.getMessage());
         tiny.token = null;
         HubException rev = assertThrows(HubException.class,
                 () -> hub(env()).fetch(HubId.parse("acme/tiny-model@v9").orElseThrow(), FileSelection.AUTO));

@@ -95,6 +95,23 @@ public final class HubCache {
         return link;
     }
 
+    /**
+     * {@code org/name} when {@code dir} is a snapshot folder of a Hub cache
+     * ({@code .../models--org--name/snapshots/COMMIT}), whoever downloaded it; else empty. Adapters record
+     * this name as their base model, as those trained by Python tools on the same model do.
+     */
+    public static Optional<String> repoIdOf(Path dir) {
+        Path p = dir.toAbsolutePath().normalize();
+        Path snapshots = p.getParent(), repoDir = snapshots == null ? null : snapshots.getParent();
+        if (repoDir == null || p.getFileName() == null || !HubId.isCommit(p.getFileName().toString())
+                || !snapshots.getFileName().toString().equals("snapshots")) return Optional.empty();
+        String folder = repoDir.getFileName().toString();
+        String[] parts = folder.split("--", -1);
+        if (parts.length != 3 || !parts[0].equals("models")) return Optional.empty();
+        String id = parts[1] + "/" + parts[2];
+        return HubId.isRepo(id) ? Optional.of(id) : Optional.empty();
+    }
+
     /** {@code .locks/models--org--name/ETAG.lock}, where huggingface_hub keeps its download locks. */
     public Path lockFile(String repo, String etag) { return root.resolve(".locks").resolve(folderName(repo)).resolve(etag + ".lock"); }
 

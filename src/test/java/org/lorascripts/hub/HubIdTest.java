@@ -52,6 +52,15 @@ class HubIdTest {
     }
 
     @Test
+    void aSnapshotFolderNamesItsRepository() {
+        Path snap = Path.of("/c/hub/models--TinyLlama--TinyLlama-1.1B-Chat-v1.0/snapshots/fe8a4ea1ffedaf415f4da2f062534de366a451e6");
+        assertEquals(Optional.of("TinyLlama/TinyLlama-1.1B-Chat-v1.0"), HubCache.repoIdOf(snap));
+        assertEquals(Optional.empty(), HubCache.repoIdOf(Path.of("/models/Llama-3.2-1B")));
+        assertEquals(Optional.empty(), HubCache.repoIdOf(snap.resolve("unet")));
+        assertEquals(Optional.empty(), HubCache.repoIdOf(Path.of("/c/hub/datasets--a--b/snapshots/fe8a4ea1ffedaf415f4da2f062534de366a451e6")));
+    }
+
+    @Test
     void aBadEndpointIsOneLine() {
         HubException e = org.junit.jupiter.api.Assertions.assertThrows(HubException.class,
                 () -> HubEnvironment.from(Map.of("HF_ENDPOINT", "hf-mirror.com"), Path.of("/h")));

@@ -94,6 +94,11 @@ final class HubModels {
                 if (b != null) b.add(bytes);
             }
 
+            @Override public synchronized void note(String message) {
+                out.println("note: " + message);
+                out.flush();
+            }
+
             @Override public synchronized void finished() {
                 if (bar != null) bar.close();
                 bar = null;

@@ -13,6 +13,9 @@ public interface DownloadListener {
     /** The last file is in place (or the download failed). */
     void finished();
 
+    /** Something the user should know, e.g. that the cache was used because the Hub could not be reached. */
+    default void note(String message) {}
+
     DownloadListener SILENT = new DownloadListener() {
         @Override public void started(String what, int files, long bytes) {}
         @Override public void transferred(long bytes) {}

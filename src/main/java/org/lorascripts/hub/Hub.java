@@ -65,10 +65,27 @@ public final class Hub {
     /** The local snapshot folder of {@code id} (or the file it names), fetched when needed. */
     public Path fetch(HubId id, FileSelection selection) {
         try {
-            return env.offline() ? fromCache(id, selection) : download(id, selection);
+            if (env.offline()) return fromCache(id, selection);
+            try {
+                return download(id, selection);
+            } catch (HubClient.Unreachable e) {
+                // as huggingface_hub does: without the network, a model already in the cache is used as it is
+                Optional<Path> cached = cachedOrEmpty(id, selection);
+                if (cached.isEmpty()) throw e;
+                listener.note("cannot reach " + env.endpoint() + "; using " + id + " from the cache (" + cached.get() + ")");
+                return cached.get();
+            }
         } catch (IOException e) {
             throw new HubException(id + ": cannot write to the Hub cache " + env.cacheDir() + " (" + e.getMessage()
                     + "): set HF_HUB_CACHE or HF_HOME to a writable folder", e);
+        }
+    }
+
+    private Optional<Path> cachedOrEmpty(HubId id, FileSelection selection) {
+        try {
+            return Optional.of(fromCache(id, selection));
+        } catch (HubException notThere) {
+            return Optional.empty();
         }
     }
 

@@ -49,6 +49,13 @@ final class HubClient {
     /** A file's metadata from HEAD: {@code location} is where its bytes are (a redirect's target for LFS files). */
     record FileMeta(String commit, String etag, long size, URI location) {}
 
+    /** The endpoint could not be reached at all (no answer, not an HTTP error): a cached model may stand in. */
+    static final class Unreachable extends HubException {
+        Unreachable(String message, Throwable cause) { super(message, cause); }
+    }
+
+    /** Tries of a metadata request that met no answer: a cached model is used soon rather than after the full backoff. */
+    private static final int UNREACHABLE_ATTEMPTS = 2;
     private static final int BUFFER = 1 << 16;
     private static final int MAX_REDIRECTS = 10;
     /** Largest listing read: even repositories with thousands of files list in a few MB. */
@@ -232,7 +239,8 @@ final class HubClient {
     private <T> HttpResponse<T> withRetries(String repo, Call<T> call) {
         IOException last = null;
         HttpResponse<T> response = null;
-        for (int attempt = 0; attempt < attempts; attempt++) {
+        int networkFailures = 0;
+        for (int attempt = 0; attempt < attempts && networkFailures < UNREACHABLE_ATTEMPTS; attempt++) {
             if (attempt > 0) sleep(attempt);
             try {
                 response = call.run();
@@ -241,10 +249,11 @@ final class HubClient {
                 if (code != 429 && code < 500) return response;
             } catch (IOException e) {
                 last = e;
+                networkFailures++;
             }
         }
         if (last != null) {
-            throw new HubException("cannot reach " + env.endpoint() + " for " + repo + " (" + describe(last) + "): check the network,"
+            throw new Unreachable("cannot reach " + env.endpoint() + " for " + repo + " (" + describe(last) + "): check the network,"
                     + " set HF_ENDPOINT to a mirror, or set HF_HUB_OFFLINE=1 to use only the models already in " + env.cacheDir(), last);
         }
         return response;

@@ -163,6 +163,22 @@ class HubDownloadTest {
     }
 
     @Test
+    void withoutTheNetworkACachedModelIsUsed() {
+        Path online = hub(env()).fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO);
+        String endpoint = server.endpoint();
+        server.close();
+        java.util.List<String> notes = new java.util.ArrayList<>();
+        Hub noNetwork = new Hub(HubEnvironment.from(env("HF_ENDPOINT", endpoint), home), new DownloadListener() {
+            @Override public void started(String what, int files, long bytes) {}
+            @Override public void transferred(long bytes) {}
+            @Override public void finished() {}
+            @Override public void note(String message) { notes.add(message); }
+        }, 4, Duration.ofMillis(5));
+        assertEquals(online, noNetwork.fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO));
+        assertEquals(List.of("cannot reach " + endpoint + "; using acme/tiny-model from the cache (" + online + ")"), notes);
+    }
+
+    @Test
     void theTokenGoesOnlyToTheEndpointNeverToTheRedirectsHost() {
         tiny.token = "hf_secret";
         hub(env("HF_TOKEN", "hf_secret")).fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO);

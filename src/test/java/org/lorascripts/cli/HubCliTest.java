@@ -119,6 +119,21 @@ class HubCliTest {
     }
 
     @Test
+    void anImageDryRunOnASingleFileRepository() throws Exception {
+        Path ckpt = org.lorascripts.models.sd.load.TinySdBuiltin.byName("tiny-sd").orElseThrow().ensureCached();
+        hub.repo("acme/tiny-sd", COMMIT).file("tiny-sd.safetensors", Files.readAllBytes(ckpt)).file("README.md", "# tiny sd");
+        Path data = Path.of("examples/quickstart_data").toAbsolutePath();
+        Path config = Files.writeString(dir.resolve("sd.yaml"), "base_model: acme/tiny-sd\ntrain_data_dir: " + data + "\nresolution: 64\n"
+                + "output_dir: out\nmax_steps: 2\n");
+        Run r = lora("train", "--config", config.toString(), "--dry-run");
+        assertEquals(0, r.code(), r.err());
+        Path file = dir.resolve("hf/hub/models--acme--tiny-sd/snapshots").resolve(COMMIT).resolve("tiny-sd.safetensors");
+        assertTrue(r.out().contains(file.toString()), r.out());
+        assertTrue(Files.isSymbolicLink(file));
+        assertFalse(Files.exists(file.resolveSibling("README.md")));
+    }
+
+    @Test
     void aGatedBaseModelIsOneClearLine() throws IOException {
         serveTinyLlama();
         hub.repos.get("acme/tiny-llama").token = "hf_needed";

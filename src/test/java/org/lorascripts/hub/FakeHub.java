@@ -55,6 +55,8 @@ public final class FakeHub implements AutoCloseable {
     /** file names served with one byte flipped. */
     final Set<String> damaged = Collections.synchronizedSet(new HashSet<>());
     final AtomicInteger cuts = new AtomicInteger();
+    /** The next this many requests to the endpoint get 503 (a busy Hub). */
+    final AtomicInteger busy = new AtomicInteger();
 
     private final HttpServer hub;
     private final HttpServer cdn;
@@ -124,6 +126,10 @@ public final class FakeHub implements AutoCloseable {
     private void hub(HttpExchange x) throws IOException {
         record("hub", x);
         try (x) {
+            if (busy.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                x.sendResponseHeaders(503, -1);
+                return;
+            }
             String path = URLDecoder.decode(x.getRequestURI().getRawPath(), StandardCharsets.UTF_8);
             if (path.startsWith("/api/models/")) {
                 String[] p = path.substring("/api/models/".length()).split("/", 4);   // org, name, "revision", rev

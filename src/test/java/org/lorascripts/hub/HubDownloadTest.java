@@ -118,6 +118,14 @@ class HubDownloadTest {
     }
 
     @Test
+    void aBusyHubIsRetried() throws IOException {
+        server.busy.set(2);
+        Path snapshot = hub(env()).fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO);
+        assertArrayEquals(weights, Files.readAllBytes(snapshot.resolve("model.safetensors")));
+        assertEquals(3, server.requests("hub", "GET").stream().filter(r -> r.path().startsWith("/api/")).count(), "two 503s, then the listing");
+    }
+
+    @Test
     void aPartialFileFromAnEarlierRunIsContinued() throws IOException {
         Path incomplete = repoDir().resolve("blobs").resolve(FakeHub.sha256(weights) + ".incomplete");
         Files.createDirectories(incomplete.getParent());

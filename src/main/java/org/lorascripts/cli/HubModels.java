@@ -99,8 +99,9 @@ final class HubModels {
                 out.flush();
             }
 
-            @Override public synchronized void finished() {
-                if (bar != null) bar.close();
+            @Override public synchronized void finished(boolean complete) {
+                if (bar != null && complete) bar.close();
+                else if (bar != null) bar.abandon();   // the error line says what happened
                 bar = null;
             }
         };

@@ -10,8 +10,8 @@ public interface DownloadListener {
 
     void transferred(long bytes);
 
-    /** The last file is in place (or the download failed). */
-    void finished();
+    /** The last file is in place ({@code complete}), or the download failed. */
+    void finished(boolean complete);
 
     /** Something the user should know, e.g. that the cache was used because the Hub could not be reached. */
     default void note(String message) {}
@@ -19,6 +19,6 @@ public interface DownloadListener {
     DownloadListener SILENT = new DownloadListener() {
         @Override public void started(String what, int files, long bytes) {}
         @Override public void transferred(long bytes) {}
-        @Override public void finished() {}
+        @Override public void finished(boolean complete) {}
     };
 }

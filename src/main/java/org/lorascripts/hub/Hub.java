@@ -153,6 +153,7 @@ public final class Hub {
             t.setDaemon(true);
             return t;
         });
+        boolean complete = false;
         try {
             List<Future<?>> running = new ArrayList<>();
             for (Planned p : todo) running.add(pool.submit(() -> {
@@ -173,9 +174,10 @@ public final class Hub {
                     throw new HubException("download interrupted");
                 }
             }
+            complete = true;
         } finally {
             pool.shutdownNow();
-            listener.finished();
+            listener.finished(complete);
         }
     }
 

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * host name and port, standing for the CDN) with {@code X-Linked-Etag} (sha256) and
  * {@code X-Linked-Size}; both answer {@code Range} requests with 206. Errors as the Hub sends them:
  * 401 + {@code X-Error-Code: RepoNotFound} for an unknown repository, 404 + {@code RevisionNotFound} /
- * {@code EntryNotFound}, 401/403 for a gated repository without / with a wrong token. Faults to
+ * {@code EntryNotFound}, 401/403 + {@code GatedRepo} for a gated repository's files without / with a wrong
+ * token (its listing is public, as on the Hub). Faults to
  * inject: cut a file's first transfer after N bytes, serve damaged bytes. Every request is recorded.
  */
 public final class FakeHub implements AutoCloseable {
@@ -134,7 +135,10 @@ public final class FakeHub implements AutoCloseable {
             if (path.startsWith("/api/models/")) {
                 String[] p = path.substring("/api/models/".length()).split("/", 4);   // org, name, "revision", rev
                 Repo repo = repos.get(p[0] + "/" + p[1]);
-                if (!authorized(x, repo)) return;
+                if (repo == null) {
+                    error(x, 401, "RepoNotFound");
+                    return;
+                }
                 if (p.length < 4 || !p[2].equals("revision") || !(p[3].equals("main") || p[3].equals(repo.commit))) {
                     error(x, 404, "RevisionNotFound");
                     return;

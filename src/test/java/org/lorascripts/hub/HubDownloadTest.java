@@ -96,7 +96,7 @@ class HubDownloadTest {
         Hub again = new Hub(HubEnvironment.from(env(), home), new DownloadListener() {
             @Override public void started(String what, int files, long total) { bytes.addAndGet(total); }
             @Override public void transferred(long n) {}
-            @Override public void finished() {}
+            @Override public void finished(boolean complete) {}
         }, 4, Duration.ofMillis(5));
         again.fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO);
         assertEquals(gets, server.fileGets(), "no file was fetched again");
@@ -179,7 +179,7 @@ class HubDownloadTest {
         Hub noNetwork = new Hub(HubEnvironment.from(env("HF_ENDPOINT", endpoint), home), new DownloadListener() {
             @Override public void started(String what, int files, long bytes) {}
             @Override public void transferred(long bytes) {}
-            @Override public void finished() {}
+            @Override public void finished(boolean complete) {}
             @Override public void note(String message) { notes.add(message); }
         }, 4, Duration.ofMillis(5));
         assertEquals(online, noNetwork.fetch(HubId.of("acme/tiny-model"), FileSelection.AUTO));

@@ -78,6 +78,13 @@ public final class TransferProgress implements AutoCloseable {
                 total == 0 ? 100.0 : 100.0 * d / total, speed, EtaFormat.seconds(eta));
     }
 
+    /** Ends the display without a final line (the transfer failed and its error follows). */
+    public synchronized void abandon() {
+        if (closed) return;
+        closed = true;
+        if (bar != null) bar.close();
+    }
+
     @Override
     public synchronized void close() {
         if (closed) return;

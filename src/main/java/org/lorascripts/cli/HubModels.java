@@ -15,6 +15,7 @@ import org.lorascripts.hub.DownloadListener;
 import org.lorascripts.hub.FileSelection;
 import org.lorascripts.hub.Hub;
 import org.lorascripts.hub.HubEnvironment;
+import org.lorascripts.hub.HubException;
 import org.lorascripts.hub.HubId;
 import org.lorascripts.train.progress.TransferProgress;
 
@@ -72,7 +73,12 @@ final class HubModels {
             Optional<HubId> id = HubId.parse(base.relativize(p).toString().replace('\\', '/'));
             if (id.isEmpty()) continue;
             if (hub == null) hub = hub(System.err);
-            out.add(key + "=" + hub.fetch(id.get(), FileSelection.AUTO));
+            try {
+                out.add(key + "=" + hub.fetch(id.get(), FileSelection.AUTO));
+            } catch (HubException e) {
+                String m = e.getMessage();   // most messages begin with the repository already
+                throw new HubException(v.origin(key) + ": " + key + " " + (m.startsWith(id.get().repo()) ? m : id.get() + ": " + m), e);
+            }
         }
         return out;
     }

@@ -213,6 +213,12 @@ final class HubClient {
             throw statusError(repo, null, file, code, r.headers());
         }
         boolean append = code == 206;
+        String rangeStart = "bytes " + have + "-";
+        if (append && !r.headers().firstValue("Content-Range").map(cr -> cr.startsWith(rangeStart)).orElse(false)) {
+            r.body().close();   // a range other than the one asked for: start the file again
+            Files.delete(incomplete);
+            throw new IOException("the server answered the resume at byte " + have + " with another range");
+        }
         if (!append && have > 0) progress.accept(-have);   // the server ignored the range: the bytes come again
         Files.createDirectories(incomplete.getParent());
         try (InputStream in = r.body();

@@ -140,7 +140,7 @@ class HubCliTest {
         Run r = lora("train", "--config", textConfig("").toString(), "--dry-run");
         assertEquals(2, r.code());
         // the listing is public, the files are not: the download starts, then stops with one line
-        assertEquals(List.of("error: acme/tiny-llama: access denied (HTTP 401): the model is gated or private; accept the licence at"
+        assertEquals(List.of("error: " + dir.resolve("hub.yaml") + ":2: base_model acme/tiny-llama: access denied (HTTP 401): the model is gated or private; accept the licence at"
                 + " https://huggingface.co/acme/tiny-llama and set HF_TOKEN"), r.err().lines().filter(l -> !l.startsWith("downloading ")).toList());
     }
 
@@ -150,7 +150,7 @@ class HubCliTest {
         HubModels.useEnvironment(Map.of("HF_ENDPOINT", hub.endpoint(), "HF_HOME", dir.resolve("hf").toString(), "HF_HUB_OFFLINE", "1"));
         Run r = lora("train", "--config", textConfig("").toString(), "--dry-run");
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("error: acme/tiny-llama is not in the Hub cache " + dir.resolve("hf/hub")
+        assertTrue(r.err().startsWith("error: " + dir.resolve("hub.yaml") + ":2: base_model acme/tiny-llama is not in the Hub cache " + dir.resolve("hf/hub")
                 + ": HF_HUB_OFFLINE=1 allows only the cache; run ./lora download acme/tiny-llama on a machine with network access"), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(hub.requests.isEmpty());

@@ -57,8 +57,11 @@ public final class Hub {
      */
     public Optional<Path> resolve(String name, Path baseDir, FileSelection selection) {
         if (name == null || name.startsWith("builtin:")) return Optional.empty();
-        Path local = baseDir.resolve(name);
-        if (Files.exists(local)) return Optional.empty();
+        try {
+            if (Files.exists(baseDir.resolve(name))) return Optional.empty();
+        } catch (java.nio.file.InvalidPathException notAPath) {
+            return Optional.empty();   // the caller's own check reports it
+        }
         return HubId.parse(name).map(id -> fetch(id, selection));
     }
 

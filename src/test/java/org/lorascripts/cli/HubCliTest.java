@@ -134,6 +134,18 @@ class HubCliTest {
     }
 
     @Test
+    void generateTakesAHubModelAsBase() throws IOException {
+        serveTinyLlama();
+        Run r = lora("generate", "--base", "acme/tiny-llama", "--prompt", "The town", "--max-new-tokens", "3");
+        assertEquals(0, r.code(), r.err());
+        assertFalse(r.out().isBlank(), r.out());
+        assertTrue(r.err().contains("downloading acme/tiny-llama: 4 files"), r.err());
+        Run local = lora("generate", "--base", "acme/tiny-llama", "--prompt", "The town", "--max-new-tokens", "3");
+        assertEquals(r.out(), local.out(), "the cached model gives the same greedy text");
+        assertFalse(local.err().contains("downloading"), local.err());
+    }
+
+    @Test
     void aGatedBaseModelIsOneClearLine() throws IOException {
         serveTinyLlama();
         hub.repos.get("acme/tiny-llama").token = "hf_needed";

@@ -10,6 +10,9 @@ import org.lorascripts.ffi.Native;
 import org.lorascripts.ffi.NativeCache;
 import org.lorascripts.ffi.NativeUnavailableException;
 import org.lorascripts.ffi.ShimBuilder;
+import org.lorascripts.hub.HubCache;
+import org.lorascripts.hub.HubEnvironment;
+import org.lorascripts.hub.HubException;
 import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.Torch;
 import picocli.CommandLine.Command;
@@ -18,7 +21,7 @@ import picocli.CommandLine.Spec;
 
 /** Checks the installation: Java, libtorch, the native shim, CUDA and GPUs. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Check Java, libtorch, the native shim and CUDA; say how to fix what is missing.",
+        description = "Check Java, libtorch, the native shim and CUDA, show the Hugging Face Hub cache and endpoint; say how to fix what is missing.",
         footer = {"", "Example:", "  ./lora doctor"})
 public final class DoctorCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -33,6 +36,7 @@ public final class DoctorCommand implements Callable<Integer> {
         // No Java version check here: these classes need Java 25 to load at all, which ./lora checks before starting.
         out.printf("java         %s (%s)%n", Runtime.version(), System.getProperty("java.home"));
         out.printf("cache        %s%n", NativeCache.root());
+        hubLines(out);
         LibTorch torch;
         try {
             torch = LibTorchLocator.locate();
@@ -69,6 +73,19 @@ public final class DoctorCommand implements Callable<Integer> {
         }
         out.println("ok");
         return 0;
+    }
+
+    /** The Hugging Face Hub: the cache folder with its size, the endpoint, the token's source and offline mode. */
+    private static void hubLines(PrintWriter out) {
+        try {
+            HubEnvironment env = HubModels.environment();
+            long bytes = new HubCache(env.cacheDir()).sizeBytes();
+            out.printf(java.util.Locale.ROOT, "hub cache    %s (%.2f GiB)%n", env.cacheDir(), bytes / (double) (1L << 30));
+            out.printf("hub          %s, token %s%s%n", env.endpoint(), env.token().isPresent() ? "from " + env.tokenSource() : "none",
+                    env.offline() ? ", offline (HF_HUB_OFFLINE): only cached models" : "");
+        } catch (HubException e) {
+            out.println("hub          " + e.getMessage());
+        }
     }
 
 }

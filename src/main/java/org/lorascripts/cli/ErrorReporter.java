@@ -15,6 +15,7 @@ import org.lorascripts.data.DatasetException;
 import org.lorascripts.ffi.Native;
 import org.lorascripts.ffi.NativeUnavailableException;
 import org.lorascripts.ffi.DeviceOutOfMemoryException;
+import org.lorascripts.hub.HubException;
 import org.lorascripts.io.SafetensorsFormatException;
 import org.lorascripts.train.TrainingException;
 import picocli.CommandLine;
@@ -160,7 +161,9 @@ public final class ErrorReporter implements CommandLine.IExecutionExceptionHandl
         return e instanceof ConfigException || e instanceof DatasetException || e instanceof NativeUnavailableException
                 || e instanceof DeviceOutOfMemoryException || e instanceof TrainingException
                 // A broken or truncated download is the user's file to replace, and the message already names it.
-                || e instanceof SafetensorsFormatException;
+                || e instanceof SafetensorsFormatException
+                // a model that could not come from the Hub: the message says why (gated, not found, offline, network)
+                || e instanceof HubException;
     }
 
     /**

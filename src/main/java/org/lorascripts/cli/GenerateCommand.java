@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.lorascripts.hub.FileSelection;
 import org.lorascripts.config.ChatTemplate;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.lora.LoraNetwork;
@@ -49,7 +50,7 @@ import picocli.CommandLine.Spec;
 public final class GenerateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--base", required = true, paramLabel = "DIR", description = "HF model folder, or builtin:tiny-llama.")
+    @Option(names = "--base", required = true, paramLabel = "DIR", description = "HF model folder, ORG/NAME on the Hugging Face Hub, or builtin:tiny-llama.")
     String base;
 
     @ArgGroup(exclusive = true, multiplicity = "0..1")
@@ -88,7 +89,7 @@ public final class GenerateCommand implements Callable<Integer> {
             List<String> all = allPrompts();
             checkOptions();
             Device dev = TrainingDevice.resolve(device);
-            LlmModelFolder folder = LlmModelFolder.resolve(base);
+            LlmModelFolder folder = LlmModelFolder.resolve(HubModels.local(base, FileSelection.AUTO));
             Path adapter = LoraFolderOption.of(lora).orElse(null);
             try (HfTokenizer tok = HfTokenizer.load(folder.dir());
                  LlamaForCausalLM model = LlamaForCausalLM.load(folder.dir(), dev, inferenceDType(dev));

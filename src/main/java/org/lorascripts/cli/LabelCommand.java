@@ -14,17 +14,22 @@ import org.lorascripts.label.Labeler;
 import org.lorascripts.data.MetadataCsv;
 import org.lorascripts.label.TagSelection;
 import org.lorascripts.label.Wd14Tagger;
+import org.lorascripts.label.SelectedTags;
+import org.lorascripts.hub.FileSelection;
+import org.lorascripts.hub.HubException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./lora label}: captions a folder of images with a local WD14 tagger, a local BLIP captioner
- * ({@code --backend blip}) and/or a trigger word.
+ * {@code ./lora label}: captions a folder of images with a WD14 tagger, a BLIP captioner
+ * ({@code --backend blip}) and/or a trigger word. Without {@code --model} the standard tagger
+ * ({@value HubModels#DEFAULT_TAGGER}) or captioner ({@value HubModels#DEFAULT_CAPTIONER}) comes from
+ * the Hugging Face Hub on first use; {@code --model none} writes the trigger word alone.
  */
 @Command(name = "label", mixinStandardHelpOptions = true,
-        description = {"Caption the images of a folder with a local WD14 tagger (ONNX) or BLIP captioner, and/or a trigger word.",
+        description = {"Caption the images of a folder with a WD14 tagger (ONNX) or BLIP captioner, and/or a trigger word.",
                 "Writes metadata.csv (file_name,text) or one .txt per image; existing captions are kept unless --overwrite."},
         footerHeading = "%nExamples:%n",
         footer = {
@@ -33,14 +38,16 @@ import picocli.CommandLine.Spec;
             "  ./lora label --input data/my_style --backend blip \\",
             "      --model models/blip-image-captioning-large --format txt",
             "  ./lora label --input data/my_style --trigger mystyle -o data/captions.csv",
-            "      (without --model every caption is just the trigger word)",
+            "      (the standard tagger " + HubModels.DEFAULT_TAGGER + ", downloaded on first use)",
+            "  ./lora label --input data/my_style --model none --trigger mystyle",
+            "      (every caption is just the trigger word; nothing is downloaded)",
             "",
-            "Nothing is downloaded: --model names a tagger or BLIP folder on disk."})
+            "--model is a folder on disk or ORG/NAME on the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN,",
+            "HF_HUB_OFFLINE=1 as for Python tools; ./lora download fetches ahead)."})
 public final class LabelCommand implements Callable<Integer> {
-    static final String NO_MODEL_MESSAGE = "no tagger model given: download a SmilingWolf wd-v1-4 / wd-eva02 tagger folder"
-            + " with model.onnx and selected_tags.csv from Hugging Face (e.g. SmilingWolf/wd-eva02-large-tagger-v3)"
-            + " and pass --model DIR, or pass --trigger WORD to caption every image with just the trigger word"
-            + " (nothing is downloaded automatically)";
+    static final String NO_MODEL_MESSAGE = "--model none captions every image with just the trigger word: add --trigger WORD,"
+            + " or leave out --model to use the standard tagger " + HubModels.DEFAULT_TAGGER;
+    static final String NONE = "none";
 
     @Option(names = "--input", required = true, paramLabel = "DIR", description = "Folder of images (searched recursively).")
     Path input;
@@ -51,13 +58,15 @@ public final class LabelCommand implements Callable<Integer> {
     @Option(names = "--format", paramLabel = "csv|txt", description = "csv (metadata.csv, default) or txt (one .txt beside each image, kohya).")
     String format;
 
-    static final String NO_BLIP_MODEL_MESSAGE = "--backend blip needs --model DIR: an HF BlipForConditionalGeneration folder"
-            + " (config.json, model.safetensors, tokenizer.json), e.g. a download of Salesforce/blip-image-captioning-large"
-            + " (nothing is downloaded automatically)";
+    static final String NO_BLIP_MODEL_MESSAGE = "--backend blip needs a captioner: leave out --model for "
+            + HubModels.DEFAULT_CAPTIONER + ", or pass --model DIR with an HF BlipForConditionalGeneration folder"
+            + " (config.json, model.safetensors, tokenizer.json)";
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "wd14: tagger folder with model.onnx and selected_tags.csv; blip: HF BLIP captioning folder.")
-    Path model;
+    @Option(names = "--model", paramLabel = "PATH|ORG/NAME|none",
+            description = {"wd14: tagger folder with model.onnx and selected_tags.csv (default: " + HubModels.DEFAULT_TAGGER + ");",
+                    "blip: HF BLIP captioning folder (default: " + HubModels.DEFAULT_CAPTIONER + ");",
+                    "ORG/NAME is fetched from the Hugging Face Hub; none: the trigger word alone."})
+    String model;
 
     @Option(names = "--backend", defaultValue = "wd14", paramLabel = "wd14|blip",
             description = "wd14 (comma-separated tags, default) or blip (one sentence per image).")
@@ -103,8 +112,9 @@ public final class LabelCommand implements Callable<Integer> {
                 throw new LabelException("unknown --backend '" + backend + "': use wd14 or blip");
             }
             if (backend.equals("blip")) {
-                if (model == null) throw new LabelException(NO_BLIP_MODEL_MESSAGE);
-                try (ImageTagger captioner = BlipCaptioner.open(model, new BlipCaptioner.Options(maxLength, prompt, beams))) {
+                if (NONE.equals(model)) throw new LabelException(NO_BLIP_MODEL_MESSAGE);
+                Path folder = modelFolder(HubModels.DEFAULT_CAPTIONER, FileSelection.AUTO);
+                try (ImageTagger captioner = BlipCaptioner.open(folder, new BlipCaptioner.Options(maxLength, prompt, beams))) {
                     Labeler.Summary summary = new Labeler(captioner, err)
                             .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
                     System.out.println(summary.line());
@@ -112,11 +122,13 @@ public final class LabelCommand implements Callable<Integer> {
                 return 0;
             }
             TagSelection selection = new TagSelection(threshold, characterThreshold, includeRating);
-            if (model == null) {
+            boolean none = NONE.equals(model);
+            if (none) {
                 if (trigger == null || trigger.isBlank()) throw new LabelException(NO_MODEL_MESSAGE);
-                err.println("note: no --model given, captions will hold only the trigger word '" + trigger.strip() + "'");
+                err.println("note: --model none, captions will hold only the trigger word '" + trigger.strip() + "'");
             }
-            try (ImageTagger tagger = model == null ? ImageTagger.none() : Wd14Tagger.open(model, selection)) {
+            Path folder = none ? null : modelFolder(HubModels.DEFAULT_TAGGER, FileSelection.files(Wd14Tagger.MODEL_FILE, SelectedTags.FILE_NAME));
+            try (ImageTagger tagger = none ? ImageTagger.none() : Wd14Tagger.open(folder, selection)) {
                 Labeler.Summary summary = new Labeler(tagger, err)
                         .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
                 System.out.println(summary.line());
@@ -125,6 +137,20 @@ public final class LabelCommand implements Callable<Integer> {
         } catch (DatasetException e) {
             // LabelException and the data layer's errors (missing folder, malformed metadata.csv) alike.
             return ErrorReporter.report(e, spec.commandLine().getErr());
+        }
+    }
+
+    /** --model as a folder: on disk, or fetched from the Hub (the standard one when --model is left out). */
+    private Path modelFolder(String standard, FileSelection files) {
+        String name = model != null ? model : standard;
+        try {
+            return Path.of(HubModels.local(name, files));
+        } catch (HubException e) {
+            if (model != null) throw e;
+            throw new LabelException(e.getMessage() + "\nhint: the standard " + (standard.equals(HubModels.DEFAULT_TAGGER) ? "tagger" : "captioner")
+                    + " " + standard + " comes from the Hugging Face Hub on first use: ./lora download " + standard
+                    + " on a machine that reaches it (or a mirror through HF_ENDPOINT), or pass --model DIR with a downloaded copy"
+                    + (standard.equals(HubModels.DEFAULT_TAGGER) ? ", or --model none --trigger WORD" : ""));
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.lorascripts.hub.FileSelection;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.KohyaLoraWriter;
@@ -65,7 +66,7 @@ import picocli.CommandLine.Spec;
 public final class MergeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--base", paramLabel = "MODEL", description = {"HF model folder the adapter was trained on (or builtin:tiny-llama),",
+    @Option(names = "--base", paramLabel = "MODEL", description = {"HF model folder (or ORG/NAME on the Hugging Face Hub) the adapter was trained on (or builtin:tiny-llama),",
             "or an SD single-file .safetensors checkpoint (or builtin:tiny-sd, builtin:tiny-sdxl); none: merge LoRAs into one LoRA."})
     String base;
 
@@ -120,6 +121,7 @@ public final class MergeCommand implements Callable<Integer> {
     @Override public Integer call() {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try {
+            if (base != null) base = HubModels.local(base, FileSelection.AUTO);   // ORG/NAME: fetched from the Hub
             if (base == null) return mergeLoras(o);
             if (isImageCheckpoint(base)) return mergeIntoCheckpoint(o);
             if (ratios != null || rank != null || convRank != null || savePrecision != null) {

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import org.lorascripts.config.BaseModel;
+import org.lorascripts.hub.FileSelection;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.config.SampleSampler;
 import org.lorascripts.io.AtomicFileWriter;
@@ -63,7 +64,7 @@ import picocli.CommandLine.Spec;
 public final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd or builtin:tiny-sdxl, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder.")
+    @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd or builtin:tiny-sdxl, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder, or ORG/NAME on the Hugging Face Hub.")
     String base;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA to attach (weight 1 unless given); repeatable.")
@@ -147,6 +148,7 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     private int run(PrintWriter console) throws IOException {
+        base = HubModels.local(base, FileSelection.AUTO);   // org/name: fetched from the Hub into the shared cache
         SampleSampler kind = switch (sampler.toLowerCase(Locale.ROOT)) {
             case "ddim" -> SampleSampler.DDIM;
             case "euler_a", "euler-a" -> SampleSampler.EULER_A;

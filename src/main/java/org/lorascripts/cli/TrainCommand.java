@@ -93,6 +93,13 @@ public final class TrainCommand implements Callable<Integer> {
             throw new ConfigException("missing --config FILE, e.g. ./lora train --config examples/quickstart.yaml");
         }
         LoadedConfig loaded = ConfigLoader.load(config, overrides);
+        // models named org/name on the Hub: fetched into the shared cache, then read like any local path
+        List<String> fetched = HubModels.configOverrides(loaded);
+        if (!fetched.isEmpty()) {
+            List<String> all = new ArrayList<>(overrides);
+            all.addAll(fetched);
+            loaded = ConfigLoader.load(config, all);
+        }
         TrainConfig c = loaded.config();
         Resume from = Resume.parse(resume);
         if (dryRun) {

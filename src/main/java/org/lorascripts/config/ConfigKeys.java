@@ -30,17 +30,19 @@ public final class ConfigKeys {
     public static final List<ConfigKey> ALL = List.of(
             // ---- model_config
             key("base_model", MODEL).model().required()
-                    .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, or builtin:tiny-sd / builtin:tiny-sdxl / builtin:tiny-llama (small pretrained demo models).").build(),
+                    .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, ORG/NAME[@REVISION] (or ORG/NAME/FILE.safetensors) on the Hugging Face Hub,"
+                            + " fetched into the shared HF cache, or builtin:tiny-sd / builtin:tiny-sdxl / builtin:tiny-llama (small pretrained demo models).").build(),
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
             key("network_weights", MODEL).path()
-                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image) or a PEFT adapter folder (text); rank and alpha must match.").build(),
+                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image) or a PEFT adapter folder (text), or either on the Hub"
+                            + " (ORG/NAME/FILE.safetensors, ORG/NAME); rank and alpha must match.").build(),
             key("ldm_config", MODEL).path().image()
                     .help("The LDM .yaml of a single-file checkpoint (attention heads, v-prediction, VAE scale), as WebUI reads it;"
                             + " default: the .yaml with the checkpoint's name beside it, if any.").build(),
             key("vae", MODEL).path().image()
                     .help("A separate VAE .safetensors (e.g. the fp16-fix SDXL VAE) used instead of the checkpoint's: a diffusers vae/ folder,"
-                            + " or one file with diffusers or LDM (first_stage_model. or bare encoder./decoder.) names.").build(),
+                            + " or one file with diffusers or LDM (first_stage_model. or bare encoder./decoder.) names; or ORG/NAME on the Hub.").build(),
             key("network_module", MODEL).string().def("networks.lora").image()
                     .help("Informational (kohya compatibility): plain LoRA is trained; set conv_rank for LoCon.").build(),
             key("prediction_type", MODEL).choice(PredictionType.class).def(PredictionType.AUTO).image()

@@ -64,21 +64,20 @@ class LabelCommandTest {
     void triggerOnlyWithoutModel(@TempDir Path dir) throws Exception {
         redPng(dir.resolve("a.png"));
         redPng(dir.resolve("b.png"));
-        Run r = lora("label", "--input", dir.toString(), "--trigger", "ohwx", "--format", "txt");
+        Run r = lora("label", "--input", dir.toString(), "--model", "none", "--trigger", "ohwx", "--format", "txt");
         assertEquals(0, r.code(), r.err());
         assertEquals("ohwx", Files.readString(dir.resolve("a.txt")));
         assertEquals("ohwx", Files.readString(dir.resolve("b.txt")));
-        assertTrue(r.err().contains("no --model given, captions will hold only the trigger word 'ohwx'"), r.err());
+        assertTrue(r.err().contains("--model none, captions will hold only the trigger word 'ohwx'"), r.err());
         assertEquals("labeled 2, skipped 0 (already captioned), unreadable 0\n", r.out());
     }
 
     @Test
-    void neitherModelNorTriggerExitsTwo(@TempDir Path dir) throws Exception {
+    void modelNoneWithoutTriggerExitsTwo(@TempDir Path dir) throws Exception {
         redPng(dir.resolve("a.png"));
-        Run r = lora("label", "--input", dir.toString());
+        Run r = lora("label", "--input", dir.toString(), "--model", "none");
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("download a SmilingWolf wd-v1-4 / wd-eva02 tagger folder with model.onnx and selected_tags.csv"), r.err());
-        assertTrue(r.err().contains("--model DIR"), r.err());
+        assertTrue(r.err().contains("--model none captions every image with just the trigger word: add --trigger WORD"), r.err());
         assertEquals(1, r.err().strip().lines().count(), "one line, no stack trace: " + r.err());
         assertFalse(Files.exists(dir.resolve("metadata.csv")));
     }
@@ -86,7 +85,7 @@ class LabelCommandTest {
     @Test
     void missingInputFolderExitsTwo(@TempDir Path dir) {
         Path missing = dir.resolve("nope");
-        Run r = lora("label", "--input", missing.toString(), "--trigger", "x");
+        Run r = lora("label", "--input", missing.toString(), "--model", "none", "--trigger", "x");
         assertEquals(2, r.code());
         assertEquals("error: input folder " + missing + " does not exist: check the --input path\n", r.err());
     }
@@ -95,7 +94,7 @@ class LabelCommandTest {
     void aMalformedMetadataCsvExitsTwoNamingTheLine(@TempDir Path dir) throws Exception {
         redPng(dir.resolve("a.png"));
         Path csv = Files.writeString(dir.resolve("metadata.csv"), "file_name,text\nb.png,\"never closed\n");
-        Run r = lora("label", "--input", dir.toString(), "--trigger", "x");
+        Run r = lora("label", "--input", dir.toString(), "--model", "none", "--trigger", "x");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().endsWith("error: " + csv + ":2: a quoted field is never closed: check its quotes\n"), r.err());
         assertEquals("file_name,text\nb.png,\"never closed\n", Files.readString(csv), "left as it was");
@@ -117,7 +116,7 @@ class LabelCommandTest {
     @Test
     void badOptionsExitTwo(@TempDir Path dir) throws Exception {
         redPng(dir.resolve("a.png"));
-        Run txtWithOutput = lora("label", "--input", dir.toString(), "--trigger", "x", "--format", "txt",
+        Run txtWithOutput = lora("label", "--input", dir.toString(), "--model", "none", "--trigger", "x", "--format", "txt",
                 "--output", dir.resolve("m.csv").toString());
         assertEquals(2, txtWithOutput.code());
         assertTrue(txtWithOutput.err().contains("--format txt"), txtWithOutput.err());

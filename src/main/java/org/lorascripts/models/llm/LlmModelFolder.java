@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.lorascripts.config.BaseModel;
+import org.lorascripts.hub.HubCache;
 
 /**
  * Where a text base model's HF folder is (config.json, safetensors weights, tokenizer.json), and
@@ -30,7 +31,8 @@ public record LlmModelFolder(Path dir, String name) {
                     throw new IllegalArgumentException("base model " + p + " is not an HF model folder (config.json, model.safetensors,"
                             + " tokenizer.json); text-generation loads models saved with save_pretrained");
                 }
-                yield new LlmModelFolder(p, p.toString());
+                // a model from the Hub cache is named by its Hub id, as PEFT records it (so from_pretrained finds it again)
+                yield new LlmModelFolder(p, HubCache.repoIdOf(p).orElse(p.toString()));
             }
         };
     }

@@ -9,6 +9,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.lorascripts.hub.HubCache;
 import org.lorascripts.config.BaseModel;
 import org.lorascripts.config.TrainConfig;
 import org.lorascripts.data.ImageCaptionDataset;
@@ -175,7 +176,9 @@ public final class SdLoraMetadata {
     static String modelName(BaseModel base) {
         return switch (base) {
             case BaseModel.Builtin b -> b.toString();
-            case BaseModel.Local l -> l.path().getFileName() == null ? l.path().toString() : l.path().getFileName().toString();
+            // kohya writes the basename of --pretrained_model_name_or_path: for a Hub model its NAME, not the snapshot's commit
+            case BaseModel.Local l -> HubCache.repoIdOf(l.path()).map(id -> id.substring(id.indexOf('/') + 1))
+                    .orElse(l.path().getFileName() == null ? l.path().toString() : l.path().getFileName().toString());
         };
     }
 

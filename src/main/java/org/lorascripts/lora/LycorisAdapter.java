@@ -141,7 +141,7 @@ public final class LycorisAdapter implements Adapter, AutoCloseable {
      */
     static LycorisAdapter fromTensors(Algo algo, Map<String, Tensor> stored, Double alpha, LoraHost host, Device device) {
         Map<String, Tensor> t = new LinkedHashMap<>();
-        for (var e : stored.entrySet()) t.put(e.getKey(), e.getValue().to(DType.F32, device).contiguous().copy());
+        for (var e : stored.entrySet()) t.put(e.getKey(), e.getValue().to(DType.F32, device).contiguous().copy().keep());
         Integer dim = null;
         if (algo == Algo.LOHA) {
             dim = (int) t.get("hada_w1_b").size(0);
@@ -155,8 +155,8 @@ public final class LycorisAdapter implements Adapter, AutoCloseable {
         double a = alpha == null ? d : alpha;
         LycorisAdapter r = trainable(new LycorisAdapter(algo, t, host.weightShape(), host.kind(), host.stride(), host.padding(), d, a, scale));
         long[] got;
-        try (var ng = org.lorascripts.tensor.Autograd.noGrad(); Tensor dw = r.rawDelta(DType.F32)) {
-            got = dw.shape();
+        try (var ng = org.lorascripts.tensor.Autograd.noGrad(); org.lorascripts.tensor.Scope s = org.lorascripts.tensor.Scope.open()) {
+            got = r.rawDelta(DType.F32).shape();
         } catch (RuntimeException e) {
             r.close();
             throw new IllegalArgumentException("tensors of shapes " + shapes(stored) + " do not form a " + algo.algo() + " update: " + e.getMessage(), e);

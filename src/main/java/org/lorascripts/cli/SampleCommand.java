@@ -17,7 +17,9 @@ import org.lorascripts.config.ConfigException;
 import org.lorascripts.config.SampleSampler;
 import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.io.PickleFiles;
+import org.lorascripts.lora.AdapterNetwork;
 import org.lorascripts.lora.AdapterSum;
+import org.lorascripts.nn.Adapter;
 import org.lorascripts.lora.KohyaLoraWriter;
 import org.lorascripts.lora.LoraAdapter;
 import org.lorascripts.lora.LoraNetwork;
@@ -176,7 +178,7 @@ public final class SampleCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             for (String note : pipeline.checkpoint().notes()) err.println("note: " + note);
             err.flush();
-            List<LoraNetwork> networks = attach(pipeline, uses);
+            List<AdapterNetwork> networks = attach(pipeline, uses);
             try {
                 int w = width != null ? width : defaultSize(pipeline, baseModel);
                 int h = height != null ? height : width != null ? width : defaultSize(pipeline, baseModel);
@@ -202,7 +204,7 @@ public final class SampleCommand implements Callable<Integer> {
                     console.flush();
                 }
             } finally {
-                for (LoraNetwork n : networks) n.close();
+                for (AdapterNetwork n : networks) n.close();
             }
         }
         return 0;
@@ -276,18 +278,18 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     /** Loads every LoRA unmerged ({@link PipelineLoras}, any family); a module carrying several gets their sum. */
-    private static List<LoraNetwork> attach(SdPipeline pipeline, List<LoraUse> uses) throws IOException {
-        List<LoraNetwork> all = new ArrayList<>();
-        Map<LoraHost, List<LoraAdapter>> perHost = new IdentityHashMap<>();
+    private static List<AdapterNetwork> attach(SdPipeline pipeline, List<LoraUse> uses) throws IOException {
+        List<AdapterNetwork> all = new ArrayList<>();
+        Map<LoraHost, List<Adapter>> perHost = new IdentityHashMap<>();
         for (LoraUse u : uses) {
-            Map<String, LoraNetwork> nets;
+            Map<String, ? extends AdapterNetwork> nets;
             try {
-                nets = PipelineLoras.load(u.file(), pipeline);
+                nets = PipelineLoras.loadAny(u.file(), pipeline);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(u.origin() + ": " + e.getMessage());
             }
             for (var n : nets.entrySet()) n.getValue().setMultiplier(n.getKey().equals(KohyaLoraWriter.PREFIX_UNET) ? u.unetWeight() : u.teWeight());
-            for (LoraNetwork n : nets.values()) {
+            for (AdapterNetwork n : nets.values()) {
                 all.add(n);
                 for (var e : n.adapters().entrySet()) perHost.computeIfAbsent(n.hosts().get(e.getKey()), k -> new ArrayList<>()).add(e.getValue());
             }

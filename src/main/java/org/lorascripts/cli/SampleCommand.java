@@ -21,8 +21,6 @@ import org.lorascripts.lora.AdapterNetwork;
 import org.lorascripts.lora.AdapterSum;
 import org.lorascripts.nn.Adapter;
 import org.lorascripts.lora.KohyaLoraWriter;
-import org.lorascripts.lora.LoraAdapter;
-import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.SdPipeline;

@@ -66,7 +66,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd or builtin:tiny-sdxl, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder.")
     String base;
 
-    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA to attach (weight 1 unless given); repeatable.")
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA (or LyCORIS LoHa/LoKr) file to attach (weight 1 unless given); repeatable.")
     List<String> loras = new ArrayList<>();
 
     @Option(names = "--lora-dir", paramLabel = "DIR", description = "Where <lora:NAME:W> tags look for NAME.safetensors.")

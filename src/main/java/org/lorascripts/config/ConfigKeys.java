@@ -34,7 +34,7 @@ public final class ConfigKeys {
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
             key("network_weights", MODEL).path()
-                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image) or a PEFT adapter folder (text); rank and alpha must match.").build(),
+                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image; a LyCORIS LoHa/LoKr file with its network_type) or a PEFT adapter folder (text); rank and alpha must match.").build(),
             key("ldm_config", MODEL).path().image()
                     .help("The LDM .yaml of a single-file checkpoint (attention heads, v-prediction, VAE scale), as WebUI reads it;"
                             + " default: the .yaml with the checkpoint's name beside it, if any.").build(),

@@ -178,6 +178,10 @@ LS_EXPORT int ls_norm(LsT a, double p, const int64_t* dims, int n, int keepdim, 
 }
 LS_EXPORT int ls_all(LsT a, LsT* out) { LS_TRY ls_put(out, at::all(*a)); LS_CATCH }
 LS_EXPORT int ls_any(LsT a, LsT* out) { LS_TRY ls_put(out, at::any(*a)); LS_CATCH }
+// torch.bucketize: per element of a, the index of its bucket in the sorted 1-D boundaries (int64).
+LS_EXPORT int ls_bucketize(LsT a, LsT boundaries, int64_t right, LsT* out) {
+  LS_TRY ls_put(out, at::bucketize(*a, *boundaries, /*out_int32=*/false, right != 0)); LS_CATCH
+}
 LS_EXPORT int ls_cumsum(LsT a, int64_t dim, LsT* out) { LS_TRY ls_put(out, at::cumsum(*a, dim)); LS_CATCH }
 LS_EXPORT int ls_topk(LsT a, int64_t k, int64_t dim, int largest, int sorted, LsT* values, LsT* indices) {
   LS_TRY
@@ -209,4 +213,13 @@ LS_EXPORT int ls_addmm(LsT self, LsT m1, LsT m2, double beta, double alpha, LsT*
 }
 LS_EXPORT int ls_linear(LsT x, LsT w, LsT b, LsT* out) { LS_TRY ls_put(out, at::linear(*x, *w, ls_optional(b))); LS_CATCH }
 LS_EXPORT int ls_einsum(const char* eq, LsT* ts, int n, LsT* out) { LS_TRY ls_put(out, at::einsum(eq, ls_list(ts, n))); LS_CATCH }
+// Thin SVD (torch.linalg.svd(a, full_matrices=False)): a = u @ diag(s) @ vh, s descending.
+LS_EXPORT int ls_linalg_svd(LsT a, LsT* u, LsT* s, LsT* vh) {
+  LS_TRY
+  auto r = at::linalg_svd(*a, false);
+  ls_put(u, std::get<0>(r));
+  ls_put(s, std::get<1>(r));
+  ls_put(vh, std::get<2>(r));
+  LS_CATCH
+}
 LS_EXPORT int ls_outer(LsT a, LsT b, LsT* out) { LS_TRY ls_put(out, at::outer(*a, *b)); LS_CATCH }

@@ -7,6 +7,13 @@ in the first. SGD comes from torch.optim.SGD and Adafactor from transformers.opt
 from the published packages. Prints Java array literals to paste into the tests.
 
     /tmp/ptenv/bin/python3 tools/optim_reference.py
+
+With --adamw8bit OUT.safetensors it writes instead the fixture of AdamW8bitTest: bitsandbytes' blockwise
+8-bit AdamW (AdamW8bit) written out below in plain torch from the published algorithm, three steps over
+tensors large enough for 8-bit states and one below min_8bit_size; the parameters, the uint8 codes and
+the per-block absmax after steps 1 and 3.
+
+    /tmp/ptenv/bin/python3 tools/optim_reference.py --adamw8bit src/test/resources/fixtures/adamw8bit-reference.safetensors
 """
 import math
 
@@ -154,5 +161,168 @@ def main():
         extra=lambda o: f"static final double PRODIGY_TUNED_D = {o.param_groups[0]['d']!r};")
 
 
+# ---- bitsandbytes AdamW8bit (optim_bits=8, block_wise, min_8bit_size=4096, percentile clipping off) ----
+
+def create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8):
+    """bitsandbytes.functional.create_dynamic_map: per exponent 10^-6..10^0, the midpoints of an even
+    split of [0.1, 1] (one sign bit for the signed map, one more fraction bit for the unsigned one), plus
+    0 and 1, sorted."""
+    data = []
+    non_sign_bits = total_bits - 1
+    additional_items = 2 ** (non_sign_bits - max_exponent_bits) - 1
+    for i in range(max_exponent_bits):
+        items = 2 ** (i + non_sign_bits - max_exponent_bits) + 1 if signed else 2 ** (i + non_sign_bits - max_exponent_bits + 1) + 1
+        b = torch.linspace(0.1, 1, int(items), dtype=torch.float32)
+        means = (b[:-1] + b[1:]) / 2.0
+        data += ((10 ** (-(max_exponent_bits - 1) + i)) * means).tolist()
+        if signed:
+            data += (-(10 ** (-(max_exponent_bits - 1) + i)) * means).tolist()
+    if additional_items > 0:
+        b = torch.linspace(0.1, 1, additional_items + 1, dtype=torch.float32)
+        means = (b[:-1] + b[1:]) / 2.0
+        data += ((10 ** (-(max_exponent_bits - 1) + i)) * means).tolist()
+        if signed:
+            data += (-(10 ** (-(max_exponent_bits - 1) + i)) * means).tolist()
+    data += [0, 1.0]
+    data += [0] * (256 - len(data))
+    data.sort()
+    return torch.tensor(data, dtype=torch.float32)
+
+
+def quantize_code(x, code, signed):
+    """The CUDA kernel's quantize_2D, vectorised: a 7-step binary search over the 256 sorted codes from
+    index 127, then the nearer of the two codes around x by their float32 midpoint."""
+    pivot = torch.full(x.shape, 127, dtype=torch.long)
+    upper_pivot = torch.full(x.shape, 255, dtype=torch.long)
+    lower_pivot = torch.zeros(x.shape, dtype=torch.long)
+    lower = torch.full(x.shape, -1.0 if signed else 0.0)
+    upper = torch.ones(x.shape)
+    val = code[pivot]
+    i = 64
+    while i > 0:
+        up = x > val
+        lower_pivot = torch.where(up, pivot, lower_pivot)
+        lower = torch.where(up, val, lower)
+        upper_pivot = torch.where(up, upper_pivot, pivot)
+        upper = torch.where(up, upper, val)
+        pivot = torch.where(up, pivot + i, pivot - i)
+        val = code[pivot]
+        i >>= 1
+    up = x > val
+    mid_up = (upper + val) * 0.5
+    mid_down = (lower + val) * 0.5
+    return torch.where(up, torch.where(x > mid_up, upper_pivot, pivot), torch.where(x < mid_down, lower_pivot, pivot))
+
+
+class AdamW8bit:
+    """bitsandbytes.optim.AdamW8bit on one parameter group. Tensors with fewer than min_8bit_size
+    elements keep float32 states (kOptimizer32bit2State); the others hold state1 (the first moment,
+    signed dynamic map) and state2 (the second moment, unsigned dynamic map) as uint8 codes with one
+    float32 absmax per block of 256 (kOptimizerStatic8bit2StateBlockwise): dequantise, update the moments
+    in float32, take the new block absmax, update the parameter from the float32 moments, decay it, and
+    requantise to the nearest code (a first moment never changes sign in the process)."""
+    BLOCK = 256
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, min_8bit_size=4096):
+        self.params = list(params)
+        self.lr, self.betas, self.eps, self.wd, self.min_8bit_size = lr, betas, eps, weight_decay, min_8bit_size
+        self.state = {}
+        self.qmap1 = create_dynamic_map(signed=True)
+        self.qmap2 = create_dynamic_map(signed=False)
+
+    @torch.no_grad()
+    def step(self):
+        beta1, beta2 = self.betas
+        for p in self.params:
+            if p.grad is None:
+                continue
+            st = self.state.setdefault(id(p), {})
+            n = p.numel()
+            if not st:
+                st["step"] = 0
+                if n < self.min_8bit_size:
+                    st["state1"] = torch.zeros_like(p)
+                    st["state2"] = torch.zeros_like(p)
+                else:
+                    blocks = (n + self.BLOCK - 1) // self.BLOCK
+                    st["state1"] = torch.zeros_like(p, dtype=torch.uint8)
+                    st["state2"] = torch.zeros_like(p, dtype=torch.uint8)
+                    st["absmax1"] = torch.zeros(blocks)
+                    st["absmax2"] = torch.zeros(blocks)
+            st["step"] += 1
+            t = st["step"]
+            c1 = 1.0 - beta1 ** t
+            c2 = math.sqrt(1.0 - beta2 ** t)
+            step_size = -self.lr * c2 / c1
+            g = p.grad.flatten()
+            if st["state1"].dtype == torch.float32:
+                m, v = st["state1"].view(-1), st["state2"].view(-1)
+                m.mul_(beta1).add_(g, alpha=1.0 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+                p.view(-1).addcdiv_(m, v.sqrt().add_(c2 * self.eps), value=step_size)
+            else:
+                blocks = st["absmax1"].numel()
+                idx = torch.arange(n) // self.BLOCK
+                m = self.qmap1[st["state1"].view(-1).long()] * st["absmax1"][idx]
+                v = self.qmap2[st["state2"].view(-1).long()] * st["absmax2"][idx]
+                m.mul_(beta1).add_(g, alpha=1.0 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+                a1 = torch.zeros(blocks).scatter_reduce_(0, idx, m.abs(), "amax")
+                a2 = torch.zeros(blocks).scatter_reduce_(0, idx, v.abs(), "amax")
+                p.view(-1).addcdiv_(m, v.sqrt().add_(c2 * self.eps), value=step_size)
+                q1 = quantize_code(m / a1[idx], self.qmap1, True)
+                q2 = quantize_code(v / a2[idx], self.qmap2, False)
+                # the sign of the first moment survives: a negative value that rounded to the zero code
+                # takes the next code down (the kernel compares sign bits)
+                flip = torch.signbit(self.qmap1[q1]) != torch.signbit(m)
+                q1 = torch.where(flip, torch.where(m > 0, q1 + 1, q1 - 1), q1)
+                st["state1"] = q1.to(torch.uint8).view(p.shape)
+                st["state2"] = q2.to(torch.uint8).view(p.shape)
+                st["absmax1"], st["absmax2"] = a1, a2
+            if self.wd > 0:
+                p.mul_(1.0 - self.lr * self.wd)
+
+
+def adamw8bit_fixture(out):
+    from safetensors.torch import save_file
+
+    shapes = {"w": (60, 75), "c": (64, 64), "s": (300,)}
+    seeds = {"w": 1, "c": 2, "s": 3}
+
+    def tensor(name, f):
+        n = math.prod(shapes[name])
+        return torch.tensor([f(i) for i in range(n)], dtype=torch.float32).reshape(shapes[name])
+
+    def g8(name, t):
+        # each block of 256 its own scale, 1 .. 1e-3, so the absmax differ per block
+        k = seeds[name]
+        return tensor(name, lambda i: math.sin(0.7 * i + 1.3 * t + k) * 10.0 ** (-((i // 256) % 4)) * (1 + 0.5 * math.cos(0.01 * i * t)))
+
+    ps = {n: tensor(n, lambda i, k=seeds[n]: 0.5 * math.cos(1.1 * i + k)).requires_grad_(True) for n in shapes}
+    lrs = [0.1, 0.05, 0.02]
+    opt = AdamW8bit(list(ps.values()), lr=lrs[0], betas=(0.9, 0.99), eps=1e-6, weight_decay=0.05)
+    assert torch.equal(opt.qmap1, create_dynamic_map(True)) and opt.qmap1.numel() == 256
+    out_t = {"qmap1": opt.qmap1, "qmap2": opt.qmap2}
+    for t in range(1, 4):
+        for n, p in ps.items():
+            p.grad = g8(n, t) if (n != "c" or t == 1) else None
+        opt.lr = lrs[t - 1]
+        opt.step()
+        if t == 2:
+            continue  # steps 1 and 3 are kept
+        for n, p in ps.items():
+            out_t[f"step{t}.{n}"] = p.detach().clone()
+            for k, v in opt.state[id(p)].items():
+                if k != "step":
+                    out_t[f"step{t}.{n}.{k}"] = v.clone().contiguous()
+    save_file(out_t, out, metadata={"made_by": "tools/optim_reference.py --adamw8bit", "torch": torch.__version__})
+    print(f"wrote {out}: {len(out_t)} tensors")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--adamw8bit":
+        adamw8bit_fixture(sys.argv[2])
+    else:
+        main()

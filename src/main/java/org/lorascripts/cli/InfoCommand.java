@@ -15,6 +15,7 @@ import org.lorascripts.lora.LycorisFiles;
 import org.lorascripts.io.HalfFloats;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.TensorInfo;
+import org.lorascripts.io.gguf.GgufHeader;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.models.sd.load.SdCheckpointLoader;
 import org.lorascripts.tensor.DType;
@@ -24,12 +25,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** Describes a safetensors file: metadata, tensors, and for LoRA files the rank and alpha per module. */
+/** Describes a safetensors or GGUF file: metadata, tensors, and for LoRA files the rank and alpha per module. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Show a .safetensors file's metadata, tensors, and LoRA rank/alpha (LyCORIS LoHa/LoKr: algo, dim/alpha) per module.",
+        description = "Show a .safetensors or .gguf file's metadata, tensors, and LoRA rank/alpha (LyCORIS LoHa/LoKr: algo, dim/alpha) per module.",
         footer = {"", "Examples:", "  ./lora info output/my_style_lora.safetensors",
                 "  ./lora info output/my_text_lora/          # a PEFT adapter folder",
-                "  ./lora info models/v1-5-pruned.safetensors --all"})
+                "  ./lora info models/v1-5-pruned.safetensors --all",
+                "  ./lora info output/llama32_domain.gguf      # a llama.cpp LoRA adapter or model"})
 public final class InfoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -60,6 +62,7 @@ public final class InfoCommand implements Callable<Integer> {
 
     private int describe(PrintWriter out) throws IOException {
         Path file = resolve(path);
+        if (Files.isRegularFile(file) && GgufHeader.isGguf(file)) return describeGguf(out, file);
         try (TensorSource src = TensorSource.open(file)) {
             out.println("file      " + file);
             Map<String, String> meta = new TreeMap<>(src.metadata());
@@ -94,6 +97,40 @@ public final class InfoCommand implements Callable<Integer> {
                     out.printf("  %-70s %-5s %s%n", name, t.dtype().displayName(), TensorInfo.shapeString(t.shape()));
                 }
             }
+        }
+        return 0;
+    }
+
+    /** A GGUF file (a llama.cpp model or LoRA adapter): header, metadata, tensors; LoRA pairs with their ranks. */
+    private int describeGguf(PrintWriter out, Path file) throws IOException {
+        GgufHeader h = GgufHeader.read(file);
+        out.println("file      " + file);
+        Object type = h.metadata().get("general.type");
+        out.printf(Locale.ROOT, "gguf      version %d, %s, architecture %s, %d tensors, alignment %d%n", h.version(),
+                type == null ? "model" : type, h.metadata().getOrDefault("general.architecture", "?"), h.tensors().size(), h.alignment());
+        Map<String, long[]> loraA = new TreeMap<>();
+        Map<String, String> types = new TreeMap<>();
+        for (GgufHeader.Info t : h.tensors()) {
+            types.merge(t.typeName(), "1", (x, y) -> Integer.toString(Integer.parseInt(x) + 1));
+            if (t.name().endsWith(".lora_a")) loraA.put(t.name().substring(0, t.name().length() - ".lora_a".length()), t.shape());
+        }
+        out.println("types     " + types);
+        if (!loraA.isEmpty()) {
+            Map<String, Integer> byRank = new TreeMap<>();
+            for (long[] a : loraA.values()) byRank.merge("rank " + a[0], 1, Integer::sum);
+            out.println("lora      " + loraA.size() + " modules: " + byRank + (h.metadata().get("adapter.lora.alpha") instanceof Double al
+                    ? ", alpha " + fmt(al) : ""));
+        }
+        out.println("metadata");
+        for (var e : h.metadata().entrySet()) out.println("  " + e.getKey() + " = " + abbreviate(String.valueOf(e.getValue())));
+        out.println("tensors");
+        int shown = 0;
+        for (GgufHeader.Info t : h.tensors()) {
+            if (!all && shown++ >= 40) {
+                out.println("  ... " + (h.tensors().size() - 40) + " more (use --all)");
+                break;
+            }
+            out.printf("  %-70s %-5s %s%n", t.name(), t.typeName(), TensorInfo.shapeString(t.shape()));
         }
         return 0;
     }

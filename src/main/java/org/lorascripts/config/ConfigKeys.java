@@ -84,8 +84,10 @@ public final class ConfigKeys {
                             + " One number for every text encoder, or for SDXL a list [TE1, TE2] (e.g. [5e-5, 2.5e-5]);"
                             + " SD 1.x/2.x have one encoder and use the first number, as kohya does.").build(),
             key("optimizer", TRAIN).choice(OptimizerType.class).def(OptimizerType.ADAMW).alias("optimizer_type")
-                    .help("Optimizer: adamw, lion, sgd, sgd_nesterov (momentum 0.9), adafactor, prodigy; kohya's"
-                            + " optimizer_type spellings (AdamW, Lion, SGDNesterov, Adafactor, Prodigy) work too."
+                    .help("Optimizer: adamw, adamw8bit (bitsandbytes' AdamW8bit: the moments of tensors of 4096 or more"
+                            + " elements as 8-bit codes, about 2 bytes per parameter instead of 8), lion, sgd, sgd_nesterov"
+                            + " (momentum 0.9), adafactor, prodigy; kohya's optimizer_type spellings (AdamW, AdamW8bit,"
+                            + " PagedAdamW8bit (= adamw8bit), Lion, SGDNesterov, Adafactor, Prodigy) work too."
                             + " Lion wants a rate 3-10x below AdamW's; prodigy wants learning_rate 1.0; adafactor"
                             + " with relative_step (its default) sets its own step size and ignores learning_rate.").build(),
             key("optimizer_args", TRAIN).texts().def(List.of())
@@ -97,10 +99,10 @@ public final class ConfigKeys {
                             + " suggest 16); 1 = off.").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
                     .help("Decoupled weight decay (sgd: added to the gradient). Applies to every optimizer when set;"
-                            + " unset, only adamw uses this default and the others use 0.").build(),
-            key("adam_beta1", TRAIN).numberBelow(0, 1).def(0.9).help("AdamW beta1.").build(),
-            key("adam_beta2", TRAIN).numberBelow(0, 1).def(0.999).help("AdamW beta2.").build(),
-            key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW epsilon.").build(),
+                            + " unset, only adamw and adamw8bit use this default and the others use 0.").build(),
+            key("adam_beta1", TRAIN).numberBelow(0, 1).def(0.9).help("AdamW (and adamw8bit) beta1.").build(),
+            key("adam_beta2", TRAIN).numberBelow(0, 1).def(0.999).help("AdamW (and adamw8bit) beta2.").build(),
+            key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW (and adamw8bit) epsilon.").build(),
             key("max_grad_norm", TRAIN).numberAtLeast(0).def(1.0)
                     .help("Clip the gradient norm to this value; 0 disables clipping.").build(),
             key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE)

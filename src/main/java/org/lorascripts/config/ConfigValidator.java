@@ -45,6 +45,13 @@ final class ConfigValidator {
                             + " (e.g. [\"momentum=0.9\", \"nesterov=True\"])");
                 }
             }
+            if (opt == OptimizerType.ADAMW8BIT && args.has("min_8bit_size")) {
+                double min = args.number("min_8bit_size", 0);
+                if (!(min >= 0) || min != Math.rint(min) || min > Long.MAX_VALUE / 2) {
+                    throw new IllegalArgumentException("optimizer_args: min_8bit_size must be a whole number >= 0 (tensors with fewer"
+                            + " elements keep 32-bit states; bitsandbytes' default is 4096), got " + min);
+                }
+            }
         } catch (IllegalArgumentException e) {
             p.add(v.origin(v.isSet("optimizer_args") ? "optimizer_args" : "optimizer"), e.getMessage(), "optimizer_args", "optimizer");
         }

@@ -11,6 +11,12 @@ import java.util.Map;
  */
 public enum OptimizerType implements ConfigChoice {
     ADAMW("adamw", List.of(), args("weight_decay", Arg.NUMBER, "betas", Arg.PAIR, "eps", Arg.NUMBER)),
+    /**
+     * bitsandbytes' AdamW8bit. PagedAdamW8bit is the same update with its state in unified memory
+     * (paged out under GPU memory pressure); here the state stays in device memory.
+     */
+    ADAMW8BIT("adamw8bit", List.of("paged_adamw8bit", "pagedadamw8bit"),
+            args("weight_decay", Arg.NUMBER, "betas", Arg.PAIR, "eps", Arg.NUMBER, "min_8bit_size", Arg.NUMBER)),
     LION("lion", List.of(), args("weight_decay", Arg.NUMBER, "betas", Arg.PAIR)),
     SGD("sgd", List.of(), args("momentum", Arg.NUMBER, "dampening", Arg.NUMBER, "weight_decay", Arg.NUMBER, "nesterov", Arg.BOOL)),
     SGD_NESTEROV("sgd_nesterov", List.of("sgdnesterov"),
@@ -64,7 +70,10 @@ public enum OptimizerType implements ConfigChoice {
     static String notImplemented(String written) {
         String n = written.toLowerCase(Locale.ROOT).replace("_", "").replace("-", "").replace(".", "");
         String base = n.contains("lion") ? "lion" : n.contains("sgd") ? "sgd_nesterov" : "adamw";
-        if (n.contains("8bit")) return "8-bit optimizers (bitsandbytes) are not implemented yet; use " + base + " (full precision state)";
+        if (n.contains("8bit")) {
+            return "8-bit " + (base.equals("adamw") ? "Adam" : base) + " (bitsandbytes) is not implemented; use " + base
+                    + " (full precision state)" + (base.equals("adamw") ? "" : " or adamw8bit");
+        }
         if (n.startsWith("paged")) return "paged optimizers (bitsandbytes) are not implemented yet; use " + base;
         if (n.startsWith("dadapt")) return "D-Adaptation is not implemented; prodigy is its successor and estimates the step size the same way";
         if (n.equals("adam")) return "plain Adam is not implemented; use adamw (weight_decay: 0 makes it Adam)";

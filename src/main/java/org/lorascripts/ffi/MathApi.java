@@ -55,6 +55,7 @@ public final class MathApi {
     private static final MethodHandle NORM = fn("ls_norm", PTR, F64, ADDR, I32, I32, ADDR);
     private static final MethodHandle ALL = fn("ls_all", PTR, ADDR);
     private static final MethodHandle ANY = fn("ls_any", PTR, ADDR);
+    private static final MethodHandle BUCKETIZE = fn("ls_bucketize", PTR, PTR, I64, ADDR);
     private static final MethodHandle CUMSUM = fn("ls_cumsum", PTR, I64, ADDR);
     private static final MethodHandle TOPK = fn("ls_topk", PTR, I64, I64, I32, I32, ADDR, ADDR);
     private static final MethodHandle SORT = fn("ls_sort", PTR, I64, I32, ADDR, ADDR);
@@ -67,6 +68,7 @@ public final class MathApi {
     private static final MethodHandle LINEAR = fn("ls_linear", PTR, PTR, PTR, ADDR);
     private static final MethodHandle EINSUM = fn("ls_einsum", ADDR, ADDR, I32, ADDR);
     private static final MethodHandle OUTER = fn("ls_outer", PTR, PTR, ADDR);
+    private static final MethodHandle LINALG_SVD = fn("ls_linalg_svd", PTR, ADDR, ADDR, ADDR);
 
     public static long unary(Unary op, long a) { return Invoke.toH_ih(UNARY, op.code, a); }
     public static void unary_(Unary op, long a) { Invoke.run_ih(UNARY_, op.code, a); }
@@ -145,6 +147,7 @@ public final class MathApi {
 
     public static long all(long a) { return Invoke.toH_h(ALL, a); }
     public static long any(long a) { return Invoke.toH_h(ANY, a); }
+    public static long bucketize(long a, long boundaries, boolean right) { return Invoke.toH_hhl(BUCKETIZE, a, boundaries, right ? 1 : 0); }
     public static long cumsum(long a, long dim) { return Invoke.toH_hl(CUMSUM, a, dim); }
 
     /** {values, indices}. */
@@ -172,6 +175,13 @@ public final class MathApi {
     public static long bmm(long a, long b) { return Invoke.toH_hh(BMM, a, b); }
     public static long outer(long a, long b) { return Invoke.toH_hh(OUTER, a, b); }
     public static long linear(long x, long w, long b) { return Invoke.toH_hhh(LINEAR, x, w, b); }
+
+    /** Thin SVD ({@code torch.linalg.svd(a, full_matrices=False)}): {u, s, vh}. */
+    public static long[] linalgSvd(long a) {
+        Scratch s = Scratch.get();
+        try { Status.check((int) LINALG_SVD.invokeExact(a, s.outSlot(0), s.outSlot(1), s.outSlot(2))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        return new long[] {s.outHandle(0), s.outHandle(1), s.outHandle(2)};
+    }
 
     public static long baddbmm(long self, long b1, long b2, double beta, double alpha) { return addProduct(BADDBMM, self, b1, b2, beta, alpha); }
     public static long addmm(long self, long m1, long m2, double beta, double alpha) { return addProduct(ADDMM, self, m1, m2, beta, alpha); }

@@ -77,11 +77,35 @@ public final class KohyaLoraWriter {
      * hashes added to the metadata.
      */
     public static Hashes write(Path file, List<Part> parts, DType dtype, Map<String, String> metadata) throws IOException {
+        checkSaveDtype(dtype);
+        return writeStored(file, collect(parts, dtype), dtype, metadata);
+    }
+
+    /**
+     * Writes modules given as tensors (kohya shapes: down (r, in[, kh, kw]), up (out, r[, 1, 1]), and their
+     * alpha), as {@link #write} does: atomically, every tensor in {@code dtype}, with the hashes.
+     */
+    public static Hashes writeModules(Path file, List<KohyaLoraReader.Module> modules, DType dtype, Map<String, String> metadata) throws IOException {
+        checkSaveDtype(dtype);
+        Map<String, Stored> tensors = new TreeMap<>();
+        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
+            for (KohyaLoraReader.Module m : modules) {
+                if (tensors.containsKey(m.loraName() + ".alpha")) throw new IllegalArgumentException("module " + m.loraName() + " is given twice");
+                tensors.put(m.loraName() + ".lora_down.weight", stored(m.down(), dtype));
+                tensors.put(m.loraName() + ".lora_up.weight", stored(m.up(), dtype));
+                tensors.put(m.loraName() + ".alpha", stored(Torch.scalar(m.alpha()), dtype));
+            }
+        }
+        return writeStored(file, tensors, dtype, metadata);
+    }
+
+    private static void checkSaveDtype(DType dtype) {
         if (dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.F32) {
             throw new IllegalArgumentException("save precision must be fp16, bf16 or fp32, got " + dtype.displayName());
         }
-        Map<String, Stored> tensors = collect(parts, dtype);
+    }
 
+    private static Hashes writeStored(Path file, Map<String, Stored> tensors, DType dtype, Map<String, String> metadata) throws IOException {
         // 1. hashes over the file as kohya serialises it for hashing: training (ss_*) metadata only
         SafetensorsWriter forHash = new SafetensorsWriter();
         for (var e : metadata.entrySet()) if (e.getKey().startsWith("ss_")) forHash.putMetadata(e.getKey(), e.getValue());

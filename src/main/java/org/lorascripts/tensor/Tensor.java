@@ -299,6 +299,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor argmin(long dim, boolean keepDim) { return wrap(MathApi.argmin(handle(), dim, keepDim)); }
     public Tensor all() { return wrap(MathApi.all(handle())); }
     public Tensor any() { return wrap(MathApi.any(handle())); }
+    /**
+     * torch.bucketize: for each element x the index i (int64) into the sorted 1-D {@code boundaries}
+     * with boundaries[i-1] < x <= boundaries[i] (right=false) or boundaries[i-1] <= x < boundaries[i]
+     * (right=true); values past the last boundary get boundaries.numel().
+     */
+    public Tensor bucketize(Tensor boundaries, boolean right) { return wrap(MathApi.bucketize(handle(), boundaries.handle(), right)); }
     public Tensor cumsum(long dim) { return wrap(MathApi.cumsum(handle(), dim)); }
 
     /** Values and indices of a reduction or selection along a dim. */
@@ -313,6 +319,12 @@ public final class Tensor implements AutoCloseable {
     public Tensor matmul(Tensor o) { return wrap(MathApi.matmul(handle(), o.handle())); }
     public Tensor mm(Tensor o) { return wrap(MathApi.mm(handle(), o.handle())); }
     public Tensor bmm(Tensor o) { return wrap(MathApi.bmm(handle(), o.handle())); }
+
+    /** The thin SVD {@code this = u @ diag(s) @ vh} of a matrix (or a batch), s descending. */
+    public record Svd(Tensor u, Tensor s, Tensor vh) {}
+
+    /** {@code torch.linalg.svd(this, full_matrices=False)}: u (m, k), s (k), vh (k, n) with k = min(m, n). */
+    public Svd svd() { long[] r = MathApi.linalgSvd(handle()); return new Svd(wrap(r[0]), wrap(r[1]), wrap(r[2])); }
     public Tensor softmax(long dim) { return wrap(NnApi.softmax(handle(), dim, -1)); }
     public Tensor logSoftmax(long dim) { return wrap(NnApi.logSoftmax(handle(), dim, -1)); }
 

@@ -283,6 +283,7 @@ public final class TrainingLoop {
         console.println(String.format(Locale.ROOT, "done: %d steps (%d this run) in %s; adapter: %s",
                 run.step, run.step - firstStep, EtaFormat.seconds(seconds), adapter));
         console.println(result.lossSummary());
+        console.println(stateSummary(run));
         if (run.early.hasBest()) {
             console.println("best val loss " + fmt(run.early.best()) + " at step " + run.early.bestStep() + " (" + best + ")");
         }
@@ -292,6 +293,15 @@ public final class TrainingLoop {
     }
 
     private record StepResult(double loss, double gradNorm, boolean applied, int examples) {}
+
+    /** "optimizer state: 1.2 MiB for 300,000 parameters (4.1 bytes each)": what an 8-bit optimizer saves shows here. */
+    private static String stateSummary(Run run) {
+        long n = 0;
+        for (NamedParam p : run.params) n += p.tensor().numel();
+        long bytes = run.optimizer.stateBytes();
+        return String.format(Locale.ROOT, "optimizer state: %.2f MiB for %,d parameters (%.2f bytes each)",
+                bytes / (1024.0 * 1024.0), n, n == 0 ? 0.0 : (double) bytes / n);
+    }
 
     /** One optimizer step over the accumulation window of global step {@code run.step}. */
     private StepResult optimizerStep(Run run, double lr) {

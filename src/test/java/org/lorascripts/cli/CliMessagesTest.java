@@ -45,7 +45,7 @@ class CliMessagesTest {
 
     @Test
     void parseErrorsUsePicocliWordsInOurFormat() {
-        assertErrorAndHint(lora("trian"), "unmatched argument at index 0: 'trian'", "did you mean train?");
+        assertErrorAndHint(lora("trian"), "unmatched argument at index 0: 'trian'", "did you mean train");
         assertErrorAndHint(lora("captions", "frq"), "unmatched argument at index 1: 'frq'", "did you mean freq?");
         assertErrorAndHint(lora("sample", "--base", "b", "--promt", "p"), "unknown options: '--promt', 'p'", "did you mean --prompt");
         assertErrorAndHint(lora("sample", "--base", "builtin:tiny-sd"), "missing required option: '--prompt=TEXT'",
@@ -65,13 +65,13 @@ class CliMessagesTest {
         cmd = Main.newCommandLine();
         cmd.parseArgs("merge", "--base", "b", "--adapter", "a", "--out", "o");
         MergeCommand merge = cmd.getSubcommands().get("merge").getCommand();
-        assertEquals(Path.of("a"), merge.lora.folder());
+        assertEquals(java.util.List.of("a"), merge.lora.all());
         assertEquals(Path.of("o"), merge.output.folder());
 
         cmd = Main.newCommandLine();
         cmd.parseArgs("merge", "--base", "b", "--lora", "a", "-o", "o");
         merge = cmd.getSubcommands().get("merge").getCommand();
-        assertEquals(Path.of("a"), merge.lora.folder());
+        assertEquals(java.util.List.of("a"), merge.lora.all());
         assertEquals(Path.of("o"), merge.output.folder());
 
         cmd = Main.newCommandLine();
@@ -89,9 +89,9 @@ class CliMessagesTest {
     void bothNamesAtOnceOrNeitherIsAnError() {
         CliTrainCommandTest.Run both = lora("merge", "--base", "b", "--lora", "a", "--adapter", "c", "-o", "o");
         assertEquals(2, both.code());
-        assertTrue(both.err().startsWith("error: --lora=DIR, --adapter=DIR are mutually exclusive"), both.err());
+        assertTrue(both.err().startsWith("error: --lora=LORA[:W], --adapter=DIR are mutually exclusive"), both.err());
         CliTrainCommandTest.Run none = lora("merge", "--base", "b", "-o", "o");
-        assertErrorAndHint(none, "missing required argument (specify one of these): (--lora=DIR)", "'./lora merge --help'");
+        assertErrorAndHint(none, "missing required argument (specify one of these): (--lora=LORA[:W] [--lora=LORA[:W]]...)", "'./lora merge --help'");
     }
 
     @Test

@@ -59,10 +59,10 @@ class ConfigErrorsTest {
     @Test void choicesAreListedWithASuggestion() {
         assertEquals("my.yaml:3: lr_scheduler must be one of constant, constant_with_warmup, linear, cosine,"
                 + " cosine_with_restarts, polynomial, got 'cosin' (did you mean 'cosine'?)", errorWith("lr_scheduler: cosin\n"));
-        assertEquals("my.yaml:3: optimizer must be one of adamw, lion, sgd, sgd_nesterov, adafactor, prodigy, got 'lamb'",
+        assertEquals("my.yaml:3: optimizer must be one of adamw, adamw8bit, lion, sgd, sgd_nesterov, adafactor, prodigy, got 'lamb'",
                 errorWith("optimizer: lamb\n"));
-        assertEquals("my.yaml:3: optimizer 'AdamW8bit': 8-bit optimizers (bitsandbytes) are not implemented yet; use adamw"
-                + " (full precision state)", errorWith("optimizer: AdamW8bit\n"));
+        assertEquals("my.yaml:3: optimizer 'Lion8bit': 8-bit lion (bitsandbytes) is not implemented; use lion"
+                + " (full precision state) or adamw8bit", errorWith("optimizer: Lion8bit\n"));
         assertEquals("my.yaml:3: mixed_precision must be one of no, fp16, bf16, got 'fp32'", errorWith("mixed_precision: fp32\n"));
         assertEquals("my.yaml:3: device must be one of auto, cpu, cuda, cuda:N, got 'gpu' (did you mean 'cuda'?)",
                 errorWith("device: gpu\n"));

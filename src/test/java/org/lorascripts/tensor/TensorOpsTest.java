@@ -167,6 +167,10 @@ class TensorOpsTest {
             double lse = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
             assertEquals(lse, t.logsumexp(new long[] {1}, false).toDoubleArray()[0], 1e-9);
             assertArrayEquals(new double[] {1, 3, 6, 4, 9, 15}, t.cumsum(1).toDoubleArray(), EPS);
+            // torch.bucketize([[1,2,3],[4,5,6]], [2, 4]) = [[0,0,1],[1,2,2]]; right=True: [[0,1,1],[2,2,2]]
+            Tensor bounds = Torch.of(new float[] {2, 4}, new long[] {2});
+            assertArrayEquals(new long[] {0, 0, 1, 1, 2, 2}, t.bucketize(bounds, false).toLongArray());
+            assertArrayEquals(new long[] {0, 1, 1, 2, 2, 2}, t.bucketize(bounds, true).toLongArray());
             Tensor.Indexed top = t.topk(2, 1, true, true);
             assertArrayEquals(new double[] {3, 2, 6, 5}, top.values().toDoubleArray(), EPS);
             assertTrue(t.gt(0).all().item() == 1);

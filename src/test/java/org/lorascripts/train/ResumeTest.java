@@ -52,6 +52,36 @@ class ResumeTest {
         assertTrue(Arrays.stream(split.losses()).distinct().count() == 20);
     }
 
+    /** AdamW8bit's uint8 codes and absmax go through the checkpoint file and continue exactly. */
+    @Test void adamw8bitStateResumesExactly() throws Exception {
+        java.util.List<String> args = java.util.List.of("min_8bit_size=0");  // the toy's tensors are small: quantise them all
+        LoopFixture whole = new LoopFixture(dir.resolve("whole8")).set("optimizer", "adamw8bit").set("optimizer_args", args);
+        float[] wholeWeights;
+        try (ToyLoraTask task = LoopFixture.task(10, 4, 0.3)) {
+            assertEquals(20, whole.run(task).steps());
+            wholeWeights = task.weights();
+        }
+        LoopFixture split = new LoopFixture(dir.resolve("split8")).set("optimizer", "adamw8bit").set("optimizer_args", args);
+        split.stopAtStep = 10;
+        try (ToyLoraTask task = LoopFixture.task(10, 4, 0.3)) {
+            assertTrue(split.run(task).interrupted());
+        }
+        float[] splitWeights;
+        try (ToyLoraTask task = LoopFixture.task(10, 4, 0.3)) {
+            assertEquals(20, split.run(task, new Resume.Latest()).steps());
+            splitWeights = task.weights();
+        }
+        for (int i = 0; i < 20; i++) assertEquals(whole.steps.get(i)[1], split.steps.get(i)[1], 1e-6, "loss of step " + (i + 1));
+        assertArrayEquals(wholeWeights, splitWeights, 1e-6f);
+        assertTrue(whole.console().contains("optimizer state: "), whole.console());
+        // resuming the 8-bit run with AdamW is refused by name
+        LoopFixture other = new LoopFixture(dir.resolve("split8"));
+        try (ToyLoraTask task = LoopFixture.task(10, 4, 0.3)) {
+            TrainingException e = assertThrows(TrainingException.class, () -> other.set("epochs", 8).run(task, new Resume.Latest()));
+            assertTrue(e.getMessage().contains("optimizer was adamw8bit when it was saved and is adamw now"), e.getMessage());
+        }
+    }
+
     @Test void raisingEpochsContinuesWithTheLongerSchedule() throws Exception {
         LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 2);
         try (ToyLoraTask task = LoopFixture.task(10, 0, 0.1)) {

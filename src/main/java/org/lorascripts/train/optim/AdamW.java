@@ -178,6 +178,15 @@ public final class AdamW implements Optimizer {
         return state[i];
     }
 
+    /** m and v of every parameter that has state (the step counts aside), counted without copies. */
+    @Override public long stateBytes() {
+        long r = 0;
+        for (ParamState s : state) {
+            if (s != null) r += (s.expAvg().numel() + s.expAvgSq().numel()) * DType.F32.byteSize;
+        }
+        return r;
+    }
+
     // ---- checkpoints ----
 
     /**

@@ -127,6 +127,16 @@ abstract class ComposedOptimizer implements Optimizer {
 
     // ---- checkpoints ----
 
+    /** The per-parameter state tensors' bytes, counted without copying them. */
+    @Override public long stateBytes() {
+        long r = 0;
+        for (Map<String, Tensor> m : state) {
+            if (m == null) continue;
+            for (Tensor t : m.values()) r += t.numel() * t.dtype().byteSize;
+        }
+        return r;
+    }
+
     @Override public Map<String, Tensor> stateDict() {
         checkOpen();
         Map<String, Tensor> r = new LinkedHashMap<>();

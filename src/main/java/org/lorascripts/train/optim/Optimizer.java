@@ -52,6 +52,18 @@ public interface Optimizer extends AutoCloseable {
      */
     void loadStateDict(Map<String, Tensor> dict);
 
+    /**
+     * Bytes the optimizer state takes now. This default counts every entry of {@link #stateDict}, which
+     * copies the state for a moment; the optimizers here count their tensors in place.
+     */
+    default long stateBytes() {
+        long r = 0;
+        try (org.lorascripts.tensor.Scope scope = org.lorascripts.tensor.Scope.open()) {
+            for (Tensor t : stateDict().values()) r += t.numel() * t.dtype().byteSize;
+        }
+        return r;
+    }
+
     /** Frees the state; the parameters stay the caller's. */
     @Override void close();
 }

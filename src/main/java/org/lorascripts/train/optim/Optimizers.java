@@ -23,6 +23,12 @@ public final class Optimizers {
                 double[] betas = a.pair("betas", config.beta1(), config.beta2());
                 yield new AdamW(params, betas[0], betas[1], a.number("eps", config.epsilon()), a.number("weight_decay", config.weightDecay()));
             }
+            case ADAMW8BIT -> {
+                double[] betas = a.pair("betas", config.beta1(), config.beta2());
+                double minSize = a.number("min_8bit_size", AdamW8bit.DEFAULT_MIN_SIZE);
+                yield new AdamW8bit(params, betas[0], betas[1], a.number("eps", config.epsilon()),
+                        a.number("weight_decay", config.weightDecay()), (long) minSize);
+            }
             case LION -> {
                 double[] betas = a.pair("betas", 0.9, 0.99);
                 yield new Lion(params, betas[0], betas[1], wd);
@@ -51,6 +57,7 @@ public final class Optimizers {
     public static String describe(TrainConfig.Optimizer config) {
         String cls = switch (config.type()) {
             case ADAMW -> "torch.optim.adamw.AdamW";
+            case ADAMW8BIT -> "bitsandbytes.optim.adamw.AdamW8bit";
             case LION -> "lion_pytorch.lion_pytorch.Lion";
             case SGD, SGD_NESTEROV -> "torch.optim.sgd.SGD";
             case ADAFACTOR -> "transformers.optimization.Adafactor";

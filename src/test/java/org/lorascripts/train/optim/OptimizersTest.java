@@ -32,12 +32,23 @@ class OptimizersTest {
         assertEquals(OptimizerType.ADAFACTOR, config(Map.of("optimizer", "Adafactor")).type());
     }
 
-    @Test void eightBitAdamIsAClearOneLineError() {
-        ConfigException e = assertThrows(ConfigException.class, () -> config(Map.of("optimizer", "AdamW8bit")));
+    @Test void adamW8bitAndItsPagedSpellingAreOneOptimizer() {
+        assertEquals(OptimizerType.ADAMW8BIT, config(Map.of("optimizer_type", "AdamW8bit")).type());
+        assertEquals(OptimizerType.ADAMW8BIT, config(Map.of("optimizer_type", "PagedAdamW8bit")).type());
+        assertEquals(OptimizerType.ADAMW8BIT, config(Map.of("optimizer", "adamw8bit")).type());
+        assertEquals("bitsandbytes.optim.adamw.AdamW8bit(betas=(0.9, 0.99),weight_decay=0.05)", Optimizers.describe(config(
+                Map.of("optimizer", "adamw8bit", "optimizer_args", List.of("betas=0.9,0.99", "weight_decay=0.05")))));
+        ConfigException bad = assertThrows(ConfigException.class,
+                () -> config(Map.of("optimizer", "adamw8bit", "optimizer_args", List.of("min_8bit_size=1.5"))));
+        assertTrue(bad.getMessage().contains("min_8bit_size must be a whole number"), bad.getMessage());
+    }
+
+    @Test void otherEightBitOptimizersAreAClearOneLineError() {
+        ConfigException e = assertThrows(ConfigException.class, () -> config(Map.of("optimizer", "Adam8bit")));
         assertTrue(e.getMessage().contains("8-bit") && e.getMessage().contains("use adamw"), e.getMessage());
         assertTrue(!e.getMessage().strip().contains("\n"), e.getMessage());
         ConfigException lion = assertThrows(ConfigException.class, () -> config(Map.of("optimizer_type", "PagedLion8bit")));
-        assertTrue(lion.getMessage().contains("use lion"), lion.getMessage());
+        assertTrue(lion.getMessage().contains("use lion") && lion.getMessage().contains("adamw8bit"), lion.getMessage());
         ConfigException dadapt = assertThrows(ConfigException.class, () -> config(Map.of("optimizer", "DAdaptAdam")));
         assertTrue(dadapt.getMessage().contains("prodigy"), dadapt.getMessage());
     }
@@ -68,6 +79,12 @@ class OptimizersTest {
                     org.lorascripts.tensor.Device.CPU).requiresGrad_(true)));
             try (Optimizer o = Optimizers.create(config(Map.of()), ps)) { assertInstanceOf(AdamW.class, o); }
             try (Optimizer o = Optimizers.create(config(Map.of("optimizer", "lion")), ps)) { assertInstanceOf(Lion.class, o); }
+            try (Optimizer o = Optimizers.create(config(Map.of("optimizer", "adamw8bit")), ps)) {
+                assertTrue(!((AdamW8bit) o).quantizes(4095) && ((AdamW8bit) o).quantizes(4096), "bitsandbytes' min_8bit_size");
+            }
+            try (Optimizer o = Optimizers.create(config(Map.of("optimizer", "adamw8bit", "optimizer_args", List.of("min_8bit_size=0"))), ps)) {
+                assertTrue(((AdamW8bit) o).quantizes(4), "min_8bit_size=0 quantises every tensor");
+            }
             try (Optimizer o = Optimizers.create(config(Map.of("optimizer", "sgd_nesterov")), ps)) { assertInstanceOf(Sgd.class, o); }
             try (Optimizer o = Optimizers.create(config(Map.of("optimizer", "adafactor")), ps)) {
                 assertTrue(((Adafactor) o).relativeStep());

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.lorascripts.data.DatasetException;
+import org.lorascripts.lora.LycorisFiles;
 import org.lorascripts.io.HalfFloats;
 import org.lorascripts.io.PickleFiles;
 import org.lorascripts.io.TensorInfo;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Spec;
 
 /** Describes a safetensors or GGUF file: metadata, tensors, and for LoRA files the rank and alpha per module. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Show a .safetensors or .gguf file's metadata, tensors, and LoRA rank/alpha per module.",
+        description = "Show a .safetensors or .gguf file's metadata, tensors, and LoRA rank/alpha (LyCORIS LoHa/LoKr: algo, dim/alpha) per module.",
         footer = {"", "Examples:", "  ./lora info output/my_style_lora.safetensors",
                 "  ./lora info output/my_text_lora/          # a PEFT adapter folder",
                 "  ./lora info models/v1-5-pruned.safetensors --all",
@@ -46,6 +47,7 @@ public final class InfoCommand implements Callable<Integer> {
         long[] dora;     // a DoRA's magnitude: kohya/LyCORIS dora_scale or PEFT lora_magnitude_vector
         Double alpha;
         DType dtype;
+        final Map<String, long[]> lycoris = new java.util.LinkedHashMap<>();   // LoHa / LoKr: LyCORIS key → shape
     }
 
     @Override public Integer call() {
@@ -136,7 +138,10 @@ public final class InfoCommand implements Callable<Integer> {
 
     private static void collectLora(TensorSource src, String name, TensorInfo t, Map<String, Module> modules) throws IOException {
         String module;
-        if (name.endsWith(".lora_down.weight") || name.endsWith(".lora_A.weight")) {
+        if (LycorisFiles.isLycorisKey(name)) {
+            int dot = name.indexOf('.');
+            modules.computeIfAbsent(name.substring(0, dot), k -> new Module()).lycoris.put(name.substring(dot + 1), t.shape());
+        } else if (name.endsWith(".lora_down.weight") || name.endsWith(".lora_A.weight")) {
             module = name.substring(0, name.lastIndexOf(name.endsWith(".lora_down.weight") ? ".lora_down.weight" : ".lora_A.weight"));
             Module m = modules.computeIfAbsent(module, k -> new Module());
             m.down = t.shape();
@@ -176,8 +181,43 @@ public final class InfoCommand implements Callable<Integer> {
                     m.alpha != null ? ", alpha " + fmt(m.alpha) + "," : ",", TensorInfo.shapeString(m.down), m.up == null ? "?" : TensorInfo.shapeString(m.up),
                     m.dora == null ? "" : " magnitude " + TensorInfo.shapeString(m.dora)));
         }
-        long dora = modules.values().stream().filter(m -> m.down != null && m.dora != null).count();
-        out.println("lora      " + lines.size() + " modules" + (dora == 0 ? "" : " (DoRA: " + dora + " with a magnitude vector)") + ": " + byRank);
+        if (!lines.isEmpty() || modules.values().stream().allMatch(m -> m.lycoris.isEmpty())) {
+            long dora = modules.values().stream().filter(m -> m.down != null && m.dora != null).count();
+            out.println("lora      " + lines.size() + " modules" + (dora == 0 ? "" : " (DoRA: " + dora + " with a magnitude vector)") + ": " + byRank);
+            for (String l : lines) out.println(l);
+        }
+        printLycoris(out, modules);
+    }
+
+    /**
+     * LyCORIS LoHa / LoKr modules: the algorithm, modules per kohya prefix and per (dim, alpha), and per module its
+     * tensors' shapes. dim is what WebUI divides alpha by (hada_w1_b's rows; lokr_w2_b's or lokr_w1_b's; "full" for a
+     * LoKr without low-rank factors, applied at scale 1).
+     */
+    private static void printLycoris(PrintWriter out, Map<String, Module> modules) {
+        Map<String, Integer> byDim = new TreeMap<>(), byAlgo = new TreeMap<>(), byPrefix = new TreeMap<>();
+        List<String> lines = new ArrayList<>();
+        for (var e : modules.entrySet()) {
+            Map<String, long[]> t = e.getValue().lycoris;
+            if (t.isEmpty()) continue;
+            boolean loha = t.keySet().stream().anyMatch(k -> k.startsWith("hada_"));
+            String algo = loha ? "loha" : "lokr";
+            long[] dimOf = loha ? t.get("hada_w1_b") : t.containsKey("lokr_w2_b") ? t.get("lokr_w2_b") : t.get("lokr_w1_b");
+            String dim = dimOf == null ? "full" : Long.toString(dimOf[0]);
+            Double alpha = e.getValue().alpha;
+            String key = "dim " + dim + (alpha != null ? ", alpha " + fmt(alpha) : "");
+            byDim.merge(key, 1, Integer::sum);
+            byAlgo.merge(algo, 1, Integer::sum);
+            String name = e.getKey();
+            String prefix = name.startsWith("lora_unet_") ? "lora_unet" : name.startsWith("lora_te1_") ? "lora_te1"
+                    : name.startsWith("lora_te2_") ? "lora_te2" : name.startsWith("lora_te_") ? "lora_te" : "other";
+            byPrefix.merge(prefix, 1, Integer::sum);
+            StringBuilder shapes = new StringBuilder();
+            for (var s : t.entrySet()) shapes.append(' ').append(s.getKey()).append(' ').append(TensorInfo.shapeString(s.getValue()));
+            lines.add(String.format("  %-80s %s %s,%s", name, algo, key, shapes));
+        }
+        if (lines.isEmpty()) return;
+        out.println("lycoris   " + String.join(" + ", byAlgo.keySet()) + ", " + lines.size() + " modules " + byPrefix + ": " + byDim);
         for (String l : lines) out.println(l);
     }
 

@@ -18,10 +18,10 @@ import org.lorascripts.config.ConfigException;
 import org.lorascripts.config.SampleSampler;
 import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.io.PickleFiles;
+import org.lorascripts.lora.AdapterNetwork;
 import org.lorascripts.lora.AdapterSum;
+import org.lorascripts.nn.Adapter;
 import org.lorascripts.lora.KohyaLoraWriter;
-import org.lorascripts.lora.LoraAdapter;
-import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.sampling.SdImageGenerator;
 import org.lorascripts.models.sd.SdPipeline;
@@ -67,7 +67,7 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--base", required = true, paramLabel = "CKPT", description = "builtin:tiny-sd or builtin:tiny-sdxl, an SD 1.x/2.x or SDXL .safetensors file or a diffusers folder, or ORG/NAME on the Hugging Face Hub.")
     String base;
 
-    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA to attach (weight 1 unless given); repeatable.")
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "A kohya LoRA (or LyCORIS LoHa/LoKr) file to attach (weight 1 unless given); repeatable.")
     List<String> loras = new ArrayList<>();
 
     @Option(names = "--lora-dir", paramLabel = "DIR", description = "Where <lora:NAME:W> tags look for NAME.safetensors.")
@@ -178,7 +178,7 @@ public final class SampleCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             for (String note : pipeline.checkpoint().notes()) err.println("note: " + note);
             err.flush();
-            List<LoraNetwork> networks = attach(pipeline, uses);
+            List<AdapterNetwork> networks = attach(pipeline, uses);
             try {
                 int w = width != null ? width : defaultSize(pipeline, baseModel);
                 int h = height != null ? height : width != null ? width : defaultSize(pipeline, baseModel);
@@ -204,7 +204,7 @@ public final class SampleCommand implements Callable<Integer> {
                     console.flush();
                 }
             } finally {
-                for (LoraNetwork n : networks) n.close();
+                for (AdapterNetwork n : networks) n.close();
             }
         }
         return 0;
@@ -278,18 +278,18 @@ public final class SampleCommand implements Callable<Integer> {
     }
 
     /** Loads every LoRA unmerged ({@link PipelineLoras}, any family); a module carrying several gets their sum. */
-    private static List<LoraNetwork> attach(SdPipeline pipeline, List<LoraUse> uses) throws IOException {
-        List<LoraNetwork> all = new ArrayList<>();
-        Map<LoraHost, List<LoraAdapter>> perHost = new IdentityHashMap<>();
+    private static List<AdapterNetwork> attach(SdPipeline pipeline, List<LoraUse> uses) throws IOException {
+        List<AdapterNetwork> all = new ArrayList<>();
+        Map<LoraHost, List<Adapter>> perHost = new IdentityHashMap<>();
         for (LoraUse u : uses) {
-            Map<String, LoraNetwork> nets;
+            Map<String, ? extends AdapterNetwork> nets;
             try {
-                nets = PipelineLoras.load(u.file(), pipeline);
+                nets = PipelineLoras.loadAny(u.file(), pipeline);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(u.origin() + ": " + e.getMessage());
             }
             for (var n : nets.entrySet()) n.getValue().setMultiplier(n.getKey().equals(KohyaLoraWriter.PREFIX_UNET) ? u.unetWeight() : u.teWeight());
-            for (LoraNetwork n : nets.values()) {
+            for (AdapterNetwork n : nets.values()) {
                 all.add(n);
                 for (var e : n.adapters().entrySet()) perHost.computeIfAbsent(n.hosts().get(e.getKey()), k -> new ArrayList<>()).add(e.getValue());
             }

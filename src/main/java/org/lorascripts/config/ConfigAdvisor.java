@@ -91,9 +91,27 @@ public final class ConfigAdvisor {
         if (v.isSet("conv_alpha") && c.lora().convRank() == 0) {
             w.add(new ConfigWarning("conv_alpha", "conv_alpha has no effect while conv_rank is 0 (LoCon off)"));
         }
-        if (!c.model().networkModule().equals("networks.lora")) {
-            w.add(new ConfigWarning("network_module", "network_module '" + c.model().networkModule()
-                    + "' is informational: plain LoRA is trained (set conv_rank for LoCon)"));
+        String module = c.model().networkModule();
+        if (!module.equals("networks.lora") && !module.equals("lycoris.kohya")) {
+            w.add(new ConfigWarning("network_module", "network_module '" + module + "' is informational: "
+                    + c.lora().networkType().configName() + " is trained (network_type chooses lora, loha or lokr)"));
+        }
+        NetworkArgs na = c.lora().networkArgs();
+        if (!na.unimplemented().isEmpty()) {
+            w.add(new ConfigWarning("network_args", "network_args " + String.join(", ", na.unimplemented())
+                    + (na.unimplemented().size() == 1 ? " is a LyCORIS argument" : " are LyCORIS arguments")
+                    + " this trainer does not implement; ignored"));
+        }
+        if (!na.unknown().isEmpty()) {
+            w.add(new ConfigWarning("network_args", "network_args has unknown keys " + String.join(", ", na.unknown())
+                    + "; ignored (understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix)"));
+        }
+        if (c.lora().networkType() != NetworkType.LOKR && (na.raw().containsKey("factor") || na.decomposeBoth() || na.fullMatrix())) {
+            w.add(new ConfigWarning("network_args", "network_args factor, decompose_both and full_matrix apply to network_type lokr only; ignored"));
+        }
+        if (c.lora().networkType() != NetworkType.LORA && c.lora().dropout() > 0) {
+            w.add(new ConfigWarning("lora_dropout", "lora_dropout is not applied to network_type " + c.lora().networkType().configName()
+                    + " (LyCORIS's LoHa and LoKr have no dropout either)"));
         }
     }
 

@@ -35,8 +35,8 @@ public final class ConfigKeys {
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
             key("network_weights", MODEL).path()
-                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image) or a PEFT adapter folder (text), or either on the Hub"
-                            + " (ORG/NAME/FILE.safetensors, ORG/NAME); rank and alpha must match.").build(),
+                    .help("Continue training from an existing LoRA: a kohya .safetensors file (image; a LyCORIS LoHa/LoKr file with its network_type)"
+                            + " or a PEFT adapter folder (text), or either on the Hub (ORG/NAME/FILE.safetensors, ORG/NAME); rank and alpha must match.").build(),
             key("ldm_config", MODEL).path().image()
                     .help("The LDM .yaml of a single-file checkpoint (attention heads, v-prediction, VAE scale), as WebUI reads it;"
                             + " default: the .yaml with the checkpoint's name beside it, if any.").build(),
@@ -44,7 +44,7 @@ public final class ConfigKeys {
                     .help("A separate VAE .safetensors (e.g. the fp16-fix SDXL VAE) used instead of the checkpoint's: a diffusers vae/ folder,"
                             + " or one file with diffusers or LDM (first_stage_model. or bare encoder./decoder.) names; or ORG/NAME on the Hub.").build(),
             key("network_module", MODEL).string().def("networks.lora").image()
-                    .help("Informational (kohya compatibility): plain LoRA is trained; set conv_rank for LoCon.").build(),
+                    .help("Informational (kohya compatibility): networks.lora, or lycoris.kohya with network_args (algo=loha/lokr); network_type chooses what is trained.").build(),
             key("prediction_type", MODEL).choice(PredictionType.class).def(PredictionType.AUTO).image()
                     .help("What the UNet predicts; auto reads it from the model (SD 2.x 768 models use v_prediction).").build(),
             key("clip_skip", MODEL).integer(1, 12).def(1).image()
@@ -64,6 +64,12 @@ public final class ConfigKeys {
                     .help("Rank of LoRA on 3x3 convolutions (LoCon); 0 = off.").build(),
             key("conv_alpha", LORA).positiveNumber().derivedFrom("conv_rank").image()
                     .help("Alpha of the convolution LoRA.").build(),
+            key("network_type", LORA).choice(NetworkType.class).def(NetworkType.LORA).image()
+                    .help("Adapter kind: lora (LoCon with conv_rank), loha (LyCORIS Hadamard product) or lokr (LyCORIS Kronecker product);"
+                            + " network_args algo= sets it too.").build(),
+            key("network_args", LORA).texts().def(List.of()).image()
+                    .help("kohya's --network_args for LyCORIS: key=value strings, e.g. [\"algo=loha\", \"conv_dim=4\", \"conv_alpha=1\"];"
+                            + " understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix (LoKr).").build(),
             key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text()
                     .help("Linear layers that get a LoRA, by name; all-linear targets every linear layer but the output head.").build(),
             key("use_rslora", LORA).bool().def(false).text()

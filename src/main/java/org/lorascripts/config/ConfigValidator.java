@@ -115,6 +115,55 @@ final class ConfigValidator {
         return PICKLE_EXTENSIONS.stream().filter(name::endsWith).findFirst();
     }
 
+    /**
+     * network_args (kohya's, for LyCORIS): algo= sets network_type, conv_dim= / conv_alpha= set conv_rank / conv_alpha;
+     * a value given both ways must agree.
+     */
+    private static void checkNetworkArgs(ConfigValues v, ConfigProblems p) {
+        if (!v.isSet("network_args")) return;
+        NetworkArgs args;
+        try {
+            args = NetworkArgs.parse(v.list("network_args"));
+        } catch (IllegalArgumentException e) {
+            p.add(v.origin("network_args"), e.getMessage(), "network_args");
+            return;
+        }
+        Origin at = v.origin("network_args");
+        NetworkType t = args.networkType();
+        if (t != null) {
+            if (v.isSet("network_type") && v.choice("network_type", NetworkType.class) != t) {
+                p.add(v.origin("network_type"), "network_type '" + v.choice("network_type", NetworkType.class).configName()
+                        + "' conflicts with network_args algo=" + args.algo() + " (" + at + "); keep one of them", "network_type", "network_args");
+            } else {
+                v.put(ConfigKeys.get("network_type"), t, at, "network_args algo");
+            }
+        }
+        if (args.doraWd() != null) {
+            if (v.isSet("use_dora") && v.bool("use_dora") != args.doraWd()) {
+                p.add(v.origin("use_dora"), "use_dora " + v.bool("use_dora") + " conflicts with network_args dora_wd=" + args.raw().get("dora_wd")
+                        + " (" + at + "); keep one of them", "use_dora", "network_args");
+            } else {
+                v.put(ConfigKeys.get("use_dora"), args.doraWd(), at, "network_args dora_wd");
+            }
+        }
+        if (args.convDim() != null) {
+            if (v.isSet("conv_rank") && v.integer("conv_rank") != args.convDim()) {
+                p.add(v.origin("conv_rank"), v.written("conv_rank") + " " + v.integer("conv_rank") + " conflicts with network_args conv_dim="
+                        + args.convDim() + " (" + at + "); keep one of them", "conv_rank", "network_args");
+            } else {
+                v.put(ConfigKeys.get("conv_rank"), args.convDim(), at, "network_args conv_dim");
+            }
+        }
+        if (args.convAlpha() != null) {
+            if (v.isSet("conv_alpha") && v.number("conv_alpha") != args.convAlpha()) {
+                p.add(v.origin("conv_alpha"), "conv_alpha " + v.number("conv_alpha") + " conflicts with network_args conv_alpha="
+                        + args.raw().get("conv_alpha") + " (" + at + "); keep one of them", "conv_alpha", "network_args");
+            } else {
+                v.put(ConfigKeys.get("conv_alpha"), args.convAlpha(), at, "network_args conv_alpha");
+            }
+        }
+    }
+
     private static void checkImage(ConfigValues v, ConfigProblems p, List<ConfigWarning> notes) {
         boolean ordered = v.integer("min_bucket_reso") <= v.integer("max_bucket_reso");
         if (!ordered) {
@@ -126,6 +175,12 @@ final class ConfigValidator {
                     + v.integer("bucket_reso_steps") + "' (64 is recommended)");
         }
         if (ordered && v.bool("enable_bucket")) fitBucketRange(v, p, notes);
+        checkNetworkArgs(v, p);
+        if (v.bool("use_dora") && v.choice("network_type", NetworkType.class) != NetworkType.LORA) {
+            p.add(v.origin("use_dora"), "use_dora: true decomposes a plain LoRA; network_type "
+                    + v.choice("network_type", NetworkType.class).configName() + " has no DoRA form here: set network_type lora or use_dora false",
+                    "use_dora", "network_type");
+        }
         if (v.bool("cache_latents")) {
             for (String aug : new String[] {"random_crop", "flip_aug"}) {
                 if (v.bool(aug)) {

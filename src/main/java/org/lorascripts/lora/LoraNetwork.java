@@ -18,7 +18,7 @@ import org.lorascripts.nn.NamedParam;
  * The adapters attached to one model, by module name (the model's own, HF/diffusers module path).
  * Exporters turn these names into kohya or PEFT keys. Closing detaches and frees the adapters.
  */
-public final class LoraNetwork implements AutoCloseable {
+public final class LoraNetwork implements AdapterNetwork {
     private final Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
     private final Map<String, LoraHost> hosts = new LinkedHashMap<>();
 

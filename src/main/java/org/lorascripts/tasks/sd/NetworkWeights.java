@@ -10,6 +10,10 @@ import org.lorascripts.lora.KohyaLoraReader;
 import org.lorascripts.lora.KohyaLoraWriter;
 import org.lorascripts.lora.LoraAdapter;
 import org.lorascripts.lora.LoraNetwork;
+import org.lorascripts.lora.LycorisAdapter;
+import org.lorascripts.lora.LycorisFiles;
+import org.lorascripts.config.NetworkType;
+import java.util.Arrays;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.train.TrainingException;
 
@@ -29,6 +33,10 @@ final class NetworkWeights {
      * adapters the file did not cover.
      */
     static int loadInto(Path file, List<KohyaLoraWriter.Part> parts) throws IOException {
+        if (LycorisFiles.isLycoris(file)) {
+            throw new TrainingException(file + ": network_weights is a LyCORIS LoHa/LoKr file; set network_type: "
+                    + lycorisAlgo(file) + " (and its rank and alpha) to continue it");
+        }
         Map<String, LoraAdapter> byName = new LinkedHashMap<>();
         for (KohyaLoraWriter.Part p : parts) {
             for (var a : p.network().adapters().entrySet()) byName.put(p.loraName(a.getKey()), a.getValue());
@@ -72,6 +80,66 @@ final class NetworkWeights {
             return byName.size() - f.modules().size();
         } catch (IllegalArgumentException e) {
             throw new TrainingException("network_weights " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * network_weights for LoHa / LoKr: copies a LyCORIS file's tensors into the injected adapters. The file must be of
+     * the configured type, and each module must have the same tensors (so the same rank, factor and full/low-rank
+     * choice) and alpha as the config makes; targets the file lacks keep their fresh initialisation.
+     */
+    static int loadLycorisInto(Path file, List<LycorisFiles.Part> parts, NetworkType type) throws IOException {
+        if (!LycorisFiles.isLycoris(file)) {
+            throw new TrainingException(file + ": network_weights is a plain LoRA file but network_type is " + type.configName()
+                    + "; set network_type: lora to continue it");
+        }
+        Map<String, LycorisAdapter> byName = new LinkedHashMap<>();
+        for (LycorisFiles.Part p : parts) {
+            for (var a : p.network().adapters().entrySet()) byName.put(p.loraName(a.getKey()), a.getValue());
+        }
+        try (LycorisFiles.LycorisFile f = LycorisFiles.read(file)) {
+            if (!f.algo().algo().equals(type.algo())) {
+                throw new TrainingException(file + ": network_weights is a " + f.algo().algo() + " file but network_type is " + type.configName()
+                        + "; set network_type: " + f.algo().algo() + " to continue it");
+            }
+            List<String> unknown = new ArrayList<>();
+            for (String name : f.modules().keySet()) if (!byName.containsKey(name)) unknown.add(name);
+            if (!unknown.isEmpty()) throw new TrainingException(file + ": network_weights has " + unknown.size() + " modules this config does not train, e.g. "
+                    + unknown.getFirst() + "; " + hint(unknown));
+            for (LycorisFiles.Module m : f.modules().values()) {
+                LycorisAdapter a = byName.get(m.loraName());
+                StringBuilder fileShapes = new StringBuilder(), ourShapes = new StringBuilder();
+                for (var t : m.tensors().entrySet()) fileShapes.append(' ').append(t.getKey()).append(Arrays.toString(t.getValue().shape()));
+                for (var t : a.tensors().entrySet()) ourShapes.append(' ').append(t.getKey()).append(Arrays.toString(t.getValue().shape()));
+                boolean same = m.tensors().keySet().equals(a.tensors().keySet());
+                for (var t : m.tensors().entrySet()) same &= same && Arrays.equals(t.getValue().shape(), a.tensors().get(t.getKey()).shape());
+                if (!same) {
+                    throw new TrainingException(file + ": network_weights module " + m.loraName() + " has" + fileShapes + ", but this config makes"
+                            + ourShapes + "; set lora_rank / conv_rank (and for lokr network_args factor, decompose_both) as the file was trained");
+                }
+                double alpha = m.alpha() == null ? a.alpha() : m.alpha();
+                if (Math.abs(alpha - a.alpha()) > 1e-6 * Math.max(1, Math.abs(a.alpha()))) {
+                    throw new TrainingException(file + ": network_weights module " + m.loraName() + " has alpha " + alpha + ", but this config trains alpha "
+                            + a.alpha() + "; set lora_alpha (or conv_alpha for a convolution) to " + alpha + " to continue it");
+                }
+            }
+            try (var ng = Autograd.noGrad()) {
+                for (LycorisFiles.Module m : f.modules().values()) {
+                    LycorisAdapter a = byName.get(m.loraName());
+                    for (var t : m.tensors().entrySet()) a.tensors().get(t.getKey()).copy_(t.getValue());
+                }
+            }
+            return byName.size() - f.modules().size();
+        } catch (IllegalArgumentException e) {
+            throw new TrainingException("network_weights " + e.getMessage(), e);
+        }
+    }
+
+    private static String lycorisAlgo(Path file) throws IOException {
+        try (LycorisFiles.LycorisFile f = LycorisFiles.read(file)) {
+            return f.algo().algo();
+        } catch (IllegalArgumentException e) {
+            return "loha or lokr";
         }
     }
 

@@ -74,13 +74,16 @@ public final class SdLoraMetadata {
                         + ", " + pyFloat(opt.beta2()) + "),eps=" + pyFloat(opt.epsilon()) + ")"
                 : org.lorascripts.train.optim.Optimizers.describe(opt));
         m.put("ss_max_grad_norm", pyFloat(opt.maxGradNorm()));
+        boolean lycoris = lora.networkType() != org.lorascripts.config.NetworkType.LORA;
         // a DoRA is what LyCORIS trains with network_args dora_wd=True: kohya records the module and its args
-        m.put("ss_network_module", lora.useDora() ? "lycoris.kohya" : "networks.lora");
+        m.put("ss_network_module", lycoris || lora.useDora() ? "lycoris.kohya" : "networks.lora");
         m.put("ss_network_dim", Integer.toString(lora.rank()));
         m.put("ss_network_alpha", pyFloat(lora.alpha()));
         m.put("ss_network_dropout", pyFloat(lora.dropout()));
         Map<String, Object> args = new java.util.LinkedHashMap<>();
-        if (lora.convRank() > 0) {
+        if (lycoris) {
+            m.put("ss_network_args", lycorisArgs(lora));
+        } else if (lora.convRank() > 0) {
             // kohya keeps network_args as the strings of its command line
             args.put("conv_dim", Integer.toString(lora.convRank()));
             args.put("conv_alpha", pyFloat(lora.convAlpha()));
@@ -199,5 +202,23 @@ public final class SdLoraMetadata {
         int exponent = unscaled.length() - 1 - d.scale();
         String mantissa = unscaled.length() == 1 ? unscaled : unscaled.charAt(0) + "." + unscaled.substring(1);
         return (v < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+") + String.format(Locale.ROOT, "%02d", Math.abs(exponent));
+    }
+
+    /**
+     * kohya's ss_network_args for a LyCORIS network: the network_args as given (strings, in order), with algo and,
+     * for a conv rank, conv_dim / conv_alpha added when they came from our own keys, so LyCORIS reads the file's
+     * settings back from it.
+     */
+    static String lycorisArgs(TrainConfig.Lora lora) {
+        java.util.Map<String, Object> args = new java.util.LinkedHashMap<>(lora.networkArgs().raw());
+        args.putIfAbsent("algo", lora.networkType().algo());
+        if (lora.convRank() > 0) {
+            args.putIfAbsent("conv_dim", Integer.toString(lora.convRank()));
+            args.putIfAbsent("conv_alpha", pyFloat(lora.convAlpha()));
+        }
+        if (lora.networkType() == org.lorascripts.config.NetworkType.LOKR && !lora.networkArgs().raw().containsKey("factor")) {
+            args.put("factor", "-1");
+        }
+        return Json.write(Json.object(args));
     }
 }

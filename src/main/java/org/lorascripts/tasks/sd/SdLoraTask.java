@@ -19,8 +19,14 @@ import org.lorascripts.data.ImageBatch;
 import org.lorascripts.data.ImageCaptionDataset;
 import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.TrainValSplit;
+import org.lorascripts.config.NetworkType;
+import org.lorascripts.lora.AdapterNetwork;
 import org.lorascripts.lora.KohyaLoraWriter;
 import org.lorascripts.lora.LoraAdapter;
+import org.lorascripts.lora.LycorisAdapter;
+import org.lorascripts.lora.LycorisFiles;
+import org.lorascripts.lora.LycorisNetwork;
+import org.lorascripts.nn.LoraHost;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.LoraSpec;
 import org.lorascripts.tensor.Autograd;
@@ -61,9 +67,9 @@ public final class SdLoraTask implements TrainingTask {
 
     private final TrainConfig config;
     private final SdPipeline pipeline;
-    private final LoraNetwork unetNet;
-    private final LoraNetwork teNet;            // null unless train_text_encoder
-    private final LoraNetwork te2Net;           // SDXL's second text encoder; null unless SDXL and train_text_encoder
+    private final AdapterNetwork unetNet;          // LoraNetwork, or LycorisNetwork for network_type loha / lokr
+    private final AdapterNetwork teNet;            // null unless train_text_encoder
+    private final AdapterNetwork te2Net;           // SDXL's second text encoder; null unless SDXL and train_text_encoder
     private final List<NamedParam> params = new ArrayList<>();
     private final Split train;
     private final Split val;                    // size 0 without validation
@@ -111,17 +117,16 @@ public final class SdLoraTask implements TrainingTask {
 
             TrainConfig.Lora l = config.lora();
             LoraSpec spec = new LoraSpec(l.rank(), l.alpha(), l.dropout(), l.convRank(), l.convAlpha(), l.useRslora());
-            // DoRA as LyCORIS' dora_wd with wd_on_output=False: dora_scale per input channel, the form WebUI applies
-            LoraAdapter.Decomposition dora = l.useDora() ? LoraAdapter.Decomposition.INPUT : LoraAdapter.Decomposition.NONE;
-            this.unetNet = LoraNetwork.inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, dora, device);
-            this.teNet = l.trainTextEncoder() ? LoraNetwork.inject(pipeline.textEncoder().loraHosts(), n -> true, spec, dora, device) : null;
+            this.unetNet = inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, l, device);
+            this.teNet = l.trainTextEncoder() ? inject(pipeline.textEncoder().loraHosts(), n -> true, spec, l, device) : null;
             // kohya's sdxl_train_network trains both encoders' attention and MLP (not TE2's text_projection), TE1 at the first
             // text_encoder_lr and TE2 at the second (one value: both at it)
             this.te2Net = l.trainTextEncoder() && pipeline.textEncoder2() != null
-                    ? LoraNetwork.inject(pipeline.textEncoder2().loraHosts(), n -> true, spec, dora, device) : null;
+                    ? inject(pipeline.textEncoder2().loraHosts(), n -> true, spec, l, device) : null;
             if (config.model().networkWeights().isPresent()) {
                 Path file = config.model().networkWeights().get();
-                int fresh = NetworkWeights.loadInto(file, kohyaParts());
+                int fresh = l.networkType() == NetworkType.LORA ? NetworkWeights.loadInto(file, kohyaParts())
+                        : NetworkWeights.loadLycorisInto(file, lycorisParts(), l.networkType());
                 log.accept("continuing from " + file + (fresh > 0 ? " (" + fresh + " modules not in it start fresh)" : ""));
             }
             pipeline.unet().setGradientCheckpointing(config.loop().gradientCheckpointing());
@@ -272,7 +277,7 @@ public final class SdLoraTask implements TrainingTask {
     @Override public List<NamedParam> trainableParameters() { return List.copyOf(params); }
 
     /** The network's parameters under {@code prefix}: down matrices at {@code scale}, up matrices at scale x the LoRA+ ratio. */
-    private void addParams(String prefix, LoraNetwork net, double scale, double loraPlusRatio) {
+    private void addParams(String prefix, AdapterNetwork net, double scale, double loraPlusRatio) {
         for (NamedParam p : net.trainableParameters(scale, scale * loraPlusRatio)) params.add(new NamedParam(prefix + p.name(), p.tensor(), p.lrScale()));
     }
 
@@ -360,21 +365,54 @@ public final class SdLoraTask implements TrainingTask {
      * names; SDXL lora_unet_ with LDM module names ({@link SdxlKohyaNames}), which network_weights reads back too.
      */
     private List<KohyaLoraWriter.Part> kohyaParts() {
-        if (pipeline.family() == SdFamily.SDXL) return SdxlKohyaNames.parts(pipeline.unet().config(), unetNet, teNet, te2Net);
+        if (pipeline.family() == SdFamily.SDXL) {
+            return SdxlKohyaNames.parts(pipeline.unet().config(), (LoraNetwork) unetNet, (LoraNetwork) teNet, (LoraNetwork) te2Net);
+        }
         List<KohyaLoraWriter.Part> parts = new ArrayList<>();
-        parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_UNET, unetNet));
-        if (teNet != null) parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, teNet));
+        parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_UNET, (LoraNetwork) unetNet));
+        if (teNet != null) parts.add(new KohyaLoraWriter.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, (LoraNetwork) teNet));
         return parts;
     }
 
+    /** The same for LoHa / LoKr networks: the same prefixes and module names, LyCORIS's tensor keys. */
+    private List<LycorisFiles.Part> lycorisParts() {
+        List<LycorisFiles.Part> parts = new ArrayList<>();
+        if (pipeline.family() == SdFamily.SDXL) {
+            parts.add(new LycorisFiles.Part(KohyaLoraWriter.PREFIX_UNET, (LycorisNetwork) unetNet, SdxlKohyaNames.unet(pipeline.unet().config())));
+            if (teNet != null) parts.add(new LycorisFiles.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER1, (LycorisNetwork) teNet));
+            if (te2Net != null) parts.add(new LycorisFiles.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER2, (LycorisNetwork) te2Net));
+        } else {
+            parts.add(new LycorisFiles.Part(KohyaLoraWriter.PREFIX_UNET, (LycorisNetwork) unetNet));
+            if (teNet != null) parts.add(new LycorisFiles.Part(KohyaLoraWriter.PREFIX_TEXT_ENCODER, (LycorisNetwork) teNet));
+        }
+        return parts;
+    }
+
+    /** Plain LoRA (LoCon with conv_rank), or LyCORIS's LoHa / LoKr for network_type loha / lokr. */
+    private static AdapterNetwork inject(Map<String, LoraHost> hosts, java.util.function.Predicate<String> filter, LoraSpec spec,
+                                         TrainConfig.Lora l, Device device) {
+        return switch (l.networkType()) {
+            // DoRA as LyCORIS' dora_wd with wd_on_output=False: dora_scale per input channel, the form WebUI applies
+            case LORA -> LoraNetwork.inject(hosts, filter, spec,
+                    l.useDora() ? LoraAdapter.Decomposition.INPUT : LoraAdapter.Decomposition.NONE, device);
+            case LOHA -> LycorisNetwork.inject(hosts, filter, spec, LycorisAdapter.Algo.LOHA, LycorisNetwork.LokrOptions.DEFAULT, device);
+            case LOKR -> LycorisNetwork.inject(hosts, filter, spec, LycorisAdapter.Algo.LOKR, new LycorisNetwork.LokrOptions(
+                    l.networkArgs().factor(), l.networkArgs().decomposeBoth(), l.networkArgs().fullMatrix()), device);
+        };
+    }
+
     @Override public void exportAdapter(Path target, Map<String, String> loopMetadata) throws IOException {
-        List<KohyaLoraWriter.Part> parts = kohyaParts();
         DType dtype = switch (config.output().savePrecision()) {
             case FP16 -> DType.F16;
             case BF16 -> DType.BF16;
             case FP32 -> DType.F32;
         };
-        KohyaLoraWriter.write(target, parts, dtype, SdLoraMetadata.withProgress(metadata, loopMetadata, stepsPerEpoch, System.currentTimeMillis()));
+        Map<String, String> meta = SdLoraMetadata.withProgress(metadata, loopMetadata, stepsPerEpoch, System.currentTimeMillis());
+        if (config.lora().networkType() == NetworkType.LORA) {
+            KohyaLoraWriter.write(target, kohyaParts(), dtype, meta);
+        } else {
+            LycorisFiles.write(target, lycorisParts(), dtype, meta);
+        }
     }
 
     @Override public String adapterFileName(String outputName) { return outputName + ".safetensors"; }
@@ -439,13 +477,13 @@ public final class SdLoraTask implements TrainingTask {
     /** The config as trained: the one given, with the base family's defaults applied ({@link SdFamilyDefaults}). */
     public TrainConfig config() { return config; }
 
-    public LoraNetwork unetNetwork() { return unetNet; }
+    public AdapterNetwork unetNetwork() { return unetNet; }
 
     /** The text-encoder network, or null when train_text_encoder is off. */
-    public LoraNetwork textEncoderNetwork() { return teNet; }
+    public AdapterNetwork textEncoderNetwork() { return teNet; }
 
     /** SDXL's second text-encoder network, or null unless SDXL with train_text_encoder. */
-    public LoraNetwork textEncoder2Network() { return te2Net; }
+    public AdapterNetwork textEncoder2Network() { return te2Net; }
 
     /** Images the VAE encoded for the latent cache of the training folder (0 when all came from disk or caching is off). */
     public int latentsEncoded() { return train == null || train.cache() == null ? 0 : train.cache().encoded(); }

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * the fallbacks of {@code load_network} ({@code re_x_proj}, {@code lora_unet} → {@code diffusion_model},
  * {@code lora_te1_text_model} → {@code 0_transformer_text_model}) and {@code network_apply_weights},
  * which puts q/k/v/out LoRAs on an OpenCLIP {@code MultiheadAttention} (fused {@code in_proj}) only
- * when all four are in the file and otherwise drops them.
+ * when all four are in the file and otherwise drops them. {@link #acceptedModules} adds the module types
+ * (LoRA, LyCORIS's LoHa and LoKr) that decide whether a module's keys are used at all.
  */
 public final class WebUiLoraRules {
     private WebUiLoraRules() {}
@@ -114,6 +115,38 @@ public final class WebUiLoraRules {
             if (dot < 0 || !LORA_PARTS.contains(k.substring(dot + 1))) unread.add(k);
         }
         return unread;
+    }
+
+    /**
+     * WebUI's load_network before the name rules: each key splits at its first '.' into the module's network name
+     * and the network part ({@code lora_down.weight}, {@code hada_w1_a}, {@code alpha}, ...), and the module is kept
+     * only if one of its module types accepts those parts. The types, from {@code network_lora.py},
+     * {@code network_hada.py} and {@code network_lokr.py}: LoRA needs {@code lora_up.weight} and {@code lora_down.weight}
+     * (or diffusers' / PEFT's spellings, not written here); LoHa needs {@code hada_w1_a}, {@code hada_w1_b},
+     * {@code hada_w2_a} and {@code hada_w2_b}; LoKr needs {@code lokr_w1} or both {@code lokr_w1_a}/{@code lokr_w1_b},
+     * and {@code lokr_w2} or both {@code lokr_w2_a}/{@code lokr_w2_b}. Returns the accepted module names, and adds a
+     * line per module no type accepts (WebUI: "Could not find a module type") and per network part no type reads.
+     */
+    public static Set<String> acceptedModules(Collection<String> keys, List<String> problems) {
+        Map<String, Set<String>> parts = new java.util.TreeMap<>();
+        for (String k : keys) {
+            int dot = k.indexOf('.');
+            parts.computeIfAbsent(dot < 0 ? k : k.substring(0, dot), x -> new java.util.TreeSet<>()).add(dot < 0 ? "" : k.substring(dot + 1));
+        }
+        Set<String> known = Set.of("alpha", "scale", "dora_scale", "lora_mid.weight", "lora_up.weight", "lora_down.weight", "hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b",
+                "hada_t1", "hada_t2", "lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2");
+        Set<String> accepted = new java.util.TreeSet<>();
+        for (var e : parts.entrySet()) {
+            Set<String> w = e.getValue();
+            boolean lora = w.contains("lora_up.weight") && w.contains("lora_down.weight");
+            boolean hada = w.containsAll(List.of("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"));
+            boolean lokr = (w.contains("lokr_w1") || w.contains("lokr_w1_a") && w.contains("lokr_w1_b"))
+                    && (w.contains("lokr_w2") || w.contains("lokr_w2_a") && w.contains("lokr_w2_b"));
+            if (lora || hada || lokr) accepted.add(e.getKey());
+            else problems.add(e.getKey() + ": no module type accepts " + w);
+            for (String part : w) if (!known.contains(part)) problems.add(e.getKey() + "." + part + ": no module type reads it");
+        }
+        return accepted;
     }
 
     /** The part of a parameter name that is the loaded model's root, or null for a tensor WebUI's LoRA never looks at. */

@@ -89,6 +89,12 @@ public final class ConfigKeys {
             key("loraplus_lr_ratio", TRAIN).positiveNumber().def(1.0)
                     .help("LoRA+: the up (B) matrices train at the learning rate times this ratio (LoRA+ paper and kohya"
                             + " suggest 16); 1 = off.").build(),
+            key("loraplus_unet_lr_ratio", TRAIN).positiveNumber().derivedFrom("loraplus_lr_ratio").image()
+                    .help("LoRA+ ratio of the UNet's up matrices, instead of loraplus_lr_ratio (kohya's network_args"
+                            + " loraplus_unet_lr_ratio).").build(),
+            key("loraplus_text_encoder_lr_ratio", TRAIN).positiveNumber().derivedFrom("loraplus_lr_ratio").image()
+                    .help("LoRA+ ratio of the text encoders' up matrices, instead of loraplus_lr_ratio (kohya's network_args"
+                            + " loraplus_text_encoder_lr_ratio).").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
                     .help("Decoupled weight decay (sgd: added to the gradient). Applies to every optimizer when set;"
                             + " unset, only adamw uses this default and the others use 0.").build(),
@@ -134,8 +140,15 @@ public final class ConfigKeys {
             key("early_stopping_patience", TRAIN).integerAtLeast(0).def(0)
                     .help("Stop after N evaluations without validation-loss improvement; 0 = off.").build(),
             // ---- data_config
-            key("train_data_dir", DATA).path().required()
+            key("train_data_dir", DATA).path().required().defaultLabel("(required, unless subsets is set)")
                     .help("Training data: a folder of images (+ captions; kohya's N_name subfolders repeat N times), or for text a folder/file of .txt (a line each), .jsonl (an object each) or .json (an array: alpaca, ShareGPT, messages).").build(),
+            key("subsets", DATA).subsets().def(List.of()).image()
+                    .help("Image subsets as kohya's dataset config [[datasets.subsets]], instead of train_data_dir: a list of"
+                            + " mappings with image_dir (required), num_repeats (1), class_tokens, is_reg, metadata_file, and any of"
+                            + " caption_extension, shuffle_caption, keep_tokens, keep_tokens_separator, caption_dropout_rate,"
+                            + " caption_tag_dropout_rate, flip_aug, random_crop (unset: the top-level key). Each image trains"
+                            + " num_repeats times per epoch; is_reg subsets are matched to the train images as reg_data_dir's are."
+                            + " E.g. [{image_dir: img/style, num_repeats: 10, class_tokens: mystyle}, {image_dir: reg, is_reg: true}].").build(),
             key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv if present")
                     .help("Caption CSV with header file_name,text; file names are relative to train_data_dir.").build(),
             key("resolution", DATA).resolution().def(Resolution.square(512)).image()
@@ -156,6 +169,11 @@ public final class ConfigKeys {
                     .help("Shuffle comma-separated caption tags each step.").build(),
             key("keep_tokens", DATA).integerAtLeast(0).def(0).image()
                     .help("Keep the first N caption tags in place when shuffling (e.g. the trigger word).").build(),
+            key("keep_tokens_separator", DATA).string().image()
+                    .help("kohya's keep_tokens_separator (e.g. \"|||\"): the tags before it stay in place when shuffling"
+                            + " (instead of keep_tokens), and tags after a second one stay at the end.").build(),
+            key("caption_tag_dropout_rate", DATA).number(0, 1).def(0.0).image()
+                    .help("Probability of leaving out each tag that is not kept (keep_tokens), per step.").build(),
             key("flip_aug", DATA).bool().def(false).image()
                     .help("Random horizontal flips (avoid for asymmetric subjects and text).").build(),
             key("random_crop", DATA).bool().def(false).image()

@@ -55,7 +55,11 @@ public final class ConfigLoader {
         if (o == null) return new RawValue.Null();
         if (o instanceof List<?> list) return new RawValue.Sequence(list.stream().map(ConfigLoader::toRaw).toList());
         if (o instanceof ConfigChoice c) return new RawValue.Scalar(c.configName());
-        if (o instanceof Map<?, ?>) return new RawValue.Mapping();
+        if (o instanceof Map<?, ?> m) {
+            List<RawValue.Field> fields = new ArrayList<>();
+            for (var e : m.entrySet()) fields.add(new RawValue.Field(String.valueOf(e.getKey()), toRaw(e.getValue()), 0));
+            return new RawValue.Mapping(fields);
+        }
         return new RawValue.Scalar(String.valueOf(o));
     }
 
@@ -90,7 +94,9 @@ public final class ConfigLoader {
             }
         }
         for (ConfigKey k : ConfigKeys.ALL) {
-            if (k.required() && !values.isSet(k.name()) && !problems.failed(k.name())) {
+            // kohya's dataset config replaces train_data_dir: subsets name the image folders themselves
+            boolean replaced = k.name().equals("train_data_dir") && values.isSet("subsets");
+            if (k.required() && !replaced && !values.isSet(k.name()) && !problems.failed(k.name())) {
                 problems.add(Origin.file(source, 0), "missing required key '" + k.name() + "': " + k.help());
             }
         }

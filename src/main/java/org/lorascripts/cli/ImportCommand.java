@@ -20,7 +20,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code ./lora import}: another trainer's config as our YAML. */
 @Command(name = "import", mixinStandardHelpOptions = true, subcommands = ImportCommand.Kohya.class,
-        description = "Convert another trainer's config files to a lora-scripts YAML config.")
+        description = "Convert another trainer's config files to a lora-scripts YAML config.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  ./lora import kohya --config my_args.toml -o my.yaml",
+                  "      kohya sd-scripts' training arguments (and the dataset config they name)"})
 public final class ImportCommand implements Runnable {
     @Spec CommandSpec spec;
 

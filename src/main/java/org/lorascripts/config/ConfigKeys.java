@@ -149,8 +149,10 @@ public final class ConfigKeys {
                             + " caption_tag_dropout_rate, flip_aug, random_crop (unset: the top-level key). Each image trains"
                             + " num_repeats times per epoch; is_reg subsets are matched to the train images as reg_data_dir's are."
                             + " E.g. [{image_dir: img/style, num_repeats: 10, class_tokens: mystyle}, {image_dir: reg, is_reg: true}].").build(),
-            key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv if present")
-                    .help("Caption CSV with header file_name,text; file names are relative to train_data_dir.").build(),
+            key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv or metadata.jsonl if present")
+                    .help("Caption file: a CSV with header file_name,text; a JSONL of {\"file_name\": ..., \"text\": ...} objects"
+                            + " (Hugging Face imagefolder); or kohya's fine-tuning metadata .json ({\"img\": {\"caption\": ...,"
+                            + " \"tags\": ...}}, keys with or without the extension). File names are relative to train_data_dir.").build(),
             key("resolution", DATA).resolution().def(Resolution.square(512)).image()
                     .help("Training resolution: 512 (SD1.5), 768, 1024; or \"W,H\". Multiple of 8 (64 recommended).").build(),
             key("caption_extension", DATA).string().def(".txt").image()

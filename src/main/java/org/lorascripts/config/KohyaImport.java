@@ -230,7 +230,7 @@ public final class KohyaImport {
 
         private static String scalar(String text, ValueKind kind) {
             boolean typed = switch (kind) {
-                case INT, FLOAT, NUMBER_LIST, BOOL, CHOICE, DEVICE -> true;
+                case INT, FLOAT, NUMBER_LIST, BOOL, CHOICE, DEVICE, RESOLUTION -> true;
                 default -> false;
             };
             return typed && PLAIN.matcher(text).matches() ? text : quote(text);

@@ -85,4 +85,16 @@ class SubsetsConfigTest {
         assertEquals(List.of("c.yaml: missing required key 'train_data_dir': " + ConfigKeys.get("train_data_dir").help()),
                 problems("base_model: builtin:tiny-sd\n"));
     }
+
+    @Test
+    void aSeparatorWithoutShuffleIsWarnedAbout() {
+        List<String> w = ConfigLoader.loadText("base_model: builtin:tiny-sd\ntrain_data_dir: d\nkeep_tokens_separator: \"|||\"\n", "c.yaml", BASE,
+                List.of()).warnings().stream().map(ConfigWarning::message).toList();
+        assertEquals(List.of("keep_tokens_separator acts only with shuffle_caption or caption_tag_dropout_rate; without them"
+                + " captions train as written, the separator included (as in kohya)"), w.stream().filter(m -> m.contains("separator")).toList());
+        List<String> none = ConfigLoader.loadText("base_model: builtin:tiny-sd\ntrain_data_dir: d\nkeep_tokens_separator: \"|||\"\n"
+                + "shuffle_caption: true\n", "c.yaml", BASE, List.of()).warnings().stream().map(ConfigWarning::message)
+                .filter(m -> m.contains("separator")).toList();
+        assertEquals(List.of(), none);
+    }
 }

@@ -146,7 +146,8 @@ public final class ConfigKeys {
                     .help("Image subsets as kohya's dataset config [[datasets.subsets]], instead of train_data_dir: a list of"
                             + " mappings with image_dir (required), num_repeats (1), class_tokens, is_reg, metadata_file, and any of"
                             + " caption_extension, shuffle_caption, keep_tokens, keep_tokens_separator, caption_dropout_rate,"
-                            + " caption_tag_dropout_rate, flip_aug, random_crop (unset: the top-level key). Each image trains"
+                            + " caption_tag_dropout_rate, flip_aug, random_crop, caption_prefix, caption_suffix, secondary_separator"
+                            + " (unset: the top-level key). Each image trains"
                             + " num_repeats times per epoch; is_reg subsets are matched to the train images as reg_data_dir's are."
                             + " E.g. [{image_dir: img/style, num_repeats: 10, class_tokens: mystyle}, {image_dir: reg, is_reg: true}].").build(),
             key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv or metadata.jsonl if present")
@@ -176,6 +177,13 @@ public final class ConfigKeys {
                             + " (instead of keep_tokens), and tags after a second one stay at the end.").build(),
             key("caption_tag_dropout_rate", DATA).number(0, 1).def(0.0).image()
                     .help("Probability of leaving out each tag that is not kept (keep_tokens), per step.").build(),
+            key("caption_prefix", DATA).string().image()
+                    .help("Text put before every caption with a space (kohya's caption_prefix; it may end with keep_tokens_separator).").build(),
+            key("caption_suffix", DATA).string().image()
+                    .help("Text put after every caption with a space (kohya's caption_suffix).").build(),
+            key("secondary_separator", DATA).string().image()
+                    .help("kohya's secondary_separator (e.g. \";;;\"): tags joined by it stay together when shuffling and"
+                            + " dropping, then it becomes a comma.").build(),
             key("flip_aug", DATA).bool().def(false).image()
                     .help("Random horizontal flips (avoid for asymmetric subjects and text).").build(),
             key("random_crop", DATA).bool().def(false).image()

@@ -41,8 +41,7 @@ public final class KohyaImport {
     /** kohya options that change training but are not implemented here, with what they do. */
     private static final Map<String, String> NOT_IMPLEMENTED = Map.ofEntries(
             Map.entry("color_aug", "hue augmentation"), Map.entry("face_crop_aug_range", "face-centred crops"),
-            Map.entry("caption_prefix", "text before each caption"), Map.entry("caption_suffix", "text after each caption"),
-            Map.entry("caption_separator", "a tag separator other than ','"), Map.entry("secondary_separator", "a second tag separator"),
+            Map.entry("caption_separator", "a tag separator other than ','"), 
             Map.entry("enable_wildcard", "{a|b} caption wildcards"), Map.entry("caption_dropout_every_n_epochs", "caption dropout by epoch"),
             Map.entry("token_warmup_min", "token warmup"), Map.entry("token_warmup_step", "token warmup"),
             Map.entry("alpha_mask", "alpha-masked loss"), Map.entry("masked_loss", "masked loss"),
@@ -87,7 +86,8 @@ public final class KohyaImport {
 
     /** Subset keys that our subsets inherit from the top-level key of the same name. */
     private static final List<String> INHERITED = List.of("caption_extension", "shuffle_caption", "keep_tokens",
-            "keep_tokens_separator", "caption_dropout_rate", "caption_tag_dropout_rate", "flip_aug", "random_crop");
+            "keep_tokens_separator", "caption_dropout_rate", "caption_tag_dropout_rate", "flip_aug", "random_crop",
+            "caption_prefix", "caption_suffix", "secondary_separator");
 
     /** Subset keys a dataset or [general] may give its subsets that have no top-level key here. */
     private static final List<String> SUBSET_ONLY = List.of("num_repeats", "class_tokens");

@@ -27,7 +27,8 @@ public final class SubsetKeys {
             key("metadata_file").path().help("Captions of the subset: a metadata.csv, metadata.jsonl or kohya's fine-tuning JSON;"
                     + " image names relative to image_dir.").build(),
             inherit("caption_extension"), inherit("shuffle_caption"), inherit("keep_tokens"), inherit("keep_tokens_separator"),
-            inherit("caption_dropout_rate"), inherit("caption_tag_dropout_rate"), inherit("flip_aug"), inherit("random_crop"));
+            inherit("caption_dropout_rate"), inherit("caption_tag_dropout_rate"), inherit("flip_aug"), inherit("random_crop"),
+            inherit("caption_prefix"), inherit("caption_suffix"), inherit("secondary_separator"));
 
     private static final Map<String, ConfigKey> BY_NAME = ALL.stream().collect(Collectors.toMap(ConfigKey::name, Function.identity()));
 

@@ -93,13 +93,20 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
      */
     public record Subset(Path imageDir, int numRepeats, String classTokens, boolean isReg, Optional<Path> metadataFile,
                          String captionExtension, boolean shuffleCaption, int keepTokens, String keepTokensSeparator,
-                         double captionDropoutRate, double captionTagDropoutRate, boolean flipAug, boolean randomCrop) {}
+                         double captionDropoutRate, double captionTagDropoutRate, boolean flipAug, boolean randomCrop,
+                         Captions captions) {}
+
+    /** kohya's caption text edits: a prefix and a suffix ("" = none), and the secondary separator ("" = none). */
+    public record Captions(String prefix, String suffix, String secondarySeparator) {
+        public static final Captions NONE = new Captions("", "", "");
+    }
 
     /** Image pipeline: resolution, captions, augmentation, buckets, latent cache. */
     public record ImageData(Resolution resolution, String captionExtension, double captionDropoutRate,
                             boolean shuffleCaption, int keepTokens, boolean flipAug, boolean randomCrop,
                             Buckets buckets, boolean cacheLatents, boolean cacheLatentsToDisk,
-                            boolean cacheTextEncoderOutputsToDisk, String keepTokensSeparator, double captionTagDropoutRate) {}
+                            boolean cacheTextEncoderOutputsToDisk, String keepTokensSeparator, double captionTagDropoutRate,
+                            Captions captionEdits) {}
 
     /**
      * Aspect-ratio bucketing.
@@ -140,7 +147,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         ImageData i = image;
         var changed = new ImageData(i.resolution(), i.captionExtension(), i.captionDropoutRate(), i.shuffleCaption(),
                 i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk(), i.cacheTextEncoderOutputsToDisk(),
-                i.keepTokensSeparator(), i.captionTagDropoutRate());
+                i.keepTokensSeparator(), i.captionTagDropoutRate(), i.captionEdits());
         return new TrainConfig(taskType, model, lora, optimizer, schedule, loop, data, changed, text, output, sample, eval);
     }
 
@@ -188,7 +195,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.number("caption_dropout_rate"), v.bool("shuffle_caption"), v.integer("keep_tokens"),
                 v.bool("flip_aug"), v.bool("random_crop"), buckets, v.bool("cache_latents"),
                 v.bool("cache_latents_to_disk"), v.bool("cache_text_encoder_outputs_to_disk"),
-                v.string("keep_tokens_separator") == null ? "" : v.string("keep_tokens_separator"), v.number("caption_tag_dropout_rate"));
+                v.string("keep_tokens_separator") == null ? "" : v.string("keep_tokens_separator"), v.number("caption_tag_dropout_rate"),
+                new Captions(orEmpty(v.get("caption_prefix")), orEmpty(v.get("caption_suffix")), orEmpty(v.get("secondary_separator"))));
         var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
@@ -214,10 +222,14 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                     Optional.ofNullable((Path) s.values().get("metadata_file")), (String) get.apply("caption_extension"),
                     (Boolean) get.apply("shuffle_caption"), (Integer) get.apply("keep_tokens"), sep == null ? "" : (String) sep,
                     ((Number) get.apply("caption_dropout_rate")).doubleValue(), ((Number) get.apply("caption_tag_dropout_rate")).doubleValue(),
-                    (Boolean) get.apply("flip_aug"), (Boolean) get.apply("random_crop")));
+                    (Boolean) get.apply("flip_aug"), (Boolean) get.apply("random_crop"),
+                    new Captions(orEmpty(get.apply("caption_prefix")), orEmpty(get.apply("caption_suffix")),
+                            orEmpty(get.apply("secondary_separator")))));
         }
         return List.copyOf(out);
     }
+
+    private static String orEmpty(Object text) { return text == null ? "" : (String) text; }
 
     /** The deepest folder that holds every subset's image_dir. */
     private static Path commonFolder(List<Subset> subsets) {

@@ -49,8 +49,10 @@ public record ImageDatasetOptions(Path trainDataDir, Optional<Path> metadataPath
     /** The options of a training config. */
     public static ImageDatasetOptions of(TrainConfig c) {
         TrainConfig.ImageData image = c.image();
+        TrainConfig.Captions edits = image.captionEdits();
         CaptionProcessor captions = new CaptionProcessor(image.shuffleCaption(), image.keepTokens(),
-                image.captionDropoutRate(), image.captionTagDropoutRate(), image.keepTokensSeparator());
+                image.captionDropoutRate(), image.captionTagDropoutRate(), image.keepTokensSeparator(),
+                edits.prefix(), edits.suffix(), edits.secondarySeparator());
         java.util.List<KohyaSubset> subsets = c.data().subsets().stream().map(ImageDatasetOptions::subset).toList();
         return new ImageDatasetOptions(c.data().trainDataDir(), c.data().metadataPath(), image.captionExtension(),
                 BucketPlan.of(image.resolution(), image.buckets()), image.randomCrop(), image.flipAug(), captions,
@@ -61,7 +63,8 @@ public record ImageDatasetOptions(Path trainDataDir, Optional<Path> metadataPath
     static KohyaSubset subset(TrainConfig.Subset s) {
         Path name = s.imageDir().toAbsolutePath().normalize().getFileName();
         CaptionProcessor captions = new CaptionProcessor(s.shuffleCaption(), s.keepTokens(), s.captionDropoutRate(),
-                s.captionTagDropoutRate(), s.keepTokensSeparator());
+                s.captionTagDropoutRate(), s.keepTokensSeparator(), s.captions().prefix(), s.captions().suffix(),
+                s.captions().secondarySeparator());
         return new KohyaSubset(s.imageDir(), name == null ? s.imageDir().toString() : name.toString(), s.numRepeats(),
                 s.classTokens(), s.isReg(), new KohyaSubset.Settings(s.metadataFile(), Optional.of(s.captionExtension()),
                 Optional.of(captions), Optional.of(s.flipAug()), Optional.of(s.randomCrop())));

@@ -69,11 +69,11 @@ class KohyaImportTest {
         List<TrainConfig.Subset> s = c.data().subsets();
         assertEquals(3, s.size());
         assertEquals(new TrainConfig.Subset(dir.resolve("img/style"), 10, "mystyle", false, Optional.empty(), ".txt", true, 1, "",
-                0, 0, false, false), s.get(0));
+                0, 0, false, false, TrainConfig.Captions.NONE), s.get(0));
         assertEquals(new TrainConfig.Subset(dir.resolve("img/extra"), 3, "", false, Optional.empty(), ".txt", true, 2, "",
-                0, 0, true, false), s.get(1));
+                0, 0, true, false, TrainConfig.Captions.NONE), s.get(1));
         assertEquals(new TrainConfig.Subset(dir.resolve("reg/person"), 1, "person", true, Optional.empty(), ".txt", true, 1, "",
-                0, 0, false, false), s.get(2));
+                0, 0, false, false, TrainConfig.Captions.NONE), s.get(2));
         assertEquals(dir, c.data().trainDataDir());                 // the folder that holds every subset
     }
 

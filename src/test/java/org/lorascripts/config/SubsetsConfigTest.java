@@ -36,9 +36,9 @@ class SubsetsConfigTest {
                 """);
         assertEquals(List.of(
                 new TrainConfig.Subset(BASE.resolve("img/style"), 10, "mystyle", false, Optional.empty(), ".caption", true, 2, "|||",
-                        0, 0, false, false),
+                        0, 0, false, false, TrainConfig.Captions.NONE),
                 new TrainConfig.Subset(Path.of("/reg/person"), 1, "", true, Optional.of(BASE.resolve("meta.jsonl")), ".txt", false, 0,
-                        "|||", 0, 0, false, false)), c.data().subsets());
+                        "|||", 0, 0, false, false, TrainConfig.Captions.NONE)), c.data().subsets());
         assertEquals(Path.of("/"), c.data().trainDataDir());   // the folder that holds both
     }
 

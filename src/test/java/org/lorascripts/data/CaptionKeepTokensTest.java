@@ -58,4 +58,26 @@ class CaptionKeepTokensTest {
         CaptionProcessor p = new CaptionProcessor(false, 1, 0, 0, "|||");
         assertEquals("sks, 1girl ||| red hair", p.process("sks, 1girl ||| red hair\nsecond line", rnd(0)));
     }
+
+    /** kohya's docs/config_README example of caption_prefix, caption_suffix, keep_tokens_separator and secondary_separator. */
+    @Test
+    void prefixSuffixAndSecondarySeparatorAsKohyasExample() {
+        CaptionProcessor p = new CaptionProcessor(true, 0, 0, 0, "|||", "1girl, hatsune miku, vocaloid |||",
+                ", anime screencap ||| masterpiece, rating: general", ";;;");
+        String caption = "upper body, looking at viewer, sky;;;cloud;;;day, outdoors";
+        Set<String> orders = new HashSet<>();
+        for (int epoch = 0; epoch < 30; epoch++) {
+            String out = p.process(caption, rnd(epoch));
+            assertTrue(out.startsWith("1girl, hatsune miku, vocaloid, "), out);
+            assertTrue(out.endsWith(", masterpiece, rating: general"), out);
+            assertTrue(out.contains("sky,cloud,day"), out);                 // one tag while shuffling, then commas
+            String middle = out.substring("1girl, hatsune miku, vocaloid, ".length(), out.length() - ", masterpiece, rating: general".length());
+            assertEquals(Set.of("upper body", "looking at viewer", "sky,cloud,day", "outdoors", "anime screencap"),
+                    new HashSet<>(List.of(middle.split(", "))), out);
+            orders.add(middle);
+        }
+        assertTrue(orders.size() > 5, orders.toString());
+        // without shuffle the text trains as written, with the secondary separator as a comma
+        assertEquals("pre a, b;c suf".replace(";", ","), new CaptionProcessor(false, 0, 0, 0, "", "pre", "suf", ";").process("a, b;c", rnd(0)));
+    }
 }

@@ -50,7 +50,7 @@ public final class CaptionsCommand implements Runnable {
         @Option(names = "--input", required = true, paramLabel = "DIR", description = "Image folder holding the captions.")
         Path input;
 
-        @Option(names = "--format", paramLabel = "csv|txt", description = "Force metadata.csv (csv) or .txt files (txt); default: metadata.csv if present.")
+        @Option(names = "--format", paramLabel = "csv|txt|jsonl", description = "Force metadata.csv (csv), .txt files (txt) or metadata.jsonl (jsonl); default: metadata.csv, else metadata.jsonl, if present.")
         String format;
 
         CaptionStore open() {
@@ -157,10 +157,10 @@ public final class CaptionsCommand implements Runnable {
     }
 
     @Command(name = "convert", mixinStandardHelpOptions = true,
-            description = {"Copy captions between metadata.csv and .txt files; the source stays in place.",
+            description = {"Copy captions between metadata.csv, metadata.jsonl and .txt files; the source stays in place.",
                     "Entries already in the target are replaced by the source's."})
     static final class Convert extends Tool {
-        @Option(names = "--to", required = true, paramLabel = "csv|txt", description = "Target format.")
+        @Option(names = "--to", required = true, paramLabel = "csv|txt|jsonl", description = "Target format.")
         String to;
 
         @Override
@@ -176,7 +176,7 @@ public final class CaptionsCommand implements Runnable {
                 Map<String, String> present = new LinkedHashMap<>();
                 for (Map.Entry<String, String> e : captions.entrySet()) {
                     if (Files.isRegularFile(source.folder().resolve(e.getKey()))) present.put(e.getKey(), e.getValue());
-                    else out.println("  skipped " + e.getKey() + ": no such image beside metadata.csv");
+                    else out.println("  skipped " + e.getKey() + ": no such image beside " + source.location().getFileName());
                 }
                 captions = present;
             }

@@ -21,7 +21,7 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
         int examples;
         if (c.isImage()) {
             ImageDatasetStats s = DatasetScan.images(c.data().trainDataDir(),
-                    c.data().metadataPath().orElse(null), c.image().captionExtension());
+                    c.data().metadataPath().orElse(null), c.image().captionExtension(), ImageDatasetOptions.of(c).subsets());
             lines.add("dataset: " + s.dir());
             lines.add(row("images", Integer.toString(s.imageCount())));
             lines.add(row("captions", s.captionedCount() + " (" + s.fromMetadata() + " from "

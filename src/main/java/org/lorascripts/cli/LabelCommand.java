@@ -157,6 +157,10 @@ public final class LabelCommand implements Callable<Integer> {
     private CaptionFormat resolveFormat() {
         if (format != null) {
             CaptionFormat fmt = CaptionFormat.parse(format);
+            if (fmt == CaptionFormat.JSONL) {
+                throw new LabelException("--format jsonl: the labeler writes csv or txt captions; convert them afterwards with"
+                        + " ./lora captions convert --input DIR --to jsonl");
+            }
             if (fmt == CaptionFormat.TXT && output != null) {
                 throw new LabelException("--output " + output + " names a metadata.csv, but --format txt writes the captions"
                         + " beside the images; leave out one of them");

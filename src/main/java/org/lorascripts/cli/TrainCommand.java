@@ -48,6 +48,8 @@ import picocli.CommandLine.Spec;
             "      override keys without editing the file (same type checks as the file)",
             "  ./lora train --config my.yaml --set 'sample_prompts=[a city, a street]'",
             "  ./lora train --config my.yaml --resume latest",
+            "  ./lora train --config my_args.toml --dry-run",
+            "      kohya sd-scripts' training-argument TOML (and the dataset_config it names)",
             "  ./lora train --list-keys > docs/config-keys.md",
             "",
             "Exit codes: 0 ok, 2 config or data error, 1 unexpected error,",
@@ -57,7 +59,7 @@ import picocli.CommandLine.Spec;
 public final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML config (flat, or nested *_config: sections).")
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML config (flat, or nested *_config: sections), or kohya sd-scripts TOML (training arguments, or a dataset config).")
     Path config;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE",

@@ -79,11 +79,19 @@ public final class ConfigAdvisor {
             w.add(new ConfigWarning("resolution", "resolution " + r + " is not a multiple of 64; SD models train best"
                     + " at multiples of 64 (e.g. 512 or 768)"));
         }
-        if (c.image().cacheTextEncoderOutputsToDisk()
-                && (c.lora().trainTextEncoder() || c.image().captionDropoutRate() > 0 || c.image().shuffleCaption())) {
+        boolean captionsChange = c.image().captionDropoutRate() > 0 || c.image().shuffleCaption() || c.image().captionTagDropoutRate() > 0
+                || c.data().subsets().stream().anyMatch(s -> s.captionDropoutRate() > 0 || s.shuffleCaption() || s.captionTagDropoutRate() > 0);
+        if (c.image().cacheTextEncoderOutputsToDisk() && (c.lora().trainTextEncoder() || captionsChange)) {
             w.add(new ConfigWarning("cache_text_encoder_outputs_to_disk", "cache_text_encoder_outputs_to_disk has no effect while "
                     + (c.lora().trainTextEncoder() ? "train_text_encoder is true (the outputs change as the encoders train)"
                        : "captions change from step to step (caption_dropout_rate, shuffle_caption)")));
+        }
+        boolean separatorActs = c.data().subsets().isEmpty()
+                ? c.image().shuffleCaption() || c.image().captionTagDropoutRate() > 0
+                : c.data().subsets().stream().anyMatch(s -> !s.keepTokensSeparator().isEmpty() && (s.shuffleCaption() || s.captionTagDropoutRate() > 0));
+        if (v.isSet("keep_tokens_separator") && !separatorActs) {
+            w.add(new ConfigWarning("keep_tokens_separator", "keep_tokens_separator acts only with shuffle_caption or"
+                    + " caption_tag_dropout_rate; without them captions train as written, the separator included (as in kohya)"));
         }
         if (v.isSet("text_encoder_lr") && !c.lora().trainTextEncoder()) {
             w.add(new ConfigWarning("text_encoder_lr", "text_encoder_lr has no effect while train_text_encoder is false"));

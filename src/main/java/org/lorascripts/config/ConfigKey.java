@@ -39,6 +39,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
             case TEXT_LIST -> "a list of strings";
             case RESOLUTION -> "a multiple of 8 between 8 and 8192, like 512 or \"768,512\" (width,height)";
             case DEVICE -> "one of auto, cpu, cuda, cuda:N";
+            case SUBSETS -> "a list of subsets, each a mapping like {image_dir: data/10_style, num_repeats: 10}";
         };
     }
 
@@ -55,6 +56,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
             case MODEL -> "a model path or a builtin: model";
             case NAME_LIST, TEXT_LIST -> "a list";
             case RESOLUTION -> "a resolution like 512";
+            case SUBSETS -> "a list of subsets";
         };
     }
 
@@ -131,6 +133,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
         Builder texts() { kind = ValueKind.TEXT_LIST; return this; }
         Builder resolution() { kind = ValueKind.RESOLUTION; return this; }
         Builder device() { kind = ValueKind.DEVICE; return this; }
+        Builder subsets() { kind = ValueKind.SUBSETS; return this; }
         Builder def(Object value) { def = value; return this; }
         Builder derivedFrom(String key) { derivedFrom = key; return this; }
         Builder defaultLabel(String label) { defaultLabel = label; return this; }

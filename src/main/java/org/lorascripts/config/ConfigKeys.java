@@ -102,6 +102,12 @@ public final class ConfigKeys {
             key("loraplus_lr_ratio", TRAIN).positiveNumber().def(1.0)
                     .help("LoRA+: the up (B) matrices train at the learning rate times this ratio (LoRA+ paper and kohya"
                             + " suggest 16); 1 = off.").build(),
+            key("loraplus_unet_lr_ratio", TRAIN).positiveNumber().derivedFrom("loraplus_lr_ratio").image()
+                    .help("LoRA+ ratio of the UNet's up matrices, instead of loraplus_lr_ratio (kohya's network_args"
+                            + " loraplus_unet_lr_ratio).").build(),
+            key("loraplus_text_encoder_lr_ratio", TRAIN).positiveNumber().derivedFrom("loraplus_lr_ratio").image()
+                    .help("LoRA+ ratio of the text encoders' up matrices, instead of loraplus_lr_ratio (kohya's network_args"
+                            + " loraplus_text_encoder_lr_ratio).").build(),
             key("weight_decay", TRAIN).numberAtLeast(0).def(0.01)
                     .help("Decoupled weight decay (sgd: added to the gradient). Applies to every optimizer when set;"
                             + " unset, only adamw and adamw8bit use this default and the others use 0.").build(),
@@ -147,10 +153,20 @@ public final class ConfigKeys {
             key("early_stopping_patience", TRAIN).integerAtLeast(0).def(0)
                     .help("Stop after N evaluations without validation-loss improvement; 0 = off.").build(),
             // ---- data_config
-            key("train_data_dir", DATA).path().required()
+            key("train_data_dir", DATA).path().required().defaultLabel("(required, unless subsets is set)")
                     .help("Training data: a folder of images (+ captions; kohya's N_name subfolders repeat N times), or for text a folder/file of .txt (a line each), .jsonl (an object each) or .json (an array: alpaca, ShareGPT, messages).").build(),
-            key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv if present")
-                    .help("Caption CSV with header file_name,text; file names are relative to train_data_dir.").build(),
+            key("subsets", DATA).subsets().def(List.of()).image()
+                    .help("Image subsets as kohya's dataset config [[datasets.subsets]], instead of train_data_dir: a list of"
+                            + " mappings with image_dir (required), num_repeats (1), class_tokens, is_reg, metadata_file, and any of"
+                            + " caption_extension, shuffle_caption, keep_tokens, keep_tokens_separator, caption_dropout_rate,"
+                            + " caption_tag_dropout_rate, flip_aug, random_crop, caption_prefix, caption_suffix, secondary_separator"
+                            + " (unset: the top-level key). Each image trains"
+                            + " num_repeats times per epoch; is_reg subsets are matched to the train images as reg_data_dir's are."
+                            + " E.g. [{image_dir: img/style, num_repeats: 10, class_tokens: mystyle}, {image_dir: reg, is_reg: true}].").build(),
+            key("metadata_path", DATA).path().image().defaultLabel("train_data_dir/metadata.csv or metadata.jsonl if present")
+                    .help("Caption file: a CSV with header file_name,text; a JSONL of {\"file_name\": ..., \"text\": ...} objects"
+                            + " (Hugging Face imagefolder); or kohya's fine-tuning metadata .json ({\"img\": {\"caption\": ...,"
+                            + " \"tags\": ...}}, keys with or without the extension). File names are relative to train_data_dir.").build(),
             key("resolution", DATA).resolution().def(Resolution.square(512)).image()
                     .help("Training resolution: 512 (SD1.5), 768, 1024; or \"W,H\". Multiple of 8 (64 recommended).").build(),
             key("caption_extension", DATA).string().def(".txt").image()
@@ -169,6 +185,18 @@ public final class ConfigKeys {
                     .help("Shuffle comma-separated caption tags each step.").build(),
             key("keep_tokens", DATA).integerAtLeast(0).def(0).image()
                     .help("Keep the first N caption tags in place when shuffling (e.g. the trigger word).").build(),
+            key("keep_tokens_separator", DATA).string().image()
+                    .help("kohya's keep_tokens_separator (e.g. \"|||\"): the tags before it stay in place when shuffling"
+                            + " (instead of keep_tokens), and tags after a second one stay at the end.").build(),
+            key("caption_tag_dropout_rate", DATA).number(0, 1).def(0.0).image()
+                    .help("Probability of leaving out each tag that is not kept (keep_tokens), per step.").build(),
+            key("caption_prefix", DATA).string().image()
+                    .help("Text put before every caption with a space (kohya's caption_prefix; it may end with keep_tokens_separator).").build(),
+            key("caption_suffix", DATA).string().image()
+                    .help("Text put after every caption with a space (kohya's caption_suffix).").build(),
+            key("secondary_separator", DATA).string().image()
+                    .help("kohya's secondary_separator (e.g. \";;;\"): tags joined by it stay together when shuffling and"
+                            + " dropping, then it becomes a comma.").build(),
             key("flip_aug", DATA).bool().def(false).image()
                     .help("Random horizontal flips (avoid for asymmetric subjects and text).").build(),
             key("random_crop", DATA).bool().def(false).image()

@@ -20,13 +20,30 @@ import java.util.Map;
 public final class ConfigLoader {
     private ConfigLoader() {}
 
-    /** Loads {@code file}; {@code overrides} are {@code KEY=VALUE} strings as given to {@code --set}. */
+    /**
+     * Loads {@code file}; {@code overrides} are {@code KEY=VALUE} strings as given to {@code --set}. A
+     * {@code .toml} file is one of kohya sd-scripts' ({@link KohyaImport}): its training arguments, or a
+     * dataset config.
+     */
     public static LoadedConfig load(Path file, List<String> overrides) {
+        if (KohyaImport.isToml(file)) return load(KohyaImport.read(file), overrides);
         String display = file.toString();
         ConfigProblems problems = new ConfigProblems();
         List<RawEntry> entries = YamlConfigReader.read(file, display, problems);
         Path baseDir = file.toAbsolutePath().normalize().getParent();
         return bind(entries, overrides, display, baseDir, problems);
+    }
+
+    /**
+     * Loads converted kohya files: values are checked as a YAML file's are, and problems name the TOML
+     * file and line; the conversion's warnings (kohya keys not used) come first among the warnings.
+     */
+    public static LoadedConfig load(KohyaImport.Conversion kohya, List<String> overrides) {
+        ConfigProblems problems = new ConfigProblems();
+        LoadedConfig loaded = bind(kohya.entries(), overrides, kohya.source(), kohya.baseDir(), problems);
+        List<ConfigWarning> warnings = new ArrayList<>(kohya.warnings());
+        warnings.addAll(loaded.warnings());
+        return new LoadedConfig(loaded.config(), loaded.values(), List.copyOf(warnings));
     }
 
     /** Loads YAML text as if it were a file named {@code displayName} in {@code baseDir}. */
@@ -55,7 +72,11 @@ public final class ConfigLoader {
         if (o == null) return new RawValue.Null();
         if (o instanceof List<?> list) return new RawValue.Sequence(list.stream().map(ConfigLoader::toRaw).toList());
         if (o instanceof ConfigChoice c) return new RawValue.Scalar(c.configName());
-        if (o instanceof Map<?, ?>) return new RawValue.Mapping();
+        if (o instanceof Map<?, ?> m) {
+            List<RawValue.Field> fields = new ArrayList<>();
+            for (var e : m.entrySet()) fields.add(new RawValue.Field(String.valueOf(e.getKey()), toRaw(e.getValue()), 0));
+            return new RawValue.Mapping(fields);
+        }
         return new RawValue.Scalar(String.valueOf(o));
     }
 
@@ -90,7 +111,9 @@ public final class ConfigLoader {
             }
         }
         for (ConfigKey k : ConfigKeys.ALL) {
-            if (k.required() && !values.isSet(k.name()) && !problems.failed(k.name())) {
+            // kohya's dataset config replaces train_data_dir: subsets name the image folders themselves
+            boolean replaced = k.name().equals("train_data_dir") && (values.isSet("subsets") || problems.failed("subsets"));
+            if (k.required() && !replaced && !values.isSet(k.name()) && !problems.failed(k.name())) {
                 problems.add(Origin.file(source, 0), "missing required key '" + k.name() + "': " + k.help());
             }
         }

@@ -26,6 +26,12 @@ public final class ConfigPrinter {
                 // values line up after the keys; the few very long kohya names (cache_text_encoder_outputs_to_disk) push theirs
                 line.append(String.format("%-" + KEY_COLUMN + "s", k.name()));
                 for (int gap = Math.max(0, KEY_COLUMN - k.name().length()); gap < 2; gap++) line.append(' ');   // at least two spaces
+                if (value == null && k.name().equals("train_data_dir") && v.isSet("subsets")) {
+                    value = loaded.config().data().trainDataDir();   // derived: the folder of the subsets
+                    line.append(value).append("   (the folder that holds the subsets)");
+                    out.println(line);
+                    continue;
+                }
                 line.append(value == null ? k.defaultText() : ValueText.format(value, k.kind()));
                 if (changed) line.append("   (default: ").append(k.defaultText()).append(')');
                 else if (!v.isSet(k.name()) && k.derivedFrom() != null) line.append("   (").append(k.defaultText()).append(')');

@@ -25,6 +25,7 @@ final class ConfigValidator {
         checkPickles(v, p);
         TaskType task = v.choice("task_type", TaskType.class);
         if (task == TaskType.IMAGE_GENERATION) checkImage(v, p, notes);
+        checkSubsets(v, p, task);
         if (v.number("val_ratio") > 0 && v.isSet("val_data_dir")) {
             p.add(v.origin("val_data_dir"), "set either val_ratio or val_data_dir, not both (val_ratio is at "
                     + v.origin("val_ratio") + ")", "val_ratio", "val_data_dir");
@@ -160,6 +161,47 @@ final class ConfigValidator {
                         + args.raw().get("conv_alpha") + " (" + at + "); keep one of them", "conv_alpha", "network_args");
             } else {
                 v.put(ConfigKeys.get("conv_alpha"), args.convAlpha(), at, "network_args conv_alpha");
+            }
+        }
+    }
+
+    /**
+     * {@code subsets:} replaces train_data_dir, reg_data_dir and metadata_path (as kohya's dataset config
+     * replaces them); it needs a train subset, and a subset's flip_aug / random_crop need cache_latents off.
+     */
+    @SuppressWarnings("unchecked")
+    private static void checkSubsets(ConfigValues v, ConfigProblems p, TaskType task) {
+        if (!v.isSet("subsets") || p.failed("subsets")) return;
+        List<SubsetKeys.Settings> raw = (List<SubsetKeys.Settings>) v.get("subsets");
+        if (task != TaskType.IMAGE_GENERATION) {
+            p.add(v.origin("subsets"), "subsets are image subsets; a text-generation run reads train_data_dir", "subsets");
+            return;
+        }
+        if (raw.isEmpty()) {
+            p.add(v.origin("subsets"), "subsets is empty: list at least one {image_dir: ...} or remove the key", "subsets");
+            return;
+        }
+        for (String replaced : new String[] {"train_data_dir", "reg_data_dir", "metadata_path"}) {
+            if (v.isSet(replaced)) {
+                p.add(v.origin(replaced), "set either " + replaced + " or subsets (at " + v.origin("subsets") + "), not both: "
+                        + (replaced.equals("reg_data_dir") ? "give the reg folders as subsets with is_reg: true"
+                           : replaced.equals("metadata_path") ? "give each subset its metadata_file" : "subsets name their image folders"),
+                        replaced, "subsets");
+            }
+        }
+        List<TrainConfig.Subset> subsets = TrainConfig.subsets(v);
+        if (subsets.stream().allMatch(TrainConfig.Subset::isReg)) {
+            p.add(v.origin("subsets"), "every subset has is_reg: true; at least one must hold training images", "subsets");
+        }
+        if (!v.bool("cache_latents")) return;
+        for (int i = 0; i < subsets.size(); i++) {
+            TrainConfig.Subset s = subsets.get(i);
+            for (String aug : new String[] {"random_crop", "flip_aug"}) {
+                boolean on = aug.equals("flip_aug") ? s.flipAug() : s.randomCrop();
+                if (on && raw.get(i).has(aug)) {
+                    p.add(raw.get(i).origin(), "subsets[" + i + "]." + aug + ": true needs cache_latents: false (cached latents are"
+                            + " computed once per image, so per-step augmentation cannot apply)", "subsets", "cache_latents");
+                }
             }
         }
     }

@@ -31,6 +31,14 @@ public record NetworkArgs(Map<String, String> raw, String algo, Integer convDim,
 
     private static final Set<String> UNDERSTOOD = Set.of("algo", "conv_dim", "conv_alpha", "factor", "decompose_both", "full_matrix", "dora_wd");
 
+    /** Every LyCORIS argument this class knows, implemented or not (a kohya import keeps them in network_args). */
+    public static final Set<String> LYCORIS_KEYS;
+    static {
+        Set<String> all = new java.util.HashSet<>(UNDERSTOOD);
+        all.addAll(UNIMPLEMENTED);
+        LYCORIS_KEYS = Set.copyOf(all);
+    }
+
     public NetworkArgs {
         raw = Collections.unmodifiableMap(new LinkedHashMap<>(raw));
     }

@@ -21,7 +21,19 @@ sealed interface RawValue {
 
     record Sequence(List<RawValue> items) implements RawValue {}
 
-    record Mapping() implements RawValue {}
+    /**
+     * A mapping: its fields in the order written, each with its line (0 when unknown). Only the items
+     * of a list key that takes mappings ({@code subsets:}) are read into fields; elsewhere a mapping is
+     * refused by the value's parser, whatever it holds.
+     */
+    record Mapping(List<Field> fields) implements RawValue {
+        public Mapping { fields = List.copyOf(fields); }
+
+        static Mapping empty() { return new Mapping(List.of()); }
+    }
+
+    /** One {@code key: value} of a {@link Mapping}. */
+    record Field(String key, RawValue value, int line) {}
 
     /** How the value is shown back in "got ..." messages: a scalar quoted, else its kind. */
     default String shown() {

@@ -33,14 +33,17 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
      * Optimizer settings; the UNet / text-encoder rates default to {@code learningRate}. The adam_*
      * keys serve AdamW; {@code weightDecay} serves every optimizer when {@code weightDecaySet}, else
      * only AdamW (the others take their reference default, 0); {@code args} (optimizer_args)
-     * override both. {@code loraPlusLrRatio} (LoRA+) multiplies the rate of every LoRA up matrix.
+     * override both. {@code loraPlusLrRatio} (LoRA+) multiplies the rate of every LoRA up matrix;
+     * {@code loraPlusUnetLrRatio} / {@code loraPlusTextEncoderLrRatio} replace it for the UNet's / the text
+     * encoders' (they read as loraPlusLrRatio when unset, as kohya's {@code ratio_part or ratio}).
      *
      * @param textEncoderLrs text_encoder_lr as written: one rate for every text encoder, or one per
      *                       encoder (SDXL: TE1, TE2), as kohya's {@code --text_encoder_lr} (nargs="*")
      */
     public record Optimizer(OptimizerType type, double learningRate, double unetLr, List<Double> textEncoderLrs,
                             double weightDecay, double beta1, double beta2, double epsilon, double maxGradNorm,
-                            boolean weightDecaySet, OptimizerArgs args, double loraPlusLrRatio) {
+                            boolean weightDecaySet, OptimizerArgs args, double loraPlusLrRatio,
+                            double loraPlusUnetLrRatio, double loraPlusTextEncoderLrRatio) {
         public Optimizer {
             java.util.Objects.requireNonNull(args, "args");
             textEncoderLrs = List.copyOf(textEncoderLrs);
@@ -70,15 +73,41 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         public int effectiveBatchSize() { return batchSize * gradientAccumulationSteps; }
     }
 
-    /** Where the examples are. {@code valDataDir} and {@code valRatio} > 0 are exclusive. */
+    /**
+     * Where the examples are. {@code valDataDir} and {@code valRatio} > 0 are exclusive. With {@code subsets}
+     * (kohya's dataset config) the images are theirs, and {@code trainDataDir} is the folder that holds them
+     * all unless set (the place of caches and the dataset's name).
+     */
     public record Data(Path trainDataDir, Optional<Path> metadataPath, double valRatio, Optional<Path> valDataDir,
-                       Optional<Path> regDataDir, double priorLossWeight) {}
+                       Optional<Path> regDataDir, double priorLossWeight, List<Subset> subsets) {
+        public Data { subsets = List.copyOf(subsets); }
+    }
+
+    /**
+     * One image subset of {@code subsets:} (kohya's {@code [[datasets.subsets]]}), every value resolved: a
+     * key the subset does not set has the top-level key's value, as kohya's subset falls back to its dataset
+     * and {@code [general]}.
+     *
+     * @param classTokens         the caption of images without one ("" = none: they train uncaptioned)
+     * @param keepTokensSeparator "" = none
+     * @param metadataFile        a caption file for the subset (metadata.csv / .jsonl, kohya's fine-tuning JSON)
+     */
+    public record Subset(Path imageDir, int numRepeats, String classTokens, boolean isReg, Optional<Path> metadataFile,
+                         String captionExtension, boolean shuffleCaption, int keepTokens, String keepTokensSeparator,
+                         double captionDropoutRate, double captionTagDropoutRate, boolean flipAug, boolean randomCrop,
+                         Captions captions) {}
+
+    /** kohya's caption text edits: a prefix and a suffix ("" = none), and the secondary separator ("" = none). */
+    public record Captions(String prefix, String suffix, String secondarySeparator) {
+        public static final Captions NONE = new Captions("", "", "");
+    }
 
     /** Image pipeline: resolution, captions, augmentation, buckets, latent cache. */
     public record ImageData(Resolution resolution, String captionExtension, double captionDropoutRate,
                             boolean shuffleCaption, int keepTokens, boolean flipAug, boolean randomCrop,
                             Buckets buckets, boolean cacheLatents, boolean cacheLatentsToDisk,
-                            boolean cacheTextEncoderOutputsToDisk) {}
+                            boolean cacheTextEncoderOutputsToDisk, String keepTokensSeparator, double captionTagDropoutRate,
+                            Captions captionEdits) {}
 
     /**
      * Aspect-ratio bucketing.
@@ -118,7 +147,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     public TrainConfig withBuckets(Buckets buckets) {
         ImageData i = image;
         var changed = new ImageData(i.resolution(), i.captionExtension(), i.captionDropoutRate(), i.shuffleCaption(),
-                i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk(), i.cacheTextEncoderOutputsToDisk());
+                i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk(), i.cacheTextEncoderOutputsToDisk(),
+                i.keepTokensSeparator(), i.captionTagDropoutRate(), i.captionEdits());
         return new TrainConfig(taskType, model, lora, optimizer, schedule, loop, data, changed, text, output, sample, eval);
     }
 
@@ -146,23 +176,28 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var optimizer = new Optimizer(v.choice("optimizer", OptimizerType.class), v.number("learning_rate"),
                 v.number("unet_lr"), v.numbers("text_encoder_lr"), v.number("weight_decay"), v.number("adam_beta1"),
                 v.number("adam_beta2"), v.number("adam_epsilon"), v.number("max_grad_norm"), v.isSetByUser("weight_decay"),
-                OptimizerArgs.parse(v.choice("optimizer", OptimizerType.class), v.list("optimizer_args")), v.number("loraplus_lr_ratio"));
+                OptimizerArgs.parse(v.choice("optimizer", OptimizerType.class), v.list("optimizer_args")), v.number("loraplus_lr_ratio"),
+                v.number("loraplus_unet_lr_ratio"), v.number("loraplus_text_encoder_lr_ratio"));
         var schedule = new Schedule(v.choice("lr_scheduler", LrScheduler.class), v.integer("lr_warmup_steps"),
                 v.integer("lr_scheduler_num_cycles"), v.number("lr_scheduler_power"));
         var loop = new Loop(v.integer("epochs"), v.integer("max_steps"), v.integer("batch_size"),
                 v.integer("gradient_accumulation_steps"), v.choice("mixed_precision", MixedPrecision.class),
                 v.bool("gradient_checkpointing"), v.integer("seed"), v.string("device"), v.integer("log_interval"),
                 v.number("noise_offset"), v.number("min_snr_gamma"));
-        var data = new Data(v.path("train_data_dir"), Optional.ofNullable(v.path("metadata_path")),
+        List<Subset> subsets = subsets(v);
+        Path trainDir = v.path("train_data_dir") != null || subsets.isEmpty() ? v.path("train_data_dir") : commonFolder(subsets);
+        var data = new Data(trainDir, Optional.ofNullable(v.path("metadata_path")),
                 v.number("val_ratio"), Optional.ofNullable(v.path("val_data_dir")),
-                Optional.ofNullable(v.path("reg_data_dir")), v.number("prior_loss_weight"));
+                Optional.ofNullable(v.path("reg_data_dir")), v.number("prior_loss_weight"), subsets);
         var buckets = new Buckets(v.bool("enable_bucket"), v.integer("min_bucket_reso"), v.integer("max_bucket_reso"),
                 v.integer("bucket_reso_steps"), v.bool("bucket_no_upscale"),
                 v.isSetByUser("min_bucket_reso"), v.isSetByUser("max_bucket_reso"));
         var image = new ImageData((Resolution) v.get("resolution"), v.string("caption_extension"),
                 v.number("caption_dropout_rate"), v.bool("shuffle_caption"), v.integer("keep_tokens"),
                 v.bool("flip_aug"), v.bool("random_crop"), buckets, v.bool("cache_latents"),
-                v.bool("cache_latents_to_disk"), v.bool("cache_text_encoder_outputs_to_disk"));
+                v.bool("cache_latents_to_disk"), v.bool("cache_text_encoder_outputs_to_disk"),
+                v.string("keep_tokens_separator") == null ? "" : v.string("keep_tokens_separator"), v.number("caption_tag_dropout_rate"),
+                new Captions(orEmpty(v.get("caption_prefix")), orEmpty(v.get("caption_suffix")), orEmpty(v.get("secondary_separator"))));
         var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
@@ -174,5 +209,36 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var eval = new Eval(v.integer("eval_steps"), v.integer("early_stopping_patience"));
         return new TrainConfig(v.choice("task_type", TaskType.class), model, lora, optimizer, schedule, loop, data,
                 image, text, output, sample, eval);
+    }
+
+    /** The subsets with every unset key resolved to the top-level key of its name (kohya's fallback). */
+    @SuppressWarnings("unchecked")
+    static List<Subset> subsets(ConfigValues v) {
+        List<Subset> out = new java.util.ArrayList<>();
+        for (SubsetKeys.Settings s : (List<SubsetKeys.Settings>) v.get("subsets")) {
+            java.util.function.Function<String, Object> get = k -> s.has(k) ? s.values().get(k) : v.get(k);
+            Object sep = get.apply("keep_tokens_separator");
+            out.add(new Subset((Path) s.values().get("image_dir"), (Integer) s.values().getOrDefault("num_repeats", 1),
+                    (String) s.values().getOrDefault("class_tokens", ""), (Boolean) s.values().getOrDefault("is_reg", false),
+                    Optional.ofNullable((Path) s.values().get("metadata_file")), (String) get.apply("caption_extension"),
+                    (Boolean) get.apply("shuffle_caption"), (Integer) get.apply("keep_tokens"), sep == null ? "" : (String) sep,
+                    ((Number) get.apply("caption_dropout_rate")).doubleValue(), ((Number) get.apply("caption_tag_dropout_rate")).doubleValue(),
+                    (Boolean) get.apply("flip_aug"), (Boolean) get.apply("random_crop"),
+                    new Captions(orEmpty(get.apply("caption_prefix")), orEmpty(get.apply("caption_suffix")),
+                            orEmpty(get.apply("secondary_separator")))));
+        }
+        return List.copyOf(out);
+    }
+
+    private static String orEmpty(Object text) { return text == null ? "" : (String) text; }
+
+    /** The deepest folder that holds every subset's image_dir. */
+    private static Path commonFolder(List<Subset> subsets) {
+        Path common = subsets.getFirst().imageDir().toAbsolutePath().normalize().getParent();
+        for (Subset s : subsets) {
+            Path d = s.imageDir().toAbsolutePath().normalize();
+            while (common != null && !d.startsWith(common)) common = common.getParent();
+        }
+        return common == null ? subsets.getFirst().imageDir() : common;
     }
 }

@@ -17,7 +17,12 @@ public enum ValueKind {
     /** {@code List<String>} of identifiers; a plain string is split at commas. */ NAME_LIST("list of names"),
     /** {@code List<String>} of free texts (prompts); a plain string is one item. */ TEXT_LIST("list of strings"),
     /** {@link Resolution}. */ RESOLUTION("resolution"),
-    /** {@link String}: auto, cpu, cuda or cuda:N. */ DEVICE("device");
+    /** {@link String}: auto, cpu, cuda or cuda:N. */ DEVICE("device"),
+    /**
+     * {@code List<SubsetKeys.Settings>}: a list of mappings, each one image subset with the keys of
+     * {@link SubsetKeys} (kohya's {@code [[datasets.subsets]]}).
+     */
+    SUBSETS("list of subsets");
 
     private final String label;
 

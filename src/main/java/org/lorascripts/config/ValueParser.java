@@ -43,7 +43,59 @@ final class ValueParser {
             case TEXT_LIST -> parseList(e, false);
             case RESOLUTION -> parseResolution(e);
             case DEVICE -> parseDevice(e, scalar(e));
+            case SUBSETS -> parseSubsets(e, baseDir);
         };
+    }
+
+    /**
+     * A list of mappings with the keys of {@link SubsetKeys}, each value typed by its key's rules. Every
+     * problem of every subset is collected, each naming its line and the subset as {@code subsets[i].key}.
+     */
+    private static List<SubsetKeys.Settings> parseSubsets(RawEntry e, Path baseDir) {
+        if (!(e.value() instanceof RawValue.Sequence q)) throw invalid(e);
+        List<String> problems = new ArrayList<>();
+        List<SubsetKeys.Settings> out = new ArrayList<>();
+        for (int i = 0; i < q.items().size(); i++) {
+            RawValue item = q.items().get(i);
+            String name = e.written() + "[" + i + "]";
+            if (!(item instanceof RawValue.Mapping m) || m.fields().isEmpty()) {
+                problems.add(e.origin() + ": " + name + " must be a mapping like {image_dir: data/style, num_repeats: 10}, got "
+                        + item.shown());
+                continue;
+            }
+            Origin itemOrigin = at(e.origin(), m.fields().getFirst().line());
+            java.util.Map<String, Object> values = new java.util.LinkedHashMap<>();
+            for (RawValue.Field f : m.fields()) {
+                Origin origin = at(e.origin(), f.line());
+                var key = SubsetKeys.lookup(f.key());
+                if (key.isEmpty()) {
+                    String hint = ClosestName.hint(f.key(), SubsetKeys.names());
+                    problems.add(origin + ": unknown subset key '" + f.key() + "' in " + name
+                            + (hint.isEmpty() ? "; subset keys are " + String.join(", ", SubsetKeys.names()) : hint));
+                    continue;
+                }
+                if (values.containsKey(f.key())) {
+                    problems.add(origin + ": duplicate key '" + f.key() + "' in " + name + "; keep one");
+                    continue;
+                }
+                try {
+                    Object typed = parse(new RawEntry(key.get(), name + "." + f.key(), f.value(), origin), baseDir);
+                    if (typed != null) values.put(f.key(), typed);
+                } catch (ConfigException bad) {
+                    problems.addAll(bad.problems());
+                }
+            }
+            if (!values.containsKey("image_dir") && m.fields().stream().noneMatch(f -> f.key().equals("image_dir"))) {
+                problems.add(itemOrigin + ": " + name + " has no image_dir; give the folder of its images");
+            }
+            out.add(new SubsetKeys.Settings(values, itemOrigin));
+        }
+        if (!problems.isEmpty()) throw new ConfigException(problems);
+        return List.copyOf(out);
+    }
+
+    private static Origin at(Origin list, int line) {
+        return line > 0 && !list.isOverride() ? Origin.file(list.source(), line) : list;
     }
 
     static ConfigException invalid(RawEntry e) {

@@ -128,14 +128,29 @@ final class YamlConfigReader {
     }
 
     /**
-     * The raw value of a node. Only one level of a list is looked into: no key takes more, and an
+     * The raw value of a node. Only a bounded depth is looked into: a list of scalars, or a list of
+     * mappings whose values are scalars or lists of scalars ({@code subsets:}). No key takes more, and an
      * alias can make a node contain itself ({@code &a [*a]}), which a full walk would follow forever.
      */
     static RawValue toRaw(Node node) {
         return switch (node) {
-            case SequenceNode q -> new RawValue.Sequence(q.getValue().stream().map(YamlConfigReader::toRawFlat).toList());
+            case SequenceNode q -> new RawValue.Sequence(q.getValue().stream().map(YamlConfigReader::toRawItem).toList());
             default -> toRawFlat(node);
         };
+    }
+
+    /** An item of a list: a scalar, or a mapping of scalars and lists of scalars (one subset). */
+    private static RawValue toRawItem(Node node) {
+        if (!(node instanceof MappingNode m)) return toRawFlat(node);
+        List<RawValue.Field> fields = new ArrayList<>();
+        for (NodeTuple t : m.getValue()) {
+            String key = t.getKeyNode() instanceof ScalarNode k ? k.getValue() : "";
+            RawValue value = t.getValueNode() instanceof SequenceNode q
+                    ? new RawValue.Sequence(q.getValue().stream().map(YamlConfigReader::toRawFlat).toList())
+                    : toRawFlat(t.getValueNode());
+            fields.add(new RawValue.Field(key, value, line(t.getKeyNode())));
+        }
+        return new RawValue.Mapping(fields);
     }
 
     private static RawValue toRawFlat(Node node) {
@@ -145,7 +160,7 @@ final class YamlConfigReader {
             case ScalarNode s when s.getTag().equals(Tag.NULL) || (s.isPlain() && isNullWord(s.getValue())) -> new RawValue.Null();
             case ScalarNode s -> new RawValue.Scalar(s.getValue());
             case SequenceNode q -> new RawValue.Sequence(List.of()); // a list in a list: refused by the value's parser
-            default -> new RawValue.Mapping();
+            default -> RawValue.Mapping.empty();
         };
     }
 

@@ -2,15 +2,19 @@ package org.lorascripts.data;
 
 import java.util.Locale;
 
-/** Where captions live: one {@code metadata.csv} (Hugging Face imagefolder) or one .txt per image (kohya). */
+/**
+ * Where captions live: one {@code metadata.csv} or {@code metadata.jsonl} (Hugging Face imagefolder), or one
+ * .txt per image (kohya).
+ */
 public enum CaptionFormat {
-    CSV, TXT;
+    CSV, TXT, JSONL;
 
     public static CaptionFormat parse(String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {
             case "csv" -> CSV;
             case "txt" -> TXT;
-            default -> throw new DatasetException("unknown caption format '" + text + "': use csv or txt");
+            case "jsonl" -> JSONL;
+            default -> throw new DatasetException("unknown caption format '" + text + "': use csv, txt or jsonl");
         };
     }
 

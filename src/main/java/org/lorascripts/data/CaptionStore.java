@@ -29,9 +29,10 @@ public final class CaptionStore {
         this.txtExtension = txtExtension;
     }
 
-    /** metadata.csv when the folder has one, else .txt files. */
+    /** metadata.csv when the folder has one, else metadata.jsonl, else .txt files. */
     public static CaptionFormat detect(Path folder) {
-        return Files.isRegularFile(folder.resolve(MetadataCsv.FILE_NAME)) ? CaptionFormat.CSV : CaptionFormat.TXT;
+        if (Files.isRegularFile(folder.resolve(MetadataCsv.FILE_NAME))) return CaptionFormat.CSV;
+        return Files.isRegularFile(folder.resolve(CaptionMetadata.JSONL_NAME)) ? CaptionFormat.JSONL : CaptionFormat.TXT;
     }
 
     public static CaptionStore open(Path folder) {
@@ -40,7 +41,18 @@ public final class CaptionStore {
     }
 
     public static CaptionStore open(Path folder, CaptionFormat format) {
-        return format == CaptionFormat.CSV ? openCsv(folder, folder.resolve(MetadataCsv.FILE_NAME)) : openTxt(folder);
+        return switch (format) {
+            case CSV -> openCsv(folder, folder.resolve(MetadataCsv.FILE_NAME));
+            case JSONL -> openJsonl(folder, folder.resolve(CaptionMetadata.JSONL_NAME));
+            case TXT -> openTxt(folder);
+        };
+    }
+
+    /** A metadata.jsonl ({"file_name": ..., "text": ...} a line); edits keep each line's other fields. */
+    public static CaptionStore openJsonl(Path folder, Path jsonlFile) {
+        ImageFiles.requireFolder(folder);
+        LinkedHashMap<String, String> rows = Files.exists(jsonlFile) ? CaptionMetadata.readJsonl(jsonlFile, folder) : new LinkedHashMap<>();
+        return new CaptionStore(folder, CaptionFormat.JSONL, jsonlFile, rows, ".txt");
     }
 
     /** A metadata.csv that may live outside the image folder (file_name stays relative to the images). */
@@ -90,9 +102,9 @@ public final class CaptionStore {
         return format;
     }
 
-    /** Where the captions are written: the csv file, or the folder for .txt captions. */
+    /** Where the captions are written: the csv / jsonl file, or the folder for .txt captions. */
     public Path location() {
-        return format == CaptionFormat.CSV ? csvFile : folder;
+        return format == CaptionFormat.TXT ? folder : csvFile;
     }
 
     /** image → caption, in file order (csv) or sorted path order (txt). Read-only view. */
@@ -118,6 +130,8 @@ public final class CaptionStore {
         try {
             if (format == CaptionFormat.CSV) {
                 MetadataCsv.write(csvFile, captions);
+            } else if (format == CaptionFormat.JSONL) {
+                CaptionMetadata.writeJsonl(csvFile, folder, captions);
             } else {
                 for (Map.Entry<String, String> e : updates.entrySet()) {
                     AtomicFileWriter.write(ImageFiles.captionFile(folder, e.getKey(), txtExtension),

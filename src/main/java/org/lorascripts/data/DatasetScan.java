@@ -31,13 +31,23 @@ public final class DatasetScan {
      * the dry run stays fast; {@link ImageCaptionDataset#open} finds the unreadable images.
      */
     public static ImageDatasetStats images(Path dir, Path metadataPath, String captionExtension) {
-        Optional<List<KohyaSubset>> kohya = KohyaLayout.detect(dir, false, w -> { });
+        return images(dir, metadataPath, captionExtension, List.of());
+    }
+
+    /**
+     * The same for the train subsets of kohya's dataset config ({@code subsets}, each with its own image_dir,
+     * caption extension and caption file), or for {@code dir} when there are none.
+     */
+    public static ImageDatasetStats images(Path dir, Path metadataPath, String captionExtension, List<KohyaSubset> subsets) {
+        Optional<List<KohyaSubset>> kohya = subsets.isEmpty() ? KohyaLayout.detect(dir, false, w -> { })
+                : Optional.of(subsets.stream().filter(s -> !s.reg()).toList());
         List<ImageFolder> folders = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
         if (kohya.isPresent()) {
             for (KohyaSubset s : kohya.get()) {
-                if (ImageFiles.list(s.dir()).isEmpty()) continue;
-                folders.add(ImageFolder.open(s.dir(), Optional.empty(), captionExtension, s.classTokens()));
+                if (!Files.isDirectory(s.dir()) || ImageFiles.list(s.dir()).isEmpty()) continue;
+                folders.add(ImageFolder.open(s.dir(), s.settings().metadataFile(),
+                        s.settings().captionExtension().orElse(captionExtension), s.classTokens()));
                 prefixes.add(s.folder() + "/");
             }
         } else {

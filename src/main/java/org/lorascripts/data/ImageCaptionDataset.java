@@ -30,6 +30,7 @@ public final class ImageCaptionDataset {
     private final int trainImages;         // examples [0, trainImages) train; the rest are regularization images
     private final int[] repeats;           // per example: times per epoch (kohya's num_repeats; 0 = unused reg image)
     private final List<Subset> subsets;    // kohya layout: train subsets then reg subsets; empty for a plain folder
+    private final int[] subsetOfExample;   // index into subsets, -1 in a plain folder
 
     /** A kohya subset and how many of its images train (img_count, kohya's count after loading). */
     public record Subset(KohyaSubset subset, int images) {
@@ -47,7 +48,11 @@ public final class ImageCaptionDataset {
         for (int s : scan.subsetOf()) if (s >= 0) trainCounts[s]++;
         for (int s = 0; s < trainCounts.length; s++) subsets.add(new Subset(scan.subsets().get(s), trainCounts[s]));
         List<Integer> reps = new ArrayList<>();
-        for (int s : scan.subsetOf()) reps.add(s < 0 ? 1 : scan.subsets().get(s).repeats());
+        List<Integer> subsetOf = new ArrayList<>();
+        for (int s : scan.subsetOf()) {
+            reps.add(s < 0 ? 1 : scan.subsets().get(s).repeats());
+            subsetOf.add(s);
+        }
         List<ImageProblem> problems = new ArrayList<>(scan.problems());
         if (reg != null) {
             examples.addAll(reg.examples());
@@ -55,11 +60,13 @@ public final class ImageCaptionDataset {
             int[] regCounts = new int[reg.subsets().size()];
             for (int s : reg.subsetOf()) regCounts[s]++;
             for (int s = 0; s < regCounts.length; s++) subsets.add(new Subset(reg.subsets().get(s), regCounts[s]));
+            for (int s : reg.subsetOf()) subsetOf.add(trainCounts.length + s);
             long train = reps.stream().mapToLong(Integer::longValue).sum();
             int[] own = java.util.Arrays.stream(reg.subsetOf()).map(s -> reg.subsets().get(s).repeats()).toArray();
             for (int r : KohyaLayout.regRepeats(own, train)) reps.add(r);
         }
         this.subsets = List.copyOf(subsets);
+        this.subsetOfExample = subsetOf.stream().mapToInt(Integer::intValue).toArray();
         this.repeats = reps.stream().mapToInt(Integer::intValue).toArray();
         this.options = options;
         this.examples = List.copyOf(examples);
@@ -76,7 +83,13 @@ public final class ImageCaptionDataset {
      */
     public static ImageCaptionDataset open(ImageDatasetOptions options, Consumer<String> warn) {
         ImageCaptionScan.Result train = ImageCaptionScan.scan(options, warn);
-        ImageCaptionScan.Result reg = options.regDataDir().map(d -> ImageCaptionScan.scanReg(options, d, warn)).orElse(null);
+        ImageCaptionScan.Result reg;
+        if (!options.subsets().isEmpty()) {
+            reg = options.subsets().stream().anyMatch(KohyaSubset::reg)
+                    ? ImageCaptionScan.scanReg(options, options.trainDataDir(), warn) : null;
+        } else {
+            reg = options.regDataDir().map(d -> ImageCaptionScan.scanReg(options, d, warn)).orElse(null);
+        }
         return new ImageCaptionDataset(options, train, reg);
     }
 
@@ -138,7 +151,11 @@ public final class ImageCaptionDataset {
     public List<String> planLines() {
         if (subsets.isEmpty()) return List.of();
         List<String> lines = new ArrayList<>();
-        if (isKohyaLayout()) lines.add(String.format("  %-22s %s", "kohya layout", "N_name subsets of train_data_dir (N = repeats per epoch)"));
+        if (!options.subsets().isEmpty()) {
+            lines.add(String.format("  %-22s %s", "subsets", options.subsets().size() + " (images x num_repeats per epoch)"));
+        } else if (isKohyaLayout()) {
+            lines.add(String.format("  %-22s %s", "kohya layout", "N_name subsets of train_data_dir (N = repeats per epoch)"));
+        }
         for (Subset s : subsets) {
             String label = (s.subset().reg() ? "reg " : "") + s.subset().folder();
             lines.add(String.format("    %-20s %d image%s x %d repeat%s = %d", label, s.images(), s.images() == 1 ? "" : "s",
@@ -207,13 +224,20 @@ public final class ImageCaptionDataset {
     /** The caption example {@code index} trains with in {@code epoch}. */
     public String caption(int index, int epoch) {
         ExampleRandom r = ExampleRandom.of(options.seed(), epoch, index, ExampleRandom.Purpose.CAPTION);
-        return options.captions().process(examples.get(index).caption(), r);
+        return subsetOf(index).map(s -> s.captions(options)).orElse(options.captions()).process(examples.get(index).caption(), r);
     }
 
     /** Where example {@code index} is cropped, and whether it is flipped, in {@code epoch}. */
     public ImageTransform.Placement placement(int index, int epoch) {
-        return ImageTransform.place(examples.get(index).assignment(), options.randomCrop(), options.flipAug(),
-                options.seed(), epoch, index);
+        java.util.Optional<KohyaSubset> s = subsetOf(index);
+        return ImageTransform.place(examples.get(index).assignment(), s.map(k -> k.randomCrop(options)).orElse(options.randomCrop()),
+                s.map(k -> k.flipAug(options)).orElse(options.flipAug()), options.seed(), epoch, index);
+    }
+
+    /** The subset example {@code index} belongs to (empty in a plain folder). */
+    private java.util.Optional<KohyaSubset> subsetOf(int index) {
+        int s = subsetOfExample[index];
+        return s < 0 ? java.util.Optional.empty() : java.util.Optional.of(subsets.get(s).subset());
     }
 
     /**
@@ -288,8 +312,13 @@ public final class ImageCaptionDataset {
 
     private List<String> augmentationsOn() {
         List<String> on = new ArrayList<>();
-        if (options.randomCrop()) on.add("random_crop");
-        if (options.flipAug()) on.add("flip_aug");
+        boolean crop = options.randomCrop(), flip = options.flipAug();
+        if (!subsets.isEmpty()) {   // each subset may set its own
+            crop = subsets.stream().anyMatch(s -> s.subset().randomCrop(options));
+            flip = subsets.stream().anyMatch(s -> s.subset().flipAug(options));
+        }
+        if (crop) on.add("random_crop");
+        if (flip) on.add("flip_aug");
         return on;
     }
 }

@@ -54,10 +54,22 @@ final class ImageCaptionScan {
                             long bytes, int subset) {}
 
     /** One folder read with one caption rule: the whole train_data_dir, or one kohya subset. */
-    private record Part(Path dir, String prefix, String classTokens, int subset) {}
+    private record Part(Path dir, String prefix, String classTokens, int subset, java.util.Optional<Path> metadata,
+                        String captionExtension) {}
 
     private List<Part> parts(Path root, boolean reg, List<KohyaSubset> subsets) {
-        java.util.Optional<List<KohyaSubset>> kohya = KohyaLayout.detect(root, reg, warn);
+        java.util.Optional<List<KohyaSubset>> kohya;
+        if (!options.subsets().isEmpty()) {
+            kohya = java.util.Optional.of(options.subsets().stream().filter(s -> s.reg() == reg).toList());
+            for (KohyaSubset s : kohya.get()) {
+                if (!Files.isDirectory(s.dir())) {
+                    throw new DatasetException((reg ? "reg " : "") + "subset image_dir '" + s.dir() + "' does not exist or is"
+                            + " not a folder: fix the path in subsets");
+                }
+            }
+        } else {
+            kohya = KohyaLayout.detect(root, reg, warn);
+        }
         if (kohya.isEmpty()) {
             if (reg) {
                 if (!java.nio.file.Files.isDirectory(root)) {
@@ -67,7 +79,7 @@ final class ImageCaptionScan {
                 throw new DatasetException("reg_data_dir '" + root + "' has no N_name sub-folder (e.g. 1_person): put"
                         + " the regularization images in one, N = repeats and name = their class caption");
             }
-            return List.of(new Part(root, "", "", -1));
+            return List.of(new Part(root, "", "", -1, options.metadataPath(), options.captionExtension()));
         }
         if (options.metadataPath().isPresent() && !reg) {
             throw new DatasetException("metadata_path cannot be used with the kohya N_name layout of '" + root + "': put a "
@@ -80,11 +92,14 @@ final class ImageCaptionScan {
                 continue;
             }
             subsets.add(s);
-            parts.add(new Part(s.dir(), (reg ? "reg/" : "") + s.folder() + "/", s.classTokens(), subsets.size() - 1));
+            parts.add(new Part(s.dir(), (reg ? "reg/" : "") + s.folder() + "/", s.classTokens(), subsets.size() - 1,
+                    s.settings().metadataFile(), s.captionExtension(options)));
         }
         if (parts.isEmpty()) {
-            throw new DatasetException((reg ? "reg_data_dir '" : "train_data_dir '") + root + "' contains no images in its"
-                    + " N_name subsets");
+            String where = !options.subsets().isEmpty() ? (reg ? "the is_reg subsets" : "the subsets")
+                    : (reg ? "reg_data_dir '" : "train_data_dir '") + root + "'";
+            throw new DatasetException(where + " contain" + (options.subsets().isEmpty() ? "s" : "") + " no images"
+                    + (options.subsets().isEmpty() ? " in its N_name subsets" : ""));
         }
         return parts;
     }
@@ -96,9 +111,7 @@ final class ImageCaptionScan {
         boolean hasCsv = false;
         List<Measured> listed = new ArrayList<>();
         for (Part part : parts) {
-            ImageFolder folder = part.subset() < 0
-                    ? ImageFolder.open(part.dir(), options.metadataPath(), options.captionExtension())
-                    : ImageFolder.open(part.dir(), java.util.Optional.empty(), options.captionExtension(), part.classTokens());
+            ImageFolder folder = ImageFolder.open(part.dir(), part.metadata(), part.captionExtension(), part.classTokens());
             hasCsv |= folder.metadataFile().isPresent();
             for (ImageFolder.Image image : folder.images()) {
                 listed.add(new Measured(image, part.prefix() + image.name(), part.dir().resolve(image.name()), null, null,

@@ -56,17 +56,22 @@ final class ImageFolder {
                     + " (sub-folders are searched too; hidden ones are skipped)");
         }
         Optional<Path> csv = metadataFile(dir, metadataPath);
-        Map<String, String> rows = csv.isPresent() ? MetadataCsv.read(csv.get()) : Map.of();
+        CaptionMetadata.Captions rows = csv.isPresent() ? CaptionMetadata.read(csv.get(), dir)
+                : new CaptionMetadata.Captions(new java.util.LinkedHashMap<>(), false);
         List<Image> images = new ArrayList<>(names.size());
+        Set<String> matched = new HashSet<>(names);
         for (String name : names) {
             Image image = caption(dir, name, rows.get(name), captionExtension);
+            if (rows.stems()) {
+                int dot = name.lastIndexOf('.');
+                if (dot > name.lastIndexOf('/')) matched.add(name.substring(0, dot));
+            }
             if (image.source() == Source.NONE && !classTokens.isBlank()) {
                 image = new Image(name, classTokens.strip(), Source.CLASS_TOKENS);
             }
             images.add(image);
         }
-        Set<String> present = new HashSet<>(names);
-        List<String> orphans = rows.keySet().stream().filter(n -> !present.contains(n)).sorted().toList();
+        List<String> orphans = rows.rows().keySet().stream().filter(n -> !matched.contains(n)).sorted().toList();
         return new ImageFolder(dir, csv, images, orphans);
     }
 
@@ -90,7 +95,10 @@ final class ImageFolder {
         }
     }
 
-    /** metadata_path when set (it must exist: a typo must not silently fall back to caption files). */
+    /**
+     * metadata_path when set (it must exist: a typo must not silently fall back to caption files), else
+     * metadata.csv or metadata.jsonl in the folder (both there is an error: which one holds the captions?).
+     */
     private static Optional<Path> metadataFile(Path dir, Optional<Path> metadataPath) {
         if (metadataPath.isPresent()) {
             Path csv = metadataPath.get();
@@ -100,8 +108,13 @@ final class ImageFolder {
             }
             return metadataPath;
         }
-        Path inFolder = dir.resolve(MetadataCsv.FILE_NAME);
-        return Files.isRegularFile(inFolder) ? Optional.of(inFolder) : Optional.empty();
+        Path csv = dir.resolve(MetadataCsv.FILE_NAME), jsonl = dir.resolve(CaptionMetadata.JSONL_NAME);
+        boolean hasCsv = Files.isRegularFile(csv), hasJsonl = Files.isRegularFile(jsonl);
+        if (hasCsv && hasJsonl) {
+            throw new DatasetException(dir + " has both " + MetadataCsv.FILE_NAME + " and " + CaptionMetadata.JSONL_NAME
+                    + ": keep the one that holds the captions");
+        }
+        return hasCsv ? Optional.of(csv) : hasJsonl ? Optional.of(jsonl) : Optional.empty();
     }
 
     Path dir() {

@@ -117,7 +117,7 @@ public final class SdLoraMetadata {
         m.put("ss_bucket_info", train.bucketStats().toJson());
         m.put("ss_tag_frequency", train.tagFrequencyJson());
         m.put("ss_dataset_dirs", train.isKohyaLayout() ? subsetDirs(train, false) : datasetDirs(c.data().trainDataDir(), train.trainImageCount()));
-        m.put("ss_reg_dataset_dirs", c.data().regDataDir().isPresent() ? subsetDirs(train, true) : "{}");   // kohya writes it always, {} without reg images
+        m.put("ss_reg_dataset_dirs", c.data().regDataDir().isPresent() || c.data().subsets().stream().anyMatch(s -> s.isReg()) ? subsetDirs(train, true) : "{}");   // kohya writes it always, {} without reg images
         m.put("ss_sd_model_name", modelName(c.model().baseModel()));
         m.put("ss_training_comment", "trained with lora-scripts");
         // ModelSpec, as kohya's sai_model_spec.build_metadata for an SD 1.x / 2.x or SDXL LoRA

@@ -133,10 +133,12 @@ public final class SdLoraTask implements TrainingTask {
             if (teNet != null) pipeline.textEncoder().setGradientCheckpointing(config.loop().gradientCheckpointing());
             if (te2Net != null) pipeline.textEncoder2().setGradientCheckpointing(config.loop().gradientCheckpointing());
             double lr = config.optimizer().learningRate();
-            double plus = config.optimizer().loraPlusLrRatio();
-            addParams("unet.", unetNet, config.optimizer().unetLr() / lr, plus);
-            if (teNet != null) addParams("te.", teNet, config.optimizer().textEncoderLr(1) / lr, plus);
-            if (te2Net != null) addParams("te2.", te2Net, config.optimizer().textEncoderLr(2) / lr, plus);
+            // LoRA+ per part, as kohya's network: loraplus_unet_lr_ratio / loraplus_text_encoder_lr_ratio, else loraplus_lr_ratio
+            double unetPlus = config.optimizer().loraPlusUnetLrRatio();
+            double tePlus = config.optimizer().loraPlusTextEncoderLrRatio();
+            addParams("unet.", unetNet, config.optimizer().unetLr() / lr, unetPlus);
+            if (teNet != null) addParams("te.", teNet, config.optimizer().textEncoderLr(1) / lr, tePlus);
+            if (te2Net != null) addParams("te2.", te2Net, config.optimizer().textEncoderLr(2) / lr, tePlus);
 
             LatentCache trainCache = null, valCache = null;
             if (config.image().cacheLatents()) {
@@ -154,7 +156,9 @@ public final class SdLoraTask implements TrainingTask {
             this.val = new Split(valDs, valIdx, valCache);
 
             TrainConfig.ImageData image = config.image();
-            boolean fixedCaptions = image.captionDropoutRate() == 0 && !image.shuffleCaption();
+            boolean fixedCaptions = image.captionDropoutRate() == 0 && !image.shuffleCaption() && image.captionTagDropoutRate() == 0
+                    && config.data().subsets().stream().allMatch(s -> s.captionDropoutRate() == 0 && !s.shuffleCaption()
+                            && s.captionTagDropoutRate() == 0);
             this.textCache = teNet == null && fixedCaptions ? encodeCaptions(List.of(train, val), log) : null;
             if (textCache != null) freeTextEncoders(log);
             this.objective = new DiffusionObjective(pipeline.schedule(), pipeline.vPrediction(), config.loop().noiseOffset(),

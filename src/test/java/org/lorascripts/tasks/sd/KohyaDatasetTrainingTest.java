@@ -75,6 +75,36 @@ class KohyaDatasetTrainingTest {
         }
     }
 
+    /** The same folders given as subsets: (kohya's dataset config) train exactly as the N_name layout does. */
+    @Test
+    void subsetsTrainAsTheFolderLayout(@TempDir Path dir) throws Exception {
+        Path[] d = layout(dir);
+        Map<String, Object> folders = SdTrainingFixture.settings(d[0], dir.resolve("out"));
+        folders.put("reg_data_dir", d[1].toString());
+        Map<String, Object> subsets = SdTrainingFixture.settings(d[0], dir.resolve("out2"));
+        subsets.remove("train_data_dir");
+        subsets.put("subsets", List.of(
+                Map.of("image_dir", d[0].resolve("10_mystyle").toString(), "num_repeats", 10, "class_tokens", "mystyle"),
+                Map.of("image_dir", d[0].resolve("2_other").toString(), "num_repeats", 2, "class_tokens", "other"),
+                Map.of("image_dir", d[1].resolve("1_person").toString(), "class_tokens", "person", "is_reg", true)));
+        float[] expected = new float[3];
+        Map<String, String> folderMeta;
+        try (SdLoraTask task = SdTrainingFixture.task(folders)) {
+            folderMeta = task.trainingMetadata();
+            for (int k = 0; k < 3; k++) expected[k] = loss(task, new int[] {0, 4, 6}[k]);
+        }
+        try (SdLoraTask task = SdTrainingFixture.task(subsets)) {
+            assertEquals(9, task.trainSize());
+            assertEquals(68, task.epochBatches(0, 4).stream().mapToInt(b -> b.length).sum());
+            Map<String, String> m = task.trainingMetadata();
+            for (String key : List.of("ss_num_train_images", "ss_num_reg_images", "ss_num_batches_per_epoch", "ss_dataset_dirs",
+                    "ss_reg_dataset_dirs")) {
+                assertEquals(folderMeta.get(key), m.get(key), key);
+            }
+            for (int k = 0; k < 3; k++) assertEquals(expected[k], loss(task, new int[] {0, 4, 6}[k]), 0f);
+        }
+    }
+
     private static float loss(SdLoraTask task, int k) {
         try (Scope s = Scope.open(); Autograd.GradMode g = Autograd.noGrad()) {
             Rng.manualSeed(7);

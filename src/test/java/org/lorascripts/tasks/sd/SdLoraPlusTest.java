@@ -37,4 +37,35 @@ class SdLoraPlusTest {
             assertTrue(ps.stream().anyMatch(p -> p.name().startsWith("te.")) && ps.stream().anyMatch(p -> p.name().startsWith("unet.")));
         }
     }
+
+    /**
+     * kohya's network_args loraplus_unet_lr_ratio / loraplus_text_encoder_lr_ratio replace loraplus_lr_ratio for
+     * their part (networks/lora.py: {@code loraplus_unet_lr_ratio or loraplus_lr_ratio}); a part without either
+     * trains without LoRA+.
+     */
+    @Test void perPartRatiosReplaceTheGeneralOne() throws Exception {
+        assertRatios(Map.of("loraplus_lr_ratio", 16, "loraplus_unet_lr_ratio", 4), 4, 16);
+        assertRatios(Map.of("loraplus_text_encoder_lr_ratio", 8), 1, 8);
+        assertRatios(Map.of("loraplus_unet_lr_ratio", 2, "loraplus_text_encoder_lr_ratio", 3, "loraplus_lr_ratio", 16), 2, 3);
+    }
+
+    private void assertRatios(Map<String, Object> ratios, double unet, double te) throws Exception {
+        Path run = java.nio.file.Files.createTempDirectory(dir, "run");
+        Map<String, Object> cfg = SdTrainingFixture.settings(SdTrainingFixture.images(run.resolve("data"), 2), run.resolve("out"));
+        cfg.put("train_text_encoder", true);
+        cfg.put("text_encoder_lr", 1e-3);
+        cfg.putAll(ratios);
+        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
+            double lr = task.config().optimizer().learningRate();
+            int up = 0;
+            for (NamedParam p : task.trainableParameters()) {
+                boolean isTe = p.name().startsWith("te.");
+                double down = isTe ? 1e-3 / lr : 1.0;
+                double ratio = p.name().endsWith(".lora_up.weight") ? (isTe ? te : unet) : 1.0;
+                if (p.name().endsWith(".lora_up.weight")) up++;
+                assertEquals(ratio * down, p.lrScale(), 1e-12, ratios + " " + p.name());
+            }
+            assertTrue(up > 0);
+        }
+    }
 }

@@ -27,8 +27,16 @@ for name in $(unzip -p target/lora-scripts.jar META-INF/MANIFEST.MF | tr -d '\r'
   cp "$j" "$app/lib/"
 done
 # the tools (src/tools/java: benchmarks, parity dumpers, pretrainers) compile with the tests: always carried
-cp -r target/test-classes "$app/test-classes"
-rm -rf "$app/test-classes/fixtures"   # neither tools nor CUDA tests need them, and they would not fit the carry limit
+if [ "${WITH_TESTS:-0}" = 1 ]; then
+  cp -r target/test-classes "$app/test-classes"
+  rm -rf "$app/test-classes/fixtures"   # neither tools nor CUDA tests need them, and they would not fit the carry limit
+else
+  # only the tools' classes (src/tools/java), not the tests and their resources: the carry limit is tight
+  mkdir -p "$app/test-classes"
+  (cd src/tools/java && find . -name '*.java' -printf '%h\n' | sort -u) | while read -r pkg; do
+    mkdir -p "$app/test-classes/$pkg" && cp target/test-classes/"$pkg"/*.class "$app/test-classes/$pkg/"
+  done
+fi
 if [ "${WITH_TESTS:-0}" = 1 ]; then
   cp ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar "$app/"
 fi

@@ -50,7 +50,10 @@ public final class ConfigKeys {
             key("max_token_length", MODEL).integerOneOf(75, 150, 225).def(75).image()
                     .help("Caption length in CLIP tokens; longer captions are split into 75-token chunks.").build(),
             key("chat_template", MODEL).choice(ChatTemplate.class).def(ChatTemplate.AUTO).text()
-                    .help("Chat template for conversational JSONL examples; auto uses the tokenizer's.").build(),
+                    .help("Chat template for conversational examples: auto renders the model's own Jinja template (tokenizer_config.json"
+                            + " or chat_template.jinja) when it has one, model requires it; llama3, chatml, mistral, none are built in.").build(),
+            key("chat_template_file", MODEL).path().text()
+                    .help("A Jinja chat template file (HF chat_template syntax) used instead of the model's and of chat_template.").build(),
             // ---- lora_config
             key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim")
                     .help("LoRA rank r (adapter capacity). 4-16 suits a style or character; higher needs more data.").build(),
@@ -190,6 +193,8 @@ public final class ConfigKeys {
                     .help("Maximum tokens per example; longer examples are truncated.").build(),
             key("packing", DATA).bool().def(false).text()
                     .help("Pack several short examples into one max_seq_len sequence.").build(),
+            key("train_on_inputs", DATA).bool().def(false).alias("train_on_prompt").text()
+                    .help("Train on every token (prompts, system and user turns too); default: only the answers / assistant turns.").build(),
             // ---- output_config
             key("output_dir", OUTPUT).path().def(Path.of("output")).defaultLabel("./output")
                     .help("Where checkpoints, samples and logs go (relative to the config file).").build(),

@@ -78,6 +78,22 @@ class ChatLossMaskTest {
         }
     }
 
+    /** Offsets are in code points: non-ASCII and astral characters before an answer must not shift the mask. */
+    @Test
+    void nonAsciiTextDoesNotShiftTheMask(@TempDir Path tokDir) throws IOException {
+        try (HfTokenizer tok = TinyTokenizerFixture.load(tokDir, Map.of())) {
+            long bos = TinyTokenizerFixture.addedTokenId(tokDir, "<s>");
+            long eos = TinyTokenizerFixture.addedTokenId(tokDir, "</s>");
+            Path f = write(data, "chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"Grüße 日本 \ud83d\ude00!\"},"
+                    + " {\"role\": \"assistant\", \"content\": \"Ça va \ud83d\ude00\"}]}");
+            TokenizedExample e = TextDataset.load(f, TextDataOptions.of(512), tok).train().example(0);
+            long[] ctx = tok.encode("<|im_start|>user\nGrüße 日本 \ud83d\ude00!<|im_end|>\n<|im_start|>assistant\n");
+            long[] ans = tok.encode("Ça va \ud83d\ude00<|im_end|>\n");
+            assertArrayEquals(cat(one(bos), ctx, ans, one(eos)), e.inputIds());
+            assertArrayEquals(cat(ignored(1 + ctx.length), ans, one(eos)), e.labels());
+        }
+    }
+
     @Test
     void trainOnInputsLabelsEveryToken(@TempDir Path tokDir) throws IOException {
         try (HfTokenizer tok = TinyTokenizerFixture.load(tokDir, Map.of())) {

@@ -29,7 +29,7 @@ public final class ConfigKeys {
     /** All keys, in documentation order (grouped by section). */
     public static final List<ConfigKey> ALL = List.of(
             // ---- model_config
-            key("base_model", MODEL).model().required()
+            key("base_model", MODEL).model().required().alias("model_name_or_path")
                     .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, or builtin:tiny-sd / builtin:tiny-sdxl / builtin:tiny-llama (small pretrained demo models).").build(),
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
                     .help("What to train: image-generation (Stable Diffusion LoRA) or text-generation (LLM LoRA).").build(),
@@ -55,7 +55,7 @@ public final class ConfigKeys {
             key("chat_template_file", MODEL).path().text()
                     .help("A Jinja chat template file (HF chat_template syntax) used instead of the model's and of chat_template.").build(),
             // ---- lora_config
-            key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim")
+            key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim", "lora_r")
                     .help("LoRA rank r (adapter capacity). 4-16 suits a style or character; higher needs more data.").build(),
             key("lora_alpha", LORA).positiveNumber().derivedFrom("lora_rank").alias("network_alpha")
                     .help("Scale numerator: the update is multiplied by alpha/rank. alpha = rank gives scale 1.").build(),
@@ -65,7 +65,7 @@ public final class ConfigKeys {
                     .help("Rank of LoRA on 3x3 convolutions (LoCon); 0 = off.").build(),
             key("conv_alpha", LORA).positiveNumber().derivedFrom("conv_rank").image()
                     .help("Alpha of the convolution LoRA.").build(),
-            key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text()
+            key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text().alias("lora_target_modules")
                     .help("Linear layers that get a LoRA, by name; all-linear targets every linear layer but the output head.").build(),
             key("use_rslora", LORA).bool().def(false).text()
                     .help("Rank-stabilised LoRA: scale by alpha/sqrt(rank) instead of alpha/rank.").build(),
@@ -105,7 +105,7 @@ public final class ConfigKeys {
             key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW (and adamw8bit) epsilon.").build(),
             key("max_grad_norm", TRAIN).numberAtLeast(0).def(1.0)
                     .help("Clip the gradient norm to this value; 0 disables clipping.").build(),
-            key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE)
+            key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE).alias("lr_scheduler_type")
                     .help("Learning-rate schedule after warmup.").build(),
             key("lr_warmup_steps", TRAIN).integerAtLeast(0).def(0).alias("warmup_steps")
                     .help("Steps of linear warmup from 0 to learning_rate (~5-10% of total steps is typical).").build(),
@@ -113,11 +113,11 @@ public final class ConfigKeys {
                     .help("Number of hard restarts for cosine_with_restarts.").build(),
             key("lr_scheduler_power", TRAIN).positiveNumber().def(1.0)
                     .help("Power of the polynomial schedule.").build(),
-            key("epochs", TRAIN).integerAtLeast(1).def(10).alias("max_train_epochs")
+            key("epochs", TRAIN).integerAtLeast(1).def(10).alias("max_train_epochs", "num_train_epochs", "num_epochs")
                     .help("Passes over the training data (ignored when max_steps > 0).").build(),
             key("max_steps", TRAIN).integerAtLeast(0).def(0).alias("max_train_steps")
                     .help("Stop after this many optimizer steps; 0 = train for epochs.").build(),
-            key("batch_size", TRAIN).integerAtLeast(1).def(1).alias("train_batch_size")
+            key("batch_size", TRAIN).integerAtLeast(1).def(1).alias("train_batch_size", "per_device_train_batch_size", "micro_batch_size")
                     .help("Examples per micro-batch; lower it first when the GPU runs out of memory.").build(),
             key("gradient_accumulation_steps", TRAIN).integerAtLeast(1).def(1)
                     .help("Micro-batches per optimizer step: effective batch = batch_size x this.").build(),
@@ -154,7 +154,7 @@ public final class ConfigKeys {
                     .help("kohya regularization images: N_name subfolders (N repeats, name = caption of uncaptioned images); matched per epoch to the train images as kohya does.").build(),
             key("prior_loss_weight", DATA).positiveNumber().def(1.0).image()
                     .help("Loss weight of the reg_data_dir examples (kohya's prior_loss_weight).").build(),
-            key("val_ratio", DATA).number(0, 0.5).def(0.0)
+            key("val_ratio", DATA).number(0, 0.5).def(0.0).alias("val_size")
                     .help("Fraction of the data held out for validation (at least 1 example when > 0).").build(),
             key("val_data_dir", DATA).path()
                     .help("Separate validation data (instead of val_ratio).").build(),
@@ -189,9 +189,9 @@ public final class ConfigKeys {
                             + " option; they are always cached in memory then, and the encoders freed).").build(),
             key("data_format", DATA).choice(DataFormat.class).def(DataFormat.AUTO).text()
                     .help("Text data: auto (by extension: .txt lines, .jsonl objects, .json arrays), text (one example per line) or jsonl.").build(),
-            key("max_seq_len", DATA).integer(16, 131072).def(512).text()
+            key("max_seq_len", DATA).integer(16, 131072).def(512).text().alias("cutoff_len", "sequence_len")
                     .help("Maximum tokens per example; longer examples are truncated.").build(),
-            key("packing", DATA).bool().def(false).text()
+            key("packing", DATA).bool().def(false).text().alias("sample_packing")
                     .help("Pack several short examples into one max_seq_len sequence.").build(),
             key("train_on_inputs", DATA).bool().def(false).alias("train_on_prompt").text()
                     .help("Train on every token (prompts, system and user turns too); default: only the answers / assistant turns.").build(),

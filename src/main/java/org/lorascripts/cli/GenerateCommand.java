@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.lorascripts.hub.FileSelection;
 import org.lorascripts.config.ChatTemplate;
@@ -21,6 +22,8 @@ import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.text.ChatFormat;
+import org.lorascripts.text.ChatRenderer;
+import org.lorascripts.text.ChatRenderers;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.text.TokenizerException;
 import org.lorascripts.train.TrainingDevice;
@@ -95,9 +98,9 @@ public final class GenerateCommand implements Callable<Integer> {
                  LlamaForCausalLM model = LlamaForCausalLM.load(folder.dir(), dev, inferenceDType(dev));
                  LoraNetwork net = adapter == null ? null : PeftAdapterReader.attach(adapter, model.loraHosts(), dev)) {
                 if (net != null) net.setTraining(false);
-                ChatFormat format = chat ? ChatFormat.resolve(ChatTemplate.AUTO, tok.chatTemplate()) : ChatFormat.NONE;
-                if (chat && format == ChatFormat.NONE) {
-                    err.println("warning: --chat: " + folder.dir() + "'s tokenizer_config.json has no llama3, chatml or mistral chat template;"
+                ChatRenderer format = chat ? ChatRenderers.resolve(ChatTemplate.AUTO, Optional.empty(), tok) : ChatFormat.NONE;
+                if (chat && !format.hasMarkup()) {
+                    err.println("warning: --chat: " + folder.dir() + " has no chat_template (tokenizer_config.json or chat_template.jinja);"
                             + " prompts are used as plain text");
                     err.flush();
                 }

@@ -29,7 +29,7 @@ public final class ConfigKeys {
     /** All keys, in documentation order (grouped by section). */
     public static final List<ConfigKey> ALL = List.of(
             // ---- model_config
-            key("base_model", MODEL).model().required()
+            key("base_model", MODEL).model().required().alias("model_name_or_path")
                     .help("Base checkpoint: a .safetensors file, a diffusers/HF model folder, ORG/NAME[@REVISION] (or ORG/NAME/FILE.safetensors) on the Hugging Face Hub,"
                             + " fetched into the shared HF cache, or builtin:tiny-sd / builtin:tiny-sdxl / builtin:tiny-llama (small pretrained demo models).").build(),
             key("task_type", MODEL).choice(TaskType.class).def(TaskType.IMAGE_GENERATION)
@@ -52,9 +52,12 @@ public final class ConfigKeys {
             key("max_token_length", MODEL).integerOneOf(75, 150, 225).def(75).image()
                     .help("Caption length in CLIP tokens; longer captions are split into 75-token chunks.").build(),
             key("chat_template", MODEL).choice(ChatTemplate.class).def(ChatTemplate.AUTO).text()
-                    .help("Chat template for conversational JSONL examples; auto uses the tokenizer's.").build(),
+                    .help("Chat template for conversational examples: auto renders the model's own Jinja template (tokenizer_config.json"
+                            + " or chat_template.jinja) when it has one, model requires it; llama3, chatml, mistral, none are built in.").build(),
+            key("chat_template_file", MODEL).path().text()
+                    .help("A Jinja chat template file (HF chat_template syntax) used instead of the model's and of chat_template.").build(),
             // ---- lora_config
-            key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim")
+            key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim", "lora_r")
                     .help("LoRA rank r (adapter capacity). 4-16 suits a style or character; higher needs more data.").build(),
             key("lora_alpha", LORA).positiveNumber().derivedFrom("lora_rank").alias("network_alpha")
                     .help("Scale numerator: the update is multiplied by alpha/rank. alpha = rank gives scale 1.").build(),
@@ -69,8 +72,8 @@ public final class ConfigKeys {
                             + " network_args algo= sets it too.").build(),
             key("network_args", LORA).texts().def(List.of()).image()
                     .help("kohya's --network_args for LyCORIS: key=value strings, e.g. [\"algo=loha\", \"conv_dim=4\", \"conv_alpha=1\"];"
-                            + " understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix (LoKr).").build(),
-            key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text()
+                            + " understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix (LoKr), dora_wd (= use_dora).").build(),
+            key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text().alias("lora_target_modules")
                     .help("Linear layers that get a LoRA, by name; all-linear targets every linear layer but the output head.").build(),
             key("use_rslora", LORA).bool().def(false).text()
                     .help("Rank-stabilised LoRA: scale by alpha/sqrt(rank) instead of alpha/rank.").build(),
@@ -116,7 +119,7 @@ public final class ConfigKeys {
             key("adam_epsilon", TRAIN).positiveNumber().def(1e-8).help("AdamW (and adamw8bit) epsilon.").build(),
             key("max_grad_norm", TRAIN).numberAtLeast(0).def(1.0)
                     .help("Clip the gradient norm to this value; 0 disables clipping.").build(),
-            key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE)
+            key("lr_scheduler", TRAIN).choice(LrScheduler.class).def(LrScheduler.COSINE).alias("lr_scheduler_type")
                     .help("Learning-rate schedule after warmup.").build(),
             key("lr_warmup_steps", TRAIN).integerAtLeast(0).def(0).alias("warmup_steps")
                     .help("Steps of linear warmup from 0 to learning_rate (~5-10% of total steps is typical).").build(),
@@ -124,11 +127,11 @@ public final class ConfigKeys {
                     .help("Number of hard restarts for cosine_with_restarts.").build(),
             key("lr_scheduler_power", TRAIN).positiveNumber().def(1.0)
                     .help("Power of the polynomial schedule.").build(),
-            key("epochs", TRAIN).integerAtLeast(1).def(10).alias("max_train_epochs")
+            key("epochs", TRAIN).integerAtLeast(1).def(10).alias("max_train_epochs", "num_train_epochs", "num_epochs")
                     .help("Passes over the training data (ignored when max_steps > 0).").build(),
             key("max_steps", TRAIN).integerAtLeast(0).def(0).alias("max_train_steps")
                     .help("Stop after this many optimizer steps; 0 = train for epochs.").build(),
-            key("batch_size", TRAIN).integerAtLeast(1).def(1).alias("train_batch_size")
+            key("batch_size", TRAIN).integerAtLeast(1).def(1).alias("train_batch_size", "per_device_train_batch_size", "micro_batch_size")
                     .help("Examples per micro-batch; lower it first when the GPU runs out of memory.").build(),
             key("gradient_accumulation_steps", TRAIN).integerAtLeast(1).def(1)
                     .help("Micro-batches per optimizer step: effective batch = batch_size x this.").build(),
@@ -175,7 +178,7 @@ public final class ConfigKeys {
                     .help("kohya regularization images: N_name subfolders (N repeats, name = caption of uncaptioned images); matched per epoch to the train images as kohya does.").build(),
             key("prior_loss_weight", DATA).positiveNumber().def(1.0).image()
                     .help("Loss weight of the reg_data_dir examples (kohya's prior_loss_weight).").build(),
-            key("val_ratio", DATA).number(0, 0.5).def(0.0)
+            key("val_ratio", DATA).number(0, 0.5).def(0.0).alias("val_size")
                     .help("Fraction of the data held out for validation (at least 1 example when > 0).").build(),
             key("val_data_dir", DATA).path()
                     .help("Separate validation data (instead of val_ratio).").build(),
@@ -222,10 +225,12 @@ public final class ConfigKeys {
                             + " option; they are always cached in memory then, and the encoders freed).").build(),
             key("data_format", DATA).choice(DataFormat.class).def(DataFormat.AUTO).text()
                     .help("Text data: auto (by extension: .txt lines, .jsonl objects, .json arrays), text (one example per line) or jsonl.").build(),
-            key("max_seq_len", DATA).integer(16, 131072).def(512).text()
+            key("max_seq_len", DATA).integer(16, 131072).def(512).text().alias("cutoff_len", "sequence_len")
                     .help("Maximum tokens per example; longer examples are truncated.").build(),
-            key("packing", DATA).bool().def(false).text()
+            key("packing", DATA).bool().def(false).text().alias("sample_packing")
                     .help("Pack several short examples into one max_seq_len sequence.").build(),
+            key("train_on_inputs", DATA).bool().def(false).alias("train_on_prompt").text()
+                    .help("Train on every token (prompts, system and user turns too); default: only the answers / assistant turns.").build(),
             // ---- output_config
             key("output_dir", OUTPUT).path().def(Path.of("output")).defaultLabel("./output")
                     .help("Where checkpoints, samples and logs go (relative to the config file).").build(),

@@ -130,7 +130,12 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     }
 
     /** Text pipeline. */
-    public record TextData(DataFormat dataFormat, int maxSeqLen, boolean packing) {}
+    /**
+     * Text data: {@code chatTemplateFile} a Jinja chat template used instead of the model's;
+     * {@code trainOnInputs} trains on every token, not only the answers.
+     */
+    public record TextData(DataFormat dataFormat, int maxSeqLen, boolean packing, Optional<Path> chatTemplateFile,
+                           boolean trainOnInputs) {}
 
     /** Checkpoints. {@code saveSteps} 0 = only at the end; {@code saveTotalLimit} 0 = keep all. */
     public record Output(Path outputDir, String outputName, SavePrecision savePrecision, int saveSteps,
@@ -198,7 +203,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.bool("cache_latents_to_disk"), v.bool("cache_text_encoder_outputs_to_disk"),
                 v.string("keep_tokens_separator") == null ? "" : v.string("keep_tokens_separator"), v.number("caption_tag_dropout_rate"),
                 new Captions(orEmpty(v.get("caption_prefix")), orEmpty(v.get("caption_suffix")), orEmpty(v.get("secondary_separator"))));
-        var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"));
+        var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"),
+                Optional.ofNullable(v.path("chat_template_file")), v.bool("train_on_inputs"));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
                 v.integer("save_every_n_epochs"), v.integer("save_total_limit"), v.bool("overwrite_output_dir"));

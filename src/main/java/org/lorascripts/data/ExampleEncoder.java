@@ -3,10 +3,11 @@ package org.lorascripts.data;
 import java.util.Arrays;
 import java.util.List;
 import org.lorascripts.text.AlpacaPrompt;
-import org.lorascripts.text.ChatFormat;
+import org.lorascripts.text.ChatRenderer;
 import org.lorascripts.text.ChatMessage;
 import org.lorascripts.text.ChatSegment;
 import org.lorascripts.text.HfTokenizer;
+import org.lorascripts.text.JinjaChatTemplate;
 
 /**
  * Turns a {@link TextRecord} into token ids and labels.
@@ -28,14 +29,21 @@ import org.lorascripts.text.HfTokenizer;
  */
 public final class ExampleEncoder {
     private final HfTokenizer tokenizer;
-    private final ChatFormat chat;
+    private final ChatRenderer chat;
+    private final boolean trainOnInputs;
 
-    public ExampleEncoder(HfTokenizer tokenizer, ChatFormat chat) {
-        this.tokenizer = tokenizer;
-        this.chat = chat;
+    public ExampleEncoder(HfTokenizer tokenizer, ChatRenderer chat) {
+        this(tokenizer, chat, false);
     }
 
-    public ChatFormat chatFormat() { return chat; }
+    /** {@code trainOnInputs}: every token is a target (train_on_inputs / train_on_prompt). */
+    public ExampleEncoder(HfTokenizer tokenizer, ChatRenderer chat, boolean trainOnInputs) {
+        this.tokenizer = tokenizer;
+        this.chat = chat;
+        this.trainOnInputs = trainOnInputs;
+    }
+
+    public ChatRenderer chatFormat() { return chat; }
 
     public TokenizedExample encode(TextRecord record) {
         List<ChatSegment> segments = switch (record) {
@@ -46,7 +54,9 @@ public final class ExampleEncoder {
             case TextRecord.Chat c -> chatSegments(c);
         };
         Ids out = new Ids();
-        appendBosAndSegments(out, segments);
+        if (trainOnInputs) segments = segments.stream().map(x -> new ChatSegment(x.text(), true)).toList();
+        if (record instanceof TextRecord.Chat && chat instanceof JinjaChatTemplate) appendBosAndSpans(out, segments);
+        else appendBosAndSegments(out, segments);
         int n = out.size();
         if (n == 0 || !tokenizer.isStop(out.ids[n - 1])) out.add(tokenizer.eosId(), true);
         long[] ids = Arrays.copyOf(out.ids, out.size());
@@ -77,6 +87,40 @@ public final class ExampleEncoder {
             return chat.render(messages.subList(0, last + 1), false);
         } catch (IllegalArgumentException e) {
             throw new DatasetException(c.origin() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A model template's text is tokenised whole, as at inference, and each token is a target
+     * when its character span overlaps an assistant turn's span: the ids are exactly those of
+     * the rendered conversation.
+     */
+    private void appendBosAndSpans(Ids out, List<ChatSegment> segments) {
+        StringBuilder text = new StringBuilder();
+        for (ChatSegment s : segments) text.append(s.text());
+        int skip = 0;
+        boolean bos = tokenizer.addsBos();
+        if (bos) {
+            out.add(tokenizer.bosId().orElseThrow(), false);
+            String bosText = tokenizer.bosToken().orElse("");
+            if (!bosText.isEmpty() && text.indexOf(bosText) == 0) skip = bosText.length();
+        }
+        String body = text.substring(skip);
+        // target spans in code points of body
+        List<int[]> spans = new java.util.ArrayList<>();
+        int at = -skip;
+        for (ChatSegment s : segments) {
+            int from = Math.max(at, 0), to = at + s.text().length();
+            if (s.target() && to > from) spans.add(new int[] {body.codePointCount(0, from), body.codePointCount(0, to)});
+            at = to;
+        }
+        HfTokenizer.Offsets enc = tokenizer.encodeWithOffsets(body);
+        for (int t = 0; t < enc.ids().length; t++) {
+            boolean target = false;
+            for (int[] span : spans) {
+                if (enc.starts()[t] < span[1] && enc.ends()[t] > span[0]) { target = true; break; }
+            }
+            out.add(enc.ids()[t], target);
         }
     }
 

@@ -8,7 +8,13 @@ import org.lorascripts.config.TrainConfig;
 
 /** The settings that shape a text dataset, taken from {@link TrainConfig} or built directly in tests. */
 public record TextDataOptions(DataFormat format, ChatTemplate chatTemplate, int maxSeqLen, boolean packing,
-                              double valRatio, Optional<Path> valDataDir, long seed) {
+                              double valRatio, Optional<Path> valDataDir, long seed, Optional<Path> chatTemplateFile,
+                              boolean trainOnInputs) {
+    public TextDataOptions(DataFormat format, ChatTemplate chatTemplate, int maxSeqLen, boolean packing,
+                           double valRatio, Optional<Path> valDataDir, long seed) {
+        this(format, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed, Optional.empty(), false);
+    }
+
     public TextDataOptions {
         if (maxSeqLen < 2) throw new IllegalArgumentException("max_seq_len must be at least 2, got " + maxSeqLen);
         if (valRatio < 0 || valRatio >= 1) throw new IllegalArgumentException("val_ratio must be in [0, 1), got " + valRatio);
@@ -16,7 +22,7 @@ public record TextDataOptions(DataFormat format, ChatTemplate chatTemplate, int 
 
     public static TextDataOptions from(TrainConfig c) {
         return new TextDataOptions(c.text().dataFormat(), c.model().chatTemplate(), c.text().maxSeqLen(), c.text().packing(),
-                c.data().valRatio(), c.data().valDataDir(), c.loop().seed());
+                c.data().valRatio(), c.data().valDataDir(), c.loop().seed(), c.text().chatTemplateFile(), c.text().trainOnInputs());
     }
 
     /** Defaults for code and tests: auto format and template, no packing, no validation split. */
@@ -24,13 +30,17 @@ public record TextDataOptions(DataFormat format, ChatTemplate chatTemplate, int 
         return new TextDataOptions(DataFormat.AUTO, ChatTemplate.AUTO, maxSeqLen, false, 0, Optional.empty(), 0);
     }
 
-    public TextDataOptions withPacking(boolean p) { return new TextDataOptions(format, chatTemplate, maxSeqLen, p, valRatio, valDataDir, seed); }
+    public TextDataOptions withPacking(boolean p) { return new TextDataOptions(format, chatTemplate, maxSeqLen, p, valRatio, valDataDir, seed, chatTemplateFile, trainOnInputs); }
 
-    public TextDataOptions withChatTemplate(ChatTemplate t) { return new TextDataOptions(format, t, maxSeqLen, packing, valRatio, valDataDir, seed); }
+    public TextDataOptions withChatTemplate(ChatTemplate t) { return new TextDataOptions(format, t, maxSeqLen, packing, valRatio, valDataDir, seed, chatTemplateFile, trainOnInputs); }
 
-    public TextDataOptions withFormat(DataFormat f) { return new TextDataOptions(f, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed); }
+    public TextDataOptions withFormat(DataFormat f) { return new TextDataOptions(f, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed, chatTemplateFile, trainOnInputs); }
 
-    public TextDataOptions withValRatio(double r, long s) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, r, valDataDir, s); }
+    public TextDataOptions withValRatio(double r, long s) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, r, valDataDir, s, chatTemplateFile, trainOnInputs); }
 
-    public TextDataOptions withValDataDir(Path dir) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, Optional.of(dir), seed); }
+    public TextDataOptions withValDataDir(Path dir) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, Optional.of(dir), seed, chatTemplateFile, trainOnInputs); }
+
+    public TextDataOptions withTrainOnInputs(boolean t) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed, chatTemplateFile, t); }
+
+    public TextDataOptions withChatTemplateFile(Path f) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed, Optional.of(f), trainOnInputs); }
 }

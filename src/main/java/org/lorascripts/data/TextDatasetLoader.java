@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Optional;
 import org.lorascripts.config.ChatTemplate;
 import org.lorascripts.config.ConfigWarning;
-import org.lorascripts.text.ChatFormat;
+import org.lorascripts.text.ChatRenderer;
+import org.lorascripts.text.ChatRenderers;
 import org.lorascripts.text.HfTokenizer;
 
 /**
@@ -20,8 +21,13 @@ final class TextDatasetLoader {
     private TextDatasetLoader() {}
 
     static TextDataSplit load(Path trainData, TextDataOptions o, HfTokenizer tokenizer) {
-        ChatFormat chat = ChatFormat.resolve(o.chatTemplate(), tokenizer.chatTemplate());
-        ExampleEncoder encoder = new ExampleEncoder(tokenizer, chat);
+        ChatRenderer chat;
+        try {
+            chat = ChatRenderers.resolve(o.chatTemplate(), o.chatTemplateFile(), tokenizer);
+        } catch (IllegalArgumentException e) {
+            throw new DatasetException(e.getMessage());
+        }
+        ExampleEncoder encoder = new ExampleEncoder(tokenizer, chat, o.trainOnInputs());
         List<ConfigWarning> warnings = new ArrayList<>();
 
         List<TextRecord> train = TextRecordReader.read(trainData, o.format(), "train_data_dir");
@@ -40,11 +46,10 @@ final class TextDatasetLoader {
             val = picked;
         }
 
-        if (chat == ChatFormat.NONE && o.chatTemplate() == ChatTemplate.AUTO
+        if (!chat.hasMarkup() && o.chatTemplate() == ChatTemplate.AUTO
                 && train.stream().anyMatch(r -> r instanceof TextRecord.Chat)) {
-            warnings.add(new ConfigWarning("chat_template", "chat_template auto found no llama3, chatml or mistral markers in"
-                    + " the tokenizer's chat_template; chat examples are rendered without markup (set chat_template"
-                    + " to the model's family)"));
+            warnings.add(new ConfigWarning("chat_template", "chat_template auto: the tokenizer has no chat_template;"
+                    + " chat examples are rendered without markup (set chat_template to the model's family or give chat_template_file)"));
         }
         TextDataset trainSet = build(train, "training", o.packing(), encoder, tokenizer, o, warnings);
         // Validation is never packed: each example is scored whole, so the validation loss

@@ -26,7 +26,7 @@ import org.lorascripts.config.ChatTemplate;
  * The BOS marker is part of the text (as in the official templates); the dataset strips it
  * again when it adds the BOS id itself, so a sequence never has two.
  */
-public enum ChatFormat {
+public enum ChatFormat implements ChatRenderer {
     LLAMA3("<|eot_id|>"),
     CHATML("<|im_end|>"),
     MISTRAL("</s>"),
@@ -36,8 +36,11 @@ public enum ChatFormat {
 
     ChatFormat(String endOfTurn) { this.endOfTurn = endOfTurn; }
 
-    /** The marker that closes an assistant turn ("" for none): generation should also stop there. */
-    public String endOfTurn() { return endOfTurn; }
+    @Override public String endOfTurn() { return endOfTurn; }
+
+    @Override public boolean hasMarkup() { return this != NONE; }
+
+    @Override public String displayName() { return name().toLowerCase(java.util.Locale.ROOT); }
 
     /**
      * The format for a config choice; {@code auto} looks for each family's markers in the
@@ -45,7 +48,7 @@ public enum ChatFormat {
      */
     public static ChatFormat resolve(ChatTemplate choice, Optional<String> tokenizerTemplate) {
         return switch (choice) {
-            case AUTO -> tokenizerTemplate.map(ChatFormat::detect).orElse(NONE);
+            case AUTO, MODEL -> tokenizerTemplate.map(ChatFormat::detect).orElse(NONE);
             case LLAMA3 -> LLAMA3;
             case CHATML -> CHATML;
             case MISTRAL -> MISTRAL;
@@ -61,8 +64,7 @@ public enum ChatFormat {
         return NONE;
     }
 
-    /** The rendered conversation as segments; concatenated, they are the template's text. */
-    public List<ChatSegment> render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    @Override public List<ChatSegment> render(List<ChatMessage> messages, boolean addGenerationPrompt) {
         Segments out = new Segments();
         switch (this) {
             case LLAMA3 -> {

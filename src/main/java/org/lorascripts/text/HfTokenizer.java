@@ -36,9 +36,12 @@ public final class HfTokenizer implements AutoCloseable {
     private final long padId;
     private final long[] stopIds;
 
+    private final Path dir;
+
     private HfTokenizer(HuggingFaceTokenizer tokenizer, TokenizerSettings settings, Path dir) {
         this.tokenizer = tokenizer;
         this.settings = settings;
+        this.dir = dir;
         Path configFile = dir.resolve(TokenizerSettings.CONFIG_FILE);
         this.bosId = settings.bosToken().map(t -> OptionalLong.of(tokenId(t, "bos_token", configFile))).orElse(OptionalLong.empty());
         List<Long> stops = new ArrayList<>();
@@ -84,6 +87,26 @@ public final class HfTokenizer implements AutoCloseable {
         return tokenizer.encode(text, false, false).getIds();
     }
 
+    /**
+     * Token ids of {@code text} with each token's character span [start, end) in Unicode code
+     * points (the tokenizer's offsets); a token without a span (none in practice) gets [0, 0).
+     */
+    public record Offsets(long[] ids, int[] starts, int[] ends) {}
+
+    public Offsets encodeWithOffsets(String text) {
+        if (text.isEmpty()) return new Offsets(new long[0], new int[0], new int[0]);
+        ai.djl.huggingface.tokenizers.Encoding e = tokenizer.encode(text, false, false);
+        long[] ids = e.getIds();
+        ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+        int[] starts = new int[ids.length], ends = new int[ids.length];
+        for (int i = 0; i < ids.length && spans != null && i < spans.length; i++) {
+            if (spans[i] == null) continue;
+            starts[i] = spans[i].getStart();
+            ends[i] = spans[i].getEnd();
+        }
+        return new Offsets(ids, starts, ends);
+    }
+
     /** Text of {@code ids}, special tokens included. */
     public String decode(long[] ids) { return decode(ids, false); }
 
@@ -118,6 +141,9 @@ public final class HfTokenizer implements AutoCloseable {
 
     /** The Jinja chat template text of tokenizer_config.json (only inspected, never run). */
     public Optional<String> chatTemplate() { return settings.chatTemplate(); }
+
+    /** The file the {@link #chatTemplate()} was read from (chat_template.jinja or tokenizer_config.json). */
+    public Path chatTemplateSource() { return TokenizerSettings.chatTemplateSource(dir); }
 
     public TokenizerSettings settings() { return settings; }
 

@@ -42,7 +42,7 @@ public record TokenizerSettings(Optional<String> bosToken, Optional<String> eosT
         }
         return new TokenizerSettings(token(config, map, "bos_token", configFile), token(config, map, "eos_token", configFile),
                 token(config, map, "pad_token", configFile), bool(config, "add_bos_token", configFile),
-                bool(config, "add_eos_token", configFile), chatTemplate(config.get("chat_template"), configFile), eosIds);
+                bool(config, "add_eos_token", configFile), chatTemplateFile(dir).or(() -> chatTemplate(config.get("chat_template"), configFile)), eosIds);
     }
 
     private static ObjectNode readObject(Path f) {
@@ -71,6 +71,26 @@ public record TokenizerSettings(Optional<String> bosToken, Optional<String> eosT
         if (v == null || v.isNull()) return Optional.empty();
         if (v.isBoolean()) return Optional.of(v.booleanValue());
         throw new TokenizerException(configFile + ": '" + key + "' must be true or false, found " + Json.typeName(v));
+    }
+
+    /** Newer transformers save the template as chat_template.jinja beside tokenizer_config.json; it wins when present. */
+    public static final String CHAT_TEMPLATE_FILE = "chat_template.jinja";
+
+    /** Where the chat template of {@code dir} comes from, for error messages. */
+    public static Path chatTemplateSource(Path dir) {
+        Path jinja = dir.resolve(CHAT_TEMPLATE_FILE);
+        return Files.isRegularFile(jinja) ? jinja : dir.resolve(CONFIG_FILE);
+    }
+
+    private static Optional<String> chatTemplateFile(Path dir) {
+        Path f = dir.resolve(CHAT_TEMPLATE_FILE);
+        if (!Files.isRegularFile(f)) return Optional.empty();
+        try {
+            if (Files.size(f) > 1 << 20) throw new TokenizerException(f + ": larger than 1 MiB; not a chat template");
+            return Optional.of(Files.readString(f));
+        } catch (IOException e) {
+            throw new TokenizerException("cannot read " + f + " (" + e.getMessage() + ")");
+        }
     }
 
     /** A string, or a list of {"name", "template"} (several models ship named templates): take "default". */

@@ -152,8 +152,8 @@ class TextDatasetFormatsTest {
         Path f = write(data, "chat.jsonl", "{\"messages\": [{\"role\": \"system\", \"content\": \"Be nice.\"},"
                 + " {\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"},"
                 + " {\"role\": \"user\", \"content\": \"Bye\"}]}");
-        TextDataSplit split = TextDataset.load(f, TextDataOptions.of(512), tok);
-        assertEquals(ChatFormat.CHATML, split.chatFormat(), "auto: the tiny tokenizer's template is ChatML");
+        TextDataSplit split = TextDataset.load(f, TextDataOptions.of(512).withChatTemplate(ChatTemplate.CHATML), tok);
+        assertEquals(ChatFormat.CHATML, split.chatFormat(), "the built-in ChatML rendering");
         long[] ctx = tok.encode("<|im_start|>system\nBe nice.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
         long[] answer = tok.encode("Hello!<|im_end|>");
         long[] nl = tok.encode("\n");

@@ -30,6 +30,7 @@ import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 import org.lorascripts.text.ChatFormat;
+import org.lorascripts.text.ChatRenderer;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.text.TokenizerException;
 import org.lorascripts.train.SampleSink;
@@ -64,7 +65,7 @@ public final class LlmLoraTask implements TrainingTask {
     private final LoraNetwork net;
     private final TextDataset train;
     private final TextDataset val;
-    private final ChatFormat sampleChat;
+    private final ChatRenderer sampleChat;
     private final List<ConfigWarning> warnings;
     private final double dropout;
     private final boolean rsLora;
@@ -156,8 +157,8 @@ public final class LlmLoraTask implements TrainingTask {
      * config, or with chat_template auto the tokenizer's, but only when the training data is
      * conversational (a plain-text run has never seen the markup).
      */
-    private static ChatFormat sampleChatFormat(TrainConfig c, ChatFormat resolved) {
-        if (resolved == ChatFormat.NONE || c.model().chatTemplate() != ChatTemplate.AUTO) return resolved;
+    private static ChatRenderer sampleChatFormat(TrainConfig c, ChatRenderer resolved) {
+        if (!resolved.hasMarkup() || c.model().chatTemplate() != ChatTemplate.AUTO || c.text().chatTemplateFile().isPresent()) return resolved;
         if (c.sample().evalPrompts().isEmpty()) return ChatFormat.NONE;
         List<TextRecord> records = TextRecordReader.read(c.data().trainDataDir(), c.text().dataFormat(), "train_data_dir");
         return records.stream().anyMatch(r -> r instanceof TextRecord.Chat) ? resolved : ChatFormat.NONE;
@@ -284,7 +285,7 @@ public final class LlmLoraTask implements TrainingTask {
 
     public TextDataset trainData() { return train; }
 
-    public ChatFormat sampleChatFormat() { return sampleChat; }
+    public ChatRenderer sampleChatFormat() { return sampleChat; }
 
     /** Adapters by module path. */
     public Map<String, LoraAdapter> adapters() { return net.adapters(); }

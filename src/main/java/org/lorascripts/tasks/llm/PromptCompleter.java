@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.stream.LongStream;
 import org.lorascripts.data.ExampleEncoder;
 import org.lorascripts.text.ChatFormat;
+import org.lorascripts.text.ChatRenderer;
 import org.lorascripts.text.ChatMessage;
 import org.lorascripts.text.HfTokenizer;
 import org.lorascripts.models.llm.Generator;
@@ -23,27 +24,27 @@ public final class PromptCompleter {
 
     private final LlamaForCausalLM model;
     private final HfTokenizer tokenizer;
-    private final ChatFormat chat;
+    private final ChatRenderer chat;
     private final long[] stopIds;
 
     /** {@code chat} {@link ChatFormat#NONE} completes the raw text. */
-    public PromptCompleter(LlamaForCausalLM model, HfTokenizer tokenizer, ChatFormat chat) {
+    public PromptCompleter(LlamaForCausalLM model, HfTokenizer tokenizer, ChatRenderer chat) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.chat = chat;
         LongStream stops = Arrays.stream(tokenizer.stopIds());
-        if (chat != ChatFormat.NONE) {
-            long[] eot = tokenizer.encode(chat.endOfTurn());
+        if (chat.hasMarkup()) {
+            long[] eot = chat.endOfTurn().isEmpty() ? new long[0] : tokenizer.encode(chat.endOfTurn());
             if (eot.length == 1) stops = LongStream.concat(stops, LongStream.of(eot[0]));
         }
         this.stopIds = stops.distinct().toArray();
     }
 
-    public ChatFormat chatFormat() { return chat; }
+    public ChatRenderer chatFormat() { return chat; }
 
     /** The ids generation starts from. */
     public long[] promptIds(String prompt) {
-        if (chat != ChatFormat.NONE) return new ExampleEncoder(tokenizer, chat).encodePrompt(List.of(new ChatMessage(ChatMessage.USER, prompt)));
+        if (chat.hasMarkup()) return new ExampleEncoder(tokenizer, chat).encodePrompt(List.of(new ChatMessage(ChatMessage.USER, prompt)));
         long[] text = tokenizer.encode(prompt);
         if (!tokenizer.addsBos()) return text;
         long[] ids = new long[text.length + 1];

@@ -258,7 +258,8 @@ class LlmLoraTaskTest {
                 "{\"messages\": [{\"role\": \"user\", \"content\": \"Tea?\"}, {\"role\": \"assistant\", \"content\": \"Green, please.\"}]}"));
         LlmLoraFixture f = new LlmLoraFixture(dir.resolve("out"), data).set("eval_prompts", List.of("Hi"));
         try (LlmLoraTask task = f.task()) {
-            assertEquals(org.lorascripts.text.ChatFormat.CHATML, task.sampleChatFormat(), "the tiny tokenizer's template is ChatML");
+            assertTrue(task.sampleChatFormat() instanceof org.lorascripts.text.JinjaChatTemplate, "auto: the tokenizer's own template");
+            assertEquals("<|im_end|>", task.sampleChatFormat().endOfTurn(), "the tiny tokenizer's template is ChatML");
             PromptCompleter c = new PromptCompleter(task.model(), task.tokenizer(), task.sampleChatFormat());
             assertEquals("<s><|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", task.tokenizer().decode(c.promptIds("Hi")));
             long imEnd = task.tokenizer().encode("<|im_end|>")[0];

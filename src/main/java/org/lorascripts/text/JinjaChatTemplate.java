@@ -1,0 +1,182 @@
+package org.lorascripts.text;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A model's own Jinja {@code chat_template} (tokenizer_config.json or chat_template.jinja),
+ * rendered as transformers' {@code apply_chat_template} does: Jinja with {@code trim_blocks}
+ * and {@code lstrip_blocks}, the variables {@code messages}, {@code add_generation_prompt},
+ * {@code bos_token}, {@code eos_token} and the function {@code raise_exception(msg)}.
+ *
+ * <p>Which text is an assistant turn is found by rendering prefixes, as the training
+ * frameworks do: for each assistant message i, {@code render(messages[:i], add_generation_prompt=True)}
+ * ends where its answer starts and {@code render(messages[:i+1])} ends where the turn (answer,
+ * end-of-turn marker and whatever the template writes after it) ends. Those character spans are
+ * the targets. A template whose prefix renders are not prefixes of the whole (e.g. one that
+ * moves the system message next to the last user message) has the turn located by searching
+ * the text after the previous turn.
+ */
+public final class JinjaChatTemplate implements ChatRenderer {
+    private static final String MARKER = "\u2063answer\u2063";
+    private final String source;
+    private final String origin;
+    private final Map<String, Object> tokens = new HashMap<>();
+    private final Jinjava jinja;
+    private String endOfTurn;
+
+    /**
+     * {@code origin} names the file in error messages; bos/eos are the tokenizer's special
+     * tokens (empty when it has none).
+     */
+    public JinjaChatTemplate(String source, String origin, Optional<String> bosToken, Optional<String> eosToken) {
+        // Python Jinja (keep_trailing_newline=False) drops one newline at the end of the template source.
+        this.source = source.endsWith("\r\n") ? source.substring(0, source.length() - 2)
+                : source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
+        this.origin = origin;
+        tokens.put("bos_token", bosToken.orElse(""));
+        tokens.put("eos_token", eosToken.orElse(""));
+        // Python Jinja semantics: whitespace control on {{- -}} and {#- -#}, operator precedence,
+        // backslash escapes in string literals, no kept trailing newline.
+        LegacyOverrides python = LegacyOverrides.newBuilder().withUseTrimmingForNotesAndExpressions(true)
+                .withParseWhitespaceControlStrictly(true).withUseNaturalOperatorPrecedence(true)
+                .withAllowAdjacentTextNodes(true).withKeepNullableLoopValues(true).withHandleBackslashInQuotesOnly(true)
+                .withDefaultKeepTrailingNewlineBehavior(true).build();
+        JinjavaConfig config = JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withFailOnUnknownTokens(false).withLegacyOverrides(python).build();
+        jinja = new Jinjava(config);
+        jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                JinjaChatTemplate.class, "raiseException", String.class));
+    }
+
+    /** Called by templates as {@code raise_exception("...")}. */
+    public static String raiseException(String message) {
+        throw new TemplateRaised(message);
+    }
+
+    /** The template's own {@code raise_exception}. */
+    static final class TemplateRaised extends RuntimeException {
+        TemplateRaised(String message) { super(message, null, false, false); }
+    }
+
+    public String origin() { return origin; }
+
+    @Override public String displayName() { return "the model's Jinja chat_template (" + origin + ")"; }
+
+    /** The template's text for {@code messages}, exactly as apply_chat_template(tokenize=False) gives it. */
+    public String renderText(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        Map<String, Object> context = new HashMap<>(tokens);
+        List<Map<String, Object>> list = new ArrayList<>(messages.size());
+        for (ChatMessage m : messages) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("role", m.role());
+            map.put("content", m.content());
+            list.add(map);
+        }
+        context.put("messages", list);
+        context.put("add_generation_prompt", addGenerationPrompt);
+        RenderResult result;
+        try {
+            result = jinja.renderForResult(source, context);
+        } catch (TemplateRaised e) {
+            throw new IllegalArgumentException(origin + ": the chat_template refuses this conversation: " + e.getMessage());
+        } catch (RuntimeException e) {
+            TemplateRaised raised = raisedCause(e);
+            if (raised != null) throw new IllegalArgumentException(origin + ": the chat_template refuses this conversation: " + raised.getMessage());
+            throw new IllegalArgumentException(origin + ": the chat_template cannot be rendered: " + oneLine(e.getMessage()));
+        }
+        for (TemplateError err : result.getErrors()) {
+            TemplateRaised raised = err.getException() == null ? null : raisedCause(err.getException());
+            if (raised != null) throw new IllegalArgumentException(origin + ": the chat_template refuses this conversation: " + raised.getMessage());
+            if (err.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new IllegalArgumentException(origin + ": the chat_template cannot be rendered"
+                        + (err.getLineno() > 0 ? " (line " + err.getLineno() + ")" : "") + ": " + oneLine(err.getMessage()));
+            }
+        }
+        return result.getOutput();
+    }
+
+    /** Renders once with an empty conversation, so a template that does not parse fails at start-up. */
+    public JinjaChatTemplate check() {
+        renderText(List.of(new ChatMessage(ChatMessage.USER, "hi"), new ChatMessage(ChatMessage.ASSISTANT, "hello")), false);
+        return this;
+    }
+
+    @Override public List<ChatSegment> render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        String full = renderText(messages, addGenerationPrompt);
+        List<ChatSegment> out = new ArrayList<>();
+        int cursor = 0;
+        for (int i = 0; i < messages.size(); i++) {
+            if (!messages.get(i).isAssistant()) continue;
+            String before = renderText(messages.subList(0, i), true);
+            String upTo = renderText(messages.subList(0, i + 1), false);
+            int start, end;
+            if (upTo.startsWith(before) && full.startsWith(upTo)) {
+                start = before.length();
+                end = upTo.length();
+            } else {
+                // The prefix render is not a prefix (the template moves text around): the turn is
+                // what follows the answer's first character in render(messages[:i+1]), found by
+                // rendering a marker in place of the answer.
+                List<ChatMessage> marked = new ArrayList<>(messages.subList(0, i));
+                marked.add(new ChatMessage(ChatMessage.ASSISTANT, MARKER));
+                int at = renderText(marked, false).indexOf(MARKER);
+                String turn = at < 0 || !upTo.startsWith(renderText(marked, false).substring(0, at)) ? "" : upTo.substring(at);
+                start = turn.isEmpty() ? -1 : full.indexOf(turn, cursor);
+                if (start < 0) {
+                    throw new IllegalArgumentException(origin + ": cannot find assistant message " + (i + 1)
+                            + " in the rendered conversation, so its tokens cannot be marked for the loss;"
+                            + " set train_on_inputs: true or use a built-in chat_template");
+                }
+                end = start + turn.length();
+            }
+            if (start < cursor) start = cursor;
+            if (start > cursor) out.add(new ChatSegment(full.substring(cursor, start), false));
+            if (end > start) out.add(new ChatSegment(full.substring(start, end), true));
+            cursor = Math.max(cursor, end);
+        }
+        if (cursor < full.length()) out.add(new ChatSegment(full.substring(cursor), false));
+        return out;
+    }
+
+    /**
+     * What the template writes after an assistant's answer, trimmed (e.g. {@code <|eot_id|>},
+     * {@code <|im_end|>}, {@code <end_of_turn>}); "" when it cannot be told.
+     */
+    @Override public String endOfTurn() {
+        if (endOfTurn == null) {
+            String probe = MARKER;
+            List<ChatMessage> conv = List.of(new ChatMessage(ChatMessage.USER, "question"), new ChatMessage(ChatMessage.ASSISTANT, probe));
+            String eot = "";
+            try {
+                String text = renderText(conv, false);
+                int at = text.lastIndexOf(probe);
+                if (at >= 0) eot = text.substring(at + probe.length()).strip();
+            } catch (IllegalArgumentException e) {
+                eot = "";
+            }
+            endOfTurn = eot;
+        }
+        return endOfTurn;
+    }
+
+    private static TemplateRaised raisedCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof TemplateRaised r) return r;
+        return null;
+    }
+
+    private static String oneLine(String s) {
+        if (s == null) return "unknown error";
+        return s.replaceAll("\\s+", " ").strip();
+    }
+}

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.lorascripts.models.llm.LlmModelFolder;
 import org.lorascripts.tasks.llm.GgufLoraExport;
 import org.lorascripts.tensor.DType;
+import org.lorascripts.hub.FileSelection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -47,7 +48,7 @@ public final class ExportCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try {
             if (!format.equals("gguf")) throw new IllegalArgumentException("--format " + format + " is not supported; use gguf");
-            LlmModelFolder folder = LlmModelFolder.resolve(base);
+            LlmModelFolder folder = LlmModelFolder.resolve(HubModels.local(base, FileSelection.AUTO));   // ORG/NAME: fetched from the Hub
             LoraFileArgs.checkOutput(output, force, lora);
             DType dtype = LoraFileArgs.saveDtype(outtype);
             GgufLoraExport.Report r = GgufLoraExport.export(lora, folder.dir(), dtype, output);

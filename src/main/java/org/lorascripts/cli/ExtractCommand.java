@@ -9,6 +9,7 @@ import org.lorascripts.lora.KohyaLoraWriter;
 import org.lorascripts.tasks.sd.CheckpointLoraTargets;
 import org.lorascripts.tasks.sd.LoraExtraction;
 import org.lorascripts.tensor.DType;
+import org.lorascripts.hub.FileSelection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -59,7 +60,9 @@ public final class ExtractCommand implements Callable<Integer> {
     @Override public Integer call() {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         try {
-            Path b = CheckpointLoraTargets.resolve(base), t = CheckpointLoraTargets.resolve(tuned);
+            // ORG/NAME[/FILE.safetensors]: fetched from the Hub into the shared cache
+            Path b = CheckpointLoraTargets.resolve(HubModels.local(base, FileSelection.AUTO)),
+                    t = CheckpointLoraTargets.resolve(HubModels.local(tuned, FileSelection.AUTO));
             LoraFileArgs.checkOutput(output, force, b, t);
             DType dtype = LoraFileArgs.saveDtype(savePrecision);
             try (LoraExtraction.Result r = LoraExtraction.extract(b, t, new LoraExtraction.Options(rank, convRank, clampQuantile, minDiff))) {

@@ -242,6 +242,7 @@ public final class SampleCommand implements Callable<Integer> {
                     // no weight: the colon belongs to the path
                 }
             }
+            if (!Files.exists(file)) file = Path.of(HubModels.local(file.toString(), FileSelection.AUTO));   // ORG/NAME/FILE.safetensors on the Hub
             uses.add(new LoraUse(checkedFile(file, "--lora " + spec), weight, weight, "--lora " + spec));
         }
         Path dir = loraDir != null ? loraDir

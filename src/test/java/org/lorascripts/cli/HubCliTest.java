@@ -134,6 +134,18 @@ class HubCliTest {
     }
 
     @Test
+    void extractTakesAHubCheckpoint() throws Exception {
+        Path ckpt = org.lorascripts.models.sd.load.TinySdBuiltin.byName("tiny-sd").orElseThrow().ensureCached();
+        hub.repo("acme/tiny-sd", COMMIT).file("tiny-sd.safetensors", Files.readAllBytes(ckpt));
+        Path out = dir.resolve("x.safetensors");
+        Run r = lora("extract", "--base", "acme/tiny-sd", "--tuned", ckpt.toString(), "--rank", "2", "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("downloading acme/tiny-sd"), r.err());
+        assertTrue(Files.isSymbolicLink(dir.resolve("hf/hub/models--acme--tiny-sd/snapshots").resolve(COMMIT).resolve("tiny-sd.safetensors")));
+        assertTrue(Files.size(out) > 0);
+    }
+
+    @Test
     void generateTakesAHubModelAsBase() throws IOException {
         serveTinyLlama();
         Run r = lora("generate", "--base", "acme/tiny-llama", "--prompt", "The town", "--max-new-tokens", "3");

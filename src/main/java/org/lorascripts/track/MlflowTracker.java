@@ -110,8 +110,8 @@ public final class MlflowTracker implements Tracker {
         if (!finished.compareAndSet(false, true)) return;
         long deadline = System.nanoTime() + finishWait.toNanos();
         try {
-            if (!failed) queue.offer(new Finish(status), finishWait.toMillis(), TimeUnit.MILLISECONDS);
-            else queue.offer(new Finish(status));   // the worker only drains; it may be waiting on take()
+            // after a failure the worker only drains the queue, so the Finish gets in at once and ends it
+            queue.offer(new Finish(status), finishWait.toMillis(), TimeUnit.MILLISECONDS);
             long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
             worker.join(left);
         } catch (InterruptedException e) {
@@ -182,7 +182,6 @@ public final class MlflowTracker implements Tracker {
     private void fail(String doing, IOException e) {
         if (failed) return;
         failed = true;
-        queue.clear();
         console.println("warning: mlflow: " + doing + " at " + settings.uri() + " failed (" + reason(e)
                 + "); training goes on without MLflow, its metrics stay in output_dir/logs (TensorBoard, metrics.jsonl)");
         console.flush();

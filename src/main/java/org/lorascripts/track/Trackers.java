@@ -12,7 +12,8 @@ import org.lorascripts.config.TrainConfig;
  * events and metrics.jsonl are the run's own logs and always written; {@code mlflow} adds an
  * {@link MlflowTracker} (named, or through {@code all} when MLFLOW_TRACKING_URI is set); {@code wandb}
  * has no Java client (W&B's SDKs are Python, plus a Java wrapper of 2020 that ran the Python one and
- * never reached Maven Central), so it is a warning that says how to upload the TensorBoard logs.
+ * never reached Maven Central), so it is a warning that says how to upload the logs afterwards
+ * (tools/wandb_log_metrics.py; wandb 0.30.0 removed {@code wandb sync --sync-tensorboard}).
  */
 public final class Trackers {
     private Trackers() {}
@@ -37,9 +38,11 @@ public final class Trackers {
         List<String> w = new ArrayList<>();
         if (config.tracking().wants("wandb")) {
             String logs = config.output().outputDir().resolve("logs").toString();
+            String jsonl = logs + java.io.File.separator + "metrics.jsonl";
             w.add("log_with wandb: there is no Java client for Weights & Biases, so nothing is sent there; the metrics are in"
-                    + " TensorBoard (tensorboard --logdir " + logs + "); Python's wandb uploads those event files with"
-                    + " wandb sync -p PROJECT " + logs);
+                    + " TensorBoard (tensorboard --logdir " + logs + ") and " + jsonl + ", which"
+                    + " python3 tools/wandb_log_metrics.py --project PROJECT " + jsonl + " uploads"
+                    + " (or, with wandb<=0.29.0, wandb sync --sync-tensorboard -p PROJECT " + logs + ")");
         }
         return w;
     }

@@ -27,7 +27,8 @@ class CliTrackingTest {
         assertEquals(1, lines.size(), r.err());
         String w = lines.getFirst();
         assertTrue(w.startsWith("warning: --set log_with=wandb: log_with wandb: there is no Java client for Weights & Biases"), w);
-        assertTrue(w.contains("tensorboard --logdir ") && w.contains("wandb sync -p PROJECT ") && w.endsWith("logs"), w);
+        assertTrue(w.contains("tensorboard --logdir ") && w.contains("python3 tools/wandb_log_metrics.py --project PROJECT ")
+                && w.contains("metrics.jsonl uploads") && w.contains("wandb sync --sync-tensorboard -p PROJECT "), w);
     }
 
     @Test void allWithoutAServerTrainsWithTensorBoardAndSaysWhyNoWandb() {

@@ -101,6 +101,21 @@ class TrainingLoopTrackerTest {
         }
     }
 
+    @Test void aRunThatFailsEndsFailed() throws Exception {
+        try (FakeMlflow server = new FakeMlflow()) {
+            LoopFixture f = new LoopFixture(dir.resolve("out")).set("max_steps", 3).set("log_with", "mlflow");
+            // a non-empty folder where the LoRA file goes: the final export fails after the steps
+            Files.createDirectories(dir.resolve("out/out.safetensors"));
+            Files.writeString(dir.resolve("out/out.safetensors/keep"), "x");
+            try (ToyLoraTask task = LoopFixture.task(4, 0, 0.0)) {
+                org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> run(f, task, server.env()));
+            }
+            FakeMlflow.Run run = server.onlyRun();
+            assertEquals("FAILED", run.status);
+            assertTrue(run.metrics.stream().anyMatch(m -> m.key().equals("train/loss") && m.step() == 3), run.metrics.toString());
+        }
+    }
+
     @Test void theExperimentNameComesFromTheEnvironmentWhenTheConfigNamesNone() throws Exception {
         try (FakeMlflow server = new FakeMlflow()) {
             Map<String, String> env = new HashMap<>(server.env());

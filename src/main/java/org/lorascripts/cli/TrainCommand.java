@@ -24,6 +24,7 @@ import org.lorascripts.data.DatasetException;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.Trainer;
 import org.lorascripts.tasks.Trainers;
+import org.lorascripts.track.Trackers;
 import org.lorascripts.train.TrainingInterruptedException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -134,6 +135,8 @@ public final class TrainCommand implements Callable<Integer> {
         warnings.addAll(inputs.warnings());
         warnings.addAll(data.warnings());
         warnings.addAll(ConfigAdvisor.forDataset(c, data.examples()));
+        Trackers.check(c, System.getenv());   // log_with mlflow without a server: one line, before any model loads
+        for (String w : Trackers.warnings(c)) warnings.add(new ConfigWarning("log_with", w));
         out.flush();
         // each warning names the line of its key (or the --set argument), as errors do
         for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());

@@ -248,6 +248,15 @@ public final class ConfigKeys {
             key("overwrite_output_dir", OUTPUT).bool().def(false)
                     .help("Start afresh when output_dir holds checkpoints of an earlier run: its checkpoints, logs and samples are"
                             + " deleted first. Without it such a run is refused (--resume latest continues it).").build(),
+            key("log_with", OUTPUT).names().def(List.of("tensorboard")).alias("report_to")
+                    .help("Experiment trackers (kohya's log_with; HF's report_to): tensorboard, mlflow, wandb, all or none, one or a list."
+                            + " TensorBoard events and metrics.jsonl are always written to output_dir/logs; mlflow also sends params, metrics,"
+                            + " status and the LoRA and samples to the server MLFLOW_TRACKING_URI names (all: mlflow too when it is set);"
+                            + " wandb has no Java client: a warning says how to upload the TensorBoard logs.").build(),
+            key("log_tracker_name", OUTPUT).string().defaultLabel("MLFLOW_EXPERIMENT_NAME, else Default")
+                    .help("kohya's log_tracker_name: the MLflow experiment the run goes to (created if missing).").build(),
+            key("tracker_run_name", OUTPUT).string().derivedFrom("output_name").defaultLabel("output_name").alias("wandb_run_name")
+                    .help("The tracker run's name (kohya's wandb_run_name).").build(),
             // ---- sample_config
             key("sample_prompts", SAMPLE).texts().def(List.of()).image()
                     .help("Prompts for preview images during training.").build(),

@@ -56,6 +56,7 @@ final class ConfigValidator {
         } catch (IllegalArgumentException e) {
             p.add(v.origin(v.isSet("optimizer_args") ? "optimizer_args" : "optimizer"), e.getMessage(), "optimizer_args", "optimizer");
         }
+        checkLogWith(v, p);
         String name = v.string("output_name");
         if (name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
             p.add(v.origin("output_name"), "output_name must be a file name stem without folders, got '"
@@ -65,6 +66,22 @@ final class ConfigValidator {
     }
 
     /** use_fp16 is the legacy spelling of mixed_precision: fp16; both set differently is a conflict. */
+    /** log_with / report_to: known tracker names; none alone. */
+    private static void checkLogWith(ConfigValues v, ConfigProblems p) {
+        List<String> names = v.list("log_with");
+        for (String n : names) {
+            if (!TrainConfig.Tracking.TRACKERS.contains(n.toLowerCase(java.util.Locale.ROOT))) {
+                p.add(v.origin("log_with"), v.written("log_with") + ": unknown tracker '" + n + "'; use "
+                        + String.join(", ", TrainConfig.Tracking.TRACKERS), "log_with");
+                return;
+            }
+        }
+        if (names.size() > 1 && names.stream().anyMatch(n -> n.equalsIgnoreCase("none"))) {
+            p.add(v.origin("log_with"), v.written("log_with") + ": none cannot be combined with other trackers, got "
+                    + String.join(", ", names), "log_with");
+        }
+    }
+
     private static void checkPrecision(ConfigValues v, ConfigProblems p) {
         if (!v.isSet("use_fp16")) return;
         boolean fp16 = v.bool("use_fp16");

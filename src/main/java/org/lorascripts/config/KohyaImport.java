@@ -72,7 +72,7 @@ public final class KohyaImport {
     /** kohya options that only concern its own runtime (attention kernels, loaders, loggers, uploads): no effect here. */
     private static final Set<String> NO_EFFECT = Set.of(
             "xformers", "sdpa", "mem_eff_attn", "max_data_loader_n_workers", "persistent_data_loader_workers", "lowram",
-            "highvram", "logging_dir", "log_prefix", "log_with", "log_tracker_name", "log_tracker_config", "wandb_run_name",
+            "highvram", "logging_dir", "log_prefix", "log_tracker_config",
             "wandb_api_key", "log_config", "output_config", "config_file", "v2", "no_half_vae", "vae_batch_size",
             "cache_text_encoder_outputs", "skip_cache_check", "tokenizer_cache_dir", "huggingface_repo_id", "huggingface_repo_type",
             "huggingface_path_in_repo", "huggingface_token", "huggingface_repo_visibility", "save_state_to_huggingface",

@@ -14,7 +14,7 @@ import java.util.Optional;
  */
 public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer optimizer, Schedule schedule,
                           Loop loop, Data data, ImageData image, TextData text, Output output, Sampling sample,
-                          Eval eval) {
+                          Eval eval, Tracking tracking) {
 
     /** The base model and where to start the adapter from. */
     public record Model(BaseModel baseModel, Optional<Path> networkWeights, String networkModule,
@@ -148,13 +148,29 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** Validation and early stopping. */
     public record Eval(int evalSteps, int earlyStoppingPatience) {}
 
+    /**
+     * Experiment trackers beyond the local logs: {@code logWith} as written (tensorboard, mlflow, wandb, all,
+     * none), the experiment ({@code log_tracker_name}, empty: the environment's or the tracker's default) and
+     * the run's name.
+     */
+    public record Tracking(List<String> logWith, Optional<String> experiment, String runName) {
+        /** The values log_with / report_to accept. */
+        public static final List<String> TRACKERS = List.of("tensorboard", "mlflow", "wandb", "all", "none");
+
+        /** Whether {@code tracker} (mlflow, wandb) was asked for by name or by {@code all}. */
+        public boolean wants(String tracker) { return logWith.contains(tracker) || logWith.contains("all"); }
+
+        /** Whether {@code tracker} was named explicitly (not only through {@code all}). */
+        public boolean names(String tracker) { return logWith.contains(tracker); }
+    }
+
     /** This config with other bucket settings (a model family's defaults, resolved where the family is known). */
     public TrainConfig withBuckets(Buckets buckets) {
         ImageData i = image;
         var changed = new ImageData(i.resolution(), i.captionExtension(), i.captionDropoutRate(), i.shuffleCaption(),
                 i.keepTokens(), i.flipAug(), i.randomCrop(), buckets, i.cacheLatents(), i.cacheLatentsToDisk(), i.cacheTextEncoderOutputsToDisk(),
                 i.keepTokensSeparator(), i.captionTagDropoutRate(), i.captionEdits());
-        return new TrainConfig(taskType, model, lora, optimizer, schedule, loop, data, changed, text, output, sample, eval);
+        return new TrainConfig(taskType, model, lora, optimizer, schedule, loop, data, changed, text, output, sample, eval, tracking);
     }
 
     /** True for Stable Diffusion LoRA training. */
@@ -213,8 +229,10 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.number("sample_cfg_scale"), v.integer("sample_seed"),
                 v.bool("sample_with_base"));
         var eval = new Eval(v.integer("eval_steps"), v.integer("early_stopping_patience"));
+        var tracking = new Tracking(v.list("log_with").stream().map(t -> t.toLowerCase(java.util.Locale.ROOT)).toList(),
+                Optional.ofNullable(v.string("log_tracker_name")), v.string("tracker_run_name"));
         return new TrainConfig(v.choice("task_type", TaskType.class), model, lora, optimizer, schedule, loop, data,
-                image, text, output, sample, eval);
+                image, text, output, sample, eval, tracking);
     }
 
     /** The subsets with every unset key resolved to the top-level key of its name (kohya's fallback). */

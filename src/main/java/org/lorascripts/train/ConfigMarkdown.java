@@ -19,6 +19,31 @@ final class ConfigMarkdown {
         return sb.append("```\n").toString();
     }
 
+    /**
+     * The same values as flat params for an experiment tracker: "lora.rank" -> "16", nested records
+     * joined by dots, lists as written by {@code List.toString}.
+     */
+    static java.util.Map<String, String> params(TrainConfig config) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        flatten(out, config, "");
+        return out;
+    }
+
+    private static void flatten(java.util.Map<String, String> out, Record r, String prefix) {
+        for (RecordComponent c : r.getClass().getRecordComponents()) {
+            Object v;
+            try {
+                v = c.getAccessor().invoke(r);
+            } catch (ReflectiveOperationException e) {
+                v = "?";
+            }
+            if (v instanceof Optional<?> o) v = o.map(Object.class::cast).orElse("none");
+            String name = prefix + c.getName();
+            if (v instanceof Record nested && !(v instanceof ConfigChoice)) flatten(out, nested, name + ".");
+            else out.put(name, v instanceof ConfigChoice ch ? ch.configName() : String.valueOf(v));
+        }
+    }
+
     private static void append(StringBuilder sb, Record r, int depth) {
         for (RecordComponent c : r.getClass().getRecordComponents()) {
             Object v;

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.io.MetricsJsonl;
 import org.lorascripts.io.tensorboard.EventFileWriter;
+import org.lorascripts.track.Tracker;
 
 /**
  * The run's logs: TensorBoard events and {@code metrics.jsonl} in {@code output_dir/logs/}, sample
@@ -23,6 +24,10 @@ import org.lorascripts.io.tensorboard.EventFileWriter;
  * rows after s, and the new event file starts with a SessionLog START at step s + 1, which makes
  * TensorBoard drop the older events from step s + 1 on. Before a checkpoint the logs are flushed
  * ({@link #flush}), so a checkpoint never holds steps whose rows a kill could still lose.
+ *
+ * <p>A {@link Tracker} (MLflow, from log_with) gets the same rows: each step's finite scalars when the
+ * step's row is written, the sample files once written, and the files named by {@link #artifact}. It
+ * queues and never throws, so it cannot stop or slow the run.
  */
 final class RunLog implements AutoCloseable {
     static final String LOGS = "logs";
@@ -32,20 +37,29 @@ final class RunLog implements AutoCloseable {
     private final Path sampleDir;
     private final EventFileWriter events;
     private final MetricsJsonl metrics;
+    private final Tracker tracker;
+    /** The current step's finite scalars, for the tracker. */
+    private final Map<String, Double> trackedRow = new LinkedHashMap<>();
     /** The metrics.jsonl row of the current step, until {@link #endStep}. */
     private final Map<String, Object> row = new LinkedHashMap<>();
     private long rowStep = -1;
     private double rowWallTime;
 
-    private RunLog(Path logDir, Path sampleDir, EventFileWriter events, MetricsJsonl metrics) {
+    private RunLog(Path logDir, Path sampleDir, EventFileWriter events, MetricsJsonl metrics, Tracker tracker) {
         this.logDir = logDir;
         this.sampleDir = sampleDir;
         this.events = events;
         this.metrics = metrics;
+        this.tracker = tracker;
     }
 
     /** Opens the logs of a run whose first new step is {@code lastKeptStep + 1} (0 for a fresh run). */
     static RunLog open(Path outputDir, long lastKeptStep) {
+        return open(outputDir, lastKeptStep, Tracker.NONE);
+    }
+
+    /** The same, with {@code tracker} receiving the rows too. */
+    static RunLog open(Path outputDir, long lastKeptStep, Tracker tracker) {
         Path logDir = outputDir.resolve(LOGS);
         EventFileWriter ev = null;
         MetricsJsonl jsonl = null;
@@ -58,7 +72,7 @@ final class RunLog implements AutoCloseable {
             ev = EventFileWriter.open(logDir);
             if (startMissing) ev.addSessionStart(lastKeptStep + 1);
             ev.addSessionStart(lastKeptStep + 1);
-            return new RunLog(logDir, outputDir.resolve(SAMPLES), ev, jsonl);
+            return new RunLog(logDir, outputDir.resolve(SAMPLES), ev, jsonl, tracker);
         } catch (IOException e) {
             closeQuietly(ev, jsonl);
             throw failure(logDir, e);
@@ -86,6 +100,9 @@ final class RunLog implements AutoCloseable {
             }
             row.putAll(values);
             row.putAll(notes);
+            for (var e : values.entrySet()) {
+                if (Double.isFinite(e.getValue())) trackedRow.put(e.getKey(), e.getValue());
+            }
         } catch (IOException e) {
             throw failure(logDir, e);
         }
@@ -96,12 +113,20 @@ final class RunLog implements AutoCloseable {
         if (row.isEmpty()) return;
         try {
             metrics.append(rowStep, rowWallTime, row);
+            tracker.metrics(rowStep, Math.round(rowWallTime * 1000), trackedRow);
         } catch (IOException e) {
             throw failure(logDir, e);
         } finally {
             row.clear();
+            trackedRow.clear();
         }
     }
+
+    /** The run's params (the resolved config) for the tracker. */
+    void params(Map<String, String> params) { tracker.params(params); }
+
+    /** A file the run made (the LoRA), for the tracker's artifacts. */
+    void artifact(Path file) { tracker.artifact(file, ""); }
 
     /** Everything logged so far into the files (the OS's, not necessarily the disk's). */
     void flush() {
@@ -127,7 +152,9 @@ final class RunLog implements AutoCloseable {
             @Override public void image(String tag, byte[] png, int width, int height) {
                 try {
                     events.addImage(tag, png, width, height, step);
-                    AtomicFileWriter.write(sampleDir.resolve("step-" + step + "-" + fileSafe(tag) + ".png"), png);
+                    Path file = sampleDir.resolve("step-" + step + "-" + fileSafe(tag) + ".png");
+                    AtomicFileWriter.write(file, png);
+                    tracker.artifact(file, SAMPLES);
                 } catch (IOException e) {
                     throw failure(sampleDir, e);
                 }
@@ -136,8 +163,9 @@ final class RunLog implements AutoCloseable {
             @Override public void text(String tag, String text) {
                 try {
                     events.addText(tag, text, step);
-                    AtomicFileWriter.write(sampleDir.resolve("step-" + step + "-" + fileSafe(tag) + ".txt"),
-                            text.getBytes(StandardCharsets.UTF_8));
+                    Path file = sampleDir.resolve("step-" + step + "-" + fileSafe(tag) + ".txt");
+                    AtomicFileWriter.write(file, text.getBytes(StandardCharsets.UTF_8));
+                    tracker.artifact(file, SAMPLES);
                 } catch (IOException e) {
                     throw failure(sampleDir, e);
                 }

@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.function.BiFunction;
 import org.lorascripts.config.StepPlan;
 import org.lorascripts.config.TrainConfig;
+import org.lorascripts.track.Tracker;
+import org.lorascripts.track.Trackers;
 import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.tensor.Autocast;
 import org.lorascripts.tensor.Autograd;
@@ -65,22 +67,29 @@ public final class TrainingLoop {
      * @param progress makes the progress display from (total steps, log interval)
      */
     public record Options(Resume resume, StopSignal stop, PrintStream console, StepListener listener,
-                          BiFunction<Long, Integer, TrainingProgress> progress) {
+                          BiFunction<Long, Integer, TrainingProgress> progress,
+                          BiFunction<TrainConfig, PrintStream, Tracker> trackers) {
         public static Options defaults() {
             return new Options(new Resume.None(), new StopSignal(System.out), System.out, StepListener.NONE,
-                    (total, interval) -> TrainingProgress.forStdout(total, interval));
+                    (total, interval) -> TrainingProgress.forStdout(total, interval),
+                    (config, console) -> Trackers.open(config, System.getenv(), console));
         }
 
-        public Options withResume(Resume r) { return new Options(r, stop, console, listener, progress); }
+        public Options withResume(Resume r) { return new Options(r, stop, console, listener, progress, trackers); }
 
-        public Options withStop(StopSignal s) { return new Options(resume, s, console, listener, progress); }
+        public Options withStop(StopSignal s) { return new Options(resume, s, console, listener, progress, trackers); }
 
-        public Options withConsole(PrintStream c) { return new Options(resume, stop, c, listener, progress); }
+        public Options withConsole(PrintStream c) { return new Options(resume, stop, c, listener, progress, trackers); }
 
-        public Options withListener(StepListener l) { return new Options(resume, stop, console, l, progress); }
+        public Options withListener(StepListener l) { return new Options(resume, stop, console, l, progress, trackers); }
 
         public Options withProgress(BiFunction<Long, Integer, TrainingProgress> p) {
-            return new Options(resume, stop, console, listener, p);
+            return new Options(resume, stop, console, listener, p, trackers);
+        }
+
+        /** The experiment trackers of a run (log_with), made from its config and the console. */
+        public Options withTrackers(BiFunction<TrainConfig, PrintStream, Tracker> t) {
+            return new Options(resume, stop, console, listener, progress, t);
         }
     }
 
@@ -164,9 +173,18 @@ public final class TrainingLoop {
                     ? StepPlan.ofSplit(config, trainSize, valSize).totalSteps()
                     : (long) order.stepsPerEpoch() * loop.epochs();
             start(run);
-            try (RunLog log = RunLog.open(outputDir, run.step)) {
-                run.log = log;
-                return train(run);
+            Tracker tracker = options.trackers().apply(config, console);
+            Tracker.Status status = Tracker.Status.FAILED;
+            try {
+                TrainingResult result;
+                try (RunLog log = RunLog.open(outputDir, run.step, tracker)) {
+                    run.log = log;
+                    result = train(run);
+                }
+                status = result.interrupted() ? Tracker.Status.KILLED : Tracker.Status.FINISHED;
+                return result;
+            } finally {
+                tracker.finish(status);   // after the logs' last row; bounded wait
             }
         }
     }
@@ -214,6 +232,7 @@ public final class TrainingLoop {
         int sampleEvery = config.sample().everyNSteps();
         TrainConfig.Output out = config.output();
         run.log.text("config", ConfigMarkdown.of(config), run.step);
+        run.log.params(ConfigMarkdown.params(config));
 
         long started = System.nanoTime();
         long firstStep = run.step;
@@ -276,6 +295,7 @@ public final class TrainingLoop {
         if (sampledAt != run.step) sample(run);
         Path adapter = outputDir.resolve(run.adapterFile);
         exportFinal(run, adapter);
+        run.log.artifact(adapter);
         Path best = exportBest(run);
         double seconds = (System.nanoTime() - started) / 1e9;
         TrainingResult result = new TrainingResult(run.step, run.totalSteps, false, stoppedEarly, run.lastLoss, run.lastLogged,

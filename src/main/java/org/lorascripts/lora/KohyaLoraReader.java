@@ -122,16 +122,7 @@ public final class KohyaLoraReader {
      */
     public static Map<String, LoraNetwork> attach(LoraFile file, Map<String, Map<String, LoraHost>> hostsByPrefix,
                                                   Map<String, UnaryOperator<String>> kohyaModuleByPrefix, double multiplier, Device device) {
-        record Target(String prefix, String module, LoraHost host) {}
-        Map<String, Target> byLoraName = new LinkedHashMap<>();
-        for (var p : hostsByPrefix.entrySet()) {
-            UnaryOperator<String> naming = kohyaModuleByPrefix.getOrDefault(p.getKey(), UnaryOperator.identity());
-            for (var h : p.getValue().entrySet()) {
-                String mapped = naming.apply(h.getKey());
-                if (mapped == null) continue;
-                byLoraName.put(KohyaLoraWriter.loraName(p.getKey(), mapped), new Target(p.getKey(), h.getKey(), h.getValue()));
-            }
-        }
+        Map<String, Target> byLoraName = targetsByLoraName(hostsByPrefix, kohyaModuleByPrefix);
         List<String> unknown = new ArrayList<>();
         for (String name : file.modules().keySet()) if (!byLoraName.containsKey(name)) unknown.add(name);
         if (!unknown.isEmpty()) {
@@ -211,7 +202,29 @@ public final class KohyaLoraReader {
         return s.length == 4 && s[2] == 1 && s[3] == 1 ? new long[] {s[0], s[1]} : s;
     }
 
-    private static String few(List<String> names) {
+    /** A host a file's module attaches to: the prefix (network) and module name it has in the model. */
+    record Target(String prefix, String module, LoraHost host) {}
+
+    /**
+     * Every host by the kohya name it is stored under ({@code prefix_module} with dots as underscores), module
+     * names mapped per prefix as the file was written; hosts the mapping has no name for (null) are left out.
+     */
+    static Map<String, Target> targetsByLoraName(Map<String, Map<String, LoraHost>> hostsByPrefix,
+                                                  Map<String, UnaryOperator<String>> kohyaModuleByPrefix) {
+        Map<String, Target> byLoraName = new LinkedHashMap<>();
+        for (var p : hostsByPrefix.entrySet()) {
+            UnaryOperator<String> naming = kohyaModuleByPrefix.getOrDefault(p.getKey(), UnaryOperator.identity());
+            for (var h : p.getValue().entrySet()) {
+                String mapped = naming.apply(h.getKey());
+                if (mapped == null) continue;
+                byLoraName.put(KohyaLoraWriter.loraName(p.getKey(), mapped), new Target(p.getKey(), h.getKey(), h.getValue()));
+            }
+        }
+        return byLoraName;
+    }
+
+    /** The first three names, then "..." when there are more. */
+    static String few(List<String> names) {
         List<String> head = names.subList(0, Math.min(3, names.size()));
         return String.join(", ", head) + (names.size() > 3 ? ", ..." : "");
     }

@@ -100,13 +100,18 @@ public final class KohyaLoraWriter {
         return writeStored(file, tensors, dtype, metadata);
     }
 
-    private static void checkSaveDtype(DType dtype) {
+    /** Fails unless {@code dtype} is one kohya files are saved in (f16, bf16, f32). */
+    static void checkSaveDtype(DType dtype) {
         if (dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.F32) {
             throw new IllegalArgumentException("save precision must be fp16, bf16 or fp32, got " + dtype.displayName());
         }
     }
 
-    private static Hashes writeStored(Path file, Map<String, Stored> tensors, DType dtype, Map<String, String> metadata) throws IOException {
+    /**
+     * Writes the tensors atomically in {@code dtype}, with the metadata and kohya's hashes (taken over the
+     * tensors and the training (ss_*) metadata only) added; shared by the LoRA and LyCORIS writers.
+     */
+    static Hashes writeStored(Path file, Map<String, Stored> tensors, DType dtype, Map<String, String> metadata) throws IOException {
         // 1. hashes over the file as kohya serialises it for hashing: training (ss_*) metadata only
         SafetensorsWriter forHash = new SafetensorsWriter();
         for (var e : metadata.entrySet()) if (e.getKey().startsWith("ss_")) forHash.putMetadata(e.getKey(), e.getValue());
@@ -123,7 +128,8 @@ public final class KohyaLoraWriter {
         return hashes;
     }
 
-    private record Stored(long[] shape, byte[] bytes) {}
+    /** A tensor as written: its shape and its bytes in the save precision. */
+    record Stored(long[] shape, byte[] bytes) {}
 
     private static Map<String, Stored> collect(List<Part> parts, DType dtype) {
         Map<String, Stored> tensors = new TreeMap<>();
@@ -154,7 +160,8 @@ public final class KohyaLoraWriter {
         return a.magnitude().reshape(a.kind() == org.lorascripts.nn.LoraHost.Kind.LINEAR ? new long[] {-1, 1} : new long[] {-1, 1, 1, 1});
     }
 
-    private static Stored stored(Tensor t, DType dtype) {
+    /** {@code t} converted to {@code dtype} on the CPU, as bytes to write. */
+    static Stored stored(Tensor t, DType dtype) {
         Tensor c = t.detach().to(dtype, Device.CPU).contiguous();
         long bytes = c.numel() * dtype.byteSize;
         try (Arena arena = Arena.ofConfined()) {

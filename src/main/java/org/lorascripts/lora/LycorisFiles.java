@@ -1,9 +1,6 @@
 package org.lorascripts.lora;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,7 +10,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import org.lorascripts.io.SafetensorsFile;
-import org.lorascripts.io.SafetensorsWriter;
 import org.lorascripts.io.TensorIO;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.Autograd;
@@ -80,11 +76,8 @@ public final class LycorisFiles {
 
     /** Writes the networks atomically in {@code dtype} (f16, bf16, f32), with the metadata and kohya's hashes added. */
     public static KohyaLoraWriter.Hashes write(Path file, List<Part> parts, DType dtype, Map<String, String> metadata) throws IOException {
-        if (dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.F32) {
-            throw new IllegalArgumentException("save precision must be fp16, bf16 or fp32, got " + dtype.displayName());
-        }
-        record Stored(long[] shape, byte[] bytes) {}
-        Map<String, Stored> tensors = new TreeMap<>();
+        KohyaLoraWriter.checkSaveDtype(dtype);
+        Map<String, KohyaLoraWriter.Stored> tensors = new TreeMap<>();
         Map<String, String> owners = new LinkedHashMap<>();
         try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
             for (Part p : parts) {
@@ -95,32 +88,12 @@ public final class LycorisFiles {
                         throw new IllegalArgumentException("modules " + clash + " and " + p.prefix() + ":" + e.getKey() + " both map to the kohya name " + name);
                     }
                     LycorisAdapter a = e.getValue();
-                    for (var t : a.tensors().entrySet()) tensors.put(name + "." + t.getKey(), new Stored(t.getValue().shape(), bytes(t.getValue(), dtype)));
-                    tensors.put(name + ".alpha", new Stored(new long[0], bytes(Torch.scalar(a.alpha()), dtype)));
+                    for (var t : a.tensors().entrySet()) tensors.put(name + "." + t.getKey(), KohyaLoraWriter.stored(t.getValue(), dtype));
+                    tensors.put(name + ".alpha", KohyaLoraWriter.stored(Torch.scalar(a.alpha()), dtype));
                 }
             }
         }
-        SafetensorsWriter forHash = new SafetensorsWriter();
-        for (var e : metadata.entrySet()) if (e.getKey().startsWith("ss_")) forHash.putMetadata(e.getKey(), e.getValue());
-        tensors.forEach((name, t) -> forHash.add(name, dtype, t.shape(), t.bytes()));
-        KohyaLoraWriter.Hashes hashes = KohyaLoraWriter.hash(forHash);
-        SafetensorsWriter out = new SafetensorsWriter();
-        out.putMetadata(metadata);
-        out.putMetadata("sshs_model_hash", hashes.modelHash());
-        out.putMetadata("sshs_legacy_hash", hashes.legacyHash());
-        tensors.forEach((name, t) -> out.add(name, dtype, t.shape(), t.bytes()));
-        out.write(file);
-        return hashes;
-    }
-
-    private static byte[] bytes(Tensor t, DType dtype) {
-        Tensor c = t.detach().to(dtype, Device.CPU).contiguous();
-        long n = c.numel() * dtype.byteSize;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = arena.allocate(Math.max(n, 1), 8);
-            c.copyTo(seg.asSlice(0, n));
-            return seg.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
-        }
+        return KohyaLoraWriter.writeStored(file, tensors, dtype, metadata);
     }
 
     /**
@@ -154,7 +127,7 @@ public final class LycorisFiles {
                 if (!unsupported.isEmpty()) {
                     boolean dora = unsupported.stream().anyMatch(k -> k.endsWith(".dora_scale"));
                     throw new IllegalArgumentException(file + ": " + unsupported.size() + " keys are not LoHa/LoKr tensors (hada_*, lokr_*, alpha), e.g. "
-                            + few(unsupported) + (dora ? "; LyCORIS files with DoRA (dora_wd) are not supported" : "; files mixing network types are not supported"));
+                            + KohyaLoraReader.few(unsupported) + (dora ? "; LyCORIS files with DoRA (dora_wd) are not supported" : "; files mixing network types are not supported"));
                 }
                 Map<String, Module> modules = new LinkedHashMap<>();
                 LycorisAdapter.Algo seen = null;
@@ -199,27 +172,19 @@ public final class LycorisFiles {
      */
     public static Map<String, LycorisNetwork> attach(LycorisFile file, Map<String, Map<String, LoraHost>> hostsByPrefix,
                                                      Map<String, UnaryOperator<String>> kohyaModuleByPrefix, double multiplier, Device device) {
-        record Target(String prefix, String module, LoraHost host) {}
-        Map<String, Target> byLoraName = new LinkedHashMap<>();
-        for (var p : hostsByPrefix.entrySet()) {
-            UnaryOperator<String> naming = kohyaModuleByPrefix.getOrDefault(p.getKey(), UnaryOperator.identity());
-            for (var h : p.getValue().entrySet()) {
-                String mapped = naming.apply(h.getKey());
-                if (mapped != null) byLoraName.put(KohyaLoraWriter.loraName(p.getKey(), mapped), new Target(p.getKey(), h.getKey(), h.getValue()));
-            }
-        }
+        Map<String, KohyaLoraReader.Target> byLoraName = KohyaLoraReader.targetsByLoraName(hostsByPrefix, kohyaModuleByPrefix);
         List<String> unknown = new ArrayList<>();
         for (String name : file.modules().keySet()) if (!byLoraName.containsKey(name)) unknown.add(name);
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException(file.path() + ": " + unknown.size() + " of " + file.modules().size()
-                    + " LyCORIS modules match no module of the model (prefixes " + hostsByPrefix.keySet() + "): " + few(unknown)
+                    + " LyCORIS modules match no module of the model (prefixes " + hostsByPrefix.keySet() + "): " + KohyaLoraReader.few(unknown)
                     + ". Is the file for another base model?");
         }
         List<LycorisAdapter> made = new ArrayList<>();
         Map<String, LycorisNetwork> nets = new LinkedHashMap<>();
         try (var ng = Autograd.noGrad()) {
             for (Module m : file.modules().values()) {
-                Target t = byLoraName.get(m.loraName());
+                KohyaLoraReader.Target t = byLoraName.get(m.loraName());
                 try {
                     made.add(LycorisAdapter.fromTensors(m.algo(), m.tensors(), m.alpha(), t.host(), device));
                 } catch (IllegalArgumentException e) {
@@ -230,7 +195,7 @@ public final class LycorisFiles {
             for (String prefix : hostsByPrefix.keySet()) nets.put(prefix, new LycorisNetwork());
             int i = 0;
             for (Module m : file.modules().values()) {
-                Target t = byLoraName.get(m.loraName());
+                KohyaLoraReader.Target t = byLoraName.get(m.loraName());
                 LycorisAdapter a = made.get(i++);
                 a.setMultiplier(multiplier);
                 nets.get(t.prefix()).add(t.module(), t.host(), a);
@@ -245,10 +210,5 @@ public final class LycorisFiles {
         try (LycorisFile f = read(file)) {
             return attach(f, hostsByPrefix, kohyaModuleByPrefix, multiplier, device);
         }
-    }
-
-    private static String few(List<String> names) {
-        List<String> head = names.subList(0, Math.min(3, names.size()));
-        return String.join(", ", head) + (names.size() > 3 ? ", ..." : "");
     }
 }

@@ -7,11 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.lorascripts.nn.LoraHost;
-import org.lorascripts.tensor.Autograd;
-import org.lorascripts.tensor.DType;
-import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Device;
-import org.lorascripts.tensor.Tensor;
 import org.lorascripts.nn.NamedParam;
 
 /**
@@ -37,28 +33,15 @@ public final class LoraNetwork implements AdapterNetwork {
     public static LoraNetwork inject(Map<String, LoraHost> candidates, Predicate<String> filter, LoraSpec spec,
                                      LoraAdapter.Decomposition dora, Device device) {
         LoraNetwork net = new LoraNetwork();
-        for (var e : candidates.entrySet()) {
-            if (!filter.test(e.getKey())) continue;
-            LoraHost host = e.getValue();
-            long[] ws = host.weightShape();
-            boolean bigConv = host.kind() == LoraHost.Kind.CONV && (ws[2] > 1 || ws[3] > 1);
-            int rank = bigConv ? spec.convRank() : spec.rank();
-            if (rank <= 0) continue;
-            double alpha = bigConv ? spec.convAlpha() : spec.alpha();
-            LoraAdapter a = dora == LoraAdapter.Decomposition.NONE
-                    ? LoraAdapter.create(host, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device)
-                    : LoraAdapter.createDora(host, dora, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device);
-            net.add(e.getKey(), host, a);
-        }
+        AdapterNetworks.inject(candidates, filter, spec, (host, rank, alpha) -> dora == LoraAdapter.Decomposition.NONE
+                        ? LoraAdapter.create(host, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device)
+                        : LoraAdapter.createDora(host, dora, rank, alpha, spec.scale(rank, alpha), spec.dropout(), device), net::add);
         return net;
     }
 
     /** Attaches an existing adapter (e.g. loaded from a file). */
     public void add(String name, LoraHost host, LoraAdapter adapter) {
-        LoraAdapter old = adapters.put(name, adapter);
-        if (old != null) old.close();
-        hosts.put(name, host);
-        host.attach(adapter);
+        AdapterNetworks.add(adapters, hosts, name, host, adapter, LoraAdapter::close);
     }
 
     public Map<String, LoraAdapter> adapters() { return Collections.unmodifiableMap(adapters); }
@@ -100,24 +83,10 @@ public final class LoraNetwork implements AdapterNetwork {
      * the model then computes the same outputs without them. A DoRA's weight becomes m ⊙ (W + ΔW) / ‖W + ΔW‖.
      */
     public void mergeIntoWeights() {
-        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
-            for (var e : adapters.entrySet()) {
-                LoraHost host = hosts.get(e.getKey());
-                DType wt = host.weight().dtype();
-                Tensor d = e.getValue().delta(host, wt == DType.F64 ? DType.F64 : DType.F32);
-                host.weight().add_(d.to(wt, host.weight().device()));
-                host.attach(null);
-            }
-        }
+        AdapterNetworks.mergeIntoWeights(adapters, hosts, (a, host, dt) -> a.delta(host, dt));
     }
 
     @Override public void close() {
-        for (var e : adapters.entrySet()) {
-            LoraHost h = hosts.get(e.getKey());
-            if (h.adapter() == e.getValue()) h.attach(null);
-            e.getValue().close();
-        }
-        adapters.clear();
-        hosts.clear();
+        AdapterNetworks.close(adapters, hosts, LoraAdapter::close);
     }
 }

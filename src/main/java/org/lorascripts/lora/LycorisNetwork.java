@@ -8,11 +8,7 @@ import java.util.Map;
 import java.util.function.Predicate;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.NamedParam;
-import org.lorascripts.tensor.Autograd;
-import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
-import org.lorascripts.tensor.Scope;
-import org.lorascripts.tensor.Tensor;
 
 /**
  * LyCORIS LoHa or LoKr adapters attached to one model, by module name; the counterpart of {@link LoraNetwork}
@@ -31,28 +27,15 @@ public final class LycorisNetwork implements AdapterNetwork {
     public static LycorisNetwork inject(Map<String, LoraHost> candidates, Predicate<String> filter, LoraSpec spec, LycorisAdapter.Algo algo,
                                         LokrOptions lokr, Device device) {
         LycorisNetwork net = new LycorisNetwork();
-        for (var e : candidates.entrySet()) {
-            if (!filter.test(e.getKey())) continue;
-            LoraHost host = e.getValue();
-            long[] ws = host.weightShape();
-            boolean bigConv = host.kind() == LoraHost.Kind.CONV && (ws[2] > 1 || ws[3] > 1);
-            int rank = bigConv ? spec.convRank() : spec.rank();
-            if (rank <= 0) continue;
-            double alpha = bigConv ? spec.convAlpha() : spec.alpha();
-            LycorisAdapter a = algo == LycorisAdapter.Algo.LOHA
-                    ? LycorisAdapter.createLoha(host, rank, alpha, device)
-                    : LycorisAdapter.createLokr(host, rank, alpha, lokr.factor(), lokr.decomposeBoth(), lokr.fullMatrix(), device);
-            net.add(e.getKey(), host, a);
-        }
+        AdapterNetworks.inject(candidates, filter, spec, (host, rank, alpha) -> algo == LycorisAdapter.Algo.LOHA
+                        ? LycorisAdapter.createLoha(host, rank, alpha, device)
+                        : LycorisAdapter.createLokr(host, rank, alpha, lokr.factor(), lokr.decomposeBoth(), lokr.fullMatrix(), device), net::add);
         return net;
     }
 
     /** Attaches an existing adapter (e.g. read from a file). */
     public void add(String name, LoraHost host, LycorisAdapter adapter) {
-        LycorisAdapter old = adapters.put(name, adapter);
-        if (old != null) old.close();
-        hosts.put(name, host);
-        host.attach(adapter);
+        AdapterNetworks.add(adapters, hosts, name, host, adapter, LycorisAdapter::close);
     }
 
     @Override public Map<String, LycorisAdapter> adapters() { return Collections.unmodifiableMap(adapters); }
@@ -78,24 +61,10 @@ public final class LycorisNetwork implements AdapterNetwork {
     @Override public void setMultiplier(double m) { adapters.values().forEach(a -> a.setMultiplier(m)); }
 
     @Override public void mergeIntoWeights() {
-        try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
-            for (var e : adapters.entrySet()) {
-                LoraHost host = hosts.get(e.getKey());
-                DType wt = host.weight().dtype();
-                Tensor d = e.getValue().delta(wt == DType.F64 ? DType.F64 : DType.F32);
-                host.weight().add_(d.to(wt, host.weight().device()));
-                host.attach(null);
-            }
-        }
+        AdapterNetworks.mergeIntoWeights(adapters, hosts, (a, host, dt) -> a.delta(dt));
     }
 
     @Override public void close() {
-        for (var e : adapters.entrySet()) {
-            LoraHost h = hosts.get(e.getKey());
-            if (h.adapter() == e.getValue()) h.attach(null);
-            e.getValue().close();
-        }
-        adapters.clear();
-        hosts.clear();
+        AdapterNetworks.close(adapters, hosts, LycorisAdapter::close);
     }
 }

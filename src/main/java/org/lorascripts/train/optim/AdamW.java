@@ -215,19 +215,7 @@ public final class AdamW implements Optimizer {
      */
     @Override public void loadStateDict(Map<String, Tensor> dict) {
         checkOpen();
-        Map<String, Integer> index = new HashMap<>();
-        for (int i = 0; i < params.size(); i++) index.put(params.get(i).name(), i);
-        for (String key : dict.keySet()) {
-            String name = paramNameOf(key);
-            if (name == null) {
-                throw new IllegalArgumentException("unknown optimizer state key '" + key + "' (expected <param>" + EXP_AVG
-                        + ", <param>" + EXP_AVG_SQ + " or <param>" + STEP + ")");
-            }
-            if (!index.containsKey(name)) {
-                throw new IllegalArgumentException("optimizer state key '" + key + "' names no parameter of this optimizer ("
-                        + params.size() + " registered, e.g. " + (params.isEmpty() ? "none" : "'" + params.get(0).name() + "'") + ")");
-            }
-        }
+        StateDicts.checkKeys(dict, params, "<param>" + EXP_AVG + ", <param>" + EXP_AVG_SQ + " or <param>" + STEP, EXP_AVG_SQ, EXP_AVG, STEP);
         ParamState[] next = new ParamState[params.size()];
         try {
             for (int i = 0; i < params.size(); i++) {
@@ -235,18 +223,12 @@ public final class AdamW implements Optimizer {
                 String n = np.name();
                 if (!dict.containsKey(n + EXP_AVG) && !dict.containsKey(n + EXP_AVG_SQ) && !dict.containsKey(n + STEP)) continue;
                 long[] shape = np.tensor().shape();
-                Tensor m = require(dict, n + EXP_AVG, n);
-                Tensor v = require(dict, n + EXP_AVG_SQ, n);
-                Tensor t = require(dict, n + STEP, n);
+                Tensor m = StateDicts.require(dict, n + EXP_AVG, n);
+                Tensor v = StateDicts.require(dict, n + EXP_AVG_SQ, n);
+                Tensor t = StateDicts.require(dict, n + STEP, n);
                 checkMoment(n + EXP_AVG, m, n, shape);
                 checkMoment(n + EXP_AVG_SQ, v, n, shape);
-                if (t.numel() != 1) {
-                    throw new IllegalArgumentException("optimizer state '" + n + STEP + "' must hold one value, got shape " + Arrays.toString(t.shape()));
-                }
-                double steps = t.item();
-                if (!(steps >= 0) || steps != Math.rint(steps)) {
-                    throw new IllegalArgumentException("optimizer state '" + n + STEP + "' must be a whole number >= 0, got " + steps);
-                }
+                double steps = StateDicts.steps(t, n + STEP);
                 next[i] = ownedState(np.tensor().device(), shape, m, v, steps);
             }
         } catch (RuntimeException e) {
@@ -255,19 +237,6 @@ public final class AdamW implements Optimizer {
         }
         freeState();
         System.arraycopy(next, 0, state, 0, next.length);
-    }
-
-    private static String paramNameOf(String key) {
-        for (String suffix : new String[] {EXP_AVG_SQ, EXP_AVG, STEP}) {
-            if (key.endsWith(suffix) && key.length() > suffix.length()) return key.substring(0, key.length() - suffix.length());
-        }
-        return null;
-    }
-
-    private static Tensor require(Map<String, Tensor> dict, String key, String param) {
-        Tensor t = dict.get(key);
-        if (t == null) throw new IllegalArgumentException("optimizer state for '" + param + "' is incomplete: '" + key + "' is missing");
-        return t;
     }
 
     private static void checkMoment(String key, Tensor t, String param, long[] shape) {
@@ -299,14 +268,7 @@ public final class AdamW implements Optimizer {
         if (closed) throw new IllegalStateException("optimizer used after close");
     }
 
-    private void freeState() {
-        for (int i = 0; i < state.length; i++) {
-            if (state[i] != null) {
-                state[i].close();
-                state[i] = null;
-            }
-        }
-    }
+    private void freeState() { StateDicts.free(state, ParamState::close); }
 
     /** Frees the optimizer state; the parameters stay the caller's. */
     @Override public void close() {

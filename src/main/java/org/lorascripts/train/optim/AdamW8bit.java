@@ -296,18 +296,7 @@ public final class AdamW8bit implements Optimizer {
 
     @Override public void loadStateDict(Map<String, Tensor> dict) {
         checkOpen();
-        Map<String, Integer> index = new HashMap<>();
-        for (int i = 0; i < params.size(); i++) index.put(params.get(i).name(), i);
-        for (String key : dict.keySet()) {
-            String name = paramNameOf(key);
-            if (name == null) {
-                throw new IllegalArgumentException("unknown optimizer state key '" + key + "' (expected <param>" + String.join(", <param>", SUFFIXES) + ")");
-            }
-            if (!index.containsKey(name)) {
-                throw new IllegalArgumentException("optimizer state key '" + key + "' names no parameter of this optimizer ("
-                        + params.size() + " registered, e.g. " + (params.isEmpty() ? "none" : "'" + params.get(0).name() + "'") + ")");
-            }
-        }
+        StateDicts.checkKeys(dict, params, "<param>" + String.join(", <param>", SUFFIXES), SUFFIXES);
         ParamState[] next = new ParamState[params.size()];
         try {
             for (int i = 0; i < params.size(); i++) {
@@ -319,9 +308,9 @@ public final class AdamW8bit implements Optimizer {
                 Tensor p = np.tensor();
                 long[] shape = p.shape();
                 boolean q = quantizes(p.numel());
-                Tensor s1 = require(dict, n + STATE1, n);
-                Tensor s2 = require(dict, n + STATE2, n);
-                Tensor t = require(dict, n + STEP, n);
+                Tensor s1 = StateDicts.require(dict, n + STATE1, n);
+                Tensor s2 = StateDicts.require(dict, n + STATE2, n);
+                Tensor t = StateDicts.require(dict, n + STEP, n);
                 DType want = q ? DType.U8 : DType.F32;
                 for (String key : new String[] {n + STATE1, n + STATE2}) {
                     Tensor x = dict.get(key);
@@ -337,7 +326,7 @@ public final class AdamW8bit implements Optimizer {
                 long blocks = (p.numel() + BLOCK - 1) / BLOCK;
                 if (q) {
                     for (String key : new String[] {n + ABSMAX1, n + ABSMAX2}) {
-                        Tensor x = require(dict, key, n);
+                        Tensor x = StateDicts.require(dict, key, n);
                         if (!Arrays.equals(x.shape(), new long[] {blocks}) || x.dtype() != DType.F32) {
                             throw new IllegalArgumentException("optimizer state '" + key + "' must be float32 of shape [" + blocks + "], got "
                                     + x.dtype().displayName() + " " + Arrays.toString(x.shape()));
@@ -347,11 +336,7 @@ public final class AdamW8bit implements Optimizer {
                     throw new IllegalArgumentException("optimizer state for '" + n + "' has absmax entries but its " + p.numel()
                             + " elements keep 32-bit states (fewer than " + minSize + ")");
                 }
-                if (t.numel() != 1) throw new IllegalArgumentException("optimizer state '" + n + STEP + "' must hold one value, got shape " + Arrays.toString(t.shape()));
-                double steps = t.item();
-                if (!(steps >= 0) || steps != Math.rint(steps)) {
-                    throw new IllegalArgumentException("optimizer state '" + n + STEP + "' must be a whole number >= 0, got " + steps);
-                }
+                double steps = StateDicts.steps(t, n + STEP);
                 ParamState s = freshState(shape, p.numel(), p.device());
                 next[i] = s;
                 s.state1().copy_(s1);
@@ -370,31 +355,11 @@ public final class AdamW8bit implements Optimizer {
         System.arraycopy(next, 0, state, 0, next.length);
     }
 
-    private static String paramNameOf(String key) {
-        for (String suffix : SUFFIXES) {
-            if (key.endsWith(suffix) && key.length() > suffix.length()) return key.substring(0, key.length() - suffix.length());
-        }
-        return null;
-    }
-
-    private static Tensor require(Map<String, Tensor> dict, String key, String param) {
-        Tensor t = dict.get(key);
-        if (t == null) throw new IllegalArgumentException("optimizer state for '" + param + "' is incomplete: '" + key + "' is missing");
-        return t;
-    }
-
     private void checkOpen() {
         if (closed) throw new IllegalStateException("optimizer used after close");
     }
 
-    private void freeState() {
-        for (int i = 0; i < state.length; i++) {
-            if (state[i] != null) {
-                state[i].close();
-                state[i] = null;
-            }
-        }
-    }
+    private void freeState() { StateDicts.free(state, ParamState::close); }
 
     @Override public void close() {
         if (closed) return;

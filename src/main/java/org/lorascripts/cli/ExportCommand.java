@@ -1,7 +1,5 @@
 package org.lorascripts.cli;
 
-import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.lorascripts.models.llm.LlmModelFolder;
@@ -45,8 +43,7 @@ public final class ExportCommand implements Callable<Integer> {
     boolean force;
 
     @Override public Integer call() {
-        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        try {
+        return LoraFileArgs.run(spec, o -> {
             if (!format.equals("gguf")) throw new IllegalArgumentException("--format " + format + " is not supported; use gguf");
             LlmModelFolder folder = LlmModelFolder.resolve(HubModels.local(base, FileSelection.AUTO));   // ORG/NAME: fetched from the Hub
             LoraFileArgs.checkOutput(output, force, lora);
@@ -55,12 +52,6 @@ public final class ExportCommand implements Callable<Integer> {
             o.println("exported " + r.modules() + " modules of " + lora + " (" + r.architecture() + ", alpha " + LoraFileArgs.fmt(r.alpha())
                     + (r.foldedScales() > 0 ? ", " + r.foldedScales() + " module scales folded into lora_b" : "") + ") as " + dtype.displayName()
                     + ": " + output);
-            o.flush();
-            return 0;
-        } catch (IOException | IllegalArgumentException e) {
-            return ErrorReporter.reportUserError(e, err);
-        } catch (Exception e) {
-            return ErrorReporter.report(e, err);
-        }
+        });
     }
 }

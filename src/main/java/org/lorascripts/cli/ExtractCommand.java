@@ -1,7 +1,5 @@
 package org.lorascripts.cli;
 
-import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -58,8 +56,7 @@ public final class ExtractCommand implements Callable<Integer> {
     boolean force;
 
     @Override public Integer call() {
-        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        try {
+        return LoraFileArgs.run(spec, o -> {
             // ORG/NAME[/FILE.safetensors]: fetched from the Hub into the shared cache
             Path b = CheckpointLoraTargets.resolve(HubModels.local(base, FileSelection.AUTO)),
                     t = CheckpointLoraTargets.resolve(HubModels.local(tuned, FileSelection.AUTO));
@@ -73,12 +70,6 @@ public final class ExtractCommand implements Callable<Integer> {
                         LoraFileArgs.fmt(minDiff), 100 * mean);
                 o.println("wrote " + output + " (" + dtype.displayName() + ")");
             }
-            o.flush();
-            return 0;
-        } catch (IOException | IllegalArgumentException e) {
-            return ErrorReporter.reportUserError(e, err);
-        } catch (Exception e) {
-            return ErrorReporter.report(e, err);
-        }
+        });
     }
 }

@@ -1,15 +1,38 @@
 package org.lorascripts.cli;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.lorascripts.io.SafetensorsFile;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.tensor.DType;
+import picocli.CommandLine.Model.CommandSpec;
 
 /** Argument checks shared by the commands that write one LoRA or checkpoint file (resize, extract, merge, export). */
 final class LoraFileArgs {
     private LoraFileArgs() {}
+
+    /** A command's work, printing to the command's standard output. */
+    interface Work { void run(PrintWriter out) throws Exception; }
+
+    /**
+     * Runs {@code work} for the command and returns its exit code: 0 when it finishes (output flushed); an
+     * {@link IOException} or {@link IllegalArgumentException} is the user's (a one-line {@code error:}, exit 2),
+     * anything else a crash report ({@link ErrorReporter}).
+     */
+    static int run(CommandSpec spec, Work work) {
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        try {
+            work.run(o);
+            o.flush();
+            return 0;
+        } catch (IOException | IllegalArgumentException e) {
+            return ErrorReporter.reportUserError(e, err);
+        } catch (Exception e) {
+            return ErrorReporter.report(e, err);
+        }
+    }
 
     /** Refuses an output that exists (without --force) or that is one of the inputs. */
     static void checkOutput(Path output, boolean force, Path... inputs) {

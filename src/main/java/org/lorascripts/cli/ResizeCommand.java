@@ -1,7 +1,5 @@
 package org.lorascripts.cli;
 
-import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -53,8 +51,7 @@ public final class ResizeCommand implements Callable<Integer> {
     boolean force;
 
     @Override public Integer call() {
-        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        try {
+        return LoraFileArgs.run(spec, o -> {
             LoraFileArgs.checkOutput(output, force, lora);
             LowRank.Dynamic dynamic = dynamicMethod == null ? null : LowRank.Dynamic.parse(dynamicMethod);
             if (dynamic == null && dynamicParam != null) throw new IllegalArgumentException("--dynamic-param needs --dynamic-method");
@@ -74,12 +71,6 @@ public final class ResizeCommand implements Callable<Integer> {
                         100 * r.reports().stream().mapToDouble(LoraResize.ModuleReport::froRetained).min().orElse(1));
                 o.println("wrote " + output + " (" + dtype.displayName() + ")");
             }
-            o.flush();
-            return 0;
-        } catch (IOException | IllegalArgumentException e) {
-            return ErrorReporter.reportUserError(e, err);
-        } catch (Exception e) {
-            return ErrorReporter.report(e, err);
-        }
+        });
     }
 }

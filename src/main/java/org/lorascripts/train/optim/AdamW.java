@@ -2,7 +2,6 @@ package org.lorascripts.train.optim;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,20 +56,8 @@ public final class AdamW implements Optimizer {
     }
 
     public AdamW(List<NamedParam> params, double beta1, double beta2, double eps, double weightDecay) {
-        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
-        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-        if (!(eps >= 0)) throw new IllegalArgumentException("eps must be >= 0, got " + eps);
-        if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
-        Map<String, Boolean> names = new HashMap<>();
-        for (NamedParam p : params) {
-            if (names.put(p.name(), Boolean.TRUE) != null) throw new IllegalArgumentException("parameter name '" + p.name() + "' is registered twice");
-            DType dt = p.tensor().dtype();
-            if (dt != DType.F32) {
-                // fp16/bf16 weights would lose small updates to rounding; the optimizer wants fp32 master weights.
-                throw new IllegalArgumentException("AdamW needs float32 parameters (fp32 master weights); '" + p.name()
-                        + "' is " + dt.displayName() + ". Keep an f32 copy for training and cast it for the forward pass.");
-            }
-        }
+        AdamSupport.checkHyperparameters(beta1, beta2, eps, weightDecay);
+        AdamSupport.checkParams(params, "AdamW");
         this.params = List.copyOf(params);
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -215,7 +202,7 @@ public final class AdamW implements Optimizer {
      */
     @Override public void loadStateDict(Map<String, Tensor> dict) {
         checkOpen();
-        StateDicts.checkKeys(dict, params, "<param>" + EXP_AVG + ", <param>" + EXP_AVG_SQ + " or <param>" + STEP, EXP_AVG_SQ, EXP_AVG, STEP);
+        AdamSupport.checkKeys(dict, params, "<param>" + EXP_AVG + ", <param>" + EXP_AVG_SQ + " or <param>" + STEP, EXP_AVG_SQ, EXP_AVG, STEP);
         ParamState[] next = new ParamState[params.size()];
         try {
             for (int i = 0; i < params.size(); i++) {
@@ -223,12 +210,12 @@ public final class AdamW implements Optimizer {
                 String n = np.name();
                 if (!dict.containsKey(n + EXP_AVG) && !dict.containsKey(n + EXP_AVG_SQ) && !dict.containsKey(n + STEP)) continue;
                 long[] shape = np.tensor().shape();
-                Tensor m = StateDicts.require(dict, n + EXP_AVG, n);
-                Tensor v = StateDicts.require(dict, n + EXP_AVG_SQ, n);
-                Tensor t = StateDicts.require(dict, n + STEP, n);
+                Tensor m = AdamSupport.require(dict, n + EXP_AVG, n);
+                Tensor v = AdamSupport.require(dict, n + EXP_AVG_SQ, n);
+                Tensor t = AdamSupport.require(dict, n + STEP, n);
                 checkMoment(n + EXP_AVG, m, n, shape);
                 checkMoment(n + EXP_AVG_SQ, v, n, shape);
-                double steps = StateDicts.steps(t, n + STEP);
+                double steps = AdamSupport.steps(t, n + STEP);
                 next[i] = ownedState(np.tensor().device(), shape, m, v, steps);
             }
         } catch (RuntimeException e) {
@@ -268,7 +255,7 @@ public final class AdamW implements Optimizer {
         if (closed) throw new IllegalStateException("optimizer used after close");
     }
 
-    private void freeState() { StateDicts.free(state, ParamState::close); }
+    private void freeState() { AdamSupport.free(state, ParamState::close); }
 
     /** Frees the optimizer state; the parameters stay the caller's. */
     @Override public void close() {

@@ -95,20 +95,9 @@ public final class AdamW8bit implements Optimizer {
     }
 
     public AdamW8bit(List<NamedParam> params, double beta1, double beta2, double eps, double weightDecay, long minSize) {
-        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
-        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-        if (!(eps >= 0)) throw new IllegalArgumentException("eps must be >= 0, got " + eps);
-        if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        AdamSupport.checkHyperparameters(beta1, beta2, eps, weightDecay);
         if (minSize < 0) throw new IllegalArgumentException("min_8bit_size must be >= 0, got " + minSize);
-        Map<String, Boolean> names = new HashMap<>();
-        for (NamedParam p : params) {
-            if (names.put(p.name(), Boolean.TRUE) != null) throw new IllegalArgumentException("parameter name '" + p.name() + "' is registered twice");
-            DType dt = p.tensor().dtype();
-            if (dt != DType.F32) {
-                throw new IllegalArgumentException("AdamW8bit needs float32 parameters (fp32 master weights); '" + p.name()
-                        + "' is " + dt.displayName() + ". Keep an f32 copy for training and cast it for the forward pass.");
-            }
-        }
+        AdamSupport.checkParams(params, "AdamW8bit");
         this.params = List.copyOf(params);
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -296,7 +285,7 @@ public final class AdamW8bit implements Optimizer {
 
     @Override public void loadStateDict(Map<String, Tensor> dict) {
         checkOpen();
-        StateDicts.checkKeys(dict, params, "<param>" + String.join(", <param>", SUFFIXES), SUFFIXES);
+        AdamSupport.checkKeys(dict, params, "<param>" + String.join(", <param>", SUFFIXES), SUFFIXES);
         ParamState[] next = new ParamState[params.size()];
         try {
             for (int i = 0; i < params.size(); i++) {
@@ -308,9 +297,9 @@ public final class AdamW8bit implements Optimizer {
                 Tensor p = np.tensor();
                 long[] shape = p.shape();
                 boolean q = quantizes(p.numel());
-                Tensor s1 = StateDicts.require(dict, n + STATE1, n);
-                Tensor s2 = StateDicts.require(dict, n + STATE2, n);
-                Tensor t = StateDicts.require(dict, n + STEP, n);
+                Tensor s1 = AdamSupport.require(dict, n + STATE1, n);
+                Tensor s2 = AdamSupport.require(dict, n + STATE2, n);
+                Tensor t = AdamSupport.require(dict, n + STEP, n);
                 DType want = q ? DType.U8 : DType.F32;
                 for (String key : new String[] {n + STATE1, n + STATE2}) {
                     Tensor x = dict.get(key);
@@ -326,7 +315,7 @@ public final class AdamW8bit implements Optimizer {
                 long blocks = (p.numel() + BLOCK - 1) / BLOCK;
                 if (q) {
                     for (String key : new String[] {n + ABSMAX1, n + ABSMAX2}) {
-                        Tensor x = StateDicts.require(dict, key, n);
+                        Tensor x = AdamSupport.require(dict, key, n);
                         if (!Arrays.equals(x.shape(), new long[] {blocks}) || x.dtype() != DType.F32) {
                             throw new IllegalArgumentException("optimizer state '" + key + "' must be float32 of shape [" + blocks + "], got "
                                     + x.dtype().displayName() + " " + Arrays.toString(x.shape()));
@@ -336,7 +325,7 @@ public final class AdamW8bit implements Optimizer {
                     throw new IllegalArgumentException("optimizer state for '" + n + "' has absmax entries but its " + p.numel()
                             + " elements keep 32-bit states (fewer than " + minSize + ")");
                 }
-                double steps = StateDicts.steps(t, n + STEP);
+                double steps = AdamSupport.steps(t, n + STEP);
                 ParamState s = freshState(shape, p.numel(), p.device());
                 next[i] = s;
                 s.state1().copy_(s1);
@@ -359,7 +348,7 @@ public final class AdamW8bit implements Optimizer {
         if (closed) throw new IllegalStateException("optimizer used after close");
     }
 
-    private void freeState() { StateDicts.free(state, ParamState::close); }
+    private void freeState() { AdamSupport.free(state, ParamState::close); }
 
     @Override public void close() {
         if (closed) return;

@@ -7,14 +7,37 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.lorascripts.nn.NamedParam;
+import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Tensor;
 
 /**
- * The checks {@link AdamW} and {@link AdamW8bit} share when loading a state dict keyed
- * {@code <param><suffix>}, and the freeing of their per-parameter state.
+ * What {@link AdamW} and {@link AdamW8bit} share: the checks of their arguments and of a state dict
+ * (keyed {@code <param><suffix>}) being loaded, and the freeing of their per-parameter state.
  */
-final class StateDicts {
-    private StateDicts() {}
+final class AdamSupport {
+    private AdamSupport() {}
+
+    /** Fails unless beta1 and beta2 are in [0, 1) and eps and the weight decay are >= 0. */
+    static void checkHyperparameters(double beta1, double beta2, double eps, double weightDecay) {
+        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
+        if (!(eps >= 0)) throw new IllegalArgumentException("eps must be >= 0, got " + eps);
+        if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+    }
+
+    /** Fails on a parameter name given twice or a parameter that is not float32 ({@code optimizer} names the optimizer). */
+    static void checkParams(List<NamedParam> params, String optimizer) {
+        Set<String> names = new HashSet<>();
+        for (NamedParam p : params) {
+            if (!names.add(p.name())) throw new IllegalArgumentException("parameter name '" + p.name() + "' is registered twice");
+            DType dt = p.tensor().dtype();
+            if (dt != DType.F32) {
+                // fp16/bf16 weights would lose small updates to rounding; the optimizer wants fp32 master weights.
+                throw new IllegalArgumentException(optimizer + " needs float32 parameters (fp32 master weights); '" + p.name()
+                        + "' is " + dt.displayName() + ". Keep an f32 copy for training and cast it for the forward pass.");
+            }
+        }
+    }
 
     /** The parameter name of {@code key}: the key without the first of {@code suffixes} it ends with; null for none. */
     static String paramNameOf(String key, String... suffixes) {

@@ -138,11 +138,7 @@ public final class KohyaLoraWriter {
             for (Part p : parts) {
                 for (var e : p.network().adapters().entrySet()) {
                     String name = p.loraName(e.getKey());
-                    String clash = owners.put(name, p.prefix() + ":" + e.getKey());
-                    if (clash != null) {
-                        throw new IllegalArgumentException("modules " + clash + " and " + p.prefix() + ":" + e.getKey()
-                                + " both map to the kohya name " + name);
-                    }
+                    claim(owners, name, p.prefix(), e.getKey());
                     LoraAdapter a = e.getValue();
                     tensors.put(name + ".lora_down.weight", stored(a.down(), dtype));
                     tensors.put(name + ".lora_up.weight", stored(a.up(), dtype));
@@ -158,6 +154,14 @@ public final class KohyaLoraWriter {
     private static Tensor doraScale(LoraAdapter a) {
         if (a.decomposition() == LoraAdapter.Decomposition.INPUT) return a.magnitude();
         return a.magnitude().reshape(a.kind() == org.lorascripts.nn.LoraHost.Kind.LINEAR ? new long[] {-1, 1} : new long[] {-1, 1, 1, 1});
+    }
+
+    /** Records that {@code prefix:module} is stored as {@code name}; fails when another module already is. */
+    static void claim(Map<String, String> owners, String name, String prefix, String module) {
+        String clash = owners.put(name, prefix + ":" + module);
+        if (clash != null) {
+            throw new IllegalArgumentException("modules " + clash + " and " + prefix + ":" + module + " both map to the kohya name " + name);
+        }
     }
 
     /** {@code t} converted to {@code dtype} on the CPU, as bytes to write. */

@@ -83,10 +83,7 @@ public final class LycorisFiles {
             for (Part p : parts) {
                 for (var e : p.network().adapters().entrySet()) {
                     String name = p.loraName(e.getKey());
-                    String clash = owners.put(name, p.prefix() + ":" + e.getKey());
-                    if (clash != null) {
-                        throw new IllegalArgumentException("modules " + clash + " and " + p.prefix() + ":" + e.getKey() + " both map to the kohya name " + name);
-                    }
+                    KohyaLoraWriter.claim(owners, name, p.prefix(), e.getKey());
                     LycorisAdapter a = e.getValue();
                     for (var t : a.tensors().entrySet()) tensors.put(name + "." + t.getKey(), KohyaLoraWriter.stored(t.getValue(), dtype));
                     tensors.put(name + ".alpha", KohyaLoraWriter.stored(Torch.scalar(a.alpha()), dtype));

@@ -235,7 +235,6 @@ function drawChart(points) {
   g.strokeRect(pad, 8, w - pad - 8, h - pad);
   g.fillStyle = "#5b6675";
   g.font = "11px sans-serif";
-  g.fillText(t("loss"), 4, 14);
   if (!points || points.length === 0) return;
   const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
   const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1), y0 = Math.min(...ys), y1 = Math.max(...ys, y0 + 1e-9);

@@ -33,6 +33,7 @@ public final class Runs {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern TOTAL_STEPS = Pattern.compile("^\\s*total steps\\s+(\\d+)", Pattern.MULTILINE);
     private static final int TAIL_BYTES = 16 * 1024;
+    private static final boolean DEFAULT_SIGINT = envResetsSignals();
 
     /** How to start the CLI: the java executable and its options up to (not including) the main class's arguments. */
     private final List<String> cli;
@@ -42,6 +43,18 @@ public final class Runs {
     Runs(List<String> cli, Path workDir) {
         this.cli = List.copyOf(cli);
         this.home = workDir.resolve(".lora-gui").resolve("runs");
+    }
+
+    private static boolean envResetsSignals() {
+        try {
+            return new ProcessBuilder("env", "--default-signal=INT", "true").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** The command that runs this JVM's CLI: same java, same class path. */
@@ -71,7 +84,11 @@ public final class Runs {
 
         synchronized void launch(boolean resume) throws IOException {
             if (process != null && process.isAlive()) throw new IllegalStateException("run " + id + " is still running");
-            List<String> cmd = new ArrayList<>(cli);
+            List<String> cmd = new ArrayList<>();
+            // a server started in the background inherits SIGINT ignored, and the JVM then never sees Stop's
+            // SIGINT; coreutils' env puts the default disposition back for the trainer
+            if (DEFAULT_SIGINT) cmd.addAll(List.of("env", "--default-signal=INT"));
+            cmd.addAll(cli);
             cmd.addAll(List.of("train", "--config", config.toString()));
             if (resume) cmd.addAll(List.of("--resume", "latest"));
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)

@@ -144,6 +144,26 @@ class GuiBrowserTest {
     }
 
     @Test @Order(3)
+    void stopSavesACheckpointAndResumeContinuesFromIt() {
+        browser.findElement(By.id("tab-train")).click();
+        set("max_steps", "400");
+        set("sample_every_n_steps", "1000");
+        set("output_dir", work.resolve("long").toString());
+        waitUpTo(20).until(d -> text("yaml").contains("max_steps: 400") && text("status").equals("The config is valid."));
+        browser.findElement(By.id("start")).click();
+        waitUpTo(120).until(d -> text("run-step").matches("[1-9][0-9]* / 400"));
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(120).until(d -> "stopped".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
+        assertTrue(text("log").contains("--resume latest"), text("log"));
+        assertTrue(Files.isDirectory(work.resolve("long/checkpoints")));
+        browser.findElement(By.id("resume")).click();
+        waitUpTo(120).until(d -> text("log").contains("resuming from"));
+        waitUpTo(20).until(d -> "running".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(120).until(d -> "stopped".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
+    }
+
+    @Test @Order(4)
     void theLabelsSwitchToSimplifiedChinese() {
         new Select(browser.findElement(By.id("lang"))).selectByValue("zh");
         assertEquals("训练", text("tab-train"));

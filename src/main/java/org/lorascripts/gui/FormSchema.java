@@ -18,7 +18,7 @@ import java.util.Set;
 final class FormSchema {
     /** What a newcomer sets: model, data, size, learning rate, length, samples, output. */
     static final Set<String> BASIC = Set.of("base_model", "task_type", "train_data_dir", "resolution", "lora_rank", "lora_alpha",
-            "learning_rate", "batch_size", "epochs", "max_train_steps", "seed", "sample_prompts", "sample_every_n_steps",
+            "learning_rate", "batch_size", "epochs", "max_steps", "seed", "sample_prompts", "sample_every_n_steps",
             "output_dir", "output_name", "overwrite_output_dir", "mixed_precision", "device", "max_seq_len");
 
     private FormSchema() {}

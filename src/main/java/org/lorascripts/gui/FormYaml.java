@@ -96,6 +96,8 @@ final class FormYaml {
         String text;
         if (kind == ValueKind.TEXT_LIST && value instanceof List<?> list) {
             text = String.join("\n", list.stream().map(String::valueOf).toList());
+        } else if (kind == ValueKind.NAME_LIST && value instanceof List<?> list) {
+            text = String.join(", ", list.stream().map(String::valueOf).toList());  // a string is split at commas
         } else if (value instanceof List<?> || value instanceof Map<?, ?>) {
             try {
                 text = JSON.writeValueAsString(value);

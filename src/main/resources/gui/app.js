@@ -132,6 +132,7 @@ async function check() {
     $("status").textContent = r.errors.length ? t("invalid") : t("valid");
     $("status").className = "status" + (r.errors.length ? "" : " ok");
     $("start").disabled = r.errors.length > 0;
+    $("memory").textContent = r.memory ? t("memory") + ": " + r.memory : "";
   } catch (e) {
     $("status").textContent = e.message;
     showList($("errors"), []);
@@ -210,7 +211,8 @@ function showProgress(p) {
   const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
   log.textContent = p.log;
   if (atEnd) log.scrollTop = log.scrollHeight;
-  drawChart(p.loss);
+  drawChart($("loss-chart"), p.loss, "#2a62c9");
+  drawChart($("lr-chart"), p.lrCurve, "#c9822a");
   const box = $("samples");
   for (const name of p.samples) {
     if (box.querySelector('[data-name="' + CSS.escape(name) + '"]')) continue;
@@ -227,8 +229,8 @@ function showProgress(p) {
   if (p.state !== "running") refreshRuns();
 }
 
-function drawChart(points) {
-  const c = $("loss-chart"), g = c.getContext("2d");
+function drawChart(c, points, color) {
+  const g = c.getContext("2d");
   const w = c.width, h = c.height, pad = 36;
   g.clearRect(0, 0, w, h);
   g.strokeStyle = "#c3cad4";
@@ -243,7 +245,7 @@ function drawChart(points) {
   g.fillText(y0.toPrecision(3), 2, h - pad + 8);
   g.fillText(String(x0), pad, h - pad + 20);
   g.fillText(String(x1), w - 40, h - pad + 20);
-  g.strokeStyle = "#2a62c9";
+  g.strokeStyle = color;
   g.lineWidth = 2;
   g.beginPath();
   points.forEach((p, i) => (i ? g.lineTo(X(p[0]), Y(p[1])) : g.moveTo(X(p[0]), Y(p[1]))));

@@ -126,16 +126,17 @@ final class FormYaml {
     }
 
     /** The CLI loader's verdict on {@code yaml}: its error lines, or none and its warnings. */
-    record Verdict(List<String> errors, List<String> warnings) {}
+    record Verdict(List<String> errors, List<String> warnings, String memory) {}
 
     static Verdict validate(String yaml, String displayName, Path baseDir) {
         try {
             LoadedConfig loaded = ConfigLoader.loadText(yaml, displayName, baseDir, List.of());
-            return new Verdict(List.of(), loaded.warnings().stream().map(ConfigWarning::message).toList());
+            String memory = org.lorascripts.train.MemoryEstimate.of(loaded.config()).map(m -> m.describe()).orElse(null);
+            return new Verdict(List.of(), loaded.warnings().stream().map(ConfigWarning::message).toList(), memory);
         } catch (ConfigException e) {
-            return new Verdict(e.problems(), List.of());
+            return new Verdict(e.problems(), List.of(), null);
         } catch (RuntimeException e) {
-            return new Verdict(List.of(String.valueOf(e.getMessage())), List.of());
+            return new Verdict(List.of(String.valueOf(e.getMessage())), List.of(), null);
         }
     }
 }

@@ -56,6 +56,7 @@ public final class GuiServer implements AutoCloseable {
         this.roots = roots;
         this.access = access;
         this.runs = new Runs(cli, roots.workDir());
+        runs.loadPrevious();
         this.presetDirs = List.copyOf(presetDirs);
         this.indexHtml = resource("index.html").replace("{{TOKEN}}", access.token());
         this.app = Javalin.create(config -> {
@@ -199,6 +200,7 @@ public final class GuiServer implements AutoCloseable {
         o.put("yaml", yaml);
         o.set("errors", JSON.valueToTree(v.errors()));
         o.set("warnings", JSON.valueToTree(v.warnings()));
+        if (v.memory() != null) o.put("memory", v.memory());
         sendJson(ctx, o);
     }
 

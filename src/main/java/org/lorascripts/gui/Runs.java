@@ -104,6 +104,11 @@ public final class Runs {
                     case 130 -> "stopped";
                     default -> "failed";
                 };
+                try {
+                    Files.writeString(dir.resolve("state"), state + " " + exitCode + "\n");  // for the list after a restart
+                } catch (IOException ignored) {
+                    // the list then shows the run as interrupted
+                }
             });
         }
 
@@ -134,12 +139,14 @@ public final class Runs {
             long total = m.find() ? Long.parseLong(m.group(1)) : 0;
             if (total > 0) o.put("totalSteps", total);
             ArrayNode curve = o.putArray("loss");
+            ArrayNode lrCurve = o.putArray("lrCurve");
             ArrayNode samples = o.putArray("samples");
             if (outputDir != null) {
                 JsonNode last = null;
                 for (JsonNode row : metrics(outputDir.resolve("logs").resolve("metrics.jsonl"))) {
                     if (row.has("train/loss")) {
                         curve.addArray().add(row.get("step").asLong()).add(row.get("train/loss").asDouble());
+                        if (row.has("train/lr")) lrCurve.addArray().add(row.get("step").asLong()).add(row.get("train/lr").asDouble());
                         last = row;
                     }
                 }
@@ -162,6 +169,34 @@ public final class Runs {
                 }
             }
             return o;
+        }
+    }
+
+    /**
+     * The runs of earlier sessions in this working folder: their state as written when they ended, or
+     * "stopped" when the app ended first (it stops its runs on the way out).
+     */
+    void loadPrevious() {
+        if (!Files.isDirectory(home)) return;
+        try (Stream<Path> dirs = Files.list(home)) {
+            for (Path dir : dirs.filter(Files::isDirectory).toList()) {
+                Path config = dir.resolve("config.yaml");
+                if (!Files.isRegularFile(config)) continue;
+                String out;
+                try {
+                    out = FormYaml.fromYaml(Files.readString(config), dir).get("output_dir");
+                } catch (RuntimeException | IOException unreadable) {
+                    continue;
+                }
+                Run run = new Run(dir.getFileName().toString(), dir, config, out == null ? null : Path.of(out));
+                Path state = dir.resolve("state");
+                String[] saved = Files.isRegularFile(state) ? Files.readString(state).strip().split(" ") : new String[] {"stopped"};
+                run.state = saved[0];
+                if (saved.length > 1 && saved[1].matches("-?\\d+")) run.exitCode = Integer.parseInt(saved[1]);
+                runs.put(run.id, run);
+            }
+        } catch (IOException ignored) {
+            // an unreadable history only hides old runs
         }
     }
 

@@ -30,6 +30,7 @@ function showPage(name) {
   document.querySelectorAll(".page").forEach((p) => p.classList.toggle("hidden", p.id !== "page-" + name));
   document.querySelectorAll(".tab").forEach((b) => b.classList.toggle("active", b.dataset.page === name));
   if (name === "runs") refreshRuns();
+  if (name === "dataset" && !$("dataset-items").childElementCount) openDataset();
 }
 
 // ---- Train page
@@ -258,6 +259,54 @@ async function runAction(what) {
   catch (e) { $("log").textContent = e.message; }
 }
 
+// ---- Dataset page
+async function openDataset() {
+  try {
+    const d = await api("/api/dataset?path=" + encodeURIComponent($("dataset-path").value));
+    const box = $("dataset-items");
+    box.textContent = "";
+    for (const item of d.items) {
+      const card = document.createElement("div");
+      card.className = "item";
+      card.dataset.name = item.name;
+      const img = document.createElement("img");
+      img.src = "/api/dataset/image?path=" + encodeURIComponent(item.path);
+      img.alt = item.name;
+      const name = document.createElement("div");
+      name.className = "name";
+      name.textContent = item.name;
+      const caption = document.createElement("textarea");
+      caption.value = item.caption;
+      caption.addEventListener("input", () => { card.classList.add("dirty"); tagFrequency(); });
+      const save = document.createElement("button");
+      save.textContent = t("saveCaption");
+      save.dataset.i18n = "saveCaption";
+      save.addEventListener("click", async () => {
+        try { await api("/api/dataset/caption", { image: item.path, caption: caption.value }); card.classList.remove("dirty"); }
+        catch (e) { name.textContent = e.message; }
+      });
+      card.append(img, name, caption, save);
+      box.appendChild(card);
+    }
+    $("dataset-status").textContent = d.folder + ": " + d.total + " " + t("images");
+    tagFrequency();
+  } catch (e) { $("dataset-status").textContent = e.message; }
+}
+
+function tagFrequency() {
+  const counts = new Map();
+  document.querySelectorAll("#dataset-items textarea").forEach((ta) => {
+    new Set(ta.value.split(",").map((x) => x.trim()).filter((x) => x)).forEach((tag) => counts.set(tag, (counts.get(tag) || 0) + 1));
+  });
+  const body = $("tag-freq");
+  body.textContent = "";
+  [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 200).forEach(([tag, n]) => {
+    const tr = body.insertRow();
+    tr.insertCell().textContent = tag;
+    tr.insertCell().textContent = n;
+  });
+}
+
 // ---- start-up
 async function init() {
   schema = await api("/api/schema");
@@ -274,6 +323,7 @@ async function init() {
   $("save-yaml").addEventListener("click", saveYaml);
   $("load-yaml").addEventListener("click", loadYaml);
   $("stop").addEventListener("click", () => runAction("stop"));
+  $("open-dataset").addEventListener("click", openDataset);
   $("resume").addEventListener("click", () => runAction("resume"));
   applyLanguage();
   check();

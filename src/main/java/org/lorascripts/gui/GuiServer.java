@@ -94,6 +94,14 @@ public final class GuiServer implements AutoCloseable {
                 sendJson(ctx, r.summary());
             });
             config.routes.get("/api/runs/{id}/samples/{file}", this::sample);
+            config.routes.get("/api/dataset", ctx -> sendJson(ctx, Dataset.list(JSON, roots.resolve(ctx.queryParam("path")))));
+            config.routes.get("/api/dataset/image", this::datasetImage);
+            config.routes.post("/api/dataset/caption", ctx -> {
+                JsonNode body = JSON.readTree(ctx.body());
+                Path image = roots.resolve(body.path("image").asText(null));
+                Path written = Dataset.writeCaption(image, body.path("caption").asText(""));
+                sendJson(ctx, JSON.createObjectNode().put("saved", written.toString()));
+            });
             config.routes.sse("/api/runs/{id}/events", client -> {
                 Runs.Run r = runs.get(client.ctx().pathParam("id"));
                 // one event per half second until the run ends or the page goes away
@@ -235,6 +243,22 @@ public final class GuiServer implements AutoCloseable {
             throw new HttpResponseException(404, "no such sample", Map.of());
         }
         ctx.contentType("image/png");
+        ctx.result(Files.readAllBytes(file));
+    }
+
+    private void datasetImage(Context ctx) throws IOException {
+        Path file = roots.resolve(ctx.queryParam("path"));
+        if (!Files.isRegularFile(file) || !org.lorascripts.data.ImageFiles.isImage(file)) {
+            throw new HttpResponseException(404, "error: not an image: " + ctx.queryParam("path"), Map.of());
+        }
+        String ext = org.lorascripts.data.ImageFiles.extension(file.getFileName().toString());
+        ctx.contentType(switch (ext) {
+            case ".jpg", ".jpeg", "jpg", "jpeg" -> "image/jpeg";
+            case ".webp", "webp" -> "image/webp";
+            case ".bmp", "bmp" -> "image/bmp";
+            default -> "image/png";
+        });
+        ctx.header("Cache-Control", "no-store");
         ctx.result(Files.readAllBytes(file));
     }
 

@@ -164,6 +164,30 @@ class GuiBrowserTest {
     }
 
     @Test @Order(4)
+    void aCaptionEditedOnTheDatasetPageChangesTheFile() throws IOException {
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.copy(Path.of("examples/quickstart_data/blue_square.png"), data.resolve("blue_square.png"));
+        Files.copy(Path.of("examples/quickstart_data/cyan_circle.png"), data.resolve("cyan_circle.png"));
+        Files.writeString(data.resolve("blue_square.txt"), "a blue square, outline style\n");
+        browser.findElement(By.id("tab-dataset")).click();
+        WebElement path = browser.findElement(By.id("dataset-path"));
+        path.clear();
+        path.sendKeys(data.toString());
+        browser.findElement(By.id("open-dataset")).click();
+        waitUpTo(20).until(d -> d.findElements(By.cssSelector("#dataset-items .item")).size() == 2);
+        assertTrue(text("tag-freq").contains("outline style 1"), text("tag-freq"));
+        WebElement card = browser.findElement(By.cssSelector("#dataset-items .item[data-name='cyan_circle.png']"));
+        card.findElement(By.tagName("textarea")).sendKeys("a cyan circle, outline style");
+        waitUpTo(5).until(d -> text("tag-freq").contains("outline style 2"));
+        card.findElement(By.tagName("button")).click();
+        waitUpTo(20).until(d -> Files.exists(data.resolve("cyan_circle.txt")));
+        assertEquals("a cyan circle, outline style\n", Files.readString(data.resolve("cyan_circle.txt")));
+        waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
+                "return [...document.querySelectorAll('#dataset-items img')].every(i => i.complete && i.naturalWidth > 0)")));
+        screenshot("gui-dataset.png");
+    }
+
+    @Test @Order(5)
     void theLabelsSwitchToSimplifiedChinese() {
         new Select(browser.findElement(By.id("lang"))).selectByValue("zh");
         assertEquals("训练", text("tab-train"));

@@ -153,6 +153,13 @@ class GuiSecurityTest {
         Response run = post("/api/runs", "{\"form\":{\"base_model\":\"builtin:tiny-sd\",\"train_data_dir\":\"../outside\"}}",
                 "X-Lora-Token: " + TOKEN);
         assertEquals(403, run.status());
+        // the Dataset page: folders, images and captions only inside the roots
+        assertEquals(403, get("/api/dataset?path=..%2foutside").status());
+        assertEquals(403, get("/api/dataset?path=linkdir").status());
+        assertEquals(403, get("/api/dataset/image?path=../outside/x.png").status());
+        assertEquals(403, post("/api/dataset/caption", "{\"image\":\"linkdir/x.png\",\"caption\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
+        assertEquals(400, post("/api/dataset/caption", "{\"image\":\"mine.yaml\",\"caption\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
+        assertFalse(Files.exists(root.resolve("mine.txt")), "a caption is only written beside an image");
         // sample names are plain file names
         int sample = get("/api/runs/x/samples/..%2f..%2fsecret.png").status();
         assertTrue(sample == 400 || sample == 404, "status " + sample);

@@ -307,6 +307,34 @@ function tagFrequency() {
   });
 }
 
+// ---- Models page
+async function modelInfo() {
+  $("info-output").textContent = t("working");
+  try { $("info-output").textContent = (await api("/api/models/info", { path: $("info-path").value })).output; }
+  catch (e) { $("info-output").textContent = e.message; }
+}
+
+async function playground() {
+  $("pg-run").disabled = true;
+  $("pg-output").textContent = t("working");
+  try {
+    const r = await api("/api/models/sample", {
+      base: $("pg-base").value, lora: $("pg-lora").value, weight: Number($("pg-weight").value),
+      prompt: $("pg-prompt").value, seed: Number($("pg-seed").value), steps: Number($("pg-steps").value)
+    });
+    $("pg-output").textContent = r.output;
+    const box = $("pg-images");
+    box.textContent = "";
+    r.images.forEach((name) => {
+      const img = document.createElement("img");
+      img.src = "/api/models/sample/" + encodeURIComponent(r.id) + "/" + encodeURIComponent(name);
+      img.alt = name;
+      box.appendChild(img);
+    });
+  } catch (e) { $("pg-output").textContent = e.message; }
+  $("pg-run").disabled = false;
+}
+
 // ---- start-up
 async function init() {
   schema = await api("/api/schema");
@@ -324,6 +352,8 @@ async function init() {
   $("load-yaml").addEventListener("click", loadYaml);
   $("stop").addEventListener("click", () => runAction("stop"));
   $("open-dataset").addEventListener("click", openDataset);
+  $("info-run").addEventListener("click", modelInfo);
+  $("pg-run").addEventListener("click", playground);
   $("resume").addEventListener("click", () => runAction("resume"));
   applyLanguage();
   check();

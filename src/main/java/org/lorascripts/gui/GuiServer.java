@@ -44,6 +44,7 @@ public final class GuiServer implements AutoCloseable {
     private final Roots roots;
     private final Access access;
     private final Runs runs;
+    private final Models models;
     private final List<Path> presetDirs;
     private final Javalin app;
     private final String indexHtml;
@@ -57,6 +58,7 @@ public final class GuiServer implements AutoCloseable {
         this.access = access;
         this.runs = new Runs(cli, roots.workDir());
         runs.loadPrevious();
+        this.models = new Models(cli, roots.workDir());
         this.presetDirs = List.copyOf(presetDirs);
         this.indexHtml = resource("index.html").replace("{{TOKEN}}", access.token());
         this.app = Javalin.create(config -> {
@@ -96,6 +98,13 @@ public final class GuiServer implements AutoCloseable {
             config.routes.get("/api/runs/{id}/samples/{file}", this::sample);
             config.routes.get("/api/dataset", ctx -> sendJson(ctx, Dataset.list(JSON, roots.resolve(ctx.queryParam("path")))));
             config.routes.get("/api/dataset/image", this::datasetImage);
+            config.routes.post("/api/models/info", ctx -> sendJson(ctx, models.info(roots.resolve(JSON.readTree(ctx.body()).path("path").asText(null)))));
+            config.routes.post("/api/models/sample", this::modelSample);
+            config.routes.get("/api/models/sample/{id}/{file}", ctx -> {
+                Path file = models.sampleFile(ctx.pathParam("id"), ctx.pathParam("file"));
+                if (!Files.isRegularFile(file)) throw new HttpResponseException(404, "no such sample", Map.of());
+                ctx.contentType("image/png").result(Files.readAllBytes(file));
+            });
             config.routes.post("/api/dataset/caption", ctx -> {
                 JsonNode body = JSON.readTree(ctx.body());
                 Path image = roots.resolve(body.path("image").asText(null));
@@ -244,6 +253,17 @@ public final class GuiServer implements AutoCloseable {
         }
         ctx.contentType("image/png");
         ctx.result(Files.readAllBytes(file));
+    }
+
+    private void modelSample(Context ctx) throws IOException, InterruptedException {
+        JsonNode b = JSON.readTree(ctx.body());
+        String base = b.path("base").asText("").strip();
+        if (base.isEmpty()) throw new IllegalArgumentException("give a base model (builtin:tiny-sd, or a checkpoint path)");
+        if (!base.startsWith("builtin:")) base = roots.resolve(base).toString();
+        String lora = b.path("lora").asText("").strip();
+        Path loraFile = lora.isEmpty() ? null : roots.resolve(lora);
+        sendJson(ctx, models.sample(base, loraFile, b.path("weight").asDouble(1.0), b.path("prompt").asText(""),
+                b.path("seed").asLong(42), b.path("steps").asInt(20)));
     }
 
     private void datasetImage(Context ctx) throws IOException {

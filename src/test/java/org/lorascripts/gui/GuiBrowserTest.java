@@ -188,6 +188,28 @@ class GuiBrowserTest {
     }
 
     @Test @Order(5)
+    void theModelsPageShowsInfoAndSamplesTheLoraTrainedAbove() throws IOException {
+        String lora = work.resolve("out/quickstart.safetensors").toString();
+        browser.findElement(By.id("tab-models")).click();
+        WebElement info = browser.findElement(By.id("info-path"));
+        info.clear();
+        info.sendKeys(lora);
+        browser.findElement(By.id("info-run")).click();
+        waitUpTo(120).until(d -> text("info-output").contains("ss_output_name"));
+        WebElement pg = browser.findElement(By.id("pg-lora"));
+        pg.clear();
+        pg.sendKeys(lora);
+        WebElement steps = browser.findElement(By.id("pg-steps"));
+        steps.clear();
+        steps.sendKeys("4");
+        browser.findElement(By.id("pg-run")).click();
+        waitUpTo(300).until(d -> d.findElements(By.cssSelector("#pg-images img")).size() == 1);
+        waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
+                "const i = document.querySelector('#pg-images img'); return i.complete && i.naturalWidth > 0")));
+        screenshot("gui-models.png");
+    }
+
+    @Test @Order(6)
     void theLabelsSwitchToSimplifiedChinese() {
         new Select(browser.findElement(By.id("lang"))).selectByValue("zh");
         assertEquals("训练", text("tab-train"));

@@ -160,6 +160,13 @@ class GuiSecurityTest {
         assertEquals(403, post("/api/dataset/caption", "{\"image\":\"linkdir/x.png\",\"caption\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
         assertEquals(400, post("/api/dataset/caption", "{\"image\":\"mine.yaml\",\"caption\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
         assertFalse(Files.exists(root.resolve("mine.txt")), "a caption is only written beside an image");
+        // the Models page runs info and sample only on files inside the roots
+        assertEquals(403, post("/api/models/info", "{\"path\":\"../outside/secret.yaml\"}", "X-Lora-Token: " + TOKEN).status());
+        assertEquals(403, post("/api/models/sample", "{\"base\":\"builtin:tiny-sd\",\"lora\":\"link.yaml\",\"prompt\":\"x\"}",
+                "X-Lora-Token: " + TOKEN).status());
+        assertEquals(403, post("/api/models/sample", "{\"base\":\"/etc/passwd\",\"prompt\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
+        int escaped = get("/api/models/sample/..%2f..%2foutside/x.png").status();
+        assertTrue(escaped == 400 || escaped == 404, "status " + escaped);
         // sample names are plain file names
         int sample = get("/api/runs/x/samples/..%2f..%2fsecret.png").status();
         assertTrue(sample == 400 || sample == 404, "status " + sample);

@@ -1,0 +1,89 @@
+package org.lorascripts.gui;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The Models page: {@code ./lora info FILE} and {@code ./lora sample} of the CLI, each in a child process with
+ * a fixed argument list built here (every value in one {@code --option=VALUE} word, so no value can become an
+ * option; paths checked by {@link Roots} before), the console captured and bounded, a time limit.
+ */
+final class Models {
+    private static final int MAX_OUTPUT = 64 * 1024;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<String> cli;
+    private final Path sampleHome;
+
+    Models(List<String> cli, Path workDir) {
+        this.cli = List.copyOf(cli);
+        this.sampleHome = workDir.resolve(".lora-gui").resolve("samples");
+    }
+
+    record Result(int exitCode, String output) {}
+
+    Result run(List<String> args, long timeoutSeconds) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(cli);
+        cmd.addAll(args);
+        Path log = Files.createTempFile("lora-gui-", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                return new Result(-1, head(log) + "\nerror: stopped after " + timeoutSeconds + " s");
+            }
+            return new Result(p.exitValue(), head(log));
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** The first {@link #MAX_OUTPUT} bytes of the console (where info puts the summary), marked when cut. */
+    private static String head(Path log) throws IOException {
+        try (var in = Files.newInputStream(log)) {
+            byte[] b = in.readNBytes(MAX_OUTPUT);
+            String text = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+            return Files.size(log) > MAX_OUTPUT ? text + "\n... (cut at " + MAX_OUTPUT / 1024 + " KiB)" : text;
+        }
+    }
+
+    ObjectNode info(Path file) throws IOException, InterruptedException {
+        Result r = run(List.of("info", file.toString()), 120);
+        return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
+    /** One image (or a few) from the base model with an optional LoRA, into .lora-gui/samples/ID/. */
+    ObjectNode sample(String base, Path lora, double weight, String prompt, long seed, int steps) throws IOException, InterruptedException {
+        if (prompt == null || prompt.isBlank() || prompt.length() > 2000) throw new IllegalArgumentException("give a prompt of at most 2000 characters");
+        if (steps < 1 || steps > 150) throw new IllegalArgumentException("steps must be in 1..150, got " + steps);
+        if (!Double.isFinite(weight) || Math.abs(weight) > 10) throw new IllegalArgumentException("the LoRA weight must be a number in [-10, 10]");
+        String id = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path dir = sampleHome.resolve(id);
+        Files.createDirectories(dir);
+        List<String> args = new ArrayList<>(List.of("sample", "--base=" + base, "--prompt=" + prompt, "--seed=" + seed,
+                "--steps=" + steps, "--output=" + dir));
+        if (lora != null) args.add("--lora=" + lora + ":" + weight);
+        Result r = run(args, 600);
+        ObjectNode o = JSON.createObjectNode().put("id", id).put("exitCode", r.exitCode()).put("output", r.output());
+        var images = o.putArray("images");
+        try (Stream<Path> files = Files.list(dir)) {
+            files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".png")).sorted().forEach(images::add);
+        }
+        return o;
+    }
+
+    Path sampleFile(String id, String name) {
+        if (!id.matches("[0-9-]+") || !name.matches("[A-Za-z0-9._-]+\\.png")) throw new IllegalArgumentException("no such sample");
+        return sampleHome.resolve(id).resolve(name);
+    }
+}

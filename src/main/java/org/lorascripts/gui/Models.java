@@ -62,8 +62,8 @@ final class Models {
         return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
     }
 
-    /** One image (or a few) from the base model with an optional LoRA, into .lora-gui/samples/ID/. */
-    ObjectNode sample(String base, Path lora, double weight, String prompt, long seed, int steps) throws IOException, InterruptedException {
+    /** One image from the base model with an optional LoRA, into .lora-gui/samples/ID/; one sampling at a time. */
+    synchronized ObjectNode sample(String base, Path lora, double weight, String prompt, long seed, int steps) throws IOException, InterruptedException {
         if (prompt == null || prompt.isBlank() || prompt.length() > 2000) throw new IllegalArgumentException("give a prompt of at most 2000 characters");
         if (steps < 1 || steps > 150) throw new IllegalArgumentException("steps must be in 1..150, got " + steps);
         if (!Double.isFinite(weight) || Math.abs(weight) > 10) throw new IllegalArgumentException("the LoRA weight must be a number in [-10, 10]");

@@ -151,6 +151,14 @@ async function start() {
   }
 }
 
+async function dryRun() {
+  const out = $("dry-run-output");
+  out.classList.remove("hidden");
+  out.textContent = t("working");
+  try { out.textContent = (await api("/api/dry-run", { form: formValues() })).output; }
+  catch (e) { out.textContent = e.message; }
+}
+
 async function saveYaml() {
   try {
     const r = await api("/api/yaml", { path: $("yaml-path").value, form: formValues() });
@@ -349,6 +357,7 @@ async function init() {
   $("load-preset").addEventListener("click", async () => fillForm(await api("/api/preset?name=" + encodeURIComponent($("preset").value))));
   $("start").addEventListener("click", start);
   $("save-yaml").addEventListener("click", saveYaml);
+  $("dry-run").addEventListener("click", dryRun);
   $("load-yaml").addEventListener("click", loadYaml);
   $("stop").addEventListener("click", () => runAction("stop"));
   $("open-dataset").addEventListener("click", openDataset);

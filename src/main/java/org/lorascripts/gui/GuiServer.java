@@ -79,6 +79,7 @@ public final class GuiServer implements AutoCloseable {
             config.routes.get("/api/yaml", this::loadYaml);
             config.routes.post("/api/validate", this::validate);
             config.routes.post("/api/yaml", this::saveYaml);
+            config.routes.post("/api/dry-run", ctx -> sendJson(ctx, models.dryRun(FormYaml.toYaml(form(ctx)), roots.workDir())));
             config.routes.get("/api/runs", ctx -> {
                 ArrayNode list = JSON.createArrayNode();
                 runs.all().forEach(r -> list.add(r.summary()));

@@ -82,6 +82,17 @@ final class Models {
         return o;
     }
 
+    /** {@code ./lora train --config FILE --dry-run} on the form's YAML: the data scan and plan, or every problem. */
+    ObjectNode dryRun(String yaml, Path workDir) throws IOException, InterruptedException {
+        Path dir = Files.createDirectories(workDir.resolve(".lora-gui").resolve("dry-run"));
+        Path file = dir.resolve("gui.yaml");
+        Path tmp = Files.createTempFile(dir, ".gui-", ".yaml.tmp");
+        Files.writeString(tmp, yaml);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Result r = run(List.of("train", "--config=" + file, "--dry-run"), 300);
+        return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
     Path sampleFile(String id, String name) {
         if (!id.matches("[0-9-]+") || !name.matches("[A-Za-z0-9._-]+\\.png")) throw new IllegalArgumentException("no such sample");
         return sampleHome.resolve(id).resolve(name);

@@ -114,6 +114,10 @@ class GuiBrowserTest {
         assertFalse(browser.findElement(By.id("start")).isEnabled());
         set("learning_rate", "3e-3");
         waitUpTo(20).until(d -> text("status").equals("The config is valid."));
+        // the full dry run of the CLI on the form's YAML: data scan and plan
+        browser.findElement(By.id("dry-run")).click();
+        waitUpTo(120).until(d -> text("dry-run-output").contains("dry run: the config is valid; nothing was trained."));
+        assertTrue(text("dry-run-output").contains("total steps"), text("dry-run-output"));
     }
 
     @Test @Order(2)

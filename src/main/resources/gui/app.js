@@ -301,6 +301,18 @@ async function openDataset() {
   } catch (e) { $("dataset-status").textContent = e.message; }
 }
 
+async function bulkCaptions() {
+  const op = $("bulk-op").value;
+  const args = op === "dedupe" ? [] : op === "replace" ? [$("bulk-a").value, $("bulk-b").value]
+    : op === "remove" ? $("bulk-a").value.split(",").map((x) => x.trim()).filter((x) => x) : [$("bulk-a").value];
+  const out = $("bulk-output");
+  out.classList.remove("hidden");
+  try {
+    out.textContent = (await api("/api/dataset/bulk", { path: $("dataset-path").value, op, args })).output;
+    await openDataset();
+  } catch (e) { out.textContent = e.message; }
+}
+
 function tagFrequency() {
   const counts = new Map();
   document.querySelectorAll("#dataset-items textarea").forEach((ta) => {
@@ -361,6 +373,7 @@ async function init() {
   $("load-yaml").addEventListener("click", loadYaml);
   $("stop").addEventListener("click", () => runAction("stop"));
   $("open-dataset").addEventListener("click", openDataset);
+  $("bulk-run").addEventListener("click", bulkCaptions);
   $("info-run").addEventListener("click", modelInfo);
   $("pg-run").addEventListener("click", playground);
   $("resume").addEventListener("click", () => runAction("resume"));

@@ -56,7 +56,7 @@ final class Dataset {
         if (caption.length() > MAX_CAPTION) throw new IllegalArgumentException("a caption may hold at most " + MAX_CAPTION + " characters");
         Path target = captionOf(image);
         Path tmp = Files.createTempFile(image.getParent(), ".caption-", ".tmp");
-        Files.writeString(tmp, caption.strip() + "\n", StandardCharsets.UTF_8);
+        Files.writeString(tmp, caption.strip(), StandardCharsets.UTF_8);  // as the captions tools write them
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return target;
     }

@@ -99,6 +99,12 @@ public final class GuiServer implements AutoCloseable {
             config.routes.get("/api/runs/{id}/samples/{file}", this::sample);
             config.routes.get("/api/dataset", ctx -> sendJson(ctx, Dataset.list(JSON, roots.resolve(ctx.queryParam("path")))));
             config.routes.get("/api/dataset/image", this::datasetImage);
+            config.routes.post("/api/dataset/bulk", ctx -> {
+                JsonNode body = JSON.readTree(ctx.body());
+                List<String> args = new ArrayList<>();
+                body.path("args").forEach(a -> args.add(a.asText()));
+                sendJson(ctx, models.captions(roots.resolve(body.path("path").asText(null)), body.path("op").asText(null), args));
+            });
             config.routes.post("/api/models/info", ctx -> sendJson(ctx, models.info(roots.resolve(JSON.readTree(ctx.body()).path("path").asText(null)))));
             config.routes.post("/api/models/sample", this::modelSample);
             config.routes.get("/api/models/sample/{id}/{file}", ctx -> {

@@ -93,6 +93,28 @@ final class Models {
         return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
     }
 
+    /**
+     * One of the CLI's caption tools on the .txt captions of {@code folder}: add-trigger WORD, replace OLD NEW,
+     * remove TAG..., dedupe. The tags follow "--", so none can be read as an option.
+     */
+    ObjectNode captions(Path folder, String op, List<String> args) throws IOException, InterruptedException {
+        int[] arity = switch (op == null ? "" : op) {
+            case "add-trigger" -> new int[] {1, 1};
+            case "replace" -> new int[] {2, 2};
+            case "remove" -> new int[] {1, 50};
+            case "dedupe" -> new int[] {0, 0};
+            default -> throw new IllegalArgumentException("unknown caption tool '" + op + "' (add-trigger, replace, remove, dedupe)");
+        };
+        if (args.size() < arity[0] || args.size() > arity[1]) throw new IllegalArgumentException(op + " takes " + arity[0] + ".." + arity[1] + " tags");
+        for (String a : args) {
+            if (a.isBlank() || a.length() > 200 || a.indexOf('\n') >= 0) throw new IllegalArgumentException("a tag must be 1..200 characters on one line");
+        }
+        List<String> cmd = new ArrayList<>(List.of("captions", op, "--input=" + folder, "--format=txt", "--"));
+        cmd.addAll(args);
+        Result r = run(cmd, 120);
+        return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
     Path sampleFile(String id, String name) {
         if (!id.matches("[0-9-]+") || !name.matches("[A-Za-z0-9._-]+\\.png")) throw new IllegalArgumentException("no such sample");
         return sampleHome.resolve(id).resolve(name);

@@ -185,9 +185,17 @@ class GuiBrowserTest {
         waitUpTo(5).until(d -> text("tag-freq").contains("outline style 2"));
         card.findElement(By.tagName("button")).click();
         waitUpTo(20).until(d -> Files.exists(data.resolve("cyan_circle.txt")));
-        assertEquals("a cyan circle, outline style\n", Files.readString(data.resolve("cyan_circle.txt")));
+        assertEquals("a cyan circle, outline style", Files.readString(data.resolve("cyan_circle.txt")));
         waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
                 "return [...document.querySelectorAll('#dataset-items img')].every(i => i.complete && i.naturalWidth > 0)")));
+        // a bulk tool of the CLI (captions replace) on every .txt caption of the folder
+        new Select(browser.findElement(By.id("bulk-op"))).selectByValue("replace");
+        browser.findElement(By.id("bulk-a")).sendKeys("outline style");
+        browser.findElement(By.id("bulk-b")).sendKeys("line art");
+        browser.findElement(By.id("bulk-run")).click();
+        waitUpTo(120).until(d -> text("tag-freq").contains("line art 2"));
+        assertEquals("a blue square, line art", Files.readString(data.resolve("blue_square.txt")));
+        assertEquals("a cyan circle, line art", Files.readString(data.resolve("cyan_circle.txt")));
         screenshot("gui-dataset.png");
     }
 

@@ -160,6 +160,11 @@ class GuiSecurityTest {
         assertEquals(403, post("/api/dataset/caption", "{\"image\":\"linkdir/x.png\",\"caption\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
         assertEquals(400, post("/api/dataset/caption", "{\"image\":\"mine.yaml\",\"caption\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
         assertFalse(Files.exists(root.resolve("mine.txt")), "a caption is only written beside an image");
+        // the caption tools: only the four known ones, only on folders inside the roots
+        assertEquals(403, post("/api/dataset/bulk", "{\"path\":\"linkdir\",\"op\":\"dedupe\"}", "X-Lora-Token: " + TOKEN).status());
+        assertEquals(400, post("/api/dataset/bulk", "{\"path\":\".\",\"op\":\"convert\",\"args\":[\"--to=csv\"]}",
+                "X-Lora-Token: " + TOKEN).status());
+        assertEquals(400, post("/api/dataset/bulk", "{\"path\":\".\",\"op\":\"replace\",\"args\":[\"a\"]}", "X-Lora-Token: " + TOKEN).status());
         // the Models page runs info and sample only on files inside the roots
         assertEquals(403, post("/api/models/info", "{\"path\":\"../outside/secret.yaml\"}", "X-Lora-Token: " + TOKEN).status());
         assertEquals(403, post("/api/models/sample", "{\"base\":\"builtin:tiny-sd\",\"lora\":\"link.yaml\",\"prompt\":\"x\"}",

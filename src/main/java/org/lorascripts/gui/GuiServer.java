@@ -321,12 +321,8 @@ public final class GuiServer implements AutoCloseable {
         }
     }
 
-    static List<Path> defaultPresetDirs(Path workDir) {
-        List<Path> dirs = new ArrayList<>();
-        dirs.add(installRoot().resolve("examples"));
-        dirs.add(workDir.resolve("examples"));
-        return dirs;
+    /** Where presets come from: examples/ of the installation, then of the working folder. */
+    public static List<Path> presetDirsFor(Path workDir) {
+        return List.of(installRoot().resolve("examples"), workDir.resolve("examples"));
     }
-
-    public static List<Path> presetDirsFor(Path workDir) { return defaultPresetDirs(workDir); }
 }

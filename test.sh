@@ -4,5 +4,13 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 . ./scripts/setup.sh
 LORA_SETUP_CALLER=./test.sh lora_setup build native
+# The web app's browser tests (GuiBrowserTest) drive Debian's chromium through chromedriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if _lora_can_install; then
+    LORA_SETUP_CALLER=./test.sh _lora_apt_install "chromium:browser tests of ./lora gui" "chromium-driver:browser tests of ./lora gui"
+  else
+    echo "test.sh: chromium and chromium-driver are missing and cannot be installed here (needs root and apt-get): the browser tests will be skipped" >&2
+  fi
+fi
 # -ntp: no download progress lines; MAVEN_OPTS (from lora_setup) keeps the JVM's warnings out.
 mvn -B -ntp ${MVN_ARGS:-} test "$@"

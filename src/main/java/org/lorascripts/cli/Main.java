@@ -9,7 +9,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "lora", mixinStandardHelpOptions = true, version = "lora-scripts 0.1.0",
         description = "LoRA fine-tuning for Stable Diffusion and LLaMA-family models.",
         subcommands = {CommandLine.HelpCommand.class, TrainCommand.class, SampleCommand.class, GenerateCommand.class,
-                MergeCommand.class, ResizeCommand.class, ExtractCommand.class, ExportCommand.class, LabelCommand.class, CaptionsCommand.class, InfoCommand.class, DownloadCommand.class, DoctorCommand.class, ImportCommand.class})
+                MergeCommand.class, ResizeCommand.class, ExtractCommand.class, ExportCommand.class, LabelCommand.class, CaptionsCommand.class, InfoCommand.class, DownloadCommand.class, DoctorCommand.class, ImportCommand.class, GuiCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

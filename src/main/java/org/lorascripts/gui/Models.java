@@ -1,0 +1,122 @@
+package org.lorascripts.gui;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The Models page: {@code ./lora info FILE} and {@code ./lora sample} of the CLI, each in a child process with
+ * a fixed argument list built here (every value in one {@code --option=VALUE} word, so no value can become an
+ * option; paths checked by {@link Roots} before), the console captured and bounded, a time limit.
+ */
+final class Models {
+    private static final int MAX_OUTPUT = 64 * 1024;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<String> cli;
+    private final Path sampleHome;
+
+    Models(List<String> cli, Path workDir) {
+        this.cli = List.copyOf(cli);
+        this.sampleHome = workDir.resolve(".lora-gui").resolve("samples");
+    }
+
+    record Result(int exitCode, String output) {}
+
+    Result run(List<String> args, long timeoutSeconds) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(cli);
+        cmd.addAll(args);
+        Path log = Files.createTempFile("lora-gui-", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                return new Result(-1, head(log) + "\nerror: stopped after " + timeoutSeconds + " s");
+            }
+            return new Result(p.exitValue(), head(log));
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** The first {@link #MAX_OUTPUT} bytes of the console (where info puts the summary), marked when cut. */
+    private static String head(Path log) throws IOException {
+        try (var in = Files.newInputStream(log)) {
+            byte[] b = in.readNBytes(MAX_OUTPUT);
+            String text = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+            return Files.size(log) > MAX_OUTPUT ? text + "\n... (cut at " + MAX_OUTPUT / 1024 + " KiB)" : text;
+        }
+    }
+
+    ObjectNode info(Path file) throws IOException, InterruptedException {
+        Result r = run(List.of("info", file.toString()), 120);
+        return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
+    /** One image from the base model with an optional LoRA, into .lora-gui/samples/ID/; one sampling at a time. */
+    synchronized ObjectNode sample(String base, Path lora, double weight, String prompt, long seed, int steps) throws IOException, InterruptedException {
+        if (prompt == null || prompt.isBlank() || prompt.length() > 2000) throw new IllegalArgumentException("give a prompt of at most 2000 characters");
+        if (steps < 1 || steps > 150) throw new IllegalArgumentException("steps must be in 1..150, got " + steps);
+        if (!Double.isFinite(weight) || Math.abs(weight) > 10) throw new IllegalArgumentException("the LoRA weight must be a number in [-10, 10]");
+        String id = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path dir = sampleHome.resolve(id);
+        Files.createDirectories(dir);
+        List<String> args = new ArrayList<>(List.of("sample", "--base=" + base, "--prompt=" + prompt, "--seed=" + seed,
+                "--steps=" + steps, "--output=" + dir));
+        if (lora != null) args.add("--lora=" + lora + ":" + weight);
+        Result r = run(args, 600);
+        ObjectNode o = JSON.createObjectNode().put("id", id).put("exitCode", r.exitCode()).put("output", r.output());
+        var images = o.putArray("images");
+        try (Stream<Path> files = Files.list(dir)) {
+            files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".png")).sorted().forEach(images::add);
+        }
+        return o;
+    }
+
+    /** {@code ./lora train --config FILE --dry-run} on the form's YAML: the data scan and plan, or every problem. */
+    ObjectNode dryRun(String yaml, Path workDir) throws IOException, InterruptedException {
+        Path dir = Files.createDirectories(workDir.resolve(".lora-gui").resolve("dry-run"));
+        Path file = dir.resolve("gui.yaml");
+        Path tmp = Files.createTempFile(dir, ".gui-", ".yaml.tmp");
+        Files.writeString(tmp, yaml);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Result r = run(List.of("train", "--config=" + file, "--dry-run"), 300);
+        return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
+    /**
+     * One of the CLI's caption tools on the .txt captions of {@code folder}: add-trigger WORD, replace OLD NEW,
+     * remove TAG..., dedupe. The tags follow "--", so none can be read as an option.
+     */
+    ObjectNode captions(Path folder, String op, List<String> args) throws IOException, InterruptedException {
+        int[] arity = switch (op == null ? "" : op) {
+            case "add-trigger" -> new int[] {1, 1};
+            case "replace" -> new int[] {2, 2};
+            case "remove" -> new int[] {1, 50};
+            case "dedupe" -> new int[] {0, 0};
+            default -> throw new IllegalArgumentException("unknown caption tool '" + op + "' (add-trigger, replace, remove, dedupe)");
+        };
+        if (args.size() < arity[0] || args.size() > arity[1]) throw new IllegalArgumentException(op + " takes " + arity[0] + ".." + arity[1] + " tags");
+        for (String a : args) {
+            if (a.isBlank() || a.length() > 200 || a.indexOf('\n') >= 0) throw new IllegalArgumentException("a tag must be 1..200 characters on one line");
+        }
+        List<String> cmd = new ArrayList<>(List.of("captions", op, "--input=" + folder, "--format=txt", "--"));
+        cmd.addAll(args);
+        Result r = run(cmd, 120);
+        return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
+    Path sampleFile(String id, String name) {
+        if (!id.matches("[0-9-]+") || !name.matches("[A-Za-z0-9._-]+\\.png")) throw new IllegalArgumentException("no such sample");
+        return sampleHome.resolve(id).resolve(name);
+    }
+}

@@ -1,0 +1,232 @@
+package org.lorascripts.gui;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The web app end to end in a real browser: Debian's headless chromium driven by Selenium through
+ * /usr/bin/chromedriver (given explicitly, so nothing is downloaded). One browser session for the whole
+ * class: load the quickstart preset, see the CLI's validation message for a bad value, shorten the run
+ * through the form, start it, and watch progress arrive by SSE until the run finishes with its samples.
+ * Screenshots of each page go to target/gui-screenshots, or to -Dgui.screenshots=DIR (docs/images for the
+ * README). Skipped, with one line saying why, where chromium and chromedriver are not installed.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class GuiBrowserTest {
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+
+    @TempDir static Path work;
+    static GuiServer server;
+    static ChromeDriver browser;
+    static String url;
+    static Path shots;
+
+    @BeforeAll
+    static void start() throws IOException {
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "browser tests skipped: no /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)");
+        Path examples = Path.of("examples").toAbsolutePath();
+        Access access = new Access(Access.newToken(), true);
+        server = new GuiServer(new Roots(work, List.of(Path.of("").toAbsolutePath())), access, Runs.thisCli(), List.of(examples));
+        url = "http://127.0.0.1:" + server.start("127.0.0.1", 0) + "/";
+        shots = Path.of(System.getProperty("gui.screenshots", "target/gui-screenshots"));
+        Files.createDirectories(shots);
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build();
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                "--lang=en-US", "--disable-gpu");
+        browser = new ChromeDriver(service, options);
+        browser.get(url);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) browser.quit();
+        if (server != null) server.close();
+    }
+
+    static WebDriverWait waitUpTo(int seconds) {
+        return new WebDriverWait(browser, Duration.ofSeconds(seconds));
+    }
+
+    static void set(String key, String value) {
+        WebElement el = browser.findElement(By.id("k-" + key));
+        if (el.getTagName().equals("select")) {
+            new Select(el).selectByValue(value);
+        } else {
+            // fill through the page so the input event (and the live check) fires as for typing
+            ((JavascriptExecutor) browser).executeScript(
+                    "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));", el, value);
+        }
+    }
+
+    static String text(String id) {
+        return browser.findElement(By.id(id)).getText();
+    }
+
+    static void screenshot(String name) throws IOException {
+        File f = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+        Files.copy(f.toPath(), shots.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Test @Order(1)
+    void theFormComesFromTheKeyRegistryAndShowsTheClisMessages() {
+        waitUpTo(20).until(d -> d.findElements(By.cssSelector("#preset option")).size() > 0);
+        // every registry key has a field (hidden or not)
+        assertEquals(org.lorascripts.config.ConfigKeys.ALL.size(), browser.findElements(By.cssSelector(".field")).size());
+        new Select(browser.findElement(By.id("preset"))).selectByValue("quickstart");
+        browser.findElement(By.id("load-preset")).click();
+        waitUpTo(20).until(d -> text("status").equals("The config is valid."));
+        set("learning_rate", "abc");
+        // the message the CLI prints for the same value (ValueParser through ConfigLoader)
+        waitUpTo(20).until(d -> text("errors").contains("learning_rate must be a number > 0, got 'abc'"));
+        assertFalse(browser.findElement(By.id("start")).isEnabled());
+        set("learning_rate", "3e-3");
+        waitUpTo(20).until(d -> text("status").equals("The config is valid."));
+        // the full dry run of the CLI on the form's YAML: data scan and plan
+        browser.findElement(By.id("dry-run")).click();
+        waitUpTo(120).until(d -> text("dry-run-output").contains("dry run: the config is valid; nothing was trained."));
+        assertTrue(text("dry-run-output").contains("total steps"), text("dry-run-output"));
+    }
+
+    @Test @Order(2)
+    void aShortQuickstartRunStartsStreamsProgressAndFinishes() throws IOException {
+        browser.findElement(By.id("advanced")).click();
+        set("max_steps", "2");
+        set("log_interval", "1");
+        set("sample_every_n_steps", "2");
+        set("sample_steps", "2");
+        set("output_dir", work.resolve("out").toString());
+        waitUpTo(20).until(d -> text("yaml").contains("max_steps: 2") && text("status").equals("The config is valid."));
+        browser.findElement(By.id("advanced")).click();
+        screenshot("gui-train.png");
+        browser.findElement(By.id("start")).click();
+        waitUpTo(20).until(d -> !d.findElement(By.id("page-runs")).getAttribute("class").contains("hidden"));
+        waitUpTo(20).until(d -> text("log").contains("total steps"));
+        waitUpTo(400).until(d -> {
+            String state = d.findElement(By.id("run-state")).getAttribute("data-state");
+            return state != null && !state.equals("running");
+        });
+        assertEquals("finished", browser.findElement(By.id("run-state")).getAttribute("data-state"), text("log"));
+        assertEquals("2 / 2", text("run-step"));
+        assertTrue(text("run-loss").matches("[0-9.e+-]+"), text("run-loss"));
+        waitUpTo(20).until(d -> d.findElements(By.cssSelector("#samples img")).size() >= 2);
+        assertTrue(Files.isRegularFile(work.resolve("out/quickstart.safetensors")));
+        assertTrue(text("runs-list").contains("finished"));
+        screenshot("gui-runs.png");
+    }
+
+    @Test @Order(3)
+    void stopSavesACheckpointAndResumeContinuesFromIt() {
+        browser.findElement(By.id("tab-train")).click();
+        set("max_steps", "400");
+        set("sample_every_n_steps", "1000");
+        set("output_dir", work.resolve("long").toString());
+        waitUpTo(20).until(d -> text("yaml").contains("max_steps: 400") && text("status").equals("The config is valid."));
+        browser.findElement(By.id("start")).click();
+        waitUpTo(120).until(d -> text("run-step").matches("[1-9][0-9]* / 400"));
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(120).until(d -> "stopped".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
+        assertTrue(text("log").contains("--resume latest"), text("log"));
+        assertTrue(Files.isDirectory(work.resolve("long/checkpoints")));
+        browser.findElement(By.id("resume")).click();
+        waitUpTo(120).until(d -> text("log").contains("resuming from"));
+        waitUpTo(20).until(d -> "running".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
+        browser.findElement(By.id("stop")).click();
+        waitUpTo(120).until(d -> "stopped".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
+    }
+
+    @Test @Order(4)
+    void aCaptionEditedOnTheDatasetPageChangesTheFile() throws IOException {
+        Path data = Files.createDirectories(work.resolve("data"));
+        Files.copy(Path.of("examples/quickstart_data/blue_square.png"), data.resolve("blue_square.png"));
+        Files.copy(Path.of("examples/quickstart_data/cyan_circle.png"), data.resolve("cyan_circle.png"));
+        Files.writeString(data.resolve("blue_square.txt"), "a blue square, outline style\n");
+        browser.findElement(By.id("tab-dataset")).click();
+        WebElement path = browser.findElement(By.id("dataset-path"));
+        path.clear();
+        path.sendKeys(data.toString());
+        browser.findElement(By.id("open-dataset")).click();
+        waitUpTo(20).until(d -> d.findElements(By.cssSelector("#dataset-items .item")).size() == 2);
+        assertTrue(text("tag-freq").contains("outline style 1"), text("tag-freq"));
+        WebElement card = browser.findElement(By.cssSelector("#dataset-items .item[data-name='cyan_circle.png']"));
+        card.findElement(By.tagName("textarea")).sendKeys("a cyan circle, outline style");
+        waitUpTo(5).until(d -> text("tag-freq").contains("outline style 2"));
+        card.findElement(By.tagName("button")).click();
+        waitUpTo(20).until(d -> Files.exists(data.resolve("cyan_circle.txt")));
+        assertEquals("a cyan circle, outline style", Files.readString(data.resolve("cyan_circle.txt")));
+        waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
+                "return [...document.querySelectorAll('#dataset-items img')].every(i => i.complete && i.naturalWidth > 0)")));
+        // a bulk tool of the CLI (captions replace) on every .txt caption of the folder
+        new Select(browser.findElement(By.id("bulk-op"))).selectByValue("replace");
+        browser.findElement(By.id("bulk-a")).sendKeys("outline style");
+        browser.findElement(By.id("bulk-b")).sendKeys("line art");
+        browser.findElement(By.id("bulk-run")).click();
+        waitUpTo(120).until(d -> text("tag-freq").contains("line art 2"));
+        assertEquals("a blue square, line art", Files.readString(data.resolve("blue_square.txt")));
+        assertEquals("a cyan circle, line art", Files.readString(data.resolve("cyan_circle.txt")));
+        screenshot("gui-dataset.png");
+    }
+
+    @Test @Order(5)
+    void theModelsPageShowsInfoAndSamplesTheLoraTrainedAbove() throws IOException {
+        String lora = work.resolve("out/quickstart.safetensors").toString();
+        browser.findElement(By.id("tab-models")).click();
+        WebElement info = browser.findElement(By.id("info-path"));
+        info.clear();
+        info.sendKeys(lora);
+        browser.findElement(By.id("info-run")).click();
+        waitUpTo(120).until(d -> text("info-output").contains("ss_output_name"));
+        WebElement pg = browser.findElement(By.id("pg-lora"));
+        pg.clear();
+        pg.sendKeys(lora);
+        WebElement steps = browser.findElement(By.id("pg-steps"));
+        steps.clear();
+        steps.sendKeys("4");
+        browser.findElement(By.id("pg-run")).click();
+        waitUpTo(300).until(d -> d.findElements(By.cssSelector("#pg-images img")).size() == 1);
+        waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
+                "const i = document.querySelector('#pg-images img'); return i.complete && i.naturalWidth > 0")));
+        screenshot("gui-models.png");
+    }
+
+    @Test @Order(6)
+    void theLabelsSwitchToSimplifiedChinese() {
+        new Select(browser.findElement(By.id("lang"))).selectByValue("zh");
+        assertEquals("训练", text("tab-train"));
+        assertEquals("任务", text("tab-runs"));
+        new Select(browser.findElement(By.id("lang"))).selectByValue("en");
+        assertEquals("Train", text("tab-train"));
+    }
+}

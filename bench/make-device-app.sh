@@ -18,6 +18,8 @@ for name in $(unzip -p target/lora-scripts.jar META-INF/MANIFEST.MF | tr -d '\r'
   j=target/$name
   case "$(basename "$j")" in
     onnxruntime-*) continue ;;
+    # the web GUI's server (./lora gui) does not run on the GPU machine
+    javalin-*|jetty-*|jakarta.*|kotlin-stdlib-*|asm-*|annotations-13.*) continue ;;
     tokenizers-*)
       [ "${1:-}" = "--with-tokenizers" ] || continue
       # only the linux-x86_64 native library travels (the jar holds four platforms' worth)

@@ -120,4 +120,32 @@ class JinjaChatTemplateTest {
         assertTrue(e.getMessage().startsWith("/models/x/chat_template.jinja: "), e.getMessage());
         assertTrue(!e.getMessage().contains("\n"), e.getMessage());
     }
+
+    @Test void strftimeNowFollowsPythonDirectives() {
+        LocalDateTime t = LocalDateTime.of(2025, 3, 4, 15, 7, 9);
+        // Python: datetime(2025,3,4,15,7,9).strftime(...)
+        assertEquals("04 Mar 2025", JinjaChatTemplate.strftime(t, "%d %b %Y"));
+        assertEquals("2025-03-04 15:07:09 Tuesday March 03 PM 063 25 %", JinjaChatTemplate.strftime(t, "%Y-%m-%d %H:%M:%S %A %B %I %p %j %y %%"));
+        JinjaChatTemplate tpl = new JinjaChatTemplate("{% if strftime_now is defined %}{{ strftime_now('%d %B %Y') }}{% else %}none{% endif %}",
+                "t.jinja", Optional.empty(), Optional.empty())
+                .withClock(Clock.fixed(t.toInstant(ZoneOffset.UTC), ZoneOffset.UTC));
+        assertEquals("04 March 2025", tpl.renderText(List.of(), false));
+    }
+
+    @Test void notBindsLooserThanTestsAsInPython() {
+        // Python Jinja: `not x is defined` is `not (x is defined)`.
+        JinjaChatTemplate t = new JinjaChatTemplate("{% if not add_generation_prompt is defined %}unset{% else %}set{% endif %}"
+                + "{% if not nothing is defined %}+{% endif %}{{ 'a' if not messages is not none else 'b' }}",
+                "t.jinja", Optional.empty(), Optional.empty());
+        assertEquals("set+b", t.renderText(List.of(), true));
+        assertEquals("x {{ not y is defined }}", JinjaChatTemplate.pythonNotIs("x {{ not y is defined }}").replace("(y is defined)", "y is defined"));
+        assertEquals("{{ not (m['a'].b is not string) }} not q is r", JinjaChatTemplate.pythonNotIs("{{ not m['a'].b is not string }} not q is r"));
+    }
+
+    @Test void messageTextIsNeverRenderedAgain() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{% for m in messages %}[{{ m.content }}]{% endfor %}", "t.jinja",
+                Optional.empty(), Optional.empty());
+        String text = "{{ 7 * 6 }} {% if true %}x{% endif %} {{ raise_exception('no') }}";
+        assertEquals("[" + text + "]", t.renderText(List.of(new ChatMessage(ChatMessage.USER, text)), false));
+    }
 }

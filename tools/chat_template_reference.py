@@ -11,7 +11,22 @@ writes expected.json beside them. JinjaChatTemplateTest compares our renders wit
 import json
 import pathlib
 
+import datetime
+
+import transformers.utils.chat_template_utils as ctu
 from transformers.utils.chat_template_utils import render_jinja_template
+
+
+class FixedDate(datetime.datetime):
+    """strftime_now() in the templates (Llama 3.2) reads the clock; the renders use this fixed day,
+    as JinjaChatTemplateTest does (JinjaChatTemplate.withToday)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2025, 3, 4, 12, 0, 0)
+
+
+ctu.datetime = FixedDate
 
 DIR = pathlib.Path(__file__).resolve().parent.parent / "src/test/resources/chat-templates"
 # The special tokens of each model family's tokenizer_config.json.
@@ -22,6 +37,9 @@ TOKENS = {
     "mistral-v0.3": ("<s>", "</s>"),
     "gemma": ("<bos>", "<eos>"),
     "chatml": ("<s>", "<|im_end|>"),
+    "llama3.2": ("<|begin_of_text|>", "<|eot_id|>"),
+    "phi3.5": ("<s>", "<|endoftext|>"),
+    "deepseek-r1-distill-qwen": ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 }
 
 

@@ -6,7 +6,11 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.time.Clock;
+import java.time.LocalDateTime;
+import java.time.format.TextStyle;
 import java.util.ArrayList;
+import java.util.Locale;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +38,9 @@ public final class JinjaChatTemplate implements ChatRenderer {
     private final Map<String, Object> tokens = new HashMap<>();
     private final Jinjava jinja;
     private String endOfTurn;
+    private Clock clock = Clock.systemDefaultZone();
+    /** The clock of the render in progress, read by the static {@code strftime_now} function. */
+    private static final ThreadLocal<Clock> RENDER_CLOCK = ThreadLocal.withInitial(Clock::systemDefaultZone);
 
     /**
      * {@code origin} names the file in error messages; bos/eos are the tokenizer's special
@@ -41,6 +48,7 @@ public final class JinjaChatTemplate implements ChatRenderer {
      */
     public JinjaChatTemplate(String source, String origin, Optional<String> bosToken, Optional<String> eosToken) {
         // Python Jinja (keep_trailing_newline=False) drops one newline at the end of the template source.
+        source = pythonNotIs(source);
         this.source = source.endsWith("\r\n") ? source.substring(0, source.length() - 2)
                 : source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
         this.origin = origin;
@@ -53,10 +61,58 @@ public final class JinjaChatTemplate implements ChatRenderer {
                 .withAllowAdjacentTextNodes(true).withKeepNullableLoopValues(true).withHandleBackslashInQuotesOnly(true)
                 .withDefaultKeepTrailingNewlineBehavior(true).build();
         JinjavaConfig config = JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
-                .withFailOnUnknownTokens(false).withLegacyOverrides(python).build();
+                .withFailOnUnknownTokens(false).withLegacyOverrides(python)
+                // Message text is data: Jinjava would otherwise render {{ }} and {% %} found in it again.
+                .withNestedInterpretationEnabled(false).build();
         jinja = new Jinjava(config);
         jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 JinjaChatTemplate.class, "raiseException", String.class));
+        // transformers gives templates strftime_now(format) (local time, Python strftime directives);
+        // Llama 3.2 writes "Today Date" with it after testing `strftime_now is defined`.
+        jinja.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
+                JinjaChatTemplate.class, "strftimeNow", String.class));
+    }
+
+    /** Renders with this clock for {@code strftime_now} (tests fix the day). */
+    public JinjaChatTemplate withClock(Clock clock) {
+        this.clock = clock;
+        return this;
+    }
+
+    /** Called by templates as {@code strftime_now("%d %b %Y")}. */
+    public static String strftimeNow(String format) {
+        return strftime(LocalDateTime.now(RENDER_CLOCK.get()), format);
+    }
+
+    /** Python's datetime.strftime for the directives chat templates use (C/English locale). */
+    static String strftime(LocalDateTime t, String format) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < format.length(); i++) {
+            char c = format.charAt(i);
+            if (c != '%' || i + 1 == format.length()) { out.append(c); continue; }
+            char d = format.charAt(++i);
+            switch (d) {
+                case 'Y' -> out.append(t.getYear());
+                case 'y' -> out.append(String.format("%02d", t.getYear() % 100));
+                case 'm' -> out.append(String.format("%02d", t.getMonthValue()));
+                case 'd' -> out.append(String.format("%02d", t.getDayOfMonth()));
+                case 'e' -> out.append(String.format("%2d", t.getDayOfMonth()));
+                case 'j' -> out.append(String.format("%03d", t.getDayOfYear()));
+                case 'H' -> out.append(String.format("%02d", t.getHour()));
+                case 'I' -> out.append(String.format("%02d", (t.getHour() + 11) % 12 + 1));
+                case 'M' -> out.append(String.format("%02d", t.getMinute()));
+                case 'S' -> out.append(String.format("%02d", t.getSecond()));
+                case 'p' -> out.append(t.getHour() < 12 ? "AM" : "PM");
+                case 'b', 'h' -> out.append(t.getMonth().getDisplayName(TextStyle.SHORT, Locale.ENGLISH));
+                case 'B' -> out.append(t.getMonth().getDisplayName(TextStyle.FULL, Locale.ENGLISH));
+                case 'a' -> out.append(t.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.ENGLISH));
+                case 'A' -> out.append(t.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ENGLISH));
+                case 'w' -> out.append(t.getDayOfWeek().getValue() % 7);
+                case '%' -> out.append('%');
+                default -> out.append('%').append(d);
+            }
+        }
+        return out.toString();
     }
 
     /** Called by templates as {@code raise_exception("...")}. */
@@ -85,7 +141,11 @@ public final class JinjaChatTemplate implements ChatRenderer {
         }
         context.put("messages", list);
         context.put("add_generation_prompt", addGenerationPrompt);
+        // Functions are not variables in Jinjava: give `strftime_now is defined` a defined value
+        // (calls still resolve to the registered function).
+        context.put("strftime_now", "strftime_now");
         RenderResult result;
+        RENDER_CLOCK.set(clock);
         try {
             result = jinja.renderForResult(source, context);
         } catch (TemplateRaised e) {
@@ -94,6 +154,8 @@ public final class JinjaChatTemplate implements ChatRenderer {
             TemplateRaised raised = raisedCause(e);
             if (raised != null) throw new IllegalArgumentException(origin + ": the chat_template refuses this conversation: " + raised.getMessage());
             throw new IllegalArgumentException(origin + ": the chat_template cannot be rendered: " + oneLine(e.getMessage()));
+        } finally {
+            RENDER_CLOCK.remove();
         }
         for (TemplateError err : result.getErrors()) {
             TemplateRaised raised = err.getException() == null ? null : raisedCause(err.getException());
@@ -168,6 +230,28 @@ public final class JinjaChatTemplate implements ChatRenderer {
             endOfTurn = eot;
         }
         return endOfTurn;
+    }
+
+    private static final java.util.regex.Pattern TAG = java.util.regex.Pattern.compile("\\{[{%].*?[}%]\\}", java.util.regex.Pattern.DOTALL);
+    private static final java.util.regex.Pattern NOT_IS = java.util.regex.Pattern.compile(
+            "\\bnot\\s+([A-Za-z_]\\w*(?:\\.\\w+|\\[[^\\]]*\\])*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*(?:\\([^()]*\\))?)");
+
+    /**
+     * Python Jinja binds a test tighter than {@code not}: {@code not x is defined} is
+     * {@code not (x is defined)}, while Jinjava reads {@code (not x) is defined} (always true).
+     * Templates use the form (DeepSeek R1's {@code not add_generation_prompt is defined}), so
+     * inside tags the test is parenthesised as Python reads it.
+     */
+    static String pythonNotIs(String source) {
+        java.util.regex.Matcher tag = TAG.matcher(source);
+        StringBuilder out = new StringBuilder();
+        while (tag.find()) {
+            String fixed = NOT_IS.matcher(tag.group()).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+                    "not (" + m.group(1) + " is " + (m.group(2) == null ? "" : "not ") + m.group(3) + ")"));
+            tag.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(fixed));
+        }
+        tag.appendTail(out);
+        return out.toString();
     }
 
     private static TemplateRaised raisedCause(Throwable e) {

@@ -9,7 +9,10 @@ import org.lorascripts.data.ImageCaptionDataset;
 import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.ImageDatasetStats;
 import org.lorascripts.data.ImageProblem;
+import org.lorascripts.data.DatasetException;
+import org.lorascripts.data.TextDataOptions;
 import org.lorascripts.data.TextDatasetStats;
+import org.lorascripts.data.TextMix;
 
 /** Scans the config's training (and validation) data and words the result for the summary. */
 record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings) {
@@ -43,6 +46,25 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
             examples = imageCheck(c, s, lines, warnings);
         } else {
             String format = c.text().dataFormat().configName();
+            if (c.text().trainData().size() > 1) {
+                // several datasets: each one's examples, and the mix training will use (before tokenising)
+                for (int i = 0; i < c.text().trainData().size(); i++) {
+                    TextDatasetStats s = DatasetScan.text(c.text().trainData().get(i), format);
+                    lines.add(row("dataset " + i, s.source() + ": " + s.files().size() + " file(s), " + s.examples() + " examples"));
+                    if (!s.malformedJsonLines().isEmpty()) {
+                        warnings.add(new ConfigWarning("train_data", "JSONL lines that are not a JSON object: " + listed(s.malformedJsonLines())));
+                    }
+                }
+                try {
+                    TextMix mix = TextMix.read(c.text().trainData(), TextDataOptions.from(c));
+                    for (String l : mix.describe()) lines.add("  " + l);
+                    examples = mix.train().size();
+                } catch (DatasetException e) {
+                    warnings.add(new ConfigWarning("train_data", "training will stop: " + e.getMessage()));
+                    examples = 0;
+                }
+                return new DatasetReport(examples, List.copyOf(lines), List.copyOf(warnings));
+            }
             TextDatasetStats s = DatasetScan.text(c.data().trainDataDir(), format);
             examples = s.examples();
             lines.add("dataset: " + s.source());

@@ -41,6 +41,7 @@ final class ValueParser {
             case MODEL -> parseModel(e, nonEmpty(e, scalar(e)), baseDir);
             case NAME_LIST -> parseList(e, true);
             case TEXT_LIST -> parseList(e, false);
+            case PATH_LIST -> parseList(e, true).stream().map(t -> parsePath(e, t, baseDir)).toList();
             case RESOLUTION -> parseResolution(e);
             case DEVICE -> parseDevice(e, scalar(e));
             case SUBSETS -> parseSubsets(e, baseDir);
@@ -182,14 +183,24 @@ final class ValueParser {
      */
     private static List<Double> parseNumbers(RawEntry e) {
         ConfigKey k = e.key();
-        if (e.value() instanceof RawValue.Scalar) return List.of(checkRange(e, parseDecimal(e, scalar(e))));
-        if (!(e.value() instanceof RawValue.Sequence q)) throw invalid(e);
-        int n = q.items().size();
+        if (e.value() instanceof RawValue.Scalar sc && !(k.maxItems() > 1 && sc.text().contains(","))) {
+            return List.of(checkRange(e, parseDecimal(e, scalar(e))));
+        }
+        List<RawValue> items;
+        if (e.value() instanceof RawValue.Scalar sc) {   // "0.7,0.3" as LLaMA-Factory writes interleave_probs
+            items = new ArrayList<>();
+            for (String part : sc.text().split(",", -1)) items.add(part.isBlank() ? new RawValue.Empty() : new RawValue.Scalar(part.strip()));
+        } else if (e.value() instanceof RawValue.Sequence q) {
+            items = q.items();
+        } else {
+            throw invalid(e);
+        }
+        int n = items.size();
         if (n < 1 || n > k.maxItems()) {
             throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got a list of " + n);
         }
         List<Double> out = new ArrayList<>();
-        for (RawValue item : q.items()) {
+        for (RawValue item : items) {
             if (!(item instanceof RawValue.Scalar s) || s.text().isBlank()) {
                 throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got "
                         + (item instanceof RawValue.Scalar || item instanceof RawValue.Empty ? "an empty item" : "an item " + item.shown()));

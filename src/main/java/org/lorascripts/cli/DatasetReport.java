@@ -9,13 +9,18 @@ import org.lorascripts.data.ImageCaptionDataset;
 import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.ImageDatasetStats;
 import org.lorascripts.data.ImageProblem;
-import org.lorascripts.data.DatasetException;
 import org.lorascripts.data.TextDataOptions;
 import org.lorascripts.data.TextDatasetStats;
 import org.lorascripts.data.TextMix;
 
 /** Scans the config's training (and validation) data and words the result for the summary. */
-record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings) {
+/**
+ * @param valExamples the validation examples when the scan already split them (mixed train_data: each
+ *                    dataset gives its own share), else -1 (the plan applies val_ratio to {@code examples})
+ */
+record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings, int valExamples) {
+    DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings) { this(examples, lines, warnings, -1); }
+
     private static final int LISTED = 5;
 
     static DatasetReport scan(TrainConfig c) {
@@ -55,15 +60,10 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
                         warnings.add(new ConfigWarning("train_data", "JSONL lines that are not a JSON object: " + listed(s.malformedJsonLines())));
                     }
                 }
-                try {
-                    TextMix mix = TextMix.read(c.text().trainData(), TextDataOptions.from(c));
-                    for (String l : mix.describe()) lines.add("  " + l);
-                    examples = mix.train().size();
-                } catch (DatasetException e) {
-                    warnings.add(new ConfigWarning("train_data", "training will stop: " + e.getMessage()));
-                    examples = 0;
-                }
-                return new DatasetReport(examples, List.copyOf(lines), List.copyOf(warnings));
+                TextMix mix = TextMix.read(c.text().trainData(), TextDataOptions.from(c));
+                for (String l : mix.describe()) lines.add("  " + l);
+                return new DatasetReport(mix.train().size() + mix.val().size(), List.copyOf(lines), List.copyOf(warnings),
+                        mix.val().size());
             }
             TextDatasetStats s = DatasetScan.text(c.data().trainDataDir(), format);
             examples = s.examples();

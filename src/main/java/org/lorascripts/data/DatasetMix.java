@@ -3,6 +3,7 @@ package org.lorascripts.data;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntSupplier;
 import org.lorascripts.config.MixStrategy;
 
 /**
@@ -76,13 +77,28 @@ public final class DatasetMix {
             }
         }
         SplittableRandom rng = new SplittableRandom(seed);
+        double total = acc;
+        return interleave(lengths, over, () -> {
+            double u = rng.nextDouble() * total;
+            int d = 0;
+            while (d < n - 1 && (u >= cdf[d] || probs[d] == 0)) d++;
+            return d;
+        });
+    }
+
+    /**
+     * The probability rule with the datasets drawn by {@code draw}: before each draw stop when any
+     * dataset (under) or every dataset (over) is exhausted; take the drawn dataset's next row; after its
+     * last row mark it exhausted and start it again at row 0.
+     */
+    static Order interleave(int[] lengths, boolean over, IntSupplier draw) {
+        int n = lengths.length;
+        Rows out = new Rows();
         boolean[] exhausted = new boolean[n];
         int exhaustedCount = 0;
         int[] next = new int[n];
         while (over ? exhaustedCount < n : exhaustedCount == 0) {
-            double u = rng.nextDouble() * acc;
-            int d = 0;
-            while (d < n - 1 && (u >= cdf[d] || probs[d] == 0)) d++;
+            int d = draw.getAsInt();
             out.add(d, next[d]);
             checkSize(out.size);
             if (++next[d] >= lengths[d]) {

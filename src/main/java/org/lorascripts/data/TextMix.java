@@ -27,15 +27,16 @@ public record TextMix(List<Path> sources, List<TextRecord> train, List<TextRecor
         for (int i = 0; i < n; i++) {
             List<TextRecord> records = TextRecordReader.read(sources.get(i), o.format(), several ? "train_data[" + i + "]" : "train_data_dir");
             if (o.valDataDir().isEmpty() && o.valRatio() > 0) {
-                int[] valIdx = TrainValSplit.valIndices(records.size(), o.valRatio(), o.seed() + i);
+                int[] valIdx;
+                try {
+                    valIdx = TrainValSplit.valIndices(records.size(), o.valRatio(), o.seed() + i);
+                } catch (DatasetException e) {
+                    throw several ? new DatasetException("train_data[" + i + "] " + sources.get(i) + ": " + e.getMessage()) : e;
+                }
                 List<TextRecord> kept = new ArrayList<>();
                 for (int r = 0, v = 0; r < records.size(); r++) {
                     if (v < valIdx.length && valIdx[v] == r) { val.add(records.get(r)); v++; valPer[i]++; }
                     else kept.add(records.get(r));
-                }
-                if (kept.isEmpty()) {
-                    throw new DatasetException((several ? "train_data[" + i + "] " : "train_data_dir ") + sources.get(i)
-                            + " has " + records.size() + " example(s), all taken by val_ratio " + o.valRatio() + "; add examples or lower val_ratio");
                 }
                 records = kept;
             }

@@ -224,7 +224,7 @@ final class ConfigValidator {
         double sum = probs.stream().mapToDouble(Double::doubleValue).sum();
         if (Math.abs(sum - 1) > 1e-6) {
             p.add(v.origin("interleave_probs"), "interleave_probs " + ValueText.format(probs, ValueKind.NUMBER_LIST) + " sum to "
-                    + NumberText.format(sum) + ", not 1; scale them so they add up to 1", "interleave_probs");
+                    + NumberText.format(Math.round(sum * 1e9) / 1e9) + ", not 1; scale them so they add up to 1", "interleave_probs");
             return;
         }
         if (mix == MixStrategy.INTERLEAVE_OVER && probs.contains(0.0)) {

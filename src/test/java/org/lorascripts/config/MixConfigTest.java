@@ -46,7 +46,7 @@ class MixConfigTest {
         assertEquals("my.yaml:5: interleave_probs [0.7, 0.2] sum to 0.9, not 1; scale them so they add up to 1",
                 errorWith("train_data: [a, b]\nmix_strategy: interleave_under\ninterleave_probs: 0.7,0.2\n"));
         assertEquals("my.yaml:5: interleave_probs must be a number in [0, 1] or a list of 1 to 64 such numbers, got an item '-0.5'",
-                errorWith("train_data: [a, b]\nmix_strategy: interleave_under\ninterleave_probs: [1.5, -0.5]\n"));
+                errorWith("train_data: [a, b]\nmix_strategy: interleave_under\ninterleave_probs: [0.5, -0.5]\n"));
         assertEquals("my.yaml:4: interleave_probs only apply to mix_strategy interleave_under or interleave_over (mix_strategy"
                 + " is concat); set one of those or remove interleave_probs", errorWith("train_data: [a, b]\ninterleave_probs: [0.5, 0.5]\n"));
         assertEquals("my.yaml:5: interleave_probs gives a dataset probability 0, so interleave_over (run until every dataset"

@@ -53,6 +53,7 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
             String format = c.text().dataFormat().configName();
             if (c.text().trainData().size() > 1) {
                 // several datasets: each one's examples, and the mix training will use (before tokenising)
+                TextMix mix = TextMix.read(c.text().trainData(), TextDataOptions.from(c));
                 for (int i = 0; i < c.text().trainData().size(); i++) {
                     TextDatasetStats s = DatasetScan.text(c.text().trainData().get(i), format);
                     lines.add(row("dataset " + i, s.source() + ": " + s.files().size() + " file(s), " + s.examples() + " examples"));
@@ -60,7 +61,6 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
                         warnings.add(new ConfigWarning("train_data", "JSONL lines that are not a JSON object: " + listed(s.malformedJsonLines())));
                     }
                 }
-                TextMix mix = TextMix.read(c.text().trainData(), TextDataOptions.from(c));
                 for (String l : mix.describe()) lines.add("  " + l);
                 return new DatasetReport(mix.train().size() + mix.val().size(), List.copyOf(lines), List.copyOf(warnings),
                         mix.val().size());

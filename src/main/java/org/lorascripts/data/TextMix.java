@@ -25,6 +25,10 @@ public record TextMix(List<Path> sources, List<TextRecord> train, List<TextRecor
         int n = sources.size();
         int[] per = new int[n], valPer = new int[n];
         for (int i = 0; i < n; i++) {
+            if (several && !java.nio.file.Files.exists(sources.get(i))) {
+                throw new DatasetException("train_data[" + i + "] " + sources.get(i) + " does not exist; put the training data there"
+                        + " or fix the path (relative paths are relative to the config file)");
+            }
             List<TextRecord> records = TextRecordReader.read(sources.get(i), o.format(), several ? "train_data[" + i + "]" : "train_data_dir");
             if (o.valDataDir().isEmpty() && o.valRatio() > 0) {
                 int[] valIdx;

@@ -105,6 +105,7 @@ class TextMixTest {
         Path missing = data.resolve("nope.jsonl");
         DatasetException e = assertThrows(DatasetException.class,
                 () -> TextMix.read(List.of(files.get(0), missing), TextDataOptions.of(64)));
-        assertEquals("train_data[1] " + missing + " does not exist; put the training data there or fix the path", e.getMessage());
+        assertEquals("train_data[1] " + missing + " does not exist; put the training data there or fix the path"
+                + " (relative paths are relative to the config file)", e.getMessage());
     }
 }

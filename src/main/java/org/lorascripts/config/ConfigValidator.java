@@ -192,7 +192,7 @@ final class ConfigValidator {
         if (p.failed("train_data") || p.failed("interleave_probs") || p.failed("mix_strategy")) return;
         int datasets = 1;
         if (v.isSet("train_data")) {
-            List<Path> data = (List<Path>) v.get("train_data");
+            List<DataSource> data = TrainConfig.dataSources(v);
             datasets = data.size();
             if (task == TaskType.IMAGE_GENERATION) {
                 p.add(v.origin("train_data"), "train_data mixes text datasets; an image run reads train_data_dir or subsets", "train_data");
@@ -208,12 +208,33 @@ final class ConfigValidator {
                 return;
             }
         }
-        if (!v.isSet("interleave_probs")) return;
-        List<Double> probs = v.numbers("interleave_probs");
+        List<DataSource> sources = v.isSet("train_data") ? TrainConfig.dataSources(v) : List.of();
+        long shares = sources.stream().filter(d -> d.share() != null).count();
+        if (shares > 0) {
+            if (shares < sources.size()) {
+                p.add(v.origin("train_data"), "train_data gives a probability or weight to " + shares + " of " + sources.size()
+                        + " datasets; give one to every dataset or to none", "train_data");
+                return;
+            }
+            if (v.isSet("interleave_probs")) {
+                p.add(v.origin("interleave_probs"), "set either interleave_probs or train_data's probabilities/weights (at "
+                        + v.origin("train_data") + "), not both", "interleave_probs", "train_data");
+                return;
+            }
+            if (sources.stream().anyMatch(DataSource::isWeight) && sources.stream().anyMatch(d -> !d.isWeight())) {
+                p.add(v.origin("train_data"), "train_data mixes probability and weight entries; use one of them", "train_data");
+                return;
+            }
+        }
+        if (!v.isSet("interleave_probs") && shares == 0) return;
+        String what = shares > 0 ? "train_data's " + (sources.getFirst().isWeight() ? "weights" : "probabilities") : "interleave_probs";
+        String at = shares > 0 ? "train_data" : "interleave_probs";
+        List<Double> probs = shares > 0 ? sources.stream().map(DataSource::share).toList() : v.numbers("interleave_probs");
+        boolean weights = shares > 0 && sources.getFirst().isWeight();
         MixStrategy mix = v.choice("mix_strategy", MixStrategy.class);
         if (mix == MixStrategy.CONCAT) {
-            p.add(v.origin("interleave_probs"), "interleave_probs only apply to mix_strategy interleave_under or interleave_over"
-                    + " (mix_strategy is concat); set one of those or remove interleave_probs", "interleave_probs", "mix_strategy");
+            p.add(v.origin(at), what + " only apply to mix_strategy interleave_under or interleave_over"
+                    + " (mix_strategy is concat); set one of those or remove " + what, at, "mix_strategy");
             return;
         }
         if (probs.size() != datasets) {
@@ -222,14 +243,18 @@ final class ConfigValidator {
             return;
         }
         double sum = probs.stream().mapToDouble(Double::doubleValue).sum();
-        if (Math.abs(sum - 1) > 1e-6) {
-            p.add(v.origin("interleave_probs"), "interleave_probs " + ValueText.format(probs, ValueKind.NUMBER_LIST) + " sum to "
-                    + NumberText.format(Math.round(sum * 1e9) / 1e9) + ", not 1; scale them so they add up to 1", "interleave_probs");
+        if (weights && sum <= 0) {
+            p.add(v.origin(at), what + " are all 0; give at least one dataset a weight > 0", at);
+            return;
+        }
+        if (!weights && Math.abs(sum - 1) > 1e-6) {
+            p.add(v.origin(at), what + " " + ValueText.format(probs, ValueKind.NUMBER_LIST) + " sum to "
+                    + NumberText.format(Math.round(sum * 1e9) / 1e9) + ", not 1; scale them so they add up to 1", at);
             return;
         }
         if (mix == MixStrategy.INTERLEAVE_OVER && probs.contains(0.0)) {
-            p.add(v.origin("interleave_probs"), "interleave_probs gives a dataset probability 0, so interleave_over (run until every"
-                    + " dataset is used whole) would never end; remove that dataset or give it a probability > 0", "interleave_probs");
+            p.add(v.origin(at), what + " give a dataset probability 0, so interleave_over (run until every"
+                    + " dataset is used whole) would never end; remove that dataset or give it a probability > 0", at);
         }
     }
 

@@ -231,7 +231,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 new Captions(orEmpty(v.get("caption_prefix")), orEmpty(v.get("caption_suffix")), orEmpty(v.get("secondary_separator"))));
         var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"),
                 Optional.ofNullable(v.path("chat_template_file")), v.bool("train_on_inputs"), trainData(v, trainDir),
-                v.choice("mix_strategy", MixStrategy.class), v.isSet("interleave_probs") ? v.numbers("interleave_probs") : List.of());
+                v.choice("mix_strategy", MixStrategy.class), mixProbabilities(v));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
                 v.integer("save_every_n_epochs"), v.integer("save_total_limit"), v.bool("overwrite_output_dir"));
@@ -269,10 +269,25 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
 
     /** The deepest folder that holds every subset's image_dir. */
     /** train_data's datasets, or train_data_dir as the one dataset (none when neither is set). */
-    @SuppressWarnings("unchecked")
     private static List<Path> trainData(ConfigValues v, Path trainDir) {
-        if (v.isSet("train_data")) return (List<Path>) v.get("train_data");
+        if (v.isSet("train_data")) return dataSources(v).stream().map(DataSource::path).toList();
         return trainDir == null ? List.of() : List.of(trainDir);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<DataSource> dataSources(ConfigValues v) { return (List<DataSource>) v.get("train_data"); }
+
+    /**
+     * The mix's probabilities: interleave_probs, or train_data's own probability / weight entries
+     * (weights divided by their sum), or empty for round-robin.
+     */
+    static List<Double> mixProbabilities(ConfigValues v) {
+        if (v.isSet("interleave_probs")) return v.numbers("interleave_probs");
+        if (!v.isSet("train_data") || dataSources(v).stream().anyMatch(s -> s.share() == null)) return List.of();
+        List<DataSource> s = dataSources(v);
+        boolean weights = s.stream().anyMatch(DataSource::isWeight);
+        double sum = weights ? s.stream().mapToDouble(DataSource::share).sum() : 1;
+        return s.stream().map(d -> d.share() / sum).toList();
     }
 
     private static Path commonFolder(List<Subset> subsets) {

@@ -49,11 +49,33 @@ class MixConfigTest {
                 errorWith("train_data: [a, b]\nmix_strategy: interleave_under\ninterleave_probs: [0.5, -0.5]\n"));
         assertEquals("my.yaml:4: interleave_probs only apply to mix_strategy interleave_under or interleave_over (mix_strategy"
                 + " is concat); set one of those or remove interleave_probs", errorWith("train_data: [a, b]\ninterleave_probs: [0.5, 0.5]\n"));
-        assertEquals("my.yaml:5: interleave_probs gives a dataset probability 0, so interleave_over (run until every dataset"
+        assertEquals("my.yaml:5: interleave_probs give a dataset probability 0, so interleave_over (run until every dataset"
                 + " is used whole) would never end; remove that dataset or give it a probability > 0",
                 errorWith("train_data: [a, b]\nmix_strategy: interleave_over\ninterleave_probs: [1, 0]\n"));
         assertEquals("my.yaml:4: mix_strategy must be one of concat, interleave_under, interleave_over, got 'interleave'",
                 errorWith("train_data: [a, b]\nmix_strategy: interleave\n"));
+    }
+
+    @Test void entriesMayCarryTheirProbabilityOrWeight() throws Exception {
+        TrainConfig c = load("train_data:\n  - {path: a.jsonl, probability: 0.25}\n  - path: b.json\n    probability: 0.75\n"
+                + "mix_strategy: interleave_over\n");
+        assertEquals(List.of(dir.resolve("a.jsonl"), dir.resolve("b.json")), c.text().trainData());
+        assertEquals(List.of(0.25, 0.75), c.text().interleaveProbs());
+        // weights are relative: divided by their sum
+        TrainConfig w = load("train_data: [{path: a, weight: 3}, {path: b, weight: 1}]\nmix_strategy: interleave_under\n");
+        assertEquals(List.of(0.75, 0.25), w.text().interleaveProbs());
+
+        assertEquals("my.yaml:3: train_data gives a probability or weight to 1 of 2 datasets; give one to every dataset or to none",
+                errorWith("train_data: [{path: a, weight: 3}, b]\nmix_strategy: interleave_under\n"));
+        assertEquals("my.yaml:3: train_data's probabilities [0.5, 0.2] sum to 0.7, not 1; scale them so they add up to 1",
+                errorWith("train_data: [{path: a, probability: 0.5}, {path: b, probability: 0.2}]\nmix_strategy: interleave_under\n"));
+        assertEquals("my.yaml:3: train_data[1].weight must be a number >= 0, got '-1'",
+                errorWith("train_data: [{path: a, weight: 3}, {path: b, weight: -1}]\nmix_strategy: interleave_under\n"));
+        assertEquals("my.yaml:3: unknown key 'type' in train_data[0]; an entry has path and optionally probability or weight"
+                + " (the format of each file is detected from its content)", errorWith("train_data: [{path: a, type: alpaca}]\n"));
+        assertEquals("my.yaml:5: set either interleave_probs or train_data's probabilities/weights (at my.yaml:3), not both",
+                errorWith("train_data: [{path: a, weight: 1}, {path: b, weight: 1}]\nmix_strategy: interleave_under\n"
+                        + "interleave_probs: [0.5, 0.5]\n"));
     }
 
     @Test void trainDataReplacesTrainDataDir() {

@@ -180,7 +180,8 @@ public final class ConfigKeys {
                     .help("Loss weight of the reg_data_dir examples (kohya's prior_loss_weight).").build(),
             key("train_data", DATA).paths().text()
                     .help("Several text datasets mixed into one, instead of train_data_dir: a list of files or folders"
-                            + " (each read and format-detected on its own, as train_data_dir is), e.g. [alpaca.json, chat.jsonl];"
+                            + " (each read and format-detected on its own, as train_data_dir is), e.g. [alpaca.json, chat.jsonl], or of"
+                            + " mappings {path: alpaca.json, probability: 0.7} (or weight: 3, relative) instead of interleave_probs;"
                             + " see mix_strategy.").build(),
             key("mix_strategy", DATA).choice(MixStrategy.class).def(MixStrategy.CONCAT).text()
                     .help("How train_data's datasets are mixed (LLaMA-Factory's mix_strategy): concat (all of each, in order);"

@@ -9,10 +9,18 @@ import org.lorascripts.data.ImageCaptionDataset;
 import org.lorascripts.data.ImageDatasetOptions;
 import org.lorascripts.data.ImageDatasetStats;
 import org.lorascripts.data.ImageProblem;
+import org.lorascripts.data.TextDataOptions;
 import org.lorascripts.data.TextDatasetStats;
+import org.lorascripts.data.TextMix;
 
 /** Scans the config's training (and validation) data and words the result for the summary. */
-record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings) {
+/**
+ * @param valExamples the validation examples when the scan already split them (mixed train_data: each
+ *                    dataset gives its own share), else -1 (the plan applies val_ratio to {@code examples})
+ */
+record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings, int valExamples) {
+    DatasetReport(int examples, List<String> lines, List<ConfigWarning> warnings) { this(examples, lines, warnings, -1); }
+
     private static final int LISTED = 5;
 
     static DatasetReport scan(TrainConfig c) {
@@ -43,6 +51,20 @@ record DatasetReport(int examples, List<String> lines, List<ConfigWarning> warni
             examples = imageCheck(c, s, lines, warnings);
         } else {
             String format = c.text().dataFormat().configName();
+            if (c.text().trainData().size() > 1) {
+                // several datasets: each one's examples, and the mix training will use (before tokenising)
+                TextMix mix = TextMix.read(c.text().trainData(), TextDataOptions.from(c));
+                for (int i = 0; i < c.text().trainData().size(); i++) {
+                    TextDatasetStats s = DatasetScan.text(c.text().trainData().get(i), format);
+                    lines.add(row("dataset " + i, s.source() + ": " + s.files().size() + " file(s), " + s.examples() + " examples"));
+                    if (!s.malformedJsonLines().isEmpty()) {
+                        warnings.add(new ConfigWarning("train_data", "JSONL lines that are not a JSON object: " + listed(s.malformedJsonLines())));
+                    }
+                }
+                for (String l : mix.describe()) lines.add("  " + l);
+                return new DatasetReport(mix.train().size() + mix.val().size(), List.copyOf(lines), List.copyOf(warnings),
+                        mix.val().size());
+            }
             TextDatasetStats s = DatasetScan.text(c.data().trainDataDir(), format);
             examples = s.examples();
             lines.add("dataset: " + s.source());

@@ -125,7 +125,8 @@ public final class TrainCommand implements Callable<Integer> {
             all.add(e.getMessage());
             throw new ConfigException(all);
         }
-        StepPlan plan = StepPlan.of(c, data.examples());
+        StepPlan plan = data.valExamples() >= 0 ? StepPlan.ofSplit(c, data.examples() - data.valExamples(), data.valExamples())
+                : StepPlan.of(c, data.examples());
         data.lines().forEach(out::println);
         printPlan(c, family, plan, from, out);
 

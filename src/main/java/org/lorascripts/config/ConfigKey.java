@@ -37,6 +37,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
                     + String.join(", ", BaseModel.BUILTIN_NAMES.stream().map(n -> BaseModel.BUILTIN_PREFIX + n).toList());
             case NAME_LIST -> "a list of names (or one comma-separated string)";
             case TEXT_LIST -> "a list of strings";
+            case DATASET_LIST -> "a list of file or folder paths (or one comma-separated string), or of mappings {path: data.jsonl, probability: 0.7}";
             case RESOLUTION -> "a multiple of 8 between 8 and 8192, like 512 or \"768,512\" (width,height)";
             case DEVICE -> "one of auto, cpu, cuda, cuda:N";
             case SUBSETS -> "a list of subsets, each a mapping like {image_dir: data/10_style, num_repeats: 10}";
@@ -55,6 +56,7 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
             case PATH -> "a path";
             case MODEL -> "a model path or a builtin: model";
             case NAME_LIST, TEXT_LIST -> "a list";
+            case DATASET_LIST -> "a list of paths";
             case RESOLUTION -> "a resolution like 512";
             case SUBSETS -> "a list of subsets";
         };
@@ -130,6 +132,15 @@ public record ConfigKey(String name, Section section, TaskScope scope, ValueKind
         Builder path() { kind = ValueKind.PATH; return this; }
         Builder model() { kind = ValueKind.MODEL; return this; }
         Builder names() { kind = ValueKind.NAME_LIST; return this; }
+        Builder paths() { kind = ValueKind.DATASET_LIST; return this; }
+        /** A list of 1 to {@code maxItems} numbers in [min, max] (one number, a YAML list or "0.7,0.3"). */
+        Builder numbers(double min, double max, int maxItems) {
+            kind = ValueKind.NUMBER_LIST;
+            this.min = min;
+            this.max = max;
+            this.maxItems = maxItems;
+            return this;
+        }
         Builder texts() { kind = ValueKind.TEXT_LIST; return this; }
         Builder resolution() { kind = ValueKind.RESOLUTION; return this; }
         Builder device() { kind = ValueKind.DEVICE; return this; }

@@ -31,7 +31,7 @@ public final class ConfigKeyTable {
 
     private static String allowed(ConfigKey k) {
         return switch (k.kind()) {
-            case BOOL, STRING, PATH, NAME_LIST, TEXT_LIST, SUBSETS -> "";
+            case BOOL, STRING, PATH, NAME_LIST, TEXT_LIST, DATASET_LIST, SUBSETS -> "";
             case CHOICE -> String.join(", ", k.choices());
             default -> k.expectation().replaceFirst("^(an integer|a number|one of) ?(in )?", "");
         };

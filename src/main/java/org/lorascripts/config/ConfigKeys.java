@@ -156,7 +156,7 @@ public final class ConfigKeys {
             key("early_stopping_patience", TRAIN).integerAtLeast(0).def(0)
                     .help("Stop after N evaluations without validation-loss improvement; 0 = off.").build(),
             // ---- data_config
-            key("train_data_dir", DATA).path().required().defaultLabel("(required, unless subsets is set)")
+            key("train_data_dir", DATA).path().required().defaultLabel("(required, unless subsets or train_data is set)")
                     .help("Training data: a folder of images (+ captions; kohya's N_name subfolders repeat N times), or for text a folder/file of .txt (a line each), .jsonl (an object each) or .json (an array: alpaca, ShareGPT, messages).").build(),
             key("subsets", DATA).subsets().def(List.of()).image()
                     .help("Image subsets as kohya's dataset config [[datasets.subsets]], instead of train_data_dir: a list of"
@@ -178,6 +178,18 @@ public final class ConfigKeys {
                     .help("kohya regularization images: N_name subfolders (N repeats, name = caption of uncaptioned images); matched per epoch to the train images as kohya does.").build(),
             key("prior_loss_weight", DATA).positiveNumber().def(1.0).image()
                     .help("Loss weight of the reg_data_dir examples (kohya's prior_loss_weight).").build(),
+            key("train_data", DATA).paths().text()
+                    .help("Several text datasets mixed into one, instead of train_data_dir: a list of files or folders"
+                            + " (each read and format-detected on its own, as train_data_dir is), e.g. [alpaca.json, chat.jsonl], or of"
+                            + " mappings {path: alpaca.json, probability: 0.7} (or weight: 3, relative) instead of interleave_probs;"
+                            + " see mix_strategy.").build(),
+            key("mix_strategy", DATA).choice(MixStrategy.class).def(MixStrategy.CONCAT).text()
+                    .help("How train_data's datasets are mixed (LLaMA-Factory's mix_strategy): concat (all of each, in order);"
+                            + " interleave_under (draw datasets by interleave_probs, or round-robin, until the first one runs out);"
+                            + " interleave_over (until every one has been used whole, repeating the smaller ones). Seeded by seed.").build(),
+            key("interleave_probs", DATA).numbers(0, 1, 64).text()
+                    .help("With an interleave mix_strategy: the probability of drawing each train_data dataset, one per dataset,"
+                            + " summing to 1 (e.g. [0.7, 0.3] or \"0.7,0.3\"); unset: round-robin.").build(),
             key("val_ratio", DATA).number(0, 0.5).def(0.0).alias("val_size")
                     .help("Fraction of the data held out for validation (at least 1 example when > 0).").build(),
             key("val_data_dir", DATA).path()

@@ -112,7 +112,8 @@ public final class ConfigLoader {
         }
         for (ConfigKey k : ConfigKeys.ALL) {
             // kohya's dataset config replaces train_data_dir: subsets name the image folders themselves
-            boolean replaced = k.name().equals("train_data_dir") && (values.isSet("subsets") || problems.failed("subsets"));
+            boolean replaced = k.name().equals("train_data_dir") && (values.isSet("subsets") || problems.failed("subsets")
+                    || values.isSet("train_data") || problems.failed("train_data"));
             if (k.required() && !replaced && !values.isSet(k.name()) && !problems.failed(k.name())) {
                 problems.add(Origin.file(source, 0), "missing required key '" + k.name() + "': " + k.help());
             }

@@ -26,6 +26,7 @@ final class ConfigValidator {
         TaskType task = v.choice("task_type", TaskType.class);
         if (task == TaskType.IMAGE_GENERATION) checkImage(v, p, notes);
         checkSubsets(v, p, task);
+        checkMix(v, p, task);
         if (v.number("val_ratio") > 0 && v.isSet("val_data_dir")) {
             p.add(v.origin("val_data_dir"), "set either val_ratio or val_data_dir, not both (val_ratio is at "
                     + v.origin("val_ratio") + ")", "val_ratio", "val_data_dir");
@@ -179,6 +180,81 @@ final class ConfigValidator {
             } else {
                 v.put(ConfigKeys.get("conv_alpha"), args.convAlpha(), at, "network_args conv_alpha");
             }
+        }
+    }
+
+    /**
+     * train_data replaces train_data_dir for text runs; interleave_probs (as LLaMA-Factory checks them)
+     * go with an interleave mix_strategy, one per dataset, and (as numpy's choice needs) sum to 1.
+     */
+    @SuppressWarnings("unchecked")
+    private static void checkMix(ConfigValues v, ConfigProblems p, TaskType task) {
+        if (p.failed("train_data") || p.failed("interleave_probs") || p.failed("mix_strategy")) return;
+        int datasets = 1;
+        if (v.isSet("train_data")) {
+            List<DataSource> data = TrainConfig.dataSources(v);
+            datasets = data.size();
+            if (task == TaskType.IMAGE_GENERATION) {
+                p.add(v.origin("train_data"), "train_data mixes text datasets; an image run reads train_data_dir or subsets", "train_data");
+                return;
+            }
+            if (data.isEmpty()) {
+                p.add(v.origin("train_data"), "train_data is empty: list at least one file or folder, or remove the key", "train_data");
+                return;
+            }
+            if (v.isSet("train_data_dir")) {
+                p.add(v.origin("train_data_dir"), "set either train_data_dir or train_data (at " + v.origin("train_data")
+                        + "), not both: add the folder to train_data's list", "train_data_dir", "train_data");
+                return;
+            }
+        }
+        List<DataSource> sources = v.isSet("train_data") ? TrainConfig.dataSources(v) : List.of();
+        long shares = sources.stream().filter(d -> d.share() != null).count();
+        if (shares > 0) {
+            if (shares < sources.size()) {
+                p.add(v.origin("train_data"), "train_data gives a probability or weight to " + shares + " of " + sources.size()
+                        + " datasets; give one to every dataset or to none", "train_data");
+                return;
+            }
+            if (v.isSet("interleave_probs")) {
+                p.add(v.origin("interleave_probs"), "set either interleave_probs or train_data's probabilities/weights (at "
+                        + v.origin("train_data") + "), not both", "interleave_probs", "train_data");
+                return;
+            }
+            if (sources.stream().anyMatch(DataSource::isWeight) && sources.stream().anyMatch(d -> !d.isWeight())) {
+                p.add(v.origin("train_data"), "train_data mixes probability and weight entries; use one of them", "train_data");
+                return;
+            }
+        }
+        if (!v.isSet("interleave_probs") && shares == 0) return;
+        String what = shares > 0 ? "train_data's " + (sources.getFirst().isWeight() ? "weights" : "probabilities") : "interleave_probs";
+        String at = shares > 0 ? "train_data" : "interleave_probs";
+        List<Double> probs = shares > 0 ? sources.stream().map(DataSource::share).toList() : v.numbers("interleave_probs");
+        boolean weights = shares > 0 && sources.getFirst().isWeight();
+        MixStrategy mix = v.choice("mix_strategy", MixStrategy.class);
+        if (mix == MixStrategy.CONCAT) {
+            p.add(v.origin(at), what + " only apply to mix_strategy interleave_under or interleave_over"
+                    + " (mix_strategy is concat); set one of those or remove " + what, at, "mix_strategy");
+            return;
+        }
+        if (probs.size() != datasets) {
+            p.add(v.origin("interleave_probs"), "interleave_probs has " + probs.size() + " probabilities but train_data has "
+                    + datasets + " dataset" + (datasets == 1 ? "" : "s") + "; give one per dataset, in the same order", "interleave_probs", "train_data");
+            return;
+        }
+        double sum = probs.stream().mapToDouble(Double::doubleValue).sum();
+        if (weights && sum <= 0) {
+            p.add(v.origin(at), what + " are all 0; give at least one dataset a weight > 0", at);
+            return;
+        }
+        if (!weights && Math.abs(sum - 1) > 1e-6) {
+            p.add(v.origin(at), what + " " + ValueText.format(probs, ValueKind.NUMBER_LIST) + " sum to "
+                    + NumberText.format(Math.round(sum * 1e9) / 1e9) + ", not 1; scale them so they add up to 1", at);
+            return;
+        }
+        if (mix == MixStrategy.INTERLEAVE_OVER && probs.contains(0.0)) {
+            p.add(v.origin(at), what + " give a dataset probability 0, so interleave_over (run until every"
+                    + " dataset is used whole) would never end; remove that dataset or give it a probability > 0", at);
         }
     }
 

@@ -30,7 +30,7 @@ final class OverrideParser {
 
     private static RawValue rawValue(ConfigKey key, String value, Origin origin) {
         if (value.isEmpty() || YamlConfigReader.isNullWord(value)) return new RawValue.Null();
-        boolean list = key.kind() == ValueKind.NAME_LIST || key.kind() == ValueKind.TEXT_LIST
+        boolean list = key.kind() == ValueKind.NAME_LIST || key.kind() == ValueKind.TEXT_LIST || key.kind() == ValueKind.DATASET_LIST
                 || key.kind() == ValueKind.RESOLUTION || key.kind() == ValueKind.NUMBER_LIST
                 || key.kind() == ValueKind.SUBSETS;
         if (!list || !value.startsWith("[")) return new RawValue.Scalar(value);

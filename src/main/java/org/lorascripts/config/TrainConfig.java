@@ -134,8 +134,17 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
      * Text data: {@code chatTemplateFile} a Jinja chat template used instead of the model's;
      * {@code trainOnInputs} trains on every token, not only the answers.
      */
+    /**
+     * @param trainData       the text datasets: train_data's list, or train_data_dir alone
+     * @param interleaveProbs one probability per dataset, or empty for round-robin
+     */
     public record TextData(DataFormat dataFormat, int maxSeqLen, boolean packing, Optional<Path> chatTemplateFile,
-                           boolean trainOnInputs) {}
+                           boolean trainOnInputs, List<Path> trainData, MixStrategy mixStrategy, List<Double> interleaveProbs) {
+        public TextData {
+            trainData = List.copyOf(trainData);
+            interleaveProbs = List.copyOf(interleaveProbs);
+        }
+    }
 
     /** Checkpoints. {@code saveSteps} 0 = only at the end; {@code saveTotalLimit} 0 = keep all. */
     public record Output(Path outputDir, String outputName, SavePrecision savePrecision, int saveSteps,
@@ -207,6 +216,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.number("noise_offset"), v.number("min_snr_gamma"));
         List<Subset> subsets = subsets(v);
         Path trainDir = v.path("train_data_dir") != null || subsets.isEmpty() ? v.path("train_data_dir") : commonFolder(subsets);
+        if (trainDir == null && v.isSet("train_data")) trainDir = trainData(v, null).getFirst();
         var data = new Data(trainDir, Optional.ofNullable(v.path("metadata_path")),
                 v.number("val_ratio"), Optional.ofNullable(v.path("val_data_dir")),
                 Optional.ofNullable(v.path("reg_data_dir")), v.number("prior_loss_weight"), subsets);
@@ -220,7 +230,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.string("keep_tokens_separator") == null ? "" : v.string("keep_tokens_separator"), v.number("caption_tag_dropout_rate"),
                 new Captions(orEmpty(v.get("caption_prefix")), orEmpty(v.get("caption_suffix")), orEmpty(v.get("secondary_separator"))));
         var text = new TextData(v.choice("data_format", DataFormat.class), v.integer("max_seq_len"), v.bool("packing"),
-                Optional.ofNullable(v.path("chat_template_file")), v.bool("train_on_inputs"));
+                Optional.ofNullable(v.path("chat_template_file")), v.bool("train_on_inputs"), trainData(v, trainDir),
+                v.choice("mix_strategy", MixStrategy.class), mixProbabilities(v));
         var output = new Output(v.path("output_dir"), v.string("output_name"),
                 v.choice("save_precision", SavePrecision.class), v.integer("save_steps"),
                 v.integer("save_every_n_epochs"), v.integer("save_total_limit"), v.bool("overwrite_output_dir"));
@@ -257,6 +268,28 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     private static String orEmpty(Object text) { return text == null ? "" : (String) text; }
 
     /** The deepest folder that holds every subset's image_dir. */
+    /** train_data's datasets, or train_data_dir as the one dataset (none when neither is set). */
+    private static List<Path> trainData(ConfigValues v, Path trainDir) {
+        if (v.isSet("train_data")) return dataSources(v).stream().map(DataSource::path).toList();
+        return trainDir == null ? List.of() : List.of(trainDir);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<DataSource> dataSources(ConfigValues v) { return (List<DataSource>) v.get("train_data"); }
+
+    /**
+     * The mix's probabilities: interleave_probs, or train_data's own probability / weight entries
+     * (weights divided by their sum), or empty for round-robin.
+     */
+    static List<Double> mixProbabilities(ConfigValues v) {
+        if (v.isSet("interleave_probs")) return v.numbers("interleave_probs");
+        if (!v.isSet("train_data") || dataSources(v).stream().anyMatch(s -> s.share() == null)) return List.of();
+        List<DataSource> s = dataSources(v);
+        boolean weights = s.stream().anyMatch(DataSource::isWeight);
+        double sum = weights ? s.stream().mapToDouble(DataSource::share).sum() : 1;
+        return s.stream().map(d -> d.share() / sum).toList();
+    }
+
     private static Path commonFolder(List<Subset> subsets) {
         Path common = subsets.getFirst().imageDir().toAbsolutePath().normalize().getParent();
         for (Subset s : subsets) {

@@ -15,6 +15,11 @@ public enum ValueKind {
     /** {@link java.nio.file.Path}, resolved against the config file's folder. */ PATH("path"),
     /** {@link BaseModel}: {@code builtin:NAME} or a path. */ MODEL("model"),
     /** {@code List<String>} of identifiers; a plain string is split at commas. */ NAME_LIST("list of names"),
+    /**
+     * {@code List<DataSource>}: paths (a plain string is split at commas), or mappings
+     * {@code {path: ..., probability: 0.7}} / {@code {path: ..., weight: 2}}.
+     */
+    DATASET_LIST("list of paths"),
     /** {@code List<String>} of free texts (prompts); a plain string is one item. */ TEXT_LIST("list of strings"),
     /** {@link Resolution}. */ RESOLUTION("resolution"),
     /** {@link String}: auto, cpu, cuda or cuda:N. */ DEVICE("device"),

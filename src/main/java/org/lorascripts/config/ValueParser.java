@@ -41,6 +41,7 @@ final class ValueParser {
             case MODEL -> parseModel(e, nonEmpty(e, scalar(e)), baseDir);
             case NAME_LIST -> parseList(e, true);
             case TEXT_LIST -> parseList(e, false);
+            case DATASET_LIST -> parseDatasets(e, baseDir);
             case RESOLUTION -> parseResolution(e);
             case DEVICE -> parseDevice(e, scalar(e));
             case SUBSETS -> parseSubsets(e, baseDir);
@@ -91,6 +92,50 @@ final class ValueParser {
             out.add(new SubsetKeys.Settings(values, itemOrigin));
         }
         if (!problems.isEmpty()) throw new ConfigException(problems);
+        return List.copyOf(out);
+    }
+
+    /** train_data: paths, or mappings with path and an optional probability or weight (a number >= 0). */
+    private static List<DataSource> parseDatasets(RawEntry e, Path baseDir) {
+        if (!(e.value() instanceof RawValue.Sequence q) || q.items().stream().noneMatch(i -> i instanceof RawValue.Mapping)) {
+            return parseList(e, true).stream().map(t -> new DataSource(parsePath(e, t, baseDir), null, false)).toList();
+        }
+        List<DataSource> out = new ArrayList<>();
+        for (int i = 0; i < q.items().size(); i++) {
+            String name = e.written() + "[" + i + "]";
+            RawValue item = q.items().get(i);
+            if (item instanceof RawValue.Scalar s && !s.text().isBlank()) {
+                out.add(new DataSource(parsePath(e, s.text().strip(), baseDir), null, false));
+                continue;
+            }
+            if (!(item instanceof RawValue.Mapping m)) {
+                throw ConfigException.at(e.origin(), name + " must be a path or a mapping like {path: data.jsonl, probability: 0.7}, got " + item.shown());
+            }
+            Origin origin = m.fields().isEmpty() ? e.origin() : at(e.origin(), m.fields().getFirst().line());
+            String path = null;
+            Double share = null;
+            boolean weight = false;
+            for (RawValue.Field f : m.fields()) {
+                String text = f.value() instanceof RawValue.Scalar s ? s.text().strip() : null;
+                switch (f.key()) {
+                    case "path" -> path = text;
+                    case "probability", "weight" -> {
+                        if (share != null) throw ConfigException.at(origin, name + " gives both probability and weight; keep one");
+                        double v = text != null && DECIMAL.matcher(text.replace("_", "")).matches() ? Double.parseDouble(text.replace("_", "")) : Double.NaN;
+                        if (!(v >= 0) || Double.isInfinite(v) || (f.key().equals("probability") && v > 1)) {
+                            throw ConfigException.at(origin, name + "." + f.key() + " must be a number " + (f.key().equals("probability") ? "in [0, 1]" : ">= 0")
+                                    + ", got " + f.value().shown());
+                        }
+                        share = v;
+                        weight = f.key().equals("weight");
+                    }
+                    default -> throw ConfigException.at(origin, "unknown key '" + f.key() + "' in " + name + "; an entry has path and"
+                            + " optionally probability or weight (the format of each file is detected from its content)");
+                }
+            }
+            if (path == null || path.isEmpty()) throw ConfigException.at(origin, name + " has no path; give the file or folder");
+            out.add(new DataSource(parsePath(e, path, baseDir), share, weight));
+        }
         return List.copyOf(out);
     }
 
@@ -182,14 +227,24 @@ final class ValueParser {
      */
     private static List<Double> parseNumbers(RawEntry e) {
         ConfigKey k = e.key();
-        if (e.value() instanceof RawValue.Scalar) return List.of(checkRange(e, parseDecimal(e, scalar(e))));
-        if (!(e.value() instanceof RawValue.Sequence q)) throw invalid(e);
-        int n = q.items().size();
+        if (e.value() instanceof RawValue.Scalar sc && !(k.maxItems() > 1 && sc.text().contains(","))) {
+            return List.of(checkRange(e, parseDecimal(e, scalar(e))));
+        }
+        List<RawValue> items;
+        if (e.value() instanceof RawValue.Scalar sc) {   // "0.7,0.3" as LLaMA-Factory writes interleave_probs
+            items = new ArrayList<>();
+            for (String part : sc.text().split(",", -1)) items.add(part.isBlank() ? new RawValue.Empty() : new RawValue.Scalar(part.strip()));
+        } else if (e.value() instanceof RawValue.Sequence q) {
+            items = q.items();
+        } else {
+            throw invalid(e);
+        }
+        int n = items.size();
         if (n < 1 || n > k.maxItems()) {
             throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got a list of " + n);
         }
         List<Double> out = new ArrayList<>();
-        for (RawValue item : q.items()) {
+        for (RawValue item : items) {
             if (!(item instanceof RawValue.Scalar s) || s.text().isBlank()) {
                 throw ConfigException.at(e.origin(), e.written() + " must be " + k.expectation() + ", got "
                         + (item instanceof RawValue.Scalar || item instanceof RawValue.Empty ? "an empty item" : "an item " + item.shown()));

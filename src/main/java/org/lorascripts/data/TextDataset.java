@@ -38,6 +38,11 @@ public final class TextDataset {
      * {@link TextDatasetLoader}.
      */
     public static TextDataSplit load(Path trainData, TextDataOptions options, HfTokenizer tokenizer) {
+        return TextDatasetLoader.load(List.of(trainData), options, tokenizer);
+    }
+
+    /** Several datasets (train_data), each read on its own and mixed by the options' mix_strategy. */
+    public static TextDataSplit load(List<Path> trainData, TextDataOptions options, HfTokenizer tokenizer) {
         return TextDatasetLoader.load(trainData, options, tokenizer);
     }
 

@@ -12,15 +12,15 @@ import org.lorascripts.text.ChatRenderers;
 import org.lorascripts.text.HfTokenizer;
 
 /**
- * Builds the training and validation {@link TextDataset}s: read the records, split off the
+ * Builds the training and validation {@link TextDataset}s: read the records of each dataset, split off the
  * validation examples (val_data_dir, or val_ratio with the run's seed, before tokenising so
- * the split does not depend on the tokenizer), encode, then fit to max_seq_len: truncate
+ * the split does not depend on the tokenizer), mix several datasets ({@link TextMix}), encode, then fit to max_seq_len: truncate
  * (keeping the start) or pack.
  */
 final class TextDatasetLoader {
     private TextDatasetLoader() {}
 
-    static TextDataSplit load(Path trainData, TextDataOptions o, HfTokenizer tokenizer) {
+    static TextDataSplit load(List<Path> trainData, TextDataOptions o, HfTokenizer tokenizer) {
         ChatRenderer chat;
         try {
             chat = ChatRenderers.resolve(o.chatTemplate(), o.chatTemplateFile(), tokenizer);
@@ -30,21 +30,9 @@ final class TextDatasetLoader {
         ExampleEncoder encoder = new ExampleEncoder(tokenizer, chat, o.trainOnInputs());
         List<ConfigWarning> warnings = new ArrayList<>();
 
-        List<TextRecord> train = TextRecordReader.read(trainData, o.format(), "train_data_dir");
-        List<TextRecord> val = List.of();
-        if (o.valDataDir().isPresent()) {
-            val = TextRecordReader.read(o.valDataDir().get(), o.format(), "val_data_dir");
-        } else if (o.valRatio() > 0) {
-            int[] valIdx = TrainValSplit.valIndices(train.size(), o.valRatio(), o.seed());
-            List<TextRecord> kept = new ArrayList<>();
-            List<TextRecord> picked = new ArrayList<>();
-            for (int i = 0, v = 0; i < train.size(); i++) {
-                if (v < valIdx.length && valIdx[v] == i) { picked.add(train.get(i)); v++; }
-                else kept.add(train.get(i));
-            }
-            train = kept;
-            val = picked;
-        }
+        TextMix mix = TextMix.read(trainData, o);
+        List<TextRecord> train = mix.train();
+        List<TextRecord> val = mix.val();
 
         if (!chat.hasMarkup() && o.chatTemplate() == ChatTemplate.AUTO
                 && train.stream().anyMatch(r -> r instanceof TextRecord.Chat)) {
@@ -56,7 +44,7 @@ final class TextDatasetLoader {
         // means the same with and without packing and no tail of the data is dropped.
         Optional<TextDataset> valSet = val.isEmpty() ? Optional.empty()
                 : Optional.of(build(val, "validation", false, encoder, tokenizer, o, warnings));
-        return new TextDataSplit(trainSet, valSet, chat, warnings);
+        return new TextDataSplit(trainSet, valSet, chat, warnings, trainData.size() > 1 ? mix.describe() : List.of());
     }
 
     private static TextDataset build(List<TextRecord> records, String what, boolean pack, ExampleEncoder encoder,

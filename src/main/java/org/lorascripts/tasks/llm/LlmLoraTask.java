@@ -87,11 +87,13 @@ public final class LlmLoraTask implements TrainingTask {
         HfTokenizer tok = null;
         LlamaForCausalLM m = null;
         LoraNetwork n = null;
+        List<String> mixSummary = List.of();
         try {
             base = LlmModelFolder.resolve(config.model().baseModel());
             tok = HfTokenizer.load(base.dir());
             // data first: a data error should not wait for the model to load
-            TextDataSplit split = TextDataset.load(config.data().trainDataDir(), TextDataOptions.from(config), tok);
+            TextDataSplit split = TextDataset.load(config.text().trainData(), TextDataOptions.from(config), tok);
+            mixSummary = split.mixSummary();
             m = LlamaForCausalLM.load(base.dir(), device, dtype);
             m.setGradientCheckpointing(config.loop().gradientCheckpointing());
             Optional<Path> resume = config.model().networkWeights();
@@ -133,6 +135,7 @@ public final class LlmLoraTask implements TrainingTask {
         tokenizer = tok;
         model = m;
         net = n;
+        for (String line : mixSummary) console.println("data: " + line);
         for (ConfigWarning w : warnings) console.println("warning: " + w.message());
         console.flush();
     }
@@ -160,8 +163,11 @@ public final class LlmLoraTask implements TrainingTask {
     private static ChatRenderer sampleChatFormat(TrainConfig c, ChatRenderer resolved) {
         if (!resolved.hasMarkup() || c.model().chatTemplate() != ChatTemplate.AUTO || c.text().chatTemplateFile().isPresent()) return resolved;
         if (c.sample().evalPrompts().isEmpty()) return ChatFormat.NONE;
-        List<TextRecord> records = TextRecordReader.read(c.data().trainDataDir(), c.text().dataFormat(), "train_data_dir");
-        return records.stream().anyMatch(r -> r instanceof TextRecord.Chat) ? resolved : ChatFormat.NONE;
+        for (Path source : c.text().trainData()) {
+            List<TextRecord> records = TextRecordReader.read(source, c.text().dataFormat(), "train_data");
+            if (records.stream().anyMatch(r -> r instanceof TextRecord.Chat)) return resolved;
+        }
+        return ChatFormat.NONE;
     }
 
     @Override public List<NamedParam> trainableParameters() { return net.trainableParameters(1.0, config.optimizer().loraPlusLrRatio()); }

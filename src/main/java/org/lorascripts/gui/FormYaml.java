@@ -54,8 +54,8 @@ final class FormYaml {
             List<String> items = v.lines().map(String::strip).filter(s -> !s.isEmpty()).map(FormYaml::quote).toList();
             return "[" + String.join(", ", items) + "]";
         }
-        // subsets: a YAML flow list of mappings, typed as such in the field; kept on one line
-        if (k.kind() == ValueKind.SUBSETS && FLOW.matcher(v).matches()) return v.replaceAll("[\\r\\n]+", " ");
+        // subsets / train_data: a YAML flow list (of mappings), typed as such in the field; kept on one line
+        if ((k.kind() == ValueKind.SUBSETS || k.kind() == ValueKind.DATASET_LIST) && FLOW.matcher(v).matches()) return v.replaceAll("[\\r\\n]+", " ");
         if (PLAIN.matcher(v).matches() && k.kind() != ValueKind.STRING && k.kind() != ValueKind.PATH) return v;
         return quote(v);
     }

@@ -35,6 +35,19 @@ class FormYamlTest {
     }
 
     @Test
+    void trainDataListsStayLists() {
+        Map<String, String> form = new LinkedHashMap<>();
+        form.put("task_type", "text-generation");
+        form.put("base_model", "builtin:tiny-llama");
+        form.put("train_data", "[{path: a.jsonl, probability: 0.7},\n {path: b.json, probability: 0.3}]");
+        form.put("mix_strategy", "interleave_under");
+        String yaml = FormYaml.toYaml(form);
+        assertTrue(yaml.contains("train_data: [{path: a.jsonl, probability: 0.7},  {path: b.json, probability: 0.3}]\n"), yaml);
+        assertTrue(FormYaml.toYaml(Map.of("train_data", "a.jsonl, b.json")).contains("\ntrain_data: \"a.jsonl, b.json\"\n"),
+                "the comma form stays one string, which the loader splits");
+    }
+
+    @Test
     void aFieldCannotAddAKey() {
         Map<String, String> form = new LinkedHashMap<>();
         form.put("base_model", "builtin:tiny-sd");

@@ -17,8 +17,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code ./lora download}: fetches a model from the Hugging Face Hub into the shared cache ahead of use. */
 @Command(name = "download", mixinStandardHelpOptions = true,
-        description = {"Fetch a model from the Hugging Face Hub into the shared cache (as huggingface_hub lays it out),",
-                "e.g. before training on a machine without network access. Prints the local folder or file."},
+        description = {"Fetch a model from the Hugging Face Hub into the shared cache.",
+                "The cache is laid out as huggingface_hub lays it out, so Python tools share it; use it e.g. before training",
+                "on a machine without network access. Prints the local folder or file."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  ./lora download stabilityai/stable-diffusion-xl-base-1.0 --variant fp16",

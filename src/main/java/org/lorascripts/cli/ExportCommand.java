@@ -13,8 +13,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code ./lora export}: a PEFT LoRA adapter in another format; today GGUF for llama.cpp ({@code llama-cli --lora}). */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = {"Export a PEFT LoRA adapter for another runtime: --format gguf writes a llama.cpp LoRA adapter",
-                "(load it with llama-cli -m base.gguf --lora adapter.gguf)."},
+        description = {"Export a PEFT LoRA adapter for another runtime (--format gguf: llama.cpp).",
+                "llama.cpp loads the file with llama-cli -m base.gguf --lora adapter.gguf."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  ./lora export --format gguf --lora output/llm_domain/llama32_domain \\",

@@ -44,8 +44,9 @@ import picocli.CommandLine.Spec;
  * The output appears complete or not at all. Exit codes: 0 ok, 2 bad input, 1 unexpected.
  */
 @Command(name = "merge", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
-        description = {"Merge LoRAs: a PEFT adapter into its LLM (a standalone HF folder), kohya LoRAs into an SD single-file",
-                "checkpoint, or several kohya LoRAs into one (no --base)."},
+        description = {"Merge LoRAs into their base model, or several LoRAs into one.",
+                "A PEFT adapter goes into its LLM (a standalone HF folder), kohya LoRAs into an SD single-file checkpoint;",
+                "without --base, several kohya LoRAs become one."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  ./lora merge --base models/Llama-3.2-1B \\",

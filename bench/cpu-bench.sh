@@ -26,8 +26,9 @@ run() {  # NAME CONFIG [extra --set ...]
       --set output_dir="$dir" --set overwrite_output_dir=true --set log_interval=10 "$@" >"$work/$name.log" 2>&1 \
     || { echo "bench: $name failed, log follows" >&2; cat "$work/$name.log" >&2; exit 1; }
   local rate; rate=$(median_rate "$dir/logs/metrics.jsonl")
-  printf '{"config":"%s","unit":"steps/s","ours":%s,"steps":%d,"cores":%d,"commit":"%s"}\n' \
-      "$name" "$rate" "$steps" "$cores" "$commit" | tee -a "$file"
+  local load; load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)   # other work on the machine skews the figure
+  printf '{"config":"%s","unit":"steps/s","ours":%s,"steps":%d,"cores":%d,"load1_after":%s,"commit":"%s"}\n' \
+      "$name" "$rate" "$steps" "$cores" "$load" "$commit" | tee -a "$file"
 }
 
 run quickstart-sd examples/quickstart.yaml

@@ -355,6 +355,21 @@ async function playground() {
   $("pg-run").disabled = false;
 }
 
+async function textPlayground() {
+  $("tg-run").disabled = true;
+  $("tg-base-output").textContent = t("working");
+  $("tg-lora-output").textContent = "";
+  try {
+    const r = await api("/api/models/generate", {
+      base: $("tg-base").value, adapter: $("tg-adapter").value, prompt: $("tg-prompt").value,
+      maxNewTokens: Number($("tg-max").value), seed: Number($("tg-seed").value), temperature: Number($("tg-temperature").value)
+    });
+    $("tg-base-output").textContent = r.base.output;
+    $("tg-lora-output").textContent = r.lora ? r.lora.output : "";
+  } catch (e) { $("tg-base-output").textContent = e.message; }
+  $("tg-run").disabled = false;
+}
+
 // ---- start-up
 async function init() {
   schema = await api("/api/schema");
@@ -376,6 +391,7 @@ async function init() {
   $("bulk-run").addEventListener("click", bulkCaptions);
   $("info-run").addEventListener("click", modelInfo);
   $("pg-run").addEventListener("click", playground);
+  $("tg-run").addEventListener("click", textPlayground);
   $("resume").addEventListener("click", () => runAction("resume"));
   applyLanguage();
   check();

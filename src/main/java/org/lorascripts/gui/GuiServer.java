@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * The local web app of {@code ./lora gui} on Javalin (Jetty): the page and its assets from the jar, and a
  * JSON API over the config schema, the CLI's validation, YAML files and training runs. Every request
  * passes {@link Access} first; every path a client names passes {@link Roots}; request bodies are bounded
- * ({@link #MAX_BODY}). No endpoint runs a command other than the trainer on a validated config.
+ * ({@link #MAX_BODY}). No endpoint runs a client-given command: only the trainer on a validated config and the CLI commands of
+ * {@link Models} with argument lists built here.
  */
 public final class GuiServer implements AutoCloseable {
     /** The largest request body accepted (a config form is a few KiB). */
@@ -107,6 +108,7 @@ public final class GuiServer implements AutoCloseable {
             });
             config.routes.post("/api/models/info", ctx -> sendJson(ctx, models.info(roots.resolve(JSON.readTree(ctx.body()).path("path").asText(null)))));
             config.routes.post("/api/models/sample", this::modelSample);
+            config.routes.post("/api/models/generate", this::modelGenerate);
             config.routes.get("/api/models/sample/{id}/{file}", ctx -> {
                 Path file = models.sampleFile(ctx.pathParam("id"), ctx.pathParam("file"));
                 if (!Files.isRegularFile(file)) throw new HttpResponseException(404, "no such sample", Map.of());
@@ -271,6 +273,17 @@ public final class GuiServer implements AutoCloseable {
         Path loraFile = lora.isEmpty() ? null : roots.resolve(lora);
         sendJson(ctx, models.sample(base, loraFile, b.path("weight").asDouble(1.0), b.path("prompt").asText(""),
                 b.path("seed").asLong(42), b.path("steps").asInt(20)));
+    }
+
+    private void modelGenerate(Context ctx) throws IOException, InterruptedException {
+        JsonNode b = JSON.readTree(ctx.body());
+        String base = b.path("base").asText("").strip();
+        if (base.isEmpty()) throw new IllegalArgumentException("give a base model (builtin:tiny-llama, or an HF model folder)");
+        if (!base.startsWith("builtin:")) base = roots.resolve(base).toString();
+        String adapter = b.path("adapter").asText("").strip();
+        Path adapterDir = adapter.isEmpty() ? null : roots.resolve(adapter);
+        sendJson(ctx, models.generate(base, adapterDir, b.path("prompt").asText(""), b.path("maxNewTokens").asInt(64),
+                b.path("seed").asLong(0), b.path("temperature").asDouble(0)));
     }
 
     private void datasetImage(Context ctx) throws IOException {

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The Models page: {@code ./lora info FILE} and {@code ./lora sample} of the CLI, each in a child process with
+ * The Models page: {@code ./lora info FILE}, {@code ./lora sample} and {@code ./lora generate} of the CLI, each in a child process with
  * a fixed argument list built here (every value in one {@code --option=VALUE} word, so no value can become an
  * option; paths checked by {@link Roots} before), the console captured and bounded, a time limit.
  */
@@ -78,6 +78,28 @@ final class Models {
         var images = o.putArray("images");
         try (Stream<Path> files = Files.list(dir)) {
             files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".png")).sorted().forEach(images::add);
+        }
+        return o;
+    }
+
+    /**
+     * The text playground: {@code ./lora generate} on one prompt with the base model alone, then (when an
+     * adapter folder is given) again with it attached, so the page shows both completions; one at a time.
+     */
+    synchronized ObjectNode generate(String base, Path adapter, String prompt, int maxNewTokens, long seed, double temperature)
+            throws IOException, InterruptedException {
+        if (prompt == null || prompt.isBlank() || prompt.length() > 4000) throw new IllegalArgumentException("give a prompt of at most 4000 characters");
+        if (maxNewTokens < 1 || maxNewTokens > 2048) throw new IllegalArgumentException("max new tokens must be in 1..2048, got " + maxNewTokens);
+        if (!Double.isFinite(temperature) || temperature < 0 || temperature > 5) throw new IllegalArgumentException("the temperature must be a number in [0, 5]");
+        List<String> args = new ArrayList<>(List.of("generate", "--base=" + base, "--prompt=" + prompt,
+                "--max-new-tokens=" + maxNewTokens, "--seed=" + seed, "--temperature=" + temperature));
+        ObjectNode o = JSON.createObjectNode();
+        Result b = run(args, 600);
+        o.putObject("base").put("exitCode", b.exitCode()).put("output", b.output());
+        if (adapter != null) {
+            args.add("--lora=" + adapter);
+            Result l = run(args, 600);
+            o.putObject("lora").put("exitCode", l.exitCode()).put("output", l.output());
         }
         return o;
     }

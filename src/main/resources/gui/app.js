@@ -313,6 +313,26 @@ async function bulkCaptions() {
   } catch (e) { out.textContent = e.message; }
 }
 
+async function label() {
+  const out = $("lb-output");
+  out.classList.remove("hidden");
+  $("lb-run").disabled = true;
+  try {
+    let job = await api("/api/dataset/label", {
+      path: $("dataset-path").value, backend: $("lb-backend").value, model: $("lb-model").value,
+      threshold: Number($("lb-threshold").value), trigger: $("lb-trigger").value, overwrite: $("lb-overwrite").checked
+    });
+    while (job.state === "running") {
+      out.textContent = job.log;
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await api("/api/dataset/label/" + encodeURIComponent(job.id));
+    }
+    out.textContent = job.log;
+    await openDataset();
+  } catch (e) { out.textContent = e.message; }
+  $("lb-run").disabled = false;
+}
+
 function tagFrequency() {
   const counts = new Map();
   document.querySelectorAll("#dataset-items textarea").forEach((ta) => {
@@ -389,6 +409,7 @@ async function init() {
   $("stop").addEventListener("click", () => runAction("stop"));
   $("open-dataset").addEventListener("click", openDataset);
   $("bulk-run").addEventListener("click", bulkCaptions);
+  $("lb-run").addEventListener("click", label);
   $("info-run").addEventListener("click", modelInfo);
   $("pg-run").addEventListener("click", playground);
   $("tg-run").addEventListener("click", textPlayground);

@@ -109,6 +109,8 @@ public final class GuiServer implements AutoCloseable {
             config.routes.post("/api/models/info", ctx -> sendJson(ctx, models.info(roots.resolve(JSON.readTree(ctx.body()).path("path").asText(null)))));
             config.routes.post("/api/models/sample", this::modelSample);
             config.routes.post("/api/models/generate", this::modelGenerate);
+            config.routes.post("/api/dataset/label", this::label);
+            config.routes.get("/api/dataset/label/{id}", ctx -> sendJson(ctx, models.labelStatus(ctx.pathParam("id"))));
             config.routes.get("/api/models/sample/{id}/{file}", ctx -> {
                 Path file = models.sampleFile(ctx.pathParam("id"), ctx.pathParam("file"));
                 if (!Files.isRegularFile(file)) throw new HttpResponseException(404, "no such sample", Map.of());
@@ -146,6 +148,7 @@ public final class GuiServer implements AutoCloseable {
 
     @Override public void close() {
         runs.stopAll();
+        models.stopLabels();
         app.stop();
     }
 
@@ -284,6 +287,16 @@ public final class GuiServer implements AutoCloseable {
         Path adapterDir = adapter.isEmpty() ? null : roots.resolve(adapter);
         sendJson(ctx, models.generate(base, adapterDir, b.path("prompt").asText(""), b.path("maxNewTokens").asInt(64),
                 b.path("seed").asLong(0), b.path("temperature").asDouble(0)));
+    }
+
+    private void label(Context ctx) throws IOException {
+        JsonNode b = JSON.readTree(ctx.body());
+        Path folder = roots.resolve(b.path("path").asText(null));
+        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("not a folder: " + folder);
+        String model = b.path("model").asText("").strip();
+        if (!model.isEmpty() && !"none".equals(model)) model = roots.resolve(model).toString();
+        sendJson(ctx, models.startLabel(folder, b.path("backend").asText("wd14"), b.path("threshold").asDouble(0.35),
+                b.path("trigger").asText(""), model, b.path("overwrite").asBoolean(false)));
     }
 
     private void datasetImage(Context ctx) throws IOException {

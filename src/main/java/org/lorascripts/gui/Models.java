@@ -137,6 +137,55 @@ final class Models {
         return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
     }
 
+    /** A {@code ./lora label} run in the background; its console goes to a file the page polls. */
+    record LabelJob(String id, Process process, Path console) {}
+
+    private final java.util.Map<String, LabelJob> labelJobs = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Starts the labeler on {@code folder} (.txt captions beside the images, which the Dataset page shows):
+     * backend wd14 or blip, the wd14 threshold, an optional trigger word, {@code model} empty (the standard
+     * model), "none" (the trigger alone) or a folder already checked by {@link Roots}. One labeling at a time.
+     */
+    synchronized ObjectNode startLabel(Path folder, String backend, double threshold, String trigger, String model, boolean overwrite)
+            throws IOException {
+        for (LabelJob j : labelJobs.values()) {
+            if (j.process().isAlive()) throw new IllegalStateException("a labeling is already running (" + j.id() + ")");
+        }
+        if (!"wd14".equals(backend) && !"blip".equals(backend)) throw new IllegalArgumentException("unknown backend '" + backend + "': use wd14 or blip");
+        if (!Double.isFinite(threshold) || threshold < 0 || threshold > 1) throw new IllegalArgumentException("the threshold must be a number in [0, 1]");
+        String word = trigger == null ? "" : trigger.strip();
+        if (word.length() > 200 || word.indexOf('\n') >= 0) throw new IllegalArgumentException("the trigger must be at most 200 characters on one line");
+        List<String> cmd = new ArrayList<>(cli);
+        cmd.addAll(List.of("label", "--input=" + folder, "--format=txt", "--backend=" + backend, "--threshold=" + threshold));
+        if (!word.isEmpty()) cmd.add("--trigger=" + word);
+        if (model != null && !model.isEmpty()) cmd.add("--model=" + model);
+        if (overwrite) cmd.add("--overwrite");
+        String id = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path dir = Files.createDirectories(sampleHome.resolveSibling("label").resolve(id));
+        Path console = dir.resolve("console.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(console.toFile()).start();
+        labelJobs.put(id, new LabelJob(id, p, console));
+        return labelStatus(id);
+    }
+
+    /** The labeling's state (running, finished, failed), exit code and the tail of its console. */
+    ObjectNode labelStatus(String id) {
+        LabelJob j = labelJobs.get(id);
+        if (j == null) throw new IllegalArgumentException("no labeling " + id);
+        ObjectNode o = JSON.createObjectNode().put("id", id);
+        boolean alive = j.process().isAlive();
+        o.put("state", alive ? "running" : j.process().exitValue() == 0 ? "finished" : "failed");
+        if (!alive) o.put("exitCode", j.process().exitValue());
+        o.put("log", Runs.tail(j.console()));
+        return o;
+    }
+
+    /** Ends a labeling still running (the server is shutting down). */
+    void stopLabels() {
+        labelJobs.values().forEach(j -> j.process().destroy());
+    }
+
     Path sampleFile(String id, String name) {
         if (!id.matches("[0-9-]+") || !name.matches("[A-Za-z0-9._-]+\\.png")) throw new IllegalArgumentException("no such sample");
         return sampleHome.resolve(id).resolve(name);

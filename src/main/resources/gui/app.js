@@ -290,13 +290,13 @@ async function openDataset() {
       save.textContent = t("saveCaption");
       save.dataset.i18n = "saveCaption";
       save.addEventListener("click", async () => {
-        try { await api("/api/dataset/caption", { image: item.path, caption: caption.value }); card.classList.remove("dirty"); }
+        try { await api("/api/dataset/caption", { folder: d.folder, image: item.path, caption: caption.value }); card.classList.remove("dirty"); }
         catch (e) { name.textContent = e.message; }
       });
       card.append(img, name, caption, save);
       box.appendChild(card);
     }
-    $("dataset-status").textContent = d.folder + ": " + d.total + " " + t("images");
+    $("dataset-status").textContent = d.folder + ": " + d.total + " " + t("images") + (d.captionFile ? " (" + d.captionFile + ")" : "");
     tagFrequency();
   } catch (e) { $("dataset-status").textContent = e.message; }
 }

@@ -71,6 +71,7 @@ public final class GuiServer implements AutoCloseable {
             config.routes.exception(ConfigException.class, (e, ctx) -> ctx.status(400).contentType("application/json")
                     .result(json(JSON.createObjectNode().set("errors", JSON.valueToTree(e.problems())))));
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
+            config.routes.exception(org.lorascripts.data.DatasetException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
             config.routes.exception(IllegalStateException.class, (e, ctx) -> ctx.status(409).result("error: " + e.getMessage()));
             config.routes.get("/", ctx -> ctx.html(indexHtml).header("Cache-Control", "no-store"));
             config.routes.get("/assets/{name}", this::asset);
@@ -119,7 +120,8 @@ public final class GuiServer implements AutoCloseable {
             config.routes.post("/api/dataset/caption", ctx -> {
                 JsonNode body = JSON.readTree(ctx.body());
                 Path image = roots.resolve(body.path("image").asText(null));
-                Path written = Dataset.writeCaption(image, body.path("caption").asText(""));
+                String folder = body.path("folder").asText("").strip();
+                Path written = Dataset.writeCaption(folder.isEmpty() ? null : roots.resolve(folder), image, body.path("caption").asText(""));
                 sendJson(ctx, JSON.createObjectNode().put("saved", written.toString()));
             });
             config.routes.sse("/api/runs/{id}/events", client -> {

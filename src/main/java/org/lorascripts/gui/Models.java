@@ -116,7 +116,7 @@ final class Models {
     }
 
     /**
-     * One of the CLI's caption tools on the .txt captions of {@code folder}: add-trigger WORD, replace OLD NEW,
+     * One of the CLI's caption tools on the captions of {@code folder} (metadata.csv, metadata.jsonl or .txt, as it finds them): add-trigger WORD, replace OLD NEW,
      * remove TAG..., dedupe. The tags follow "--", so none can be read as an option.
      */
     ObjectNode captions(Path folder, String op, List<String> args) throws IOException, InterruptedException {
@@ -131,7 +131,7 @@ final class Models {
         for (String a : args) {
             if (a.isBlank() || a.length() > 200 || a.indexOf('\n') >= 0) throw new IllegalArgumentException("a tag must be 1..200 characters on one line");
         }
-        List<String> cmd = new ArrayList<>(List.of("captions", op, "--input=" + folder, "--format=txt", "--"));
+        List<String> cmd = new ArrayList<>(List.of("captions", op, "--input=" + folder, "--"));
         cmd.addAll(args);
         Result r = run(cmd, 120);
         return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
@@ -143,12 +143,19 @@ final class Models {
     private final java.util.Map<String, LabelJob> labelJobs = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
-     * Starts the labeler on {@code folder} (.txt captions beside the images, which the Dataset page shows):
+     * Starts the labeler on {@code folder} (into its metadata.csv when it has one, else .txt captions):
      * backend wd14 or blip, the wd14 threshold, an optional trigger word, {@code model} empty (the standard
      * model), "none" (the trigger alone) or a folder already checked by {@link Roots}. One labeling at a time.
      */
     synchronized ObjectNode startLabel(Path folder, String backend, double threshold, String trigger, String model, boolean overwrite)
             throws IOException {
+        // the captions go where the trainer and the Dataset page read them: the folder's metadata.csv, or .txt files
+        String format = switch (org.lorascripts.data.CaptionStore.detect(folder)) {
+            case CSV -> "csv";
+            case TXT -> "txt";
+            case JSONL -> throw new IllegalArgumentException("the captions of " + folder + " are in metadata.jsonl and the labeler writes"
+                    + " metadata.csv or .txt captions: convert them first (./lora captions convert --input DIR --to csv)");
+        };
         for (LabelJob j : labelJobs.values()) {
             if (j.process().isAlive()) throw new IllegalStateException("a labeling is already running (" + j.id() + ")");
         }
@@ -157,7 +164,7 @@ final class Models {
         String word = trigger == null ? "" : trigger.strip();
         if (word.length() > 200 || word.indexOf('\n') >= 0) throw new IllegalArgumentException("the trigger must be at most 200 characters on one line");
         List<String> cmd = new ArrayList<>(cli);
-        cmd.addAll(List.of("label", "--input=" + folder, "--format=txt", "--backend=" + backend, "--threshold=" + threshold));
+        cmd.addAll(List.of("label", "--input=" + folder, "--format=" + format, "--backend=" + backend, "--threshold=" + threshold));
         if (!word.isEmpty()) cmd.add("--trigger=" + word);
         if (model != null && !model.isEmpty()) cmd.add("--model=" + model);
         if (overwrite) cmd.add("--overwrite");

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Dataset page's labeler over plain HTTP, with {@code echo} standing in for the CLI so the test sees the
@@ -32,6 +33,10 @@ class GuiLabelTest {
         root = Files.createDirectories(tmp.resolve("root"));
         Files.createDirectories(root.resolve("data"));
         Files.createDirectories(root.resolve("tagger"));
+        Files.createDirectories(root.resolve("csv"));
+        Files.writeString(root.resolve("csv").resolve("metadata.csv"), "file_name,text\n");
+        Files.createDirectories(root.resolve("jsonl"));
+        Files.writeString(root.resolve("jsonl").resolve("metadata.jsonl"), "");
         server = new GuiServer(new Roots(root, List.of()), new Access(TOKEN, true), List.of("echo"), List.of());
         port = server.start("127.0.0.1", 0);
     }
@@ -70,6 +75,12 @@ class GuiLabelTest {
         assertEquals(200, none.status(), none.body());
         assertEquals("label --input=" + real.resolve("data") + " --format=txt --backend=wd14 --threshold=0.35 --trigger=star --model=none\n",
                 waitFor(JSON.readTree(none.body()).path("id").asText()).path("log").asText());
+
+        // a folder with a metadata.csv is labeled into it
+        var csv = post("{\"path\":\"csv\",\"model\":\"none\",\"trigger\":\"star\"}");
+        assertEquals(200, csv.status(), csv.body());
+        assertEquals("label --input=" + real.resolve("csv") + " --format=csv --backend=wd14 --threshold=0.35 --trigger=star --model=none\n",
+                waitFor(JSON.readTree(csv.body()).path("id").asText()).path("log").asText());
     }
 
     @Test
@@ -80,6 +91,9 @@ class GuiLabelTest {
         assertEquals("error: the threshold must be a number in [0, 1]", threshold.body());
         assertEquals(400, post("{\"path\":\"data/missing\"}").status());
         assertEquals(400, post("{\"path\":\"data\",\"trigger\":\"a\\nb\"}").status());
+        var jsonl = post("{\"path\":\"jsonl\",\"model\":\"none\",\"trigger\":\"x\"}");
+        assertEquals(400, jsonl.status());
+        assertTrue(jsonl.body().contains("metadata.jsonl"), jsonl.body());
         assertEquals(400, GuiSecurityTest.send(port, "GET", "/api/dataset/label/nope", "127.0.0.1:" + port, null).status());
     }
 }

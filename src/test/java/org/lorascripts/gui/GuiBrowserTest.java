@@ -197,6 +197,14 @@ class GuiBrowserTest {
         assertEquals("a blue square, line art", Files.readString(data.resolve("blue_square.txt")));
         assertEquals("a cyan circle, line art", Files.readString(data.resolve("cyan_circle.txt")));
         screenshot("gui-dataset.png");
+        // the labeler (label --model none: the trigger word alone), its console, then the captions reloaded
+        browser.findElement(By.id("lb-model")).sendKeys("none");
+        browser.findElement(By.id("lb-trigger")).sendKeys("shapes");
+        browser.findElement(By.id("lb-overwrite")).click();
+        browser.findElement(By.id("lb-run")).click();
+        waitUpTo(120).until(d -> text("tag-freq").contains("shapes 2"));
+        assertTrue(text("lb-output").contains("labeled 2"), text("lb-output"));
+        assertEquals("shapes", Files.readString(data.resolve("cyan_circle.txt")).strip());
     }
 
     @Test @Order(5)

@@ -226,6 +226,15 @@ class GuiBrowserTest {
         waitUpTo(300).until(d -> d.findElements(By.cssSelector("#pg-images img")).size() == 1);
         waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
                 "const i = document.querySelector('#pg-images img'); return i.complete && i.naturalWidth > 0")));
+        // the text playground on the built-in text model (no adapter: only the base completion)
+        browser.findElement(By.id("tg-adapter")).clear();
+        WebElement max = browser.findElement(By.id("tg-max"));
+        max.clear();
+        max.sendKeys("5");
+        browser.findElement(By.id("tg-run")).click();
+        waitUpTo(120).until(d -> d.findElement(By.id("tg-run")).isEnabled() && !text("tg-base-output").isBlank());
+        assertFalse(text("tg-base-output").contains("error"), text("tg-base-output"));
+        assertEquals("", text("tg-lora-output"));
         screenshot("gui-models.png");
     }
 

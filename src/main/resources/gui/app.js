@@ -290,13 +290,13 @@ async function openDataset() {
       save.textContent = t("saveCaption");
       save.dataset.i18n = "saveCaption";
       save.addEventListener("click", async () => {
-        try { await api("/api/dataset/caption", { image: item.path, caption: caption.value }); card.classList.remove("dirty"); }
+        try { await api("/api/dataset/caption", { folder: d.folder, image: item.path, caption: caption.value }); card.classList.remove("dirty"); }
         catch (e) { name.textContent = e.message; }
       });
       card.append(img, name, caption, save);
       box.appendChild(card);
     }
-    $("dataset-status").textContent = d.folder + ": " + d.total + " " + t("images");
+    $("dataset-status").textContent = d.folder + ": " + d.total + " " + t("images") + (d.captionFile ? " (" + d.captionFile + ")" : "");
     tagFrequency();
   } catch (e) { $("dataset-status").textContent = e.message; }
 }
@@ -311,6 +311,26 @@ async function bulkCaptions() {
     out.textContent = (await api("/api/dataset/bulk", { path: $("dataset-path").value, op, args })).output;
     await openDataset();
   } catch (e) { out.textContent = e.message; }
+}
+
+async function label() {
+  const out = $("lb-output");
+  out.classList.remove("hidden");
+  $("lb-run").disabled = true;
+  try {
+    let job = await api("/api/dataset/label", {
+      path: $("dataset-path").value, backend: $("lb-backend").value, model: $("lb-model").value,
+      threshold: Number($("lb-threshold").value), trigger: $("lb-trigger").value, overwrite: $("lb-overwrite").checked
+    });
+    while (job.state === "running") {
+      out.textContent = job.log;
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await api("/api/dataset/label/" + encodeURIComponent(job.id));
+    }
+    out.textContent = job.log;
+    await openDataset();
+  } catch (e) { out.textContent = e.message; }
+  $("lb-run").disabled = false;
 }
 
 function tagFrequency() {
@@ -355,6 +375,21 @@ async function playground() {
   $("pg-run").disabled = false;
 }
 
+async function textPlayground() {
+  $("tg-run").disabled = true;
+  $("tg-base-output").textContent = t("working");
+  $("tg-lora-output").textContent = "";
+  try {
+    const r = await api("/api/models/generate", {
+      base: $("tg-base").value, adapter: $("tg-adapter").value, prompt: $("tg-prompt").value,
+      maxNewTokens: Number($("tg-max").value), seed: Number($("tg-seed").value), temperature: Number($("tg-temperature").value)
+    });
+    $("tg-base-output").textContent = r.base.output;
+    $("tg-lora-output").textContent = r.lora ? r.lora.output : "";
+  } catch (e) { $("tg-base-output").textContent = e.message; }
+  $("tg-run").disabled = false;
+}
+
 // ---- start-up
 async function init() {
   schema = await api("/api/schema");
@@ -374,8 +409,10 @@ async function init() {
   $("stop").addEventListener("click", () => runAction("stop"));
   $("open-dataset").addEventListener("click", openDataset);
   $("bulk-run").addEventListener("click", bulkCaptions);
+  $("lb-run").addEventListener("click", label);
   $("info-run").addEventListener("click", modelInfo);
   $("pg-run").addEventListener("click", playground);
+  $("tg-run").addEventListener("click", textPlayground);
   $("resume").addEventListener("click", () => runAction("resume"));
   applyLanguage();
   check();

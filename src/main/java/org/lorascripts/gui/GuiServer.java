@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * The local web app of {@code ./lora gui} on Javalin (Jetty): the page and its assets from the jar, and a
  * JSON API over the config schema, the CLI's validation, YAML files and training runs. Every request
  * passes {@link Access} first; every path a client names passes {@link Roots}; request bodies are bounded
- * ({@link #MAX_BODY}). No endpoint runs a command other than the trainer on a validated config.
+ * ({@link #MAX_BODY}). No endpoint runs a client-given command: only the trainer on a validated config and the CLI commands of
+ * {@link Models} with argument lists built here.
  */
 public final class GuiServer implements AutoCloseable {
     /** The largest request body accepted (a config form is a few KiB). */
@@ -70,6 +71,7 @@ public final class GuiServer implements AutoCloseable {
             config.routes.exception(ConfigException.class, (e, ctx) -> ctx.status(400).contentType("application/json")
                     .result(json(JSON.createObjectNode().set("errors", JSON.valueToTree(e.problems())))));
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
+            config.routes.exception(org.lorascripts.data.DatasetException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
             config.routes.exception(IllegalStateException.class, (e, ctx) -> ctx.status(409).result("error: " + e.getMessage()));
             config.routes.get("/", ctx -> ctx.html(indexHtml).header("Cache-Control", "no-store"));
             config.routes.get("/assets/{name}", this::asset);
@@ -107,6 +109,9 @@ public final class GuiServer implements AutoCloseable {
             });
             config.routes.post("/api/models/info", ctx -> sendJson(ctx, models.info(roots.resolve(JSON.readTree(ctx.body()).path("path").asText(null)))));
             config.routes.post("/api/models/sample", this::modelSample);
+            config.routes.post("/api/models/generate", this::modelGenerate);
+            config.routes.post("/api/dataset/label", this::label);
+            config.routes.get("/api/dataset/label/{id}", ctx -> sendJson(ctx, models.labelStatus(ctx.pathParam("id"))));
             config.routes.get("/api/models/sample/{id}/{file}", ctx -> {
                 Path file = models.sampleFile(ctx.pathParam("id"), ctx.pathParam("file"));
                 if (!Files.isRegularFile(file)) throw new HttpResponseException(404, "no such sample", Map.of());
@@ -115,7 +120,8 @@ public final class GuiServer implements AutoCloseable {
             config.routes.post("/api/dataset/caption", ctx -> {
                 JsonNode body = JSON.readTree(ctx.body());
                 Path image = roots.resolve(body.path("image").asText(null));
-                Path written = Dataset.writeCaption(image, body.path("caption").asText(""));
+                String folder = body.path("folder").asText("").strip();
+                Path written = Dataset.writeCaption(folder.isEmpty() ? null : roots.resolve(folder), image, body.path("caption").asText(""));
                 sendJson(ctx, JSON.createObjectNode().put("saved", written.toString()));
             });
             config.routes.sse("/api/runs/{id}/events", client -> {
@@ -144,6 +150,7 @@ public final class GuiServer implements AutoCloseable {
 
     @Override public void close() {
         runs.stopAll();
+        models.stopLabels();
         app.stop();
     }
 
@@ -271,6 +278,27 @@ public final class GuiServer implements AutoCloseable {
         Path loraFile = lora.isEmpty() ? null : roots.resolve(lora);
         sendJson(ctx, models.sample(base, loraFile, b.path("weight").asDouble(1.0), b.path("prompt").asText(""),
                 b.path("seed").asLong(42), b.path("steps").asInt(20)));
+    }
+
+    private void modelGenerate(Context ctx) throws IOException, InterruptedException {
+        JsonNode b = JSON.readTree(ctx.body());
+        String base = b.path("base").asText("").strip();
+        if (base.isEmpty()) throw new IllegalArgumentException("give a base model (builtin:tiny-llama, or an HF model folder)");
+        if (!base.startsWith("builtin:")) base = roots.resolve(base).toString();
+        String adapter = b.path("adapter").asText("").strip();
+        Path adapterDir = adapter.isEmpty() ? null : roots.resolve(adapter);
+        sendJson(ctx, models.generate(base, adapterDir, b.path("prompt").asText(""), b.path("maxNewTokens").asInt(64),
+                b.path("seed").asLong(0), b.path("temperature").asDouble(0)));
+    }
+
+    private void label(Context ctx) throws IOException {
+        JsonNode b = JSON.readTree(ctx.body());
+        Path folder = roots.resolve(b.path("path").asText(null));
+        if (!Files.isDirectory(folder)) throw new IllegalArgumentException("not a folder: " + folder);
+        String model = b.path("model").asText("").strip();
+        if (!model.isEmpty() && !"none".equals(model)) model = roots.resolve(model).toString();
+        sendJson(ctx, models.startLabel(folder, b.path("backend").asText("wd14"), b.path("threshold").asDouble(0.35),
+                b.path("trigger").asText(""), model, b.path("overwrite").asBoolean(false)));
     }
 
     private void datasetImage(Context ctx) throws IOException {

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The Models page: {@code ./lora info FILE} and {@code ./lora sample} of the CLI, each in a child process with
+ * The Models page: {@code ./lora info FILE}, {@code ./lora sample} and {@code ./lora generate} of the CLI, each in a child process with
  * a fixed argument list built here (every value in one {@code --option=VALUE} word, so no value can become an
  * option; paths checked by {@link Roots} before), the console captured and bounded, a time limit.
  */
@@ -82,6 +82,28 @@ final class Models {
         return o;
     }
 
+    /**
+     * The text playground: {@code ./lora generate} on one prompt with the base model alone, then (when an
+     * adapter folder is given) again with it attached, so the page shows both completions; one at a time.
+     */
+    synchronized ObjectNode generate(String base, Path adapter, String prompt, int maxNewTokens, long seed, double temperature)
+            throws IOException, InterruptedException {
+        if (prompt == null || prompt.isBlank() || prompt.length() > 4000) throw new IllegalArgumentException("give a prompt of at most 4000 characters");
+        if (maxNewTokens < 1 || maxNewTokens > 2048) throw new IllegalArgumentException("max new tokens must be in 1..2048, got " + maxNewTokens);
+        if (!Double.isFinite(temperature) || temperature < 0 || temperature > 5) throw new IllegalArgumentException("the temperature must be a number in [0, 5]");
+        List<String> args = new ArrayList<>(List.of("generate", "--base=" + base, "--prompt=" + prompt,
+                "--max-new-tokens=" + maxNewTokens, "--seed=" + seed, "--temperature=" + temperature));
+        ObjectNode o = JSON.createObjectNode();
+        Result b = run(args, 600);
+        o.putObject("base").put("exitCode", b.exitCode()).put("output", b.output());
+        if (adapter != null) {
+            args.add("--lora=" + adapter);
+            Result l = run(args, 600);
+            o.putObject("lora").put("exitCode", l.exitCode()).put("output", l.output());
+        }
+        return o;
+    }
+
     /** {@code ./lora train --config FILE --dry-run} on the form's YAML: the data scan and plan, or every problem. */
     ObjectNode dryRun(String yaml, Path workDir) throws IOException, InterruptedException {
         Path dir = Files.createDirectories(workDir.resolve(".lora-gui").resolve("dry-run"));
@@ -94,7 +116,7 @@ final class Models {
     }
 
     /**
-     * One of the CLI's caption tools on the .txt captions of {@code folder}: add-trigger WORD, replace OLD NEW,
+     * One of the CLI's caption tools on the captions of {@code folder} (metadata.csv, metadata.jsonl or .txt, as it finds them): add-trigger WORD, replace OLD NEW,
      * remove TAG..., dedupe. The tags follow "--", so none can be read as an option.
      */
     ObjectNode captions(Path folder, String op, List<String> args) throws IOException, InterruptedException {
@@ -109,10 +131,66 @@ final class Models {
         for (String a : args) {
             if (a.isBlank() || a.length() > 200 || a.indexOf('\n') >= 0) throw new IllegalArgumentException("a tag must be 1..200 characters on one line");
         }
-        List<String> cmd = new ArrayList<>(List.of("captions", op, "--input=" + folder, "--format=txt", "--"));
+        List<String> cmd = new ArrayList<>(List.of("captions", op, "--input=" + folder, "--"));
         cmd.addAll(args);
         Result r = run(cmd, 120);
         return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
+    }
+
+    /** A {@code ./lora label} run in the background; its console goes to a file the page polls. */
+    record LabelJob(String id, Process process, Path console) {}
+
+    private final java.util.Map<String, LabelJob> labelJobs = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Starts the labeler on {@code folder} (into its metadata.csv when it has one, else .txt captions):
+     * backend wd14 or blip, the wd14 threshold, an optional trigger word, {@code model} empty (the standard
+     * model), "none" (the trigger alone) or a folder already checked by {@link Roots}. One labeling at a time.
+     */
+    synchronized ObjectNode startLabel(Path folder, String backend, double threshold, String trigger, String model, boolean overwrite)
+            throws IOException {
+        // the captions go where the trainer and the Dataset page read them: the folder's metadata.csv, or .txt files
+        String format = switch (org.lorascripts.data.CaptionStore.detect(folder)) {
+            case CSV -> "csv";
+            case TXT -> "txt";
+            case JSONL -> throw new IllegalArgumentException("the captions of " + folder + " are in metadata.jsonl and the labeler writes"
+                    + " metadata.csv or .txt captions: convert them first (./lora captions convert --input DIR --to csv)");
+        };
+        for (LabelJob j : labelJobs.values()) {
+            if (j.process().isAlive()) throw new IllegalStateException("a labeling is already running (" + j.id() + ")");
+        }
+        if (!"wd14".equals(backend) && !"blip".equals(backend)) throw new IllegalArgumentException("unknown backend '" + backend + "': use wd14 or blip");
+        if (!Double.isFinite(threshold) || threshold < 0 || threshold > 1) throw new IllegalArgumentException("the threshold must be a number in [0, 1]");
+        String word = trigger == null ? "" : trigger.strip();
+        if (word.length() > 200 || word.indexOf('\n') >= 0) throw new IllegalArgumentException("the trigger must be at most 200 characters on one line");
+        List<String> cmd = new ArrayList<>(cli);
+        cmd.addAll(List.of("label", "--input=" + folder, "--format=" + format, "--backend=" + backend, "--threshold=" + threshold));
+        if (!word.isEmpty()) cmd.add("--trigger=" + word);
+        if (model != null && !model.isEmpty()) cmd.add("--model=" + model);
+        if (overwrite) cmd.add("--overwrite");
+        String id = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+        Path dir = Files.createDirectories(sampleHome.resolveSibling("label").resolve(id));
+        Path console = dir.resolve("console.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(console.toFile()).start();
+        labelJobs.put(id, new LabelJob(id, p, console));
+        return labelStatus(id);
+    }
+
+    /** The labeling's state (running, finished, failed), exit code and the tail of its console. */
+    ObjectNode labelStatus(String id) {
+        LabelJob j = labelJobs.get(id);
+        if (j == null) throw new IllegalArgumentException("no labeling " + id);
+        ObjectNode o = JSON.createObjectNode().put("id", id);
+        boolean alive = j.process().isAlive();
+        o.put("state", alive ? "running" : j.process().exitValue() == 0 ? "finished" : "failed");
+        if (!alive) o.put("exitCode", j.process().exitValue());
+        o.put("log", Runs.tail(j.console()));
+        return o;
+    }
+
+    /** Ends a labeling still running (the server is shutting down). */
+    void stopLabels() {
+        labelJobs.values().forEach(j -> j.process().destroy());
     }
 
     Path sampleFile(String id, String name) {

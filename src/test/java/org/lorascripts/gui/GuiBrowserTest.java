@@ -197,6 +197,14 @@ class GuiBrowserTest {
         assertEquals("a blue square, line art", Files.readString(data.resolve("blue_square.txt")));
         assertEquals("a cyan circle, line art", Files.readString(data.resolve("cyan_circle.txt")));
         screenshot("gui-dataset.png");
+        // the labeler (label --model none: the trigger word alone), its console, then the captions reloaded
+        browser.findElement(By.id("lb-model")).sendKeys("none");
+        browser.findElement(By.id("lb-trigger")).sendKeys("shapes");
+        browser.findElement(By.id("lb-overwrite")).click();
+        browser.findElement(By.id("lb-run")).click();
+        waitUpTo(120).until(d -> text("tag-freq").contains("shapes 2"));
+        assertTrue(text("lb-output").contains("labeled 2"), text("lb-output"));
+        assertEquals("shapes", Files.readString(data.resolve("cyan_circle.txt")).strip());
     }
 
     @Test @Order(5)
@@ -218,6 +226,15 @@ class GuiBrowserTest {
         waitUpTo(300).until(d -> d.findElements(By.cssSelector("#pg-images img")).size() == 1);
         waitUpTo(20).until(d -> ((Boolean) ((JavascriptExecutor) d).executeScript(
                 "const i = document.querySelector('#pg-images img'); return i.complete && i.naturalWidth > 0")));
+        // the text playground on the built-in text model (no adapter: only the base completion)
+        browser.findElement(By.id("tg-adapter")).clear();
+        WebElement max = browser.findElement(By.id("tg-max"));
+        max.clear();
+        max.sendKeys("5");
+        browser.findElement(By.id("tg-run")).click();
+        waitUpTo(120).until(d -> d.findElement(By.id("tg-run")).isEnabled() && !text("tg-base-output").isBlank());
+        assertFalse(text("tg-base-output").contains("error"), text("tg-base-output"));
+        assertEquals("", text("tg-lora-output"));
         screenshot("gui-models.png");
     }
 

@@ -170,6 +170,15 @@ class GuiSecurityTest {
         assertEquals(403, post("/api/models/sample", "{\"base\":\"builtin:tiny-sd\",\"lora\":\"link.yaml\",\"prompt\":\"x\"}",
                 "X-Lora-Token: " + TOKEN).status());
         assertEquals(403, post("/api/models/sample", "{\"base\":\"/etc/passwd\",\"prompt\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
+        // the labeler: only on folders inside the roots, with a model folder inside them too
+        assertEquals(403, post("/api/dataset/label", "{\"path\":\"linkdir\",\"model\":\"none\",\"trigger\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
+        assertEquals(403, post("/api/dataset/label", "{\"path\":\".\",\"model\":\"../outside\"}", "X-Lora-Token: " + TOKEN).status());
+        assertEquals(400, post("/api/dataset/label", "{\"path\":\".\",\"backend\":\"--help\"}", "X-Lora-Token: " + TOKEN).status());
+        // the text playground: the base model and the adapter folder only inside the roots
+        assertEquals(403, post("/api/models/generate", "{\"base\":\"builtin:tiny-llama\",\"adapter\":\"linkdir\",\"prompt\":\"x\"}",
+                "X-Lora-Token: " + TOKEN).status());
+        assertEquals(403, post("/api/models/generate", "{\"base\":\"../outside\",\"prompt\":\"x\"}", "X-Lora-Token: " + TOKEN).status());
+        assertEquals(403, post("/api/models/generate", "{\"base\":\"builtin:tiny-llama\",\"prompt\":\"x\"}").status(), "no token header");
         int escaped = get("/api/models/sample/..%2f..%2foutside/x.png").status();
         assertTrue(escaped == 400 || escaped == 404, "status " + escaped);
         // sample names are plain file names

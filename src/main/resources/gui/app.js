@@ -386,6 +386,7 @@ async function textPlayground() {
     });
     $("tg-base-output").textContent = r.base.output;
     $("tg-lora-output").textContent = r.lora ? r.lora.output : "";
+    $("tg-lora-box").hidden = !r.lora;   // no adapter given: only the base model's completion
   } catch (e) { $("tg-base-output").textContent = e.message; }
   $("tg-run").disabled = false;
 }

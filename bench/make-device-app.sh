@@ -20,6 +20,12 @@ for name in $(unzip -p target/lora-scripts.jar META-INF/MANIFEST.MF | tr -d '\r'
     onnxruntime-*) continue ;;
     # the web GUI's server (./lora gui) does not run on the GPU machine
     javalin-*|jetty-*|jakarta.*|kotlin-stdlib-*|asm-*|annotations-13.*) continue ;;
+    # Jinjava (a model's Jinja chat template) and what only it uses: text runs with --with-tokenizers only, as the
+    # carry limit leaves no room for them on image runs and benchmarks (random token ids, no template)
+    jinjava-*|guava-*|failureaccess-*|listenablefuture-*|jsr305-*|checker-qual-*|j2objc-*|javassist-*|re2j-*|commons-lang3-*|\
+    commons-net-*|java-ipv6-*|annotations-3.*|jackson-datatype-jdk8-*|big-math-*|error_prone_annotations-*|immutables-*|\
+    algebra-*|hubspot-style-*|immutable-collection-encodings-*|encode-*|derive4j-annotation-*|snakeyaml-2.*|jackson-dataformat-yaml-*)
+      [ "${1:-}" = "--with-tokenizers" ] || continue ;;
     tokenizers-*)
       [ "${1:-}" = "--with-tokenizers" ] || continue
       # only the linux-x86_64 native library travels (the jar holds four platforms' worth)

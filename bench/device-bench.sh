@@ -2,6 +2,9 @@
 # GPU-machine speed run: our SD1.5 UNet LoRA and Llama LoRA training steps next to the PyTorch
 # references of shared/bench (diffusers+peft, transformers+peft) in the same call.
 # Usage: bash .device/on-device.sh bash bench/device-bench.sh [sd|llm|all] [REFERENCE_DIR (copies of shared/bench scripts; default .device/reference)]
+# With PROFILE=1, each of our configurations is followed by a profiled pass (one more JSON line: GPU time per kind of
+# kernel, kernel count, GPU busy share; org.lorascripts.bench.StepProfile) and the reference runs once more under
+# torch.profiler (tools/profile_reference.py), summarised the same way into profile-*.jsonl.
 set -uo pipefail
 what=${1:-all}; ref=${2:-.device/reference}
 app=.device/app
@@ -9,13 +12,30 @@ out=${OUT:-/tmp/out}; mkdir -p "$out"
 cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."   # test-classes: the tools; . = the project root (demo-models/)
 J="java --enable-native-access=ALL-UNNAMED -cp $cp_"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
+[ -n "${PROFILE:-}" ] && export LORA_BENCH_PROFILE=3
+# profile_reference NAME STEPS SCRIPT ARGS...: the reference once more under torch.profiler, one summary line per configuration
+profile_reference() {
+  [ -n "${PROFILE:-}" ] || return 0
+  local name=$1 steps=$2; shift 2
+  echo "== $name: reference profile $(el)"
+  rm -rf /tmp/prof && mkdir -p /tmp/prof
+  python3 tools/profile_reference.py "$1" /tmp/prof/ref "${@:2}" 2>&1 | grep '^{' > /tmp/prof/results.jsonl
+  local args=() i=0
+  while [ -f "/tmp/prof/ref-$i.tsv" ]; do
+    local label; label=$(sed -n "$((i + 1))p" /tmp/prof/results.jsonl | python3 -c 'import json,sys; d=json.loads(sys.stdin.read() or "{}"); print(" ".join("%s=%s" % (k, d[k]) for k in ("model","dtype","grad_ckpt","batch","targets") if k in d) or "config")')
+    args+=("reference $label" "$steps" "/tmp/prof/ref-$i.tsv" 0); i=$((i + 1))
+  done
+  [ $i -gt 0 ] && $J org.lorascripts.bench.StepProfile "${args[@]}" 2>&1 | grep '^{' | tee "$out/profile-$name-reference.jsonl"
+}
 if [ "$what" = sd ] || [ "$what" = all ]; then
   mkdir -p /tmp/dfs && tar xzf .device/diffusers.tgz -C /tmp/dfs
   echo "== sd: ours $(el)"; $J org.lorascripts.bench.SdTrainBenchmark 2>&1 | grep -v WARNING | tee "$out/sd-java.jsonl"
   echo "== sd: diffusers+peft $(el)"; python3 "$ref/bench_sd_peft.py" /tmp/dfs/src 2>&1 | grep '^{' | tee "$out/sd-torch.jsonl"
+  profile_reference sd 20 "$ref/bench_sd_peft.py" /tmp/dfs/src
 fi
 if [ "$what" = llm ] || [ "$what" = all ]; then
   echo "== llm: ours $(el)"; $J org.lorascripts.bench.LlmTrainBenchmark 2>&1 | grep -v WARNING | tee "$out/llm-java.jsonl"
   echo "== llm: transformers+peft $(el)"; python3 "$ref/bench_llm_peft.py" 2>&1 | grep '^{' | tee "$out/llm-torch.jsonl"
+  profile_reference llm 8 "$ref/bench_llm_peft.py"
 fi
 echo "== done $(el)"

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * rebuilds it. Concurrent processes serialise on a lock file; the finished library appears by rename.
  */
 public final class ShimBuilder {
-    static final List<String> CORE_SOURCES = List.of("ls_tensor.cpp", "ls_math.cpp", "ls_nn.cpp", "ls_autograd.cpp");
+    static final List<String> CORE_SOURCES = List.of("ls_tensor.cpp", "ls_math.cpp", "ls_nn.cpp", "ls_autograd.cpp", "ls_profile.cpp");
     static final List<String> CUDA_SOURCES = List.of("ls_cuda.cpp");
     static final List<String> HEADERS = List.of("ls_common.h");
     static final String LIBRARY_NAME = "liblsshim.so";

@@ -62,6 +62,7 @@ public final class LlmTrainBenchmark {
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01)) {
             model.setGradientCheckpointing(ckpt);
             lora.setTraining(true);
+            double weightsGib = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
             Tensor ids = Torch.randint(0, cfg.vocabSize(), new long[] {1, seq}, dev).keep();
             double loss = 0;
             for (int i = 0; i < warm; i++) loss = step(model, opt, ids);
@@ -71,8 +72,12 @@ public final class LlmTrainBenchmark {
             Cuda.synchronize(dev.index());
             double sec = (System.nanoTime() - t0) / 1e9 / steps;
             double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
+            double resident = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
             System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"grad_ckpt\": %s, \"seq\": %d, \"batch\": 1, \"targets\": %d, "
-                    + "\"tok_s\": %.0f, \"step_s\": %.3f, \"peak_gib\": %.2f, \"loss\": %.6f}%n", name, ckpt, seq, targets.size(), seq / sec, sec, peak, loss);
+                    + "\"tok_s\": %.0f, \"step_s\": %.3f, \"peak_gib\": %.2f, \"weights_gib\": %.2f, \"resident_gib\": %.2f, \"loss\": %.6f}%n",
+                    name, ckpt, seq, targets.size(), seq / sec, sec, peak, weightsGib, resident, loss);
+            StepProfile.profileIfAsked(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()),
+                    () -> step(model, opt, ids), dev.index(), sec);
             ids.close();
         }
     }

@@ -59,6 +59,7 @@ public final class SdTrainBenchmark {
             for (var a : lora.adapters().values()) a.up().detach().normal_(0, 0.01);  // as PEFT's "gaussian" init: non-zero grads everywhere
             unet.setGradientCheckpointing(ckpt);
             lora.setTraining(true);
+            double weightsGib = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
             long nParams = 0;
             for (var p : lora.trainableParameters()) nParams += p.tensor().numel();
             Tensor lat = Torch.randn(new long[] {bs, 4, reso / 8, reso / 8}, DType.F32, dev).keep();
@@ -75,11 +76,15 @@ public final class SdTrainBenchmark {
             Cuda.synchronize(dev.index());
             double sec = (System.nanoTime() - t0) / 1e9 / steps;
             double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
+            double resident = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
             // the SD1.5 reference prints no resolution (always 512); the SDXL one does
             String reso_ = cond == null ? "" : String.format(Locale.ROOT, "\"reso\": %d, ", reso);
             System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"dtype\": \"%s\", \"grad_ckpt\": %s, \"batch\": %d, %s"
-                            + "\"it_s\": %.3f, \"img_s\": %.2f, \"peak_gib\": %.2f, \"lora_params\": %d, \"loss\": %.6f}%n",
-                    model, dt == DType.F16 ? "float16" : "bfloat16", ckpt, bs, reso_, 1 / sec, bs / sec, peak, nParams, loss);
+                            + "\"it_s\": %.3f, \"img_s\": %.2f, \"peak_gib\": %.2f, \"weights_gib\": %.2f, \"resident_gib\": %.2f, \"lora_params\": %d, \"loss\": %.6f}%n",
+                    model, dt == DType.F16 ? "float16" : "bfloat16", ckpt, bs, reso_, 1 / sec, bs / sec, peak, weightsGib, resident, nParams, loss);
+            final AddedConditions c = cond;
+            StepProfile.profileIfAsked(String.format(Locale.ROOT, "%s %s ckpt=%s bs=%d", model, dt == DType.F16 ? "fp16" : "bf16", ckpt, bs),
+                    () -> step(unet, opt, scaler, lat, emb, c, dt, dev), dev.index(), sec);
             lat.close();
             emb.close();
             if (cond != null) {

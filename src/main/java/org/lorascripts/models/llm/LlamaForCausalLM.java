@@ -87,11 +87,11 @@ public final class LlamaForCausalLM implements AutoCloseable {
      * labels[:, 1:] as transformers shifts them, labels {@value #IGNORE_INDEX} ignored (f64 for an f64 model). Divide by
      * {@link #targetCount} for HF's mean loss. The LM head and the cross-entropy run over chunks of
      * {@link #setLossChunkSize} positions, so fp32 vocabulary-sized logits exist for one chunk at a
-     * time. When the head has no adapter (frozen, tied or not) the head is fused with the loss: each
+     * time. When the head is frozen (no adapter, no gradient for its weight; tied or not) it is fused with the loss: each
      * chunk's gradient w.r.t. the hidden states is computed right away (softmax - one-hot, times the
      * head weight) and the logits are dropped, so backward never runs the head again (see
-     * {@link #setFusedLinearLoss}). With an adapter on the head each chunk is checkpointed instead
-     * (recomputed in backward, so the adapter gets its gradients). When packing, set the label of
+     * {@link #setFusedLinearLoss}). Otherwise each chunk is checkpointed (recomputed in backward,
+     * so the head's adapter or weight gets its gradients). When packing, set the label of
      * each sequence's first token to -100 so no sequence predicts the next one's start. Run backward
      * before the enclosing scope closes: the checkpointed chunks re-read tensors of this forward.
      */
@@ -104,7 +104,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
         Tensor target = labels.narrow(1, 1, t - 1);                                                      // (B, T-1)
         // 2. per chunk: LM head, fp32 logits, summed cross-entropy
         long chunk = lossChunkSize <= 0 ? t - 1 : lossChunkSize;
-        if (fusedLinearLoss && lmHead.adapter() == null) {
+        if (fusedLinearLoss && headIsFrozen()) {
             Tensor loss = fusedLossSum(h, target, chunk);
             // nothing of the graph saved the hidden states: free them now, backward needs only the gradient
             h.close();
@@ -156,7 +156,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
                     Tensor validW = valid.to(lossType);
                     p.mul_(validW.unsqueeze(1));
                     // minus one at (row, label) for the rows that have a label: flat index row * V + label
-                    Tensor at = Torch.arange(0, rows * v, v, DType.I64, h.device()).add(lc.clampMin(0));
+                    Tensor at = Torch.arange(0, rows * v, v, DType.I64, h.device()).add(lc.mul(valid));
                     Tensor pv = p.view(rows * v);
                     pv.indexPut_(at, validW.neg(), true);
                     Tensor g = p.to(compute);
@@ -174,6 +174,11 @@ public final class LlamaForCausalLM implements AutoCloseable {
         total.close();
         gradH.close();   // the graph holds it until backward
         return loss;
+    }
+
+    /** No adapter on the head and no gradient wanted for its weight (nor bias): the fused loss applies. */
+    private boolean headIsFrozen() {
+        return lmHead.adapter() == null && !lmHead.weight().requiresGrad() && (lmHead.bias() == null || !lmHead.bias().requiresGrad());
     }
 
     private Tensor chunkLoss(Tensor hidden, Tensor labels) {

@@ -142,26 +142,27 @@ public final class LlamaForCausalLM implements AutoCloseable {
                 try (Scope cs = Scope.open()) {
                     long rows = b * len;
                     Tensor lc = target.narrow(1, s, len).reshape(rows);                                  // (B*len)
-                    Tensor out = lmHead.forward(h.narrow(1, s, len));                                 // (B, len, V), compute dtype
-                    Tensor flat = out.reshape(rows, v);
-                    Tensor wide = flat.to(lossType);
-                    total.add_(Functional.crossEntropy(wide, lc, Functional.Reduction.SUM, IGNORE_INDEX, 0));
-                    if (!needGrad) continue;
-                    DType compute = out.dtype();
-                    out.close();   // one chunk's logits at a time: each copy is dropped once used
-                    flat.close();
-                    Tensor p = wide.softmax(1);                                                       // (B*len, V)
-                    wide.close();
                     Tensor valid = lc.ne(IGNORE_INDEX);
                     Tensor validW = valid.to(lossType);
-                    p.mul_(validW.unsqueeze(1));
-                    // minus one at (row, label) for the rows that have a label: flat index row * V + label
-                    Tensor at = Torch.arange(0, rows * v, v, DType.I64, h.device()).add(lc.mul(valid));
-                    Tensor pv = p.view(rows * v);
-                    pv.indexPut_(at, validW.neg(), true);
-                    Tensor g = p.to(compute);
+                    Tensor label = lc.mul(valid);                                                     // ignored rows point at class 0
+                    Tensor out = lmHead.forward(h.narrow(1, s, len));                                 // (B, len, V), compute dtype
+                    DType compute = out.dtype();
+                    Tensor flat = out.reshape(rows, v);
+                    Tensor z = flat.to(lossType);                                                     // a copy unless already lossType
+                    // one copy of the chunk's logits at a time: the compute-dtype one goes once widened
+                    if (compute != lossType) { flat.close(); out.close(); }
+                    // loss = sum over kept rows of logsumexp(z) - z[label] (nll of log_softmax, as cross_entropy)
+                    Tensor lse = z.logsumexp(new long[] {1}, true);                                   // (B*len, 1)
+                    Tensor picked = z.gather(1, label.unsqueeze(1));                                  // (B*len, 1)
+                    total.add_(lse.sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0).sum());
+                    if (!needGrad) continue;
+                    // d loss / d z = softmax(z) - onehot(label), zero for ignored rows; in place in z
+                    z.sub_(lse).exp_().mul_(validW.unsqueeze(1));
+                    Tensor pv = z.view(rows * v);
+                    pv.indexPut_(Torch.arange(0, rows * v, v, DType.I64, h.device()).add(label), validW.neg(), true);
                     pv.close();
-                    p.close();
+                    Tensor g = z.to(compute);
+                    if (compute != lossType) z.close();
                     Tensor w = lmHead.weight().dtype() == compute ? lmHead.weight() : lmHead.weight().to(compute);
                     Tensor gh = g.mm(w);                                                              // (B*len, C)
                     if (gradH == null) gradH = cs.moveToOuter(Torch.empty(h.shape(), gh.dtype(), h.device()));

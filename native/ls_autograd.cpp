@@ -255,6 +255,36 @@ LS_EXPORT int ls_checkpoint(LsSegmentFn fn, int64_t id, LsT* inputs, int nIn, Ls
   LS_CATCH
 }
 
+// ---- a gradient computed ahead of backward ----
+// forward(value, input, grad) returns a copy of value; backward sends gradOut * grad to input (cast
+// to input's dtype) and nothing to value or grad. For losses whose gradient w.r.t. input is
+// computed during the forward pass (e.g. a fused linear + cross-entropy): value is the loss, grad
+// its gradient, of input's shape; gradOut broadcasts against grad (a scalar loss: any shape).
+namespace {
+struct GradInjectionFunction : public torch::autograd::Function<GradInjectionFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& value, const at::Tensor& input,
+                            const at::Tensor& grad) {
+    TORCH_CHECK(grad.sizes() == input.sizes(), "injected gradient has shape ", grad.sizes(), ", its input ",
+                input.sizes());
+    ctx->save_for_backward({grad});
+    ctx->saved_data["input_dtype"] = (int64_t)input.scalar_type();
+    return value.clone();
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list gradOut) {
+    auto saved = ctx->get_saved_variables();
+    auto dtype = static_cast<at::ScalarType>(ctx->saved_data["input_dtype"].toInt());
+    at::Tensor g;
+    if (gradOut[0].defined()) g = (saved[0] * gradOut[0].to(saved[0].device())).to(dtype);
+    return {at::Tensor(), g, at::Tensor()};
+  }
+};
+}  // namespace
+
+LS_EXPORT int ls_inject_grad(LsT value, LsT input, LsT grad, LsT* out) {
+  LS_TRY ls_put(out, GradInjectionFunction::apply(*value, *input, *grad)); LS_CATCH
+}
+
 // ---- fp16 dynamic loss scaling ----
 // Multiplies every grad by invScale and sets foundInf (a 1-element float tensor) to 1 when any grad
 // holds inf/nan. Uses the fused CUDA kernel for CUDA grads; composes the same for CPU grads.

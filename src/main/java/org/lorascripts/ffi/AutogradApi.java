@@ -36,6 +36,7 @@ public final class AutogradApi {
     private static final MethodHandle RNG_GET = fn("ls_rng_get_state", I32, I32, ADDR);
     private static final MethodHandle RNG_SET = fn("ls_rng_set_state", I32, I32, PTR);
     private static final MethodHandle CHECKPOINT = fn("ls_checkpoint", ADDR, I64, ADDR, I32, ADDR, I32, ADDR, I32, ADDR);
+    private static final MethodHandle INJECT_GRAD = fn("ls_inject_grad", PTR, PTR, PTR, ADDR);
     private static final MethodHandle AMP_UNSCALE = fn("ls_amp_unscale_", ADDR, I32, PTR, PTR);
     private static final MethodHandle AMP_UPDATE = fn("ls_amp_update_scale_", PTR, PTR, PTR, F64, F64, I64);
     private static final MethodHandle HAS_FUSED_ADAMW = fn("ls_has_fused_adamw", ADDR);
@@ -128,6 +129,9 @@ public final class AutogradApi {
             return r;
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
+
+    /** A copy of value whose backward sends gradOut * grad to input (grad has input's shape). */
+    public static long injectGrad(long value, long input, long grad) { return Invoke.toH_hhh(INJECT_GRAD, value, input, grad); }
 
     public static void ampUnscale_(long[] grads, long foundInf, long invScale) {
         try (Arena a = Arena.ofConfined()) {

@@ -31,6 +31,16 @@ public final class Autograd {
 
     public static boolean isGradEnabled() { return AutogradApi.gradEnabled(); }
 
+    /**
+     * A copy of {@code value} (typically a scalar loss) whose backward sends {@code gradOut * grad}
+     * to {@code input} and nothing to {@code value} or {@code grad}: for a loss whose gradient
+     * w.r.t. {@code input} was computed during the forward pass, under no-grad. {@code grad} has
+     * {@code input}'s shape; the result's gradient is cast to {@code input}'s dtype.
+     */
+    public static Tensor withPrecomputedGrad(Tensor value, Tensor input, Tensor grad) {
+        return Tensor.wrap(AutogradApi.injectGrad(value.handle(), input.handle(), grad.handle()));
+    }
+
     /** d(sum of outputs · gradOutputs)/d(inputs); null entries for unused inputs. gradOutputs may be null for scalar outputs. */
     public static List<Tensor> grad(List<Tensor> outputs, List<Tensor> gradOutputs, List<Tensor> inputs, boolean retainGraph, boolean createGraph) {
         long[] go = gradOutputs == null ? null : Torch.handles(gradOutputs);

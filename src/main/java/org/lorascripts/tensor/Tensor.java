@@ -271,6 +271,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor clampMin_(double lo) { MathApi.binaryScalar_(Binary.MAXIMUM, handle(), lo); return this; }
     public Tensor sqrt_() { MathApi.unary_(Unary.SQRT, handle()); return this; }
     public Tensor neg_() { MathApi.unary_(Unary.NEG, handle()); return this; }
+    public Tensor exp_() { MathApi.unary_(Unary.EXP, handle()); return this; }
     /** this += value * a * b */
     public Tensor addcmul_(Tensor a, Tensor b, double value) { MathApi.addcmul_(handle(), a.handle(), b.handle(), value); return this; }
     /** this += value * a / b */

@@ -12,11 +12,14 @@ import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.WeightSource;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.Checkpoint;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
 
 /**
  * A Llama-family decoder with its LM head ({@code lm_head}, or the embedding matrix when
@@ -34,6 +37,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
     private final LlamaModel model;
     private final Linear lmHead;
     private int lossChunkSize = 1024;
+    private boolean fusedLinearLoss = true;
 
     public LlamaForCausalLM(LlmConfig cfg, WeightSource source, Device device, DType dtype) {
         this.cfg = cfg;
@@ -82,19 +86,31 @@ public final class LlamaForCausalLM implements AutoCloseable {
      * Sum over target tokens of the next-token cross-entropy, fp32 scalar: logits[:, :-1] against
      * labels[:, 1:] as transformers shifts them, labels {@value #IGNORE_INDEX} ignored (f64 for an f64 model). Divide by
      * {@link #targetCount} for HF's mean loss. The LM head and the cross-entropy run over chunks of
-     * {@link #setLossChunkSize} positions, each checkpointed, so fp32 vocabulary-sized logits exist
-     * for one chunk at a time, in backward too. When packing, set the label of each sequence's
-     * first token to -100 so no sequence predicts the next one's start. Run backward before the
-     * enclosing scope closes: the checkpointed chunks re-read tensors of this forward.
+     * {@link #setLossChunkSize} positions, so fp32 vocabulary-sized logits exist for one chunk at a
+     * time. When the head is frozen (no adapter, no gradient for its weight; tied or not) it is fused with the loss: each
+     * chunk's gradient w.r.t. the hidden states is computed right away (softmax - one-hot, times the
+     * head weight) and the logits are dropped, so backward never runs the head again (see
+     * {@link #setFusedLinearLoss}). Otherwise each chunk is checkpointed (recomputed in backward,
+     * so the head's adapter or weight gets its gradients). When packing, set the label of
+     * each sequence's first token to -100 so no sequence predicts the next one's start. Run backward
+     * before the enclosing scope closes: the checkpointed chunks re-read tensors of this forward.
      */
     public Tensor lossSum(Tensor inputIds, Tensor labels, Tensor positionIds, Tensor sequenceIds) {
         long b = inputIds.size(0), t = inputIds.size(1);
         if (t < 2) throw new IllegalArgumentException("a loss needs at least 2 tokens per row (one to predict from), got " + t);
         // 1. hidden states for every position but the last (it has no next token)
-        Tensor h = model.forward(inputIds, positionIds, null, sequenceIds, null).narrow(1, 0, t - 1);   // (B, T-1, C)
+        Tensor hidden = model.forward(inputIds, positionIds, null, sequenceIds, null);                 // (B, T, C)
+        Tensor h = hidden.narrow(1, 0, t - 1);                                                           // (B, T-1, C)
         Tensor target = labels.narrow(1, 1, t - 1);                                                      // (B, T-1)
         // 2. per chunk: LM head, fp32 logits, summed cross-entropy
         long chunk = lossChunkSize <= 0 ? t - 1 : lossChunkSize;
+        if (fusedLinearLoss && headIsFrozen()) {
+            Tensor loss = fusedLossSum(h, target, chunk);
+            // nothing of the graph saved the hidden states: free them now, backward needs only the gradient
+            h.close();
+            hidden.close();
+            return loss;
+        }
         List<Tensor> lmParams = lmHead.adapter() != null ? lmHead.adapter().parameters() : List.of();
         Tensor total = null;
         for (long s = 0; s < t - 1; s += chunk) {
@@ -104,6 +120,66 @@ public final class LlamaForCausalLM implements AutoCloseable {
             total = total == null ? part : total.add(part);
         }
         return total;
+    }
+
+    /**
+     * The fused LM head + cross-entropy (the scheme of Liger-Kernel's FusedLinearCrossEntropy): per
+     * chunk, under no-grad, logits = head(h) in the compute dtype, upcast for the loss; the summed
+     * cross-entropy is added to the total, and d(loss)/d(logits) = softmax - one-hot (zero rows for
+     * ignored labels), cast back to the compute dtype and multiplied by the head weight (V, C), is
+     * d(loss)/d(h) for that chunk's rows. The result carries that gradient to h: backward scales it
+     * by the incoming gradient, the head runs once per token.
+     */
+    private Tensor fusedLossSum(Tensor h, Tensor target, long chunk) {
+        boolean needGrad = Autograd.isGradEnabled() && h.requiresGrad();
+        long b = h.size(0), n = h.size(1), c = h.size(2), v = cfg.vocabSize();
+        DType lossType = weights.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Tensor total = Torch.zeros(new long[0], lossType, h.device());
+        Tensor gradH = null;
+        try (var ng = Autograd.noGrad()) {
+            for (long s = 0; s < n; s += chunk) {
+                long len = Math.min(chunk, n - s);
+                try (Scope cs = Scope.open()) {
+                    long rows = b * len;
+                    Tensor lc = target.narrow(1, s, len).reshape(rows);                                  // (B*len)
+                    Tensor valid = lc.ne(IGNORE_INDEX);
+                    Tensor validW = valid.to(lossType);
+                    Tensor label = lc.mul(valid);                                                     // ignored rows point at class 0
+                    Tensor out = lmHead.forward(h.narrow(1, s, len));                                 // (B, len, V), compute dtype
+                    DType compute = out.dtype();
+                    Tensor flat = out.reshape(rows, v);
+                    Tensor z = flat.to(lossType);                                                     // a copy unless already lossType
+                    // one copy of the chunk's logits at a time: the compute-dtype one goes once widened
+                    if (compute != lossType) { flat.close(); out.close(); }
+                    // loss = sum over kept rows of logsumexp(z) - z[label] (nll of log_softmax, as cross_entropy)
+                    Tensor lse = z.logsumexp(new long[] {1}, true);                                   // (B*len, 1)
+                    Tensor picked = z.gather(1, label.unsqueeze(1));                                  // (B*len, 1)
+                    total.add_(lse.sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0).sum());
+                    if (!needGrad) continue;
+                    // d loss / d z = softmax(z) - onehot(label), zero for ignored rows; in place in z
+                    z.sub_(lse).exp_().mul_(validW.unsqueeze(1));
+                    Tensor pv = z.view(rows * v);
+                    pv.indexPut_(Torch.arange(0, rows * v, v, DType.I64, h.device()).add(label), validW.neg(), true);
+                    pv.close();
+                    Tensor g = z.to(compute);
+                    if (compute != lossType) z.close();
+                    Tensor w = lmHead.weight().dtype() == compute ? lmHead.weight() : lmHead.weight().to(compute);
+                    Tensor gh = g.mm(w);                                                              // (B*len, C)
+                    if (gradH == null) gradH = cs.moveToOuter(Torch.empty(h.shape(), gh.dtype(), h.device()));
+                    gradH.narrow(1, s, len).copy_(gh.view(b, len, c));
+                }
+            }
+        }
+        if (!needGrad) return total;
+        Tensor loss = Autograd.withPrecomputedGrad(total, h, gradH);
+        total.close();
+        gradH.close();   // the graph holds it until backward
+        return loss;
+    }
+
+    /** No adapter on the head and no gradient wanted for its weight (nor bias): the fused loss applies. */
+    private boolean headIsFrozen() {
+        return lmHead.adapter() == null && !lmHead.weight().requiresGrad() && (lmHead.bias() == null || !lmHead.bias().requiresGrad());
     }
 
     private Tensor chunkLoss(Tensor hidden, Tensor labels) {
@@ -120,6 +196,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
             return n.itemLong();
         }
     }
+
+    /**
+     * Whether {@link #lossSum} fuses a head without adapter with the loss (default on). Off: every
+     * chunk is checkpointed, as with an adapter on the head (tests compare the two).
+     */
+    public void setFusedLinearLoss(boolean on) { fusedLinearLoss = on; }
 
     /** Positions per loss chunk (<= 0: the whole sequence at once). */
     public void setLossChunkSize(int positions) { lossChunkSize = positions; }

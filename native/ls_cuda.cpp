@@ -39,3 +39,52 @@ LS_EXPORT int ls_cuda_device_info(int device, char* name, int cap, int64_t* tota
   *minor = p.minor;
   LS_CATCH
 }
+
+// ---- CUDA graphs ----
+// A training step written in Java, captured once and replayed: the body is an upcall (like a
+// checkpointed segment) that runs on a side stream, first `warmup` times uncaptured (as torch.cuda.graph
+// recommends, so lazily created state such as cuBLAS workspaces exists before capture), then once
+// under capture. Replays reuse the tensors the capture allocated: the body must read its inputs from
+// and write its outputs to tensors that outlive it.
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <memory>
+
+typedef int (*LsGraphBodyFn)(int64_t id);
+
+LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, int warmup, void** out) {
+  LS_TRY
+  c10::cuda::CUDAGuard deviceGuard((c10::DeviceIndex)device);
+  auto graph = std::make_unique<at::cuda::CUDAGraph>();
+  auto side = c10::cuda::getStreamFromPool(false, (c10::DeviceIndex)device);
+  c10::cuda::device_synchronize();
+  {
+    c10::cuda::CUDAStreamGuard streamGuard(side);
+    for (int i = 0; i < warmup; i++) {
+      if (fn(id) != 0) throw LsCallbackError("the graph's body failed in Java (warm-up)");
+    }
+    c10::cuda::device_synchronize();
+    graph->capture_begin();
+    int rc = 0;
+    try {
+      rc = fn(id);
+    } catch (...) {
+      rc = -1;
+    }
+    if (rc != 0) {
+      try { graph->capture_end(); } catch (...) {}
+      throw LsCallbackError("the graph's body failed in Java while being captured");
+    }
+    graph->capture_end();
+  }
+  c10::cuda::device_synchronize();
+  *out = graph.release();
+  LS_CATCH
+}
+LS_EXPORT int ls_cuda_graph_replay(void* graph) {
+  LS_TRY static_cast<at::cuda::CUDAGraph*>(graph)->replay(); LS_CATCH
+}
+LS_EXPORT int ls_cuda_graph_free(void* graph) {
+  LS_TRY delete static_cast<at::cuda::CUDAGraph*>(graph); LS_CATCH
+}

@@ -19,6 +19,28 @@ public final class CudaApi {
     private static final Optional<MethodHandle> EMPTY_CACHE = Native.optionalFn("ls_cuda_empty_cache");
     private static final Optional<MethodHandle> DEVICE_INFO = Native.optionalFn("ls_cuda_device_info", I32, ADDR, I32, ADDR, ADDR, ADDR);
 
+    private static final Optional<MethodHandle> GRAPH_CAPTURE = Native.optionalFn("ls_cuda_graph_capture", I32, ADDR, Native.I64, I32, ADDR);
+    private static final Optional<MethodHandle> GRAPH_REPLAY = Native.optionalFn("ls_cuda_graph_replay", ADDR);
+    private static final Optional<MethodHandle> GRAPH_FREE = Native.optionalFn("ls_cuda_graph_free", ADDR);
+
+    public static boolean graphsAvailable() { return GRAPH_CAPTURE.isPresent(); }
+
+    /** Captures the upcall {@code body(id)} as a CUDA graph after {@code warmup} plain runs; returns the graph. */
+    public static MemorySegment graphCapture(int device, MemorySegment body, long id, int warmup) {
+        if (GRAPH_CAPTURE.isEmpty()) throw new NativeUnavailableException("this build of the native layer has no CUDA graphs (CUDA helpers not built)", null);
+        Scratch s = Scratch.get();
+        try { Status.check((int) GRAPH_CAPTURE.get().invokeExact(device, body, id, warmup, s.outSlot(0))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        return MemorySegment.ofAddress(s.outLong(0));
+    }
+
+    public static void graphReplay(MemorySegment graph) {
+        try { Status.check((int) GRAPH_REPLAY.get().invokeExact(graph)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    public static void graphFree(MemorySegment graph) {
+        try { Status.check((int) GRAPH_FREE.get().invokeExact(graph)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
     public static boolean helpersAvailable() { return MEMORY.isPresent(); }
 
     public static void synchronize(int device) {

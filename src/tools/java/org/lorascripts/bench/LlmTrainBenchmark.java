@@ -76,6 +76,32 @@ public final class LlmTrainBenchmark {
             System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"grad_ckpt\": %s, \"seq\": %d, \"batch\": 1, \"targets\": %d, "
                     + "\"tok_s\": %.0f, \"step_s\": %.3f, \"peak_gib\": %.2f, \"weights_gib\": %.2f, \"resident_gib\": %.2f, \"loss\": %.6f}%n",
                     name, ckpt, seq, targets.size(), seq / sec, sec, peak, weightsGib, resident, loss);
+            if (GraphedStep.asked()) {
+                double count = LlamaForCausalLM.targetCount(ids);
+                Tensor[] last = new Tensor[1];
+                Runnable body = () -> {
+                    Tensor l;
+                    try (Scope s = Scope.open()) {
+                        try (Autocast ac = Autocast.enable(Device.Type.CUDA, DType.BF16)) {
+                            l = model.lossSum(ids, ids).div(count);
+                        }
+                        l.backward();
+                        opt.step(1e-4);
+                        opt.zeroGrad();
+                        l = l.detach().keep();
+                    }
+                    if (last[0] != null) last[0].close();
+                    last[0] = l;
+                };
+                try {
+                    double[] r = GraphedStep.time(dev, body, () -> last[0], warm, steps);
+                    System.out.println(GraphedStep.json(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()), r, sec, "tok_s", seq));
+                } catch (RuntimeException e) {
+                    System.out.println("{\"cuda_graph\": \"failed\", \"error\": \"" + String.valueOf(e.getMessage()).replace('"', '\'').replace('\n', ' ') + "\"}");
+                } finally {
+                    if (last[0] != null) last[0].close();
+                }
+            }
             StepProfile.profileIfAsked(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()),
                     () -> step(model, opt, ids), dev.index(), sec);
             ids.close();

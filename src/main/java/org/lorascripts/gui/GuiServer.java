@@ -72,6 +72,7 @@ public final class GuiServer implements AutoCloseable {
                     .result(json(JSON.createObjectNode().set("errors", JSON.valueToTree(e.problems())))));
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
             config.routes.exception(org.lorascripts.data.DatasetException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
+            config.routes.exception(org.lorascripts.train.TrainingException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
             config.routes.exception(IllegalStateException.class, (e, ctx) -> ctx.status(409).result("error: " + e.getMessage()));
             config.routes.get("/", ctx -> ctx.html(indexHtml).header("Cache-Control", "no-store"));
             config.routes.get("/assets/{name}", this::asset);
@@ -111,6 +112,7 @@ public final class GuiServer implements AutoCloseable {
             config.routes.post("/api/models/sample", this::modelSample);
             config.routes.post("/api/models/generate", this::modelGenerate);
             config.routes.post("/api/dataset/label", this::label);
+            config.routes.post("/api/dataset/text-preview", this::textPreview);
             config.routes.get("/api/dataset/label/{id}", ctx -> sendJson(ctx, models.labelStatus(ctx.pathParam("id"))));
             config.routes.get("/api/models/sample/{id}/{file}", ctx -> {
                 Path file = models.sampleFile(ctx.pathParam("id"), ctx.pathParam("file"));
@@ -299,6 +301,20 @@ public final class GuiServer implements AutoCloseable {
         if (!model.isEmpty() && !"none".equals(model)) model = roots.resolve(model).toString();
         sendJson(ctx, models.startLabel(folder, b.path("backend").asText("wd14"), b.path("threshold").asDouble(0.35),
                 b.path("trigger").asText(""), model, b.path("overwrite").asBoolean(false)));
+    }
+
+    /**
+     * The first training examples of a text config ({"form": the text keys, "count": N}) as the trainer renders,
+     * tokenises and masks them ({@link org.lorascripts.tasks.llm.TextPreview}); the form is read by the CLI's
+     * loader, so its keys, defaults and messages are the trainer's.
+     */
+    private void textPreview(Context ctx) throws IOException {
+        Map<String, String> form = form(ctx);
+        form.put("task_type", "text-generation");
+        int count = JSON.readTree(ctx.body()).path("count").asInt(5);
+        var loaded = ConfigLoader.loadText(FormYaml.toYaml(form), "gui.yaml", roots.workDir(), List.of());
+        for (var p : loaded.config().text().trainData()) roots.resolve(p.toString());
+        sendJson(ctx, JSON.valueToTree(org.lorascripts.tasks.llm.TextPreview.of(loaded.config(), count)));
     }
 
     private void datasetImage(Context ctx) throws IOException {

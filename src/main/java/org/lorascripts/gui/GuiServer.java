@@ -126,6 +126,34 @@ public final class GuiServer implements AutoCloseable {
                 Path written = Dataset.writeCaption(folder.isEmpty() ? null : roots.resolve(folder), image, body.path("caption").asText(""));
                 sendJson(ctx, JSON.createObjectNode().put("saved", written.toString()));
             });
+            config.routes.sse("/api/dataset/label/{id}/events", client -> {
+                String id = client.ctx().pathParam("id");
+                ObjectNode status;
+                try {
+                    status = models.labelStatus(id);
+                } catch (IllegalArgumentException e) {
+                    client.sendEvent("end", json(JSON.createObjectNode().put("id", id).put("state", "failed").put("log", "error: " + e.getMessage())));
+                    return;
+                }
+                String sent = null;
+                // a progress event whenever something changed (checked four times a second), then one "end" event
+                while (!client.terminated()) {
+                    String now = json(status);
+                    if (!now.equals(sent)) client.sendEvent("progress", now);
+                    sent = now;
+                    if (!"running".equals(status.path("state").asText())) {
+                        client.sendEvent("end", now);
+                        break;
+                    }
+                    try {
+                        Thread.sleep(250);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                    status = models.labelStatus(id);
+                }
+            });
             config.routes.sse("/api/runs/{id}/events", client -> {
                 Runs.Run r = runs.get(client.ctx().pathParam("id"));
                 // one event per half second until the run ends or the page goes away

@@ -147,7 +147,77 @@ class GuiBrowserTest {
         screenshot("gui-runs.png");
     }
 
+    /**
+     * The run above was set up in the browser only (the quickstart preset, steps and output folder through the
+     * form, Start). The YAML the app wrote for it, trained again by {@code ./lora train --config FILE} (the CLI's
+     * Main in a child process, as the app starts it), gives the same LoRA: the same tensor names and values
+     * (CPU, seed 42: equal within 1e-6) and the same loss at every step of metrics.jsonl.
+     */
     @Test @Order(3)
+    void theYamlTheAppWroteTrainsTheSameLoraFromTheCli() throws Exception {
+        Path yaml;
+        try (var dirs = Files.list(work.resolve(".lora-gui/runs"))) {
+            yaml = dirs.map(d -> d.resolve("config.yaml")).filter(Files::isRegularFile)
+                    .filter(f -> {
+                        try {
+                            return Files.readString(f).contains("max_steps: 2");
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }).findFirst().orElseThrow();
+        }
+        Path gui = work.resolve("out-gui");
+        Files.move(work.resolve("out"), gui);
+        List<String> cmd = new java.util.ArrayList<>(Runs.thisCli());
+        cmd.addAll(List.of("train", "--config", yaml.toString()));
+        Path console = work.resolve("cli-train.log");
+        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(console.toFile()).start();
+        assertTrue(p.waitFor(400, java.util.concurrent.TimeUnit.SECONDS), "the CLI run ends");
+        assertEquals(0, p.exitValue(), Files.readString(console));
+        Path cli = work.resolve("out");
+        try (var a = org.lorascripts.io.SafetensorsFile.open(gui.resolve("quickstart.safetensors"));
+             var b = org.lorascripts.io.SafetensorsFile.open(cli.resolve("quickstart.safetensors"))) {
+            assertEquals(new java.util.TreeSet<>(a.names()), new java.util.TreeSet<>(b.names()));
+            assertTrue(a.names().size() > 10, a.names().toString());
+            for (String name : a.names()) {
+                double[] x = values(a, name), y = values(b, name);
+                assertEquals(x.length, y.length, name);
+                for (int i = 0; i < x.length; i++) {
+                    assertEquals(x[i], y[i], 1e-6 * Math.max(1, Math.abs(x[i])), name + "[" + i + "]");
+                }
+            }
+        }
+        assertEquals(losses(gui), losses(cli));
+        assertEquals(2, losses(cli).size(), losses(cli).toString());
+    }
+
+    static double[] values(org.lorascripts.io.SafetensorsFile f, String name) {
+        var info = f.info(name);
+        var data = f.data(name);
+        int n = Math.toIntExact(info.numel());
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = switch (info.dtype()) {
+                case F32 -> data.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+                case F16 -> org.lorascripts.io.HalfFloats.halfToFloat(data.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                case BF16 -> org.lorascripts.io.HalfFloats.bfloat16ToFloat(data.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                default -> throw new AssertionError(name + ": unexpected dtype " + info.dtype());
+            };
+        }
+        return out;
+    }
+
+    /** step -> train/loss of a run's logs/metrics.jsonl. */
+    static java.util.Map<Long, Double> losses(Path out) throws IOException {
+        java.util.Map<Long, Double> m = new java.util.TreeMap<>();
+        for (String line : Files.readAllLines(out.resolve("logs/metrics.jsonl"))) {
+            var o = org.lorascripts.io.Json.parse(line);
+            if (o.path("train/loss").isNumber()) m.put(o.path("step").asLong(), o.path("train/loss").asDouble());
+        }
+        return m;
+    }
+
+    @Test @Order(4)
     void stopSavesACheckpointAndResumeContinuesFromIt() {
         browser.findElement(By.id("tab-train")).click();
         set("max_steps", "400");
@@ -167,7 +237,7 @@ class GuiBrowserTest {
         waitUpTo(120).until(d -> "stopped".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
     }
 
-    @Test @Order(4)
+    @Test @Order(5)
     void aCaptionEditedOnTheDatasetPageChangesTheFile() throws IOException {
         Path data = Files.createDirectories(work.resolve("data"));
         Files.copy(Path.of("examples/quickstart_data/blue_square.png"), data.resolve("blue_square.png"));
@@ -207,7 +277,7 @@ class GuiBrowserTest {
         assertEquals("shapes", Files.readString(data.resolve("cyan_circle.txt")).strip());
     }
 
-    @Test @Order(5)
+    @Test @Order(7)
     void theModelsPageShowsInfoAndSamplesTheLoraTrainedAbove() throws IOException {
         String lora = work.resolve("out/quickstart.safetensors").toString();
         browser.findElement(By.id("tab-models")).click();
@@ -238,7 +308,7 @@ class GuiBrowserTest {
         screenshot("gui-models.png");
     }
 
-    @Test @Order(6)
+    @Test @Order(8)
     void theLabelsSwitchToSimplifiedChinese() {
         new Select(browser.findElement(By.id("lang"))).selectByValue("zh");
         assertEquals("训练", text("tab-train"));

@@ -318,7 +318,7 @@ function showLabel(job) {
   out.textContent = job.log;
   out.scrollTop = out.scrollHeight;
   const prog = $("lb-progress");
-  if (job.total !== undefined) { prog.max = Math.max(job.total, 1); prog.value = job.done; }
+  if (job.total !== undefined) { prog.classList.remove("hidden"); prog.max = Math.max(job.total, 1); prog.value = job.done; }
   $("lb-status").textContent = (job.total !== undefined ? t("labelDone") + " " + job.done + " / " + job.total : t(job.state))
     + (job.file ? " · " + t("labelCurrent") + " " + job.file : "") + (job.errors && job.errors.length ? " · " + t("labelErrors") + " " + job.errors.length : "");
   $("lb-errors").textContent = "";

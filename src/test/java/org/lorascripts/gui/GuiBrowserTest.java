@@ -274,7 +274,39 @@ class GuiBrowserTest {
         browser.findElement(By.id("lb-run")).click();
         waitUpTo(120).until(d -> text("tag-freq").contains("shapes 2"));
         assertTrue(text("lb-output").contains("labeled 2"), text("lb-output"));
+        // the end of the SSE stream: images done of all, the progress bar full
+        assertTrue(text("lb-status").startsWith("done 2 / 2"), text("lb-status"));
+        assertEquals("2", browser.findElement(By.id("lb-progress")).getAttribute("value"));
         assertEquals("shapes", Files.readString(data.resolve("cyan_circle.txt")).strip());
+    }
+
+    @Test @Order(6)
+    void theTextPreviewShowsWhatTrainingTrainsOn() throws IOException {
+        Path chat = work.resolve("chat.jsonl");
+        Files.writeString(chat, "{\"messages\": [{\"role\": \"user\", \"content\": \"How long does green tea steep?\"},"
+                + " {\"role\": \"assistant\", \"content\": \"Two to three minutes.\"}]}\n");
+        WebElement path = browser.findElement(By.id("tp-path"));
+        path.clear();
+        path.sendKeys(chat.toString());
+        new Select(browser.findElement(By.id("tp-template"))).selectByValue("chatml");
+        browser.findElement(By.id("tp-run")).click();
+        waitUpTo(60).until(d -> d.findElements(By.cssSelector("#tp-examples .tp-example")).size() == 1);
+        assertTrue(text("tp-status").contains("builtin:tiny-llama") && text("tp-status").contains("chatml"), text("tp-status"));
+        String trained = String.join("", browser.findElements(By.cssSelector("#tp-examples .tok-target")).stream().map(WebElement::getText).toList());
+        String context = String.join("", browser.findElements(By.cssSelector("#tp-examples .tok-context")).stream().map(WebElement::getText).toList());
+        assertTrue(trained.contains("Two to three minutes."), trained);
+        assertFalse(trained.contains("green tea steep"), trained);
+        assertTrue(context.contains("<|im_start|>user") && context.contains("How long does green tea steep?"), context);
+        // train_on_inputs: the question is trained on too
+        browser.findElement(By.id("tp-inputs")).click();
+        browser.findElement(By.id("tp-run")).click();
+        waitUpTo(60).until(d -> d.findElements(By.cssSelector("#tp-examples .tok-target")).stream().anyMatch(e -> e.getText().contains("green tea steep")));
+        browser.findElement(By.id("tp-inputs")).click();
+        browser.findElement(By.id("tp-run")).click();
+        waitUpTo(60).until(d -> d.findElements(By.cssSelector("#tp-examples .tok-context")).stream().anyMatch(e -> e.getText().contains("green tea steep")));
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('tp-status').scrollIntoView()");
+        screenshot("gui-text-preview.png");
+        ((JavascriptExecutor) browser).executeScript("window.scrollTo(0, 0)");
     }
 
     @Test @Order(7)

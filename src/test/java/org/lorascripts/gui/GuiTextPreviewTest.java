@@ -178,6 +178,21 @@ class GuiTextPreviewTest {
         assertTrue(missing.body().startsWith("error: ") && missing.body().contains("none.jsonl"), missing.body());
         var outside = preview(form("/etc/passwd", "auto", false, 64), 3);
         assertEquals(403, outside.status(), outside.body());
+        // paths outside the roots are refused wherever they come from: train_data, base_model
+        Path away = Files.createDirectories(tmp.resolve("outside"));
+        Files.writeString(away.resolve("chat.jsonl"), Files.readString(root.resolve("data/chat.jsonl")));
+        Files.writeString(away.resolve("config.json"), "{}");
+        Map<String, String> list = form("data/chat.jsonl", "auto", false, 64);
+        list.remove("train_data_dir");
+        list.put("train_data", away.resolve("chat.jsonl").toString());
+        var fromList = preview(list, 3);
+        assertEquals(403, fromList.status(), fromList.body());
+        Map<String, String> model = form("data/chat.jsonl", "auto", false, 64);
+        model.put("base_model", away.toString());
+        assertEquals(403, preview(model, 3).status());
+        var noToken = GuiSecurityTest.send(port, "POST", "/api/dataset/text-preview", "127.0.0.1:" + port,
+                "{\"form\":{},\"count\":1}");
+        assertEquals(403, noToken.status());
         var count = preview(form("data/chat.jsonl", "auto", false, 64), 0);
         assertEquals(400, count.status());
         assertEquals("error: show 1..50 examples, not 0", count.body());

@@ -35,7 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The web app end to end in a real browser: Debian's headless chromium driven by Selenium through
  * /usr/bin/chromedriver (given explicitly, so nothing is downloaded). One browser session for the whole
  * class: load the quickstart preset, see the CLI's validation message for a bad value, shorten the run
- * through the form, start it, and watch progress arrive by SSE until the run finishes with its samples.
+ * through the form, start it, and watch progress arrive by SSE until the run finishes with its samples; train
+ * the YAML the app wrote for that run from the CLI and get the same LoRA; stop and resume a run; edit, bulk-edit
+ * and label captions (the labeler's progress streamed); preview text data as training renders and masks it;
+ * the Models page; the Chinese labels.
  * Screenshots of each page go to target/gui-screenshots, or to -Dgui.screenshots=DIR (docs/images for the
  * README). Skipped, with one line saying why, where chromium and chromedriver are not installed.
  */

@@ -171,6 +171,30 @@ class GuiTextPreviewTest {
         assertEquals("text", cut.path("kind").asText());
     }
 
+    /**
+     * A local HF folder (the built-in model's files copied) with its own chat_template.jinja: chat_template auto
+     * takes it, and the trainer tokenises the rendered conversation whole, a token trained on when its
+     * characters overlap an assistant turn.
+     */
+    @Test
+    void aLocalModelFolderWithItsOwnJinjaTemplate() throws IOException {
+        Path model = Files.createDirectories(root.resolve("models/tiny"));
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(org.lorascripts.models.llm.TinyLlamaBuiltin.ensureCached().resolve(f), model.resolve(f));
+        }
+        Files.writeString(model.resolve("chat_template.jinja"), "{% for m in messages %}{{ '### ' + m['role'] + ': ' + m['content'] + '\n' }}"
+                + "{% endfor %}{% if add_generation_prompt %}{{ '### assistant: ' }}{% endif %}");
+        Map<String, String> f = form("data/chat.jsonl", "auto", false, 256);
+        f.put("base_model", "models/tiny");
+        JsonNode p = previewEqualsTrainer(f, 2);
+        assertTrue(p.path("template").asText().contains("chat_template.jinja"), p.path("template").asText());
+        JsonNode second = p.path("examples").get(1);
+        String trained = text(second, true);
+        assertTrue(trained.contains("Hot, not boiling.") && trained.contains("bitter."), trained);
+        assertFalse(trained.contains("Hot or boiling water?"), trained);
+        assertTrue(text(second, false).contains("### user: Why?"), text(second, false));
+    }
+
     @Test
     void badInputIsOneLine() throws IOException {
         var missing = preview(form("data/none.jsonl", "auto", false, 64), 3);

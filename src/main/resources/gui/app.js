@@ -313,24 +313,93 @@ async function bulkCaptions() {
   } catch (e) { out.textContent = e.message; }
 }
 
+function showLabel(job) {
+  const out = $("lb-output");
+  out.textContent = job.log;
+  out.scrollTop = out.scrollHeight;
+  const prog = $("lb-progress");
+  if (job.total !== undefined) { prog.classList.remove("hidden"); prog.max = Math.max(job.total, 1); prog.value = job.done; }
+  $("lb-status").textContent = (job.total !== undefined ? t("labelDone") + " " + job.done + " / " + job.total : t(job.state))
+    + (job.file ? " · " + t("labelCurrent") + " " + job.file : "") + (job.errors && job.errors.length ? " · " + t("labelErrors") + " " + job.errors.length : "");
+  $("lb-errors").textContent = "";
+  showList($("lb-errors"), job.errors || []);
+}
+
+// the labeler's progress arrives by SSE (done / total, the current file, errors); polling only where the stream fails
+function followLabel(id) {
+  return new Promise((resolve) => {
+    let ended = false;
+    const es = new EventSource("/api/dataset/label/" + encodeURIComponent(id) + "/events");
+    es.addEventListener("progress", (ev) => showLabel(JSON.parse(ev.data)));
+    es.addEventListener("end", (ev) => { ended = true; es.close(); const job = JSON.parse(ev.data); showLabel(job); resolve(job); });
+    es.onerror = async () => {
+      if (ended) return;
+      es.close();
+      let job = await api("/api/dataset/label/" + encodeURIComponent(id));
+      while (job.state === "running") {
+        showLabel(job);
+        await new Promise((r) => setTimeout(r, 1000));
+        job = await api("/api/dataset/label/" + encodeURIComponent(id));
+      }
+      showLabel(job);
+      resolve(job);
+    };
+  });
+}
+
 async function label() {
   const out = $("lb-output");
   out.classList.remove("hidden");
   $("lb-run").disabled = true;
   try {
-    let job = await api("/api/dataset/label", {
+    const job = await api("/api/dataset/label", {
       path: $("dataset-path").value, backend: $("lb-backend").value, model: $("lb-model").value,
       threshold: Number($("lb-threshold").value), trigger: $("lb-trigger").value, overwrite: $("lb-overwrite").checked
     });
-    while (job.state === "running") {
-      out.textContent = job.log;
-      await new Promise((r) => setTimeout(r, 1000));
-      job = await api("/api/dataset/label/" + encodeURIComponent(job.id));
-    }
-    out.textContent = job.log;
+    showLabel(job);
+    await followLabel(job.id);
     await openDataset();
   } catch (e) { out.textContent = e.message; }
   $("lb-run").disabled = false;
+}
+
+// the first training examples of a text dataset, rendered, tokenised and masked by the trainer's own code (server side)
+async function textPreview() {
+  $("tp-run").disabled = true;
+  $("tp-status").textContent = t("working");
+  const box = $("tp-examples");
+  box.textContent = "";
+  try {
+    const form = {
+      base_model: $("tp-base").value, train_data_dir: $("tp-path").value, chat_template: $("tp-template").value,
+      max_seq_len: $("tp-max").value, train_on_inputs: String($("tp-inputs").checked)
+    };
+    const p = await api("/api/dataset/text-preview", { form, count: Number($("tp-count").value) });
+    $("tp-status").textContent = p.model + " · " + t("template") + " " + p.template + " · " + p.total + " " + t("trainingExamples")
+      + " · max_seq_len " + p.maxSeqLen + (p.packing ? " (packing)" : "") + (p.trainOnInputs ? " · train_on_inputs" : "");
+    for (const e of p.examples) {
+      const card = document.createElement("div");
+      card.className = "tp-example";
+      const head = document.createElement("div");
+      head.className = "name";
+      head.textContent = e.origin + " · " + e.kind + " · " + e.tokens + " " + t("tokens") + " · " + e.trained + " " + t("trained")
+        + (e.truncated ? " · " + t("truncated") : "") + (e.skipped ? " · " + t("skipped") : "");
+      const pre = document.createElement("pre");
+      pre.className = "tp-text";
+      for (const s of e.spans) {
+        const span = document.createElement("span");
+        span.className = s.cut ? "tok-cut" : s.target ? "tok-target" : "tok-context";
+        span.textContent = s.text;
+        span.title = s.ids.length + " " + t("tokens") + ": " + s.ids.join(" ");
+        pre.appendChild(span);
+      }
+      card.append(head, pre);
+      box.appendChild(card);
+    }
+  } catch (e) {
+    $("tp-status").textContent = e.data && e.data.errors ? e.data.errors.map((x) => "error: " + x).join("\n") : e.message;
+  }
+  $("tp-run").disabled = false;
 }
 
 function tagFrequency() {
@@ -411,6 +480,7 @@ async function init() {
   $("open-dataset").addEventListener("click", openDataset);
   $("bulk-run").addEventListener("click", bulkCaptions);
   $("lb-run").addEventListener("click", label);
+  $("tp-run").addEventListener("click", textPreview);
   $("info-run").addEventListener("click", modelInfo);
   $("pg-run").addEventListener("click", playground);
   $("tg-run").addEventListener("click", textPlayground);

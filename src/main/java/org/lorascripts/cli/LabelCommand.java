@@ -99,7 +99,27 @@ public final class LabelCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "4", description = "Images per model call (default ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--progress-file", paramLabel = "FILE",
+            description = "Also append progress as JSON lines ({\"done\", \"total\", \"file\", \"unreadable\"}) to FILE, one before each batch and one at the end (the web app reads it).")
+    Path progressFile;
+
     @Spec CommandSpec spec;
+
+    /** The labeler, with its progress also written to --progress-file when given. */
+    private Labeler labeler(ImageTagger tagger, PrintStream err) {
+        Labeler l = new Labeler(tagger, err);
+        if (progressFile == null) return l;
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        return l.onProgress((done, total, file, unreadable) -> {
+            String line = json.createObjectNode().put("done", done).put("total", total).put("file", file)
+                    .put("unreadable", unreadable).toString() + "\n";
+            try {
+                java.nio.file.Files.writeString(progressFile, line, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (java.io.IOException e) {
+                throw new LabelException("--progress-file " + progressFile + ": cannot write it (" + e.getMessage() + ")");
+            }
+        });
+    }
 
     @Override
     public Integer call() {
@@ -115,7 +135,7 @@ public final class LabelCommand implements Callable<Integer> {
                 if (NONE.equals(model)) throw new LabelException(NO_BLIP_MODEL_MESSAGE);
                 Path folder = modelFolder(HubModels.DEFAULT_CAPTIONER, FileSelection.AUTO);
                 try (ImageTagger captioner = BlipCaptioner.open(folder, new BlipCaptioner.Options(maxLength, prompt, beams))) {
-                    Labeler.Summary summary = new Labeler(captioner, err)
+                    Labeler.Summary summary = labeler(captioner, err)
                             .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
                     System.out.println(summary.line());
                 }
@@ -129,7 +149,7 @@ public final class LabelCommand implements Callable<Integer> {
             }
             Path folder = none ? null : modelFolder(HubModels.DEFAULT_TAGGER, FileSelection.files(Wd14Tagger.MODEL_FILE, SelectedTags.FILE_NAME));
             try (ImageTagger tagger = none ? ImageTagger.none() : Wd14Tagger.open(folder, selection)) {
-                Labeler.Summary summary = new Labeler(tagger, err)
+                Labeler.Summary summary = labeler(tagger, err)
                         .run(new Labeler.Options(input, fmt, csvFile, trigger, overwrite, batchSize));
                 System.out.println(summary.line());
             }

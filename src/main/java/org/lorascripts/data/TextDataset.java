@@ -46,6 +46,15 @@ public final class TextDataset {
         return TextDatasetLoader.load(trainData, options, tokenizer);
     }
 
+    /**
+     * An example longer than max_seq_len as an unpacked run trains it: the first {@code maxSeqLen}
+     * tokens (the start kept, the rest dropped); shorter examples unchanged.
+     */
+    public static TokenizedExample truncate(TokenizedExample e, int maxSeqLen) {
+        if (e.length() <= maxSeqLen) return e;
+        return new TokenizedExample(Arrays.copyOf(e.inputIds(), maxSeqLen), Arrays.copyOf(e.labels(), maxSeqLen));
+    }
+
     public int size() { return packed() ? sequences.size() : examples.size(); }
 
     public boolean packed() { return sequences != null; }

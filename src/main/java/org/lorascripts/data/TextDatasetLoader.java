@@ -2,7 +2,6 @@ package org.lorascripts.data;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.lorascripts.config.ChatTemplate;
@@ -57,7 +56,7 @@ final class TextDatasetLoader {
             longest = Math.max(longest, e.length());
             if (!pack && e.length() > max) {
                 truncated++;
-                e = new TokenizedExample(Arrays.copyOf(e.inputIds(), max), Arrays.copyOf(e.labels(), max));
+                e = TextDataset.truncate(e, max);
             }
             // A row with no target adds nothing but can make a batch's token-mean loss 0/0.
             if (e.targetCount() == 0) { dropped++; continue; }

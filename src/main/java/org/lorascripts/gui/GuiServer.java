@@ -72,6 +72,7 @@ public final class GuiServer implements AutoCloseable {
                     .result(json(JSON.createObjectNode().set("errors", JSON.valueToTree(e.problems())))));
             config.routes.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
             config.routes.exception(org.lorascripts.data.DatasetException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
+            config.routes.exception(org.lorascripts.train.TrainingException.class, (e, ctx) -> ctx.status(400).result("error: " + e.getMessage()));
             config.routes.exception(IllegalStateException.class, (e, ctx) -> ctx.status(409).result("error: " + e.getMessage()));
             config.routes.get("/", ctx -> ctx.html(indexHtml).header("Cache-Control", "no-store"));
             config.routes.get("/assets/{name}", this::asset);
@@ -111,6 +112,7 @@ public final class GuiServer implements AutoCloseable {
             config.routes.post("/api/models/sample", this::modelSample);
             config.routes.post("/api/models/generate", this::modelGenerate);
             config.routes.post("/api/dataset/label", this::label);
+            config.routes.post("/api/dataset/text-preview", this::textPreview);
             config.routes.get("/api/dataset/label/{id}", ctx -> sendJson(ctx, models.labelStatus(ctx.pathParam("id"))));
             config.routes.get("/api/models/sample/{id}/{file}", ctx -> {
                 Path file = models.sampleFile(ctx.pathParam("id"), ctx.pathParam("file"));
@@ -123,6 +125,34 @@ public final class GuiServer implements AutoCloseable {
                 String folder = body.path("folder").asText("").strip();
                 Path written = Dataset.writeCaption(folder.isEmpty() ? null : roots.resolve(folder), image, body.path("caption").asText(""));
                 sendJson(ctx, JSON.createObjectNode().put("saved", written.toString()));
+            });
+            config.routes.sse("/api/dataset/label/{id}/events", client -> {
+                String id = client.ctx().pathParam("id");
+                ObjectNode status;
+                try {
+                    status = models.labelStatus(id);
+                } catch (IllegalArgumentException e) {
+                    client.sendEvent("end", json(JSON.createObjectNode().put("id", id).put("state", "failed").put("log", "error: " + e.getMessage())));
+                    return;
+                }
+                String sent = null;
+                // a progress event whenever something changed (checked four times a second), then one "end" event
+                while (!client.terminated()) {
+                    String now = json(status);
+                    if (!now.equals(sent)) client.sendEvent("progress", now);
+                    sent = now;
+                    if (!"running".equals(status.path("state").asText())) {
+                        client.sendEvent("end", now);
+                        break;
+                    }
+                    try {
+                        Thread.sleep(250);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                    status = models.labelStatus(id);
+                }
             });
             config.routes.sse("/api/runs/{id}/events", client -> {
                 Runs.Run r = runs.get(client.ctx().pathParam("id"));
@@ -299,6 +329,20 @@ public final class GuiServer implements AutoCloseable {
         if (!model.isEmpty() && !"none".equals(model)) model = roots.resolve(model).toString();
         sendJson(ctx, models.startLabel(folder, b.path("backend").asText("wd14"), b.path("threshold").asDouble(0.35),
                 b.path("trigger").asText(""), model, b.path("overwrite").asBoolean(false)));
+    }
+
+    /**
+     * The first training examples of a text config ({"form": the text keys, "count": N}) as the trainer renders,
+     * tokenises and masks them ({@link org.lorascripts.tasks.llm.TextPreview}); the form is read by the CLI's
+     * loader, so its keys, defaults and messages are the trainer's.
+     */
+    private void textPreview(Context ctx) throws IOException {
+        Map<String, String> form = form(ctx);
+        form.put("task_type", "text-generation");
+        int count = JSON.readTree(ctx.body()).path("count").asInt(5);
+        var loaded = ConfigLoader.loadText(FormYaml.toYaml(form), "gui.yaml", roots.workDir(), List.of());
+        for (var p : loaded.config().text().trainData()) roots.resolve(p.toString());
+        sendJson(ctx, JSON.valueToTree(org.lorascripts.tasks.llm.TextPreview.of(loaded.config(), count)));
     }
 
     private void datasetImage(Context ctx) throws IOException {

@@ -137,8 +137,11 @@ final class Models {
         return JSON.createObjectNode().put("exitCode", r.exitCode()).put("output", r.output());
     }
 
-    /** A {@code ./lora label} run in the background; its console goes to a file the page polls. */
-    record LabelJob(String id, Process process, Path console) {}
+    /**
+     * A {@code ./lora label} run in the background; its console goes to a file and its progress to
+     * {@code progress.jsonl} ({@code --progress-file}), which the page reads by SSE ({@link #labelStatus}).
+     */
+    record LabelJob(String id, Process process, Path console, Path progress) {}
 
     private final java.util.Map<String, LabelJob> labelJobs = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -171,12 +174,18 @@ final class Models {
         String id = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
         Path dir = Files.createDirectories(sampleHome.resolveSibling("label").resolve(id));
         Path console = dir.resolve("console.log");
+        Path progress = dir.resolve("progress.jsonl");
+        cmd.add("--progress-file=" + progress);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(console.toFile()).start();
-        labelJobs.put(id, new LabelJob(id, p, console));
+        labelJobs.put(id, new LabelJob(id, p, console, progress));
         return labelStatus(id);
     }
 
-    /** The labeling's state (running, finished, failed), exit code and the tail of its console. */
+    /**
+     * The labeling's state (running, finished, failed), exit code, progress (images done of total, the file
+     * being labeled, unreadable images: the last line of its progress file), the warning and error lines of
+     * its console and the console's tail.
+     */
     ObjectNode labelStatus(String id) {
         LabelJob j = labelJobs.get(id);
         if (j == null) throw new IllegalArgumentException("no labeling " + id);
@@ -184,8 +193,40 @@ final class Models {
         boolean alive = j.process().isAlive();
         o.put("state", alive ? "running" : j.process().exitValue() == 0 ? "finished" : "failed");
         if (!alive) o.put("exitCode", j.process().exitValue());
-        o.put("log", Runs.tail(j.console()));
+        String last = lastLine(j.progress());
+        if (!last.isEmpty()) {
+            try {
+                var p = JSON.readTree(last);
+                o.put("done", p.path("done").asInt()).put("total", p.path("total").asInt())
+                        .put("file", p.path("file").asText("")).put("unreadable", p.path("unreadable").asInt());
+            } catch (IOException e) {
+                // a line being written: the next update reads it whole
+            }
+        }
+        String log = Runs.tail(j.console());
+        var errors = o.putArray("errors");
+        log.lines().filter(l -> l.startsWith("warning: ") || l.startsWith("error: ")).forEach(errors::add);
+        o.put("log", log);
         return o;
+    }
+
+    /** The last complete line of a small JSON-lines file (its last 4 KiB), or "". */
+    private static String lastLine(Path file) {
+        if (!Files.isRegularFile(file)) return "";
+        try (var f = new java.io.RandomAccessFile(file.toFile(), "r")) {
+            long len = f.length();
+            int n = (int) Math.min(len, 4096);
+            byte[] b = new byte[n];
+            f.seek(len - n);
+            f.readFully(b);
+            String text = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+            int end = text.lastIndexOf('\n');
+            if (end < 0) return "";
+            int start = text.lastIndexOf('\n', end - 1) + 1;
+            return text.substring(start, end);
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** Ends a labeling still running (the server is shutting down). */

@@ -38,13 +38,28 @@ public final class Labeler {
         }
     }
 
+    /**
+     * Told before each batch (the first image it labels now) and once at the end ({@code file} empty):
+     * images done of those to label, and how many could not be read so far.
+     */
+    public interface Listener {
+        void update(int done, int total, String file, int unreadable);
+    }
+
     private final ImageTagger tagger;
     private final PrintStream log;
+    private Listener listener = (done, total, file, unreadable) -> {};
 
     /** {@code log} receives progress lines and per-file warnings. */
     public Labeler(ImageTagger tagger, PrintStream log) {
         this.tagger = tagger;
         this.log = log;
+    }
+
+    /** Where batch-by-batch progress goes besides the log's progress lines (the web app's progress file). */
+    public Labeler onProgress(Listener l) {
+        this.listener = l;
+        return this;
     }
 
     public Summary run(Options options) {
@@ -67,6 +82,7 @@ public final class Labeler {
         // Captions made before a failure (a model error mid-run) are still written.
         try {
             for (int from = 0; from < todo.size(); from += batchSize) {
+                listener.update(from, todo.size(), todo.get(from), unreadable);
                 List<String> names = new ArrayList<>();
                 List<RgbaImage> pixels = new ArrayList<>();
                 for (String name : todo.subList(from, Math.min(todo.size(), from + batchSize))) {
@@ -92,6 +108,7 @@ public final class Labeler {
         } finally {
             store.putAll(pending);
         }
+        listener.update(todo.size(), todo.size(), "", unreadable);
         return new Summary(labeled, skipped, unreadable);
     }
 

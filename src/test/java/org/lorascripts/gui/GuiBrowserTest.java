@@ -35,7 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The web app end to end in a real browser: Debian's headless chromium driven by Selenium through
  * /usr/bin/chromedriver (given explicitly, so nothing is downloaded). One browser session for the whole
  * class: load the quickstart preset, see the CLI's validation message for a bad value, shorten the run
- * through the form, start it, and watch progress arrive by SSE until the run finishes with its samples.
+ * through the form, start it, and watch progress arrive by SSE until the run finishes with its samples; train
+ * the YAML the app wrote for that run from the CLI and get the same LoRA; stop and resume a run; edit, bulk-edit
+ * and label captions (the labeler's progress streamed); preview text data as training renders and masks it;
+ * the Models page; the Chinese labels.
  * Screenshots of each page go to target/gui-screenshots, or to -Dgui.screenshots=DIR (docs/images for the
  * README). Skipped, with one line saying why, where chromium and chromedriver are not installed.
  */
@@ -147,7 +150,77 @@ class GuiBrowserTest {
         screenshot("gui-runs.png");
     }
 
+    /**
+     * The run above was set up in the browser only (the quickstart preset, steps and output folder through the
+     * form, Start). The YAML the app wrote for it, trained again by {@code ./lora train --config FILE} (the CLI's
+     * Main in a child process, as the app starts it), gives the same LoRA: the same tensor names and values
+     * (CPU, seed 42: equal within 1e-6) and the same loss at every step of metrics.jsonl.
+     */
     @Test @Order(3)
+    void theYamlTheAppWroteTrainsTheSameLoraFromTheCli() throws Exception {
+        Path yaml;
+        try (var dirs = Files.list(work.resolve(".lora-gui/runs"))) {
+            yaml = dirs.map(d -> d.resolve("config.yaml")).filter(Files::isRegularFile)
+                    .filter(f -> {
+                        try {
+                            return Files.readString(f).contains("max_steps: 2");
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }).findFirst().orElseThrow();
+        }
+        Path gui = work.resolve("out-gui");
+        Files.move(work.resolve("out"), gui);
+        List<String> cmd = new java.util.ArrayList<>(Runs.thisCli());
+        cmd.addAll(List.of("train", "--config", yaml.toString()));
+        Path console = work.resolve("cli-train.log");
+        Process p = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true).redirectOutput(console.toFile()).start();
+        assertTrue(p.waitFor(400, java.util.concurrent.TimeUnit.SECONDS), "the CLI run ends");
+        assertEquals(0, p.exitValue(), Files.readString(console));
+        Path cli = work.resolve("out");
+        try (var a = org.lorascripts.io.SafetensorsFile.open(gui.resolve("quickstart.safetensors"));
+             var b = org.lorascripts.io.SafetensorsFile.open(cli.resolve("quickstart.safetensors"))) {
+            assertEquals(new java.util.TreeSet<>(a.names()), new java.util.TreeSet<>(b.names()));
+            assertTrue(a.names().size() > 10, a.names().toString());
+            for (String name : a.names()) {
+                double[] x = values(a, name), y = values(b, name);
+                assertEquals(x.length, y.length, name);
+                for (int i = 0; i < x.length; i++) {
+                    assertEquals(x[i], y[i], 1e-6 * Math.max(1, Math.abs(x[i])), name + "[" + i + "]");
+                }
+            }
+        }
+        assertEquals(losses(gui), losses(cli));
+        assertEquals(2, losses(cli).size(), losses(cli).toString());
+    }
+
+    static double[] values(org.lorascripts.io.SafetensorsFile f, String name) {
+        var info = f.info(name);
+        var data = f.data(name);
+        int n = Math.toIntExact(info.numel());
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = switch (info.dtype()) {
+                case F32 -> data.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+                case F16 -> org.lorascripts.io.HalfFloats.halfToFloat(data.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                case BF16 -> org.lorascripts.io.HalfFloats.bfloat16ToFloat(data.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                default -> throw new AssertionError(name + ": unexpected dtype " + info.dtype());
+            };
+        }
+        return out;
+    }
+
+    /** step -> train/loss of a run's logs/metrics.jsonl. */
+    static java.util.Map<Long, Double> losses(Path out) throws IOException {
+        java.util.Map<Long, Double> m = new java.util.TreeMap<>();
+        for (String line : Files.readAllLines(out.resolve("logs/metrics.jsonl"))) {
+            var o = org.lorascripts.io.Json.parse(line);
+            if (o.path("train/loss").isNumber()) m.put(o.path("step").asLong(), o.path("train/loss").asDouble());
+        }
+        return m;
+    }
+
+    @Test @Order(4)
     void stopSavesACheckpointAndResumeContinuesFromIt() {
         browser.findElement(By.id("tab-train")).click();
         set("max_steps", "400");
@@ -167,7 +240,7 @@ class GuiBrowserTest {
         waitUpTo(120).until(d -> "stopped".equals(d.findElement(By.id("run-state")).getAttribute("data-state")));
     }
 
-    @Test @Order(4)
+    @Test @Order(5)
     void aCaptionEditedOnTheDatasetPageChangesTheFile() throws IOException {
         Path data = Files.createDirectories(work.resolve("data"));
         Files.copy(Path.of("examples/quickstart_data/blue_square.png"), data.resolve("blue_square.png"));
@@ -204,10 +277,42 @@ class GuiBrowserTest {
         browser.findElement(By.id("lb-run")).click();
         waitUpTo(120).until(d -> text("tag-freq").contains("shapes 2"));
         assertTrue(text("lb-output").contains("labeled 2"), text("lb-output"));
+        // the end of the SSE stream: images done of all, the progress bar full
+        assertTrue(text("lb-status").startsWith("done 2 / 2"), text("lb-status"));
+        assertEquals("2", browser.findElement(By.id("lb-progress")).getAttribute("value"));
         assertEquals("shapes", Files.readString(data.resolve("cyan_circle.txt")).strip());
     }
 
-    @Test @Order(5)
+    @Test @Order(6)
+    void theTextPreviewShowsWhatTrainingTrainsOn() throws IOException {
+        Path chat = work.resolve("chat.jsonl");
+        Files.writeString(chat, "{\"messages\": [{\"role\": \"user\", \"content\": \"How long does green tea steep?\"},"
+                + " {\"role\": \"assistant\", \"content\": \"Two to three minutes.\"}]}\n");
+        WebElement path = browser.findElement(By.id("tp-path"));
+        path.clear();
+        path.sendKeys(chat.toString());
+        new Select(browser.findElement(By.id("tp-template"))).selectByValue("chatml");
+        browser.findElement(By.id("tp-run")).click();
+        waitUpTo(60).until(d -> d.findElements(By.cssSelector("#tp-examples .tp-example")).size() == 1);
+        assertTrue(text("tp-status").contains("builtin:tiny-llama") && text("tp-status").contains("chatml"), text("tp-status"));
+        String trained = String.join("", browser.findElements(By.cssSelector("#tp-examples .tok-target")).stream().map(WebElement::getText).toList());
+        String context = String.join("", browser.findElements(By.cssSelector("#tp-examples .tok-context")).stream().map(WebElement::getText).toList());
+        assertTrue(trained.contains("Two to three minutes."), trained);
+        assertFalse(trained.contains("green tea steep"), trained);
+        assertTrue(context.contains("<|im_start|>user") && context.contains("How long does green tea steep?"), context);
+        // train_on_inputs: the question is trained on too
+        browser.findElement(By.id("tp-inputs")).click();
+        browser.findElement(By.id("tp-run")).click();
+        waitUpTo(60).until(d -> d.findElements(By.cssSelector("#tp-examples .tok-target")).stream().anyMatch(e -> e.getText().contains("green tea steep")));
+        browser.findElement(By.id("tp-inputs")).click();
+        browser.findElement(By.id("tp-run")).click();
+        waitUpTo(60).until(d -> d.findElements(By.cssSelector("#tp-examples .tok-context")).stream().anyMatch(e -> e.getText().contains("green tea steep")));
+        ((JavascriptExecutor) browser).executeScript("document.getElementById('tp-status').scrollIntoView()");
+        screenshot("gui-text-preview.png");
+        ((JavascriptExecutor) browser).executeScript("window.scrollTo(0, 0)");
+    }
+
+    @Test @Order(7)
     void theModelsPageShowsInfoAndSamplesTheLoraTrainedAbove() throws IOException {
         String lora = work.resolve("out/quickstart.safetensors").toString();
         browser.findElement(By.id("tab-models")).click();
@@ -238,7 +343,7 @@ class GuiBrowserTest {
         screenshot("gui-models.png");
     }
 
-    @Test @Order(6)
+    @Test @Order(8)
     void theLabelsSwitchToSimplifiedChinese() {
         new Select(browser.findElement(By.id("lang"))).selectByValue("zh");
         assertEquals("训练", text("tab-train"));

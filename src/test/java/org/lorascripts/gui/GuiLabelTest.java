@@ -69,18 +69,25 @@ class GuiLabelTest {
         Path real = root.toRealPath();
         assertEquals("finished", done.path("state").asText());
         assertEquals("label --input=" + real.resolve("data") + " --format=txt --backend=wd14 --threshold=0.5 --trigger=--mystyle --model="
-                + real.resolve("tagger") + " --overwrite\n", done.path("log").asText());
+                + real.resolve("tagger") + " --overwrite" + progressArg(done), done.path("log").asText());
 
         var none = post("{\"path\":\"data\",\"model\":\"none\",\"trigger\":\"star\"}");
         assertEquals(200, none.status(), none.body());
-        assertEquals("label --input=" + real.resolve("data") + " --format=txt --backend=wd14 --threshold=0.35 --trigger=star --model=none\n",
-                waitFor(JSON.readTree(none.body()).path("id").asText()).path("log").asText());
+        JsonNode noneDone = waitFor(JSON.readTree(none.body()).path("id").asText());
+        assertEquals("label --input=" + real.resolve("data") + " --format=txt --backend=wd14 --threshold=0.35 --trigger=star --model=none" + progressArg(noneDone),
+                noneDone.path("log").asText());
 
         // a folder with a metadata.csv is labeled into it
         var csv = post("{\"path\":\"csv\",\"model\":\"none\",\"trigger\":\"star\"}");
         assertEquals(200, csv.status(), csv.body());
-        assertEquals("label --input=" + real.resolve("csv") + " --format=csv --backend=wd14 --threshold=0.35 --trigger=star --model=none\n",
-                waitFor(JSON.readTree(csv.body()).path("id").asText()).path("log").asText());
+        JsonNode csvDone = waitFor(JSON.readTree(csv.body()).path("id").asText());
+        assertEquals("label --input=" + real.resolve("csv") + " --format=csv --backend=wd14 --threshold=0.35 --trigger=star --model=none"
+                + progressArg(csvDone), csvDone.path("log").asText());
+    }
+
+    /** The last argument: the job's progress file, in the app's folder of that labeling. */
+    static String progressArg(JsonNode job) throws IOException {
+        return " --progress-file=" + root.resolve(".lora-gui/label/" + job.path("id").asText() + "/progress.jsonl") + "\n";
     }
 
     @Test

@@ -10,6 +10,7 @@ The profiled pass is slower than an unprofiled one: its times are for the breakd
 Usage: python3 tools/profile_reference.py SCRIPT OUT_PREFIX [script args...]
        -> OUT_PREFIX-0.tsv, OUT_PREFIX-1.tsv, ... (one per configuration, in the script's order)
 """
+import os
 import runpy
 import sys
 
@@ -21,10 +22,14 @@ def main():
     script, prefix = sys.argv[1], sys.argv[2]
     sys.argv = [script] + sys.argv[3:]
     real_sync = torch.cuda.synchronize
+    script_path = os.path.abspath(script)
     state = {"calls": 0, "prof": None, "index": 0}
 
     def sync(*a, **k):
         real_sync(*a, **k)
+        # only the script's own calls (warm-up end, timed steps end) switch the profiler
+        if sys._getframe(1).f_code.co_filename != script_path:
+            return
         state["calls"] += 1
         if state["calls"] % 2 == 1:
             state["prof"] = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
@@ -49,7 +54,7 @@ def main():
             print("profile: wrote %s" % path, file=sys.stderr, flush=True)
 
     torch.cuda.synchronize = sync
-    runpy.run_path(script, run_name="__main__")
+    runpy.run_path(script_path, run_name="__main__")
 
 
 if __name__ == "__main__":

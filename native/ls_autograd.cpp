@@ -352,6 +352,43 @@ LS_EXPORT int ls_fused_adamw_(LsT* params, LsT* grads, LsT* expAvg, LsT* expAvgS
 #endif
   LS_CATCH
 }
+// The same with the learning rate in a one-element f32 device tensor, so a captured CUDA graph
+// takes each step's rate from the tensor instead of baking in the value it saw at capture.
+LS_EXPORT int ls_has_fused_adamw_tensor_lr(int* out) {
+  LS_TRY
+#if LS_TORCH_AT_LEAST(2, 4)
+  *out = 1;
+#else
+  *out = 0;
+#endif
+  LS_CATCH
+}
+LS_EXPORT int ls_fused_adamw_tensor_lr_(LsT* params, LsT* grads, LsT* expAvg, LsT* expAvgSq, LsT* steps, int n, LsT lr,
+                                        double beta1, double beta2, double weightDecay, double eps, LsT gradScale,
+                                        LsT foundInf) {
+  LS_TRY
+#if LS_TORCH_AT_LEAST(2, 4)
+  auto st = ls_list(steps, n);
+  at::_foreach_add_(st, 1);
+  at::_fused_adamw_(ls_list(params, n), ls_list(grads, n), ls_list(expAvg, n), ls_list(expAvgSq, n), {}, st, *lr,
+                    beta1, beta2, weightDecay, eps, false, false, ls_optional(gradScale), ls_optional(foundInf));
+  if (foundInf) at::_foreach_sub_(st, std::vector<at::Tensor>(st.size(), *foundInf));
+#else
+  TORCH_CHECK(false, "fused AdamW with a tensor learning rate needs libtorch 2.4 or newer");
+#endif
+  LS_CATCH
+}
+// Multiplies every tensor in place by a one-element tensor (clipping without reading the norm back).
+LS_EXPORT int ls_foreach_mul_tensor_(LsT* ts, int n, LsT factor) {
+  LS_TRY
+  auto l = ls_list(ts, n);
+#if LS_TORCH_AT_LEAST(2, 1)
+  at::_foreach_mul_(l, *factor);
+#else
+  for (auto& t : l) t.mul_(*factor);
+#endif
+  LS_CATCH
+}
 // Multi-tensor ops used by the optimizer where no fused kernel exists.
 LS_EXPORT int ls_foreach_mul_scalar_(LsT* ts, int n, double s) { LS_TRY auto l = ls_list(ts, n); at::_foreach_mul_(l, s); LS_CATCH }
 LS_EXPORT int ls_foreach_norm(LsT* ts, int n, double p, LsT* out) {

@@ -53,7 +53,18 @@ LS_EXPORT int ls_cuda_device_info(int device, char* name, int cap, int64_t* tota
 
 typedef int (*LsGraphBodyFn)(int64_t id);
 
-LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, int warmup, void** out) {
+// A memory pool id for graphs that share their memory (never replayed concurrently, none keeping
+// tensors of its own alive between replays): two unsigned 64-bit halves.
+LS_EXPORT int ls_cuda_graph_pool(uint64_t* first, uint64_t* second) {
+  LS_TRY
+  auto id = at::cuda::graph_pool_handle();
+  *first = (uint64_t)id.first;
+  *second = (uint64_t)id.second;
+  LS_CATCH
+}
+// poolFirst == poolSecond == 0: a pool of the graph's own.
+LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, int warmup, uint64_t poolFirst,
+                                    uint64_t poolSecond, void** out) {
   LS_TRY
   c10::cuda::CUDAGuard deviceGuard((c10::DeviceIndex)device);
   auto graph = std::make_unique<at::cuda::CUDAGraph>();
@@ -65,7 +76,8 @@ LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, in
       if (fn(id) != 0) throw LsCallbackError("the graph's body failed in Java (warm-up)");
     }
     c10::cuda::device_synchronize();
-    graph->capture_begin();
+    decltype(at::cuda::graph_pool_handle()) pool{poolFirst, poolSecond};
+    graph->capture_begin(pool);
     int rc = 0;
     try {
       rc = fn(id);

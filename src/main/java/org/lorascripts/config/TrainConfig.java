@@ -69,7 +69,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** Length, batching, precision and runtime of the loop. {@code maxSteps} 0 = use {@code epochs}. */
     public record Loop(int epochs, int maxSteps, int batchSize, int gradientAccumulationSteps,
                        MixedPrecision mixedPrecision, boolean gradientCheckpointing, long seed, String device,
-                       int logInterval, double noiseOffset, double minSnrGamma) {
+                       int logInterval, double noiseOffset, double minSnrGamma, boolean cudaGraphs) {
         public int effectiveBatchSize() { return batchSize * gradientAccumulationSteps; }
     }
 
@@ -213,7 +213,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var loop = new Loop(v.integer("epochs"), v.integer("max_steps"), v.integer("batch_size"),
                 v.integer("gradient_accumulation_steps"), v.choice("mixed_precision", MixedPrecision.class),
                 v.bool("gradient_checkpointing"), v.integer("seed"), v.string("device"), v.integer("log_interval"),
-                v.number("noise_offset"), v.number("min_snr_gamma"));
+                v.number("noise_offset"), v.number("min_snr_gamma"), v.bool("cuda_graphs"));
         List<Subset> subsets = subsets(v);
         Path trainDir = v.path("train_data_dir") != null || subsets.isEmpty() ? v.path("train_data_dir") : commonFolder(subsets);
         if (trainDir == null && v.isSet("train_data")) trainDir = trainData(v, null).getFirst();

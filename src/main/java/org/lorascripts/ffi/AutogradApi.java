@@ -41,6 +41,9 @@ public final class AutogradApi {
     private static final MethodHandle AMP_UPDATE = fn("ls_amp_update_scale_", PTR, PTR, PTR, F64, F64, I64);
     private static final MethodHandle HAS_FUSED_ADAMW = fn("ls_has_fused_adamw", ADDR);
     private static final MethodHandle FUSED_ADAMW = fn("ls_fused_adamw_", ADDR, ADDR, ADDR, ADDR, ADDR, I32, F64, F64, F64, F64, F64, PTR, PTR);
+    private static final MethodHandle HAS_FUSED_ADAMW_TLR = fn("ls_has_fused_adamw_tensor_lr", ADDR);
+    private static final MethodHandle FUSED_ADAMW_TLR = fn("ls_fused_adamw_tensor_lr_", ADDR, ADDR, ADDR, ADDR, ADDR, I32, PTR, F64, F64, F64, F64, PTR, PTR);
+    private static final MethodHandle FOREACH_MUL_TENSOR_ = fn("ls_foreach_mul_tensor_", ADDR, I32, PTR);
     private static final MethodHandle FOREACH_NORM = fn("ls_foreach_norm", ADDR, I32, F64, ADDR);
     private static final MethodHandle FOREACH_MUL_SCALAR_ = fn("ls_foreach_mul_scalar_", ADDR, I32, F64);
 
@@ -152,6 +155,27 @@ public final class AutogradApi {
             Status.check((int) FUSED_ADAMW.invokeExact(a.allocateFrom(ValueLayout.JAVA_LONG, params), a.allocateFrom(ValueLayout.JAVA_LONG, grads),
                     a.allocateFrom(ValueLayout.JAVA_LONG, expAvg), a.allocateFrom(ValueLayout.JAVA_LONG, expAvgSq),
                     a.allocateFrom(ValueLayout.JAVA_LONG, steps), params.length, lr, beta1, beta2, weightDecay, eps, gradScale, foundInf));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Whether the fused AdamW can take its learning rate from a device tensor (libtorch 2.4+). */
+    public static boolean hasFusedAdamWTensorLr() { return Invoke.int_(HAS_FUSED_ADAMW_TLR) != 0; }
+
+    /** {@link #fusedAdamW_} with the learning rate read from a one-element f32 tensor on the parameters' device. */
+    public static void fusedAdamWTensorLr_(long[] params, long[] grads, long[] expAvg, long[] expAvgSq, long[] steps, long lr,
+                                           double beta1, double beta2, double weightDecay, double eps, long gradScale, long foundInf) {
+        try (Arena a = Arena.ofConfined()) {
+            Status.check((int) FUSED_ADAMW_TLR.invokeExact(a.allocateFrom(ValueLayout.JAVA_LONG, params), a.allocateFrom(ValueLayout.JAVA_LONG, grads),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, expAvg), a.allocateFrom(ValueLayout.JAVA_LONG, expAvgSq),
+                    a.allocateFrom(ValueLayout.JAVA_LONG, steps), params.length, lr, beta1, beta2, weightDecay, eps, gradScale, foundInf));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Every tensor *= factor (a one-element tensor) in place, nothing read back to the host. */
+    public static void foreachMulTensor_(long[] ts, long factor) {
+        if (ts.length == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            Status.check((int) FOREACH_MUL_TENSOR_.invokeExact(a.allocateFrom(ValueLayout.JAVA_LONG, ts), ts.length, factor));
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 

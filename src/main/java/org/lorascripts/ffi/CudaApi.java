@@ -19,17 +19,28 @@ public final class CudaApi {
     private static final Optional<MethodHandle> EMPTY_CACHE = Native.optionalFn("ls_cuda_empty_cache");
     private static final Optional<MethodHandle> DEVICE_INFO = Native.optionalFn("ls_cuda_device_info", I32, ADDR, I32, ADDR, ADDR, ADDR);
 
-    private static final Optional<MethodHandle> GRAPH_CAPTURE = Native.optionalFn("ls_cuda_graph_capture", I32, ADDR, Native.I64, I32, ADDR);
+    private static final Optional<MethodHandle> GRAPH_CAPTURE = Native.optionalFn("ls_cuda_graph_capture", I32, ADDR, Native.I64, I32, Native.I64, Native.I64, ADDR);
+    private static final Optional<MethodHandle> GRAPH_POOL = Native.optionalFn("ls_cuda_graph_pool", ADDR, ADDR);
     private static final Optional<MethodHandle> GRAPH_REPLAY = Native.optionalFn("ls_cuda_graph_replay", ADDR);
     private static final Optional<MethodHandle> GRAPH_FREE = Native.optionalFn("ls_cuda_graph_free", ADDR);
 
     public static boolean graphsAvailable() { return GRAPH_CAPTURE.isPresent(); }
 
-    /** Captures the upcall {@code body(id)} as a CUDA graph after {@code warmup} plain runs; returns the graph. */
-    public static MemorySegment graphCapture(int device, MemorySegment body, long id, int warmup) {
+    /** A new memory pool id for graphs that share memory: {first, second}. */
+    public static long[] graphPool() {
+        Scratch s = Scratch.get();
+        try { Status.check((int) GRAPH_POOL.get().invokeExact(s.outSlot(0), s.outSlot(1))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        return new long[] {s.outLong(0), s.outLong(1)};
+    }
+
+    /**
+     * Captures the upcall {@code body(id)} as a CUDA graph after {@code warmup} plain runs, in the
+     * memory pool {@code pool} ({0, 0}: its own); returns the graph.
+     */
+    public static MemorySegment graphCapture(int device, MemorySegment body, long id, int warmup, long[] pool) {
         if (GRAPH_CAPTURE.isEmpty()) throw new NativeUnavailableException("this build of the native layer has no CUDA graphs (CUDA helpers not built)", null);
         Scratch s = Scratch.get();
-        try { Status.check((int) GRAPH_CAPTURE.get().invokeExact(device, body, id, warmup, s.outSlot(0))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        try { Status.check((int) GRAPH_CAPTURE.get().invokeExact(device, body, id, warmup, pool[0], pool[1], s.outSlot(0))); } catch (Throwable t) { throw Calls.rethrow(t); }
         return MemorySegment.ofAddress(s.outLong(0));
     }
 

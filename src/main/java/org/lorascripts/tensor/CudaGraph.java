@@ -43,12 +43,28 @@ public final class CudaGraph implements AutoCloseable {
     /** Whether this native layer can capture graphs (a CUDA build with its CUDA helpers). */
     public static boolean isAvailable() { return CudaApi.graphsAvailable() && Cuda.isAvailable(); }
 
-    public static CudaGraph capture(Device device, int warmup, Runnable body) {
+    /** A memory pool that several graphs share: see {@link #capture(Device, int, Pool, Runnable)}. */
+    public record Pool(long first, long second) {
+        public static Pool create() {
+            long[] id = CudaApi.graphPool();
+            return new Pool(id[0], id[1]);
+        }
+    }
+
+    public static CudaGraph capture(Device device, int warmup, Runnable body) { return capture(device, warmup, null, body); }
+
+    /**
+     * Captures {@code body} into {@code pool} (null: a pool of its own). Graphs may share a pool when
+     * they never run concurrently and none leaves a tensor it allocated alive after its body (results
+     * copied into tensors allocated before the capture): the memory of one step is then reused by all.
+     */
+    public static CudaGraph capture(Device device, int warmup, Pool pool, Runnable body) {
         if (device.type() != Device.Type.CUDA) throw new IllegalArgumentException("CUDA graphs need a CUDA device, got " + device);
         long id = IDS.incrementAndGet();
         BODIES.put(id, body);
         try {
-            return new CudaGraph(CudaApi.graphCapture(device.index(), UPCALL, id, warmup));
+            return new CudaGraph(CudaApi.graphCapture(device.index(), UPCALL, id, warmup,
+                    pool == null ? new long[] {0, 0} : new long[] {pool.first(), pool.second()}));
         } finally {
             BODIES.remove(id);
         }

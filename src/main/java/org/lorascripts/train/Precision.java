@@ -10,9 +10,9 @@ import org.lorascripts.train.optim.GradScaler;
  * What mixed_precision means on a device: fp16 = autocast fp16 with dynamic loss scaling (CUDA
  * only); bf16 = autocast bf16, no scaler (bf16 has fp32's range); no = plain fp32.
  */
-record Precision(MixedPrecision mode, Device device) {
+public record Precision(MixedPrecision mode, Device device) {
     /** fp16 has no CPU kernels worth using: on the CPU it falls back to fp32 (the config check warns about it). */
-    static Precision of(MixedPrecision mode, Device device) {
+    public static Precision of(MixedPrecision mode, Device device) {
         if (mode == MixedPrecision.FP16 && !device.isCuda()) return new Precision(MixedPrecision.NO, device);
         return new Precision(mode, device);
     }
@@ -25,7 +25,7 @@ record Precision(MixedPrecision mode, Device device) {
     }
 
     /** An autocast region, or null (try-with-resources skips null) in fp32. */
-    Autocast autocast() {
+    public Autocast autocast() {
         return switch (mode) {
             case NO -> null;
             case FP16 -> Autocast.enable(device.type(), DType.F16);
@@ -33,7 +33,7 @@ record Precision(MixedPrecision mode, Device device) {
         };
     }
 
-    GradScaler newScaler() {
+    public GradScaler newScaler() {
         return mode == MixedPrecision.FP16 ? GradScaler.enabled(device) : GradScaler.disabled();
     }
 }

@@ -130,6 +130,7 @@ public final class TrainingLoop {
         EarlyStopping early;
         RunLog log;                       // opened once the resume step is known
         LossWindow window = new LossWindow(LossWindow.Saved.EMPTY);
+        GraphedSteps graphs;              // null: every step runs without a CUDA graph
         TrainingResult.LoggedLoss lastLogged;
 
         Run(List<NamedParam> params, Optimizer optimizer, GradScaler scaler, EpochOrder order, ResumeKeys keys) {
@@ -173,6 +174,7 @@ public final class TrainingLoop {
                     ? StepPlan.ofSplit(config, trainSize, valSize).totalSteps()
                     : (long) order.stepsPerEpoch() * loop.epochs();
             start(run);
+            run.graphs = graphedSteps(optimizer, scaler);
             Tracker tracker = options.trackers().apply(config, console);
             Tracker.Status status = Tracker.Status.FAILED;
             try {
@@ -185,8 +187,20 @@ public final class TrainingLoop {
                 return result;
             } finally {
                 tracker.finish(status);   // after the logs' last row; bounded wait
+                if (run.graphs != null) run.graphs.close();
             }
         }
+    }
+
+    /** The CUDA-graph runner when cuda_graphs is on and this run can use it (one line says why not). */
+    private GraphedSteps graphedSteps(Optimizer optimizer, GradScaler scaler) {
+        if (!config.loop().cudaGraphs() || !device.isCuda()) return null;
+        String why = GraphedSteps.unsupported(device, optimizer);
+        if (why != null) {
+            console.println("cuda_graphs: off for this run: " + why + "; steps run without graphs");
+            return null;
+        }
+        return new GraphedSteps(task, precision, optimizer, scaler, config.optimizer().maxGradNorm(), device, console);
     }
 
     /** Seeds a fresh run, or restores a checkpoint; refuses to mix a fresh run into old checkpoints. */
@@ -337,6 +351,10 @@ public final class TrainingLoop {
                     + " examples " + weight + "; a weight must be > 0 (e.g. at least one target token)");
         }
         task.setEpoch(run.order.epochOf(run.step));
+        if (run.graphs != null) {
+            GraphedSteps.Result g = run.graphs.step(micro, weight, lr);
+            if (g != null) return new StepResult(g.lossSum() / weight, g.gradNorm(), g.applied(), examples);
+        }
         run.optimizer.zeroGrad();
         double lossSum;
         try (Scope s = Scope.open()) {

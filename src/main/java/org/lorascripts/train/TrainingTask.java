@@ -48,6 +48,25 @@ public interface TrainingTask extends AutoCloseable {
      */
     Tensor lossSum(int[] exampleIndices, boolean validation);
 
+    /**
+     * For CUDA graphs: the device tensors this training micro-batch's loss reads (cached latents, text
+     * states, token ids, per-example weights...), with every host-side step already done (data read,
+     * augmentation, tokenizing, host-to-device copies); null (the default) when the task cannot compute
+     * its loss from such inputs, and the loop then runs the step without a graph. Batches whose inputs
+     * have the same shapes and dtypes share one graph.
+     */
+    default java.util.List<Tensor> stepInputs(int[] exampleIndices) { return null; }
+
+    /**
+     * The training loss sum from tensors shaped as {@link #stepInputs} returned, with device work only:
+     * no value read back to the host, no tensor made on the CPU. Randomness from libtorch's generators
+     * (noise, timesteps, dropout) is fine. Called inside autocast; its result equals
+     * {@code lossSum(exampleIndices, false)} for the same inputs and generator state.
+     */
+    default Tensor lossSumFromInputs(java.util.List<Tensor> inputs) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no graph inputs");
+    }
+
     /** Writes the adapter in its export format to {@code target}, atomically (temp + rename). */
     void exportAdapter(Path target, Map<String, String> metadata) throws IOException;
 

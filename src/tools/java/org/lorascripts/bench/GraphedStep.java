@@ -1,35 +1,46 @@
 package org.lorascripts.bench;
 
+import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
+import org.lorascripts.config.MixedPrecision;
 import org.lorascripts.tensor.Cuda;
-import org.lorascripts.tensor.CudaGraph;
 import org.lorascripts.tensor.Device;
-import org.lorascripts.tensor.Tensor;
+import org.lorascripts.train.GraphedSteps;
+import org.lorascripts.train.Precision;
+import org.lorascripts.train.optim.GradScaler;
+import org.lorascripts.train.optim.Optimizer;
 
 /**
- * The benchmark's training step captured as one CUDA graph and replayed (LORA_BENCH_GRAPH=1):
- * what the step costs without host work per kernel. The body must keep its loss in a tensor that
- * outlives it and read nothing back to the host; the figure is printed beside the plain one.
+ * The benchmark's step through the trainer's CUDA-graph runner ({@link GraphedSteps}: capture once,
+ * replay; clipping norm, inf check and the fused AdamW with a tensor learning rate on the device), as
+ * cuda_graphs: true trains. Off with LORA_BENCH_GRAPH=0.
  */
 final class GraphedStep {
     private GraphedStep() {}
 
     static boolean asked() {
         String env = System.getenv("LORA_BENCH_GRAPH");
-        return env != null && !env.isBlank() && !env.equals("0");
+        return env == null || !env.equals("0");
     }
 
-    /** Captures {@code body}, replays it {@code warm} then {@code steps} times; returns {seconds per step, last loss}. */
-    static double[] time(Device dev, Runnable body, Supplier<Tensor> loss, int warm, int steps) {
-        try (CudaGraph g = CudaGraph.capture(dev, 2, body)) {
-            for (int i = 0; i < warm; i++) g.replay();
+    /** Times {@code steps} graphed steps after {@code warm}; returns {seconds per step, last loss}. */
+    static double[] time(Device dev, BenchTask task, Optimizer opt, MixedPrecision mode, double weight, int warm, int steps) {
+        Precision precision = Precision.of(mode, dev);
+        try (GradScaler scaler = precision.newScaler();
+             GraphedSteps g = new GraphedSteps(task, precision, opt, scaler, 0, dev, System.err)) {
+            List<int[]> micro = List.of(new int[] {0});
+            String why = GraphedSteps.unsupported(dev, opt);
+            if (why != null) throw new IllegalStateException(why);
+            GraphedSteps.Result r = null;
+            for (int i = 0; i < warm || r == null; i++) {
+                r = g.step(micro, weight, 1e-4);
+                if (i > warm + 3) throw new IllegalStateException("the step was never captured");
+            }
             Cuda.synchronize(dev.index());
             long t0 = System.nanoTime();
-            for (int i = 0; i < steps; i++) g.replay();
+            for (int i = 0; i < steps; i++) r = g.step(micro, weight, 1e-4);
             Cuda.synchronize(dev.index());
-            double sec = (System.nanoTime() - t0) / 1e9 / steps;
-            return new double[] {sec, loss.get().item()};
+            return new double[] {(System.nanoTime() - t0) / 1e9 / steps, r.lossSum() / weight};
         }
     }
 

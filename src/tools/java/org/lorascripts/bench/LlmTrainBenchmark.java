@@ -2,6 +2,7 @@ package org.lorascripts.bench;
 
 import java.util.List;
 import java.util.Locale;
+import org.lorascripts.config.MixedPrecision;
 import java.util.Set;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.LoraSpec;
@@ -78,28 +79,12 @@ public final class LlmTrainBenchmark {
                     name, ckpt, seq, targets.size(), seq / sec, sec, peak, weightsGib, resident, loss);
             if (GraphedStep.asked()) {
                 double count = LlamaForCausalLM.targetCount(ids);
-                Tensor[] last = new Tensor[1];
-                Runnable body = () -> {
-                    Tensor l;
-                    try (Scope s = Scope.open()) {
-                        try (Autocast ac = Autocast.enable(Device.Type.CUDA, DType.BF16)) {
-                            l = model.lossSum(ids, ids).div(count);
-                        }
-                        l.backward();
-                        opt.step(1e-4);
-                        opt.zeroGrad();
-                        l = l.detach().keep();
-                    }
-                    if (last[0] != null) last[0].close();
-                    last[0] = l;
-                };
+                BenchTask task = new BenchTask(lora.trainableParameters(), List.of(ids), x -> model.lossSum(x.get(0), x.get(0)));
                 try {
-                    double[] r = GraphedStep.time(dev, body, () -> last[0], warm, steps);
+                    double[] r = GraphedStep.time(dev, task, opt, MixedPrecision.BF16, count, warm, steps);
                     System.out.println(GraphedStep.json(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()), r, sec, "tok_s", seq));
                 } catch (RuntimeException e) {
                     System.out.println("{\"cuda_graph\": \"failed\", \"error\": \"" + String.valueOf(e.getMessage()).replace('"', '\'').replace('\n', ' ') + "\"}");
-                } finally {
-                    if (last[0] != null) last[0].close();
                 }
             }
             StepProfile.profileIfAsked(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()),

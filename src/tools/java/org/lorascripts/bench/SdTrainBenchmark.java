@@ -1,6 +1,8 @@
 package org.lorascripts.bench;
 
+import java.util.List;
 import java.util.Locale;
+import org.lorascripts.config.MixedPrecision;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.LoraSpec;
 import org.lorascripts.models.sd.unet.AddedConditions;
@@ -83,20 +85,15 @@ public final class SdTrainBenchmark {
                             + "\"it_s\": %.3f, \"img_s\": %.2f, \"peak_gib\": %.2f, \"weights_gib\": %.2f, \"resident_gib\": %.2f, \"lora_params\": %d, \"loss\": %.6f}%n",
                     model, dt == DType.F16 ? "float16" : "bfloat16", ckpt, bs, reso_, 1 / sec, bs / sec, peak, weightsGib, resident, nParams, loss);
             final AddedConditions c = cond;
-            if (GraphedStep.asked() && dt == DType.BF16) {
-                Tensor[] last = new Tensor[1];
-                Runnable body = () -> {
-                    Tensor l = graphBody(unet, opt, lat, emb, c, dt, dev);
-                    if (last[0] != null) last[0].close();
-                    last[0] = l;
-                };
+            if (GraphedStep.asked()) {
+                List<Tensor> in = cond == null ? List.of(lat, emb) : List.of(lat, emb, cond.textEmbeds(), cond.timeIds());
+                BenchTask task = new BenchTask(lora.trainableParameters(), in, x -> graphLoss(unet, x, dt, dev));
                 try {
-                    double[] r = GraphedStep.time(dev, body, () -> last[0], warm, steps);
-                    System.out.println(GraphedStep.json(String.format(Locale.ROOT, "%s bf16 ckpt=%s bs=%d", model, ckpt, bs), r, sec, "it_s", 1));
+                    double[] r = GraphedStep.time(dev, task, opt, dt == DType.F16 ? MixedPrecision.FP16 : MixedPrecision.BF16, 1, warm, steps);
+                    System.out.println(GraphedStep.json(String.format(Locale.ROOT, "%s %s ckpt=%s bs=%d", model, dt == DType.F16 ? "fp16" : "bf16", ckpt, bs),
+                            r, sec, "it_s", 1));
                 } catch (RuntimeException e) {
                     System.out.println("{\"cuda_graph\": \"failed\", \"error\": \"" + String.valueOf(e.getMessage()).replace('"', '\'').replace('\n', ' ') + "\"}");
-                } finally {
-                    if (last[0] != null) last[0].close();
                 }
             }
             StepProfile.profileIfAsked(String.format(Locale.ROOT, "%s %s ckpt=%s bs=%d", model, dt == DType.F16 ? "fp16" : "bf16", ckpt, bs),
@@ -110,21 +107,14 @@ public final class SdTrainBenchmark {
         }
     }
 
-    /** The bf16 step for a CUDA graph: no loss scaling and nothing read back; returns the loss, kept. */
-    private static Tensor graphBody(UNet2DConditionModel unet, AdamW opt, Tensor lat, Tensor emb, AddedConditions cond, DType dt, Device dev) {
-        try (Scope s = Scope.open()) {
-            Tensor noise = Torch.randn(lat.shape(), DType.F32, dev);
-            Tensor t = Torch.randint(0, 1000, new long[] {lat.size(0)}, dev);
-            Tensor loss;
-            try (Autocast ac = Autocast.enable(Device.Type.CUDA, dt)) {
-                Tensor pred = cond == null ? unet.forward(lat.add(noise).to(dt), t, emb) : unet.forward(lat.add(noise).to(dt), t, emb, cond);
-                loss = Functional.mseLoss(pred.to(DType.F32), noise, Functional.Reduction.MEAN);
-            }
-            loss.backward();
-            opt.step(1e-4);
-            opt.zeroGrad();
-            return loss.detach().keep();
-        }
+    /** The step's loss from its inputs (latents, text states[, pooled, time ids]) for the trainer's graph runner. */
+    private static Tensor graphLoss(UNet2DConditionModel unet, List<Tensor> in, DType dt, Device dev) {
+        Tensor lat = in.get(0), emb = in.get(1);
+        AddedConditions cond = in.size() > 2 ? new AddedConditions(in.get(2), in.get(3)) : null;
+        Tensor noise = Torch.randn(lat.shape(), DType.F32, dev);
+        Tensor t = Torch.randint(0, 1000, new long[] {lat.size(0)}, dev);
+        Tensor pred = cond == null ? unet.forward(lat.add(noise).to(dt), t, emb) : unet.forward(lat.add(noise).to(dt), t, emb, cond);
+        return Functional.mseLoss(pred.to(DType.F32), noise, Functional.Reduction.MEAN);
     }
 
     private static double step(UNet2DConditionModel unet, AdamW opt, GradScaler scaler, Tensor lat, Tensor emb, AddedConditions cond,

@@ -3,6 +3,7 @@ package org.lorascripts.tasks.llm;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,6 +26,7 @@ import org.lorascripts.lora.PeftAdapter;
 import org.lorascripts.lora.PeftAdapterReader;
 import org.lorascripts.lora.PeftAdapterWriter;
 import org.lorascripts.lora.PeftTargets;
+import org.lorascripts.data.TokenizedExample;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
@@ -187,6 +189,55 @@ public final class LlmLoraTask implements TrainingTask {
         Tensor positions = b.packed() ? b.positionIds().to(d) : null;
         Tensor sequences = b.packed() ? sequenceIds(b).to(d) : null;
         return model.lossSum(b.inputIds().to(d), b.labels().to(d), positions, sequences);
+    }
+
+    /** Sequence lengths in graphed steps above this are rounded up to a multiple of it, so few shapes need a graph. */
+    static final int GRAPH_LENGTH_MULTIPLE = 128;
+
+    /** The padded length of a graphed step: the next power of two (at least 16) up to 128, then multiples of 128. */
+    static long graphLength(long t) {
+        if (t <= GRAPH_LENGTH_MULTIPLE) return Math.max(16, Long.highestOneBit(Math.max(1, t - 1)) << 1);
+        return (t + GRAPH_LENGTH_MULTIPLE - 1) / GRAPH_LENGTH_MULTIPLE * GRAPH_LENGTH_MULTIPLE;
+    }
+
+    /**
+     * CUDA graphs: the micro-batch's token ids and labels (packed: also positions and sequence ids) on
+     * the device, right-padded to {@link #graphLength} positions with ignored
+     * labels (causal attention: the padding changes no real position's logits, and ignored labels add
+     * no loss), so batches of similar length share a graph.
+     */
+    @Override public List<Tensor> stepInputs(int[] exampleIndices) {
+        TextBatch b = train.collate(exampleIndices);
+        Device d = model.device();
+        long t = b.inputIds().size(1);
+        long padded = graphLength(t);
+        List<Tensor> in = new ArrayList<>();
+        in.add(padRight(b.inputIds(), padded, 0).to(d));
+        in.add(padRight(b.labels(), padded, TokenizedExample.IGNORE).to(d));
+        if (b.packed()) {
+            in.add(padRight(b.positionIds(), padded, 0).to(d));
+            // padding continues the last sequence's id: it attends only within that sequence and predicts nothing
+            Tensor seq = sequenceIds(b);
+            in.add(padRight(seq, padded, -1, seq).to(d));
+        }
+        return in;
+    }
+
+    @Override public Tensor lossSumFromInputs(List<Tensor> in) {
+        net.setTraining(true);
+        return model.lossSum(in.get(0), in.get(1), in.size() > 2 ? in.get(2) : null, in.size() > 3 ? in.get(3) : null);
+    }
+
+    /** x (B, T) int64 right-padded to (B, to) with value (or, value -1 with last != null, each row's last element). */
+    private static Tensor padRight(Tensor x, long to, long value) { return padRight(x, to, value, null); }
+
+    private static Tensor padRight(Tensor x, long to, long value, Tensor repeatLast) {
+        long rows = x.size(0), t = x.size(1);
+        if (to == t) return x;
+        Tensor fill = repeatLast != null
+                ? repeatLast.narrow(1, t - 1, 1).expand(rows, to - t).contiguous()
+                : Torch.full(new long[] {rows, to - t}, value, DType.I64, x.device());
+        return Torch.cat(List.of(x, fill), 1);
     }
 
     /** (B, T) int64: the number of the packed example each token belongs to (0, 0, 0, 1, 1, 2, ...). */

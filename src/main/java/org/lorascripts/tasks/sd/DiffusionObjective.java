@@ -72,15 +72,18 @@ public final class DiffusionObjective {
         }
     }
 
-    /** (B) f32 weights on the latents' device. */
+    private final java.util.Map<org.lorascripts.tensor.Device, Tensor> snrTables = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** (B) f32 weights on the latents' device, looked up there (nothing read back to the host). */
     private Tensor snrWeights(Tensor t, Tensor like) {
-        long[] ts = t.toLongArray();
-        float[] w = new float[ts.length];
-        for (int i = 0; i < ts.length; i++) w[i] = (float) snrWeight((int) ts[i]);
-        try (Tensor cpu = Torch.of(w, ts.length)) {
-            return cpu.to(DType.F32, like.device());
-        }
+        return DdpmSchedule.lookup(snrTables, t, like.device(), i -> (float) snrWeight(i)).reshape(t.numel());
     }
+
+    /**
+     * {@link #weighted(Tensor, double[])} with the weights already on the device (B) f32 (CUDA graphs:
+     * the weights are a step input).
+     */
+    public static Tensor weighted(Tensor perExampleLoss, Tensor weights) { return perExampleLoss.mul(weights); }
 
     /** kohya's min-SNR weight of timestep t. */
     public double snrWeight(int t) {

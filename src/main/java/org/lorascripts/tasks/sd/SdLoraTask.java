@@ -45,6 +45,7 @@ import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.models.sd.SdPipeline;
 import org.lorascripts.models.sd.sampling.SamplePrompt;
 import org.lorascripts.models.sd.sampling.SdImageGenerator;
+import org.lorascripts.models.sd.unet.AddedConditions;
 import org.lorascripts.models.sd.unet.UNetConfig;
 
 /**
@@ -338,6 +339,45 @@ public final class SdLoraTask implements TrainingTask {
         }
         return total;
     }
+
+    /**
+     * CUDA graphs: latents, text states (SDXL: also the pooled embedding and the time ids) and the
+     * per-example loss weights of one training micro-batch, on the device; null when a text encoder
+     * trains (its forward would have to run inside the step) or the batch mixes buckets.
+     */
+    @Override public List<Tensor> stepInputs(int[] exampleIndices) {
+        if (teNet != null || te2Net != null) return null;
+        Split s = train;
+        int[] idx = new int[exampleIndices.length];
+        for (int k = 0; k < idx.length; k++) idx[k] = s.indices()[exampleIndices[k]];
+        for (int i : idx) if (s.dataset().bucketIndex(i) != s.dataset().bucketIndex(idx[0])) return null;
+        Device d = pipeline.device();
+        Tensor latents = onDevice(latents(s, idx, epoch), d);
+        SdPipeline.Conditioning text = textStates(s, idx, epoch);
+        float[] w = new float[idx.length];
+        for (int k = 0; k < idx.length; k++) w[k] = (float) s.dataset().lossWeight(idx[k]);
+        List<Tensor> in = new ArrayList<>(List.of(latents, onDevice(text.context(), d), Torch.of(w, w.length).to(d)));
+        if (text.pooled() != null) {
+            AddedConditions added = SdxlConditioning.added(text.pooled(), s.dataset(), idx, epoch);
+            in.add(onDevice(added.textEmbeds(), d));
+            in.add(onDevice(added.timeIds(), d));
+        }
+        return in;
+    }
+
+    /** The training loss sum from {@link #stepInputs}' tensors: device work only (noise, timesteps, UNet, MSE). */
+    @Override public Tensor lossSumFromInputs(List<Tensor> in) {
+        unetNet.setTraining(true);
+        Tensor latents = in.get(0), context = in.get(1), weights = in.get(2);
+        if (in.size() == 3) {
+            return DiffusionObjective.weighted(objective.perExampleLoss(pipeline.unet(), latents, context), weights).sum();
+        }
+        AddedConditions added = new AddedConditions(in.get(3), in.get(4));
+        return DiffusionObjective.weighted(objective.perExampleLoss(latents, (x, t) -> pipeline.unet().forward(x, t, context, added)),
+                weights).sum();
+    }
+
+    private static Tensor onDevice(Tensor t, Device d) { return t.device().equals(d) ? t : t.to(d); }
 
     private Tensor latents(Split s, int[] idx, int augmentEpoch) {
         if (s.cache() != null) return s.cache().batch(idx);

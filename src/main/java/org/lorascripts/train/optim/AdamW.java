@@ -104,6 +104,41 @@ public final class AdamW implements Optimizer {
         }
     }
 
+    private static final boolean FUSED_TENSOR_LR = FUSED_KERNEL && AutogradApi.hasFusedAdamWTensorLr();
+
+    /** Every parameter on one CUDA device and the fused kernel takes a tensor learning rate. */
+    @Override public boolean stepsOnDevice() {
+        if (!FUSED_TENSOR_LR || params.isEmpty()) return false;
+        Device d = params.get(0).tensor().device();
+        if (!d.isCuda()) return false;
+        for (NamedParam p : params) if (!p.tensor().device().equals(d)) return false;
+        return true;
+    }
+
+    /**
+     * The fused step with the rate read from {@code lr} on the device (times each parameter's
+     * {@link NamedParam#lrScale()}, computed on the device too): nothing is read back, so the step can
+     * be captured in a CUDA graph. Every parameter must have a gradient (state is created on the
+     * first call, which must not be under capture).
+     */
+    @Override public void stepOnDevice(Tensor lr, Tensor foundInf) {
+        checkOpen();
+        if (!stepsOnDevice()) throw new IllegalStateException("AdamW.stepOnDevice needs every parameter on one CUDA device and libtorch 2.4+");
+        try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {
+            Map<Double, FusedGroup> groups = new LinkedHashMap<>();
+            for (int i = 0; i < params.size(); i++) {
+                Tensor p = params.get(i).tensor();
+                Tensor g = p.grad();
+                if (g == null) throw new IllegalStateException("parameter " + params.get(i).name() + " has no gradient in a device-only step");
+                groups.computeIfAbsent(params.get(i).lrScale(), k -> new FusedGroup()).add(p, g, stateOf(i, p, p.device(), true));
+            }
+            for (Map.Entry<Double, FusedGroup> e : groups.entrySet()) {
+                Tensor rate = e.getKey() == 1.0 ? lr : lr.mul(e.getKey());
+                e.getValue().runOnDevice(rate, foundInf);
+            }
+        }
+    }
+
     /** Drops every gradient (PyTorch's {@code zero_grad(set_to_none=True)}). */
     @Override public void zeroGrad() {
         checkOpen();
@@ -142,6 +177,11 @@ public final class AdamW implements Optimizer {
             ms.add(s.expAvg());
             vs.add(s.expAvgSq());
             ts.add(s.step());
+        }
+
+        void runOnDevice(Tensor lr, Tensor foundInf) {
+            AutogradApi.fusedAdamWTensorLr_(handles(ps), handles(gs), handles(ms), handles(vs), handles(ts), lr.handle(), beta1, beta2,
+                    weightDecay, eps, 0, foundInf == null ? 0 : foundInf.handle());
         }
 
         void run(double lr, Tensor foundInf) {

@@ -26,6 +26,31 @@ public final class GradClipping {
      * left untouched: scaling by maxNorm/inf would turn every inf into nan and hide where it came
      * from, and the step that follows is skipped by {@link GradScaler} or should be by the caller.
      */
+    /**
+     * {@link #clipGradNorm} without reading anything back: returns the total norm as a one-element
+     * f32 tensor on the gradients' device and scales the gradients by min(1, maxNorm / (norm + 1e-6))
+     * there (maxNorm infinite: no scaling). All gradients must be on one device. For CUDA graphs.
+     */
+    public static Tensor clipGradNormOnDevice(List<Tensor> params, double maxNorm) {
+        if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
+        try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {
+            List<Tensor> grads = new ArrayList<>(params.size());
+            for (Tensor p : params) {
+                Tensor g = p.grad();
+                if (g != null) grads.add(g);
+            }
+            if (grads.isEmpty()) throw new IllegalStateException("no gradients to clip");
+            Tensor total = Torch.stack(Torch.norms(grads), 0).norm().to(org.lorascripts.tensor.DType.F32);
+            if (Double.isFinite(maxNorm)) {
+                Tensor coef = total.add(NORM_EPS).reciprocal().mul(maxNorm).clampMax(1.0);
+                long[] hs = new long[grads.size()];
+                for (int i = 0; i < hs.length; i++) hs[i] = grads.get(i).handle();
+                AutogradApi.foreachMulTensor_(hs, coef.handle());
+            }
+            return total.keep();
+        }
+    }
+
     public static double clipGradNorm(List<Tensor> params, double maxNorm) {
         if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
         try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {

@@ -140,6 +140,32 @@ public final class GradScaler implements AutoCloseable {
         return !skipped;
     }
 
+    /**
+     * {@link #step} for a CUDA graph: the optimizer's device-only step, skipped on the device when
+     * inf/nan was found, nothing read back ({@link #foundInf()} tells afterwards). Disabled: a plain
+     * device step.
+     */
+    public void stepOnDevice(Optimizer optimizer, Tensor lr) {
+        checkOpen();
+        if (!enabled) {
+            optimizer.stepOnDevice(lr, null);
+            return;
+        }
+        if (stepped) throw new IllegalStateException("step was already called since the last update()");
+        if (!unscaled) unscale(optimizer);
+        optimizer.stepOnDevice(lr, foundInf);
+        stepped = true;
+    }
+
+    /** This iteration's one-element f32 inf/nan flag (enabled scalers only; the scaler's own tensor). */
+    public Tensor foundInf() {
+        if (!enabled) throw new IllegalStateException("a disabled scaler keeps no inf flag");
+        return foundInf;
+    }
+
+    /** Counts one skipped step found after the fact (device-only steps report skips later). */
+    public void countSkipped() { skippedSteps++; }
+
     /** Adjusts the scale from this iteration's inf check (backoff on inf, growth after the interval). */
     public void update() {
         checkOpen();

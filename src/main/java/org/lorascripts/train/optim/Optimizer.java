@@ -34,6 +34,20 @@ public interface Optimizer extends AutoCloseable {
      */
     void step(double lr, Tensor foundInf);
 
+    /**
+     * Whether {@link #stepOnDevice} works for the current parameters: a step that reads nothing back to
+     * the host and takes its learning rate from a device tensor, so it can be captured in a CUDA graph.
+     */
+    default boolean stepsOnDevice() { return false; }
+
+    /**
+     * One step with the learning rate in {@code lr} (a one-element f32 tensor on the parameters' device)
+     * and, unless null, skipped on the device when {@code foundInf} is non-zero. Reads nothing back.
+     */
+    default void stepOnDevice(Tensor lr, Tensor foundInf) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no device-only step");
+    }
+
     /** Drops every gradient (PyTorch's {@code zero_grad(set_to_none=True)}). */
     default void zeroGrad() {
         for (NamedParam p : params()) p.tensor().zeroGrad();

@@ -91,7 +91,9 @@ final class LlmLoraFixture {
 
     LlmLoraTask task() { return task(null); }
 
-    TrainingResult run(LlmLoraTask task, Resume resume) throws Exception {
+    TrainingResult run(LlmLoraTask task, Resume resume) throws Exception { return run(task, resume, Device.CPU); }
+
+    TrainingResult run(LlmLoraTask task, Resume resume, Device device) throws Exception {
         StopSignal stop = new StopSignal(console);
         StepListener listener = new StepListener() {
             @Override public void onStep(long step, double loss, double lr, double gradNorm, boolean applied) {
@@ -103,7 +105,7 @@ final class LlmLoraFixture {
         };
         var options = TrainingLoop.Options.defaults().withResume(resume).withStop(stop).withConsole(console).withListener(listener)
                 .withProgress((total, interval) -> new PlainLineProgress(total, interval, console, System::nanoTime));
-        return new TrainingLoop(config(), task, Device.CPU, options).run();
+        return new TrainingLoop(config(), task, device, options).run();
     }
 
     TrainingResult run(LlmLoraTask task) throws Exception { return run(task, new Resume.None()); }

@@ -77,4 +77,33 @@ class AdamWCudaTest {
             }
         }
     }
+
+    @Test
+    void theDeviceOnlyStepEqualsThePlainStepAndSkipsOnTheFlag() {
+        assumeTrue(Cuda.isAvailable(), "no CUDA device");
+        try (Scope s = Scope.open()) {
+            float[] a0 = values(6, 1), b0 = values(5, 2);
+            Tensor a = Torch.of(a0, 2, 3).to(GPU).requiresGrad_(true), a2 = Torch.of(a0, 2, 3).to(GPU).requiresGrad_(true);
+            Tensor b = Torch.of(b0, 5).to(GPU).requiresGrad_(true), b2 = Torch.of(b0, 5).to(GPU).requiresGrad_(true);
+            try (AdamW plain = new AdamW(List.of(new NamedParam("a", a), new NamedParam("b", b, 4.0)), B1, B2, EPS, WD);
+                 AdamW device = new AdamW(List.of(new NamedParam("a", a2), new NamedParam("b", b2, 4.0)), B1, B2, EPS, WD)) {
+                assumeTrue(device.stepsOnDevice(), "libtorch without the tensor-lr fused kernel");
+                Tensor lr = Torch.zeros(new long[0], org.lorascripts.tensor.DType.F32, GPU);
+                Tensor inf = Torch.zeros(new long[0], org.lorascripts.tensor.DType.F32, GPU);
+                double[] lrs = {0.1, 0.05, 0.02, 0.01};
+                for (int t = 1; t <= 4; t++) {
+                    boolean skip = t == 3;
+                    for (Tensor p : List.of(a, a2)) setGrad(p, grad(6, 0, t), 1);
+                    for (Tensor p : List.of(b, b2)) setGrad(p, grad(5, 1, t), 1);
+                    if (!skip) plain.step(lrs[t - 1]);
+                    lr.fill_(lrs[t - 1]);
+                    inf.fill_(skip ? 1 : 0);
+                    device.stepOnDevice(lr, inf);
+                }
+                assertArrayEquals(a.toFloatArray(), a2.toFloatArray(), 1e-6f);
+                assertArrayEquals(b.toFloatArray(), b2.toFloatArray(), 1e-6f);
+                assertEquals(plain.stateDict().get("b.step").item(), device.stateDict().get("b.step").item(), "a skipped step does not count");
+            }
+        }
+    }
 }

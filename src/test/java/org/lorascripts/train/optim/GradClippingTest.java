@@ -82,4 +82,32 @@ class GradClippingTest {
             assertEquals(-0.75, c.grad().toDoubleArray()[1]);
         }
     }
+
+    @Test
+    void theDeviceFormClipsTheSameAndReturnsTheNormAsATensor() {
+        for (double factor : new double[] {1.0 / 3, 1.5}) {   // clipped, then left alone
+            try (Scope s = Scope.open()) {
+                Tensor a = paramWithGrad(G1, 2, 3), b = paramWithGrad(G2, 3), a2 = paramWithGrad(G1, 2, 3), b2 = paramWithGrad(G2, 3);
+                double maxNorm = expectedTotal() * factor;
+                double plain = GradClipping.clipGradNorm(List.of(a, b), maxNorm);
+                Tensor norm = GradClipping.clipGradNormOnDevice(List.of(a2, b2), maxNorm);
+                assertEquals(0, norm.dim(), "a one-element tensor");
+                assertEquals(plain, norm.item(), 1e-5 * plain);   // f32 result
+                assertArrayEquals(a.grad().toDoubleArray(), a2.grad().toDoubleArray(), 1e-6);
+                assertArrayEquals(b.grad().toDoubleArray(), b2.grad().toDoubleArray(), 1e-6);
+                norm.close();
+            }
+        }
+    }
+
+    @Test
+    void theDeviceFormWithoutAMaxOnlyMeasures() {
+        try (Scope s = Scope.open()) {
+            Tensor a = paramWithGrad(G1, 2, 3);
+            Tensor norm = GradClipping.clipGradNormOnDevice(List.of(a), Double.POSITIVE_INFINITY);
+            assertEquals(Math.sqrt(sumSquares(G1)), norm.item(), 1e-5);
+            assertArrayEquals(G1, a.grad().toDoubleArray(), 0);
+            norm.close();
+        }
+    }
 }

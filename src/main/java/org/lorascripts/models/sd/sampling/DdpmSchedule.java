@@ -1,5 +1,7 @@
 package org.lorascripts.models.sd.sampling;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
@@ -35,14 +37,29 @@ public final class DdpmSchedule {
     /** k-diffusion sigma: sqrt((1 - alpha-bar) / alpha-bar). */
     public double sigma(int t) { return Math.sqrt((1 - alphaBar[t]) / alphaBar[t]); }
 
-    /** alpha-bar at each timestep of a (B) int64 tensor, as (B, 1, 1, 1) f32 on the device. */
+    /**
+     * alpha-bar at each timestep of a (B) int64 tensor, as (B, 1, 1, 1) f32 on the device: a lookup in
+     * a table kept on that device, so nothing is read back to the host (CUDA graphs capture it). The
+     * table is made on a device's first call.
+     */
     public Tensor alphaBarAt(Tensor timesteps, Device device) {
-        long[] ts = timesteps.toLongArray();
-        float[] v = new float[ts.length];
-        for (int i = 0; i < ts.length; i++) v[i] = (float) alphaBar[(int) ts[i]];
-        try (Tensor cpu = Torch.of(v, ts.length, 1, 1, 1)) {
-            return cpu.to(DType.F32, device);
-        }
+        return lookup(alphaBarTables, timesteps, device, t -> (float) alphaBar[t]);
+    }
+
+    private final Map<Device, Tensor> alphaBarTables = new ConcurrentHashMap<>();
+
+    /** values(t) for every t of a (B) int64 tensor, as (B, 1, 1, 1) f32 on {@code device}, from a per-device table. */
+    public static Tensor lookup(Map<Device, Tensor> tables, Tensor timesteps, Device device, java.util.function.IntFunction<Float> values) {
+        Tensor table = tables.computeIfAbsent(device, d -> {
+            float[] v = new float[TRAIN_STEPS];
+            for (int t = 0; t < TRAIN_STEPS; t++) v[t] = values.apply(t);
+            try (Tensor cpu = Torch.of(v, TRAIN_STEPS)) {
+                return cpu.to(DType.F32, d).keep();
+            }
+        });
+        long n = timesteps.numel();
+        Tensor idx = timesteps.device().equals(device) ? timesteps : timesteps.to(device);
+        return table.indexSelect(0, idx.reshape(n)).reshape(n, 1, 1, 1);
     }
 
     /** x_t = sqrt(ab) x0 + sqrt(1 - ab) noise, per batch element. */

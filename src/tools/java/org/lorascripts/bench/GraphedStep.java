@@ -23,7 +23,10 @@ final class GraphedStep {
         return env == null || !env.equals("0");
     }
 
-    /** Times {@code steps} graphed steps after {@code warm}; returns {seconds per step, last loss}. */
+    /**
+     * Times {@code steps} graphed steps after {@code warm}; returns {seconds per step, last loss, peak GiB
+     * allocated during the timed replays (the graphs' pool included)}.
+     */
     static double[] time(Device dev, BenchTask task, Optimizer opt, MixedPrecision mode, double weight, int warm, int steps) {
         Precision precision = Precision.of(mode, dev);
         try (GradScaler scaler = precision.newScaler();
@@ -37,15 +40,18 @@ final class GraphedStep {
                 if (i > warm + 3) throw new IllegalStateException("the step was never captured");
             }
             Cuda.synchronize(dev.index());
+            Cuda.resetPeakMemory(dev.index());
             long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) r = g.step(micro, weight, 1e-4);
             Cuda.synchronize(dev.index());
-            return new double[] {(System.nanoTime() - t0) / 1e9 / steps, r.lossSum() / weight};
+            double sec = (System.nanoTime() - t0) / 1e9 / steps;
+            double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
+            return new double[] {sec, r.lossSum() / weight, peak};
         }
     }
 
     static String json(String config, double[] r, double plainSeconds, String unit, double perStep) {
-        return String.format(Locale.ROOT, "{\"impl\": \"java\", \"cuda_graph\": true, \"config\": \"%s\", \"%s\": %.3f, \"speedup_vs_plain\": %.3f, \"loss\": %.6f}",
-                config, unit, perStep / r[0], plainSeconds / r[0], r[1]);
+        return String.format(Locale.ROOT, "{\"impl\": \"java\", \"cuda_graph\": true, \"config\": \"%s\", \"%s\": %.3f, \"speedup_vs_plain\": %.3f, \"peak_gib\": %.2f, \"loss\": %.6f}",
+                config, unit, perStep / r[0], plainSeconds / r[0], r[2], r[1]);
     }
 }

@@ -55,10 +55,16 @@ class GraphedTrainingCudaTest {
         }
     }
 
+    /**
+     * Graphed against plain, calibrated by a second plain run: the UNet's backward is not bitwise
+     * deterministic on CUDA (atomic adds), and Adam turns near-zero gradient noise into whole steps, so two
+     * plain runs already differ a little. The graphed run must stay within a few times that spread.
+     */
     private void compare(String precision, double tol) throws Exception {
         assumeTrue(CudaGraph.isAvailable(), "no CUDA graphs here");
         Path data = SdTrainingFixture.images(dir.resolve("img"), 4);
         Outcome plain = train(data, "plain-" + precision, false, precision);
+        Outcome plain2 = train(data, "plain2-" + precision, false, precision);
         Outcome graphed = train(data, "graphed-" + precision, true, precision);
         assertTrue(!graphed.console().contains("cuda_graphs: off"), graphed.console());
         assertEquals(plain.losses().size(), graphed.losses().size());
@@ -66,12 +72,20 @@ class GraphedTrainingCudaTest {
             double a = plain.losses().get(i), b = graphed.losses().get(i);
             assertEquals(a, b, tol * Math.abs(a), "step " + (i + 1) + " loss: " + plain.losses() + " vs " + graphed.losses());
         }
-        double max = 0, diff = 0;
-        for (int i = 0; i < plain.weights().length; i++) {
-            max = Math.max(max, Math.abs(plain.weights()[i]));
-            diff = Math.max(diff, Math.abs(plain.weights()[i] - graphed.weights()[i]));
+        double spread = relativeDistance(plain.weights(), plain2.weights());
+        double graphedDistance = relativeDistance(plain.weights(), graphed.weights());
+        assertTrue(graphedDistance <= Math.max(4 * spread, tol),
+                "graphed LoRA at relative distance " + graphedDistance + " from the plain one; two plain runs: " + spread);
+    }
+
+    /** |a - b| / |a| over all weights (L2). */
+    private static double relativeDistance(double[] a, double[] b) {
+        double d = 0, n = 0;
+        for (int i = 0; i < a.length; i++) {
+            d += (a[i] - b[i]) * (a[i] - b[i]);
+            n += a[i] * a[i];
         }
-        assertTrue(diff <= tol * max, "LoRA differs by " + diff + " (max |w| " + max + ")");
+        return Math.sqrt(d / n);
     }
 
     @Test

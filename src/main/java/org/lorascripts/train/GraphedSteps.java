@@ -36,7 +36,7 @@ import org.lorascripts.train.optim.Optimizer;
  * an optimizer without a device-only step (only fused AdamW has one), a CPU run, a failed capture.
  */
 public final class GraphedSteps implements AutoCloseable {
-    static final int MAX_GRAPHS = 8;
+    static final int MAX_GRAPHS = 32;
 
     public record Result(double lossSum, double gradNorm, boolean applied) {}
 

@@ -34,11 +34,7 @@ public final class GradClipping {
     public static Tensor clipGradNormOnDevice(List<Tensor> params, double maxNorm) {
         if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
         try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {
-            List<Tensor> grads = new ArrayList<>(params.size());
-            for (Tensor p : params) {
-                Tensor g = p.grad();
-                if (g != null) grads.add(g);
-            }
+            List<Tensor> grads = grads(params);
             if (grads.isEmpty()) throw new IllegalStateException("no gradients to clip");
             Tensor total = Torch.stack(Torch.norms(grads), 0).norm().to(org.lorascripts.tensor.DType.F32);
             if (Double.isFinite(maxNorm)) {
@@ -54,11 +50,7 @@ public final class GradClipping {
     public static double clipGradNorm(List<Tensor> params, double maxNorm) {
         if (!(maxNorm > 0)) throw new IllegalArgumentException("maxNorm must be > 0, got " + maxNorm);
         try (Scope scope = Scope.open(); Autograd.GradMode noGrad = Autograd.noGrad()) {
-            List<Tensor> grads = new ArrayList<>(params.size());
-            for (Tensor p : params) {
-                Tensor g = p.grad();
-                if (g != null) grads.add(g);
-            }
+            List<Tensor> grads = grads(params);
             if (grads.isEmpty()) return 0.0;
             // one fused multi-tensor kernel per call on CUDA; the norms meet on the first grad's device
             List<Tensor> norms = Torch.norms(grads);
@@ -75,5 +67,15 @@ public final class GradClipping {
             }
             return total;
         }
+    }
+
+    /** The gradients of the parameters that have one, in order. */
+    private static List<Tensor> grads(List<Tensor> params) {
+        List<Tensor> grads = new ArrayList<>(params.size());
+        for (Tensor p : params) {
+            Tensor g = p.grad();
+            if (g != null) grads.add(g);
+        }
+        return grads;
     }
 }

@@ -324,6 +324,34 @@ public final class SdPipeline implements AutoCloseable {
     }
 
     /**
+     * A prompt's token ids for each text encoder, chunked as {@link #encodeConditioning} chunks them:
+     * (n, 77) int64 on the CPU, n chunks of 77; the second is null for SD 1.x / 2.x. With
+     * {@link #encodeIds} this splits encoding into its host part and its device part (CUDA graphs).
+     */
+    public Tensor[] promptIds(String text, int maxTokenLength) {
+        if (textEncodersDropped) throw new IllegalStateException("the text encoders were freed after their outputs were cached");
+        return new Tensor[] {ids(tokenizer.encodeChunks(text, maxTokenLength)),
+                textEncoder2 == null ? null : ids(tokenizer2.encodeChunks(text, maxTokenLength))};
+    }
+
+    /**
+     * The conditioning of a batch of prompts from their ids, as {@link #encodeConditioning} computes it
+     * prompt by prompt: ids1 (B, n, 77) (and for SDXL ids2 (B, n, 77)) on the encoders' device, {@link #promptIds}
+     * stacked, every row the same number of chunks; device work only. SD 1.x / 2.x: (B, L, D), no pooled;
+     * SDXL: both encoders' penultimate states side by side and TE2's pooled output of each row's first chunk.
+     */
+    public Conditioning encodeIds(Tensor ids1, Tensor ids2, int clipSkip) {
+        long b = ids1.size(0), n = ids1.size(1), len = ids1.size(2);
+        if (textEncoder2 == null) return new Conditioning(textEncoder.encodeChunks(ids1.reshape(b, n * len), clipSkip), null);
+        if (clipSkip != 1) throw new IllegalArgumentException("clip skip " + clipSkip + " does not apply to SDXL; leave it at 1");
+        Tensor h1 = ClipTextModel.joinChunks(textEncoder.penultimateHiddenState(ids1.reshape(b * n, len)), b);
+        ClipTextModelWithProjection.Output o2 = textEncoder2.forward(ids2.reshape(b * ids2.size(1), ids2.size(2)));
+        Tensor h2 = ClipTextModel.joinChunks(o2.penultimateHiddenState(), b);
+        Tensor pooled = o2.textEmbeds().reshape(b, ids2.size(1), -1).select(1, 0);          // each row's first chunk
+        return new Conditioning(Torch.cat(List.of(h1, h2), -1), pooled);
+    }
+
+    /**
      * The unconditional side of guidance for a negative prompt, shaped as {@code cond}. SDXL base's
      * diffusers pipeline config sets {@code force_zeros_for_empty_prompt: true}: with no negative prompt
      * the context and pooled embedding are zeros (blank counts as none, since the CLI and kohya's

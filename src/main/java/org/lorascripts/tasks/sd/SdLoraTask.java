@@ -346,17 +346,34 @@ public final class SdLoraTask implements TrainingTask {
      * trains (its forward would have to run inside the step) or the batch mixes buckets.
      */
     @Override public List<Tensor> stepInputs(int[] exampleIndices) {
-        if (teNet != null || te2Net != null) return null;
         Split s = train;
         int[] idx = new int[exampleIndices.length];
         for (int k = 0; k < idx.length; k++) idx[k] = s.indices()[exampleIndices[k]];
         for (int i : idx) if (s.dataset().bucketIndex(i) != s.dataset().bucketIndex(idx[0])) return null;
         Device d = pipeline.device();
         Tensor latents = onDevice(latents(s, idx, epoch), d);
-        SdPipeline.Conditioning text = textStates(s, idx, epoch);
         float[] w = new float[idx.length];
         for (int k = 0; k < idx.length; k++) w[k] = (float) s.dataset().lossWeight(idx[k]);
-        List<Tensor> in = new ArrayList<>(List.of(latents, onDevice(text.context(), d), Torch.of(w, w.length).to(d)));
+        Tensor weights = Torch.of(w, w.length).to(d);
+        boolean sdxl = pipeline.family() == SdFamily.SDXL;
+        if (teNet != null || te2Net != null) {
+            // a trained text encoder runs inside the step: its inputs are the captions' token ids
+            List<Tensor> ids1 = new ArrayList<>(idx.length), ids2 = new ArrayList<>(idx.length);
+            for (int i : idx) {
+                Tensor[] ids = pipeline.promptIds(s.dataset().caption(i, epoch), config.model().maxTokenLength());
+                ids1.add(ids[0]);
+                if (ids[1] != null) ids2.add(ids[1]);
+            }
+            for (Tensor t : ids1) if (t.size(0) != ids1.get(0).size(0)) return null;   // captions of different chunk counts
+            List<Tensor> in = new ArrayList<>(List.of(latents, weights, Torch.stack(ids1, 0).to(d)));
+            if (sdxl) {
+                in.add(Torch.stack(ids2, 0).to(d));
+                in.add(SdxlConditioning.timeIds(s.dataset(), idx, epoch).to(d));
+            }
+            return in;
+        }
+        SdPipeline.Conditioning text = textStates(s, idx, epoch);
+        List<Tensor> in = new ArrayList<>(List.of(latents, weights, onDevice(text.context(), d)));
         if (text.pooled() != null) {
             AddedConditions added = SdxlConditioning.added(text.pooled(), s.dataset(), idx, epoch);
             in.add(onDevice(added.textEmbeds(), d));
@@ -365,15 +382,31 @@ public final class SdLoraTask implements TrainingTask {
         return in;
     }
 
-    /** The training loss sum from {@link #stepInputs}' tensors: device work only (noise, timesteps, UNet, MSE). */
+    /**
+     * The training loss sum from {@link #stepInputs}' tensors: device work only (the text encoders when they
+     * train, noise, timesteps, UNet, MSE).
+     */
     @Override public Tensor lossSumFromInputs(List<Tensor> in) {
         unetNet.setTraining(true);
-        Tensor latents = in.get(0), context = in.get(1), weights = in.get(2);
-        if (in.size() == 3) {
+        Tensor latents = in.get(0), weights = in.get(1);
+        Tensor context;
+        AddedConditions added = null;
+        if (in.get(2).dtype() == DType.I64) {
+            if (teNet != null) teNet.setTraining(true);
+            if (te2Net != null) te2Net.setTraining(true);
+            boolean sdxl = pipeline.family() == SdFamily.SDXL;
+            SdPipeline.Conditioning text = pipeline.encodeIds(in.get(2), sdxl ? in.get(3) : null, config.model().clipSkip());
+            context = text.context();
+            if (sdxl) added = new AddedConditions(text.pooled(), in.get(4));
+        } else {
+            context = in.get(2);
+            if (in.size() > 3) added = new AddedConditions(in.get(3), in.get(4));
+        }
+        if (added == null) {
             return DiffusionObjective.weighted(objective.perExampleLoss(pipeline.unet(), latents, context), weights).sum();
         }
-        AddedConditions added = new AddedConditions(in.get(3), in.get(4));
-        return DiffusionObjective.weighted(objective.perExampleLoss(latents, (x, t) -> pipeline.unet().forward(x, t, context, added)),
+        AddedConditions a = added;
+        return DiffusionObjective.weighted(objective.perExampleLoss(latents, (x, t) -> pipeline.unet().forward(x, t, context, a)),
                 weights).sum();
     }
 

@@ -29,8 +29,9 @@ class GraphedTrainingCudaTest {
 
     record Outcome(List<Double> losses, double[] weights, String console) {}
 
-    private Outcome train(Path data, String name, boolean graphs, String precision) throws Exception {
+    private Outcome train(Path data, String name, boolean graphs, String precision, boolean trainTextEncoder) throws Exception {
         Map<String, Object> cfg = SdTrainingFixture.settings(data, dir.resolve(name));
+        cfg.put("train_text_encoder", trainTextEncoder);
         cfg.put("device", "cuda");
         cfg.put("cuda_graphs", graphs);
         cfg.put("mixed_precision", precision);
@@ -60,12 +61,14 @@ class GraphedTrainingCudaTest {
      * deterministic on CUDA (atomic adds), and Adam turns near-zero gradient noise into whole steps, so two
      * plain runs already differ a little. The graphed run must stay within a few times that spread.
      */
-    private void compare(String precision, double tol) throws Exception {
+    private void compare(String precision, double tol) throws Exception { compare(precision, tol, false); }
+
+    private void compare(String precision, double tol, boolean te) throws Exception {
         assumeTrue(CudaGraph.isAvailable(), "no CUDA graphs here");
         Path data = SdTrainingFixture.images(dir.resolve("img"), 4);
-        Outcome plain = train(data, "plain-" + precision, false, precision);
-        Outcome plain2 = train(data, "plain2-" + precision, false, precision);
-        Outcome graphed = train(data, "graphed-" + precision, true, precision);
+        Outcome plain = train(data, "plain-" + precision, false, precision, te);
+        Outcome plain2 = train(data, "plain2-" + precision, false, precision, te);
+        Outcome graphed = train(data, "graphed-" + precision, true, precision, te);
         assertTrue(!graphed.console().contains("cuda_graphs: off"), graphed.console());
         assertEquals(plain.losses().size(), graphed.losses().size());
         for (int i = 0; i < plain.losses().size(); i++) {
@@ -93,4 +96,7 @@ class GraphedTrainingCudaTest {
 
     @Test
     void fp16StepsWithLossScalingMatch() throws Exception { compare("fp16", 2e-2); }
+
+    @Test
+    void aTrainedTextEncoderRunsInsideTheGraph() throws Exception { compare("fp16", 2e-2, true); }
 }

@@ -1,7 +1,7 @@
 package org.lorascripts.tasks.sd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -46,12 +46,52 @@ class SdStepInputsTest {
     }
 
     @Test
-    void aTrainedTextEncoderRunsWithoutAGraph() throws Exception {
-        Path data = SdTrainingFixture.images(dir.resolve("img"), 2);
+    void aTrainedTextEncoderRunsInsideTheStepFromTokenIds() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("img"), 4);
         Map<String, Object> cfg = SdTrainingFixture.settings(data, dir.resolve("out"));
         cfg.put("train_text_encoder", true);
-        try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
-            assertNull(task.stepInputs(new int[] {0, 1}));
+        try (SdLoraTask task = SdTrainingFixture.task(cfg); Scope s = Scope.open()) {
+            int[] batch = {0, 1, 3};
+            Rng.manualSeed(5);
+            Tensor plain = task.lossSum(batch, false);
+            plain.backward();
+            double[] gPlain = grads(task);
+            for (var p : task.trainableParameters()) p.tensor().zeroGrad();
+            Rng.manualSeed(5);
+            List<Tensor> in = task.stepInputs(batch);
+            assertEquals(org.lorascripts.tensor.DType.I64, in.get(2).dtype(), "token ids, not text states");
+            Tensor graphed = task.lossSumFromInputs(in);
+            graphed.backward();
+            double[] gGraphed = grads(task);
+            assertEquals(plain.item(), graphed.item(), 1e-6 * Math.abs(plain.item()));
+            double max = 0;
+            for (double g : gPlain) max = Math.max(max, Math.abs(g));
+            assertTrue(max > 0, "the text encoder's LoRA gets gradients");
+            for (int i = 0; i < gPlain.length; i++) assertEquals(gPlain[i], gGraphed[i], 1e-5 * max, "grad " + i);
         }
+    }
+
+    @Test
+    void sdxlWithATrainedTextEncoderMatchesToo() throws Exception {
+        Path data = SdTrainingFixture.images(dir.resolve("img"), 2);
+        Map<String, Object> cfg = SdTrainingFixture.settings(data, dir.resolve("out"));
+        cfg.put("base_model", "builtin:tiny-sdxl");
+        cfg.put("train_text_encoder", true);
+        try (SdLoraTask task = SdTrainingFixture.task(cfg); Scope s = Scope.open()) {
+            Rng.manualSeed(9);
+            double plain = task.lossSum(new int[] {0, 1}, false).item();
+            Rng.manualSeed(9);
+            double graphed = task.lossSumFromInputs(task.stepInputs(new int[] {0, 1})).item();
+            assertEquals(plain, graphed, 1e-6 * Math.abs(plain));
+        }
+    }
+
+    private static double[] grads(SdLoraTask task) {
+        List<Double> all = new java.util.ArrayList<>();
+        for (var p : task.trainableParameters()) {
+            Tensor g = p.tensor().grad();
+            for (double d : g == null ? new double[(int) p.tensor().numel()] : g.toDoubleArray()) all.add(d);
+        }
+        return all.stream().mapToDouble(Double::doubleValue).toArray();
     }
 }

@@ -70,6 +70,10 @@ public final class DoctorCommand implements Callable<Integer> {
                         d.totalMemory() / (double) (1L << 30), d.major(), d.minor())).orElse("(device details need the CUDA headers)");
                 out.printf("gpu %d        %s%s%n", dev, desc, Cuda.isBf16Supported() ? ", bf16" : "");
             }
+            // cuda_graphs needs the CUDA helpers (graph capture) and the fused AdamW that reads its rate from a tensor
+            boolean graphs = org.lorascripts.tensor.CudaGraph.isAvailable() && org.lorascripts.ffi.AutogradApi.hasFusedAdamWTensorLr();
+            out.printf("cuda graphs  %s%n", graphs ? "available (cuda_graphs: true replays each training step)"
+                    : "not available (needs libtorch 2.4+ with CUDA headers for the shim); steps run without graphs");
         }
         out.println("ok");
         return 0;

@@ -3,7 +3,8 @@
 # for the working tree plus what is carried): an xz-compressed jlinked Java runtime (about 21 MiB; the
 # zip-compressed jlink image in a .tgz is about 39 MiB, which no longer fits beside the tracked
 # demo models) and an on-device launcher that unpacks it, points LIBTORCH at the machine's PyTorch
-# and runs the given command. Then bench/make-device-app.sh adds the application.
+# and runs the given command; with DIFFUSERS_GIT, the diffusers source the SD references need. Then
+# bench/make-device-app.sh adds the application.
 # Usage, from the project root:  bench/make-device-kit.sh     then carry .device and run
 #   bash .device/on-device.sh <command...>
 set -euo pipefail
@@ -24,6 +25,14 @@ if [ ! -s "$dir/jre.txz" ] || [ "${REBUILD_JRE:-0}" = 1 ]; then
   "$jdk/bin/jlink" --add-modules java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,jdk.unsupported,jdk.zipfs,jdk.crypto.ec \
     --strip-debug --no-header-files --no-man-pages --output "$dir/jre"
   tar cJf "$dir/jre.txz" -C "$dir" jre && rm -rf "$dir/jre"
+fi
+# The diffusers source the SD references import (bench_sd_peft.py, the parity dumps): from a local git clone of
+# diffusers named by DIFFUSERS_GIT (a .git directory or a bare repository). Its pipelines are left out: the
+# references import only the models, and without them the archive is ~1.5 MiB instead of ~4.7 MiB of the carry.
+if [ -n "${DIFFUSERS_GIT:-}" ]; then
+  git --git-dir="$DIFFUSERS_GIT" archive HEAD src/diffusers \
+    | tar --delete --wildcards 'src/diffusers/pipelines/*' 'src/diffusers/modular_pipelines/*' \
+    | gzip -9 > "$dir/diffusers.tgz"
 fi
 cat > "$dir/on-device.sh" <<'SH'
 #!/usr/bin/env bash

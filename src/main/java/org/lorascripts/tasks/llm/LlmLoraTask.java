@@ -96,7 +96,7 @@ public final class LlmLoraTask implements TrainingTask {
             // data first: a data error should not wait for the model to load
             TextDataSplit split = TextDataset.load(config.text().trainData(), TextDataOptions.from(config), tok);
             mixSummary = split.mixSummary();
-            m = LlamaForCausalLM.load(base.dir(), device, dtype);
+            m = LlamaForCausalLM.load(base.dir(), device, dtype, config.model().loadIn4bit());
             m.setGradientCheckpointing(config.loop().gradientCheckpointing());
             Optional<Path> resume = config.model().networkWeights();
             if (resume.isPresent()) {

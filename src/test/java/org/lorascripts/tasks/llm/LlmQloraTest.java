@@ -117,6 +117,21 @@ class LlmQloraTest {
         }
     }
 
+    /** DoRA reads the host's weight for its norms: over a 4-bit host that is the dequantised copy. */
+    @Test void doraOver4bitTrainsAsTheDequantisedModel() throws Exception {
+        Path dq = dequantisedBase();
+        double[][] losses = new double[2][];
+        for (int i = 0; i < 2; i++) {
+            LlmLoraFixture f = fixture("dora" + i).set("use_dora", true).set("max_steps", 3).set("learning_rate", 3e-3).set("lora_dropout", 0.1);
+            if (i == 0) f.set("base_model", dq.toString()); else f.set("load_in_4bit", true);
+            try (LlmLoraTask task = f.task(DType.F64)) {
+                f.run(task);
+                losses[i] = f.losses();
+            }
+        }
+        assertArrayEquals(losses[0], losses[1], 1e-9);
+    }
+
     @Test void lossFallsAndTheAdapterLoadsOnTheUnquantisedBase() throws Exception {
         LlmLoraFixture f = fixture("out").set("quantization_bit", 4).set("epochs", 6).set("learning_rate", 3e-3)
                 .set("target_modules", List.of("all-linear"));

@@ -144,6 +144,7 @@ class LlmQloraTest {
             trained = LlmLoraFixture.logits(task.model(), IDS);
             assertThrows(IllegalStateException.class, () -> task.network().mergeIntoWeights(), "no merge into 4-bit weights");
         }
+        assertTrue(f.console().contains("model: " + 7 * TinyLlamaPretrainer.LAYERS + " decoder linear layers as 4-bit NF4: "), f.console());
         double[] l = f.losses();
         double first = (l[0] + l[1] + l[2]) / 3, last = (l[l.length - 1] + l[l.length - 2] + l[l.length - 3]) / 3;
         System.out.printf("tiny-llama QLoRA: loss %.4f -> %.4f over %d steps%n", first, last, l.length);

@@ -56,6 +56,12 @@ public final class ConfigKeys {
                             + " or chat_template.jinja) when it has one, model requires it; llama3, chatml, mistral, none are built in.").build(),
             key("chat_template_file", MODEL).path().text()
                     .help("A Jinja chat template file (HF chat_template syntax) used instead of the model's and of chat_template.").build(),
+            key("load_in_4bit", MODEL).bool().def(false).text()
+                    .help("QLoRA: keep the base model's decoder linear layers as 4-bit NF4 with double quantisation (bitsandbytes'"
+                            + " format, about 0.52 bytes a weight) and train the LoRA over them in the compute dtype; embeddings, norms and"
+                            + " lm_head stay unquantised. The adapter written is the same as without it and loads on the unquantised model.").build(),
+            key("quantization_bit", MODEL).integer(0, 8).def(0).text()
+                    .help("LLaMA-Factory's spelling of load_in_4bit: 4 is load_in_4bit: true, 0 is off; other widths are not supported.").build(),
             // ---- lora_config
             key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim", "lora_r")
                     .help("LoRA rank r (adapter capacity). 4-16 suits a style or character; higher needs more data.").build(),

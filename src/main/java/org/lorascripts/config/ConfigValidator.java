@@ -27,6 +27,7 @@ final class ConfigValidator {
         if (task == TaskType.IMAGE_GENERATION) checkImage(v, p, notes);
         checkSubsets(v, p, task);
         checkMix(v, p, task);
+        checkQuantization(v, p, task);
         if (v.number("val_ratio") > 0 && v.isSet("val_data_dir")) {
             p.add(v.origin("val_data_dir"), "set either val_ratio or val_data_dir, not both (val_ratio is at "
                     + v.origin("val_ratio") + ")", "val_ratio", "val_data_dir");
@@ -64,6 +65,20 @@ final class ConfigValidator {
                     + name + "'; put folders in output_dir", "output_name", "output_dir");
         }
         return notes;
+    }
+
+    /** load_in_4bit / quantization_bit: 4-bit NF4 only, for the text task's base model. */
+    private static void checkQuantization(ConfigValues v, ConfigProblems p, TaskType task) {
+        int bits = v.integer("quantization_bit");
+        if (bits != 0 && bits != 4) {
+            p.add(v.origin("quantization_bit"), "quantization_bit: " + bits + " is not supported; only 4-bit NF4 (quantization_bit: 4,"
+                    + " or load_in_4bit: true) or 0 for none", "quantization_bit");
+        }
+        boolean on = v.bool("load_in_4bit") || bits == 4;
+        if (on && task == TaskType.IMAGE_GENERATION) {
+            String key = v.bool("load_in_4bit") ? "load_in_4bit" : "quantization_bit";
+            p.add(v.origin(key), key + " (4-bit QLoRA base) is for text-generation only; remove it for image-generation", key);
+        }
     }
 
     /** use_fp16 is the legacy spelling of mixed_precision: fp16; both set differently is a conflict. */

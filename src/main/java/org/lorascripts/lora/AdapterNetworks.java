@@ -57,6 +57,10 @@ final class AdapterNetworks {
         try (var ng = Autograd.noGrad(); Scope s = Scope.open()) {
             for (var e : adapters.entrySet()) {
                 LoraHost host = hosts.get(e.getKey());
+                if (host.quantized()) {
+                    throw new IllegalStateException(e.getKey() + " holds its weight as 4-bit NF4; merge the adapter into the base model loaded"
+                            + " without load_in_4bit");
+                }
                 DType wt = host.weight().dtype();
                 Tensor d = delta.delta(e.getValue(), host, wt == DType.F64 ? DType.F64 : DType.F32);
                 host.weight().add_(d.to(wt, host.weight().device()));

@@ -4,7 +4,7 @@ import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Tensor;
 
 /** y = x W^T + b with a frozen W (out, in), plus an optional adapter. */
-public final class Linear implements LoraHost {
+public final class Linear implements LinearLayer {
     private final Tensor weight;
     private final Tensor bias;
     private Adapter adapter;
@@ -21,7 +21,7 @@ public final class Linear implements LoraHost {
         this.bias = bias;
     }
 
-    public Tensor forward(Tensor x) {
+    @Override public Tensor forward(Tensor x) {
         Tensor y = Functional.linear(x, weight, bias);
         return adapter == null ? y : adapter.addTo(y, x, this);
     }

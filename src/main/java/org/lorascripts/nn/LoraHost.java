@@ -13,9 +13,15 @@ public interface LoraHost {
     default int stride() { return 1; }
     default int padding() { return 0; }
 
-    /** The frozen weight and bias (bias may be null), e.g. for merging a LoRA into it. */
+    /**
+     * The frozen weight and bias (bias may be null), e.g. for merging a LoRA into it. A
+     * {@link #quantized()} host returns a dequantised copy of its weight.
+     */
     org.lorascripts.tensor.Tensor weight();
     org.lorascripts.tensor.Tensor bias();
+
+    /** True when the weight is stored quantised ({@link Linear4bit}): {@link #weight()} is then a copy, and merging into it is refused. */
+    default boolean quantized() { return false; }
 
     /** Adds an adapter (replacing any previous one); null removes it. */
     void attach(Adapter adapter);

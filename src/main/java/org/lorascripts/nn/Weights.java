@@ -28,6 +28,7 @@ public final class Weights implements AutoCloseable {
         final Map<String, long[]> loaded = new LinkedHashMap<>();
         final Map<String, Tensor> byName = new LinkedHashMap<>();
         final Map<String, LoraHost> hosts = new LinkedHashMap<>();
+        boolean loadIn4bit;
 
         Shared(WeightSource source, Device device, DType dtype) {
             this.source = source;
@@ -67,6 +68,30 @@ public final class Weights implements AutoCloseable {
 
     /** Loads {@code prefix.name} in a given dtype (e.g. f32 for norms or buffers). */
     public Tensor get(String name, DType dtype, long... shape) {
+        Tensor t = load(name, dtype, shape);
+        shared.owned.add(t);
+        shared.byName.putIfAbsent(path(name), t);
+        return t;
+    }
+
+    /**
+     * Loads {@code prefix.name} in the compute dtype, checked as {@link #get}, without keeping it:
+     * the caller owns the tensor (e.g. to quantise it and close it at once).
+     */
+    public Tensor take(String name, long... shape) { return load(name, shared.dtype, shape); }
+
+    /** Hands a tensor made from loaded weights (e.g. a quantised state) to these weights: {@link #close()} frees it. */
+    public void own(Tensor t) { shared.owned.add(t); }
+
+    /**
+     * Whether the linear layers built on these weights that can carry a LoRA keep their weight as
+     * 4-bit NF4 ({@link LinearLayer#load}); off by default. Set it before building the model.
+     */
+    public void setLoadIn4bit(boolean on) { shared.loadIn4bit = on; }
+
+    public boolean loadIn4bit() { return shared.loadIn4bit; }
+
+    private Tensor load(String name, DType dtype, long... shape) {
         String full = path(name);
         var stored = shared.source.shape(full);
         if (stored.isPresent() && !Arrays.equals(stored.get(), shape)) {
@@ -78,9 +103,7 @@ public final class Weights implements AutoCloseable {
                     + "; the checkpoint does not match the expected architecture");
         }
         Tensor t = shared.source.load(full, shape, shared.device, dtype);
-        shared.owned.add(t);
         shared.loaded.put(full, shape.clone());
-        shared.byName.putIfAbsent(full, t);
         return t;
     }
 

@@ -14,13 +14,15 @@ import org.lorascripts.config.TrainConfig;
 import org.lorascripts.io.Json;
 import org.lorascripts.io.TensorInfo;
 import org.lorascripts.io.TensorSource;
+import org.lorascripts.nn.Nf4;
 
 /**
  * A rough (±30 %) estimate of peak device memory for the dry run, from the base model's parameter
  * count (read from safetensors headers, nothing loaded) and activation sizes fitted to PyTorch
  * measurements on an H200 (shared/bench): SD1.5 UNet LoRA at 512², batch 4, fp16: 6.8 GiB plain,
  * 3.0 GiB with gradient checkpointing; Llama-3.2-1B / Llama-3-8B at 2048 tokens, bf16: 8.7 / 29.1 GiB
- * plain, 6.0 / 19.2 GiB with checkpointing.
+ * plain, 6.0 / 19.2 GiB with checkpointing. With {@code load_in_4bit} the decoder's linear weights count
+ * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each), the rest in the compute dtype.
  */
 public record MemoryEstimate(double weightsGiB, double activationsGiB, double adapterGiB, String basis) {
     private static final double GIB = 1L << 30;
@@ -35,10 +37,12 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
     public static Optional<MemoryEstimate> of(TrainConfig c) {
         if (!(c.model().baseModel() instanceof BaseModel.Local local) || !Files.exists(local.path())) return Optional.empty();
         try {
-            long params = parameterCount(local.path());
+            long[] counts = parameterCounts(local.path());
+            long params = counts[0];
             if (params <= 0) return Optional.empty();
             boolean half = c.loop().mixedPrecision() != MixedPrecision.NO;
-            double weights = params * (half ? 2.0 : 4.0) / GIB;
+            boolean nf4 = !c.isImage() && c.model().loadIn4bit();
+            double weights = nf4 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[2]) / GIB : params * (half ? 2.0 : 4.0) / GIB;
             double loraParams = params * 0.003 * c.lora().rank() / 8.0;  // kohya targets at rank 8 ≈ 0.3 % of SD1.5
             double adapter = loraParams * 16 / GIB;                    // fp32 weight, grad and two Adam moments
             boolean gc = c.loop().gradientCheckpointing();
@@ -56,13 +60,22 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
             double logits = tokens * vocab * 8 / GIB;  // fp32 logits and their gradient
             double act = gc ? tokens * hidden * layers * 2 / GIB + tokens * hidden * 50 / GIB + logits
                             : tokens * hidden * layers * 50 / GIB + logits;
-            return Optional.of(new MemoryEstimate(weights, act, adapter, "fitted to Llama 1B/8B at 2048 tokens"));
+            return Optional.of(new MemoryEstimate(weights, act, adapter, "fitted to Llama 1B/8B at 2048 tokens"
+                    + (nf4 ? "; decoder linear weights as 4-bit NF4" : "")));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
     }
 
-    static long parameterCount(Path model) throws IOException {
+    static long parameterCount(Path model) throws IOException { return parameterCounts(model)[0]; }
+
+    /** A decoder linear layer's weight (q/k/v/o, gate/up/down of a Llama-family model), which load_in_4bit quantises. */
+    static boolean isDecoderLinear(String name, TensorInfo t) {
+        return t.shape().length == 2 && name.matches("(.*\\.)?layers\\.\\d+\\.(self_attn|mlp)\\.[a-z_]+_proj\\.weight");
+    }
+
+    /** {all parameters, decoder linear weights, bytes of those weights as NF4}. */
+    static long[] parameterCounts(Path model) throws IOException {
         List<Path> files;
         if (Files.isDirectory(model)) {
             try (Stream<Path> s = Files.walk(model, 2)) {
@@ -75,16 +88,20 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         } else {
             files = List.of(model);
         }
-        long n = 0;
+        long n = 0, linear = 0, nf4Bytes = 0;
         for (Path f : files) {
             try (TensorSource src = TensorSource.open(f)) {
                 for (String name : src.names()) {
                     TensorInfo t = src.info(name);
                     n += t.numel();
+                    if (isDecoderLinear(name, t)) {
+                        linear += t.numel();
+                        nf4Bytes += Nf4.bytes(t.numel());
+                    }
                 }
             }
         }
-        return n;
+        return new long[] {n, linear, nf4Bytes};
     }
 
     private static Optional<long[]> llmDims(Path model) throws IOException {

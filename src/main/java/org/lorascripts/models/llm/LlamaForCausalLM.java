@@ -9,6 +9,7 @@ import java.util.Map;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.CheckpointWeights;
 import org.lorascripts.nn.Linear;
+import org.lorascripts.nn.Linear4bit;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.WeightSource;
 import org.lorascripts.nn.Weights;
@@ -40,10 +41,22 @@ public final class LlamaForCausalLM implements AutoCloseable {
     private boolean fusedLinearLoss = true;
 
     public LlamaForCausalLM(LlmConfig cfg, WeightSource source, Device device, DType dtype) {
+        this(cfg, source, device, dtype, false);
+    }
+
+    /**
+     * With {@code loadIn4bit}, each decoder linear layer's weight (q/k/v/o, gate/up/down) is quantised
+     * to NF4 as it is loaded ({@link Linear4bit}, QLoRA's frozen base); embeddings, norms and lm_head
+     * stay in the compute dtype, as bitsandbytes and PEFT leave them.
+     */
+    public LlamaForCausalLM(LlmConfig cfg, WeightSource source, Device device, DType dtype, boolean loadIn4bit) {
         this.cfg = cfg;
         this.weights = new Weights(source, device, dtype);
         try {
-            this.model = new LlamaModel(cfg, weights.pp("model"));
+            weights.setLoadIn4bit(loadIn4bit);
+            LlamaModel decoder = new LlamaModel(cfg, weights.pp("model"));
+            weights.setLoadIn4bit(false);
+            this.model = decoder;
             this.lmHead = cfg.tieWordEmbeddings() ? new Linear(model.embedTokens().weight(), null)
                     : new Linear(weights.pp("lm_head"), cfg.hiddenSize(), cfg.vocabSize(), false);
         } catch (RuntimeException e) {
@@ -54,9 +67,14 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     /** Loads an HF folder: config.json plus model.safetensors or model.safetensors.index.json. */
     public static LlamaForCausalLM load(Path dir, Device device, DType dtype) throws IOException {
+        return load(dir, device, dtype, false);
+    }
+
+    /** As {@link #load(Path, Device, DType)}, with the decoder's linear layers as 4-bit NF4 when {@code loadIn4bit}. */
+    public static LlamaForCausalLM load(Path dir, Device device, DType dtype, boolean loadIn4bit) throws IOException {
         LlmConfig cfg = LlmConfig.read(dir);
         try (TensorSource src = TensorSource.open(weightsFile(dir))) {
-            return new LlamaForCausalLM(cfg, new CheckpointWeights(src, dir.toString()), device, dtype);
+            return new LlamaForCausalLM(cfg, new CheckpointWeights(src, dir.toString()), device, dtype, loadIn4bit);
         }
     }
 

@@ -3,7 +3,8 @@ package org.lorascripts.models.llm;
 import java.util.ArrayList;
 import java.util.List;
 import org.lorascripts.nn.Embedding;
-import org.lorascripts.nn.Linear;
+import org.lorascripts.nn.Linear4bit;
+import org.lorascripts.nn.LinearLayer;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.RmsNorm;
 import org.lorascripts.nn.Weights;
@@ -82,7 +83,16 @@ public final class LlamaModel implements AutoCloseable {
         return norm.forward(h);                                                                // (B, T, C)
     }
 
-    public void setGradientCheckpointing(boolean on) { gradientCheckpointing = on; }
+    /**
+     * Per-layer gradient checkpointing. 4-bit linear layers then keep their dequantised weight for the
+     * layer's own backward instead of checkpointing each product ({@link Linear4bit#setInsideCheckpoint}).
+     */
+    public void setGradientCheckpointing(boolean on) {
+        gradientCheckpointing = on;
+        for (DecoderLayer layer : layers) {
+            for (LinearLayer l : layer.linears()) if (l instanceof Linear4bit q) q.setInsideCheckpoint(on);
+        }
+    }
 
     public boolean gradientCheckpointing() { return gradientCheckpointing; }
 
@@ -117,10 +127,14 @@ public final class LlamaModel implements AutoCloseable {
             return h.add(mlp.forward(postAttentionLayernorm.forward(h)));                                        // (B, T, C)
         }
 
+        List<LinearLayer> linears() {
+            return List.of(selfAttn.qProj, selfAttn.kProj, selfAttn.vProj, selfAttn.oProj, mlp.gateProj, mlp.upProj, mlp.downProj);
+        }
+
         /** The trainable LoRA weights attached inside this layer (for gradient checkpointing). */
         List<Tensor> loraParameters() {
             List<Tensor> ps = new ArrayList<>();
-            for (LoraHost host : List.of(selfAttn.qProj, selfAttn.kProj, selfAttn.vProj, selfAttn.oProj, mlp.gateProj, mlp.upProj, mlp.downProj)) {
+            for (LoraHost host : linears()) {
                 if (host.adapter() != null) ps.addAll(host.adapter().parameters());
             }
             return ps;
@@ -129,7 +143,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Multi-head attention with grouped-query K/V heads and RoPE. */
     static final class Attention {
-        final Linear qProj, kProj, vProj, oProj;
+        final LinearLayer qProj, kProj, vProj, oProj;
         final int heads, kvHeads, layer;
         final long headDim;
         final double scaling;
@@ -141,10 +155,10 @@ public final class LlamaModel implements AutoCloseable {
             this.layer = layer;
             this.scaling = 1.0 / Math.sqrt(headDim);
             long c = cfg.hiddenSize();
-            qProj = new Linear(w.pp("q_proj"), c, heads * headDim, cfg.qkvBias());
-            kProj = new Linear(w.pp("k_proj"), c, kvHeads * headDim, cfg.qkvBias());
-            vProj = new Linear(w.pp("v_proj"), c, kvHeads * headDim, cfg.qkvBias());
-            oProj = new Linear(w.pp("o_proj"), heads * headDim, c, cfg.oProjBias());
+            qProj = LinearLayer.load(w.pp("q_proj"), c, heads * headDim, cfg.qkvBias());
+            kProj = LinearLayer.load(w.pp("k_proj"), c, kvHeads * headDim, cfg.qkvBias());
+            vProj = LinearLayer.load(w.pp("v_proj"), c, kvHeads * headDim, cfg.qkvBias());
+            oProj = LinearLayer.load(w.pp("o_proj"), heads * headDim, c, cfg.oProjBias());
         }
 
         Tensor forward(Tensor x, Context ctx, AttentionMask mask) {
@@ -181,13 +195,13 @@ public final class LlamaModel implements AutoCloseable {
 
     /** down(silu(gate(x)) * up(x)). */
     static final class Mlp {
-        final Linear gateProj, upProj, downProj;
+        final LinearLayer gateProj, upProj, downProj;
 
         Mlp(LlmConfig cfg, Weights w) {
             long c = cfg.hiddenSize(), i = cfg.intermediateSize();
-            gateProj = new Linear(w.pp("gate_proj"), c, i, cfg.mlpBias());
-            upProj = new Linear(w.pp("up_proj"), c, i, cfg.mlpBias());
-            downProj = new Linear(w.pp("down_proj"), i, c, cfg.mlpBias());
+            gateProj = LinearLayer.load(w.pp("gate_proj"), c, i, cfg.mlpBias());
+            upProj = LinearLayer.load(w.pp("up_proj"), c, i, cfg.mlpBias());
+            downProj = LinearLayer.load(w.pp("down_proj"), i, c, cfg.mlpBias());
         }
 
         Tensor forward(Tensor x) {

@@ -96,7 +96,7 @@ public final class LlmLoraTask implements TrainingTask {
             // data first: a data error should not wait for the model to load
             TextDataSplit split = TextDataset.load(config.text().trainData(), TextDataOptions.from(config), tok);
             mixSummary = split.mixSummary();
-            m = LlamaForCausalLM.load(base.dir(), device, dtype);
+            m = LlamaForCausalLM.load(base.dir(), device, dtype, config.model().loadIn4bit());
             m.setGradientCheckpointing(config.loop().gradientCheckpointing());
             Optional<Path> resume = config.model().networkWeights();
             if (resume.isPresent()) {
@@ -138,8 +138,23 @@ public final class LlmLoraTask implements TrainingTask {
         model = m;
         net = n;
         for (String line : mixSummary) console.println("data: " + line);
+        if (config.model().loadIn4bit()) console.println("model: " + quantizedSummary(model));
         for (ConfigWarning w : warnings) console.println("warning: " + w.message());
         console.flush();
+    }
+
+    /** "N decoder linear layers as 4-bit NF4: X MiB (Y MiB in DTYPE)". */
+    static String quantizedSummary(LlamaForCausalLM m) {
+        long n = 0, bytes = 0, dense = 0;
+        for (var h : m.loraHosts().values()) {
+            if (h instanceof org.lorascripts.nn.Linear4bit q) {
+                n++;
+                bytes += q.state().bytes();
+                dense += q.state().numel() * q.dtype().byteSize;
+            }
+        }
+        return String.format(java.util.Locale.ROOT, "%d decoder linear layers as 4-bit NF4: %.1f MiB (%.1f MiB in %s)",
+                n, bytes / 1048576.0, dense / 1048576.0, m.dtype().name().toLowerCase(java.util.Locale.ROOT));
     }
 
     /** The frozen weights' dtype: the autocast dtype on CUDA, fp32 otherwise. */

@@ -1,0 +1,83 @@
+package org.lorascripts.nn;
+
+import java.util.List;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.Checkpoint;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+
+/**
+ * A frozen linear layer whose weight is kept only as 4-bit NF4 with double quantisation
+ * ({@link Nf4}, bitsandbytes' {@code Linear4bit(quant_type="nf4", compress_statistics=True)}), as
+ * QLoRA trains: the weight is quantised once when loaded (the dense copy is freed at once) and each
+ * forward dequantises it to the compute dtype, multiplies and drops it. The frozen weight gets no
+ * gradient; backward needs only the input's, {@code grad · W}: by default the product runs as a
+ * checkpointed segment whose backward dequantises W again instead of keeping it, so no layer's dense
+ * weight outlives its matmul. Inside a segment that is itself checkpointed (gradient checkpointing of
+ * the decoder layer, {@link #setInsideCheckpoint}) autograd may keep it: it lives only while that
+ * layer's backward runs. The bias (if any) stays in the compute dtype. A LoRA plugs in as on
+ * {@link Linear}; {@link #weight()} is a dequantised copy (for DoRA's norms), and merging into it is refused.
+ */
+public final class Linear4bit implements LinearLayer {
+    private final Nf4.Quantized state;
+    private final Tensor bias;
+    private final DType dtype;
+    private Adapter adapter;
+    private boolean insideCheckpoint;
+
+    public Linear4bit(Weights w, long in, long out, boolean bias) {
+        try (Scope s = Scope.open()) {   // the dense weight and the quantiser's temporaries are freed here
+            Nf4.Quantized q = Nf4.quantize(w.take("weight", out, in));
+            for (Tensor t : q.tensors()) w.own(t.keep());
+            this.state = q;
+        }
+        this.bias = bias ? w.get("bias", out) : null;
+        this.dtype = w.dtype();
+        w.registerLoraHost(this);
+    }
+
+    @Override public Tensor forward(Tensor x) {
+        Tensor y = frozen(x);
+        return adapter == null ? y : adapter.addTo(y, x, this);
+    }
+
+    /** x W^T + b with W dequantised for this product only. */
+    private Tensor frozen(Tensor x) {
+        if (!insideCheckpoint && Autograd.isGradEnabled() && x.requiresGrad()) {
+            return Checkpoint.apply(in -> List.of(product(in.get(0))), List.of(x), List.of(), 1).get(0);
+        }
+        return product(x);
+    }
+
+    private Tensor product(Tensor x) {
+        return Scope.scoped(() -> Functional.linear(x, Nf4.dequantize(state, dtype), bias));
+    }
+
+    /**
+     * Whether this layer runs inside a checkpointed segment (the decoder layer's gradient
+     * checkpointing): the dense weight may then stay saved for backward, since the segment's own
+     * backward frees it, and the per-product checkpoint is skipped.
+     */
+    public void setInsideCheckpoint(boolean on) { insideCheckpoint = on; }
+
+    /** The 4-bit state (owned by the model's weights). */
+    public Nf4.Quantized state() { return state; }
+
+    /** The compute dtype the weight is dequantised to. */
+    public DType dtype() { return dtype; }
+
+    @Override public long[] weightShape() { return state.shape(); }
+
+    /** A dequantised copy in the compute dtype (new tensor, in the current scope). */
+    @Override public Tensor weight() { return Nf4.dequantize(state, dtype); }
+
+    @Override public Tensor bias() { return bias; }
+
+    @Override public boolean quantized() { return true; }
+
+    @Override public void attach(Adapter a) { adapter = a; }
+
+    @Override public Adapter adapter() { return adapter; }
+}

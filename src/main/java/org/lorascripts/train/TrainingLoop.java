@@ -175,7 +175,7 @@ public final class TrainingLoop {
                 taskOrders ? epoch -> task.epochBatches(epoch, loop.batchSize()) : null);
         try (Optimizer optimizer = Optimizers.create(opt, params);
              GradScaler scaler = precision.newScaler()) {
-            Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize));
+            Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize, sync.worldSize()));
             // the task's own batches (per bucket) may be more than ceil(examples / batch_size) per epoch
             run.totalSteps = loop.maxSteps() > 0 || !taskOrders
                     ? StepPlan.ofSplit(config, trainSize, valSize, sync.worldSize()).totalSteps()

@@ -149,8 +149,12 @@ public final class TrainCommand implements Callable<Integer> {
         }
         int valExamples = data.valExamples() >= 0 ? data.valExamples() : StepPlan.of(c, data.examples()).valExamples();
         StepPlan plan = StepPlan.ofSplit(c, data.examples() - valExamples, valExamples, world);
-        data.lines().forEach(out::println);
-        printPlan(c, family, plan, from, world, out);
+        // a worker of --nproc: the launcher printed the report and the warnings already
+        boolean launched = System.getenv(WorkerLauncher.LAUNCHER_PID) != null && dist.isPresent();
+        if (!launched) {
+            data.lines().forEach(out::println);
+            printPlan(c, family, plan, from, world, out);
+        }
 
         List<ConfigWarning> warnings = new ArrayList<>(loaded.warnings());
         family.flatMap(f -> SdFamilyDefaults.textEncoderLrWarning(c, f))
@@ -162,7 +166,7 @@ public final class TrainCommand implements Callable<Integer> {
         for (String w : Trackers.warnings(c)) warnings.add(new ConfigWarning("log_with", w));
         out.flush();
         // each warning names the line of its key (or the --set argument), as errors do
-        for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());
+        if (!launched) for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());
         err.flush();
         if (!inputs.problems().isEmpty()) throw new ConfigException(inputs.problems());
 

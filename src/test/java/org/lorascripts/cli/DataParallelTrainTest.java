@@ -181,7 +181,7 @@ class DataParallelTrainTest {
         try {
             for (int r = 0; r < 2; r++) {
                 List<String> cmd = new ArrayList<>(WorkerLauncher.javaCommand());
-                cmd.addAll(args(out, "--set", "max_steps=100000", "--set", "save_steps=0"));
+                cmd.addAll(args(out, "--set", "max_steps=100000", "--set", "save_steps=0", "--set", "log_interval=1"));
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(false)
                         .redirectOutput(dir.resolve("out-" + r + ".txt").toFile()).redirectError(dir.resolve("err-" + r + ".txt").toFile());
                 // what torchrun sets (LOCAL_RANK left out: it defaults to RANK)
@@ -190,7 +190,7 @@ class DataParallelTrainTest {
             }
             waitFor(dir.resolve("out-1.txt"), "rank 1 of 2 joined (gloo, store 127.0.0.1:" + port + ")", 120);
             waitFor(dir.resolve("out-0.txt"), "rank 0 of 2 joined", 30);
-            Thread.sleep(3000);
+            waitFor(dir.resolve("out-0.txt"), "step 3/100000", 120);  // training, so the next collective is a gradient sum
             long t0 = System.nanoTime();
             ps.get(1).destroyForcibly();
             assertTrue(ps.get(0).waitFor(60, TimeUnit.SECONDS), "rank 0 must stop on its own within the timeout, not hang");

@@ -71,6 +71,10 @@ public final class DoctorCommand implements Callable<Integer> {
                 out.printf("gpu %d        %s%s%n", dev, desc, Cuda.isBf16Supported() ? ", bf16" : "");
             }
         }
+        // not a problem when missing: only --nproc needs it
+        out.printf("distributed  %s%n", org.lorascripts.ffi.DistApi.available()
+                ? "c10d with gloo" + (org.lorascripts.ffi.DistApi.ncclAvailable() ? " and nccl" : "") + " (--nproc)"
+                : "not built: --nproc needs gloo's headers (apt-get install libgloo-dev; the shim then rebuilds)");
         out.println("ok");
         return 0;
     }

@@ -42,6 +42,9 @@ final class WorkerLauncher {
         int port = freePort();
         List<Process> workers = new ArrayList<>();
         List<CompletableFuture<Void>> pumps = new ArrayList<>();
+        // on a terminal rank 0 writes to it directly; otherwise (a log file, a test) its lines go through out/err
+        boolean terminal = org.lorascripts.train.progress.TrainingProgress.stdoutIsTerminal();
+        out.flush();
         // A Ctrl-C reaches the workers through the terminal's process group; this process only keeps waiting.
         SignalHandler previous = installIgnoreSigint();
         try {
@@ -52,7 +55,9 @@ final class WorkerLauncher {
                 Map<String, String> env = pb.environment();
                 env.putAll(new DistEnv("127.0.0.1", port, nproc, r, r).toEnvironment());
                 env.put(LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
-                if (r == 0) {
+                if (r == 0 && terminal) {
+                    pb.inheritIO();  // the progress bar redraws in the terminal as in a one-process run
+                } else if (r == 0) {
                     pb.redirectInput(ProcessBuilder.Redirect.INHERIT);
                 } else {
                     Path log = logs.resolve("rank-" + r + ".txt");
@@ -60,7 +65,7 @@ final class WorkerLauncher {
                 }
                 Process p = pb.start();
                 workers.add(p);
-                if (r == 0) {
+                if (r == 0 && !terminal) {
                     pumps.add(pump(p.getInputStream(), out));
                     pumps.add(pump(p.getErrorStream(), err));
                 }

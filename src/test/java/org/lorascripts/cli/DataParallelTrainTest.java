@@ -135,6 +135,17 @@ class DataParallelTrainTest {
         assertTrue(bad.err().contains("gradient_accumulation_steps was 2 when it was saved and is 1 now"), bad.err());
     }
 
+    @Test void aDryRunShowsThePlanOfTheWholeJobAndBadValuesAreOneLine() {
+        var r = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("effective batch        8 (batch_size 4 x gradient_accumulation_steps 1 x world_size 2)"), r.out());
+        assertTrue(r.out().contains("steps per epoch        2 = ceil(ceil(12 / 4) / (1 x 2))"), r.out());
+        assertTrue(r.out().contains("total steps            80"), r.out());
+        var bad = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "0"));
+        assertEquals(2, bad.code());
+        assertEquals("error: --nproc 0: the number of worker processes must be at least 1", bad.err().strip());
+    }
+
     /** The environment's RANK of a running process (Linux /proc), or -1. */
     static int rankOf(ProcessHandle p) {
         try {

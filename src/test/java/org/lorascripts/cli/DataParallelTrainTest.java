@@ -135,6 +135,26 @@ class DataParallelTrainTest {
         assertTrue(bad.err().contains("gradient_accumulation_steps was 2 when it was saved and is 1 now"), bad.err());
     }
 
+    @Test void theImageQuickstartTrainsOnTwoRanksWithItsBucketBatches() throws Exception {
+        // 12 images, batch 4: 3 micro-batches per epoch, so step 2 gives rank 1 none (it sends zero gradients)
+        Path out = dir.resolve("sd");
+        var r = train(List.of("train", "--config", "examples/quickstart.yaml", "--set", "output_dir=" + out, "--set", "device=cpu",
+                "--set", "max_steps=2", "--set", "sample_prompts=[]", "--set", "sample_every_n_steps=0", "--set", "log_interval=1",
+                "--nproc", "2"));
+        assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(r.out().contains("effective batch        8 (batch_size 4 x gradient_accumulation_steps 1 x world_size 2)"), r.out());
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("quickstart.safetensors"))) {
+            assertEquals("2", f.metadata().get("ss_steps"));
+            assertTrue(f.contains("lora_unet_down_blocks_0_resnets_0_conv1.lora_down.weight"));
+        }
+        var rows = Files.readAllLines(out.resolve("logs/metrics.jsonl"));
+        assertEquals(2, rows.size(), "rank 0's rows only: " + rows);
+        for (String row : rows) assertTrue(Double.isFinite(Json.parse(row).get("train/loss").doubleValue()), row);
+        String rank1 = Files.readString(out.resolve("worker-logs/rank-1.txt"), StandardCharsets.UTF_8);
+        assertTrue(rank1.contains("done: 2 steps"), rank1);
+        assertTrue(Files.isDirectory(out.resolve("checkpoints/step-2")));
+    }
+
     @Test void aDryRunShowsThePlanOfTheWholeJobAndBadValuesAreOneLine() {
         var r = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "2"));
         assertEquals(0, r.code(), r.err());

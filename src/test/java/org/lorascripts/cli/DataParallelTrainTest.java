@@ -205,6 +205,26 @@ class DataParallelTrainTest {
         assertEquals(0, ProcessHandle.current().children().filter(p -> rankOf(p) >= 0).count(), "no worker left running");
     }
 
+    @Test void workersStopWhenTheirLauncherIsKilled() throws Exception {
+        Path out = dir.resolve("orphans");
+        List<String> cmd = new ArrayList<>(WorkerLauncher.javaCommand());
+        cmd.addAll(args(out, "--set", "max_steps=100000", "--set", "save_steps=0", "--nproc", "2"));
+        Process launcher = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("launcher.txt").toFile()).start();
+        try {
+            waitFor(out.resolve("worker-logs/rank-1.txt"), "rank 1 of 2 joined", 120);
+            List<ProcessHandle> workers = launcher.descendants().toList();
+            assertEquals(2, workers.size(), workers.toString());
+            launcher.destroyForcibly();  // SIGKILL: no chance to stop its workers itself
+            for (ProcessHandle w : workers) {
+                assertTrue(w.onExit().thenApply(p -> true).completeOnTimeout(false, 30, TimeUnit.SECONDS).get(), "worker " + w.pid() + " still runs");
+            }
+            assertTrue(Files.readString(out.resolve("worker-logs/rank-1.txt")).contains("error: the launcher (pid " + launcher.pid() + ") is gone; stopping this worker"));
+        } finally {
+            launcher.descendants().forEach(ProcessHandle::destroyForcibly);
+            launcher.destroyForcibly();
+        }
+    }
+
     @Test void workersOfAnExternalLauncherJoinAndOneNoticesItsPeerDie() throws Exception {
         Path out = dir.resolve("external");
         List<Process> ps = new ArrayList<>();

@@ -205,6 +205,33 @@ class DataParallelTrainTest {
         assertEquals(0, ProcessHandle.current().children().filter(p -> rankOf(p) >= 0).count(), "no worker left running");
     }
 
+    @Test void ctrlCStopsAllRanksAtOneStepWithACheckpoint() throws Exception {
+        // a terminal's Ctrl-C reaches every process of its group; here each worker gets its SIGINT by hand,
+        // rank 1 a moment after rank 0, and the ranks still stop after the same step
+        Path out = dir.resolve("ctrl-c");
+        List<String> a = args(out, "--set", "max_steps=100000", "--set", "save_steps=0", "--set", "log_interval=1", "--nproc", "2");
+        CompletableFuture<CliTrainCommandTest.Run> run = CompletableFuture.supplyAsync(() -> train(a));
+        // rank 0 has logged step 2: both ranks are in the loop, Ctrl-C handling installed (before it, SIGINT ends a JVM)
+        waitFor(out.resolve("logs/metrics.jsonl"), "{\"step\":2,", 120);
+        List<ProcessHandle> workers = ProcessHandle.current().children().filter(p -> rankOf(p) >= 0)
+                .sorted(java.util.Comparator.comparingInt(DataParallelTrainTest::rankOf)).toList();
+        assertEquals(2, workers.size());
+        for (ProcessHandle w : workers) {
+            new ProcessBuilder("kill", "-INT", Long.toString(w.pid())).start().waitFor();
+            Thread.sleep(300);
+        }
+        CliTrainCommandTest.Run r = run.get(120, TimeUnit.SECONDS);
+        assertEquals(130, r.code(), r.err());
+        List<Path> checkpoints;
+        try (var s = Files.list(out.resolve("checkpoints"))) {
+            checkpoints = s.toList();
+        }
+        assertEquals(1, checkpoints.size(), checkpoints + "\n" + r.out() + r.err() + Files.readString(out.resolve("worker-logs/rank-1.txt")));
+        String step = checkpoints.get(0).getFileName().toString().substring("step-".length());
+        String rank1 = Files.readString(out.resolve("worker-logs/rank-1.txt"));
+        assertTrue(rank1.contains("stopped at step " + step + " of 100000"), "rank 1 stopped at rank 0's step " + step + ": " + rank1);
+    }
+
     @Test void workersStopWhenTheirLauncherIsKilled() throws Exception {
         Path out = dir.resolve("orphans");
         List<String> cmd = new ArrayList<>(WorkerLauncher.javaCommand());

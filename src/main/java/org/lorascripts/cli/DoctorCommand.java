@@ -75,6 +75,10 @@ public final class DoctorCommand implements Callable<Integer> {
             out.printf("cuda graphs  %s%n", graphs ? "available (cuda_graphs: true replays each training step)"
                     : "not available (needs libtorch 2.4+ with CUDA headers for the shim); steps run without graphs");
         }
+        // not a problem when missing: only --nproc needs it
+        out.printf("distributed  %s%n", org.lorascripts.ffi.DistApi.available()
+                ? "c10d with gloo" + (org.lorascripts.ffi.DistApi.ncclAvailable() ? " and nccl" : "") + " (--nproc)"
+                : "not built: --nproc needs gloo's headers (apt-get install libgloo-dev; the shim then rebuilds)");
         out.println("ok");
         return 0;
     }

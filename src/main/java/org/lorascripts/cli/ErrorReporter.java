@@ -163,7 +163,9 @@ public final class ErrorReporter implements CommandLine.IExecutionExceptionHandl
                 // A broken or truncated download is the user's file to replace, and the message already names it.
                 || e instanceof SafetensorsFormatException
                 // a model that could not come from the Hub: the message says why (gated, not found, offline, network)
-                || e instanceof HubException;
+                || e instanceof HubException
+                // a data-parallel job that could not start or lost a rank: the message names the rank and the cause
+                || e instanceof org.lorascripts.dist.DistributedException;
     }
 
     /**

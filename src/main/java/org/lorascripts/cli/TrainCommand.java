@@ -21,6 +21,10 @@ import org.lorascripts.config.ValueText;
 import org.lorascripts.models.sd.SdFamily;
 import org.lorascripts.tasks.sd.SdFamilyDefaults;
 import org.lorascripts.data.DatasetException;
+import org.lorascripts.dist.DistEnv;
+import org.lorascripts.dist.ProcessGroup;
+import org.lorascripts.train.DataParallel;
+import java.time.Duration;
 import org.lorascripts.train.Resume;
 import org.lorascripts.train.Trainer;
 import org.lorascripts.tasks.Trainers;
@@ -52,6 +56,8 @@ import picocli.CommandLine.Spec;
             "  ./lora train --config my_args.toml --dry-run",
             "      kohya sd-scripts' training-argument TOML (and the dataset_config it names)",
             "  ./lora train --list-keys > docs/config-keys.md",
+            "  ./lora train --config my.yaml --nproc 2",
+            "      data-parallel on 2 worker processes (2 GPUs, or Gloo on the CPU)",
             "",
             "Exit codes: 0 ok, 2 config or data error, 1 unexpected error,",
             "            3 training for the task is not available in this build,",
@@ -75,6 +81,14 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--list-keys", description = "Print every config key as a markdown table and exit.")
     boolean listKeys;
+
+    @Option(names = "--nproc", paramLabel = "N", defaultValue = "1",
+            description = "Data-parallel training on N worker processes of this machine (one per GPU; Gloo on the CPU); effective batch = batch_size x gradient_accumulation_steps x N.")
+    int nproc;
+
+    @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "1800",
+            description = "Data-parallel runs: how long a rank waits for the others (to join, and at each gradient exchange) before it stops with an error (default: ${DEFAULT-VALUE}).")
+    int distTimeout;
 
     @Override
     public Integer call() {
@@ -105,6 +119,14 @@ public final class TrainCommand implements Callable<Integer> {
         }
         TrainConfig c = loaded.config();
         Resume from = Resume.parse(resume);
+        Optional<DistEnv> dist = DistEnv.from(System.getenv());
+        if (nproc < 1) throw new ConfigException("--nproc " + nproc + ": the number of worker processes must be at least 1");
+        if (distTimeout < 1) throw new ConfigException("--dist-timeout " + distTimeout + ": the timeout must be at least 1 second");
+        if (nproc > 1 && dist.isPresent()) {
+            throw new ConfigException("--nproc " + nproc + " inside a launched worker (WORLD_SIZE=" + dist.get().worldSize()
+                    + " is set): drop --nproc, or unset WORLD_SIZE to launch the workers from here");
+        }
+        int world = nproc > 1 ? nproc : dist.map(DistEnv::worldSize).orElse(1);
         if (dryRun) {
             out.println("config: " + config + " (" + c.taskType().configName() + ")");
             ConfigPrinter.print(loaded, out);
@@ -125,10 +147,14 @@ public final class TrainCommand implements Callable<Integer> {
             all.add(e.getMessage());
             throw new ConfigException(all);
         }
-        StepPlan plan = data.valExamples() >= 0 ? StepPlan.ofSplit(c, data.examples() - data.valExamples(), data.valExamples())
-                : StepPlan.of(c, data.examples());
-        data.lines().forEach(out::println);
-        printPlan(c, family, plan, from, out);
+        int valExamples = data.valExamples() >= 0 ? data.valExamples() : StepPlan.of(c, data.examples()).valExamples();
+        StepPlan plan = StepPlan.ofSplit(c, data.examples() - valExamples, valExamples, world);
+        // a worker of --nproc: the launcher printed the report and the warnings already
+        boolean launched = System.getenv(WorkerLauncher.LAUNCHER_PID) != null && dist.isPresent();
+        if (!launched) {
+            data.lines().forEach(out::println);
+            printPlan(c, family, plan, from, world, out);
+        }
 
         List<ConfigWarning> warnings = new ArrayList<>(loaded.warnings());
         family.flatMap(f -> SdFamilyDefaults.textEncoderLrWarning(c, f))
@@ -140,7 +166,7 @@ public final class TrainCommand implements Callable<Integer> {
         for (String w : Trackers.warnings(c)) warnings.add(new ConfigWarning("log_with", w));
         out.flush();
         // each warning names the line of its key (or the --set argument), as errors do
-        for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());
+        if (!launched) for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());
         err.flush();
         if (!inputs.problems().isEmpty()) throw new ConfigException(inputs.problems());
 
@@ -156,8 +182,30 @@ public final class TrainCommand implements Callable<Integer> {
             err.flush();
             return ErrorReporter.NOT_AVAILABLE;
         }
+        if (nproc > 1) {
+            if (!ProcessGroup.available()) {
+                throw new ConfigException("--nproc needs the native shim's distributed part (c10d with gloo), which this build lacks:"
+                        + " install gloo's headers ('apt-get install libgloo-dev') and run again so the shim is rebuilt");
+            }
+            out.println("launching " + nproc + " workers (rank 0's output follows; the others write to "
+                    + c.output().outputDir().resolve(WorkerLauncher.LOG_DIR) + ")");
+            out.flush();
+            return WorkerLauncher.launch(nproc, workerArgs(), c.output().outputDir(), out, err);
+        }
         try {
-            trainer.get().train(c, from);
+            if (world > 1) {
+                WorkerLauncher.watchLauncher(System.getenv(), err);
+                DistEnv env = dist.orElseThrow();
+                ProcessGroup.Backend backend = useNccl(c) ? ProcessGroup.Backend.NCCL : ProcessGroup.Backend.GLOO;
+                try (ProcessGroup group = ProcessGroup.join(env, backend, Duration.ofSeconds(distTimeout))) {
+                    out.println("rank " + env.rank() + " of " + env.worldSize() + " joined (" + backend.nativeName() + ", store "
+                            + env.masterAddr() + ":" + env.masterPort() + ")");
+                    out.flush();
+                    trainer.get().train(c, from, new DataParallel(group));
+                }
+            } else {
+                trainer.get().train(c, from);
+            }
         } catch (TrainingInterruptedException e) {
             err.println(e.getMessage());  // the loop already said how to resume
             err.flush();
@@ -185,15 +233,37 @@ public final class TrainCommand implements Callable<Integer> {
                 .orElse(loaded.values().source()) + ": ";
     }
 
-    private static void printPlan(TrainConfig c, Optional<SdFamily> family, StepPlan p, Resume from, PrintWriter out) {
+    /** This command's arguments for a worker: the same, less --nproc. */
+    private List<String> workerArgs() {
+        List<String> all = spec.commandLine().getParseResult().originalArgs();
+        List<String> args = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            String a = all.get(i);
+            if (a.equals("--nproc")) { i++; continue; }
+            if (a.startsWith("--nproc=")) continue;
+            args.add(a);
+        }
+        return args;
+    }
+
+    /** NCCL when this rank trains on CUDA and the shim has it; Gloo otherwise. */
+    private static boolean useNccl(TrainConfig c) {
+        String d = c.loop().device();
+        boolean cuda = d.equals("auto") ? org.lorascripts.tensor.Cuda.isAvailable() : d.startsWith("cuda") || d.equals("gpu");
+        return cuda && ProcessGroup.ncclAvailable();
+    }
+
+    private static void printPlan(TrainConfig c, Optional<SdFamily> family, StepPlan p, Resume from, int world, PrintWriter out) {
         TrainConfig.Loop loop = c.loop();
         out.println("plan:");
         out.println(DatasetReport.row("train examples", p.trainExamples() + " (validation " + p.valExamples()
                 + (c.data().valRatio() > 0 ? ", val_ratio " + c.data().valRatio() : "") + ")"));
+        String ranks = world > 1 ? " x world_size " + world : "";
         out.println(DatasetReport.row("effective batch", p.effectiveBatchSize() + " (batch_size " + loop.batchSize()
-                + " x gradient_accumulation_steps " + loop.gradientAccumulationSteps() + ")"));
+                + " x gradient_accumulation_steps " + loop.gradientAccumulationSteps() + ranks + ")"));
         out.println(DatasetReport.row("steps per epoch", p.stepsPerEpoch() + " = ceil(ceil(" + p.trainExamples()
-                + " / " + loop.batchSize() + ") / " + loop.gradientAccumulationSteps() + ")"));
+                + " / " + loop.batchSize() + ") / " + (world > 1 ? "(" + loop.gradientAccumulationSteps() + " x " + world + ")"
+                : Integer.toString(loop.gradientAccumulationSteps())) + ")"));
         out.println(DatasetReport.row("epochs", loop.maxSteps() > 0
                 ? String.format(java.util.Locale.ROOT, "%.1f (from max_steps)", p.viewsPerExample())
                 : Integer.toString(p.epochs())));

@@ -18,11 +18,18 @@ public record StepPlan(int examples, int trainExamples, int valExamples, int mic
     }
 
     /** The plan for a split the trainer already made (e.g. from val_data_dir). */
-    public static StepPlan ofSplit(TrainConfig c, int train, int val) {
+    public static StepPlan ofSplit(TrainConfig c, int train, int val) { return ofSplit(c, train, val, 1); }
+
+    /**
+     * The same for data-parallel training on {@code worldSize} ranks: a step takes gradient_accumulation_steps
+     * micro-batches on each rank, so batch_size x gradient_accumulation_steps x worldSize examples.
+     */
+    public static StepPlan ofSplit(TrainConfig c, int train, int val, int worldSize) {
+        if (worldSize < 1) throw new IllegalArgumentException("world size must be >= 1, got " + worldSize);
         int examples = train + val;
         TrainConfig.Loop loop = c.loop();
         int micro = ceilDiv(train, loop.batchSize());
-        int steps = ceilDiv(micro, loop.gradientAccumulationSteps());
+        int steps = ceilDiv(micro, loop.gradientAccumulationSteps() * worldSize);
         int epochs;
         long total;
         if (loop.maxSteps() > 0) {
@@ -32,7 +39,7 @@ public record StepPlan(int examples, int trainExamples, int valExamples, int mic
             epochs = loop.epochs();
             total = (long) steps * epochs;
         }
-        return new StepPlan(examples, train, val, micro, steps, epochs, total, loop.effectiveBatchSize());
+        return new StepPlan(examples, train, val, micro, steps, epochs, total, loop.effectiveBatchSize() * worldSize);
     }
 
     static int valExamples(int examples, double ratio) {

@@ -25,7 +25,11 @@ import java.util.concurrent.TimeUnit;
 public final class ShimBuilder {
     static final List<String> CORE_SOURCES = List.of("ls_tensor.cpp", "ls_math.cpp", "ls_nn.cpp", "ls_autograd.cpp", "ls_profile.cpp");
     static final List<String> CUDA_SOURCES = List.of("ls_cuda.cpp");
-    static final List<String> HEADERS = List.of("ls_common.h");
+    /** Distributed training over c10d (gloo); built only when the gloo headers are found, like the CUDA helpers. */
+    static final List<String> DIST_SOURCES = List.of("ls_dist.cpp");
+    /** The NCCL backend of the distributed part, for CUDA builds whose NCCL headers are found. */
+    static final List<String> NCCL_SOURCES = List.of("ls_dist_nccl.cpp");
+    static final List<String> HEADERS = List.of("ls_common.h", "ls_dist.h");
     static final String LIBRARY_NAME = "liblsshim.so";
 
     private ShimBuilder() {}
@@ -98,6 +102,7 @@ public final class ShimBuilder {
                     withCuda = false;
                 }
             }
+            String dist = buildDist(torch, common, withCuda, work, objects);
             List<String> link = new ArrayList<>(List.of(cxx, "-shared", "-o", work.resolve(LIBRARY_NAME).toString()));
             link.addAll(objects);
             link.addAll(List.of("-L" + torch.libDir(), "-Wl,-rpath," + torch.libDir(), "-Wl,--no-as-needed"));
@@ -106,7 +111,7 @@ public final class ShimBuilder {
             if (torch.hasCudaLibrary()) link.add("-ltorch_cuda");
             if (withCuda) link.add("-lc10_cuda");
             run(link, work, "link");
-            Files.writeString(work.resolve("BUILD-INFO.txt"), torch.describe() + "\ncuda helpers: " + withCuda + "\n");
+            Files.writeString(work.resolve("BUILD-INFO.txt"), torch.describe() + "\ncuda helpers: " + withCuda + "\ndistributed: " + dist + "\n");
             Files.createDirectories(dir.getParent());
             if (Files.exists(dir)) deleteTree(dir);
             Files.move(work, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -121,6 +126,84 @@ public final class ShimBuilder {
         } finally {
             if (Files.exists(work)) deleteTree(work);
         }
+    }
+
+    /**
+     * Compiles the optional c10d part (and its NCCL backend on CUDA builds) into {@code objects}; returns what
+     * was built ("gloo", "gloo+nccl" or "none: why"). A failure only leaves distributed training out.
+     */
+    private static String buildDist(LibTorch torch, List<String> common, boolean withCuda, Path work, List<String> objects)
+            throws IOException {
+        Path gloo = glooInclude(torch);
+        if (gloo == null) {
+            System.err.println("lora: distributed training (--nproc) not built: no gloo headers (gloo/algorithm.h);"
+                    + " install them with 'apt-get install libgloo-dev'");
+            return "none: no gloo headers";
+        }
+        if (!hasC10dHeaders(torch)) {
+            System.err.println("lora: distributed training (--nproc) not built: this libtorch has no c10d headers"
+                    + " (torch/csrc/distributed/c10d)");
+            return "none: no c10d headers";
+        }
+        List<String> distCommon = new ArrayList<>(common);
+        if (!isDefaultInclude(gloo)) distCommon.add("-I" + gloo);
+        try {
+            objects.addAll(compileAll(distCommon, DIST_SOURCES, work, true));
+        } catch (IOException e) {
+            String why = e instanceof StepFailed f ? firstError(Files.readString(f.log)) : e.getMessage();
+            System.err.println("lora: distributed training (--nproc) not built: " + why);
+            return "none: " + why;
+        }
+        Path nccl = withCuda ? ncclInclude(torch) : null;
+        if (nccl == null) return "gloo";
+        List<String> ncclCommon = new ArrayList<>(distCommon);
+        ncclCommon.add("-I" + torch.cudaInclude());
+        if (!isDefaultInclude(nccl)) ncclCommon.add("-I" + nccl);
+        try {
+            objects.addAll(compileAll(ncclCommon, NCCL_SOURCES, work, true));
+            return "gloo+nccl";
+        } catch (IOException e) {
+            String why = e instanceof StepFailed f ? firstError(Files.readString(f.log)) : e.getMessage();
+            System.err.println("lora: the NCCL backend of distributed training not built (gloo only): " + why);
+            return "gloo";
+        }
+    }
+
+    private static boolean hasC10dHeaders(LibTorch torch) {
+        return findInclude(torch.includeDirs(), "torch/csrc/distributed/c10d/ProcessGroupGloo.hpp") != null
+                || findInclude(List.of(torch.root().resolve("include")), "torch/csrc/distributed/c10d/ProcessGroupGloo.hpp") != null;
+    }
+
+    /**
+     * The folder holding gloo's headers: libtorch's own include folders first (a source build may ship them),
+     * then the system's (Debian's libgloo-dev; pip's torch bundles gloo without headers, and the
+     * ProcessGroupGloo header only needs gloo's declarations).
+     */
+    static Path glooInclude(LibTorch torch) {
+        List<Path> dirs = new ArrayList<>(torch.includeDirs());
+        dirs.add(torch.root().resolve("include"));
+        dirs.addAll(List.of(Path.of("/usr/local/include"), Path.of("/usr/include")));
+        return findInclude(dirs, "gloo/algorithm.h");
+    }
+
+    /** NCCL's header: libtorch's include folders, CUDA's, pip's nvidia-nccl package beside torch, the system's. */
+    static Path ncclInclude(LibTorch torch) {
+        List<Path> dirs = new ArrayList<>(torch.includeDirs());
+        if (torch.cudaInclude() != null) dirs.add(torch.cudaInclude());
+        Path parent = torch.root().getParent();
+        if (parent != null) dirs.add(parent.resolve("nvidia/nccl/include"));
+        dirs.addAll(List.of(Path.of("/usr/local/include"), Path.of("/usr/include")));
+        return findInclude(dirs, "nccl.h");
+    }
+
+    private static Path findInclude(List<Path> dirs, String file) {
+        for (Path d : dirs) if (Files.exists(d.resolve(file))) return d;
+        return null;
+    }
+
+    // g++ searches these anyway; naming one with -I would move it ahead of libtorch's own folders.
+    private static boolean isDefaultInclude(Path dir) {
+        return dir.equals(Path.of("/usr/include")) || dir.equals(Path.of("/usr/local/include"));
     }
 
     private static List<String> compileAll(List<String> common, List<String> sources, Path work, boolean parallel) throws IOException {
@@ -188,6 +271,8 @@ public final class ShimBuilder {
         List<String> all = new ArrayList<>(HEADERS);
         all.addAll(CORE_SOURCES);
         all.addAll(CUDA_SOURCES);
+        all.addAll(DIST_SOURCES);
+        all.addAll(NCCL_SOURCES);
         return all;
     }
 
@@ -205,6 +290,9 @@ public final class ShimBuilder {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             for (String f : allSources()) { md.update(f.getBytes(StandardCharsets.UTF_8)); md.update(source(f)); }
             md.update((torch.version() + "|" + torch.libDir() + "|" + torch.cxx11Abi() + "|" + torch.cudaInclude()).getBytes(StandardCharsets.UTF_8));
+            // Headers that turn on the optional distributed part: installing them later builds a new shim.
+            md.update(("|gloo=" + glooInclude(torch) + "|nccl=" + (torch.hasCudaLibrary() ? ncclInclude(torch) : null))
+                    .getBytes(StandardCharsets.UTF_8));
             String hash = HexFormat.of().formatHex(md.digest()).substring(0, 16);
             return "torch-" + torch.version() + (torch.hasCudaLibrary() ? "-cuda" : "-cpu") + "-" + hash;
         } catch (NoSuchAlgorithmException e) {

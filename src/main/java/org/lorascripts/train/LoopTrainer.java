@@ -30,7 +30,12 @@ public final class LoopTrainer implements Trainer {
 
     @Override
     public void train(TrainConfig config, Resume resume) throws Exception {
-        TrainingResult result = run(config, resume);
+        train(config, resume, GradientSync.NONE);
+    }
+
+    @Override
+    public void train(TrainConfig config, Resume resume, GradientSync sync) throws Exception {
+        TrainingResult result = run(config, resume, sync);
         if (result.interrupted()) {
             throw new TrainingInterruptedException("training stopped by Ctrl-C at step " + result.steps()
                     + "; checkpoint saved in " + result.lastCheckpoint());
@@ -57,15 +62,34 @@ public final class LoopTrainer implements Trainer {
 
     /** Builds the task, runs the loop with SIGINT handled, and closes the task. */
     public TrainingResult run(TrainConfig config, Resume resume) throws Exception {
+        return run(config, resume, GradientSync.NONE);
+    }
+
+    /**
+     * The same as one rank of a data-parallel job: rank 0 prepares the output folder; with CUDA each rank
+     * takes the GPU of its local rank (unless the config names one); ranks other than 0 show no progress bar.
+     */
+    public TrainingResult run(TrainConfig config, Resume resume, GradientSync sync) throws Exception {
         Device device = TrainingDevice.resolve(config.loop().device());
-        CheckpointStore.requireWritable(config.output().outputDir());  // before minutes of model loading
-        if (resume instanceof Resume.None) startAfresh(config);
+        String setting = config.loop().device();
+        if (sync.worldSize() > 1 && device.isCuda() && (setting.equals("auto") || setting.equals("cuda"))) {
+            device = Device.cuda(sync.localRank() % org.lorascripts.tensor.Cuda.deviceCount());
+        }
+        if (sync.isMain()) {
+            CheckpointStore.requireWritable(config.output().outputDir());  // before minutes of model loading
+            if (resume instanceof Resume.None) startAfresh(config);
+        }
         Rng.manualSeed(config.loop().seed());
         StopSignal stop = options.stop();
+        TrainingLoop.Options opts = options.withResume(resume);
+        if (!sync.isMain()) opts = opts.withProgress((total, interval) -> new org.lorascripts.train.progress.TrainingProgress() {
+            @Override public void update(long completedSteps, double loss, double lr) {}
+            @Override public void close() {}
+        });
         try (TrainingTask task = taskFactory.apply(config)) {
             stop.install();
             try {
-                return new TrainingLoop(config, task, device, options.withResume(resume)).run();
+                return new TrainingLoop(config, task, device, opts).withGradientSync(sync).run();
             } finally {
                 stop.uninstall();
             }

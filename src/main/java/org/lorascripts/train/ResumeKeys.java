@@ -24,7 +24,14 @@ record ResumeKeys(Map<String, String> values) {
         values = Map.copyOf(new LinkedHashMap<>(values));
     }
 
-    static ResumeKeys of(TrainConfig c, int trainSize, int valSize) {
+    static ResumeKeys of(TrainConfig c, int trainSize, int valSize) { return of(c, trainSize, valSize, 1); }
+
+    /**
+     * For a run on {@code worldSize} data-parallel ranks a step is gradient_accumulation_steps x worldSize
+     * micro-batches of the global order, which is what decides the examples of each step: a checkpoint of 2
+     * ranks with accumulation 1 continues on one process with accumulation 2, and the reverse.
+     */
+    static ResumeKeys of(TrainConfig c, int trainSize, int valSize, int worldSize) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("task_type", c.taskType().configName());
         m.put("base_model", String.valueOf(c.model().baseModel()));
@@ -32,7 +39,7 @@ record ResumeKeys(Map<String, String> values) {
         m.put("lora_alpha", Double.toString(c.lora().alpha()));
         m.put("conv_rank", Integer.toString(c.lora().convRank()));
         m.put("batch_size", Integer.toString(c.loop().batchSize()));
-        m.put("gradient_accumulation_steps", Integer.toString(c.loop().gradientAccumulationSteps()));
+        m.put("gradient_accumulation_steps", Integer.toString(c.loop().gradientAccumulationSteps() * worldSize));
         m.put("seed", Long.toString(c.loop().seed()));
         m.put("train examples", Integer.toString(trainSize));
         m.put("validation examples", Integer.toString(valSize));

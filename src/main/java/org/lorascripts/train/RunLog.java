@@ -53,6 +53,9 @@ final class RunLog implements AutoCloseable {
         this.tracker = tracker;
     }
 
+    /** Logs that write nothing: those of a data-parallel rank other than 0 (rank 0 logs the run). */
+    static RunLog discarding() { return new RunLog(null, null, null, null, Tracker.NONE); }
+
     /** Opens the logs of a run whose first new step is {@code lastKeptStep + 1} (0 for a fresh run). */
     static RunLog open(Path outputDir, long lastKeptStep) {
         return open(outputDir, lastKeptStep, Tracker.NONE);
@@ -89,6 +92,7 @@ final class RunLog implements AutoCloseable {
      * how many steps a mean covers) that would be noise as TensorBoard charts.
      */
     void scalars(long step, Map<String, Double> values, Map<String, ?> notes) {
+        if (events == null) return;
         try {
             for (var e : values.entrySet()) {
                 if (Double.isFinite(e.getValue())) events.addScalar(e.getKey(), e.getValue().floatValue(), step);
@@ -110,7 +114,7 @@ final class RunLog implements AutoCloseable {
 
     /** Writes the current step's metrics.jsonl row, if it has one. */
     void endStep() {
-        if (row.isEmpty()) return;
+        if (row.isEmpty() || events == null) return;
         try {
             metrics.append(rowStep, rowWallTime, row);
             tracker.metrics(rowStep, Math.round(rowWallTime * 1000), trackedRow);
@@ -130,6 +134,7 @@ final class RunLog implements AutoCloseable {
 
     /** Everything logged so far into the files (the OS's, not necessarily the disk's). */
     void flush() {
+        if (events == null) return;
         endStep();
         try {
             events.flush();
@@ -139,6 +144,7 @@ final class RunLog implements AutoCloseable {
     }
 
     void text(String tag, String markdown, long step) {
+        if (events == null) return;
         try {
             events.addText(tag, markdown, step);
         } catch (IOException e) {
@@ -197,6 +203,7 @@ final class RunLog implements AutoCloseable {
     }
 
     @Override public void close() {
+        if (events == null) return;
         TrainingException rowFailure = null;
         try {
             endStep();

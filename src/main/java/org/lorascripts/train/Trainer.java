@@ -10,4 +10,15 @@ public interface Trainer {
      * thrown as exceptions with a one-line message.
      */
     void train(TrainConfig config, Resume resume) throws Exception;
+
+    /**
+     * The same as one rank of a data-parallel job ({@link GradientSync}); a trainer that does not take part in
+     * one refuses a world size above 1.
+     */
+    default void train(TrainConfig config, Resume resume, GradientSync sync) throws Exception {
+        if (sync.worldSize() > 1) {
+            throw new TrainingException("training for " + config.taskType().configName() + " cannot run on several processes; drop --nproc");
+        }
+        train(config, resume);
+    }
 }

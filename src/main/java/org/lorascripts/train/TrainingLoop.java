@@ -101,6 +101,7 @@ public final class TrainingLoop {
     private final Path outputDir;
     private final CheckpointStore store;
     private final Precision precision;
+    private GradientSync sync = GradientSync.NONE;  // data-parallel ranks (GradientSync); NONE = one process
 
     public TrainingLoop(TrainConfig config, TrainingTask task, Device device, Options options) {
         this.config = config;
@@ -113,6 +114,12 @@ public final class TrainingLoop {
         this.precision = Precision.of(config.loop().mixedPrecision(), device);
         String note = Precision.fallbackNote(config.loop().mixedPrecision(), device);
         if (note != null) console.println(note);
+    }
+
+    /** Runs as one rank of a data-parallel job (see {@link GradientSync}); the default is one process. */
+    public TrainingLoop withGradientSync(GradientSync s) {
+        this.sync = s;
+        return this;
     }
 
     /** The per-run state that checkpoints carry, and the objects the steps share. */
@@ -151,7 +158,7 @@ public final class TrainingLoop {
 
     public TrainingResult run() throws IOException {
         CheckpointStore.requireWritable(outputDir);
-        int strays = store.removeStrayTemps();
+        int strays = sync.isMain() ? store.removeStrayTemps() : 0;
         if (strays > 0) console.println("removed " + strays + " unfinished checkpoint folder(s) in " + store.root());
         int trainSize = task.trainSize();
         int valSize = task.valSize();
@@ -164,22 +171,23 @@ public final class TrainingLoop {
         TrainConfig.Loop loop = config.loop();
         TrainConfig.Optimizer opt = config.optimizer();
         boolean taskOrders = task.epochBatches(0, loop.batchSize()) != null;
-        EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps(), loop.seed(),
+        EpochOrder order = new EpochOrder(trainSize, loop.batchSize(), loop.gradientAccumulationSteps() * sync.worldSize(), loop.seed(),
                 taskOrders ? epoch -> task.epochBatches(epoch, loop.batchSize()) : null);
         try (Optimizer optimizer = Optimizers.create(opt, params);
              GradScaler scaler = precision.newScaler()) {
-            Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize));
+            Run run = new Run(params, optimizer, scaler, order, ResumeKeys.of(config, trainSize, valSize, sync.worldSize()));
             // the task's own batches (per bucket) may be more than ceil(examples / batch_size) per epoch
             run.totalSteps = loop.maxSteps() > 0 || !taskOrders
-                    ? StepPlan.ofSplit(config, trainSize, valSize).totalSteps()
+                    ? StepPlan.ofSplit(config, trainSize, valSize, sync.worldSize()).totalSteps()
                     : (long) order.stepsPerEpoch() * loop.epochs();
             start(run);
+            sync.start(run.optimizer.paramTensors(), loop.seed(), run.step);  // all ranks from rank 0's LoRA
             run.graphs = graphedSteps(optimizer, scaler);
-            Tracker tracker = options.trackers().apply(config, console);
+            Tracker tracker = sync.isMain() ? options.trackers().apply(config, console) : Tracker.NONE;
             Tracker.Status status = Tracker.Status.FAILED;
             try {
                 TrainingResult result;
-                try (RunLog log = RunLog.open(outputDir, run.step, tracker)) {
+                try (RunLog log = sync.isMain() ? RunLog.open(outputDir, run.step, tracker) : RunLog.discarding()) {
                     run.log = log;
                     result = train(run);
                 }
@@ -195,7 +203,8 @@ public final class TrainingLoop {
     /** The CUDA-graph runner when cuda_graphs is on and this run can use it (one line says why not). */
     private GraphedSteps graphedSteps(Optimizer optimizer, GradScaler scaler) {
         if (!config.loop().cudaGraphs() || !device.isCuda()) return null;
-        String why = GraphedSteps.unsupported(device, optimizer);
+        String why = sync.worldSize() > 1 ? "data-parallel ranks sum gradients between backward and the optimizer"  // GradientSync
+                : GraphedSteps.unsupported(device, optimizer);
         if (why != null) {
             console.println("cuda_graphs: off for this run: " + why + "; steps run without graphs");
             return null;
@@ -208,7 +217,7 @@ public final class TrainingLoop {
         int patience = config.eval().earlyStoppingPatience();
         if (options.resume() instanceof Resume.None) {
             var existing = store.latest();
-            if (existing.isPresent()) {
+            if (existing.isPresent() && sync.isMain()) {
                 throw new TrainingException(store.root() + " already holds checkpoints (newest " + existing.get().dir().getFileName()
                         + "); continue them with --resume latest, set another output_dir, or set overwrite_output_dir: true to start afresh");
             }
@@ -269,7 +278,7 @@ public final class TrainingLoop {
                 boolean last = run.step == run.totalSteps;
                 boolean logged = run.step % loop.logInterval() == 0 || last;
                 if (logged) logTrainScalars(run, interval, lr, r.gradNorm());
-                interrupted = options.stop().isRequested() && !last;  // at the last step, simply finish
+                interrupted = sync.anyRank(options.stop().isRequested()) && !last;  // at the last step, simply finish
 
                 boolean epochEnd = run.step % stepsPerEpoch == 0;
                 boolean improved = false;
@@ -359,7 +368,7 @@ public final class TrainingLoop {
         double lossSum;
         try (Scope s = Scope.open()) {
             Tensor total = Torch.zeros(new long[0], DType.F64, device);
-            for (int[] mb : micro) {
+            for (int[] mb : sync.shard(micro)) {  // this rank's micro-batches; weight is the global step's
                 try (Scope ms = Scope.open()) {
                     Tensor loss;
                     try (Autocast ac = precision.autocast()) {
@@ -371,6 +380,7 @@ public final class TrainingLoop {
             }
             lossSum = total.item();
         }
+        lossSum = sync.reduce(run.optimizer.paramTensors(), lossSum);  // data parallel: sum gradients over ranks
         run.scaler.unscale(run.optimizer);
         double maxNorm = config.optimizer().maxGradNorm();
         double gradNorm = GradClipping.clipGradNorm(run.optimizer.paramTensors(), maxNorm > 0 ? maxNorm : Double.POSITIVE_INFINITY);
@@ -389,6 +399,7 @@ public final class TrainingLoop {
     }
 
     private void sample(Run run) {
+        if (!sync.isMain()) return;
         long step = run.step;
         RngStates.withSeed(device, config.sample().seed(), () -> {
             try (Autograd.GradMode g = Autograd.noGrad()) {
@@ -440,6 +451,7 @@ public final class TrainingLoop {
     }
 
     private Path saveCheckpoint(Run run) throws IOException {
+        if (!sync.isMain()) return null;
         run.log.flush();  // the logs of the steps this checkpoint holds are not lost by a kill after it
         TrainerState state = run.state();
         Map<String, String> metadata = adapterMetadata(run);
@@ -458,6 +470,7 @@ public final class TrainingLoop {
     }
 
     private void exportFinal(Run run, Path adapter) {
+        if (!sync.isMain()) return;
         try {
             task.exportAdapter(adapter, adapterMetadata(run));
         } catch (IOException e) {
@@ -468,7 +481,7 @@ public final class TrainingLoop {
 
     /** Copies the best checkpoint's adapter to {@code <output_name>-best}; null without validation. */
     private Path exportBest(Run run) {
-        if (!run.early.hasBest()) return null;
+        if (!run.early.hasBest() || !sync.isMain()) return null;
         Path source = store.dirOf(run.early.bestStep()).resolve(run.adapterFile);
         Path target = outputDir.resolve(task.adapterFileName(config.output().outputName() + "-best"));
         if (!Files.exists(source)) {

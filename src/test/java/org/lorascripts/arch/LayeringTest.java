@@ -28,6 +28,8 @@ class LayeringTest {
             Map.entry("config", 2), Map.entry("io", 2),
             // hub (models from the Hugging Face Hub) reads its listings through io.Json; tasks and cli call it
             Map.entry("nn", 3), Map.entry("text", 3), Map.entry("hub", 3), Map.entry("track", 3),
+            // dist (process groups over c10d) works on tensors; train's data-parallel hook and cli's launcher use it
+            Map.entry("dist", 3),
             Map.entry("lora", 4), Map.entry("data", 4), Map.entry("train", 4), Map.entry("models", 4),
             Map.entry("label", 5),
             Map.entry("tasks", 6),

@@ -1,0 +1,81 @@
+package org.lorascripts.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.lorascripts.dist.ProcessGroup;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+
+/** {@link GradientSync} over a {@link ProcessGroup}: data-parallel LoRA training, one rank per process. */
+public final class DataParallel implements GradientSync {
+    private final ProcessGroup group;
+
+    public DataParallel(ProcessGroup group) { this.group = group; }
+
+    @Override public int rank() { return group.rank(); }
+
+    @Override public int worldSize() { return group.worldSize(); }
+
+    @Override public int localRank() { return group.localRank(); }
+
+    @Override public void start(List<Tensor> params, long seed, long step) {
+        try (Autograd.GradMode g = Autograd.noGrad()) {
+            group.broadcast(params, 0);
+        }
+        // Diffusion noise, timesteps and dropout must differ between ranks (the same seed everywhere would give
+        // every rank the same draws for different examples); a resumed run draws from (seed, rank, step) too.
+        Rng.manualSeed(streamSeed(seed, rank(), step));
+    }
+
+    @Override public double reduce(List<Tensor> params, double lossSum) {
+        int n = params.size();
+        try (Scope s = Scope.open(); Autograd.GradMode g = Autograd.noGrad()) {
+            // One small sum first: which parameters have a gradient on any rank, and the loss. A rank whose
+            // micro-batches never reached a parameter (or that had none this step) sends zeros for it; a
+            // parameter no rank reached keeps no gradient, as in one process.
+            double[] flags = new double[n + 1];
+            List<Tensor> grads = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                Tensor gr = params.get(i).grad();
+                grads.add(gr);
+                flags[i] = gr != null ? 1 : 0;
+            }
+            flags[n] = lossSum;
+            double[] summed = group.allReduceSum(flags);
+            List<Tensor> reduce = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                if (summed[i] == 0) continue;
+                Tensor gr = grads.get(i);
+                if (gr == null) {
+                    Tensor p = params.get(i);
+                    p.setGrad(Torch.zeros(p.shape(), p.dtype(), p.device()));
+                    gr = p.grad();
+                }
+                reduce.add(gr);
+            }
+            group.allReduceSum(reduce);
+            return summed[n];
+        }
+    }
+
+    @Override public boolean anyRank(boolean flag) {
+        return group.allReduceSum(flag ? 1 : 0)[0] > 0;
+    }
+
+    /** A well-mixed seed per (seed, rank, step) (SplitMix64's finaliser over each part). */
+    static long streamSeed(long seed, int rank, long step) {
+        long h = mix(seed + 0x9E3779B97F4A7C15L);
+        h = mix(h ^ (rank + 1L) * 0xBF58476D1CE4E5B9L);
+        h = mix(h ^ step * 0x94D049BB133111EBL);
+        return h & Long.MAX_VALUE;
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

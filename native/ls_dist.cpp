@@ -131,6 +131,24 @@ LS_EXPORT int ls_dist_init(const char* host, int port, int rank, int size, const
   LS_CATCH
 }
 
+// One bucket as a flat buffer: the tensor itself when the bucket is one contiguous tensor (*direct), else a
+// concatenated copy that ls_unflatten writes back.
+static at::Tensor ls_flatten(const std::vector<at::Tensor>& tensors, const std::vector<size_t>& bucket, bool* direct) {
+  std::vector<at::Tensor> flat;
+  flat.reserve(bucket.size());
+  for (size_t i : bucket) flat.push_back(tensors[i].reshape({-1}));
+  *direct = bucket.size() == 1 && tensors[bucket[0]].is_contiguous();
+  return *direct ? flat[0] : at::cat(flat);
+}
+static void ls_unflatten(std::vector<at::Tensor>& tensors, const std::vector<size_t>& bucket, const at::Tensor& buf) {
+  int64_t off = 0;
+  for (size_t i : bucket) {
+    auto& t = tensors[i];
+    t.copy_(buf.narrow(0, off, t.numel()).view(t.sizes()));
+    off += t.numel();
+  }
+}
+
 // All-reduces the tensors in place (sum), then multiplies them by scale (1/size gives the mean; gloo has
 // no AVG). Tensors are flattened into buckets of at most bucketBytes per dtype and device.
 LS_EXPORT int ls_dist_all_reduce(void* group, LsT* ts, int n, double scale, int64_t bucketBytes) {
@@ -139,11 +157,8 @@ LS_EXPORT int ls_dist_all_reduce(void* group, LsT* ts, int n, double scale, int6
   auto tensors = ls_list(ts, n);
   for (const auto& t : tensors) TORCH_CHECK(t.defined(), "all_reduce: undefined tensor in the list");
   for (const auto& bucket : ls_buckets(tensors, bucketBytes > 0 ? bucketBytes : ((int64_t)1 << 62))) {
-    std::vector<at::Tensor> flat;
-    flat.reserve(bucket.size());
-    for (size_t i : bucket) flat.push_back(tensors[i].reshape({-1}));
-    bool direct = bucket.size() == 1 && tensors[bucket[0]].is_contiguous();
-    at::Tensor buf = direct ? flat[0] : at::cat(flat);
+    bool direct = false;
+    at::Tensor buf = ls_flatten(tensors, bucket, &direct);
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
     o.timeout = g->timeout;
@@ -152,14 +167,7 @@ LS_EXPORT int ls_dist_all_reduce(void* group, LsT* ts, int n, double scale, int6
     ls_wait(g->backend->allreduce(arg, o), g, "all_reduce");
     if (scale != 1.0) wire.mul_(scale);
     if (!wire.is_same(buf)) buf.copy_(wire);
-    if (!direct) {
-      int64_t off = 0;
-      for (size_t i : bucket) {
-        auto& t = tensors[i];
-        t.copy_(buf.narrow(0, off, t.numel()).view(t.sizes()));
-        off += t.numel();
-      }
-    }
+    if (!direct) ls_unflatten(tensors, bucket, buf);
   }
   LS_CATCH
 }
@@ -172,11 +180,8 @@ LS_EXPORT int ls_dist_broadcast(void* group, LsT* ts, int n, int root, int64_t b
   auto tensors = ls_list(ts, n);
   for (const auto& t : tensors) TORCH_CHECK(t.defined(), "broadcast: undefined tensor in the list");
   for (const auto& bucket : ls_buckets(tensors, bucketBytes > 0 ? bucketBytes : ((int64_t)1 << 62))) {
-    std::vector<at::Tensor> flat;
-    flat.reserve(bucket.size());
-    for (size_t i : bucket) flat.push_back(tensors[i].reshape({-1}));
-    bool direct = bucket.size() == 1 && tensors[bucket[0]].is_contiguous();
-    at::Tensor buf = direct ? flat[0] : at::cat(flat);
+    bool direct = false;
+    at::Tensor buf = ls_flatten(tensors, bucket, &direct);
     c10d::BroadcastOptions o;
     o.rootRank = root;
     o.rootTensor = 0;
@@ -185,14 +190,7 @@ LS_EXPORT int ls_dist_broadcast(void* group, LsT* ts, int n, int root, int64_t b
     std::vector<at::Tensor> arg{wire};
     ls_wait(g->backend->broadcast(arg, o), g, "broadcast");
     if (!wire.is_same(buf)) buf.copy_(wire);
-    if (!direct) {
-      int64_t off = 0;
-      for (size_t i : bucket) {
-        auto& t = tensors[i];
-        t.copy_(buf.narrow(0, off, t.numel()).view(t.sizes()));
-        off += t.numel();
-      }
-    }
+    if (!direct) ls_unflatten(tensors, bucket, buf);
   }
   LS_CATCH
 }

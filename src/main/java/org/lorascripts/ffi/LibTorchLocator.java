@@ -52,7 +52,9 @@ public final class LibTorchLocator {
         Path inc = root.resolve("include");
         Path lib = root.resolve("lib");
         if (!Files.isDirectory(inc.resolve("torch")) || !Files.exists(lib.resolve("libtorch.so"))) return Optional.empty();
-        List<Path> incs = List.of(inc, inc.resolve("torch/csrc/api/include"));
+        List<Path> incs = new java.util.ArrayList<>(List.of(inc, inc.resolve("torch/csrc/api/include")));
+        // Kineto's headers (a libtorch built with it ships them): the profiler's event tree needs them
+        if (Files.isDirectory(inc.resolve("kineto"))) incs.add(inc.resolve("kineto"));
         String version = readVersion(incs).orElse(LibTorch.UNKNOWN_VERSION);
         boolean cuda = Files.exists(lib.resolve("libtorch_cuda.so"));
         return Optional.of(new LibTorch(source, root, incs, lib, version, cuda, true, cuda ? findCudaInclude(root) : null));

@@ -1,6 +1,7 @@
 package org.lorascripts.nn;
 
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /** A frozen 2-D convolution (weight (out, in/groups, k, k)), plus an optional adapter. */
@@ -24,8 +25,10 @@ public final class Conv2d implements LoraHost {
     }
 
     public Tensor forward(Tensor x) {
-        Tensor y = Functional.conv2d(x, weight, bias, stride, padding, groups);
-        return adapter == null ? y : adapter.addTo(y, x, this);
+        if (adapter == null) return Functional.conv2d(x, weight, bias, stride, padding, groups);
+        // in a scope of its own: the frozen output and the adapter's temporaries are freed once added (autograd
+        // keeps what backward needs), not when the caller's scope closes
+        return Scope.scoped(() -> adapter.addTo(Functional.conv2d(x, weight, bias, stride, padding, groups), x, this));
     }
 
     @Override public Kind kind() { return Kind.CONV; }

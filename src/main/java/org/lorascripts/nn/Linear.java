@@ -1,6 +1,7 @@
 package org.lorascripts.nn;
 
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /** y = x W^T + b with a frozen W (out, in), plus an optional adapter. */
@@ -22,8 +23,10 @@ public final class Linear implements LinearLayer {
     }
 
     @Override public Tensor forward(Tensor x) {
-        Tensor y = Functional.linear(x, weight, bias);
-        return adapter == null ? y : adapter.addTo(y, x, this);
+        if (adapter == null) return Functional.linear(x, weight, bias);
+        // in a scope of its own: the frozen output and the adapter's temporaries are freed once added (autograd
+        // keeps what backward needs), not when the caller's scope closes
+        return Scope.scoped(() -> adapter.addTo(Functional.linear(x, weight, bias), x, this));
     }
 
     @Override public Kind kind() { return Kind.LINEAR; }

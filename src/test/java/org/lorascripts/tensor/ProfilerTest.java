@@ -40,4 +40,28 @@ class ProfilerTest {
             assertTrue(p.stop(null).stream().anyMatch(e -> e.name().equals("aten::exp")));
         }
     }
+
+    @Test
+    void memoryEventsPairAnAllocationUnderItsOperatorWithItsFree() {
+        assumeTrue(Profiler.isMemoryAvailable(), "native layer without the memory profiler");
+        List<Profiler.MemoryEvent> mem;
+        try (Tensor a = Torch.ones(new long[] {64, 64}, DType.F32, Device.CPU)) {
+            Profiler p = Profiler.startWithMemory(false);
+            try {
+                try (Tensor b = a.matmul(a)) { assertEquals(4096, b.numel()); }
+                p.stop(null);
+            } catch (RuntimeException e) {
+                p.close();
+                // Debian's libtorch 1.13 has no Kineto: no event tree to read the allocations from
+                assumeTrue(!String.valueOf(e.getMessage()).contains("Kineto"), "libtorch without Kineto");
+                throw e;
+            }
+            mem = p.memoryEvents();
+        }
+        Profiler.MemoryEvent alloc = mem.stream().filter(e -> e.bytes() == 64 * 64 * 4).findFirst()
+                .orElseThrow(() -> new AssertionError("no 16 KiB allocation in " + mem));
+        assertTrue(alloc.outerOp().contains("matmul") || alloc.outerOp().contains("mm"), () -> "made by " + alloc.ops());
+        assertTrue(mem.stream().anyMatch(e -> e.address() == alloc.address() && e.bytes() == -alloc.bytes() && e.timeNs() >= alloc.timeNs()),
+                () -> "no matching free in " + mem);
+    }
 }

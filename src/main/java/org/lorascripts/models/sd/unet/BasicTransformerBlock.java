@@ -4,6 +4,7 @@ import java.util.List;
 import org.lorascripts.nn.LayerNorm;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.models.sd.blocks.Attention;
 import org.lorascripts.models.sd.blocks.BlockCheckpoint;
@@ -41,12 +42,16 @@ final class BasicTransformerBlock {
     }
 
     private Tensor body(Tensor x, Tensor context) {
+        // each residual step in a scope of its own, so the branch's output and temporaries are freed after the
+        // addition (autograd keeps what backward needs) instead of living to the end of the block
         // 1. self-attention
-        Tensor h = x.add(attn1.forward(norm1.forward(x), null));           // (B, N, C)
+        Tensor h1 = Scope.scoped(() -> x.add(attn1.forward(norm1.forward(x), null)));        // (B, N, C)
         // 2. cross-attention to the text encoder states
-        h = h.add(attn2.forward(norm2.forward(h), context));
+        Tensor h2 = Scope.scoped(() -> h1.add(attn2.forward(norm2.forward(h1), context)));
         // 3. GEGLU feed-forward: proj → (value, gate) halves, value * gelu(gate), then net.2
-        List<Tensor> vg = ffProj.forward(norm3.forward(h)).chunk(2, -1);  // 2 x (B, N, 4C)
-        return h.add(ffOut.forward(vg.get(0).mul(vg.get(1).gelu())));
+        return Scope.scoped(() -> {
+            List<Tensor> vg = ffProj.forward(norm3.forward(h2)).chunk(2, -1);  // 2 x (B, N, 4C)
+            return h2.add(ffOut.forward(vg.get(0).mul(vg.get(1).gelu())));
+        });
     }
 }

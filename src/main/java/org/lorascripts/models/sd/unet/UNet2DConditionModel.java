@@ -150,7 +150,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
                 Tensor next = skips.get(skips.size() - 1 - b.layers());       // the skip the next block starts with
                 size = new long[] {next.size(2), next.size(3)};
             }
-            s = b.forward(s, skips, emb, ctx, size, gradientCheckpointing);
+            Tensor next = b.forward(s, skips, emb, ctx, size, gradientCheckpointing);
+            s.close();                                                     // the mid block's or the previous up block's output
+            s = next;
         }
 
         // 6. post-process                                                    // (B, C0, h, w) → (B, out, h, w)

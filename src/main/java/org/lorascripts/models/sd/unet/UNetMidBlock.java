@@ -25,8 +25,12 @@ final class UNetMidBlock {
 
     /** (B, C, h, w) → (B, C, h, w). */
     Tensor forward(Tensor x, Tensor temb, Tensor context, boolean ckpt) {
+        // intermediates closed once consumed (autograd keeps what it saved)
         Tensor h = resnet0.forward(x, temb, ckpt);
-        h = attention.forward(h, context, ckpt);
-        return resnet1.forward(h, temb, ckpt);
+        Tensor a = attention.forward(h, context, ckpt);
+        h.close();
+        Tensor out = resnet1.forward(a, temb, ckpt);
+        a.close();
+        return out;
     }
 }

@@ -44,13 +44,26 @@ final class UNetUpBlock {
 
     /** x (B, Cprev, h, w); consumes layers() skips from the end of {@code skips}; upsamples to {@code upsampleSize} if given. */
     Tensor forward(Tensor x, List<Tensor> skips, Tensor temb, Tensor context, long[] upsampleSize, boolean ckpt) {
+        // Each intermediate and each skip is closed once consumed (autograd keeps what it saved), as eager
+        // PyTorch frees them: held to the end of the step, the ones only the concatenation read (it saves
+        // nothing) would stay live through backward.
         Tensor h = x;
         for (int i = 0; i < resnets.size(); i++) {
             Tensor skip = skips.removeLast();
-            h = Torch.cat(List.of(h, skip), 1);                        // (B, C + Cskip, h, w)
-            h = resnets.get(i).forward(h, temb, ckpt);
-            if (!attentions.isEmpty()) h = attentions.get(i).forward(h, context, ckpt);
+            Tensor cat = Torch.cat(List.of(h, skip), 1);              // (B, C + Cskip, h, w)
+            if (h != x) h.close();
+            skip.close();
+            h = resnets.get(i).forward(cat, temb, ckpt);
+            cat.close();
+            if (!attentions.isEmpty()) {
+                Tensor a = attentions.get(i).forward(h, context, ckpt);
+                h.close();
+                h = a;
+            }
         }
-        return upsampler == null ? h : upsampler.forward(h, upsampleSize);
+        if (upsampler == null) return h;
+        Tensor up = upsampler.forward(h, upsampleSize);
+        if (h != x) h.close();
+        return up;
     }
 }

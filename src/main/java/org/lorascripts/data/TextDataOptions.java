@@ -57,4 +57,13 @@ public record TextDataOptions(DataFormat format, ChatTemplate chatTemplate, int 
     public TextDataOptions withTrainOnInputs(boolean t) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed, chatTemplateFile, t, mixStrategy, interleaveProbs); }
 
     public TextDataOptions withChatTemplateFile(Path f) { return new TextDataOptions(format, chatTemplate, maxSeqLen, packing, valRatio, valDataDir, seed, Optional.of(f), trainOnInputs, mixStrategy, interleaveProbs); }
+
+    /** The chat renderer these options name for this tokenizer (the model's Jinja template, a file, or a builtin). */
+    public org.lorascripts.text.ChatRenderer chatRenderer(org.lorascripts.text.HfTokenizer tokenizer) {
+        try {
+            return org.lorascripts.text.ChatRenderers.resolve(chatTemplate, chatTemplateFile, tokenizer);
+        } catch (IllegalArgumentException e) {
+            throw new DatasetException(e.getMessage());
+        }
+    }
 }

@@ -7,7 +7,6 @@ import java.util.Optional;
 import org.lorascripts.config.ChatTemplate;
 import org.lorascripts.config.ConfigWarning;
 import org.lorascripts.text.ChatRenderer;
-import org.lorascripts.text.ChatRenderers;
 import org.lorascripts.text.HfTokenizer;
 
 /**
@@ -20,12 +19,7 @@ final class TextDatasetLoader {
     private TextDatasetLoader() {}
 
     static TextDataSplit load(List<Path> trainData, TextDataOptions o, HfTokenizer tokenizer) {
-        ChatRenderer chat;
-        try {
-            chat = ChatRenderers.resolve(o.chatTemplate(), o.chatTemplateFile(), tokenizer);
-        } catch (IllegalArgumentException e) {
-            throw new DatasetException(e.getMessage());
-        }
+        ChatRenderer chat = o.chatRenderer(tokenizer);
         ExampleEncoder encoder = new ExampleEncoder(tokenizer, chat, o.trainOnInputs());
         List<ConfigWarning> warnings = new ArrayList<>();
 

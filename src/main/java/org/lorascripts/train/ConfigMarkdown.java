@@ -31,13 +31,7 @@ final class ConfigMarkdown {
 
     private static void flatten(java.util.Map<String, String> out, Record r, String prefix) {
         for (RecordComponent c : r.getClass().getRecordComponents()) {
-            Object v;
-            try {
-                v = c.getAccessor().invoke(r);
-            } catch (ReflectiveOperationException e) {
-                v = "?";
-            }
-            if (v instanceof Optional<?> o) v = o.map(Object.class::cast).orElse("none");
+            Object v = value(r, c);
             String name = prefix + c.getName();
             if (v instanceof Record nested && !(v instanceof ConfigChoice)) flatten(out, nested, name + ".");
             else out.put(name, v instanceof ConfigChoice ch ? ch.configName() : String.valueOf(v));
@@ -46,13 +40,7 @@ final class ConfigMarkdown {
 
     private static void append(StringBuilder sb, Record r, int depth) {
         for (RecordComponent c : r.getClass().getRecordComponents()) {
-            Object v;
-            try {
-                v = c.getAccessor().invoke(r);
-            } catch (ReflectiveOperationException e) {
-                v = "?";
-            }
-            if (v instanceof Optional<?> o) v = o.map(Object.class::cast).orElse("none");
+            Object v = value(r, c);
             sb.append("  ".repeat(depth)).append(c.getName()).append(':');
             if (v instanceof Record nested && !(v instanceof ConfigChoice)) {
                 sb.append('\n');
@@ -61,5 +49,16 @@ final class ConfigMarkdown {
                 sb.append(' ').append(v instanceof ConfigChoice ch ? ch.configName() : String.valueOf(v)).append('\n');
             }
         }
+    }
+
+    /** A component's value for display: Optional unwrapped ("none" when empty), "?" if it cannot be read. */
+    private static Object value(Record r, RecordComponent c) {
+        Object v;
+        try {
+            v = c.getAccessor().invoke(r);
+        } catch (ReflectiveOperationException e) {
+            return "?";
+        }
+        return v instanceof Optional<?> o ? o.map(Object.class::cast).orElse("none") : v;
     }
 }

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.lorascripts.config.TrainConfig;
-import org.lorascripts.data.DatasetException;
 import org.lorascripts.data.ExampleEncoder;
 import org.lorascripts.data.TextDataOptions;
 import org.lorascripts.data.TextDataset;
@@ -63,12 +62,7 @@ public final class TextPreview {
             throw new TrainingException(e.getMessage(), e);
         }
         try (HfTokenizer tokenizer = HfTokenizer.load(base.dir())) {
-            ChatRenderer chat;
-            try {
-                chat = ChatRenderers.resolve(o.chatTemplate(), o.chatTemplateFile(), tokenizer);
-            } catch (IllegalArgumentException e) {
-                throw new DatasetException(e.getMessage());
-            }
+            ChatRenderer chat = o.chatRenderer(tokenizer);
             ExampleEncoder encoder = new ExampleEncoder(tokenizer, chat, o.trainOnInputs());
             List<TextRecord> records = TextMix.read(config.text().trainData(), o).train();
             List<Example> out = new ArrayList<>();

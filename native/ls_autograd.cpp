@@ -285,6 +285,60 @@ LS_EXPORT int ls_inject_grad(LsT value, LsT input, LsT grad, LsT* out) {
   LS_TRY ls_put(out, GradInjectionFunction::apply(*value, *input, *grad)); LS_CATCH
 }
 
+// ---- an operation whose forward and backward are Java code ----
+// Java computes the outputs (without autograd history) and names the tensors backward needs; this node
+// ties the outputs to the inputs and, in backward, calls the Java upcall with the outputs' gradients and
+// the saved tensors; it returns one gradient per input (0 = none). For fused kernels whose backward is
+// written by hand (torch.autograd.Function's role).
+typedef int (*LsBackwardFn)(int64_t id, LsT* grads, int nGrads, LsT* saved, int nSaved, LsT* out, int nOut);
+
+namespace {
+struct JavaFunction : public torch::autograd::Function<JavaFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList inputs,
+                                                int64_t outsPtr, int64_t savedPtr, int64_t fnPtr, int64_t id) {
+    auto& outs = *reinterpret_cast<std::vector<at::Tensor>*>(outsPtr);
+    auto& saved = *reinterpret_cast<std::vector<at::Tensor>*>(savedPtr);
+    ctx->save_for_backward(saved);
+    ctx->saved_data["fn"] = fnPtr;
+    ctx->saved_data["id"] = id;
+    ctx->saved_data["n_in"] = (int64_t)inputs.size();
+    return outs;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list gradOut) {
+    auto saved = ctx->get_saved_variables();
+    auto fn = reinterpret_cast<LsBackwardFn>(ctx->saved_data["fn"].toInt());
+    int64_t id = ctx->saved_data["id"].toInt();
+    int nIn = (int)ctx->saved_data["n_in"].toInt();
+    std::vector<LsT> g(gradOut.size() + 1), sv(saved.size() + 1);
+    for (size_t i = 0; i < gradOut.size(); i++) g[i] = gradOut[i].defined() ? new at::Tensor(gradOut[i]) : nullptr;
+    for (size_t i = 0; i < saved.size(); i++) sv[i] = new at::Tensor(saved[i]);
+    std::vector<LsT> out(nIn + 1, nullptr);
+    int rc = fn(id, g.data(), (int)gradOut.size(), sv.data(), (int)saved.size(), out.data(), nIn);
+    for (size_t i = 0; i < gradOut.size(); i++) delete g[i];
+    for (size_t i = 0; i < saved.size(); i++) delete sv[i];
+    torch::autograd::variable_list result(nIn + 4);  // + the 4 non-tensor arguments
+    for (int i = 0; i < nIn; i++) {
+      if (out[i]) { result[i] = *out[i]; delete out[i]; }
+    }
+    if (rc != 0) throw LsCallbackError("the backward of a Java-defined operation failed");
+    return result;
+  }
+};
+}  // namespace
+
+LS_EXPORT int ls_custom_function(LsBackwardFn fn, int64_t id, LsT* inputs, int nIn, LsT* outputs, int nOut,
+                                 LsT* saved, int nSaved, LsT* result) {
+  LS_TRY
+  auto in = ls_list(inputs, nIn);
+  std::vector<at::Tensor> outs = ls_list(outputs, nOut), sv = ls_list(saved, nSaved);
+  auto r = JavaFunction::apply(at::TensorList(in), (int64_t)(intptr_t)&outs, (int64_t)(intptr_t)&sv,
+                               (int64_t)(intptr_t)fn, id);
+  for (int i = 0; i < nOut; i++) result[i] = new at::Tensor(r[i]);
+  LS_CATCH
+}
+
 // ---- fp16 dynamic loss scaling ----
 // Multiplies every grad by invScale and sets foundInf (a 1-element float tensor) to 1 when any grad
 // holds inf/nan. Uses the fused CUDA kernel for CUDA grads; composes the same for CPU grads.

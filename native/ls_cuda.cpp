@@ -3,6 +3,7 @@
 #include "ls_common.h"
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
 #include <cstring>
 
@@ -37,6 +38,20 @@ LS_EXPORT int ls_cuda_device_info(int device, char* name, int cap, int64_t* tota
   *totalMem = (int64_t)p.totalGlobalMem;
   *major = p.major;
   *minor = p.minor;
+  LS_CATCH
+}
+
+// The current CUDA stream of a device (a captured graph's stream while capturing), for kernels that
+// Java launches through the driver API (run-time compiled kernels) on libtorch's stream order.
+LS_EXPORT int ls_cuda_current_stream(int device, void** out) {
+  LS_TRY *out = (void*)c10::cuda::getCurrentCUDAStream((c10::DeviceIndex)device).stream(); LS_CATCH
+}
+// Makes the device's primary context current on this thread (as the runtime API does lazily), for the
+// driver API calls that need one.
+LS_EXPORT int ls_cuda_init_context(int device) {
+  LS_TRY
+  c10::cuda::set_device((c10::DeviceIndex)device);
+  cudaFree(nullptr);
   LS_CATCH
 }
 

@@ -74,6 +74,11 @@ public final class DoctorCommand implements Callable<Integer> {
             boolean graphs = org.lorascripts.tensor.CudaGraph.isAvailable() && org.lorascripts.ffi.AutogradApi.hasFusedAdamWTensorLr();
             out.printf("cuda graphs  %s%n", graphs ? "available (cuda_graphs: true replays each training step)"
                     : "not available (needs libtorch 2.4+ with CUDA headers for the shim); steps run without graphs");
+            java.util.Optional<String> rtc = org.lorascripts.tensor.CudaKernel.unavailableReason();
+            out.printf("fused kernels %s%n", rtc.isEmpty()
+                    ? "available (NVRTC " + String.join(".", java.util.Arrays.stream(org.lorascripts.ffi.CudaRtc.nvrtcVersion())
+                            .mapToObj(Integer::toString).toList()) + " from " + org.lorascripts.ffi.CudaRtc.nvrtcPath() + ")"
+                    : "off: " + rtc.get() + "; the plain libtorch path runs instead");
         }
         // not a problem when missing: only --nproc needs it
         out.printf("distributed  %s%n", org.lorascripts.ffi.DistApi.available()

@@ -193,7 +193,7 @@ public final class TrainCommand implements Callable<Integer> {
             return WorkerLauncher.launch(nproc, workerArgs(), c.output().outputDir(), out, err);
         }
         try {
-            if (world > 1) {
+            if (dist.isPresent()) {   // also a 1-rank job (torchrun --nproc_per_node 1): the same collectives on one process
                 WorkerLauncher.watchLauncher(System.getenv(), err);
                 DistEnv env = dist.orElseThrow();
                 ProcessGroup.Backend backend = useNccl(c) ? ProcessGroup.Backend.NCCL : ProcessGroup.Backend.GLOO;

@@ -36,6 +36,7 @@ public final class AutogradApi {
     private static final MethodHandle RNG_GET = fn("ls_rng_get_state", I32, I32, ADDR);
     private static final MethodHandle RNG_SET = fn("ls_rng_set_state", I32, I32, PTR);
     private static final MethodHandle CHECKPOINT = fn("ls_checkpoint", ADDR, I64, ADDR, I32, ADDR, I32, ADDR, I32, ADDR);
+    private static final MethodHandle CUSTOM_FUNCTION = fn("ls_custom_function", ADDR, I64, ADDR, I32, ADDR, I32, ADDR, I32, ADDR);
     private static final MethodHandle INJECT_GRAD = fn("ls_inject_grad", PTR, PTR, PTR, ADDR);
     private static final MethodHandle AMP_UNSCALE = fn("ls_amp_unscale_", ADDR, I32, PTR, PTR);
     private static final MethodHandle AMP_UPDATE = fn("ls_amp_update_scale_", PTR, PTR, PTR, F64, F64, I64);
@@ -129,6 +130,24 @@ public final class AutogradApi {
             int count = n.get(ValueLayout.JAVA_INT, 0);
             long[] r = new long[count];
             MemorySegment.copy(out, ValueLayout.JAVA_LONG, 0, r, 0, count);
+            return r;
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /**
+     * Ties {@code outputs} (computed without history) to {@code inputs} through a node whose backward is
+     * the upcall {@code backward(id, grads, saved)}; returns new handles of the outputs, now with history.
+     * Own native memory, like {@link #checkpoint}.
+     */
+    public static long[] customFunction(MemorySegment backward, long id, long[] inputs, long[] outputs, long[] saved) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_LONG, inputs.length == 0 ? new long[1] : inputs);
+            MemorySegment out = a.allocateFrom(ValueLayout.JAVA_LONG, outputs.length == 0 ? new long[1] : outputs);
+            MemorySegment sv = a.allocateFrom(ValueLayout.JAVA_LONG, saved.length == 0 ? new long[1] : saved);
+            MemorySegment result = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, outputs.length));
+            Status.check((int) CUSTOM_FUNCTION.invokeExact(backward, id, in, inputs.length, out, outputs.length, sv, saved.length, result));
+            long[] r = new long[outputs.length];
+            MemorySegment.copy(result, ValueLayout.JAVA_LONG, 0, r, 0, outputs.length);
             return r;
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }

@@ -19,6 +19,8 @@ public final class CudaApi {
     private static final Optional<MethodHandle> EMPTY_CACHE = Native.optionalFn("ls_cuda_empty_cache");
     private static final Optional<MethodHandle> DEVICE_INFO = Native.optionalFn("ls_cuda_device_info", I32, ADDR, I32, ADDR, ADDR, ADDR);
 
+    private static final Optional<MethodHandle> CURRENT_STREAM = Native.optionalFn("ls_cuda_current_stream", I32, ADDR);
+    private static final Optional<MethodHandle> INIT_CONTEXT = Native.optionalFn("ls_cuda_init_context", I32);
     private static final Optional<MethodHandle> GRAPH_CAPTURE = Native.optionalFn("ls_cuda_graph_capture", I32, ADDR, Native.I64, I32, Native.I64, Native.I64, ADDR);
     private static final Optional<MethodHandle> GRAPH_POOL = Native.optionalFn("ls_cuda_graph_pool", ADDR, ADDR);
     private static final Optional<MethodHandle> GRAPH_REPLAY = Native.optionalFn("ls_cuda_graph_replay", ADDR);
@@ -51,6 +53,23 @@ public final class CudaApi {
     public static void graphFree(MemorySegment graph) {
         try { Status.check((int) GRAPH_FREE.get().invokeExact(graph)); } catch (Throwable t) { throw Calls.rethrow(t); }
     }
+
+    /** The device's current CUDA stream (libtorch's), as a driver-API stream handle. */
+    public static MemorySegment currentStream(int device) {
+        if (CURRENT_STREAM.isEmpty()) throw new NativeUnavailableException("this build of the native layer has no CUDA helpers", null);
+        Scratch s = Scratch.get();
+        try { Status.check((int) CURRENT_STREAM.get().invokeExact(device, s.outSlot(0))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        return MemorySegment.ofAddress(s.outLong(0));
+    }
+
+    /** Makes the device's primary context current on this thread. */
+    public static void initContext(int device) {
+        if (INIT_CONTEXT.isEmpty()) throw new NativeUnavailableException("this build of the native layer has no CUDA helpers", null);
+        try { Status.check((int) INIT_CONTEXT.get().invokeExact(device)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Whether kernels compiled at run time can be launched on libtorch's streams (the CUDA helpers are built). */
+    public static boolean streamsAvailable() { return CURRENT_STREAM.isPresent() && INIT_CONTEXT.isPresent(); }
 
     public static boolean helpersAvailable() { return MEMORY.isPresent(); }
 

@@ -182,6 +182,7 @@ public final class ShimBuilder {
     static Path glooInclude(LibTorch torch) {
         List<Path> dirs = new ArrayList<>(torch.includeDirs());
         dirs.add(torch.root().resolve("include"));
+        dirs.addAll(compilerIncludePath());
         dirs.addAll(List.of(Path.of("/usr/local/include"), Path.of("/usr/include")));
         return findInclude(dirs, "gloo/algorithm.h");
     }
@@ -191,9 +192,24 @@ public final class ShimBuilder {
         List<Path> dirs = new ArrayList<>(torch.includeDirs());
         if (torch.cudaInclude() != null) dirs.add(torch.cudaInclude());
         Path parent = torch.root().getParent();
-        if (parent != null) dirs.add(parent.resolve("nvidia/nccl/include"));
+        if (parent != null) {
+            dirs.add(parent.resolve("nvidia/nccl/include"));
+            for (String cu : List.of("cu13", "cu12")) dirs.add(parent.resolve("nvidia").resolve(cu).resolve("include"));
+        }
+        dirs.addAll(compilerIncludePath());
         dirs.addAll(List.of(Path.of("/usr/local/include"), Path.of("/usr/include")));
         return findInclude(dirs, "nccl.h");
+    }
+
+    /** The folders of CPLUS_INCLUDE_PATH and CPATH (the compiler searches them too), e.g. for headers unpacked by hand. */
+    static List<Path> compilerIncludePath() {
+        List<Path> out = new ArrayList<>();
+        for (String var : List.of("CPLUS_INCLUDE_PATH", "CPATH")) {
+            String v = System.getenv(var);
+            if (v == null) continue;
+            for (String p : v.split(":")) if (!p.isBlank()) out.add(Path.of(p));
+        }
+        return out;
     }
 
     private static Path findInclude(List<Path> dirs, String file) {

@@ -24,6 +24,7 @@ public final class TensorApi {
     private static final MethodHandle DEVICE_OF = fn("ls_device_of", PTR, ADDR, ADDR);
     private static final MethodHandle NUMEL = fn("ls_numel", PTR, ADDR);
     private static final MethodHandle IS_CONTIGUOUS = fn("ls_is_contiguous", PTR, ADDR);
+    private static final MethodHandle DATA_PTR = fn("ls_data_ptr", PTR, ADDR);
     private static final MethodHandle ITEM_DOUBLE = fn("ls_item_double", PTR, ADDR);
     private static final MethodHandle ITEM_LONG = fn("ls_item_long", PTR, ADDR);
     private static final MethodHandle EMPTY = fn("ls_empty", ADDR, I32, I32, I32, I32, ADDR);
@@ -88,6 +89,9 @@ public final class TensorApi {
     public static int dim(long h) { return Invoke.int_h(DIM, h); }
     public static int scalarType(long h) { return Invoke.int_h(SCALAR_TYPE, h); }
     public static long numel(long h) { return Invoke.long_h(NUMEL, h); }
+    /** The address of the tensor's first element (device memory for CUDA tensors). */
+    public static long dataPtr(long h) { return Invoke.toH_h(DATA_PTR, h); }
+
     public static boolean isContiguous(long h) { return Invoke.int_h(IS_CONTIGUOUS, h) != 0; }
 
     public static long[] sizes(long h) { return dimsQuery(SIZES, h); }

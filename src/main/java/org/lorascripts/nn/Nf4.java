@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.CudaKernel;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Tensor;
@@ -207,6 +208,14 @@ public final class Nf4 {
     public static Tensor dequantize(Quantized q, DType dtype) {
         Tables t = tables(q.packed().device());
         try (var ng = Autograd.noGrad()) {
+            CudaKernel k = q.packed().device().type() == Device.Type.CUDA ? FusedOps.kernel(DEQUANT_SOURCE, "nf4_dequant", dtype) : null;
+            if (k != null && k.usable(q.packed().device())) {
+                Tensor out = Torch.empty(q.shape(), dtype, q.packed().device());
+                long n = q.numel(), bytes = q.packed().numel();
+                k.launch(q.packed().device(), new long[] {CudaKernel.blocks(bytes, 256), 1, 1}, new long[] {256, 1, 1}, 0,
+                        q.packed(), q.absmaxCodes(), q.absmaxScales(), q.offset(), t.dynamic(), t.pairs(), out, n);
+                return out;
+            }
             Tensor values = t.pairs().indexSelect(0, q.packed().to(DType.I64)).reshape(-1);      // 2 values per byte
             long n = q.numel();
             if (values.numel() != n) values = values.narrow(0, 0, n);
@@ -214,6 +223,25 @@ public final class Nf4 {
             return dtype == DType.F32 ? w : w.to(dtype);
         }
     }
+
+    /**
+     * {@link #dequantize} as one CUDA kernel: a thread per packed byte reads its two codes, the block's
+     * nested absmax ({@code dynamic[code] * scale + offset}) and writes both values in the compute dtype,
+     * with the composition's float32 roundings (no fused multiply-add).
+     */
+    private static final String DEQUANT_SOURCE = FusedOps.PRELUDE + """
+            extern "C" __global__ void nf4_dequant(const unsigned char* packed, const unsigned char* codes, const float* scales,
+                                                   const float* offset, const float* dyn, const float* pairs, T* out, long n) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              long e = 2 * i;
+              if (e >= n) return;
+              unsigned b = packed[i];
+              long blk = e / 64;
+              float am = __fadd_rn(__fmul_rn(dyn[codes[blk]], scales[blk / 256]), offset[0]);
+              out[e] = st(__fmul_rn(pairs[2 * b], am));
+              if (e + 1 < n) out[e + 1] = st(__fmul_rn(pairs[2 * b + 1], am));
+            }
+            """;
 
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 }

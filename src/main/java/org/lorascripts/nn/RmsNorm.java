@@ -1,6 +1,5 @@
 package org.lorascripts.nn;
 
-import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Tensor;
 
 /** RMS norm over the last dim (LLaMA's: computed in fp32, cast back, then scaled). */
@@ -13,5 +12,5 @@ public final class RmsNorm {
         this.eps = eps;
     }
 
-    public Tensor forward(Tensor x) { return Functional.rmsNorm(x, weight, eps); }
+    public Tensor forward(Tensor x) { return FusedOps.rmsNorm(x, weight, eps); }
 }

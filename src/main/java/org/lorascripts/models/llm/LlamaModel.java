@@ -3,6 +3,7 @@ package org.lorascripts.models.llm;
 import java.util.ArrayList;
 import java.util.List;
 import org.lorascripts.nn.Embedding;
+import org.lorascripts.nn.FusedOps;
 import org.lorascripts.nn.Linear4bit;
 import org.lorascripts.nn.LinearLayer;
 import org.lorascripts.nn.LoraHost;
@@ -205,7 +206,7 @@ public final class LlamaModel implements AutoCloseable {
         }
 
         Tensor forward(Tensor x) {
-            return downProj.forward(gateProj.forward(x).silu().mul(upProj.forward(x)));    // (B, T, C)
+            return downProj.forward(FusedOps.swiglu(gateProj.forward(x), upProj.forward(x)));  // (B, T, C)
         }
     }
 }

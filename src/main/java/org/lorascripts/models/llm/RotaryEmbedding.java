@@ -1,5 +1,7 @@
 package org.lorascripts.models.llm;
 
+import org.lorascripts.nn.FusedOps;
+
 import java.util.List;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -59,18 +61,11 @@ public final class RotaryEmbedding implements AutoCloseable {
         return List.of(emb.cos().to(dtype), emb.sin().to(dtype));
     }
 
-    /** x (B, H, T, D) rotated by cos, sin (B, T, D): x * cos + rotate_half(x) * sin. */
-    public static Tensor apply(Tensor x, Tensor cos, Tensor sin) {
-        Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);               // (B, 1, T, D)
-        return x.mul(c).add(rotateHalf(x).mul(s));
-    }
-
-    /** cat(-x2, x1) where x1, x2 are the two halves of the last dim. */
-    static Tensor rotateHalf(Tensor x) {
-        long half = x.size(-1) / 2;
-        Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
-        return Torch.cat(List.of(x2.neg(), x1), -1);
-    }
+    /**
+     * x (B, H, T, D) rotated by cos, sin (B, T, D): x * cos + rotate_half(x) * sin, rotate_half(x) =
+     * cat(-x2, x1) of the last dim's halves; one fused kernel on CUDA ({@link FusedOps#rope}).
+     */
+    public static Tensor apply(Tensor x, Tensor cos, Tensor sin) { return FusedOps.rope(x, cos, sin); }
 
     public Tensor invFreq() { return invFreq; }
 

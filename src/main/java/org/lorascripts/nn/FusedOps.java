@@ -1,0 +1,312 @@
+package org.lorascripts.nn;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.CudaKernel;
+import org.lorascripts.tensor.CustomFunction;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+
+/**
+ * Fused CUDA kernels (compiled at run time, {@link CudaKernel}) for the element-wise parts of a Llama
+ * decoder layer that libtorch runs as chains of small kernels: RMSNorm, the SwiGLU gate and rotary
+ * position embedding, each with a hand-written backward ({@link CustomFunction}). Each reproduces the
+ * rounding of the plain path (Hugging Face's modules under bf16/fp16: the same float32 math, rounded to
+ * the tensor dtype at the same points), so switching between them changes results only by reduction
+ * order. On the CPU, for other dtypes or layouts, or where kernels cannot be compiled, each op runs
+ * the plain libtorch composition. The backward formulas are also written with tensor ops
+ * ({@code *Reference}), which the tests hold against autograd on the CPU.
+ */
+public final class FusedOps {
+    private FusedOps() {}
+
+    /** Load/store helpers shared by the kernels: LS_T = 1 bfloat16, 2 float16, 3 float32; math in float32. */
+    static final String PRELUDE = """
+            typedef unsigned short ls_u16;
+            #if LS_T == 1
+            typedef ls_u16 T;
+            __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned)v) << 16); }
+            __device__ __forceinline__ T st(float f) {
+              unsigned u = __float_as_uint(f);
+              if ((u & 0x7fffffffu) > 0x7f800000u) return (T)((u >> 16) | 0x40u);
+              u += 0x7fffu + ((u >> 16) & 1u);
+              return (T)(u >> 16);
+            }
+            #elif LS_T == 2
+            typedef ls_u16 T;
+            __device__ __forceinline__ float ld(T v) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v)); return f; }
+            __device__ __forceinline__ T st(float f) { T h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+            #else
+            typedef float T;
+            __device__ __forceinline__ float ld(T v) { return v; }
+            __device__ __forceinline__ T st(float f) { return f; }
+            #endif
+            __device__ __forceinline__ float rnd(float f) { return ld(st(f)); }
+            __device__ __forceinline__ float block_sum(float v) {
+              __shared__ float sh[33];
+              for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+              int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+              if (lane == 0) sh[wid] = v;
+              __syncthreads();
+              if (wid == 0) {
+                float t = lane < nw ? sh[lane] : 0.f;
+                for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+                if (lane == 0) sh[32] = t;
+              }
+              __syncthreads();
+              float r = sh[32];
+              __syncthreads();
+              return r;
+            }
+            """;
+
+    private static final String SOURCE = PRELUDE + """
+            // y = w * round(x * rsqrt(mean(x^2) + eps)), one block per row of C; rstd kept for backward.
+            extern "C" __global__ void rms_fwd(const T* x, const T* w, T* y, float* rstd, int C, float eps, int hasW) {
+              long row = blockIdx.x;
+              const T* xr = x + row * C;
+              T* yr = y + row * C;
+              float s = 0.f;
+              for (int i = threadIdx.x; i < C; i += blockDim.x) { float v = ld(xr[i]); s += v * v; }
+              s = block_sum(s);
+              float r = rsqrtf(s / (float)C + eps);
+              if (threadIdx.x == 0) rstd[row] = r;
+              for (int i = threadIdx.x; i < C; i += blockDim.x) {
+                float n = rnd(ld(xr[i]) * r);
+                yr[i] = hasW ? st(ld(w[i]) * n) : st(n);
+              }
+            }
+            // dx = r * (gy - n * mean(gy * n)), gy = round(g * w), n = x * r.
+            extern "C" __global__ void rms_bwd(const T* g, const T* x, const T* w, const float* rstd, T* dx, int C, int hasW) {
+              long row = blockIdx.x;
+              const T* gr = g + row * C;
+              const T* xr = x + row * C;
+              T* dr = dx + row * C;
+              float r = rstd[row];
+              float s = 0.f;
+              for (int i = threadIdx.x; i < C; i += blockDim.x) {
+                float gy = hasW ? rnd(ld(gr[i]) * ld(w[i])) : ld(gr[i]);
+                s += gy * (ld(xr[i]) * r);
+              }
+              s = block_sum(s) / (float)C;
+              for (int i = threadIdx.x; i < C; i += blockDim.x) {
+                float gy = hasW ? rnd(ld(gr[i]) * ld(w[i])) : ld(gr[i]);
+                dr[i] = st(r * (gy - ld(xr[i]) * r * s));
+              }
+            }
+            // h = round(silu(g)) * u
+            extern "C" __global__ void swiglu_fwd(const T* g, const T* u, T* h, long n) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (i >= n) return;
+              float a = ld(g[i]);
+              float s = rnd(a / (1.f + expf(-a)));
+              h[i] = st(s * ld(u[i]));
+            }
+            extern "C" __global__ void swiglu_bwd(const T* dh, const T* g, const T* u, T* dg, T* du, long n) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (i >= n) return;
+              float a = ld(g[i]), d = ld(dh[i]);
+              float sig = 1.f / (1.f + expf(-a));
+              float s = rnd(a / (1.f + expf(-a)));
+              du[i] = st(d * s);
+              float ds = rnd(d * ld(u[i]));
+              dg[i] = st(ds * sig * (1.f + a * (1.f - sig)));
+            }
+            // Rotary embedding on x (B, H, T, D) with cos/sin (B, T, D): x * cos + rotate_half(x) * sin.
+            // dir = 1 forward; dir = -1 its backward (the transposed rotation) applied to the gradient.
+            extern "C" __global__ void rope(const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half,
+                                            long xb, long xh, long xt, long yb, long yh, long yt, long cb, long ct,
+                                            long sb, long st_, int dir) {
+              long idx = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              long total = B * H * Tn * half;
+              if (idx >= total) return;
+              long i = idx % half, r = idx / half;
+              long t = r % Tn; r /= Tn;
+              long h = r % H, b = r / H;
+              const T* xp = x + b * xb + h * xh + t * xt;
+              T* yp = y + b * yb + h * yh + t * yt;
+              const T* cp = cs + b * cb + t * ct;
+              const T* sp = sn + b * sb + t * st_;
+              float x1 = ld(xp[i]), x2 = ld(xp[i + half]);
+              float c1 = ld(cp[i]), c2 = ld(cp[i + half]), s1 = ld(sp[i]), s2 = ld(sp[i + half]);
+              if (dir > 0) {
+                yp[i] = st(rnd(x1 * c1) + rnd(-x2 * s1));
+                yp[i + half] = st(rnd(x2 * c2) + rnd(x1 * s2));
+              } else {
+                yp[i] = st(rnd(x1 * c1) + rnd(x2 * s2));
+                yp[i + half] = st(rnd(x2 * c2) - rnd(x1 * s1));
+              }
+            }
+            """;
+
+    private static final int THREADS = 256;
+    private static final Map<String, CudaKernel> KERNELS = new ConcurrentHashMap<>();
+
+    /** The kernel {@code name} for tensors of {@code dtype}, or null when that dtype has none. */
+    static CudaKernel kernel(String source, String name, DType dtype) {
+        int code = dtypeCode(dtype);
+        if (code == 0) return null;
+        return KERNELS.computeIfAbsent(name + "/" + code + "/" + source.hashCode(),
+                k -> new CudaKernel(name, source, name, List.of("-DLS_T=" + code)));
+    }
+
+    static int dtypeCode(DType d) {
+        return d == DType.BF16 ? 1 : d == DType.F16 ? 2 : d == DType.F32 ? 3 : 0;
+    }
+
+    private static CudaKernel usable(String name, Tensor t) {
+        if (t.device().type() != Device.Type.CUDA) return null;
+        CudaKernel k = kernel(SOURCE, name, t.dtype());
+        return k != null && k.usable(t.device()) ? k : null;
+    }
+
+    /** Whether the fused kernel {@code name} runs for tensors like {@code t} here (compiling it if needed). */
+    static boolean usableFor(String name, Tensor t) { return usable(name, t) != null; }
+
+    // ---- RMSNorm ----
+
+    /**
+     * LLaMA's RMSNorm over the last dim: {@code w * (x.float() * rsqrt(mean(x.float()^2) + eps)).to(x.dtype)}.
+     * Fused when x is a CUDA tensor of bf16/fp16/fp32 with w of the same dtype (or null) and w needs no gradient.
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor w, double eps) {
+        CudaKernel fwd = usable("rms_fwd", x);
+        if (fwd == null || (w != null && (w.dtype() != x.dtype() || w.requiresGrad() || !w.isContiguous()))) {
+            return Functional.rmsNorm(x, w, eps);
+        }
+        CudaKernel bwd = usable("rms_bwd", x);
+        if (bwd == null) return Functional.rmsNorm(x, w, eps);
+        Tensor xc = x.isContiguous() ? x : x.contiguous();
+        int c = (int) x.size(-1);
+        long rows = x.numel() / c;
+        Tensor y, rstd;
+        try (var ng = Autograd.noGrad()) {
+            y = Torch.empty(x.shape(), x.dtype(), x.device());
+            rstd = Torch.empty(new long[] {rows}, DType.F32, x.device());
+            fwd.launch(x.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
+                    xc.detach(), w == null ? xc.detach() : w, y, rstd, c, (float) eps, w == null ? 0 : 1);
+        }
+        Tensor wk = w;
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor g = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor xs = saved.get(0), r = saved.get(1);
+            Tensor dx = Torch.empty(xs.shape(), xs.dtype(), xs.device());
+            bwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
+                    g, xs, wk == null ? xs : wk, r, dx, c, wk == null ? 0 : 1);
+            return Arrays.asList(dx);
+        }, List.of(x), List.of(y), List.of(xc.detach(), rstd)).get(0);
+    }
+
+    private static int rowThreads(int c) {
+        int t = 32;
+        while (t < 1024 && t * 4 < c) t *= 2;
+        return t;
+    }
+
+    /** The backward of {@link #rmsNorm} written with tensor ops (float32), for tests on any device. */
+    public static Tensor rmsNormBackwardReference(Tensor g, Tensor x, Tensor w, double eps) {
+        Tensor xf = x.to(DType.F32);
+        Tensor r = xf.pow(2).mean(new long[] {-1}, true).add(eps).rsqrt();
+        Tensor gy = (w == null ? g : g.mul(w)).to(DType.F32);
+        Tensor n = xf.mul(r);
+        Tensor dot = gy.mul(n).mean(new long[] {-1}, true);
+        return r.mul(gy.sub(n.mul(dot))).to(x.dtype());
+    }
+
+    // ---- SwiGLU ----
+
+    /** silu(g) * u (LLaMA's MLP gate). Fused for same-dtype CUDA tensors of the same shape. */
+    public static Tensor swiglu(Tensor g, Tensor u) {
+        CudaKernel fwd = usable("swiglu_fwd", g);
+        if (fwd == null || u.dtype() != g.dtype() || !Arrays.equals(u.shape(), g.shape()) || !u.device().equals(g.device())) {
+            return g.silu().mul(u);
+        }
+        CudaKernel bwd = usable("swiglu_bwd", g);
+        if (bwd == null) return g.silu().mul(u);
+        Tensor gc = (g.isContiguous() ? g : g.contiguous()).detach(), uc = (u.isContiguous() ? u : u.contiguous()).detach();
+        long n = g.numel();
+        Tensor h;
+        try (var ng = Autograd.noGrad()) {
+            h = Torch.empty(g.shape(), g.dtype(), g.device());
+            fwd.launch(g.device(), new long[] {CudaKernel.blocks(n, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gc, uc, h, n);
+        }
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor dh = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor gs = saved.get(0), us = saved.get(1);
+            Tensor dg = Torch.empty(gs.shape(), gs.dtype(), gs.device()), du = Torch.empty(us.shape(), us.dtype(), us.device());
+            bwd.launch(gs.device(), new long[] {CudaKernel.blocks(n, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, gs, us, dg, du, n);
+            return Arrays.asList(dg, du);
+        }, List.of(g, u), List.of(h), List.of(gc, uc)).get(0);
+    }
+
+    /** {dg, du} of {@link #swiglu} written with tensor ops in float32, for tests. */
+    public static List<Tensor> swigluBackwardReference(Tensor dh, Tensor g, Tensor u) {
+        Tensor gf = g.to(DType.F32), d = dh.to(DType.F32);
+        Tensor sig = gf.sigmoid();
+        Tensor s = gf.silu().to(g.dtype()).to(DType.F32);
+        Tensor du = d.mul(s).to(u.dtype());
+        Tensor ds = d.mul(u.to(DType.F32)).to(g.dtype()).to(DType.F32);
+        Tensor dg = ds.mul(sig).mul(gf.mul(sig.neg().add(1)).add(1)).to(g.dtype());
+        return List.of(dg, du);
+    }
+
+    // ---- rotary position embedding ----
+
+    /**
+     * {@code x * cos + rotate_half(x) * sin} for x (B, H, T, D) and cos/sin (B, T, D) (broadcast over heads),
+     * rotate_half(x) = cat(-x2, x1). Fused for same-dtype CUDA tensors whose last dim is contiguous; the
+     * result then lies in memory as (B, T, H, D) (the layout of a projection split into heads).
+     */
+    public static Tensor rope(Tensor x, Tensor cos, Tensor sin) {
+        CudaKernel k = usable("rope", x);
+        if (k == null || x.dim() != 4 || cos.dim() != 3 || cos.dtype() != x.dtype() || sin.dtype() != x.dtype()
+                || x.size(-1) % 2 != 0 || x.strides()[3] != 1 || cos.strides()[2] != 1 || sin.strides()[2] != 1
+                || !Arrays.equals(cos.shape(), sin.shape()) || cos.size(1) != x.size(2) || cos.size(2) != x.size(3)
+                || (cos.size(0) != x.size(0) && cos.size(0) != 1)) {
+            return plainRope(x, cos, sin);
+        }
+        Tensor cs = cos.detach(), sn = sin.detach();
+        Tensor y;
+        try (var ng = Autograd.noGrad()) {
+            y = launchRope(k, x.detach(), cs, sn, 1);
+        }
+        return CustomFunction.apply((grads, saved) -> Arrays.asList(launchRope(k, grads.get(0), saved.get(0), saved.get(1), -1)),
+                List.of(x), List.of(y), List.of(cs, sn)).get(0);
+    }
+
+    private static Tensor launchRope(CudaKernel k, Tensor x, Tensor cos, Tensor sin, int dir) {
+        long b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3);
+        Tensor g = x.strides()[3] == 1 ? x : x.contiguous();
+        Tensor y = Torch.empty(new long[] {b, t, h, d}, x.dtype(), x.device()).transpose(1, 2);   // (B, H, T, D) view
+        long[] xs = g.strides(), ys = y.strides(), cst = cos.strides(), sst = sin.strides();
+        long cb = cos.size(0) == 1 ? 0 : cst[0], sb = sin.size(0) == 1 ? 0 : sst[0];
+        long half = d / 2, total = b * h * t * half;
+        k.launch(x.device(), new long[] {CudaKernel.blocks(total, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0,
+                g, y, cos, sin, b, h, t, half, xs[0], xs[1], xs[2], ys[0], ys[1], ys[2], cb, cst[1], sb, sst[1], dir);
+        return y;
+    }
+
+    /** The plain composition (transformers' apply_rotary_pos_emb). */
+    public static Tensor plainRope(Tensor x, Tensor cos, Tensor sin) {
+        Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);               // (B, 1, T, D)
+        long half = x.size(-1) / 2;
+        Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+        return x.mul(c).add(Torch.cat(List.of(x2.neg(), x1), -1).mul(s));
+    }
+
+    /** The backward of {@link #rope} with tensor ops: the transposed rotation of the gradient. */
+    public static Tensor ropeBackwardReference(Tensor dy, Tensor cos, Tensor sin) {
+        Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
+        long half = dy.size(-1) / 2;
+        Tensor s1 = s.narrow(-1, 0, half), s2 = s.narrow(-1, half, half);
+        Tensor d1 = dy.narrow(-1, 0, half), d2 = dy.narrow(-1, half, half);
+        Tensor rot = Torch.cat(List.of(d2.mul(s2), d1.mul(s1).neg()), -1);
+        return dy.mul(c).add(rot);
+    }
+}

@@ -1,0 +1,158 @@
+package org.lorascripts.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.lorascripts.tensor.Cuda;
+import org.lorascripts.tensor.CudaGraph;
+import org.lorascripts.tensor.CudaKernel;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+
+/**
+ * CUDA only (skipped elsewhere): each run-time compiled kernel against the plain libtorch path it replaces,
+ * forward and backward, in bf16, fp16 and fp32; NF4 dequantisation bit for bit; a fused op inside a CUDA graph.
+ */
+class FusedOpsCudaTest {
+    private static final Device DEV = Device.cuda(0);
+    private static final List<DType> DTYPES = List.of(DType.BF16, DType.F16, DType.F32);
+
+    @AfterEach
+    void restore() { CudaKernel.setForcedOff(false); }
+
+    private static void requireKernels() {
+        assumeTrue(Cuda.isAvailable(), "no CUDA device");
+        assertEquals("", CudaKernel.unavailableReason().orElse(""), "run-time kernels must work on a CUDA machine");
+    }
+
+    /** Tolerance: a few units in the last place of the dtype at magnitude ~1-4. */
+    private static double tol(DType d) { return d == DType.BF16 ? 0.07 : d == DType.F16 ? 8e-3 : 2e-5; }
+
+    private static double maxDiff(Tensor a, Tensor b) { return a.to(DType.F64).sub(b.to(DType.F64)).abs().amax().item(); }
+
+    /** Runs f on fresh leaf copies of the inputs with kernels on and off; returns {out, grads...} for both. */
+    private static List<List<Tensor>> both(List<Tensor> inputs, Tensor gradOut, Function<List<Tensor>, Tensor> f) {
+        List<List<Tensor>> r = new java.util.ArrayList<>();
+        for (boolean off : new boolean[] {false, true}) {
+            CudaKernel.setForcedOff(off);
+            List<Tensor> leaves = inputs.stream().map(t -> t.detach().copy().requiresGrad_(true)).toList();
+            Tensor out = f.apply(leaves);
+            out.backward(gradOut, false);
+            List<Tensor> res = new java.util.ArrayList<>();
+            res.add(out.detach());
+            for (Tensor l : leaves) res.add(l.grad());
+            r.add(res);
+        }
+        CudaKernel.setForcedOff(false);
+        return r;
+    }
+
+    private static void assertClose(List<List<Tensor>> r, DType dt, String what) {
+        for (int i = 0; i < r.get(0).size(); i++) {
+            double d = maxDiff(r.get(0).get(i), r.get(1).get(i));
+            assertTrue(d <= tol(dt), what + " " + dt + " output/grad " + i + " differs by " + d);
+        }
+    }
+
+    @Test
+    void rmsNormMatchesThePlainPath() {
+        requireKernels();
+        for (DType dt : DTYPES) {
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(1);
+                Tensor x = Torch.randn(new long[] {3, 17, 1000}, DType.F32, DEV).mul(2).to(dt);
+                Tensor w = Torch.randn(new long[] {1000}, DType.F32, DEV).to(dt);
+                Tensor g = Torch.randn(new long[] {3, 17, 1000}, DType.F32, DEV).to(dt);
+                assertTrue(FusedOps.usableFor("rms_fwd", x), "the kernel compiles and loads");
+                assertClose(both(List.of(x), g, in -> FusedOps.rmsNorm(in.get(0), w, 1e-5)), dt, "rmsnorm");
+                assertClose(both(List.of(x), g, in -> FusedOps.rmsNorm(in.get(0), null, 1e-6)), dt, "rmsnorm without weight");
+            }
+        }
+    }
+
+    @Test
+    void swigluMatchesThePlainPath() {
+        requireKernels();
+        for (DType dt : DTYPES) {
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(2);
+                Tensor g = Torch.randn(new long[] {2, 33, 700}, DType.F32, DEV).mul(3).to(dt);
+                Tensor u = Torch.randn(new long[] {2, 33, 700}, DType.F32, DEV).to(dt);
+                Tensor d = Torch.randn(new long[] {2, 33, 700}, DType.F32, DEV).to(dt);
+                assertClose(both(List.of(g, u), d, in -> FusedOps.swiglu(in.get(0), in.get(1))), dt, "swiglu");
+            }
+        }
+    }
+
+    @Test
+    void ropeMatchesThePlainPathOnProjectionLayouts() {
+        requireKernels();
+        for (DType dt : DTYPES) {
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(3);
+                long b = 2, t = 37, h = 4, d = 64;
+                Tensor ang = Torch.randn(new long[] {b, t, d}, DType.F32, DEV).mul(3);
+                Tensor cos = ang.cos().to(dt), sin = ang.sin().to(dt);
+                Tensor proj = Torch.randn(new long[] {b, t, h * d}, DType.F32, DEV).to(dt);
+                Tensor dy = Torch.randn(new long[] {b, h, t, d}, DType.F32, DEV).to(dt);
+                // as the attention does: (B, T, H*D) -> view (B, T, H, D) -> transpose (B, H, T, D)
+                assertClose(both(List.of(proj), dy, in -> FusedOps.rope(in.get(0).view(b, t, h, d).transpose(1, 2), cos, sin)), dt, "rope");
+                // a contiguous (B, H, T, D) input and cos/sin broadcast from batch 1
+                Tensor x = Torch.randn(new long[] {b, h, t, d}, DType.F32, DEV).to(dt);
+                Tensor c1 = cos.narrow(0, 0, 1), s1 = sin.narrow(0, 0, 1);
+                assertClose(both(List.of(x), dy, in -> FusedOps.rope(in.get(0), c1, s1)), dt, "rope (contiguous, batch-1 tables)");
+            }
+        }
+    }
+
+    @Test
+    void nf4DequantisationIsBitExact() {
+        requireKernels();
+        for (long[] shape : new long[][] {{64, 128}, {3, 101}, {300, 257}}) {
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(4);
+                Tensor w = Torch.randn(shape, DType.F32, DEV).mul(0.05);
+                Nf4.Quantized q = Nf4.quantize(w);
+                for (DType dt : DTYPES) {
+                    CudaKernel.setForcedOff(false);
+                    Tensor fused = Nf4.dequantize(q, dt);
+                    CudaKernel.setForcedOff(true);
+                    Tensor plain = Nf4.dequantize(q, dt);
+                    CudaKernel.setForcedOff(false);
+                    assertArrayEquals(plain.to(DType.F32).toDoubleArray(), fused.to(DType.F32).toDoubleArray(), 0,
+                            "NF4 " + java.util.Arrays.toString(shape) + " " + dt);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aFusedOpReplaysInsideACudaGraph() {
+        requireKernels();
+        assumeTrue(CudaGraph.isAvailable());
+        try (Tensor x = Torch.randn(new long[] {8, 256}, DType.F32, DEV).to(DType.BF16).keep();
+             Tensor w = Torch.randn(new long[] {256}, DType.F32, DEV).to(DType.BF16).keep();
+             Tensor y = Torch.zeros(new long[] {8, 256}, DType.BF16, DEV).keep()) {
+            Runnable body = () -> { try (Scope s = Scope.open()) { y.copy_(FusedOps.rmsNorm(x, w, 1e-5)); } };
+            try (CudaGraph g = CudaGraph.capture(DEV, 1, body)) {
+                try (Scope s = Scope.open()) { x.copy_(Torch.randn(new long[] {8, 256}, DType.F32, DEV).to(DType.BF16)); }
+                g.replay();
+                try (Scope s = Scope.open()) {
+                    CudaKernel.setForcedOff(true);
+                    Tensor plain = FusedOps.rmsNorm(x, w, 1e-5);
+                    assertTrue(maxDiff(plain, y) <= tol(DType.BF16), "replayed result differs by " + maxDiff(plain, y));
+                }
+            }
+        }
+    }
+}

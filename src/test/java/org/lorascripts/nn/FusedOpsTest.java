@@ -1,0 +1,79 @@
+package org.lorascripts.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+
+/**
+ * The hand-written backward formulas the fused CUDA kernels implement ({@link FusedOps}), written with tensor
+ * ops, against autograd of the plain compositions on the CPU; and the CPU path of each op equals the plain one.
+ */
+class FusedOpsTest {
+    private static double maxDiff(Tensor a, Tensor b) { return a.to(DType.F64).sub(b.to(DType.F64)).abs().amax().item(); }
+
+    @Test
+    void rmsNormBackwardFormulaMatchesAutograd() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(1);
+            Tensor x = Torch.randn(3, 5, 16).to(DType.F64).requiresGrad_(true);
+            Tensor w = Torch.randn(16).to(DType.F64);
+            Tensor g = Torch.randn(3, 5, 16).to(DType.F64);
+            Functional.rmsNorm(x, w, 1e-6).mul(g).sum().backward();
+            Tensor ref = FusedOps.rmsNormBackwardReference(g, x.detach(), w, 1e-6);
+            assertTrue(maxDiff(ref, x.grad()) < 1e-6, "rmsnorm dx " + maxDiff(ref, x.grad()));
+            Tensor x2 = x.detach().copy().requiresGrad_(true);
+            Functional.rmsNorm(x2, null, 1e-6).mul(g).sum().backward();
+            assertTrue(maxDiff(FusedOps.rmsNormBackwardReference(g, x.detach(), null, 1e-6), x2.grad()) < 1e-6);
+        }
+    }
+
+    @Test
+    void swigluBackwardFormulaMatchesAutograd() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(2);
+            Tensor g = Torch.randn(4, 32).mul(3).to(DType.F64).requiresGrad_(true);
+            Tensor u = Torch.randn(4, 32).to(DType.F64).requiresGrad_(true);
+            Tensor dh = Torch.randn(4, 32).to(DType.F64);
+            g.silu().mul(u).mul(dh).sum().backward();
+            List<Tensor> ref = FusedOps.swigluBackwardReference(dh, g.detach(), u.detach());
+            assertTrue(maxDiff(ref.get(0), g.grad()) < 1e-6, "dg " + maxDiff(ref.get(0), g.grad()));
+            assertTrue(maxDiff(ref.get(1), u.grad()) < 1e-6, "du " + maxDiff(ref.get(1), u.grad()));
+        }
+    }
+
+    @Test
+    void ropeBackwardFormulaMatchesAutograd() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(3);
+            long b = 2, h = 3, t = 5, d = 8;
+            Tensor x = Torch.randn(b, t, h, d).to(DType.F64).transpose(1, 2).detach().requiresGrad_(true);
+            Tensor ang = Torch.randn(b, t, d);
+            Tensor cos = ang.cos().to(DType.F64), sin = ang.sin().to(DType.F64);
+            Tensor dy = Torch.randn(b, h, t, d).to(DType.F64);
+            FusedOps.plainRope(x, cos, sin).mul(dy).sum().backward();
+            Tensor ref = FusedOps.ropeBackwardReference(dy, cos, sin);
+            assertTrue(maxDiff(ref, x.grad()) < 1e-9, "rope dx " + maxDiff(ref, x.grad()));
+        }
+    }
+
+    @Test
+    void onTheCpuEachOpIsThePlainComposition() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(4);
+            Tensor x = Torch.randn(2, 4, 8).to(DType.BF16), w = Torch.randn(8).to(DType.BF16);
+            assertArrayEquals(Functional.rmsNorm(x, w, 1e-5).to(DType.F32).toDoubleArray(), FusedOps.rmsNorm(x, w, 1e-5).to(DType.F32).toDoubleArray(), 0);
+            Tensor g = Torch.randn(2, 8).to(DType.BF16), u = Torch.randn(2, 8).to(DType.BF16);
+            assertArrayEquals(g.silu().mul(u).to(DType.F32).toDoubleArray(), FusedOps.swiglu(g, u).to(DType.F32).toDoubleArray(), 0);
+            Tensor q = Torch.randn(1, 2, 3, 4), c = Torch.randn(1, 3, 4), sn = Torch.randn(1, 3, 4);
+            assertArrayEquals(FusedOps.plainRope(q, c, sn).toDoubleArray(), FusedOps.rope(q, c, sn).toDoubleArray(), 0);
+        }
+    }
+}

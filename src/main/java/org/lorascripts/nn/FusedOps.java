@@ -29,24 +29,40 @@ public final class FusedOps {
     /** Load/store helpers shared by the kernels: LS_T = 1 bfloat16, 2 float16, 3 float32; math in float32. */
     static final String PRELUDE = """
             typedef unsigned short ls_u16;
-            #if LS_T == 1
-            typedef ls_u16 T;
-            __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned)v) << 16); }
-            __device__ __forceinline__ T st(float f) {
+            struct bf16_t { ls_u16 v; };
+            struct f16_t { ls_u16 v; };
+            __device__ __forceinline__ float ld(bf16_t h) { return __uint_as_float(((unsigned)h.v) << 16); }
+            __device__ __forceinline__ float ld(f16_t h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h.v)); return f; }
+            __device__ __forceinline__ float ld(float f) { return f; }
+            template <class X> __device__ __forceinline__ X make(float f);
+            template <> __device__ __forceinline__ bf16_t make<bf16_t>(float f) {
               unsigned u = __float_as_uint(f);
-              if ((u & 0x7fffffffu) > 0x7f800000u) return (T)((u >> 16) | 0x40u);
+              bf16_t r;
+              if ((u & 0x7fffffffu) > 0x7f800000u) { r.v = (ls_u16)((u >> 16) | 0x40u); return r; }
               u += 0x7fffu + ((u >> 16) & 1u);
-              return (T)(u >> 16);
+              r.v = (ls_u16)(u >> 16);
+              return r;
             }
-            #elif LS_T == 2
-            typedef ls_u16 T;
-            __device__ __forceinline__ float ld(T v) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(v)); return f; }
-            __device__ __forceinline__ T st(float f) { T h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
-            #else
-            typedef float T;
-            __device__ __forceinline__ float ld(T v) { return v; }
-            __device__ __forceinline__ T st(float f) { return f; }
+            template <> __device__ __forceinline__ f16_t make<f16_t>(float f) {
+              f16_t r; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.v) : "f"(f)); return r;
+            }
+            template <> __device__ __forceinline__ float make<float>(float f) { return f; }
+            #define LS_TYPE_1 bf16_t
+            #define LS_TYPE_2 f16_t
+            #define LS_TYPE_3 float
+            #define LS_CAT_(a, b) a##b
+            #define LS_TYPE(c) LS_CAT_(LS_TYPE_, c)
+            #ifndef LS_TO
+            #define LS_TO LS_T
             #endif
+            #ifndef LS_TW
+            #define LS_TW LS_T
+            #endif
+            typedef LS_TYPE(LS_T) T;     // the tensors' dtype
+            typedef LS_TYPE(LS_TO) TO;   // an output dtype where it differs (autocast)
+            typedef LS_TYPE(LS_TW) TW;   // a weight dtype where it differs
+            __device__ __forceinline__ T st(float f) { return make<T>(f); }
+            __device__ __forceinline__ TO sto(float f) { return make<TO>(f); }
             __device__ __forceinline__ float rnd(float f) { return ld(st(f)); }
             __device__ __forceinline__ float block_sum(float v) {
               __shared__ float sh[33];
@@ -65,6 +81,9 @@ public final class FusedOps {
               return r;
             }
             """;
+
+    /** The kernels' source (for tools that check it compiles). */
+    static String source() { return SOURCE; }
 
     private static final String SOURCE = PRELUDE + """
             // y = w * round(x * rsqrt(mean(x^2) + eps)), one block per row of C; rstd kept for backward.
@@ -143,17 +162,71 @@ public final class FusedOps {
                 yp[i + half] = st(rnd(x2 * c2) - rnd(x1 * s1));
               }
             }
+            // silu(group_norm(x) * w + b) over x (B, C, S) with G groups of C/G channels (contiguous per (b, g));
+            // one block per (b, g): mean, then variance about it (two passes, float32), then the output.
+            extern "C" __global__ void gn_silu_fwd(const T* x, const TW* w, const TW* b, TO* y, float* mean, float* rstd,
+                                                   long C, long S, int G, float eps) {
+              long bg = blockIdx.x;
+              long cg = C / G, n = cg * S;
+              long base = bg * n;
+              long c0 = (bg % G) * cg;
+              float s = 0.f;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) s += ld(x[base + i]);
+              float m = block_sum(s) / (float)n;
+              float v = 0.f;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) { float d = ld(x[base + i]) - m; v += d * d; }
+              float r = rsqrtf(block_sum(v) / (float)n + eps);
+              if (threadIdx.x == 0) { mean[bg] = m; rstd[bg] = r; }
+              for (long i = threadIdx.x; i < n; i += blockDim.x) {
+                long c = c0 + i / S;
+                float z = (ld(x[base + i]) - m) * r * ld(w[c]) + ld(b[c]);
+                y[base + i] = sto(z / (1.f + expf(-z)));
+              }
+            }
+            // dx of the above for frozen w, b: dz = dy * silu'(z), dxh = dz * w,
+            // dx = r * (dxh - mean(dxh) - xh * mean(dxh * xh)) over the group.
+            extern "C" __global__ void gn_silu_bwd(const TO* dy, const T* x, const TW* w, const TW* b, const float* mean,
+                                                   const float* rstd, T* dx, long C, long S, int G) {
+              long bg = blockIdx.x;
+              long cg = C / G, n = cg * S;
+              long base = bg * n;
+              long c0 = (bg % G) * cg;
+              float m = mean[bg], r = rstd[bg];
+              float s1 = 0.f, s2 = 0.f;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) {
+                long c = c0 + i / S;
+                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
+                float z = xh * wc + ld(b[c]);
+                float sg = 1.f / (1.f + expf(-z));
+                float dxh = ld(dy[base + i]) * sg * (1.f + z * (1.f - sg)) * wc;
+                s1 += dxh;
+                s2 += dxh * xh;
+              }
+              s1 = block_sum(s1) / (float)n;
+              s2 = block_sum(s2) / (float)n;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) {
+                long c = c0 + i / S;
+                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
+                float z = xh * wc + ld(b[c]);
+                float sg = 1.f / (1.f + expf(-z));
+                float dxh = ld(dy[base + i]) * sg * (1.f + z * (1.f - sg)) * wc;
+                dx[base + i] = st(r * (dxh - s1 - xh * s2));
+              }
+            }
             """;
 
     private static final int THREADS = 256;
     private static final Map<String, CudaKernel> KERNELS = new ConcurrentHashMap<>();
 
     /** The kernel {@code name} for tensors of {@code dtype}, or null when that dtype has none. */
-    static CudaKernel kernel(String source, String name, DType dtype) {
-        int code = dtypeCode(dtype);
-        if (code == 0) return null;
-        return KERNELS.computeIfAbsent(name + "/" + code + "/" + source.hashCode(),
-                k -> new CudaKernel(name, source, name, List.of("-DLS_T=" + code)));
+    static CudaKernel kernel(String source, String name, DType dtype) { return kernel(source, name, dtype, dtype, dtype); }
+
+    /** As {@link #kernel(String, String, DType)} with an output dtype and a weight dtype of their own. */
+    static CudaKernel kernel(String source, String name, DType dtype, DType out, DType weight) {
+        int code = dtypeCode(dtype), o = dtypeCode(out), w = dtypeCode(weight);
+        if (code == 0 || o == 0 || w == 0) return null;
+        return KERNELS.computeIfAbsent(name + "/" + code + "/" + o + "/" + w + "/" + source.hashCode(),
+                k -> new CudaKernel(name, source, name, List.of("-DLS_T=" + code, "-DLS_TO=" + o, "-DLS_TW=" + w)));
     }
 
     static int dtypeCode(DType d) {
@@ -217,6 +290,67 @@ public final class FusedOps {
         Tensor n = xf.mul(r);
         Tensor dot = gy.mul(n).mean(new long[] {-1}, true);
         return r.mul(gy.sub(n.mul(dot))).to(x.dtype());
+    }
+
+    // ---- GroupNorm + SiLU ----
+
+    /**
+     * {@code silu(group_norm(x, groups, w, b, eps))} for x (B, C, ...) as one kernel each way, saving only x and the
+     * groups' statistics for backward (the plain path under autocast keeps float32 copies of x and of the norm's
+     * output). Under CUDA autocast the result is in autocast's dtype, which the following convolution would cast
+     * it to anyway; else in x's dtype. Fused for a contiguous CUDA x with frozen w and b.
+     */
+    public static Tensor groupNormSilu(Tensor x, int groups, Tensor w, Tensor b, double eps) {
+        DType ac = x.device().type() == Device.Type.CUDA ? org.lorascripts.tensor.Autocast.dtype(Device.Type.CUDA) : null;
+        DType out = ac != null ? ac : x.dtype();
+        CudaKernel fwd = null, bwd = null;
+        if (x.device().type() == Device.Type.CUDA && x.dim() >= 3 && x.isContiguous() && w != null && b != null
+                && w.dtype() == b.dtype() && !w.requiresGrad() && !b.requiresGrad() && x.size(1) % groups == 0
+                && w.numel() == x.size(1) && b.numel() == x.size(1)) {
+            fwd = kernel(SOURCE, "gn_silu_fwd", x.dtype(), out, w.dtype());
+            bwd = kernel(SOURCE, "gn_silu_bwd", x.dtype(), out, w.dtype());
+            if (fwd != null && !(fwd.usable(x.device()) && bwd.usable(x.device()))) fwd = null;
+        }
+        if (fwd == null) return Functional.groupNorm(x, groups, w, b, eps).silu();
+        long bsz = x.size(0), c = x.size(1), sp = x.numel() / (bsz * c);
+        Tensor xs = x.detach(), wc = w.isContiguous() ? w : w.contiguous(), bc = b.isContiguous() ? b : b.contiguous();
+        Tensor y, mean, rstd;
+        int threads = c / groups * sp >= 8192 ? 1024 : 256;
+        try (var ng = Autograd.noGrad()) {
+            y = Torch.empty(x.shape(), out, x.device());
+            mean = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
+            rstd = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
+            fwd.launch(x.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xs, wc, bc, y, mean, rstd, c, sp, groups, (float) eps);
+        }
+        CudaKernel back = bwd;
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor dy = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            if (dy.dtype() != out) dy = dy.to(out);
+            Tensor xv = saved.get(0);
+            Tensor dx = Torch.empty(xv.shape(), xv.dtype(), xv.device());
+            back.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0,
+                    dy, xv, saved.get(1), saved.get(2), saved.get(3), saved.get(4), dx, c, sp, groups);
+            return Arrays.asList(dx);
+        }, List.of(x), List.of(y), List.of(xs, wc.detach(), bc.detach(), mean, rstd)).get(0);
+    }
+
+    /** dx of {@link #groupNormSilu} (frozen w, b) with tensor ops in float64, for tests. */
+    public static Tensor groupNormSiluBackwardReference(Tensor dy, Tensor x, int groups, Tensor w, Tensor b, double eps) {
+        long bsz = x.size(0), c = x.size(1);
+        long[] wshape = new long[x.dim()];
+        java.util.Arrays.fill(wshape, 1);
+        wshape[1] = c;
+        Tensor xg = x.to(DType.F64).reshape(bsz, groups, -1);
+        Tensor mean = xg.mean(new long[] {2}, true);
+        Tensor r = xg.var(new long[] {2}, false, true).add(eps).rsqrt();
+        Tensor xh = xg.sub(mean).mul(r).reshape(x.shape());
+        Tensor wv = w.to(DType.F64).reshape(wshape), bv = b.to(DType.F64).reshape(wshape);
+        Tensor z = xh.mul(wv).add(bv);
+        Tensor sg = z.sigmoid();
+        Tensor dxh = dy.to(DType.F64).mul(sg).mul(z.mul(sg.neg().add(1)).add(1)).mul(wv).reshape(bsz, groups, -1);
+        Tensor xhg = xh.reshape(bsz, groups, -1);
+        Tensor s1 = dxh.mean(new long[] {2}, true), s2 = dxh.mul(xhg).mean(new long[] {2}, true);
+        return r.mul(dxh.sub(s1).sub(xhg.mul(s2))).reshape(x.shape()).to(x.dtype());
     }
 
     // ---- SwiGLU ----

@@ -17,4 +17,7 @@ public final class GroupNorm {
     }
 
     public Tensor forward(Tensor x) { return Functional.groupNorm(x, groups, weight, bias, eps); }
+
+    /** silu(forward(x)), one fused kernel each way on CUDA ({@link FusedOps#groupNormSilu}). */
+    public Tensor forwardSilu(Tensor x) { return FusedOps.groupNormSilu(x, groups, weight, bias, eps); }
 }

@@ -29,6 +29,12 @@ public final class Autocast implements AutoCloseable {
 
     public static boolean isEnabled(Device.Type type) { return AutogradApi.autocastState(type.code)[0] != 0; }
 
+    /** The dtype autocast computes in on that device type, or null when it is off. */
+    public static DType dtype(Device.Type type) {
+        int[] s = AutogradApi.autocastState(type.code);
+        return s[0] != 0 ? DType.fromCode(s[1]) : null;
+    }
+
     @Override public void close() {
         if (closed) return;
         closed = true;

@@ -116,6 +116,49 @@ class FusedOpsCudaTest {
     }
 
     @Test
+    void groupNormSiluMatchesThePlainPathWithAndWithoutAutocast() {
+        requireKernels();
+        // {x dtype, weight dtype, autocast dtype or null}
+        DType[][] cases = {{DType.F16, DType.F16, DType.F16}, {DType.F32, DType.F32, DType.F16}, {DType.BF16, DType.BF16, null},
+            {DType.F32, DType.F32, null}, {DType.F16, DType.F32, DType.F16}};
+        for (DType[] cs : cases) {
+            for (long[] shape : new long[][] {{2, 64, 16, 16}, {3, 96, 5, 7}}) {
+                try (Scope s = Scope.open()) {
+                    Rng.manualSeed(6);
+                    Tensor x = Torch.randn(shape, DType.F32, DEV).mul(1.5).add(0.3).to(cs[0]);
+                    Tensor w = Torch.randn(new long[] {shape[1]}, DType.F32, DEV).to(cs[1]);
+                    Tensor b = Torch.randn(new long[] {shape[1]}, DType.F32, DEV).to(cs[1]);
+                    Tensor g = Torch.randn(shape, DType.F32, DEV);
+                    double[][] out = new double[2][], grad = new double[2][];
+                    for (int run = 0; run < 2; run++) {
+                        CudaKernel.setForcedOff(run == 1);
+                        Tensor leaf = x.detach().copy().requiresGrad_(true);
+                        Tensor y;
+                        try (var ac = cs[2] == null ? null : org.lorascripts.tensor.Autocast.enable(Device.Type.CUDA, cs[2])) {
+                            y = FusedOps.groupNormSilu(leaf, 8, w, b, 1e-5);
+                        }
+                        if (cs[2] != null && run == 0) assertEquals(cs[2], y.dtype(), "under autocast the fused output is in autocast's dtype");
+                        y.to(DType.F32).mul(g).sum().backward();
+                        out[run] = y.to(DType.F64).toDoubleArray();
+                        grad[run] = leaf.grad().to(DType.F64).toDoubleArray();
+                    }
+                    CudaKernel.setForcedOff(false);
+                    DType lowest = cs[2] != null ? cs[2] : cs[0];
+                    String what = java.util.Arrays.toString(cs) + " " + java.util.Arrays.toString(shape);
+                    assertTrue(maxAbs(out[0], out[1]) <= tol(lowest), "group norm + silu " + what + " output differs by " + maxAbs(out[0], out[1]));
+                    assertTrue(maxAbs(grad[0], grad[1]) <= 4 * tol(cs[0]), what + " dx differs by " + maxAbs(grad[0], grad[1]));
+                }
+            }
+        }
+    }
+
+    private static double maxAbs(double[] a, double[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return m;
+    }
+
+    @Test
     void nf4DequantisationIsBitExact() {
         requireKernels();
         for (long[] shape : new long[][] {{64, 128}, {3, 101}, {300, 257}}) {

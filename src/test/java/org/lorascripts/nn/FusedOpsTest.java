@@ -65,6 +65,19 @@ class FusedOpsTest {
     }
 
     @Test
+    void groupNormSiluBackwardFormulaMatchesAutograd() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(5);
+            Tensor x = Torch.randn(2, 6, 4, 5).mul(2).add(0.5).to(DType.F64).requiresGrad_(true);
+            Tensor w = Torch.randn(6).to(DType.F64), b = Torch.randn(6).to(DType.F64);
+            Tensor dy = Torch.randn(2, 6, 4, 5).to(DType.F64);
+            Functional.groupNorm(x, 3, w, b, 1e-5).silu().mul(dy).sum().backward();
+            Tensor ref = FusedOps.groupNormSiluBackwardReference(dy, x.detach(), 3, w, b, 1e-5);
+            assertTrue(maxDiff(ref, x.grad()) < 1e-9, "group norm + silu dx " + maxDiff(ref, x.grad()));
+        }
+    }
+
+    @Test
     void onTheCpuEachOpIsThePlainComposition() {
         try (Scope s = Scope.open()) {
             Rng.manualSeed(4);
@@ -74,6 +87,9 @@ class FusedOpsTest {
             assertArrayEquals(g.silu().mul(u).to(DType.F32).toDoubleArray(), FusedOps.swiglu(g, u).to(DType.F32).toDoubleArray(), 0);
             Tensor q = Torch.randn(1, 2, 3, 4), c = Torch.randn(1, 3, 4), sn = Torch.randn(1, 3, 4);
             assertArrayEquals(FusedOps.plainRope(q, c, sn).toDoubleArray(), FusedOps.rope(q, c, sn).toDoubleArray(), 0);
+            Tensor im = Torch.randn(2, 4, 3, 3), gw = Torch.randn(4), gb = Torch.randn(4);
+            assertArrayEquals(Functional.groupNorm(im, 2, gw, gb, 1e-5).silu().toDoubleArray(),
+                    FusedOps.groupNormSilu(im, 2, gw, gb, 1e-5).toDoubleArray(), 0);
         }
     }
 }

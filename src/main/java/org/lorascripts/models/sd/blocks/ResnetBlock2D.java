@@ -40,13 +40,13 @@ public final class ResnetBlock2D {
         // 1. norm, act, conv; 2. add the projected time embedding per channel (each half in a scope of its
         // own, so its temporaries are freed at once; autograd keeps what backward needs)
         Tensor h = Scope.scoped(() -> {
-            Tensor c = conv1.forward(norm1.forward(x).silu());         // (B, Cout, H, W)
+            Tensor c = conv1.forward(norm1.forwardSilu(x));         // (B, Cout, H, W)
             if (timeEmbProj == null) return c;
             Tensor t = timeEmbProj.forward(temb.silu());               // (B, Cout)
             return c.add(t.unsqueeze(-1).unsqueeze(-1));
         });
         // 3. norm, act, (dropout p=0), conv
-        h = Scope.chain(h, x, in -> conv2.forward(norm2.forward(in).silu()));
+        h = Scope.chain(h, x, in -> conv2.forward(norm2.forwardSilu(in)));
         // 4. residual, through a 1x1 conv when channels change
         Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
         return skip.add(h);

@@ -156,7 +156,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
         }
 
         // 6. post-process                                                    // (B, C0, h, w) → (B, out, h, w)
-        return convOut.forward(convNormOut.forward(s).silu());
+        return convOut.forward(convNormOut.forwardSilu(s));
     }
 
     private IllegalArgumentException missingAddedConditions() {

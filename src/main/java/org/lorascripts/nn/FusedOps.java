@@ -137,6 +137,28 @@ public final class FusedOps {
               float ds = rnd(d * ld(u[i]));
               dg[i] = st(ds * sig * (1.f + a * (1.f - sig)));
             }
+            // GEGLU over p (rows, 2F): h = value * gelu(gate), value = p[:, :F], gate = p[:, F:] (exact, erf gelu).
+            __device__ __forceinline__ float gelu_f(float a) { return 0.5f * a * (1.f + erff(a * 0.7071067811865476f)); }
+            extern "C" __global__ void geglu_fwd(const T* p, T* h, long rows, long F) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (i >= rows * F) return;
+              long r = i / F, j = i % F;
+              const T* pr = p + r * 2 * F;
+              h[i] = st(ld(pr[j]) * rnd(gelu_f(ld(pr[F + j]))));
+            }
+            extern "C" __global__ void geglu_bwd(const T* dh, const T* p, T* dp, long rows, long F) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (i >= rows * F) return;
+              long r = i / F, j = i % F;
+              const T* pr = p + r * 2 * F;
+              T* dr = dp + r * 2 * F;
+              float v = ld(pr[j]), a = ld(pr[F + j]), d = ld(dh[i]);
+              dr[j] = st(d * rnd(gelu_f(a)));
+              float dg = rnd(d * v);
+              float cdf = 0.5f * (1.f + erff(a * 0.7071067811865476f));
+              float pdf = 0.3989422804014327f * expf(-0.5f * a * a);
+              dr[F + j] = st(dg * (cdf + a * pdf));
+            }
             // Rotary embedding on x (B, H, T, D) with cos/sin (B, T, D): x * cos + rotate_half(x) * sin.
             // dir = 1 forward; dir = -1 its backward (the transposed rotation) applied to the gradient.
             extern "C" __global__ void rope(const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half,
@@ -388,6 +410,47 @@ public final class FusedOps {
         Tensor ds = d.mul(u.to(DType.F32)).to(g.dtype()).to(DType.F32);
         Tensor dg = ds.mul(sig).mul(gf.mul(sig.neg().add(1)).add(1)).to(g.dtype());
         return List.of(dg, du);
+    }
+
+    // ---- GEGLU ----
+
+    /**
+     * {@code value * gelu(gate)} for p (..., 2F) split into value = p[..., :F] and gate = p[..., F:] (diffusers' GEGLU,
+     * exact gelu), fused both ways on CUDA: backward needs only p (the plain path also keeps gelu(gate)) and writes
+     * p's gradient in one tensor.
+     */
+    public static Tensor geglu(Tensor p) {
+        CudaKernel fwd = usable("geglu_fwd", p);
+        CudaKernel bwd = fwd == null ? null : usable("geglu_bwd", p);
+        if (bwd == null || p.size(-1) % 2 != 0) {
+            List<Tensor> vg = p.chunk(2, -1);
+            return vg.get(0).mul(vg.get(1).gelu());
+        }
+        Tensor pc = (p.isContiguous() ? p : p.contiguous()).detach();
+        long f = p.size(-1) / 2, rows = p.numel() / (2 * f);
+        long[] shape = p.shape();
+        shape[shape.length - 1] = f;
+        Tensor h;
+        try (var ng = Autograd.noGrad()) {
+            h = Torch.empty(shape, p.dtype(), p.device());
+            fwd.launch(p.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, pc, h, rows, f);
+        }
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor dh = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor ps = saved.get(0);
+            Tensor dp = Torch.empty(ps.shape(), ps.dtype(), ps.device());
+            bwd.launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, ps, dp, rows, f);
+            return Arrays.asList(dp);
+        }, List.of(p), List.of(h), List.of(pc)).get(0);
+    }
+
+    /** dp of {@link #geglu} with tensor ops in float64, for tests. */
+    public static Tensor gegluBackwardReference(Tensor dh, Tensor p) {
+        List<Tensor> vg = p.to(DType.F64).chunk(2, -1);
+        Tensor v = vg.get(0), a = vg.get(1), d = dh.to(DType.F64);
+        Tensor cdf = a.mul(0.7071067811865476).erf().add(1).mul(0.5);
+        Tensor pdf = a.mul(a).mul(-0.5).exp().mul(0.3989422804014327);
+        return Torch.cat(List.of(d.mul(a.gelu()), d.mul(v).mul(cdf.add(a.mul(pdf)))), -1).to(p.dtype());
     }
 
     // ---- rotary position embedding ----

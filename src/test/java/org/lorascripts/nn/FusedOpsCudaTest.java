@@ -95,6 +95,19 @@ class FusedOpsCudaTest {
     }
 
     @Test
+    void gegluMatchesThePlainPath() {
+        requireKernels();
+        for (DType dt : DTYPES) {
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(8);
+                Tensor p = Torch.randn(new long[] {2, 77, 640}, DType.F32, DEV).mul(2).to(dt);
+                Tensor d = Torch.randn(new long[] {2, 77, 320}, DType.F32, DEV).to(dt);
+                assertClose(both(List.of(p), d, in -> FusedOps.geglu(in.get(0))), dt, "geglu");
+            }
+        }
+    }
+
+    @Test
     void ropeMatchesThePlainPathOnProjectionLayouts() {
         requireKernels();
         for (DType dt : DTYPES) {

@@ -78,6 +78,19 @@ class FusedOpsTest {
     }
 
     @Test
+    void gegluBackwardFormulaMatchesAutograd() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(6);
+            Tensor p = Torch.randn(3, 5, 12).mul(2).to(DType.F64).requiresGrad_(true);
+            Tensor dh = Torch.randn(3, 5, 6).to(DType.F64);
+            List<Tensor> vg = p.chunk(2, -1);
+            vg.get(0).mul(vg.get(1).gelu()).mul(dh).sum().backward();
+            Tensor ref = FusedOps.gegluBackwardReference(dh, p.detach());
+            assertTrue(maxDiff(ref, p.grad()) < 1e-9, "geglu dp " + maxDiff(ref, p.grad()));
+        }
+    }
+
+    @Test
     void onTheCpuEachOpIsThePlainComposition() {
         try (Scope s = Scope.open()) {
             Rng.manualSeed(4);
@@ -90,6 +103,9 @@ class FusedOpsTest {
             Tensor im = Torch.randn(2, 4, 3, 3), gw = Torch.randn(4), gb = Torch.randn(4);
             assertArrayEquals(Functional.groupNorm(im, 2, gw, gb, 1e-5).silu().toDoubleArray(),
                     FusedOps.groupNormSilu(im, 2, gw, gb, 1e-5).toDoubleArray(), 0);
+            Tensor pp = Torch.randn(2, 3, 8);
+            List<Tensor> halves = pp.chunk(2, -1);
+            assertArrayEquals(halves.get(0).mul(halves.get(1).gelu()).toDoubleArray(), FusedOps.geglu(pp).toDoubleArray(), 0);
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.lorascripts.models.sd.unet;
 
 import java.util.List;
+import org.lorascripts.nn.FusedOps;
 import org.lorascripts.nn.LayerNorm;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.Weights;
@@ -50,8 +51,8 @@ final class BasicTransformerBlock {
         Tensor h2 = Scope.scoped(() -> h1.add(attn2.forward(norm2.forward(h1), context)));
         // 3. GEGLU feed-forward: proj → (value, gate) halves, value * gelu(gate), then net.2
         return Scope.scoped(() -> {
-            List<Tensor> vg = ffProj.forward(norm3.forward(h2)).chunk(2, -1);  // 2 x (B, N, 4C)
-            return h2.add(ffOut.forward(vg.get(0).mul(vg.get(1).gelu())));
+            Tensor vg = ffProj.forward(norm3.forward(h2));                     // (B, N, 8C): value and gate halves
+            return h2.add(ffOut.forward(FusedOps.geglu(vg)));
         });
     }
 }

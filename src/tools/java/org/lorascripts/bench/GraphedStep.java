@@ -25,7 +25,8 @@ final class GraphedStep {
 
     /**
      * Times {@code steps} graphed steps after {@code warm}; returns {seconds per step, last loss, peak GiB
-     * allocated during the timed replays (the graphs' pool included)}.
+     * allocated from the first step on (the eager step and the capture, whose allocations the graph's pool then
+     * keeps; replays allocate nothing), GiB reserved after the replays (the pool included)}.
      */
     static double[] time(Device dev, BenchTask task, Optimizer opt, MixedPrecision mode, double weight, int warm, int steps) {
         Precision precision = Precision.of(mode, dev);
@@ -35,23 +36,25 @@ final class GraphedStep {
             String why = GraphedSteps.unsupported(dev, opt);
             if (why != null) throw new IllegalStateException(why);
             GraphedSteps.Result r = null;
+            Cuda.synchronize(dev.index());
+            Cuda.resetPeakMemory(dev.index());
             for (int i = 0; i < warm || r == null; i++) {
                 r = g.step(micro, weight, 1e-4);
                 if (i > warm + 3) throw new IllegalStateException("the step was never captured");
             }
             Cuda.synchronize(dev.index());
-            Cuda.resetPeakMemory(dev.index());
             long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) r = g.step(micro, weight, 1e-4);
             Cuda.synchronize(dev.index());
             double sec = (System.nanoTime() - t0) / 1e9 / steps;
             double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
-            return new double[] {sec, r.lossSum() / weight, peak};
+            double reserved = Cuda.memory(dev.index()).map(m -> m.reserved() / (double) (1L << 30)).orElse(Double.NaN);
+            return new double[] {sec, r.lossSum() / weight, peak, reserved};
         }
     }
 
     static String json(String config, double[] r, double plainSeconds, String unit, double perStep) {
-        return String.format(Locale.ROOT, "{\"impl\": \"java\", \"cuda_graph\": true, \"config\": \"%s\", \"%s\": %.3f, \"speedup_vs_plain\": %.3f, \"peak_gib\": %.2f, \"loss\": %.6f}",
-                config, unit, perStep / r[0], plainSeconds / r[0], r[2], r[1]);
+        return String.format(Locale.ROOT, "{\"impl\": \"java\", \"cuda_graph\": true, \"config\": \"%s\", \"%s\": %.3f, \"speedup_vs_plain\": %.3f, \"peak_gib\": %.2f, \"reserved_gib\": %.2f, \"loss\": %.6f}",
+                config, unit, perStep / r[0], plainSeconds / r[0], r[2], r.length > 3 ? r[3] : Double.NaN, r[1]);
     }
 }

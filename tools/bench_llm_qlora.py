@@ -174,7 +174,13 @@ def main(argv=None):
                 torch.cuda.empty_cache()
         for quant in args.quants:
             for ckpt in args.ckpts:
-                run(torch, args, shape, cfg, quant, ckpt, device, saved, quantize)
+                try:
+                    run(torch, args, shape, cfg, quant, ckpt, device, saved, quantize)
+                except Exception as e:  # out of memory, a bitsandbytes or transformers error: one line, then the next
+                    print(json.dumps(dict(impl="torch", model=shape, quant=quant, grad_ckpt=ckpt,
+                                          error="%s: %s" % (type(e).__name__, e))), flush=True)
+                    if device == "cuda":
+                        torch.cuda.empty_cache()
     finally:
         if saved:
             shutil.rmtree(saved, ignore_errors=True)

@@ -86,10 +86,12 @@ class BenchTableTest {
     @Test void skippedReferenceAndAnOverTargetExtrapolationReadAsSentences() throws Exception {
         Files.writeString(dir.resolve("2026-02-02-x.jsonl"), String.join("\n",
                 "{\"impl\": \"torch\", \"skipped\": \"bitsandbytes not installed\"}",
+                "{\"impl\": \"java\", \"model\": \"llama3-8b\", \"quant\": \"bf16\", \"grad_ckpt\": false, \"error\": \"OutOfMemory: no\"}",
                 "{\"impl\": \"java\", \"model\": \"llama3-70b\", \"quant\": \"nf4\", \"grad_ckpt\": true, \"extrapolated_from_layers\": [2, 4],"
                         + " \"per_layer_weights_gib\": 0.5, \"per_layer_peak_gib\": 0.55, \"fixed_weights_gib\": 3.9, \"fixed_gib\": 4,"
                         + " \"extrapolated_weights_gib_80\": 43.9, \"extrapolated_peak_gib_80\": 48, \"budget_gib\": 24, \"layers_within_budget\": 36}"));
         String md = BenchTable.markdown(dir.resolve("2026-02-02-x.jsonl"));
+        assertTrue(md.contains("\nlora-scripts failed (Llama-3-8B shape, bf16, gradient checkpointing off): OutOfMemory: no.\n"), md);
         assertTrue(md.contains("\nPyTorch reference (torch): skipped, bitsandbytes not installed.\n"), md);
         assertTrue(md.contains("a 48.00 GiB peak for the whole model (over the 48 GB = 44.70 GiB target); 36 layers of this shape fit 24 GiB."), md);
         // no configuration rows: the QLoRA table is only its header

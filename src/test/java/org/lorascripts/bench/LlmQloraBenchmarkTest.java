@@ -69,6 +69,16 @@ class LlmQloraBenchmarkTest {
                 .get("peak_80_within_48gb").booleanValue());
     }
 
+    @Test void aFailedConfigurationIsOneJsonLine() throws Exception {
+        String line = LlmQloraBenchmark.errorJson("llama3-8b", "nf4", true,
+                new IllegalStateException("CUDA out of memory.\n\tTried to allocate 2.00 GiB \"x\" C:\\y"));
+        assertFalse(line.contains("\n"));
+        JsonNode o = Json.parse(line);
+        assertEquals("IllegalStateException: CUDA out of memory.\n\tTried to allocate 2.00 GiB \"x\" C:\\y", o.get("error").textValue());
+        assertEquals("nf4", o.get("quant").textValue());
+        assertTrue(o.get("grad_ckpt").booleanValue());
+    }
+
     /** Meta's published parameter count of Llama-3-70B (70,553,706,496) follows from the shape with 80 layers. */
     @Test void seventyBShapeHasTheParametersOfLlama3_70b() {
         LlmConfig c = LlmQloraBenchmark.shape70b(80);

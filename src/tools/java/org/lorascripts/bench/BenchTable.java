@@ -80,6 +80,9 @@ public final class BenchTable {
         List<String> notes = new ArrayList<>();
         for (JsonNode o : rows) {
             if (o.has("extrapolated_peak_gib_80")) notes.add(extrapolation(o));
+            else if (o.has("error")) notes.add(String.format(Locale.ROOT, "%s failed (%s, %s, gradient checkpointing %s): %s.",
+                    o.path("impl").asText().equals("java") ? "lora-scripts" : "PyTorch reference", modelLabel(o.path("model").asText()),
+                    o.path("quant").asText(), o.path("grad_ckpt").asBoolean() ? "on" : "off", o.get("error").asText()));
             else if (o.has("skipped")) notes.add("PyTorch reference (" + o.path("impl").asText("?") + "): skipped, " + o.get("skipped").asText() + ".");
             else if (o.path("impl").asText().equals("java")) ours.add(o);
             else refs.putIfAbsent(qloraKey(o), o);

@@ -188,16 +188,34 @@ public final class LlmQloraBenchmark {
             String model = o.tiny() ? "tiny" : "llama3-8b";
             LlmConfig cfg = o.tiny() ? tinyShape(2) : LlmTrainBenchmark.shape("llama3-8b");
             for (String q : o.quants()) {
-                for (boolean ckpt : o.ckpts()) measure(o, cfg, model, q.equals("nf4"), ckpt, out, true);
+                for (boolean ckpt : o.ckpts()) {
+                    try {
+                        measure(o, cfg, model, q.equals("nf4"), ckpt, out, true);
+                    } catch (RuntimeException e) {
+                        out.println(errorJson(model, q, ckpt, e));   // the other configurations still run
+                    }
+                }
             }
         }
         if (o.parts().contains("70b")) {
             String model = o.tiny() ? "tiny" : "llama3-70b";
             int la = o.layers()[0], lb = o.layers()[1];
-            Measured a = measure(o, o.tiny() ? tinyShape(la) : shape70b(la), model + "/" + la + "layers", true, true, null, false);
-            Measured b = measure(o, o.tiny() ? tinyShape(lb) : shape70b(lb), model + "/" + lb + "layers", true, true, null, false);
-            out.println(extrapolationJson(model, la, a, lb, b, o.seq(), o.budgetGib()));
+            try {
+                Measured a = measure(o, o.tiny() ? tinyShape(la) : shape70b(la), model + "/" + la + "layers", true, true, null, false);
+                Measured b = measure(o, o.tiny() ? tinyShape(lb) : shape70b(lb), model + "/" + lb + "layers", true, true, null, false);
+                out.println(extrapolationJson(model, la, a, lb, b, o.seq(), o.budgetGib()));
+            } catch (RuntimeException e) {
+                out.println(errorJson(model, "nf4", true, e));
+            }
         }
+    }
+
+    /** A configuration that failed (out of memory, a CUDA error): one line, so the run goes on to the next. */
+    static String errorJson(String model, String quant, boolean ckpt, RuntimeException e) {
+        var o = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        o.put("impl", "java").put("model", model).put("quant", quant).put("grad_ckpt", ckpt)
+                .put("error", e.getClass().getSimpleName() + ": " + String.valueOf(e.getMessage()).strip());
+        return o.toString();
     }
 
     /** The 70B line: both measurements, the fitted lines and the extrapolation to 80 layers. */

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # GPU-machine speed run: our SD1.5 UNet LoRA and Llama LoRA training steps next to the PyTorch
 # references of shared/bench (diffusers+peft, transformers+peft) in the same call.
-# Usage: bash .device/on-device.sh bash bench/device-bench.sh [sd|llm|all] [REFERENCE_DIR (copies of shared/bench scripts; default .device/reference)]
+# Usage: bash .device/on-device.sh bash bench/device-bench.sh [sd|llm|qlora|all] [REFERENCE_DIR (copies of shared/bench scripts; default .device/reference)]
+# qlora: our NF4 base + LoRA (org.lorascripts.bench.LlmQloraBenchmark: the Llama-3-8B shape in NF4 and bf16, then the
+# 70B shape's memory extrapolated from 2 and 4 layers) and its reference tools/bench_llm_qlora.py (transformers + peft +
+# bitsandbytes; one "skipped" line when bitsandbytes is missing). QLORA_ARGS are passed to ours (e.g. "parts=8b steps=4").
 # With PROFILE=1, each of our configurations is followed by a profiled pass (one more JSON line: GPU time per kind of
 # kernel, kernel count, GPU busy share; org.lorascripts.bench.StepProfile) and the reference runs once more under
 # torch.profiler (tools/profile_reference.py), summarised the same way into profile-*.jsonl.
@@ -22,7 +25,7 @@ profile_reference() {
   python3 tools/profile_reference.py "$1" /tmp/prof/ref "${@:2}" 2>&1 | grep '^{' > /tmp/prof/results.jsonl
   local args=() i=0
   while [ -f "/tmp/prof/ref-$i.tsv" ]; do
-    local label; label=$(sed -n "$((i + 1))p" /tmp/prof/results.jsonl | python3 -c 'import json,sys; d=json.loads(sys.stdin.read() or "{}"); print(" ".join("%s=%s" % (k, d[k]) for k in ("model","dtype","grad_ckpt","batch","targets") if k in d) or "config")')
+    local label; label=$(sed -n "$((i + 1))p" /tmp/prof/results.jsonl | python3 -c 'import json,sys; d=json.loads(sys.stdin.read() or "{}"); print(" ".join("%s=%s" % (k, d[k]) for k in ("model","quant","dtype","grad_ckpt","batch","targets") if k in d) or "config")')
     args+=("reference $label" "$steps" "/tmp/prof/ref-$i.tsv" 0); i=$((i + 1))
   done
   [ $i -gt 0 ] && $J org.lorascripts.bench.StepProfile "${args[@]}" 2>&1 | grep '^{' | tee "$out/profile-$name-reference.jsonl"
@@ -37,5 +40,11 @@ if [ "$what" = llm ] || [ "$what" = all ]; then
   echo "== llm: ours $(el)"; $J org.lorascripts.bench.LlmTrainBenchmark 2>&1 | grep -v WARNING | tee "$out/llm-java.jsonl"
   echo "== llm: transformers+peft $(el)"; python3 "$ref/bench_llm_peft.py" 2>&1 | grep '^{' | tee "$out/llm-torch.jsonl"
   profile_reference llm 8 "$ref/bench_llm_peft.py"
+fi
+if [ "$what" = qlora ] || [ "$what" = all ]; then
+  # shellcheck disable=SC2086 # QLORA_ARGS is a list of key=value words
+  echo "== qlora: ours $(el)"; $J org.lorascripts.bench.LlmQloraBenchmark ${QLORA_ARGS:-} 2>&1 | grep -v WARNING | tee "$out/qlora-java.jsonl"
+  echo "== qlora: transformers+peft+bitsandbytes $(el)"; python3 tools/bench_llm_qlora.py 2>&1 | grep '^{' | tee "$out/qlora-torch.jsonl"
+  profile_reference qlora 8 tools/bench_llm_qlora.py
 fi
 echo "== done $(el)"

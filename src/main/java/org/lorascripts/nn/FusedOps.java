@@ -159,8 +159,71 @@ public final class FusedOps {
               float pdf = 0.3989422804014327f * expf(-0.5f * a * a);
               dr[F + j] = st(dg * (cdf + a * pdf));
             }
+            // The same two as 16-byte vectors (VEC elements per thread) where n is a multiple of VEC.
+            #define VEC (16 / (int)sizeof(T))
+            struct __align__(16) Pack { T v[VEC]; };
+            extern "C" __global__ void swiglu_fwd_v(const Pack* g, const Pack* u, Pack* h, long nv) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (i >= nv) return;
+              Pack pg = g[i], pu = u[i], ph;
+              #pragma unroll
+              for (int k = 0; k < VEC; k++) {
+                float a = ld(pg.v[k]);
+                ph.v[k] = st(rnd(a / (1.f + expf(-a))) * ld(pu.v[k]));
+              }
+              h[i] = ph;
+            }
+            extern "C" __global__ void swiglu_bwd_v(const Pack* dh, const Pack* g, const Pack* u, Pack* dg, Pack* du, long nv) {
+              long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (i >= nv) return;
+              Pack pd = dh[i], pg = g[i], pu = u[i], og, ou;
+              #pragma unroll
+              for (int k = 0; k < VEC; k++) {
+                float a = ld(pg.v[k]), d = ld(pd.v[k]);
+                float sig = 1.f / (1.f + expf(-a));
+                float s = rnd(a / (1.f + expf(-a)));
+                ou.v[k] = st(d * s);
+                float ds = rnd(d * ld(pu.v[k]));
+                og.v[k] = st(ds * sig * (1.f + a * (1.f - sig)));
+              }
+              dg[i] = og;
+              du[i] = ou;
+            }
             // Rotary embedding on x (B, H, T, D) with cos/sin (B, T, D): x * cos + rotate_half(x) * sin.
             // dir = 1 forward; dir = -1 its backward (the transposed rotation) applied to the gradient.
+            // rope with VEC consecutive pairs per thread (half, and every row stride, multiples of VEC)
+            extern "C" __global__ void rope_v(const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half,
+                                              long xb, long xh, long xt, long yb, long yh, long yt, long cb, long ct,
+                                              long sb, long st_, int dir) {
+              long idx = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              long hv = half / VEC;
+              long total = B * H * Tn * hv;
+              if (idx >= total) return;
+              long i = (idx % hv) * VEC, r = idx / hv;
+              long t = r % Tn; r /= Tn;
+              long h = r % H, b = r / H;
+              const T* xp = x + b * xb + h * xh + t * xt;
+              T* yp = y + b * yb + h * yh + t * yt;
+              const T* cp = cs + b * cb + t * ct;
+              const T* sp = sn + b * sb + t * st_;
+              Pack x1 = *(const Pack*)(xp + i), x2 = *(const Pack*)(xp + i + half);
+              Pack c1 = *(const Pack*)(cp + i), c2 = *(const Pack*)(cp + i + half);
+              Pack s1 = *(const Pack*)(sp + i), s2 = *(const Pack*)(sp + i + half);
+              Pack y1, y2;
+              #pragma unroll
+              for (int k = 0; k < VEC; k++) {
+                float a = ld(x1.v[k]), z = ld(x2.v[k]);
+                if (dir > 0) {
+                  y1.v[k] = st(rnd(a * ld(c1.v[k])) + rnd(-z * ld(s1.v[k])));
+                  y2.v[k] = st(rnd(z * ld(c2.v[k])) + rnd(a * ld(s2.v[k])));
+                } else {
+                  y1.v[k] = st(rnd(a * ld(c1.v[k])) + rnd(z * ld(s2.v[k])));
+                  y2.v[k] = st(rnd(z * ld(c2.v[k])) - rnd(a * ld(s1.v[k])));
+                }
+              }
+              *(Pack*)(yp + i) = y1;
+              *(Pack*)(yp + i + half) = y2;
+            }
             extern "C" __global__ void rope(const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half,
                                             long xb, long xh, long xt, long yb, long yh, long yt, long cb, long ct,
                                             long sb, long st_, int dir) {
@@ -184,10 +247,10 @@ public final class FusedOps {
                 yp[i + half] = st(rnd(x2 * c2) - rnd(x1 * s1));
               }
             }
-            // silu(group_norm(x) * w + b) over x (B, C, S) with G groups of C/G channels (contiguous per (b, g));
+            // silu(group_norm(x) * w + b) (act = 1; act = 0 without silu) over x (B, C, S) with G groups of C/G channels (contiguous per (b, g));
             // one block per (b, g): mean, then variance about it (two passes, float32), then the output.
             extern "C" __global__ void gn_silu_fwd(const T* x, const TW* w, const TW* b, TO* y, float* mean, float* rstd,
-                                                   long C, long S, int G, float eps) {
+                                                   long C, long S, int G, float eps, int act) {
               long bg = blockIdx.x;
               long cg = C / G, n = cg * S;
               long base = bg * n;
@@ -202,13 +265,13 @@ public final class FusedOps {
               for (long i = threadIdx.x; i < n; i += blockDim.x) {
                 long c = c0 + i / S;
                 float z = (ld(x[base + i]) - m) * r * ld(w[c]) + ld(b[c]);
-                y[base + i] = sto(z / (1.f + expf(-z)));
+                y[base + i] = sto(act ? z / (1.f + expf(-z)) : z);
               }
             }
             // dx of the above for frozen w, b: dz = dy * silu'(z), dxh = dz * w,
             // dx = r * (dxh - mean(dxh) - xh * mean(dxh * xh)) over the group.
             extern "C" __global__ void gn_silu_bwd(const TO* dy, const T* x, const TW* w, const TW* b, const float* mean,
-                                                   const float* rstd, T* dx, long C, long S, int G) {
+                                                   const float* rstd, T* dx, long C, long S, int G, int act) {
               long bg = blockIdx.x;
               long cg = C / G, n = cg * S;
               long base = bg * n;
@@ -220,7 +283,7 @@ public final class FusedOps {
                 float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
                 float z = xh * wc + ld(b[c]);
                 float sg = 1.f / (1.f + expf(-z));
-                float dxh = ld(dy[base + i]) * sg * (1.f + z * (1.f - sg)) * wc;
+                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
                 s1 += dxh;
                 s2 += dxh * xh;
               }
@@ -231,7 +294,7 @@ public final class FusedOps {
                 float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
                 float z = xh * wc + ld(b[c]);
                 float sg = 1.f / (1.f + expf(-z));
-                float dxh = ld(dy[base + i]) * sg * (1.f + z * (1.f - sg)) * wc;
+                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
                 dx[base + i] = st(r * (dxh - s1 - xh * s2));
               }
             }
@@ -322,7 +385,13 @@ public final class FusedOps {
      * output). Under CUDA autocast the result is in autocast's dtype, which the following convolution would cast
      * it to anyway; else in x's dtype. Fused for a contiguous CUDA x with frozen w and b.
      */
-    public static Tensor groupNormSilu(Tensor x, int groups, Tensor w, Tensor b, double eps) {
+    public static Tensor groupNormSilu(Tensor x, int groups, Tensor w, Tensor b, double eps) { return groupNorm(x, groups, w, b, eps, true); }
+
+    /**
+     * {@code group_norm(x, groups, w, b, eps)}, with {@code silu} after it when asked, fused as {@link #groupNormSilu}
+     * (output in autocast's dtype under CUDA autocast, for a consumer that casts its input to it anyway).
+     */
+    public static Tensor groupNorm(Tensor x, int groups, Tensor w, Tensor b, double eps, boolean silu) {
         DType ac = x.device().type() == Device.Type.CUDA ? org.lorascripts.tensor.Autocast.dtype(Device.Type.CUDA) : null;
         DType out = ac != null ? ac : x.dtype();
         CudaKernel fwd = null, bwd = null;
@@ -333,7 +402,11 @@ public final class FusedOps {
             bwd = kernel(SOURCE, "gn_silu_bwd", x.dtype(), out, w.dtype());
             if (fwd != null && !(fwd.usable(x.device()) && bwd.usable(x.device()))) fwd = null;
         }
-        if (fwd == null) return Functional.groupNorm(x, groups, w, b, eps).silu();
+        if (fwd == null) {
+            Tensor y = Functional.groupNorm(x, groups, w, b, eps);
+            return silu ? y.silu() : y;
+        }
+        int act = silu ? 1 : 0;
         long bsz = x.size(0), c = x.size(1), sp = x.numel() / (bsz * c);
         Tensor xs = x.detach(), wc = w.isContiguous() ? w : w.contiguous(), bc = b.isContiguous() ? b : b.contiguous();
         Tensor y, mean, rstd;
@@ -342,7 +415,7 @@ public final class FusedOps {
             y = Torch.empty(x.shape(), out, x.device());
             mean = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
             rstd = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
-            fwd.launch(x.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xs, wc, bc, y, mean, rstd, c, sp, groups, (float) eps);
+            fwd.launch(x.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xs, wc, bc, y, mean, rstd, c, sp, groups, (float) eps, act);
         }
         CudaKernel back = bwd;
         return CustomFunction.apply((grads, saved) -> {
@@ -351,9 +424,24 @@ public final class FusedOps {
             Tensor xv = saved.get(0);
             Tensor dx = Torch.empty(xv.shape(), xv.dtype(), xv.device());
             back.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0,
-                    dy, xv, saved.get(1), saved.get(2), saved.get(3), saved.get(4), dx, c, sp, groups);
+                    dy, xv, saved.get(1), saved.get(2), saved.get(3), saved.get(4), dx, c, sp, groups, act);
             return Arrays.asList(dx);
         }, List.of(x), List.of(y), List.of(xs, wc.detach(), bc.detach(), mean, rstd)).get(0);
+    }
+
+    /**
+     * Layer norm over the last dim with frozen w, b: the group-norm kernel with one group per row (rows as the batch,
+     * the last dim as channels of one element each); output in autocast's dtype under CUDA autocast. The plain path
+     * where the kernel does not apply.
+     */
+    public static Tensor layerNorm(Tensor x, Tensor w, Tensor b, double eps) {
+        long c = x.size(-1);
+        if (x.device().type() != Device.Type.CUDA || w == null || b == null || !x.isContiguous() || w.requiresGrad() || b.requiresGrad()
+                || CudaKernel.unavailableReason().isPresent()) {
+            return Functional.layerNorm(x, new long[] {c}, w, b, eps);
+        }
+        long[] shape = x.shape();
+        return groupNorm(x.view(x.numel() / c, c, 1), 1, w, b, eps, false).view(shape);
     }
 
     /** dx of {@link #groupNormSilu} (frozen w, b) with tensor ops in float64, for tests. */
@@ -383,20 +471,28 @@ public final class FusedOps {
         if (fwd == null || u.dtype() != g.dtype() || !Arrays.equals(u.shape(), g.shape()) || !u.device().equals(g.device())) {
             return g.silu().mul(u);
         }
-        CudaKernel bwd = usable("swiglu_bwd", g);
+        long n = g.numel();
+        int vec = 16 / g.dtype().byteSize;
+        boolean vector = n % vec == 0;
+        if (vector) {
+            CudaKernel fv = usable("swiglu_fwd_v", g);
+            if (fv != null) fwd = fv;
+            else vector = false;
+        }
+        CudaKernel bwd = usable(vector ? "swiglu_bwd_v" : "swiglu_bwd", g);
         if (bwd == null) return g.silu().mul(u);
         Tensor gc = (g.isContiguous() ? g : g.contiguous()).detach(), uc = (u.isContiguous() ? u : u.contiguous()).detach();
-        long n = g.numel();
+        long items = vector ? n / vec : n;
         Tensor h;
         try (var ng = Autograd.noGrad()) {
             h = Torch.empty(g.shape(), g.dtype(), g.device());
-            fwd.launch(g.device(), new long[] {CudaKernel.blocks(n, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gc, uc, h, n);
+            fwd.launch(g.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gc, uc, h, items);
         }
         return CustomFunction.apply((grads, saved) -> {
             Tensor dh = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
             Tensor gs = saved.get(0), us = saved.get(1);
             Tensor dg = Torch.empty(gs.shape(), gs.dtype(), gs.device()), du = Torch.empty(us.shape(), us.dtype(), us.device());
-            bwd.launch(gs.device(), new long[] {CudaKernel.blocks(n, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, gs, us, dg, du, n);
+            bwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, gs, us, dg, du, items);
             return Arrays.asList(dg, du);
         }, List.of(g, u), List.of(h), List.of(gc, uc)).get(0);
     }
@@ -483,11 +579,20 @@ public final class FusedOps {
         Tensor y = Torch.empty(new long[] {b, t, h, d}, x.dtype(), x.device()).transpose(1, 2);   // (B, H, T, D) view
         long[] xs = g.strides(), ys = y.strides(), cst = cos.strides(), sst = sin.strides();
         long cb = cos.size(0) == 1 ? 0 : cst[0], sb = sin.size(0) == 1 ? 0 : sst[0];
-        long half = d / 2, total = b * h * t * half;
+        long half = d / 2;
+        int vec = 16 / x.dtype().byteSize;
+        boolean vector = half % vec == 0 && xs[0] % vec == 0 && xs[1] % vec == 0 && xs[2] % vec == 0 && cst[1] % vec == 0
+                && sst[1] % vec == 0 && (cos.size(0) == 1 || cst[0] % vec == 0) && (sin.size(0) == 1 || sst[0] % vec == 0)
+                && ROPE_V.containsKey(x.dtype()) && ROPE_V.get(x.dtype()).usable(x.device());
+        if (vector) k = ROPE_V.get(x.dtype());
+        long total = b * h * t * (vector ? half / vec : half);
         k.launch(x.device(), new long[] {CudaKernel.blocks(total, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0,
                 g, y, cos, sin, b, h, t, half, xs[0], xs[1], xs[2], ys[0], ys[1], ys[2], cb, cst[1], sb, sst[1], dir);
         return y;
     }
+
+    private static final Map<DType, CudaKernel> ROPE_V = Map.of(DType.BF16, kernel(SOURCE, "rope_v", DType.BF16),
+            DType.F16, kernel(SOURCE, "rope_v", DType.F16), DType.F32, kernel(SOURCE, "rope_v", DType.F32));
 
     /** The plain composition (transformers' apply_rotary_pos_emb). */
     public static Tensor plainRope(Tensor x, Tensor cos, Tensor sin) {

@@ -20,4 +20,10 @@ public final class GroupNorm {
 
     /** silu(forward(x)), one fused kernel each way on CUDA ({@link FusedOps#groupNormSilu}). */
     public Tensor forwardSilu(Tensor x) { return FusedOps.groupNormSilu(x, groups, weight, bias, eps); }
+
+    /**
+     * {@link #forward} as one fused kernel each way on CUDA, the output in autocast's dtype under autocast: for a
+     * consumer that casts its input to it anyway (a convolution or linear layer).
+     */
+    public Tensor forwardFused(Tensor x) { return FusedOps.groupNorm(x, groups, weight, bias, eps, false); }
 }

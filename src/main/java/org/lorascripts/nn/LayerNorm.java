@@ -17,4 +17,10 @@ public final class LayerNorm {
     }
 
     public Tensor forward(Tensor x) { return Functional.layerNorm(x, new long[] {dim}, weight, bias, eps); }
+
+    /**
+     * {@link #forward} as one fused kernel each way on CUDA ({@link FusedOps#layerNorm}), the output in autocast's
+     * dtype under autocast: for a consumer that casts its input to it anyway (a linear layer).
+     */
+    public Tensor forwardFused(Tensor x) { return FusedOps.layerNorm(x, weight, bias, eps); }
 }

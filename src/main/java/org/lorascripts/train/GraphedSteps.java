@@ -152,6 +152,9 @@ public final class GraphedSteps implements AutoCloseable {
             return read();                                      // the warm-up already was this step
         }
         graphs.put(key, e);
+        // the graphs replay from their own pool: hand the ordinary pool's cached blocks (the eager steps' memory)
+        // back, so a graphed run does not hold a step's memory twice
+        org.lorascripts.tensor.Cuda.emptyCache();
         return read();
     }
 

@@ -46,12 +46,12 @@ final class BasicTransformerBlock {
         // each residual step in a scope of its own, so the branch's output and temporaries are freed after the
         // addition (autograd keeps what backward needs) instead of living to the end of the block
         // 1. self-attention
-        Tensor h1 = Scope.scoped(() -> x.add(attn1.forward(norm1.forward(x), null)));        // (B, N, C)
+        Tensor h1 = Scope.scoped(() -> x.add(attn1.forward(norm1.forwardFused(x), null)));        // (B, N, C)
         // 2. cross-attention to the text encoder states
-        Tensor h2 = Scope.scoped(() -> h1.add(attn2.forward(norm2.forward(h1), context)));
+        Tensor h2 = Scope.scoped(() -> h1.add(attn2.forward(norm2.forwardFused(h1), context)));
         // 3. GEGLU feed-forward: proj → (value, gate) halves, value * gelu(gate), then net.2
         return Scope.scoped(() -> {
-            Tensor vg = ffProj.forward(norm3.forward(h2));                     // (B, N, 8C): value and gate halves
+            Tensor vg = ffProj.forward(norm3.forwardFused(h2));                     // (B, N, 8C): value and gate halves
             return h2.add(ffOut.forward(FusedOps.geglu(vg)));
         });
     }

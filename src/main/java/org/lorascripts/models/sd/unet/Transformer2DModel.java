@@ -56,7 +56,7 @@ final class Transformer2DModel {
     private Tensor forwardInScope(Tensor x, Tensor context, boolean gradientCheckpointing) {
         long b = x.size(0), hgt = x.size(2), wid = x.size(3);
         // 1. norm and project in, to a sequence of positions
-        Tensor h = norm.forward(x);
+        Tensor h = norm.forwardFused(x);                                    // fused; autocast dtype for the projection
         h = projInConv != null
                 ? toSequence(projInConv.forward(h), b, hgt, wid)                 // (B, HW, C)
                 : projInLinear.forward(toSequence(h, b, hgt, wid));

@@ -264,27 +264,25 @@ struct LsOverlap {
   bool armed = false;
   std::vector<size_t> pending;     // per bucket: gradients still to come in the armed backward
   std::vector<char> seen;          // per parameter: its gradient was final in the armed backward
-  size_t totalPending = 0;
   size_t next = 0;                 // the next bucket to launch
+  int64_t unconfirmed = 0;         // buckets launched by the hook since the last gradient arrived
   struct Flight {
     at::Tensor buf, wire;
     c10::intrusive_ptr<c10d::Work> work;
   };
   std::vector<Flight> flights;     // per bucket, once launched
   std::string error;               // the first failure of a launch inside backward (rethrown by flush/finish)
-  // statistics since attach: steps armed, buckets launched inside backward, of those the ones launched while
-  // another bucket still waited for gradients (communication overlapping backward), buckets launched by flush,
+  // statistics since attach: steps armed, buckets launched inside backward, of those the ones that were in
+  // flight while backward still produced another gradient (communication overlapping backward), buckets
+  // launched by flush,
   // gradients accumulated again after their bucket had left (the overlapped sums are then discarded)
   int64_t steps = 0, inBackward = 0, early = 0, atFlush = 0, late = 0;
 
   void reset() {
     armed = false;
     next = 0;
-    totalPending = 0;
-    for (size_t b = 0; b < buckets.size(); b++) {
-      pending[b] = buckets[b].size();
-      totalPending += buckets[b].size();
-    }
+    unconfirmed = 0;
+    for (size_t b = 0; b < buckets.size(); b++) pending[b] = buckets[b].size();
     std::fill(seen.begin(), seen.end(), 0);
     flights.assign(buckets.size(), Flight{});
     error.clear();
@@ -320,7 +318,7 @@ struct LsOverlap {
         if (error.empty()) error = e.what();
       }
       inBackward++;
-      if (totalPending > 0) early++;
+      unconfirmed++;
     }
   }
 
@@ -332,8 +330,9 @@ struct LsOverlap {
       return;
     }
     seen[i] = 1;
+    early += unconfirmed;  // backward produced this gradient while those sums were in flight
+    unconfirmed = 0;
     pending[bucketOf[i]]--;
-    totalPending--;
     launchReady();
   }
 };

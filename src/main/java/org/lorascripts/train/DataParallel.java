@@ -20,6 +20,7 @@ public final class DataParallel implements GradientSync {
     private final ProcessGroup group;
     private final long overlapBucketBytes;
     private ProcessGroup.Overlap overlap;  // null: sum after backward
+    private long lateCounted;               // the overlap's late gradients up to the previous step
 
     /** Overlapped sums in buckets of {@link ProcessGroup#BUCKET_BYTES}. */
     public DataParallel(ProcessGroup group) { this(group, ProcessGroup.BUCKET_BYTES); }
@@ -45,6 +46,7 @@ public final class DataParallel implements GradientSync {
         Rng.manualSeed(streamSeed(seed, rank(), step));
         if (overlap != null) overlap.close();
         overlap = null;
+        lateCounted = 0;
         if (overlapBucketBytes > 0 && !params.isEmpty()) {
             try {
                 overlap = group.attachOverlap(params, overlapBucketBytes);
@@ -69,9 +71,11 @@ public final class DataParallel implements GradientSync {
         int n = params.size();
         try (Scope s = Scope.open(); Autograd.GradMode g = Autograd.noGrad()) {
             boolean overlapped = overlap != null;
-            long lateBefore = 0;
+            long late = 0;
             if (overlapped) {
-                lateBefore = overlap.stats().lateGradients();
+                long total = overlap.stats().lateGradients();
+                late = total - lateCounted;  // this step's
+                lateCounted = total;
                 overlap.flush();  // the buckets backward did not send, in bucket order (all of them on a rank without micro-batches)
             }
             // One small sum (after the buckets on every rank): which parameters have a gradient on any rank, the
@@ -86,7 +90,7 @@ public final class DataParallel implements GradientSync {
                 flags[i] = gr != null ? 1 : 0;
             }
             flags[n] = lossSum;
-            flags[n + 1] = overlapped ? overlap.stats().lateGradients() - lateBefore : 0;
+            flags[n + 1] = late;
             double[] summed = group.allReduceSum(flags);
             boolean stale = summed[n + 1] > 0;
             if (overlapped) {

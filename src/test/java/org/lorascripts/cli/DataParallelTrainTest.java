@@ -205,6 +205,9 @@ class DataParallelTrainTest {
         var bad = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "0"));
         assertEquals(2, bad.code());
         assertEquals("error: --nproc 0: the number of worker processes must be at least 1", bad.err().strip());
+        var badBucket = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "2", "--dist-bucket-mb", "-1"));
+        assertEquals(2, badBucket.code());
+        assertEquals("error: --dist-bucket-mb -1.0: the bucket size must be between 0 (sum after backward) and 1048576 MiB", badBucket.err().strip());
     }
 
     /** The environment's RANK of a running process (Linux /proc), or -1. */

@@ -171,6 +171,44 @@ class DataParallelLoopTest {
         }
     }
 
+    @Test void aGradientAccumulatedAgainAfterItsBucketLeftIsSummedAgainAfterBackward() throws Exception {
+        // two backward passes after arming (not what the loop does, but what a task calling backward twice
+        // would): the second changes gradients whose buckets already left, so reduce discards those sums (on
+        // every rank: the flag travels with the loss) and sums after backward; the result is still exact
+        assumeTrue(ProcessGroup.available(), "the native shim was built without c10d/gloo (apt-get install libgloo-dev)");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<String>> fs = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int rank = r;
+                fs.add(pool.submit(() -> {
+                    try (ProcessGroup g = ProcessGroup.join(new DistEnv("127.0.0.1", port, 2, rank, rank), ProcessGroup.Backend.GLOO,
+                            Duration.ofSeconds(30)); org.lorascripts.tensor.Scope s = org.lorascripts.tensor.Scope.open()) {
+                        org.lorascripts.tensor.Tensor a = org.lorascripts.tensor.Torch.of(new double[] {1, 2, 3}, 3).requiresGrad_(true).keep();
+                        org.lorascripts.tensor.Tensor b = org.lorascripts.tensor.Torch.of(new double[] {-1, 0.5}, 2).requiresGrad_(true).keep();
+                        List<org.lorascripts.tensor.Tensor> ps = List.of(a, b);
+                        DataParallel dp = new DataParallel(g, 1);
+                        dp.start(ps, 1, 0);
+                        dp.beforeLastBackward();
+                        // loss = (rank+1) * (sum(a^2) + sum(b)) twice: grads 2 * (rank+1) * (2a, 1)
+                        for (int k = 0; k < 2; k++) a.mul(a).sum().add(b.sum()).mul(rank + 1).backward();
+                        double loss = dp.reduce(ps, rank + 1.0);
+                        return loss + " " + java.util.Arrays.toString(a.grad().toDoubleArray()) + " "
+                                + java.util.Arrays.toString(b.grad().toDoubleArray()) + " " + dp.overlapStats().orElseThrow().lateGradients();
+                    }
+                }));
+            }
+            // summed over ranks 1 and 2: 2 * 3 * (2a, 1) = (12, 24, 36), (6, 6); 2 late gradients per rank
+            for (Future<String> f : fs) assertEquals("3.0 [12.0, 24.0, 36.0] [6.0, 6.0] 2", f.get(60, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test void withoutTheSumTheRanksWouldDrift() throws Exception {
         // the same two ranks with a GradientSync that shards but does not reduce: each rank steps on its own
         // half, so the runs must differ from one process (what the equality above rests on)

@@ -286,6 +286,9 @@ class ProcessGroupTest {
     @Test void earlierMicroBatchesOfTheWindowOnlyAccumulate() throws Exception {
         List<String> got = onRanks(2, Duration.ofSeconds(30), g -> {
             try (Scope s = Scope.open()) {
+                // hooks only go on leaves that require grad (DataParallel then sums after backward, with one line)
+                DistributedException e = assertThrows(DistributedException.class, () -> g.attachOverlap(List.of(Torch.ones(3)), 1024));
+                assertEquals("overlap: parameter 0 is not a leaf tensor that requires grad", e.getMessage());
                 List<Tensor> ps = chain();
                 double[][] want = expected(ps, new int[][] {{0, 0, 4}, {0, 1, 4}, {1, 0, 4}, {1, 1, 4}});
                 try (ProcessGroup.Overlap o = g.attachOverlap(ps, H * H * 4)) {

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.lorascripts.config.ConfigAdvisor;
@@ -90,6 +91,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Data-parallel runs: how long a rank waits for the others (to join, and at each gradient exchange) before it stops with an error (default: ${DEFAULT-VALUE}).")
     int distTimeout;
 
+    @Option(names = "--dist-bucket-mb", paramLabel = "MIB", defaultValue = "25",
+            description = "Data-parallel runs: gradients are summed over the ranks in buckets of at most this many MiB, each sent while backward still runs once its gradients are final (as DDP's bucket_cap_mb; default: ${DEFAULT-VALUE}); 0 sums them all after backward.")
+    double distBucketMb;
+
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
@@ -122,6 +127,9 @@ public final class TrainCommand implements Callable<Integer> {
         Optional<DistEnv> dist = DistEnv.from(System.getenv());
         if (nproc < 1) throw new ConfigException("--nproc " + nproc + ": the number of worker processes must be at least 1");
         if (distTimeout < 1) throw new ConfigException("--dist-timeout " + distTimeout + ": the timeout must be at least 1 second");
+        if (!(distBucketMb >= 0) || distBucketMb > 1 << 20) {
+            throw new ConfigException("--dist-bucket-mb " + distBucketMb + ": the bucket size must be between 0 (sum after backward) and 1048576 MiB");
+        }
         if (nproc > 1 && dist.isPresent()) {
             throw new ConfigException("--nproc " + nproc + " inside a launched worker (WORLD_SIZE=" + dist.get().worldSize()
                     + " is set): drop --nproc, or unset WORLD_SIZE to launch the workers from here");
@@ -201,7 +209,13 @@ public final class TrainCommand implements Callable<Integer> {
                     out.println("rank " + env.rank() + " of " + env.worldSize() + " joined (" + backend.nativeName() + ", store "
                             + env.masterAddr() + ":" + env.masterPort() + ")");
                     out.flush();
-                    trainer.get().train(c, from, new DataParallel(group));
+                    DataParallel dp = new DataParallel(group, (long) Math.ceil(distBucketMb * (1 << 20)));
+                    trainer.get().train(c, from, dp);
+                    dp.overlapStats().ifPresent(st -> out.println(String.format(Locale.ROOT,
+                            "rank %d: gradient sums during backward: %d of %d bucket sums were in flight while backward still ran"
+                                    + " (%d bucket%s of at most %s MiB)", env.rank(), st.launchedEarly(),
+                            st.launchedInBackward() + st.launchedAfterBackward(), st.buckets(), st.buckets() == 1 ? "" : "s",
+                            fmtMb(distBucketMb))));
                 }
             } else {
                 trainer.get().train(c, from);
@@ -234,6 +248,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** This command's arguments for a worker: the same, less --nproc. */
+    private static String fmtMb(double mb) {
+        return mb == Math.rint(mb) ? Long.toString((long) mb) : Double.toString(mb);
+    }
+
     private List<String> workerArgs() {
         List<String> all = spec.commandLine().getParseResult().originalArgs();
         List<String> args = new ArrayList<>();

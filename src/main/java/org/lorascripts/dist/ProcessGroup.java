@@ -32,10 +32,14 @@ public final class ProcessGroup implements AutoCloseable {
     /** Tensors are flattened into buckets of about this size per collective, as DDP's bucket_cap_mb (25 MiB). */
     public static final long BUCKET_BYTES = 25L << 20;
 
+    /** The first bucket of a sum overlapping backward is smaller, so backward's first gradients leave early (DDP's 1 MiB). */
+    public static final long FIRST_BUCKET_BYTES = 1L << 20;
+
     private final DistEnv env;
     private final Backend backend;
     private final Duration timeout;
     private long handle;
+    private final List<Overlap> overlaps = new ArrayList<>();
 
     private ProcessGroup(DistEnv env, Backend backend, Duration timeout, long handle) {
         this.env = env;
@@ -117,7 +121,109 @@ public final class ProcessGroup implements AutoCloseable {
         }
     }
 
+    /**
+     * Sums the gradients of {@code params} over the ranks while backward still runs, as DDP's Reducer: hooks on
+     * the parameters' gradient accumulators (native/ls_dist.cpp) start each bucket's all-reduce as soon as all of
+     * its gradients are final. Buckets hold at most {@code capBytes} (the first at most
+     * {@link #FIRST_BUCKET_BYTES}) in reverse parameter order, the order backward produces gradients. Every rank
+     * must attach the same parameters (shapes, dtypes, order). Fails (with the reason) when the hooks cannot be
+     * installed: this shim lacks them, or a parameter is not a leaf that requires grad.
+     */
+    public Overlap attachOverlap(List<Tensor> params, long capBytes) {
+        if (!DistApi.overlapAvailable()) throw new DistributedException("this build of the native shim has no overlapped gradient sum");
+        int[] n = new int[1];
+        long h;
+        try {
+            h = DistApi.overlapAttach(open(), handles(params), capBytes, Math.min(FIRST_BUCKET_BYTES, capBytes), n);
+        } catch (RuntimeException e) {
+            throw new DistributedException(firstLine(e.getMessage()), e);
+        }
+        Overlap o = new Overlap(h, params.size(), n[0]);
+        overlaps.add(o);
+        return o;
+    }
+
+    /**
+     * A gradient sum that overlaps backward ({@link #attachOverlap}). Per step: {@link #arm} before the backward
+     * of this rank's last micro-batch (earlier micro-batches only accumulate, as under DDP's no_sync),
+     * {@link #flush} after it (a bucket backward did not complete is sent now, zeros for the gradients this rank
+     * does not have, in the same bucket order on every rank; a rank without micro-batches flushes without arming),
+     * then {@link #finish}. Collectives of the group issued between flush and finish come after the buckets on
+     * every rank.
+     */
+    public final class Overlap implements AutoCloseable {
+        private long h;
+        private final int params;
+        private final int buckets;
+
+        private Overlap(long h, int params, int buckets) {
+            this.h = h;
+            this.params = params;
+            this.buckets = buckets;
+        }
+
+        public int buckets() { return buckets; }
+
+        public void arm() {
+            try {
+                DistApi.overlapArm(live());
+            } catch (RuntimeException e) {
+                throw failure("all_reduce", e);
+            }
+        }
+
+        public void flush() {
+            try {
+                DistApi.overlapFlush(live());
+            } catch (RuntimeException e) {
+                throw failure("all_reduce", e);
+            }
+        }
+
+        /**
+         * Waits for the bucket sums and writes them into the gradients of the parameters with {@code used[i] > 0}
+         * (a parameter without a gradient gets one); with {@code discard} it only waits.
+         */
+        public void finish(double[] used, boolean discard) {
+            if (used.length != params) throw new IllegalArgumentException(used.length + " flags for " + params + " parameters");
+            try {
+                DistApi.overlapFinish(live(), used, discard);
+            } catch (RuntimeException e) {
+                throw failure("all_reduce", e);
+            }
+        }
+
+        /** What happened since attach. */
+        public OverlapStats stats() {
+            long[] s = DistApi.overlapStats(live());
+            return new OverlapStats((int) s[0], s[1], s[2], s[3], s[4], s[5]);
+        }
+
+        private long live() {
+            open();
+            if (h == 0) throw new IllegalStateException("the overlapped gradient sum is closed");
+            return h;
+        }
+
+        @Override public void close() {
+            if (h == 0) return;
+            long x = h;
+            h = 0;
+            overlaps.remove(this);
+            DistApi.overlapDestroy(x);
+        }
+    }
+
+    /**
+     * Counts of an {@link Overlap} since it was attached: {@code launchedEarly} buckets left while other gradients
+     * of the same backward were still to come (communication overlapping computation); {@code lateGradients}
+     * counts gradients accumulated again after their bucket had left (the step then sums again after backward).
+     */
+    public record OverlapStats(int buckets, long steps, long launchedInBackward, long launchedEarly, long launchedAfterBackward,
+                               long lateGradients) {}
+
     @Override public void close() {
+        for (Overlap o : List.copyOf(overlaps)) o.close();
         if (handle == 0) return;
         long h = handle;
         handle = 0;

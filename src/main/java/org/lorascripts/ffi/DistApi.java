@@ -26,6 +26,12 @@ public final class DistApi {
     private static final Optional<MethodHandle> BROADCAST = Native.optionalFn("ls_dist_broadcast", PTR, ADDR, I32, I32, I64);
     private static final Optional<MethodHandle> BARRIER = Native.optionalFn("ls_dist_barrier", PTR);
     private static final Optional<MethodHandle> DESTROY = Native.optionalFn("ls_dist_destroy", PTR);
+    private static final Optional<MethodHandle> OVERLAP_ATTACH = Native.optionalFn("ls_dist_overlap_attach", PTR, ADDR, I32, I64, I64, ADDR, ADDR);
+    private static final Optional<MethodHandle> OVERLAP_ARM = Native.optionalFn("ls_dist_overlap_arm", PTR);
+    private static final Optional<MethodHandle> OVERLAP_FLUSH = Native.optionalFn("ls_dist_overlap_flush", PTR);
+    private static final Optional<MethodHandle> OVERLAP_FINISH = Native.optionalFn("ls_dist_overlap_finish", PTR, ADDR, I32, I32);
+    private static final Optional<MethodHandle> OVERLAP_STATS = Native.optionalFn("ls_dist_overlap_stats", PTR, ADDR);
+    private static final Optional<MethodHandle> OVERLAP_DESTROY = Native.optionalFn("ls_dist_overlap_destroy", PTR);
 
     /** Whether this build of the shim has the distributed part (c10d with Gloo). */
     public static boolean available() { return INIT.isPresent(); }
@@ -75,6 +81,62 @@ public final class DistApi {
     public static void destroy(long group) {
         MethodHandle h = need(DESTROY);
         try { Status.check((int) h.invokeExact(group)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Whether this build of the shim can overlap the gradient sum with backward (gradient accumulator hooks). */
+    public static boolean overlapAvailable() { return OVERLAP_ATTACH.isPresent(); }
+
+    /**
+     * Hooks the parameters' gradient accumulators for sums that overlap backward (buckets of at most
+     * {@code capBytes}, the first at most {@code firstCapBytes}, in reverse parameter order); returns the handle and
+     * writes the number of buckets into {@code nBuckets[0]}.
+     */
+    public static long overlapAttach(long group, long[] params, long capBytes, long firstCapBytes, int[] nBuckets) {
+        MethodHandle h = need(OVERLAP_ATTACH);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment list = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, params.length));
+            MemorySegment.copy(params, 0, list, ValueLayout.JAVA_LONG, 0, params.length);
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment n = a.allocate(ValueLayout.JAVA_INT);
+            Status.check((int) h.invokeExact(group, list, params.length, capBytes, firstCapBytes, out, n));
+            nBuckets[0] = n.get(ValueLayout.JAVA_INT, 0);
+            return out.get(ValueLayout.JAVA_LONG, 0);
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    public static void overlapArm(long overlap) {
+        MethodHandle h = need(OVERLAP_ARM);
+        try { Status.check((int) h.invokeExact(overlap)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    public static void overlapFlush(long overlap) {
+        MethodHandle h = need(OVERLAP_FLUSH);
+        try { Status.check((int) h.invokeExact(overlap)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Waits for the sums and writes them into the gradients of the parameters with {@code used[i] > 0}. */
+    public static void overlapFinish(long overlap, double[] used, boolean discard) {
+        MethodHandle h = need(OVERLAP_FINISH);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment u = a.allocate(ValueLayout.JAVA_DOUBLE, Math.max(1, used.length));
+            MemorySegment.copy(used, 0, u, ValueLayout.JAVA_DOUBLE, 0, used.length);
+            Status.check((int) h.invokeExact(overlap, u, used.length, discard ? 1 : 0));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /** Buckets, steps armed, buckets launched inside backward, of those before backward's end, after backward, late grads. */
+    public static long[] overlapStats(long overlap) {
+        MethodHandle h = need(OVERLAP_STATS);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG, 6);
+            Status.check((int) h.invokeExact(overlap, out));
+            return out.toArray(ValueLayout.JAVA_LONG);
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    public static void overlapDestroy(long overlap) {
+        MethodHandle h = need(OVERLAP_DESTROY);
+        try { Status.check((int) h.invokeExact(overlap)); } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 
     private static MemorySegment handles(long[] tensors) {

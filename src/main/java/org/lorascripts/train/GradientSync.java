@@ -47,8 +47,16 @@ public interface GradientSync {
     void start(List<Tensor> params, long seed, long step);
 
     /**
+     * Just before the backward of this rank's last micro-batch of the step: gradients that are final from then
+     * on may be summed while backward still runs. Earlier micro-batches of the window only accumulate (as
+     * under DDP's no_sync); a rank without micro-batches in the step never calls it.
+     */
+    default void beforeLastBackward() {}
+
+    /**
      * After the accumulation window's backward, before unscaling and clipping: sums the parameters'
-     * gradients and {@code lossSum} over the ranks; returns the summed loss.
+     * gradients and {@code lossSum} over the ranks (or waits for the sums started during backward); returns
+     * the summed loss.
      */
     double reduce(List<Tensor> params, double lossSum);
 

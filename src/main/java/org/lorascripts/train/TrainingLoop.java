@@ -368,12 +368,14 @@ public final class TrainingLoop {
         double lossSum;
         try (Scope s = Scope.open()) {
             Tensor total = Torch.zeros(new long[0], DType.F64, device);
-            for (int[] mb : sync.shard(micro)) {  // this rank's micro-batches; weight is the global step's
+            List<int[]> mine = sync.shard(micro);  // this rank's micro-batches; weight is the global step's
+            for (int k = 0; k < mine.size(); k++) {
                 try (Scope ms = Scope.open()) {
                     Tensor loss;
                     try (Autocast ac = precision.autocast()) {
-                        loss = task.lossSum(mb, false);
+                        loss = task.lossSum(mine.get(k), false);
                     }
+                    if (k == mine.size() - 1) sync.beforeLastBackward();  // data parallel: sums start during this backward
                     run.scaler.scale(loss.div(weight)).backward();
                     total.add_(loss.detach().to(DType.F64));
                 }

@@ -54,8 +54,12 @@ class DataParallelTrainTest {
     }
 
     static Map<String, float[]> adapter(Path out) throws IOException {
+        return tensors(out.resolve("quickstart_text").resolve("adapter_model.safetensors"));
+    }
+
+    static Map<String, float[]> tensors(Path file) throws IOException {
         Map<String, float[]> m = new LinkedHashMap<>();
-        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("quickstart_text").resolve("adapter_model.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
             for (TensorInfo t : f.tensors()) {
                 assertEquals(DType.F32, t.dtype(), t.name());
                 m.put(t.name(), f.data(t.name()).toArray(ValueLayout.JAVA_FLOAT));
@@ -100,8 +104,22 @@ class DataParallelTrainTest {
         String rank1 = Files.readString(two.resolve("worker-logs/rank-1.txt"), StandardCharsets.UTF_8);
         assertTrue(rank1.contains("rank 1 of 2 joined (gloo"), rank1);
 
+        // rank 0's LoRA is one bucket (under the first bucket's 1 MiB), sent as backward ends
+        assertTrue(r2.out().contains("rank 0: gradient sums during backward: 0 of 3 bucket sums were in flight while backward still ran"
+                + " (1 bucket of at most 25 MiB)"), r2.out());
         Map<String, float[]> a1 = adapter(one), a2 = adapter(two);
         double scale = maxAbs(a1), diff = maxAbsDiff(a1, a2);
+        // the sums after backward (the path without gradient hooks) give the same LoRA: with 2 ranks each sum
+        // is a + b in either case; 4 KiB buckets make the overlapped run send most buckets during backward
+        Path after = dir.resolve("after"), small4k = dir.resolve("small-buckets");
+        var ra = train(args(after, "--set", "batch_size=2", "--nproc", "2", "--dist-bucket-mb", "0"));
+        assertEquals(0, ra.code(), ra.err() + ra.out());
+        assertFalse(ra.out().contains("gradient sums during backward"), ra.out());
+        var rk = train(args(small4k, "--set", "batch_size=2", "--nproc", "2", "--dist-bucket-mb", "0.00390625"));
+        assertEquals(0, rk.code(), rk.err() + rk.out());
+        assertTrue(earlySums(rk.out()) > 0, rk.out());
+        assertEquals(0.0, maxAbsDiff(a2, adapter(after)), 1e-7 * scale, "overlapped vs after backward");
+        assertEquals(0.0, maxAbsDiff(a2, adapter(small4k)), 1e-7 * scale, "one bucket vs many");
         // one process with batch_size 2 sees other examples per step: the tolerance below must tell it apart
         var rs = train(args(small, "--set", "batch_size=2"));
         assertEquals(0, rs.code(), rs.err());
@@ -135,13 +153,36 @@ class DataParallelTrainTest {
         assertTrue(bad.err().contains("gradient_accumulation_steps was 2 when it was saved and is 1 now"), bad.err());
     }
 
+    /** The number of bucket sums rank 0 had in flight while backward still ran (its closing line). */
+    static long earlySums(String out) {
+        var m = java.util.regex.Pattern.compile("rank 0: gradient sums during backward: (\\d+) of (\\d+) bucket sums").matcher(out);
+        assertTrue(m.find(), out);
+        System.out.println(out.lines().filter(l -> l.startsWith("rank 0: gradient sums")).findFirst().orElse(""));
+        return Long.parseLong(m.group(1));
+    }
+
+    static List<String> imageArgs(Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--config", "examples/quickstart.yaml", "--set", "output_dir=" + out,
+                "--set", "device=cpu", "--set", "max_steps=2", "--set", "sample_prompts=[]", "--set", "sample_every_n_steps=0",
+                "--set", "log_interval=1", "--set", "save_precision=fp32", "--nproc", "2"));
+        a.addAll(List.of(more));
+        return a;
+    }
+
     @Test void theImageQuickstartTrainsOnTwoRanksWithItsBucketBatches() throws Exception {
-        // 12 images, batch 4: 3 micro-batches per epoch, so step 2 gives rank 1 none (it sends zero gradients)
-        Path out = dir.resolve("sd");
-        var r = train(List.of("train", "--config", "examples/quickstart.yaml", "--set", "output_dir=" + out, "--set", "device=cpu",
-                "--set", "max_steps=2", "--set", "sample_prompts=[]", "--set", "sample_every_n_steps=0", "--set", "log_interval=1",
-                "--nproc", "2"));
+        // 12 images, batch 4: 3 micro-batches per epoch, so step 2 gives rank 1 none (it sends zero gradients,
+        // every bucket after its absent backward). 64 KiB buckets: the UNet LoRA's buckets leave during backward.
+        Path out = dir.resolve("sd"), after = dir.resolve("sd-after");
+        var r = train(imageArgs(out, "--dist-bucket-mb", "0.0625"));
         assertEquals(0, r.code(), r.err() + r.out());
+        assertTrue(earlySums(r.out()) > 0, r.out());
+        // the same run summing after backward: each rank draws the same noise, so the LoRAs agree
+        var ra = train(imageArgs(after, "--dist-bucket-mb", "0"));
+        assertEquals(0, ra.code(), ra.err() + ra.out());
+        Map<String, float[]> during = tensors(out.resolve("quickstart.safetensors")), sumAfter = tensors(after.resolve("quickstart.safetensors"));
+        double scale = maxAbs(during), diff = maxAbsDiff(during, sumAfter);
+        System.out.printf("image data parallel: max |LoRA overlapped - summed after backward| = %.3g (max |w| %.3g)%n", diff, scale);
+        assertTrue(diff <= 1e-6 * scale, "overlapped vs after backward: " + diff);
         assertTrue(r.out().contains("effective batch        8 (batch_size 4 x gradient_accumulation_steps 1 x world_size 2)"), r.out());
         try (SafetensorsFile f = SafetensorsFile.open(out.resolve("quickstart.safetensors"))) {
             assertEquals("2", f.metadata().get("ss_steps"));
@@ -164,6 +205,9 @@ class DataParallelTrainTest {
         var bad = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "0"));
         assertEquals(2, bad.code());
         assertEquals("error: --nproc 0: the number of worker processes must be at least 1", bad.err().strip());
+        var badBucket = train(List.of("train", "--config", "examples/quickstart.yaml", "--dry-run", "--nproc", "2", "--dist-bucket-mb", "-1"));
+        assertEquals(2, badBucket.code());
+        assertEquals("error: --dist-bucket-mb -1.0: the bucket size must be between 0 (sum after backward) and 1048576 MiB", badBucket.err().strip());
     }
 
     /** The environment's RANK of a running process (Linux /proc), or -1. */

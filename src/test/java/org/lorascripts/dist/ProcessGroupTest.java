@@ -164,6 +164,150 @@ class ProcessGroupTest {
         assertTrue(seconds < 30, "took " + seconds + " s");
     }
 
+    // ---- the gradient sum overlapping backward (ProcessGroup.attachOverlap) ----
+
+    static final int H = 8;
+
+    /** A chain of 4 [H,H] layers (parameters 1..4), the same on every rank; parameter 0 ([H]) is used by none. */
+    static List<Tensor> chain() {
+        java.util.Random r = new java.util.Random(11);
+        List<Tensor> ps = new ArrayList<>();
+        for (int k = 0; k < 5; k++) {
+            int n = k > 0 ? H * H : H;
+            double[] v = new double[n];
+            for (int i = 0; i < n; i++) v[i] = r.nextGaussian() * 0.4;
+            ps.add(Torch.of(v, k > 0 ? new long[] {H, H} : new long[] {H}).to(DType.F32, Device.CPU).requiresGrad_(true).keep());
+        }
+        return ps;
+    }
+
+    /** The loss of micro-batch {@code mb} of rank {@code rank}: tanh layers over `layers` of the chain. */
+    static Tensor loss(List<Tensor> ps, int rank, int mb, int layers) {
+        java.util.Random r = new java.util.Random(100 + 10 * rank + mb);
+        double[] v = new double[3 * H];
+        for (int i = 0; i < v.length; i++) v[i] = r.nextGaussian();
+        Tensor h = Torch.of(v, 3, H).to(DType.F32, Device.CPU);
+        for (int k = 1; k <= layers; k++) h = h.matmul(ps.get(k)).tanh();
+        return h.mul(h).sum();
+    }
+
+    /** The gradients (null where none) that backward of the given (rank, micro-batch, layers) losses leaves, summed. */
+    static double[][] expected(List<Tensor> ps, int[][] losses) {
+        for (Tensor p : ps) p.zeroGrad();
+        for (int[] l : losses) loss(ps, l[0], l[1], l[2]).backward();
+        double[][] g = new double[ps.size()][];
+        for (int i = 0; i < ps.size(); i++) {
+            Tensor gr = ps.get(i).grad();
+            g[i] = gr == null ? null : gr.toDoubleArray();
+            ps.get(i).zeroGrad();
+        }
+        return g;
+    }
+
+    static double[] used(List<Tensor> ps, ProcessGroup g) {
+        double[] u = new double[ps.size()];
+        for (int i = 0; i < u.length; i++) u[i] = ps.get(i).grad() != null ? 1 : 0;
+        return g.allReduceSum(u);
+    }
+
+    static void assertGrads(double[][] want, List<Tensor> ps, String who) {
+        for (int i = 0; i < want.length; i++) {
+            Tensor gr = ps.get(i).grad();
+            if (want[i] == null) {
+                assertTrue(gr == null, who + ": parameter " + i + " was reached by no rank and keeps no gradient");
+            } else {
+                assertTrue(gr != null, who + ": parameter " + i + " has no gradient");
+                assertArrayEquals(want[i], gr.toDoubleArray(), 1e-5, who + ": parameter " + i);
+            }
+        }
+    }
+
+    @Test void overlappedSumsLeaveDuringBackwardInBucketOrderAndEqualTheSumOfTheRanksGradients() throws Exception {
+        List<String> got = onRanks(2, Duration.ofSeconds(30), g -> {
+            try (Scope s = Scope.open()) {
+                List<Tensor> ps = chain();
+                double[][] want = expected(ps, new int[][] {{0, 0, 4}, {1, 0, 4}});  // both ranks' losses, here
+                // one layer per bucket: 4 buckets of [H,H] f32 (layer 4 first), then the unused [H] one
+                try (ProcessGroup.Overlap o = g.attachOverlap(ps, H * H * 4)) {
+                    assertEquals(5, o.buckets());
+                    for (int step = 0; step < 2; step++) {
+                        o.arm();
+                        loss(ps, g.rank(), 0, 4).backward();
+                        ProcessGroup.OverlapStats mid = o.stats();
+                        o.flush();
+                        o.finish(used(ps, g), false);
+                        assertGrads(want, ps, "rank " + g.rank() + " step " + step);
+                        for (Tensor p : ps) p.zeroGrad();
+                        // backward produces layer 4's gradient first: bucket 0 leaves while layers 3..1's gradients
+                        // are still being computed, and so on; the unused parameter's bucket (the last) waits for flush
+                        assertTrue(mid.launchedEarly() >= 3 * (step + 1), "step " + step + ": " + mid);
+                    }
+                    ProcessGroup.OverlapStats st = o.stats();
+                    assertEquals(new ProcessGroup.OverlapStats(5, 2, 8, 6, 2, 0), st);
+                    return st.toString();
+                }
+            }
+        });
+        assertEquals(got.get(0), got.get(1));
+    }
+
+    @Test void aRankWithoutBackwardOrWithUnusedParametersSendsZerosInsteadOfHanging() throws Exception {
+        long t0 = System.nanoTime();
+        List<String> got = onRanks(2, Duration.ofSeconds(20), g -> {
+            try (Scope s = Scope.open()) {
+                List<Tensor> ps = chain();
+                // step 1: rank 0 reaches layers 1..3 only, rank 1 all 4; step 2: rank 1 has no micro-batch
+                double[][] want1 = expected(ps, new int[][] {{0, 0, 3}, {1, 0, 4}});
+                double[][] want2 = expected(ps, new int[][] {{0, 1, 4}});
+                try (ProcessGroup.Overlap o = g.attachOverlap(ps, H * H * 4)) {
+                    o.arm();
+                    loss(ps, g.rank(), 0, g.rank() == 0 ? 3 : 4).backward();
+                    o.flush();
+                    o.finish(used(ps, g), false);
+                    assertGrads(want1, ps, "rank " + g.rank() + " step 1");
+                    for (Tensor p : ps) p.zeroGrad();
+                    if (g.rank() == 0) {
+                        o.arm();
+                        loss(ps, 0, 1, 4).backward();
+                    }
+                    o.flush();
+                    o.finish(used(ps, g), false);
+                    assertGrads(want2, ps, "rank " + g.rank() + " step 2");
+                    return o.stats().toString();
+                }
+            }
+        });
+        assertTrue((System.nanoTime() - t0) / 1e9 < 20, "no collective waited for its timeout");
+        // rank 0, step 1: layer 4 (bucket 0) never comes, so every bucket waits for flush
+        assertTrue(got.get(0).contains("launchedInBackward=4,"), got.get(0));
+        assertTrue(got.get(1).contains("steps=1,") && got.get(1).contains("launchedAfterBackward=6,"), got.get(1));
+    }
+
+    @Test void earlierMicroBatchesOfTheWindowOnlyAccumulate() throws Exception {
+        List<String> got = onRanks(2, Duration.ofSeconds(30), g -> {
+            try (Scope s = Scope.open()) {
+                // hooks only go on leaves that require grad (DataParallel then sums after backward, with one line)
+                DistributedException e = assertThrows(DistributedException.class, () -> g.attachOverlap(List.of(Torch.ones(3)), 1024));
+                assertEquals("overlap: parameter 0 is not a leaf tensor that requires grad", e.getMessage());
+                List<Tensor> ps = chain();
+                double[][] want = expected(ps, new int[][] {{0, 0, 4}, {0, 1, 4}, {1, 0, 4}, {1, 1, 4}});
+                try (ProcessGroup.Overlap o = g.attachOverlap(ps, H * H * 4)) {
+                    loss(ps, g.rank(), 0, 4).backward();  // not armed: nothing leaves
+                    ProcessGroup.OverlapStats before = o.stats();
+                    o.arm();
+                    loss(ps, g.rank(), 1, 4).backward();
+                    o.flush();
+                    o.finish(used(ps, g), false);
+                    assertGrads(want, ps, "rank " + g.rank());
+                    assertEquals(0, before.launchedInBackward(), before.toString());
+                    return o.stats().toString();
+                }
+            }
+        });
+        assertEquals("OverlapStats[buckets=5, steps=1, launchedInBackward=4, launchedEarly=3, launchedAfterBackward=1, lateGradients=0]", got.get(0));
+        assertEquals(got.get(0), got.get(1));
+    }
+
     @Test void theEnvironmentOfALauncherIsReadAndCheckedLikeTorchrunsOne() {
         assertTrue(DistEnv.from(Map.of()).isEmpty(), "no WORLD_SIZE: a single-process run");
         DistEnv e = DistEnv.from(Map.of("WORLD_SIZE", "4", "RANK", "2", "LOCAL_RANK", "0", "MASTER_ADDR", "node1", "MASTER_PORT", "29500")).orElseThrow();

@@ -35,6 +35,8 @@ public final class DataParallel implements GradientSync {
 
     @Override public int worldSize() { return group.worldSize(); }
 
+    @Override public boolean exchanges() { return true; }
+
     @Override public int localRank() { return group.localRank(); }
 
     @Override public void start(List<Tensor> params, long seed, long step) {

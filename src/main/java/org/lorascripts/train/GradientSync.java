@@ -26,6 +26,12 @@ public interface GradientSync {
 
     int worldSize();
 
+    /**
+     * Whether the step talks to a process group (a data-parallel job, a 1-rank one too): its collectives sit between
+     * backward and the optimizer, so such a step is not captured as a CUDA graph.
+     */
+    default boolean exchanges() { return worldSize() > 1; }
+
     /** The rank on this host (which GPU it takes). */
     default int localRank() { return rank(); }
 

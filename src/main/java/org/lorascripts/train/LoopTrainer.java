@@ -72,7 +72,7 @@ public final class LoopTrainer implements Trainer {
     public TrainingResult run(TrainConfig config, Resume resume, GradientSync sync) throws Exception {
         Device device = TrainingDevice.resolve(config.loop().device());
         String setting = config.loop().device();
-        if (sync.worldSize() > 1 && device.isCuda() && (setting.equals("auto") || setting.equals("cuda"))) {
+        if (sync.exchanges() && device.isCuda() && (setting.equals("auto") || setting.equals("cuda"))) {
             device = Device.cuda(sync.localRank() % org.lorascripts.tensor.Cuda.deviceCount());
         }
         if (sync.isMain()) {

@@ -203,7 +203,7 @@ public final class TrainingLoop {
     /** The CUDA-graph runner when cuda_graphs is on and this run can use it (one line says why not). */
     private GraphedSteps graphedSteps(Optimizer optimizer, GradScaler scaler) {
         if (!config.loop().cudaGraphs() || !device.isCuda()) return null;
-        String why = sync.worldSize() > 1 ? "data-parallel ranks sum gradients between backward and the optimizer"  // GradientSync
+        String why = sync.exchanges() ? "data-parallel ranks sum gradients between backward and the optimizer"  // GradientSync
                 : GraphedSteps.unsupported(device, optimizer);
         if (why != null) {
             console.println("cuda_graphs: off for this run: " + why + "; steps run without graphs");

@@ -119,6 +119,65 @@ public final class FusedOps {
                 dr[i] = st(r * (gy - ld(xr[i]) * r * s));
               }
             }
+            // rms_fwd / rms_bwd with 16-byte vectors along the row (C a multiple of VEC; w present)
+            #define VECR (16 / (int)sizeof(T))
+            struct __align__(16) PackR { T v[VECR]; };
+            extern "C" __global__ void rms_fwd_v(const T* x, const T* w, T* y, float* rstd, int C, float eps, int hasW) {
+              long row = blockIdx.x;
+              const PackR* xr = (const PackR*)(x + row * C);
+              const PackR* wr = (const PackR*)w;
+              PackR* yr = (PackR*)(y + row * C);
+              int cv = C / VECR;
+              float s = 0.f;
+              for (int i = threadIdx.x; i < cv; i += blockDim.x) {
+                PackR p = xr[i];
+                #pragma unroll
+                for (int k = 0; k < VECR; k++) { float v = ld(p.v[k]); s += v * v; }
+              }
+              s = block_sum(s);
+              float r = rsqrtf(s / (float)C + eps);
+              if (threadIdx.x == 0) rstd[row] = r;
+              for (int i = threadIdx.x; i < cv; i += blockDim.x) {
+                PackR p = xr[i], q, o;
+                if (hasW) q = wr[i];
+                #pragma unroll
+                for (int k = 0; k < VECR; k++) {
+                  float n = rnd(ld(p.v[k]) * r);
+                  o.v[k] = hasW ? st(ld(q.v[k]) * n) : st(n);
+                }
+                yr[i] = o;
+              }
+            }
+            extern "C" __global__ void rms_bwd_v(const T* g, const T* x, const T* w, const float* rstd, T* dx, int C, int hasW) {
+              long row = blockIdx.x;
+              const PackR* gr = (const PackR*)(g + row * C);
+              const PackR* xr = (const PackR*)(x + row * C);
+              const PackR* wr = (const PackR*)w;
+              PackR* dr = (PackR*)(dx + row * C);
+              int cv = C / VECR;
+              float r = rstd[row];
+              float s = 0.f;
+              for (int i = threadIdx.x; i < cv; i += blockDim.x) {
+                PackR pg = gr[i], px = xr[i], pw;
+                if (hasW) pw = wr[i];
+                #pragma unroll
+                for (int k = 0; k < VECR; k++) {
+                  float gy = hasW ? rnd(ld(pg.v[k]) * ld(pw.v[k])) : ld(pg.v[k]);
+                  s += gy * (ld(px.v[k]) * r);
+                }
+              }
+              s = block_sum(s) / (float)C;
+              for (int i = threadIdx.x; i < cv; i += blockDim.x) {
+                PackR pg = gr[i], px = xr[i], pw, o;
+                if (hasW) pw = wr[i];
+                #pragma unroll
+                for (int k = 0; k < VECR; k++) {
+                  float gy = hasW ? rnd(ld(pg.v[k]) * ld(pw.v[k])) : ld(pg.v[k]);
+                  o.v[k] = st(r * (gy - ld(px.v[k]) * r * s));
+                }
+                dr[i] = o;
+              }
+            }
             // h = round(silu(g)) * u
             extern "C" __global__ void swiglu_fwd(const T* g, const T* u, T* h, long n) {
               long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
@@ -338,10 +397,16 @@ public final class FusedOps {
         if (fwd == null || (w != null && (w.dtype() != x.dtype() || w.requiresGrad() || !w.isContiguous()))) {
             return Functional.rmsNorm(x, w, eps);
         }
-        CudaKernel bwd = usable("rms_bwd", x);
+        int c = (int) x.size(-1);
+        boolean vector = w != null && c % (16 / x.dtype().byteSize) == 0;
+        if (vector) {
+            CudaKernel fv = usable("rms_fwd_v", x);
+            if (fv != null) fwd = fv;
+            else vector = false;
+        }
+        CudaKernel bwd = usable(vector ? "rms_bwd_v" : "rms_bwd", x);
         if (bwd == null) return Functional.rmsNorm(x, w, eps);
         Tensor xc = x.isContiguous() ? x : x.contiguous();
-        int c = (int) x.size(-1);
         long rows = x.numel() / c;
         Tensor y, rstd;
         try (var ng = Autograd.noGrad()) {
@@ -363,7 +428,7 @@ public final class FusedOps {
 
     private static int rowThreads(int c) {
         int t = 32;
-        while (t < 1024 && t * 4 < c) t *= 2;
+        while (t < 1024 && t * 16 < c) t *= 2;   // a few elements (or vectors) per thread
         return t;
     }
 

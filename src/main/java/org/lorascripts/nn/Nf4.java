@@ -29,7 +29,8 @@ import org.lorascripts.tensor.Torch;
  * The rounding is bitsandbytes' torch kernels' ({@code backends/default/ops.py}: bucketize over
  * float32 midpoints), which its CUDA kernels match; {@code tools/nf4_reference.py} makes the numbers
  * {@code Nf4Test} checks. Quantising and dequantising are composed from tensor ops here and run on any
- * device; {@link #dequantize} is the one place a fused kernel would replace.
+ * device; on CUDA {@link #dequantize} runs as one run-time compiled kernel with the same float32 roundings
+ * ({@code FusedOpsCudaTest} holds the two bit for bit).
  */
 public final class Nf4 {
     public static final int BLOCK = 64;

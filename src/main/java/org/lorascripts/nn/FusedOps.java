@@ -119,29 +119,30 @@ public final class FusedOps {
                 dr[i] = st(r * (gy - ld(xr[i]) * r * s));
               }
             }
-            // rms_fwd / rms_bwd with 16-byte vectors along the row (C a multiple of VEC; w present)
-            #define VECR (16 / (int)sizeof(T))
-            struct __align__(16) PackR { T v[VECR]; };
+            // 16-byte vectors of VEC elements, for the kernels' vector forms
+            #define VEC (16 / (int)sizeof(T))
+            struct __align__(16) Pack { T v[VEC]; };
+            // rms_fwd / rms_bwd with vectors along the row (C a multiple of VEC; w present)
             extern "C" __global__ void rms_fwd_v(const T* x, const T* w, T* y, float* rstd, int C, float eps, int hasW) {
               long row = blockIdx.x;
-              const PackR* xr = (const PackR*)(x + row * C);
-              const PackR* wr = (const PackR*)w;
-              PackR* yr = (PackR*)(y + row * C);
-              int cv = C / VECR;
+              const Pack* xr = (const Pack*)(x + row * C);
+              const Pack* wr = (const Pack*)w;
+              Pack* yr = (Pack*)(y + row * C);
+              int cv = C / VEC;
               float s = 0.f;
               for (int i = threadIdx.x; i < cv; i += blockDim.x) {
-                PackR p = xr[i];
+                Pack p = xr[i];
                 #pragma unroll
-                for (int k = 0; k < VECR; k++) { float v = ld(p.v[k]); s += v * v; }
+                for (int k = 0; k < VEC; k++) { float v = ld(p.v[k]); s += v * v; }
               }
               s = block_sum(s);
               float r = rsqrtf(s / (float)C + eps);
               if (threadIdx.x == 0) rstd[row] = r;
               for (int i = threadIdx.x; i < cv; i += blockDim.x) {
-                PackR p = xr[i], q, o;
+                Pack p = xr[i], q, o;
                 if (hasW) q = wr[i];
                 #pragma unroll
-                for (int k = 0; k < VECR; k++) {
+                for (int k = 0; k < VEC; k++) {
                   float n = rnd(ld(p.v[k]) * r);
                   o.v[k] = hasW ? st(ld(q.v[k]) * n) : st(n);
                 }
@@ -150,51 +151,52 @@ public final class FusedOps {
             }
             extern "C" __global__ void rms_bwd_v(const T* g, const T* x, const T* w, const float* rstd, T* dx, int C, int hasW) {
               long row = blockIdx.x;
-              const PackR* gr = (const PackR*)(g + row * C);
-              const PackR* xr = (const PackR*)(x + row * C);
-              const PackR* wr = (const PackR*)w;
-              PackR* dr = (PackR*)(dx + row * C);
-              int cv = C / VECR;
+              const Pack* gr = (const Pack*)(g + row * C);
+              const Pack* xr = (const Pack*)(x + row * C);
+              const Pack* wr = (const Pack*)w;
+              Pack* dr = (Pack*)(dx + row * C);
+              int cv = C / VEC;
               float r = rstd[row];
               float s = 0.f;
               for (int i = threadIdx.x; i < cv; i += blockDim.x) {
-                PackR pg = gr[i], px = xr[i], pw;
+                Pack pg = gr[i], px = xr[i], pw;
                 if (hasW) pw = wr[i];
                 #pragma unroll
-                for (int k = 0; k < VECR; k++) {
+                for (int k = 0; k < VEC; k++) {
                   float gy = hasW ? rnd(ld(pg.v[k]) * ld(pw.v[k])) : ld(pg.v[k]);
                   s += gy * (ld(px.v[k]) * r);
                 }
               }
               s = block_sum(s) / (float)C;
               for (int i = threadIdx.x; i < cv; i += blockDim.x) {
-                PackR pg = gr[i], px = xr[i], pw, o;
+                Pack pg = gr[i], px = xr[i], pw, o;
                 if (hasW) pw = wr[i];
                 #pragma unroll
-                for (int k = 0; k < VECR; k++) {
+                for (int k = 0; k < VEC; k++) {
                   float gy = hasW ? rnd(ld(pg.v[k]) * ld(pw.v[k])) : ld(pg.v[k]);
                   o.v[k] = st(r * (gy - ld(px.v[k]) * r * s));
                 }
                 dr[i] = o;
               }
             }
-            // h = round(silu(g)) * u
+            // h = round(silu(g)) * u, and its gradients for dh
+            __device__ __forceinline__ T swiglu_one(T g, T u) {
+              float a = ld(g);
+              return st(rnd(a / (1.f + expf(-a))) * ld(u));
+            }
+            __device__ __forceinline__ void swiglu_grad(T dh, T g, T u, T& dg, T& du) {
+              float a = ld(g), d = ld(dh);
+              float sig = 1.f / (1.f + expf(-a));
+              du = st(d * rnd(a / (1.f + expf(-a))));
+              dg = st(rnd(d * ld(u)) * sig * (1.f + a * (1.f - sig)));
+            }
             extern "C" __global__ void swiglu_fwd(const T* g, const T* u, T* h, long n) {
               long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
-              if (i >= n) return;
-              float a = ld(g[i]);
-              float s = rnd(a / (1.f + expf(-a)));
-              h[i] = st(s * ld(u[i]));
+              if (i < n) h[i] = swiglu_one(g[i], u[i]);
             }
             extern "C" __global__ void swiglu_bwd(const T* dh, const T* g, const T* u, T* dg, T* du, long n) {
               long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
-              if (i >= n) return;
-              float a = ld(g[i]), d = ld(dh[i]);
-              float sig = 1.f / (1.f + expf(-a));
-              float s = rnd(a / (1.f + expf(-a)));
-              du[i] = st(d * s);
-              float ds = rnd(d * ld(u[i]));
-              dg[i] = st(ds * sig * (1.f + a * (1.f - sig)));
+              if (i < n) swiglu_grad(dh[i], g[i], u[i], dg[i], du[i]);
             }
             // GEGLU over p (rows, 2F): h = value * gelu(gate), value = p[:, :F], gate = p[:, F:] (exact, erf gelu).
             __device__ __forceinline__ float gelu_f(float a) { return 0.5f * a * (1.f + erff(a * 0.7071067811865476f)); }
@@ -218,18 +220,13 @@ public final class FusedOps {
               float pdf = 0.3989422804014327f * expf(-0.5f * a * a);
               dr[F + j] = st(dg * (cdf + a * pdf));
             }
-            // The same two as 16-byte vectors (VEC elements per thread) where n is a multiple of VEC.
-            #define VEC (16 / (int)sizeof(T))
-            struct __align__(16) Pack { T v[VEC]; };
+            // The same two with VEC elements per thread where n is a multiple of VEC.
             extern "C" __global__ void swiglu_fwd_v(const Pack* g, const Pack* u, Pack* h, long nv) {
               long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
               if (i >= nv) return;
               Pack pg = g[i], pu = u[i], ph;
               #pragma unroll
-              for (int k = 0; k < VEC; k++) {
-                float a = ld(pg.v[k]);
-                ph.v[k] = st(rnd(a / (1.f + expf(-a))) * ld(pu.v[k]));
-              }
+              for (int k = 0; k < VEC; k++) ph.v[k] = swiglu_one(pg.v[k], pu.v[k]);
               h[i] = ph;
             }
             extern "C" __global__ void swiglu_bwd_v(const Pack* dh, const Pack* g, const Pack* u, Pack* dg, Pack* du, long nv) {
@@ -237,125 +234,54 @@ public final class FusedOps {
               if (i >= nv) return;
               Pack pd = dh[i], pg = g[i], pu = u[i], og, ou;
               #pragma unroll
-              for (int k = 0; k < VEC; k++) {
-                float a = ld(pg.v[k]), d = ld(pd.v[k]);
-                float sig = 1.f / (1.f + expf(-a));
-                float s = rnd(a / (1.f + expf(-a)));
-                ou.v[k] = st(d * s);
-                float ds = rnd(d * ld(pu.v[k]));
-                og.v[k] = st(ds * sig * (1.f + a * (1.f - sig)));
-              }
+              for (int k = 0; k < VEC; k++) swiglu_grad(pd.v[k], pg.v[k], pu.v[k], og.v[k], ou.v[k]);
               dg[i] = og;
               du[i] = ou;
             }
-            // Rotary embedding on x (B, H, T, D) with cos/sin (B, T, D): x * cos + rotate_half(x) * sin.
-            // dir = 1 forward; dir = -1 its backward (the transposed rotation) applied to the gradient.
-            // rope with VEC consecutive pairs per thread (half, and every row stride, multiples of VEC)
-            extern "C" __global__ void rope_v(const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half,
-                                              long xb, long xh, long xt, long yb, long yh, long yt, long cb, long ct,
-                                              long sb, long st_, int dir) {
+            // One pair (x[i], x[i + half]) of the rotation: forward (dir = 1) or its transpose for the gradient (dir = -1).
+            __device__ __forceinline__ void rope_pair(float a, float z, float c1, float c2, float s1, float s2, int dir, T& y1, T& y2) {
+              if (dir > 0) {
+                y1 = st(rnd(a * c1) + rnd(-z * s1));
+                y2 = st(rnd(z * c2) + rnd(a * s2));
+              } else {
+                y1 = st(rnd(a * c1) + rnd(z * s2));
+                y2 = st(rnd(z * c2) - rnd(a * s1));
+              }
+            }
+            // The rows of item r = ((b * H) + h) * Tn + t: x's, y's, and cos/sin's (per b, t).
+            #define ROPE_ROWS(r)                                                       \
+              long t = (r) % Tn, bh = (r) / Tn, h = bh % H, b = bh / H;                \
+              const T* xp = x + b * xb + h * xh + t * xt;                              \
+              T* yp = y + b * yb + h * yh + t * yt;                                    \
+              const T* cp = cs + b * cb + t * ct;                                      \
+              const T* sp = sn + b * sb + t * st_;
+            #define ROPE_PARAMS const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half, \
+              long xb, long xh, long xt, long yb, long yh, long yt, long cb, long ct, long sb, long st_, int dir
+            // Rotary embedding on x (B, H, T, D) with cos/sin (B, T, D): x * cos + rotate_half(x) * sin, one pair per thread.
+            extern "C" __global__ void rope(ROPE_PARAMS) {
+              long idx = blockIdx.x * (long)blockDim.x + threadIdx.x;
+              if (idx >= B * H * Tn * half) return;
+              long i = idx % half;
+              ROPE_ROWS(idx / half)
+              rope_pair(ld(xp[i]), ld(xp[i + half]), ld(cp[i]), ld(cp[i + half]), ld(sp[i]), ld(sp[i + half]), dir, yp[i], yp[i + half]);
+            }
+            // The same with VEC consecutive pairs per thread (half, and every row stride, multiples of VEC).
+            extern "C" __global__ void rope_v(ROPE_PARAMS) {
               long idx = blockIdx.x * (long)blockDim.x + threadIdx.x;
               long hv = half / VEC;
-              long total = B * H * Tn * hv;
-              if (idx >= total) return;
-              long i = (idx % hv) * VEC, r = idx / hv;
-              long t = r % Tn; r /= Tn;
-              long h = r % H, b = r / H;
-              const T* xp = x + b * xb + h * xh + t * xt;
-              T* yp = y + b * yb + h * yh + t * yt;
-              const T* cp = cs + b * cb + t * ct;
-              const T* sp = sn + b * sb + t * st_;
+              if (idx >= B * H * Tn * hv) return;
+              long i = (idx % hv) * VEC;
+              ROPE_ROWS(idx / hv)
               Pack x1 = *(const Pack*)(xp + i), x2 = *(const Pack*)(xp + i + half);
               Pack c1 = *(const Pack*)(cp + i), c2 = *(const Pack*)(cp + i + half);
               Pack s1 = *(const Pack*)(sp + i), s2 = *(const Pack*)(sp + i + half);
               Pack y1, y2;
               #pragma unroll
               for (int k = 0; k < VEC; k++) {
-                float a = ld(x1.v[k]), z = ld(x2.v[k]);
-                if (dir > 0) {
-                  y1.v[k] = st(rnd(a * ld(c1.v[k])) + rnd(-z * ld(s1.v[k])));
-                  y2.v[k] = st(rnd(z * ld(c2.v[k])) + rnd(a * ld(s2.v[k])));
-                } else {
-                  y1.v[k] = st(rnd(a * ld(c1.v[k])) + rnd(z * ld(s2.v[k])));
-                  y2.v[k] = st(rnd(z * ld(c2.v[k])) - rnd(a * ld(s1.v[k])));
-                }
+                rope_pair(ld(x1.v[k]), ld(x2.v[k]), ld(c1.v[k]), ld(c2.v[k]), ld(s1.v[k]), ld(s2.v[k]), dir, y1.v[k], y2.v[k]);
               }
               *(Pack*)(yp + i) = y1;
               *(Pack*)(yp + i + half) = y2;
-            }
-            extern "C" __global__ void rope(const T* x, T* y, const T* cs, const T* sn, long B, long H, long Tn, long half,
-                                            long xb, long xh, long xt, long yb, long yh, long yt, long cb, long ct,
-                                            long sb, long st_, int dir) {
-              long idx = blockIdx.x * (long)blockDim.x + threadIdx.x;
-              long total = B * H * Tn * half;
-              if (idx >= total) return;
-              long i = idx % half, r = idx / half;
-              long t = r % Tn; r /= Tn;
-              long h = r % H, b = r / H;
-              const T* xp = x + b * xb + h * xh + t * xt;
-              T* yp = y + b * yb + h * yh + t * yt;
-              const T* cp = cs + b * cb + t * ct;
-              const T* sp = sn + b * sb + t * st_;
-              float x1 = ld(xp[i]), x2 = ld(xp[i + half]);
-              float c1 = ld(cp[i]), c2 = ld(cp[i + half]), s1 = ld(sp[i]), s2 = ld(sp[i + half]);
-              if (dir > 0) {
-                yp[i] = st(rnd(x1 * c1) + rnd(-x2 * s1));
-                yp[i + half] = st(rnd(x2 * c2) + rnd(x1 * s2));
-              } else {
-                yp[i] = st(rnd(x1 * c1) + rnd(x2 * s2));
-                yp[i + half] = st(rnd(x2 * c2) - rnd(x1 * s1));
-              }
-            }
-            // silu(group_norm(x) * w + b) (act = 1; act = 0 without silu) over x (B, C, S) with G groups of C/G channels (contiguous per (b, g));
-            // one block per (b, g): mean, then variance about it (two passes, float32), then the output.
-            extern "C" __global__ void gn_silu_fwd(const T* x, const TW* w, const TW* b, TO* y, float* mean, float* rstd,
-                                                   long C, long S, int G, float eps, int act) {
-              long bg = blockIdx.x;
-              long cg = C / G, n = cg * S;
-              long base = bg * n;
-              long c0 = (bg % G) * cg;
-              float s = 0.f;
-              for (long i = threadIdx.x; i < n; i += blockDim.x) s += ld(x[base + i]);
-              float m = block_sum(s) / (float)n;
-              float v = 0.f;
-              for (long i = threadIdx.x; i < n; i += blockDim.x) { float d = ld(x[base + i]) - m; v += d * d; }
-              float r = rsqrtf(block_sum(v) / (float)n + eps);
-              if (threadIdx.x == 0) { mean[bg] = m; rstd[bg] = r; }
-              for (long i = threadIdx.x; i < n; i += blockDim.x) {
-                long c = c0 + i / S;
-                float z = (ld(x[base + i]) - m) * r * ld(w[c]) + ld(b[c]);
-                y[base + i] = sto(act ? z / (1.f + expf(-z)) : z);
-              }
-            }
-            // dx of the above for frozen w, b: dz = dy * silu'(z), dxh = dz * w,
-            // dx = r * (dxh - mean(dxh) - xh * mean(dxh * xh)) over the group.
-            extern "C" __global__ void gn_silu_bwd(const TO* dy, const T* x, const TW* w, const TW* b, const float* mean,
-                                                   const float* rstd, T* dx, long C, long S, int G, int act) {
-              long bg = blockIdx.x;
-              long cg = C / G, n = cg * S;
-              long base = bg * n;
-              long c0 = (bg % G) * cg;
-              float m = mean[bg], r = rstd[bg];
-              float s1 = 0.f, s2 = 0.f;
-              for (long i = threadIdx.x; i < n; i += blockDim.x) {
-                long c = c0 + i / S;
-                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
-                float z = xh * wc + ld(b[c]);
-                float sg = 1.f / (1.f + expf(-z));
-                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
-                s1 += dxh;
-                s2 += dxh * xh;
-              }
-              s1 = block_sum(s1) / (float)n;
-              s2 = block_sum(s2) / (float)n;
-              for (long i = threadIdx.x; i < n; i += blockDim.x) {
-                long c = c0 + i / S;
-                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
-                float z = xh * wc + ld(b[c]);
-                float sg = 1.f / (1.f + expf(-z));
-                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
-                dx[base + i] = st(r * (dxh - s1 - xh * s2));
-              }
             }
             """;
 

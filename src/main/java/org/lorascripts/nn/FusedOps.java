@@ -283,7 +283,62 @@ public final class FusedOps {
               *(Pack*)(yp + i) = y1;
               *(Pack*)(yp + i + half) = y2;
             }
+            // silu(group_norm(x) * w + b) (act = 1; act = 0 without silu) over x (B, C, S) with G groups of C/G channels (contiguous per (b, g));
+            // one block per (b, g): mean, then variance about it (two passes, float32), then the output.
+            extern "C" __global__ void gn_silu_fwd(const T* x, const TW* w, const TW* b, TO* y, float* mean, float* rstd,
+                                                   long C, long S, int G, float eps, int act) {
+              long bg = blockIdx.x;
+              long cg = C / G, n = cg * S;
+              long base = bg * n;
+              long c0 = (bg % G) * cg;
+              float s = 0.f;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) s += ld(x[base + i]);
+              float m = block_sum(s) / (float)n;
+              float v = 0.f;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) { float d = ld(x[base + i]) - m; v += d * d; }
+              float r = rsqrtf(block_sum(v) / (float)n + eps);
+              if (threadIdx.x == 0) { mean[bg] = m; rstd[bg] = r; }
+              for (long i = threadIdx.x; i < n; i += blockDim.x) {
+                long c = c0 + i / S;
+                float z = (ld(x[base + i]) - m) * r * ld(w[c]) + ld(b[c]);
+                y[base + i] = sto(act ? z / (1.f + expf(-z)) : z);
+              }
+            }
+            // dx of the above for frozen w, b: dz = dy * silu'(z), dxh = dz * w,
+            // dx = r * (dxh - mean(dxh) - xh * mean(dxh * xh)) over the group.
+            extern "C" __global__ void gn_silu_bwd(const TO* dy, const T* x, const TW* w, const TW* b, const float* mean,
+                                                   const float* rstd, T* dx, long C, long S, int G, int act) {
+              long bg = blockIdx.x;
+              long cg = C / G, n = cg * S;
+              long base = bg * n;
+              long c0 = (bg % G) * cg;
+              float m = mean[bg], r = rstd[bg];
+              float s1 = 0.f, s2 = 0.f;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) {
+                long c = c0 + i / S;
+                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
+                float z = xh * wc + ld(b[c]);
+                float sg = 1.f / (1.f + expf(-z));
+                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
+                s1 += dxh;
+                s2 += dxh * xh;
+              }
+              s1 = block_sum(s1) / (float)n;
+              s2 = block_sum(s2) / (float)n;
+              for (long i = threadIdx.x; i < n; i += blockDim.x) {
+                long c = c0 + i / S;
+                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
+                float z = xh * wc + ld(b[c]);
+                float sg = 1.f / (1.f + expf(-z));
+                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
+                dx[base + i] = st(r * (dxh - s1 - xh * s2));
+              }
+            }
             """;
+
+    /** Every kernel the ops launch from {@link #source()} (a test checks the source defines each). */
+    static final List<String> KERNEL_NAMES = List.of("rms_fwd", "rms_bwd", "rms_fwd_v", "rms_bwd_v", "swiglu_fwd", "swiglu_bwd",
+            "swiglu_fwd_v", "swiglu_bwd_v", "geglu_fwd", "geglu_bwd", "rope", "rope_v", "gn_silu_fwd", "gn_silu_bwd");
 
     private static final int THREADS = 256;
     private static final Map<String, CudaKernel> KERNELS = new ConcurrentHashMap<>();

@@ -1,6 +1,7 @@
 package org.lorascripts.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -88,6 +89,16 @@ class FusedOpsTest {
             Tensor ref = FusedOps.gegluBackwardReference(dh, p.detach());
             assertTrue(maxDiff(ref, p.grad()) < 1e-9, "geglu dp " + maxDiff(ref, p.grad()));
         }
+    }
+
+    /** The CPU never compiles the kernels: at least their names must match what the ops launch. */
+    @Test
+    void theSourceDefinesEveryKernelTheOpsLaunchAndNoOther() {
+        String src = FusedOps.source();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("__global__ void (\\w+)\\(").matcher(src);
+        List<String> defined = new java.util.ArrayList<>();
+        while (m.find()) defined.add(m.group(1));
+        assertEquals(FusedOps.KERNEL_NAMES.stream().sorted().toList(), defined.stream().sorted().toList());
     }
 
     @Test

@@ -246,12 +246,18 @@ public final class CudaRtc {
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 
+    /** Per thread, the devices whose context was found current (a launch then needs no driver query). */
+    private static final ThreadLocal<java.util.BitSet> CONTEXT_READY = ThreadLocal.withInitial(java.util.BitSet::new);
+
     private static void ensureContext(Lib l, int device) {
+        java.util.BitSet ready = CONTEXT_READY.get();
+        if (ready.get(device)) return;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ctx = a.allocate(ADDR);
             int rc = (int) l.cuCtxGetCurrent().invokeExact(ctx);
             if (rc != 0 || ctx.get(ADDR, 0).address() == 0) CudaApi.initContext(device);
         } catch (Throwable t) { throw Calls.rethrow(t); }
+        ready.set(device);
     }
 
     private static void cuCheck(Lib l, int rc, String what) throws Throwable {

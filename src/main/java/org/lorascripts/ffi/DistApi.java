@@ -73,15 +73,9 @@ public final class DistApi {
         try { Status.check((int) h.invokeExact(group, list, tensors.length, root, bucketBytes)); } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 
-    public static void barrier(long group) {
-        MethodHandle h = need(BARRIER);
-        try { Status.check((int) h.invokeExact(group)); } catch (Throwable t) { throw Calls.rethrow(t); }
-    }
+    public static void barrier(long group) { run(BARRIER, group); }
 
-    public static void destroy(long group) {
-        MethodHandle h = need(DESTROY);
-        try { Status.check((int) h.invokeExact(group)); } catch (Throwable t) { throw Calls.rethrow(t); }
-    }
+    public static void destroy(long group) { run(DESTROY, group); }
 
     /** Whether this build of the shim can overlap the gradient sum with backward (gradient accumulator hooks). */
     public static boolean overlapAvailable() { return OVERLAP_ATTACH.isPresent(); }
@@ -94,8 +88,7 @@ public final class DistApi {
     public static long overlapAttach(long group, long[] params, long capBytes, long firstCapBytes, int[] nBuckets) {
         MethodHandle h = need(OVERLAP_ATTACH);
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment list = a.allocate(ValueLayout.JAVA_LONG, Math.max(1, params.length));
-            MemorySegment.copy(params, 0, list, ValueLayout.JAVA_LONG, 0, params.length);
+            MemorySegment list = handles(params);
             MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
             MemorySegment n = a.allocate(ValueLayout.JAVA_INT);
             Status.check((int) h.invokeExact(group, list, params.length, capBytes, firstCapBytes, out, n));
@@ -104,15 +97,9 @@ public final class DistApi {
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 
-    public static void overlapArm(long overlap) {
-        MethodHandle h = need(OVERLAP_ARM);
-        try { Status.check((int) h.invokeExact(overlap)); } catch (Throwable t) { throw Calls.rethrow(t); }
-    }
+    public static void overlapArm(long overlap) { run(OVERLAP_ARM, overlap); }
 
-    public static void overlapFlush(long overlap) {
-        MethodHandle h = need(OVERLAP_FLUSH);
-        try { Status.check((int) h.invokeExact(overlap)); } catch (Throwable t) { throw Calls.rethrow(t); }
-    }
+    public static void overlapFlush(long overlap) { run(OVERLAP_FLUSH, overlap); }
 
     /** Waits for the sums and writes them into the gradients of the parameters with {@code used[i] > 0}. */
     public static void overlapFinish(long overlap, double[] used, boolean discard) {
@@ -134,9 +121,12 @@ public final class DistApi {
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 
-    public static void overlapDestroy(long overlap) {
-        MethodHandle h = need(OVERLAP_DESTROY);
-        try { Status.check((int) h.invokeExact(overlap)); } catch (Throwable t) { throw Calls.rethrow(t); }
+    public static void overlapDestroy(long overlap) { run(OVERLAP_DESTROY, overlap); }
+
+    /** Calls an export that takes one handle and returns only its status. */
+    private static void run(Optional<MethodHandle> fn, long handle) {
+        MethodHandle h = need(fn);
+        try { Status.check((int) h.invokeExact(handle)); } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 
     private static MemorySegment handles(long[] tensors) {

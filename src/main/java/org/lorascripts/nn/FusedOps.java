@@ -306,6 +306,13 @@ public final class FusedOps {
             }
             // dx of the above for frozen w, b: dz = dy * silu'(z), dxh = dz * w,
             // dx = r * (dxh - mean(dxh) - xh * mean(dxh * xh)) over the group.
+            // Element i of a group (channel c): its normalised value xh, returning dxh.
+            __device__ __forceinline__ float gn_dxh(float dy, float x, float m, float r, float wc, float bc, int act, float& xh) {
+              xh = (x - m) * r;
+              float z = xh * wc + bc;
+              float sg = 1.f / (1.f + expf(-z));
+              return dy * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
+            }
             extern "C" __global__ void gn_silu_bwd(const TO* dy, const T* x, const TW* w, const TW* b, const float* mean,
                                                    const float* rstd, T* dx, long C, long S, int G, int act) {
               long bg = blockIdx.x;
@@ -316,10 +323,7 @@ public final class FusedOps {
               float s1 = 0.f, s2 = 0.f;
               for (long i = threadIdx.x; i < n; i += blockDim.x) {
                 long c = c0 + i / S;
-                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
-                float z = xh * wc + ld(b[c]);
-                float sg = 1.f / (1.f + expf(-z));
-                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
+                float xh, dxh = gn_dxh(ld(dy[base + i]), ld(x[base + i]), m, r, ld(w[c]), ld(b[c]), act, xh);
                 s1 += dxh;
                 s2 += dxh * xh;
               }
@@ -327,10 +331,7 @@ public final class FusedOps {
               s2 = block_sum(s2) / (float)n;
               for (long i = threadIdx.x; i < n; i += blockDim.x) {
                 long c = c0 + i / S;
-                float xh = (ld(x[base + i]) - m) * r, wc = ld(w[c]);
-                float z = xh * wc + ld(b[c]);
-                float sg = 1.f / (1.f + expf(-z));
-                float dxh = ld(dy[base + i]) * (act ? sg * (1.f + z * (1.f - sg)) : 1.f) * wc;
+                float xh, dxh = gn_dxh(ld(dy[base + i]), ld(x[base + i]), m, r, ld(w[c]), ld(b[c]), act, xh);
                 dx[base + i] = st(r * (dxh - s1 - xh * s2));
               }
             }
@@ -364,6 +365,22 @@ public final class FusedOps {
         return k != null && k.usable(t.device()) ? k : null;
     }
 
+    /** A forward kernel and its backward, and whether they are the 16-byte vector forms. */
+    private record Pair(CudaKernel fwd, CudaKernel bwd, boolean vector) {}
+
+    /**
+     * The kernels {@code fwd} and {@code bwd} for tensors like {@code t}: their vector forms ({@code _v}) when
+     * {@code vector} allows and they run here, else the scalar ones; null when neither pair runs.
+     */
+    private static Pair pair(String fwd, String bwd, boolean vector, Tensor t) {
+        if (vector) {
+            CudaKernel f = usable(fwd + "_v", t), b = f == null ? null : usable(bwd + "_v", t);
+            if (b != null) return new Pair(f, b, true);
+        }
+        CudaKernel f = usable(fwd, t), b = f == null ? null : usable(bwd, t);
+        return b == null ? null : new Pair(f, b, false);
+    }
+
     /** Whether the fused kernel {@code name} runs for tensors like {@code t} here (compiling it if needed). */
     static boolean usableFor(String name, Tensor t) { return usable(name, t) != null; }
 
@@ -374,20 +391,12 @@ public final class FusedOps {
      * Fused when x is a CUDA tensor of bf16/fp16/fp32 with w of the same dtype (or null) and w needs no gradient.
      */
     public static Tensor rmsNorm(Tensor x, Tensor w, double eps) {
-        CudaKernel fwd = usable("rms_fwd", x);
-        if (fwd == null || (w != null && (w.dtype() != x.dtype() || w.requiresGrad() || !w.isContiguous()))) {
-            return Functional.rmsNorm(x, w, eps);
-        }
+        if (w != null && (w.dtype() != x.dtype() || w.requiresGrad() || !w.isContiguous())) return Functional.rmsNorm(x, w, eps);
         int c = (int) x.size(-1);
-        boolean vector = w != null && c % (16 / x.dtype().byteSize) == 0;
-        if (vector) {
-            CudaKernel fv = usable("rms_fwd_v", x);
-            if (fv != null) fwd = fv;
-            else vector = false;
-        }
-        CudaKernel bwd = usable(vector ? "rms_bwd_v" : "rms_bwd", x);
-        if (bwd == null) return Functional.rmsNorm(x, w, eps);
-        Tensor xc = x.isContiguous() ? x : x.contiguous();
+        Pair k = pair("rms_fwd", "rms_bwd", w != null && c % (16 / x.dtype().byteSize) == 0, x);
+        if (k == null) return Functional.rmsNorm(x, w, eps);
+        CudaKernel fwd = k.fwd(), bwd = k.bwd();
+        Tensor xc = x.contiguous();
         long rows = x.numel() / c;
         Tensor y, rstd;
         try (var ng = Autograd.noGrad()) {
@@ -398,7 +407,7 @@ public final class FusedOps {
         }
         Tensor wk = w;
         return CustomFunction.apply((grads, saved) -> {
-            Tensor g = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor g = grads.get(0).contiguous();
             Tensor xs = saved.get(0), r = saved.get(1);
             Tensor dx = Torch.empty(xs.shape(), xs.dtype(), xs.device());
             bwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
@@ -454,7 +463,7 @@ public final class FusedOps {
         }
         int act = silu ? 1 : 0;
         long bsz = x.size(0), c = x.size(1), sp = x.numel() / (bsz * c);
-        Tensor xs = x.detach(), wc = w.isContiguous() ? w : w.contiguous(), bc = b.isContiguous() ? b : b.contiguous();
+        Tensor xs = x.detach(), wc = w.contiguous(), bc = b.contiguous();
         Tensor y, mean, rstd;
         int threads = c / groups * sp >= 8192 ? 1024 : 256;
         try (var ng = Autograd.noGrad()) {
@@ -465,7 +474,7 @@ public final class FusedOps {
         }
         CudaKernel back = bwd;
         return CustomFunction.apply((grads, saved) -> {
-            Tensor dy = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor dy = grads.get(0).contiguous();
             if (dy.dtype() != out) dy = dy.to(out);
             Tensor xv = saved.get(0);
             Tensor dx = Torch.empty(xv.shape(), xv.dtype(), xv.device());
@@ -513,29 +522,21 @@ public final class FusedOps {
 
     /** silu(g) * u (LLaMA's MLP gate). Fused for same-dtype CUDA tensors of the same shape. */
     public static Tensor swiglu(Tensor g, Tensor u) {
-        CudaKernel fwd = usable("swiglu_fwd", g);
-        if (fwd == null || u.dtype() != g.dtype() || !Arrays.equals(u.shape(), g.shape()) || !u.device().equals(g.device())) {
-            return g.silu().mul(u);
-        }
+        if (u.dtype() != g.dtype() || !Arrays.equals(u.shape(), g.shape()) || !u.device().equals(g.device())) return g.silu().mul(u);
         long n = g.numel();
         int vec = 16 / g.dtype().byteSize;
-        boolean vector = n % vec == 0;
-        if (vector) {
-            CudaKernel fv = usable("swiglu_fwd_v", g);
-            if (fv != null) fwd = fv;
-            else vector = false;
-        }
-        CudaKernel bwd = usable(vector ? "swiglu_bwd_v" : "swiglu_bwd", g);
-        if (bwd == null) return g.silu().mul(u);
-        Tensor gc = (g.isContiguous() ? g : g.contiguous()).detach(), uc = (u.isContiguous() ? u : u.contiguous()).detach();
-        long items = vector ? n / vec : n;
+        Pair k = pair("swiglu_fwd", "swiglu_bwd", n % vec == 0, g);
+        if (k == null) return g.silu().mul(u);
+        CudaKernel fwd = k.fwd(), bwd = k.bwd();
+        Tensor gc = g.contiguous().detach(), uc = u.contiguous().detach();
+        long items = k.vector() ? n / vec : n;
         Tensor h;
         try (var ng = Autograd.noGrad()) {
             h = Torch.empty(g.shape(), g.dtype(), g.device());
             fwd.launch(g.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gc, uc, h, items);
         }
         return CustomFunction.apply((grads, saved) -> {
-            Tensor dh = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor dh = grads.get(0).contiguous();
             Tensor gs = saved.get(0), us = saved.get(1);
             Tensor dg = Torch.empty(gs.shape(), gs.dtype(), gs.device()), du = Torch.empty(us.shape(), us.dtype(), us.device());
             bwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, gs, us, dg, du, items);
@@ -562,26 +563,25 @@ public final class FusedOps {
      * p's gradient in one tensor.
      */
     public static Tensor geglu(Tensor p) {
-        CudaKernel fwd = usable("geglu_fwd", p);
-        CudaKernel bwd = fwd == null ? null : usable("geglu_bwd", p);
-        if (bwd == null || p.size(-1) % 2 != 0) {
+        Pair k = pair("geglu_fwd", "geglu_bwd", false, p);
+        if (k == null || p.size(-1) % 2 != 0) {
             List<Tensor> vg = p.chunk(2, -1);
             return vg.get(0).mul(vg.get(1).gelu());
         }
-        Tensor pc = (p.isContiguous() ? p : p.contiguous()).detach();
+        Tensor pc = p.contiguous().detach();
         long f = p.size(-1) / 2, rows = p.numel() / (2 * f);
         long[] shape = p.shape();
         shape[shape.length - 1] = f;
         Tensor h;
         try (var ng = Autograd.noGrad()) {
             h = Torch.empty(shape, p.dtype(), p.device());
-            fwd.launch(p.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, pc, h, rows, f);
+            k.fwd().launch(p.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, pc, h, rows, f);
         }
         return CustomFunction.apply((grads, saved) -> {
-            Tensor dh = grads.get(0).isContiguous() ? grads.get(0) : grads.get(0).contiguous();
+            Tensor dh = grads.get(0).contiguous();
             Tensor ps = saved.get(0);
             Tensor dp = Torch.empty(ps.shape(), ps.dtype(), ps.device());
-            bwd.launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, ps, dp, rows, f);
+            k.bwd().launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, ps, dp, rows, f);
             return Arrays.asList(dp);
         }, List.of(p), List.of(h), List.of(pc)).get(0);
     }
@@ -629,16 +629,13 @@ public final class FusedOps {
         int vec = 16 / x.dtype().byteSize;
         boolean vector = half % vec == 0 && xs[0] % vec == 0 && xs[1] % vec == 0 && xs[2] % vec == 0 && cst[1] % vec == 0
                 && sst[1] % vec == 0 && (cos.size(0) == 1 || cst[0] % vec == 0) && (sin.size(0) == 1 || sst[0] % vec == 0)
-                && ROPE_V.containsKey(x.dtype()) && ROPE_V.get(x.dtype()).usable(x.device());
-        if (vector) k = ROPE_V.get(x.dtype());
+                && usable("rope_v", x) != null;
+        if (vector) k = usable("rope_v", x);
         long total = b * h * t * (vector ? half / vec : half);
         k.launch(x.device(), new long[] {CudaKernel.blocks(total, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0,
                 g, y, cos, sin, b, h, t, half, xs[0], xs[1], xs[2], ys[0], ys[1], ys[2], cb, cst[1], sb, sst[1], dir);
         return y;
     }
-
-    private static final Map<DType, CudaKernel> ROPE_V = Map.of(DType.BF16, kernel(SOURCE, "rope_v", DType.BF16),
-            DType.F16, kernel(SOURCE, "rope_v", DType.F16), DType.F32, kernel(SOURCE, "rope_v", DType.F32));
 
     /** The plain composition (transformers' apply_rotary_pos_emb). */
     public static Tensor plainRope(Tensor x, Tensor cos, Tensor sin) {

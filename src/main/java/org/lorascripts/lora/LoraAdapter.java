@@ -141,6 +141,31 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     }
 
     /**
+     * y + {@link #apply}(x) without full-size temporaries beyond the result: for a linear host the up projection
+     * accumulates into a copy of y in one GEMM (addmm, the scale as its alpha); for a convolution the scale rides on
+     * the addition. The plain composition kept three host-output-sized tensors alive at once (up's output, its
+     * scaled copy and the sum), the largest transient of a checkpointed block's recomputation.
+     */
+    private Tensor addLowRank(Tensor y, Tensor x) {
+        Tensor in = training && dropout > 0 ? Functional.dropout(x, dropout, true) : x;
+        DType dt = x.dtype();
+        Tensor d = down.dtype() == dt ? down : down.to(dt);
+        Tensor u = up.dtype() == dt ? up : up.to(dt);
+        double s = scale * multiplier;
+        if (kind == LoraHost.Kind.LINEAR) {
+            Tensor h = Functional.linear(in, d, null);                             // (..., r)
+            long out = u.size(0);
+            if (y.dtype() == h.dtype() && y.dim() >= 1 && y.size(-1) == out) {
+                Tensor sum = Functional.addmm(y.reshape(-1, out), h.reshape(-1, h.size(-1)), u.transpose(0, 1), 1.0, s);
+                return sum.view(y.shape());
+            }
+            return y.add(Functional.linear(h, u, null), s);
+        }
+        Tensor h = Functional.conv2d(in, d, null, stride, padding, 1);
+        return y.add(Functional.conv2d(h, u, null, 1, 0, 1), s);
+    }
+
+    /**
      * The host's output with the adapter. A plain LoRA adds {@link #apply}. A DoRA adds
      * k·(x·W'ᵀ − x·Wᵀ) without forming W':
      * <ul>
@@ -152,7 +177,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      * </ul>
      */
     @Override public Tensor addTo(Tensor y, Tensor x, LoraHost host) {
-        if (decomposition == Decomposition.NONE) return y.add(apply(x));
+        if (decomposition == Decomposition.NONE) return addLowRank(y, x);
         DType dt = x.dtype();
         Tensor norm;
         if (decomposition == Decomposition.OUTPUT) {

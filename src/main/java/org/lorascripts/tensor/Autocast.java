@@ -25,7 +25,23 @@ public final class Autocast implements AutoCloseable {
         AutogradApi.autocastIncrementNesting();
     }
 
+    // a region with autocast off on that device type (torch.autocast(enabled=False))
+    private Autocast(Device.Type type) {
+        this.type = type;
+        int[] st = AutogradApi.autocastState(type.code);
+        prevEnabled = st[0] != 0;
+        prevDType = st[1];
+        AutogradApi.autocastSet(type.code, false, st[1]);
+        AutogradApi.autocastIncrementNesting();
+    }
+
     public static Autocast enable(Device.Type type, DType dt) { return new Autocast(type, dt); }
+
+    /**
+     * A region where autocast is off on that device type, restored on close: for an op autocast would run in
+     * float32 where the input's own dtype is exact (nearest-neighbour upsampling only copies values).
+     */
+    public static Autocast suspend(Device.Type type) { return new Autocast(type); }
 
     public static boolean isEnabled(Device.Type type) { return AutogradApi.autocastState(type.code)[0] != 0; }
 

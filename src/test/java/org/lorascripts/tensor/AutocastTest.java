@@ -38,6 +38,26 @@ class AutocastTest {
     }
 
     @Test
+    void suspendTurnsAutocastOffAndRestoresIt() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Torch.randn(4, 8), w = Torch.randn(3, 8);
+            try (Autocast ac = Autocast.enable(Device.Type.CPU, DType.BF16)) {
+                try (Autocast off = Autocast.suspend(Device.Type.CPU)) {
+                    assertFalse(Autocast.isEnabled(Device.Type.CPU));
+                    assertEquals(DType.F32, Functional.linear(x, w, null).dtype(), "no cast inside the suspended region");
+                }
+                assertTrue(Autocast.isEnabled(Device.Type.CPU), "restored on close");
+                assertEquals(DType.BF16, Autocast.dtype(Device.Type.CPU));
+                assertEquals(DType.BF16, Functional.linear(x, w, null).dtype());
+            }
+            try (Autocast off = Autocast.suspend(Device.Type.CPU)) {
+                assertFalse(Autocast.isEnabled(Device.Type.CPU), "suspending where it is off keeps it off");
+            }
+            assertFalse(Autocast.isEnabled(Device.Type.CPU));
+        }
+    }
+
+    @Test
     void fp16AutocastOnCpuIsRefusedClearly() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Autocast.enable(Device.Type.CPU, DType.F16));
         assertTrue(e.getMessage().contains("bf16"), e.getMessage());

@@ -11,6 +11,7 @@ import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 import org.lorascripts.models.sd.unet.UNetConfig;
 import org.lorascripts.nn.RandomWeights;
 import org.lorascripts.tensor.Autocast;
+import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
@@ -21,6 +22,7 @@ import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 import org.lorascripts.train.optim.AdamW;
+import org.lorascripts.train.optim.GradScaler;
 
 /**
  * Peak live memory of one SD UNet LoRA training step on the CPU, from libtorch's profiler with memory
@@ -33,7 +35,11 @@ import org.lorascripts.train.optim.AdamW;
  * <pre>
  * SdMemoryProfile run [latent=32] [batch=2] [ckpt=false] [table.tsv]   profile our step (and save its table)
  * SdMemoryProfile analyze table.tsv [title]                             analyse a saved table (ours or the reference's)
+ * SdMemoryProfile cuda [fp16|bf16] [batch=4] [ckpt=false] [table.tsv]    the full-size SD1.5 UNet step of SdTrainBenchmark
+ *                                                                       (512², autocast, loss scaling in fp16) on CUDA
  * </pre>
+ * The CUDA mode reports the allocator's peak too, and the live set at the peak twice: by operator, and by
+ * operator and block size (which tells the saved tensors of one layer from another's).
  */
 public final class SdMemoryProfile {
     private SdMemoryProfile() {}
@@ -52,6 +58,10 @@ public final class SdMemoryProfile {
             System.out.print(MemoryPeak.of(ev, 0, MemoryPeak.OUTER_OP).report(args.length > 2 ? args[2] : args[1], 25));
             return;
         }
+        if (args.length >= 1 && args[0].equals("cuda")) {
+            cuda(args);
+            return;
+        }
         if (args.length == 0 || !args[0].equals("run")) {
             System.err.println("usage: SdMemoryProfile run [latent=32] [batch=2] [ckpt=false] [table.tsv] | analyze table.tsv [title]");
             System.exit(2);
@@ -61,16 +71,63 @@ public final class SdMemoryProfile {
         boolean ckpt = args.length > 3 && Boolean.parseBoolean(args[3]);
         Path table = args.length > 4 ? Path.of(args[4]) : null;
         List<MemoryEvent> ev = profileStep(latent, batch, ckpt);
-        if (table != null) {
-            List<String> lines = new ArrayList<>();
-            for (MemoryEvent e : ev) {
-                lines.add(e.timeNs() + "\t" + Long.toUnsignedString(e.address()) + "\t" + e.bytes() + "\t" + e.device() + "\t"
-                        + (e.ops().isEmpty() ? "-" : String.join(" > ", e.ops())));
-            }
-            Files.write(table, lines);
-        }
+        if (table != null) save(ev, table);
         System.out.print(MemoryPeak.of(ev, 0, MemoryPeak.OUTER_OP).report(
                 "ours latent=" + latent + " batch=" + batch + " ckpt=" + ckpt, 25));
+    }
+
+    private static void cuda(String[] args) throws IOException {
+        DType dt = args.length > 1 && args[1].equals("bf16") ? DType.BF16 : DType.F16;
+        int batch = args.length > 2 ? Integer.parseInt(args[2]) : 4;
+        boolean ckpt = args.length > 3 && Boolean.parseBoolean(args[3]);
+        Path table = args.length > 4 ? Path.of(args[4]) : null;
+        Device dev = Device.cuda(0);
+        Cuda.setTf32(true);
+        Cuda.emptyCache();
+        Cuda.resetPeakMemory(dev.index());
+        Rng.manualSeed(0);
+        UNetConfig config = UNetConfig.sd15();
+        String title = String.format(java.util.Locale.ROOT, "ours sd15 %s bs=%d ckpt=%s", dt == DType.F16 ? "fp16" : "bf16", batch, ckpt);
+        try (UNet2DConditionModel unet = UNet2DConditionModel.load(config, new RandomWeights(0).onDevice(), dev, dt);
+             LoraNetwork lora = LoraNetwork.inject(unet.loraHosts(), n -> n.contains("attentions."), LoraSpec.of(8, 8), dev);
+             AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01);
+             GradScaler scaler = dt == DType.F16 ? GradScaler.enabled(dev) : GradScaler.disabled()) {
+            for (var a : lora.adapters().values()) a.up().detach().normal_(0, 0.01);
+            unet.setGradientCheckpointing(ckpt);
+            lora.setTraining(true);
+            long weights = Cuda.memory(dev.index()).map(m -> m.allocated()).orElse(0L);
+            Tensor lat = Torch.randn(new long[] {batch, 4, 64, 64}, DType.F32, dev).keep();
+            Tensor emb = Torch.randn(new long[] {batch, 77, config.crossAttentionDim()}, dt, dev).keep();
+            for (int i = 0; i < 3; i++) SdTrainBenchmark.step(unet, opt, scaler, lat, emb, null, dt, dev);
+            Cuda.synchronize(dev.index());
+            long before = Cuda.memory(dev.index()).map(m -> m.allocated()).orElse(0L);
+            Cuda.resetPeakMemory(dev.index());
+            List<MemoryEvent> ev;
+            try (Profiler p = Profiler.startWithMemory(true)) {
+                SdTrainBenchmark.step(unet, opt, scaler, lat, emb, null, dt, dev);
+                Cuda.synchronize(dev.index());
+                p.stop(null);
+                ev = p.memoryEvents();
+            }
+            long peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated()).orElse(0L);
+            System.out.printf(java.util.Locale.ROOT, "%s: weights %.1f MiB, resident between steps %.1f MiB, allocator peak %.1f MiB (%.3f GiB)%n",
+                    title, MemoryPeak.mib(weights), MemoryPeak.mib(before), MemoryPeak.mib(peak), peak / (double) (1L << 30));
+            if (table != null) save(ev, table);
+            System.out.print(MemoryPeak.of(ev, 1, MemoryPeak.OUTER_OP).report(title + " by operator", 30));
+            System.out.print(MemoryPeak.of(ev, 1, e -> String.format(java.util.Locale.ROOT, "%s [%.2f MiB]", e.outerOp(), MemoryPeak.mib(e.bytes())))
+                    .report(title + " by operator and size", 40));
+            lat.close();
+            emb.close();
+        }
+    }
+
+    private static void save(List<MemoryEvent> ev, Path table) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (MemoryEvent e : ev) {
+            lines.add(e.timeNs() + "\t" + Long.toUnsignedString(e.address()) + "\t" + e.bytes() + "\t" + e.device() + "\t"
+                    + (e.ops().isEmpty() ? "-" : String.join(" > ", e.ops())));
+        }
+        Files.write(table, lines);
     }
 
     /** The memory events of one training step after a warm-up step. */

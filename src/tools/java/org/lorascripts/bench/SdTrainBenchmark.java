@@ -117,7 +117,7 @@ public final class SdTrainBenchmark {
         return Functional.mseLoss(pred.to(DType.F32), noise, Functional.Reduction.MEAN);
     }
 
-    private static double step(UNet2DConditionModel unet, AdamW opt, GradScaler scaler, Tensor lat, Tensor emb, AddedConditions cond,
+    static double step(UNet2DConditionModel unet, AdamW opt, GradScaler scaler, Tensor lat, Tensor emb, AddedConditions cond,
                                DType dt, Device dev) {
         try (Scope s = Scope.open()) {
             Tensor noise = Torch.randn(lat.shape(), DType.F32, dev);

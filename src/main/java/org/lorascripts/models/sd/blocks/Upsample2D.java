@@ -2,7 +2,9 @@ package org.lorascripts.models.sd.blocks;
 
 import org.lorascripts.nn.Conv2d;
 import org.lorascripts.nn.Weights;
+import org.lorascripts.tensor.Autocast;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /**
@@ -20,9 +22,16 @@ public final class Upsample2D {
 
     /** (B, C, H, W) → (B, C, 2H, 2W), or (B, C, size[0], size[1]) when size is not null. */
     public Tensor forward(Tensor x, long[] size) {
-        Tensor up = size == null
-                ? Functional.interpolate(x, 2.0, 2.0, Functional.Interpolation.NEAREST)
-                : Functional.interpolate(x, size[0], size[1], Functional.Interpolation.NEAREST, false, false);
-        return conv.forward(up);
+        return Scope.scoped(() -> {
+            Tensor up;
+            // in x's dtype: autocast runs upsampling in float32 and the conv casts it back, which for nearest (a copy
+            // of values) changes nothing but keeps a float32 copy and a cast alive; the conv saves up itself
+            try (Autocast off = Autocast.suspend(x.device().type())) {
+                up = size == null
+                        ? Functional.interpolate(x, 2.0, 2.0, Functional.Interpolation.NEAREST)
+                        : Functional.interpolate(x, size[0], size[1], Functional.Interpolation.NEAREST, false, false);
+            }
+            return conv.forward(up);
+        });
     }
 }

@@ -2,6 +2,7 @@ package org.lorascripts.models.sd.unet;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.lorascripts.models.sd.blocks.BlockCheckpoint;
 import org.lorascripts.nn.Conv2d;
 import org.lorascripts.nn.GroupNorm;
 import org.lorascripts.nn.Linear;
@@ -23,6 +24,7 @@ final class Transformer2DModel {
     private final Linear projInLinear, projOutLinear;
     private final List<BasicTransformerBlock> blocks = new ArrayList<>();
     private final long channels;
+    private final BlockCheckpoint checkpoint;
 
     Transformer2DModel(Weights w, long channels, int heads, int layers, long contextDim, boolean linearProjection, int groups, boolean upcast) {
         this.channels = channels;
@@ -45,11 +47,20 @@ final class Transformer2DModel {
             projOutConv = new Conv2d(w.pp("proj_out"), channels, channels, 1, 1, 0, true);
             projOutLinear = null;
         }
+        checkpoint = new BlockCheckpoint(w.loraHosts(), w.prefix());   // after the modules: it collects their LoRA hosts
     }
 
-    /** x (B, C, H, W), context (B, M, D) → (B, C, H, W). */
-    /** Runs in a scope of its own: the layout copies and norm temporaries die with it (see Scope.scoped). */
+    /**
+     * x (B, C, H, W), context (B, M, D) → (B, C, H, W). Runs in a scope of its own: the layout copies and norm
+     * temporaries die with it (see Scope.scoped). With gradient checkpointing, a model of one transformer block
+     * (SD 1.x/2.x) is recomputed whole in backward, norm and projections included, so only its input is kept
+     * (diffusers checkpoints the block alone, keeping the norm's input and output and proj_out's input as well);
+     * with several blocks (SDXL) each block is checkpointed, so a recomputation holds one block's activations.
+     */
     Tensor forward(Tensor x, Tensor context, boolean gradientCheckpointing) {
+        if (gradientCheckpointing && blocks.size() == 1) {
+            return checkpoint.run(true, in -> forwardInScope(in.get(0), in.get(1), false), x, context);
+        }
         return Scope.scoped(() -> forwardInScope(x, context, gradientCheckpointing));
     }
 
@@ -69,8 +80,10 @@ final class Transformer2DModel {
         return h.add(x);
     }
 
+    // contiguous: reshape alone would give a transposed view of an NCHW tensor, which the fused layer norm does not
+    // take, and the plain one under autocast copies in float32 (saving two float32 copies per norm for backward)
     private Tensor toSequence(Tensor t, long b, long h, long w) {
-        return t.permute(0, 2, 3, 1).reshape(b, h * w, channels);
+        return t.permute(0, 2, 3, 1).reshape(b, h * w, channels).contiguous();
     }
 
     private Tensor toImage(Tensor t, long b, long h, long w) {

@@ -32,7 +32,8 @@ profile_reference() {
 }
 if [ "$what" = sd ] || [ "$what" = all ]; then
   mkdir -p /tmp/dfs && tar xzf .device/diffusers.tgz -C /tmp/dfs
-  echo "== sd: ours $(el)"; $J org.lorascripts.bench.SdTrainBenchmark 2>&1 | grep -v WARNING | tee "$out/sd-java.jsonl"
+  # each configuration in a process of its own: in one process a configuration's leftovers counted in the next one's peak
+  echo "== sd: ours $(el)"; for i in 0 1 2 3 4; do $J org.lorascripts.bench.SdTrainBenchmark 20 5 $i 2>&1 | grep -v WARNING | tee -a "$out/sd-java.jsonl"; done
   echo "== sd: diffusers+peft $(el)"; python3 "$ref/bench_sd_peft.py" /tmp/dfs/src 2>&1 | grep '^{' | tee "$out/sd-torch.jsonl"
   profile_reference sd 20 "$ref/bench_sd_peft.py" /tmp/dfs/src
 fi

@@ -7,7 +7,8 @@
 #          quickstart on CUDA.
 #   bench: the reference (shared/bench/bench_sdxl_peft.py, carried as .device/bench_sdxl_peft.py) and our
 #          SdxlTrainBenchmark on the same configurations, in this one call.
-# Needs .device/app (bench/make-device-app.sh) and .device/diffusers.txz (a diffusers source tree: src/diffusers).
+# Needs .device/app (bench/make-device-app.sh) and .device/diffusers.txz or the slim .device/diffusers.tgz of
+# bench/make-device-kit.sh (a diffusers source tree: src/diffusers).
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
@@ -15,7 +16,8 @@ cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."
 J="java --enable-native-access=ALL-UNNAMED -Xss8m -cp $cp_"
 what=${1:-all}
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
-mkdir -p /tmp/dfs && tar xJf .device/diffusers.txz -C /tmp/dfs
+mkdir -p /tmp/dfs
+if [ -f .device/diffusers.txz ]; then tar xJf .device/diffusers.txz -C /tmp/dfs; else tar xzf .device/diffusers.tgz -C /tmp/dfs; fi
 if [ "$what" = check ] || [ "$what" = all ]; then
   echo "== doctor $(el)"; $J org.lorascripts.cli.Main doctor 2>&1 | tail -3
   echo "== sdxl parity on cuda $(el)"
@@ -72,7 +74,8 @@ PY
 fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
   echo "== ours: SdxlTrainBenchmark $(el)"
-  $J org.lorascripts.bench.SdxlTrainBenchmark 10 3 2>&1 | grep '^{' | tee "$out/sdxl-ours.jsonl"
+  # each configuration in a process of its own: in one process a configuration's leftovers counted in the next one's peak
+  for i in 0 1 2 3 4 5; do $J org.lorascripts.bench.SdxlTrainBenchmark 10 3 $i 2>&1 | grep '^{' | tee -a "$out/sdxl-ours.jsonl"; done
   echo "== reference: diffusers + peft $(el)"
   timeout "${REF_TIMEOUT:-420}" python3 .device/bench_sdxl_peft.py /tmp/dfs/src 2>&1 | grep '^{' | tee "$out/sdxl-reference.jsonl"
 fi

@@ -57,7 +57,9 @@ public final class LlmTrainBenchmark {
         Rng.manualSeed(0);
         LlmConfig cfg = shape(name);
         int seq = 2048;
-        try (LlamaForCausalLM model = new LlamaForCausalLM(cfg, new RandomWeights(0).onDevice(), dev, DType.BF16);
+        // a scope of its own: what the configuration made outside the steps' scopes is freed before the next one
+        try (Scope cfgScope = Scope.open();
+             LlamaForCausalLM model = new LlamaForCausalLM(cfg, new RandomWeights(0).onDevice(), dev, DType.BF16);
              LoraNetwork lora = LoraNetwork.inject(model.loraHosts(), n -> targets.contains(n.substring(n.lastIndexOf('.') + 1)),
                      LoraSpec.of(16, 32), dev);
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01)) {

@@ -1,5 +1,8 @@
 package org.lorascripts.bench;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.lorascripts.models.sd.unet.UNetConfig;
 import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
@@ -12,7 +15,7 @@ import org.lorascripts.tensor.Device;
  * (all random), fused AdamW, bf16 or fp16 with loss scaling, with and without gradient checkpointing.
  * The reference's configurations at 1024x1024, then fp16 + checkpointing at 512x512 batch 2 (the
  * 24 GB card setting). One JSON line per configuration in the reference's format.
- * Usage: SdxlTrainBenchmark [steps=10] [warmup=3]
+ * Usage: SdxlTrainBenchmark [steps=10] [warmup=3] [configuration index, 0-5: that one only]
  */
 public final class SdxlTrainBenchmark {
     private SdxlTrainBenchmark() {}
@@ -20,13 +23,16 @@ public final class SdxlTrainBenchmark {
     public static void main(String[] args) {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int warm = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        int only = args.length > 2 ? Integer.parseInt(args[2]) : -1;
         Device dev = Device.cuda(0);
         Cuda.setTf32(true);
+        List<Runnable> configs = new ArrayList<>();
         for (DType dt : new DType[] {DType.BF16, DType.F16}) {
-            for (boolean ckpt : new boolean[] {false, true}) run(dev, dt, ckpt, 1, 1024, steps, warm);
+            for (boolean ckpt : new boolean[] {false, true}) configs.add(() -> run(dev, dt, ckpt, 1, 1024, steps, warm));
         }
-        run(dev, DType.BF16, true, 4, 1024, steps, warm);
-        run(dev, DType.F16, true, 2, 512, steps, warm);
+        configs.add(() -> run(dev, DType.BF16, true, 4, 1024, steps, warm));
+        configs.add(() -> run(dev, DType.F16, true, 2, 512, steps, warm));
+        SdTrainBenchmark.runSelected(configs, only);
     }
 
     private static void run(Device dev, DType dt, boolean ckpt, int bs, int reso, int steps, int warm) {

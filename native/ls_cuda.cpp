@@ -64,7 +64,9 @@ LS_EXPORT int ls_cuda_init_context(int device) {
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <map>
 #include <memory>
+#include <mutex>
 
 typedef int (*LsGraphBodyFn)(int64_t id);
 
@@ -77,13 +79,25 @@ LS_EXPORT int ls_cuda_graph_pool(uint64_t* first, uint64_t* second) {
   *second = (uint64_t)id.second;
   LS_CATCH
 }
+// The side stream every capture of a device runs on, created once (as torch.cuda.graph's default capture stream):
+// libtorch keeps a cuBLAS/cuBLASLt workspace and cached blocks per stream it has seen, so a fresh pool stream per
+// capture (one per bucket shape) left about 64 MiB of workspace allocated for each.
+static c10::cuda::CUDAStream ls_capture_stream(c10::DeviceIndex device) {
+  static std::mutex mu;
+  static std::map<int, c10::cuda::CUDAStream> streams;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = streams.find((int)device);
+  if (it == streams.end()) it = streams.emplace((int)device, c10::cuda::getStreamFromPool(false, device)).first;
+  return it->second;
+}
+
 // poolFirst == poolSecond == 0: a pool of the graph's own.
 LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, int warmup, uint64_t poolFirst,
                                     uint64_t poolSecond, void** out) {
   LS_TRY
   c10::cuda::CUDAGuard deviceGuard((c10::DeviceIndex)device);
   auto graph = std::make_unique<at::cuda::CUDAGraph>();
-  auto side = c10::cuda::getStreamFromPool(false, (c10::DeviceIndex)device);
+  auto side = ls_capture_stream((c10::DeviceIndex)device);
   c10::cuda::device_synchronize();
   {
     c10::cuda::CUDAStreamGuard streamGuard(side);

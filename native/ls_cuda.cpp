@@ -79,9 +79,9 @@ LS_EXPORT int ls_cuda_graph_pool(uint64_t* first, uint64_t* second) {
   *second = (uint64_t)id.second;
   LS_CATCH
 }
-// The side stream every capture of a device runs on, created once (as torch.cuda.graph's default capture stream):
-// libtorch keeps a cuBLAS/cuBLASLt workspace and cached blocks per stream it has seen, so a fresh pool stream per
-// capture (one per bucket shape) left about 64 MiB of workspace allocated for each.
+// The side stream every capture of a device runs on, created once, as torch.cuda.graph's default capture stream:
+// libtorch keeps cuBLAS workspaces and cached blocks per stream it has seen, and a fresh pool stream per capture
+// (one per bucket shape) spread them over up to 32 streams.
 static c10::cuda::CUDAStream ls_capture_stream(c10::DeviceIndex device) {
   static std::mutex mu;
   static std::map<int, c10::cuda::CUDAStream> streams;

@@ -47,8 +47,9 @@ public final class SdTrainBenchmark {
 
     /**
      * All configurations, or the one at {@code only} (0-based). The device scripts run each in a process of its own:
-     * in one process, 0.06-0.13 GiB of each configuration stayed allocated after it closed (not yet traced) and
-     * counted in the next configuration's peak, where the reference's next configuration starts from a freed device.
+     * in one process, 0.06-0.13 GiB of each configuration stayed allocated after it closed (32 MiB of it per CUDA-graph
+     * capture, measured on an H200; the rest not traced) and counted in the next configuration's peak, where the
+     * reference's next configuration starts from a freed device.
      */
     static void runSelected(List<Runnable> configs, int only) {
         if (only >= configs.size()) throw new IllegalArgumentException("configuration " + only + " of " + configs.size());

@@ -458,7 +458,7 @@ public final class FusedOps {
             if (fwd != null && !(fwd.usable(x.device()) && bwd.usable(x.device()))) fwd = null;
         }
         if (fwd == null) {
-            Tensor y = Functional.groupNorm(x, groups, w, b, eps);
+            Tensor y = plainNorm(x, w, b, xs -> Functional.groupNorm(xs.get(0), groups, xs.get(1), xs.get(2), eps));
             return silu ? y.silu() : y;
         }
         int act = silu ? 1 : 0;
@@ -493,10 +493,21 @@ public final class FusedOps {
         long c = x.size(-1);
         if (x.device().type() != Device.Type.CUDA || w == null || b == null || !x.isContiguous() || w.requiresGrad() || b.requiresGrad()
                 || CudaKernel.unavailableReason().isPresent()) {
-            return Functional.layerNorm(x, new long[] {c}, w, b, eps);
+            return plainNorm(x, w, b, xs -> Functional.layerNorm(xs.get(0), new long[] {c}, xs.get(1), xs.get(2), eps));
         }
         long[] shape = x.shape();
         return groupNorm(x.view(x.numel() / c, c, 1), 1, w, b, eps, false).view(shape);
+    }
+
+    /**
+     * The plain norm {@code f(x, w, b)}; where x's dtype differs from the weights' (16-bit activations of CPU autocast
+     * beside float32 weights, which libtorch 1.13's CPU autocast leaves to the kernel, and it refuses the mix) all three
+     * in float32, as CUDA autocast runs norms.
+     */
+    private static Tensor plainNorm(Tensor x, Tensor w, Tensor b, java.util.function.Function<List<Tensor>, Tensor> f) {
+        boolean mixed = (w != null && w.dtype() != x.dtype()) || (b != null && b.dtype() != x.dtype());
+        if (!mixed) return f.apply(Arrays.asList(x, w, b));
+        return f.apply(Arrays.asList(x.to(DType.F32), w == null ? null : w.to(DType.F32), b == null ? null : b.to(DType.F32)));
     }
 
     /** dx of {@link #groupNormSilu} (frozen w, b) with tensor ops in float64, for tests. */

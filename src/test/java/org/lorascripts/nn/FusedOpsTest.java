@@ -20,6 +20,28 @@ import org.lorascripts.tensor.Torch;
 class FusedOpsTest {
     private static double maxDiff(Tensor a, Tensor b) { return a.to(DType.F64).sub(b.to(DType.F64)).abs().amax().item(); }
 
+    /**
+     * The plain path takes 16-bit activations beside float32 norm weights (CPU autocast in bf16 over a float32 model,
+     * which libtorch 1.13's CPU kernels refuse as a mix), computing in float32 as CUDA autocast runs norms.
+     */
+    @Test
+    void normsTakeBf16ActivationsBesideFloat32Weights() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(5);
+            Tensor x = Torch.randn(2, 8, 3, 3).to(DType.BF16);
+            Tensor w = Torch.randn(8), b = Torch.randn(8);
+            Tensor exact = Functional.groupNorm(x.to(DType.F32), 4, w, b, 1e-5).silu();
+            try (org.lorascripts.tensor.Autocast ac = org.lorascripts.tensor.Autocast.enable(org.lorascripts.tensor.Device.Type.CPU, DType.BF16)) {
+                Tensor y = FusedOps.groupNormSilu(x, 4, w, b, 1e-5);
+                assertTrue(y.to(DType.F32).sub(exact).abs().amax().item() < 0.05, "group norm + SiLU in float32");
+                Tensor seq = Torch.randn(2, 5, 8).to(DType.BF16);
+                Tensor ln = FusedOps.layerNorm(seq, w, b, 1e-5);
+                Tensor lnExact = Functional.layerNorm(seq.to(DType.F32), new long[] {8}, w, b, 1e-5);
+                assertTrue(ln.to(DType.F32).sub(lnExact).abs().amax().item() < 0.05, "layer norm in float32");
+            }
+        }
+    }
+
     @Test
     void rmsNormBackwardFormulaMatchesAutograd() {
         try (Scope s = Scope.open()) {

@@ -69,6 +69,23 @@ class SdLoraTrainingTest {
         }
     }
 
+    /** mixed_precision: bf16 on the CPU (CPU autocast over the float32 model) runs a step and trains every adapter. */
+    @Test void bf16AutocastOnTheCpuTakesAStep() throws Exception {
+        Map<String, Object> cfg = SdTrainingFixture.settings(SdTrainingFixture.images(dir.resolve("data"), 2), dir.resolve("out"));
+        cfg.put("mixed_precision", "bf16");
+        try (SdLoraTask task = SdTrainingFixture.task(cfg); Scope sc = Scope.open()) {
+            org.lorascripts.train.Precision p = org.lorascripts.train.Precision.of(org.lorascripts.config.MixedPrecision.BF16,
+                    org.lorascripts.tensor.Device.CPU);
+            org.lorascripts.tensor.Tensor loss;
+            try (org.lorascripts.tensor.Autocast ac = p.autocast()) {
+                loss = task.lossSum(SdTrainingFixture.indices(task.trainSize()), false);
+            }
+            loss.backward();
+            assertTrue(Double.isFinite(loss.item()), "loss " + loss.item());
+            for (NamedParam q : task.trainableParameters()) assertTrue(q.tensor().grad() != null, q.name() + " got a gradient");
+        }
+    }
+
     @Test void ldmAndDiffusersLayoutsGiveTheSameFirstLoss() throws Exception {
         Path data = SdTrainingFixture.images(dir.resolve("data"), 4);
         Path diffusers = dir.resolve("tiny-diffusers");

@@ -1,0 +1,119 @@
+package org.lorascripts.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.lorascripts.lora.LoraNetwork;
+import org.lorascripts.lora.LoraSpec;
+import org.lorascripts.models.llm.LlamaForCausalLM;
+import org.lorascripts.models.llm.LlmConfig;
+import org.lorascripts.nn.RandomWeights;
+import org.lorascripts.tensor.Autocast;
+import org.lorascripts.tensor.Cuda;
+import org.lorascripts.tensor.DType;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Profiler;
+import org.lorascripts.tensor.Profiler.MemoryEvent;
+import org.lorascripts.tensor.Rng;
+import org.lorascripts.tensor.Scope;
+import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
+import org.lorascripts.train.optim.AdamW;
+
+/**
+ * The tensors live at the peak of one Llama LoRA training step (LlmTrainBenchmark's: bf16 weights, rank-16 LoRA on
+ * q/k/v/o, autocast bf16, AdamW), from libtorch's profiler with memory events, grouped by operator and by operator
+ * and block size: where the activations beyond what backward needs come from. On CUDA the shapes of the benchmark;
+ * on the CPU (a libtorch with Kineto, e.g. LIBTORCH at pip's torch) a small Llama of the same layout.
+ *
+ * <pre>
+ * LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv]
+ * LlmMemoryProfile cpu [seq=256] [ckpt=false] [table.tsv]      hidden 256, 4 layers, 8 heads (4 KV), vocab 2000
+ * </pre>
+ */
+public final class LlmMemoryProfile {
+    private LlmMemoryProfile() {}
+
+    static LlmConfig small() {
+        return new LlmConfig("llama", 2000, 256, 688, 4, 8, 4, 32, 1e-5, LlmConfig.Rope.plain(500000.0),
+                false, false, false, true, 1L, new long[] {2}, 4096, new int[4], "bfloat16", List.of());
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length == 0 || !(args[0].equals("cuda") || args[0].equals("cpu"))) {
+            System.err.println("usage: LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv] | cpu [seq=256] [ckpt=false] [table.tsv]");
+            System.exit(2);
+        }
+        boolean cuda = args[0].equals("cuda");
+        int k = 1;
+        String name = cuda ? (args.length > k ? args[k++] : "llama3.2-1b") : "small";
+        int seq = args.length > k ? Integer.parseInt(args[k++]) : cuda ? 2048 : 256;
+        boolean ckpt = args.length > k && Boolean.parseBoolean(args[k++]);
+        Path table = args.length > k ? Path.of(args[k]) : null;
+        Device dev = cuda ? Device.cuda(0) : Device.CPU;
+        LlmConfig cfg = cuda ? LlmTrainBenchmark.shape(name) : small();
+        Set<String> targets = Set.of("q_proj", "k_proj", "v_proj", "o_proj");
+        String title = String.format(Locale.ROOT, "ours %s seq=%d ckpt=%s", name, seq, ckpt);
+        Rng.manualSeed(0);
+        if (cuda) {
+            Cuda.emptyCache();
+            Cuda.resetPeakMemory(dev.index());
+        }
+        try (Scope cfgScope = Scope.open();
+             LlamaForCausalLM model = new LlamaForCausalLM(cfg, cuda ? new RandomWeights(0).onDevice() : new RandomWeights(0), dev, DType.BF16);
+             LoraNetwork lora = LoraNetwork.inject(model.loraHosts(), n -> targets.contains(n.substring(n.lastIndexOf('.') + 1)),
+                     LoraSpec.of(16, 32), dev);
+             AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01)) {
+            model.setGradientCheckpointing(ckpt);
+            lora.setTraining(true);
+            Tensor ids = Torch.randint(0, cfg.vocabSize(), new long[] {1, seq}, dev).keep();
+            for (int i = 0; i < 2; i++) step(model, opt, ids, dev);
+            long before = cuda ? Cuda.memory(dev.index()).map(m -> m.allocated()).orElse(0L) : 0;
+            if (cuda) {
+                Cuda.synchronize(dev.index());
+                Cuda.resetPeakMemory(dev.index());
+            }
+            List<MemoryEvent> ev;
+            try (Profiler p = Profiler.startWithMemory(cuda)) {
+                step(model, opt, ids, dev);
+                if (cuda) Cuda.synchronize(dev.index());
+                p.stop(null);
+                ev = p.memoryEvents();
+            }
+            if (cuda) {
+                long peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated()).orElse(0L);
+                System.out.printf(Locale.ROOT, "%s: resident between steps %.1f MiB, allocator peak %.1f MiB (%.3f GiB)%n",
+                        title, MemoryPeak.mib(before), MemoryPeak.mib(peak), peak / (double) (1L << 30));
+            }
+            if (table != null) {
+                List<String> lines = new ArrayList<>();
+                for (MemoryEvent e : ev) {
+                    lines.add(e.timeNs() + "\t" + Long.toUnsignedString(e.address()) + "\t" + e.bytes() + "\t" + e.device() + "\t"
+                            + (e.ops().isEmpty() ? "-" : String.join(" > ", e.ops())));
+                }
+                Files.write(table, lines);
+            }
+            int devType = cuda ? 1 : 0;
+            System.out.print(MemoryPeak.of(ev, devType, MemoryPeak.OUTER_OP).report(title + " by operator", 30));
+            System.out.print(MemoryPeak.of(ev, devType, e -> String.format(Locale.ROOT, "%s [%.2f MiB]", e.outerOp(), MemoryPeak.mib(e.bytes())))
+                    .report(title + " by operator and size", 40));
+            ids.close();
+        }
+    }
+
+    private static void step(LlamaForCausalLM model, AdamW opt, Tensor ids, Device dev) {
+        try (Scope s = Scope.open()) {
+            Tensor loss;
+            try (Autocast ac = Autocast.enable(dev.type(), DType.BF16)) {
+                loss = model.lossSum(ids, ids).div((double) LlamaForCausalLM.targetCount(ids));
+            }
+            loss.backward();
+            opt.step(1e-4);
+            opt.zeroGrad();
+        }
+    }
+}

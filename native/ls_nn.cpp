@@ -80,6 +80,28 @@ LS_EXPORT int ls_sdpa(LsT q, LsT k, LsT v, LsT mask, double dropout, int causal,
   LS_CATCH
 }
 
+LS_EXPORT int ls_has_sdpa_gqa(int* out) {
+#if LS_TORCH_AT_LEAST(2, 5)
+  *out = 1;
+#else
+  *out = 0;
+#endif
+  return LS_OK;
+}
+
+// Grouped-query attention without repeating K/V: q (B, H, T, D), k and v (B, Hkv, Tk, D), H a multiple of Hkv
+// (libtorch >= 2.5, enable_gqa). No mask: the flash kernel, which takes GQA, takes none.
+LS_EXPORT int ls_sdpa_gqa(LsT q, LsT k, LsT v, double dropout, int causal, double scale, LsT* out) {
+  LS_TRY
+#if LS_TORCH_AT_LEAST(2, 5)
+  LsOptional<double> sc = scale > 0 ? LsOptional<double>(scale) : LS_NULLOPT;
+  ls_put(out, at::scaled_dot_product_attention(*q, *k, *v, LS_NULLOPT, dropout, causal != 0, sc, true));
+#else
+  TORCH_CHECK(false, "grouped-query attention in scaled_dot_product_attention needs libtorch 2.5 or newer");
+#endif
+  LS_CATCH
+}
+
 // mode: 0 nearest, 1 bilinear, 2 bicubic; output size (h, w) given, or scale factors when h <= 0.
 LS_EXPORT int ls_interpolate(LsT x, int mode, int64_t h, int64_t w, double sh, double sw, int alignCorners,
                              int antialias, LsT* out) {

@@ -22,6 +22,8 @@ public final class NnApi {
     private static final MethodHandle LOG_SOFTMAX = fn("ls_log_softmax", PTR, I64, I32, ADDR);
     private static final MethodHandle HAS_NATIVE_SDPA = fn("ls_has_native_sdpa", ADDR);
     private static final MethodHandle SDPA = fn("ls_sdpa", PTR, PTR, PTR, PTR, F64, I32, F64, I32, ADDR);
+    private static final MethodHandle HAS_SDPA_GQA = fn("ls_has_sdpa_gqa", ADDR);
+    private static final MethodHandle SDPA_GQA = fn("ls_sdpa_gqa", PTR, PTR, PTR, F64, I32, F64, ADDR);
     private static final MethodHandle INTERPOLATE = fn("ls_interpolate", PTR, I32, I64, I64, F64, F64, I32, I32, ADDR);
     private static final MethodHandle AVG_POOL2D = fn("ls_avg_pool2d", PTR, I64, I64, ADDR);
     private static final MethodHandle PAD = fn("ls_pad", PTR, ADDR, I32, F64, ADDR);
@@ -72,6 +74,16 @@ public final class NnApi {
         MemorySegment out = Scratch.get().out;
         try {
             Status.check((int) SDPA.invokeExact(q, k, v, mask, dropout, causal ? 1 : 0, scale, useNative ? 1 : 0, out));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+        return Scratch.get().outHandle(0);
+    }
+
+    public static boolean hasSdpaGqa() { return Invoke.int_(HAS_SDPA_GQA) != 0; }
+
+    public static long sdpaGqa(long q, long k, long v, double dropout, boolean causal, double scale) {
+        MemorySegment out = Scratch.get().out;
+        try {
+            Status.check((int) SDPA_GQA.invokeExact(q, k, v, dropout, causal ? 1 : 0, scale, out));
         } catch (Throwable t) { throw Calls.rethrow(t); }
         return Scratch.get().outHandle(0);
     }

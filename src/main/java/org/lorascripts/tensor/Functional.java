@@ -73,6 +73,29 @@ public final class Functional {
         return wrap(NnApi.sdpa(q.handle(), k.handle(), v.handle(), handleOrZero(mask), dropout, causal, scale, true));
     }
 
+    /** Whether {@link #groupedQueryAttention} runs here (libtorch 2.5 or newer) and is not turned off ({@code LORA_GQA_ATTENTION=0}). */
+    public static boolean hasGroupedQueryAttention() {
+        Boolean h = gqa;
+        if (h == null) {
+            String env = System.getenv("LORA_GQA_ATTENTION");
+            boolean off = env != null && (env.equals("0") || env.equalsIgnoreCase("false") || env.equalsIgnoreCase("off"));
+            gqa = h = !off && NnApi.hasSdpaGqa();
+        }
+        return h;
+    }
+
+    private static volatile Boolean gqa;
+
+    /**
+     * Scaled dot-product attention of q (B, H, T, D) over k and v (B, Hkv, Tk, D) with H a multiple of Hkv, each K/V
+     * head serving its group of H/Hkv query heads, without repeating K and V (libtorch's enable_gqa: the flash
+     * kernel reads each K/V head once per group, and backward sums the group's gradients). No mask; needs
+     * {@link #hasGroupedQueryAttention}.
+     */
+    public static Tensor groupedQueryAttention(Tensor q, Tensor k, Tensor v, double dropout, boolean causal, double scale) {
+        return wrap(NnApi.sdpaGqa(q.handle(), k.handle(), v.handle(), dropout, causal, scale));
+    }
+
     /** The explicit composition, for comparison with the fused kernel. */
     public static Tensor attentionComposed(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, double scale) {
         return wrap(NnApi.sdpa(q.handle(), k.handle(), v.handle(), handleOrZero(mask), 0, causal, scale, false));

@@ -177,11 +177,18 @@ public final class LlamaModel implements AutoCloseable {
                 k = kv.get(0);                                                              // (B, Hkv, Tk, D)
                 v = kv.get(1);
             }
-            // 4. grouped-query attention: repeat each K/V head for its group of query heads
-            k = repeatKv(k, heads / kvHeads);                                               // (B, H, Tk, D)
-            v = repeatKv(v, heads / kvHeads);
-            // 5. causal (and masked) scaled dot-product attention
-            Tensor o = Functional.scaledDotProductAttention(q, k, v, mask.mask(), 0, mask.causal(), scaling);  // (B, H, T, D)
+            // 4-5. causal (and masked) scaled dot-product attention, grouped-query: on CUDA without a mask (a training
+            // batch of unpacked rows) libtorch's GQA kernel reads each K/V head for its group of query heads, so K and V
+            // are neither repeated nor saved four times over for backward; else each K/V head is repeated for its group
+            // (the CPU's GQA attention repeats them itself, with no memory to gain and other roundings)
+            Tensor o;
+            if (heads != kvHeads && mask.mask() == null && ctx.cache() == null && q.device().isCuda() && Functional.hasGroupedQueryAttention()) {
+                o = Functional.groupedQueryAttention(q, k, v, 0, mask.causal(), scaling);                     // (B, H, T, D)
+            } else {
+                k = repeatKv(k, heads / kvHeads);                                           // (B, H, Tk, D)
+                v = repeatKv(v, heads / kvHeads);
+                o = Functional.scaledDotProductAttention(q, k, v, mask.mask(), 0, mask.causal(), scaling);    // (B, H, T, D)
+            }
             // 6. merge heads, output projection
             return oProj.forward(o.transpose(1, 2).reshape(b, t, heads * headDim));         // (B, T, C)
         }

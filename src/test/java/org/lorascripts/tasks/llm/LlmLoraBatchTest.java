@@ -44,7 +44,8 @@ class LlmLoraBatchTest {
         Outcome accumulated = train(data, 1, 2);
         assertEquals(8, big.losses().length);
         assertArrayEquals(big.losses(), accumulated.losses(), 1e-6);
-        assertArrayEquals(big.weights(), accumulated.weights(), 1e-6);
+        // fp32 GEMMs block differently for one row and two: libtorch 2.13's CPU kernels leave ~1.3e-6 after 8 Adam steps
+        assertArrayEquals(big.weights(), accumulated.weights(), 5e-6);
         assertTrue(big.losses()[7] < big.losses()[0], "the run learns, so equal losses mean equal updates");
 
         LlmLoraFixture f = new LlmLoraFixture(dir.resolve("check"), data);

@@ -12,7 +12,6 @@ import org.lorascripts.lora.LoraSpec;
 import org.lorascripts.models.llm.LlamaForCausalLM;
 import org.lorascripts.models.llm.LlmConfig;
 import org.lorascripts.nn.RandomWeights;
-import org.lorascripts.tensor.Autocast;
 import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
@@ -71,7 +70,7 @@ public final class LlmMemoryProfile {
             model.setGradientCheckpointing(ckpt);
             lora.setTraining(true);
             Tensor ids = Torch.randint(0, cfg.vocabSize(), new long[] {1, seq}, dev).keep();
-            for (int i = 0; i < 2; i++) step(model, opt, ids, dev);
+            for (int i = 0; i < 2; i++) LlmQloraBenchmark.step(model, opt, ids, dev);
             long before = cuda ? Cuda.memory(dev.index()).map(m -> m.allocated()).orElse(0L) : 0;
             if (cuda) {
                 Cuda.synchronize(dev.index());
@@ -79,7 +78,7 @@ public final class LlmMemoryProfile {
             }
             List<MemoryEvent> ev;
             try (Profiler p = Profiler.startWithMemory(cuda)) {
-                step(model, opt, ids, dev);
+                LlmQloraBenchmark.step(model, opt, ids, dev);
                 if (cuda) Cuda.synchronize(dev.index());
                 p.stop(null);
                 ev = p.memoryEvents();
@@ -102,18 +101,6 @@ public final class LlmMemoryProfile {
             System.out.print(MemoryPeak.of(ev, devType, e -> String.format(Locale.ROOT, "%s [%.2f MiB]", e.outerOp(), MemoryPeak.mib(e.bytes())))
                     .report(title + " by operator and size", 40));
             ids.close();
-        }
-    }
-
-    private static void step(LlamaForCausalLM model, AdamW opt, Tensor ids, Device dev) {
-        try (Scope s = Scope.open()) {
-            Tensor loss;
-            try (Autocast ac = Autocast.enable(dev.type(), DType.BF16)) {
-                loss = model.lossSum(ids, ids).div((double) LlamaForCausalLM.targetCount(ids));
-            }
-            loss.backward();
-            opt.step(1e-4);
-            opt.zeroGrad();
         }
     }
 }

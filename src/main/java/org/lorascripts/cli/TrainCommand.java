@@ -247,11 +247,11 @@ public final class TrainCommand implements Callable<Integer> {
                 .orElse(loaded.values().source()) + ": ";
     }
 
-    /** This command's arguments for a worker: the same, less --nproc. */
     private static String fmtMb(double mb) {
         return mb == Math.rint(mb) ? Long.toString((long) mb) : Double.toString(mb);
     }
 
+    /** This command's arguments for a worker: the same, less --nproc. */
     private List<String> workerArgs() {
         List<String> all = spec.commandLine().getParseResult().originalArgs();
         List<String> args = new ArrayList<>();

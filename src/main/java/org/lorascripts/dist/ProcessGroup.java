@@ -164,21 +164,9 @@ public final class ProcessGroup implements AutoCloseable {
 
         public int buckets() { return buckets; }
 
-        public void arm() {
-            try {
-                DistApi.overlapArm(live());
-            } catch (RuntimeException e) {
-                throw failure("all_reduce", e);
-            }
-        }
+        public void arm() { allReduce(() -> DistApi.overlapArm(live())); }
 
-        public void flush() {
-            try {
-                DistApi.overlapFlush(live());
-            } catch (RuntimeException e) {
-                throw failure("all_reduce", e);
-            }
-        }
+        public void flush() { allReduce(() -> DistApi.overlapFlush(live())); }
 
         /**
          * Waits for the bucket sums and writes them into the gradients of the parameters with {@code used[i] > 0}
@@ -186,8 +174,13 @@ public final class ProcessGroup implements AutoCloseable {
          */
         public void finish(double[] used, boolean discard) {
             if (used.length != params) throw new IllegalArgumentException(used.length + " flags for " + params + " parameters");
+            allReduce(() -> DistApi.overlapFinish(live(), used, discard));
+        }
+
+        // a call of the overlapped sum, its failure reported as the group's all_reduce
+        private void allReduce(Runnable call) {
             try {
-                DistApi.overlapFinish(live(), used, discard);
+                call.run();
             } catch (RuntimeException e) {
                 throw failure("all_reduce", e);
             }

@@ -130,15 +130,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         };
     }
 
-    @Override public Tensor apply(Tensor x) {
-        Tensor in = training && dropout > 0 ? Functional.dropout(x, dropout, true) : x;
-        DType dt = x.dtype();
-        Tensor d = down.dtype() == dt ? down : down.to(dt);
-        Tensor u = up.dtype() == dt ? up : up.to(dt);
-        Tensor h = kind == LoraHost.Kind.LINEAR ? Functional.linear(in, d, null) : Functional.conv2d(in, d, null, stride, padding, 1);
-        Tensor y = kind == LoraHost.Kind.LINEAR ? Functional.linear(h, u, null) : Functional.conv2d(h, u, null, 1, 0, 1);
-        return y.mul(scale * multiplier);
-    }
+    @Override public Tensor apply(Tensor x) { return lowRank(dropped(x)).mul(scale * multiplier); }
 
     /**
      * y + {@link #apply}(x) without full-size temporaries beyond the result: for a linear host the up projection
@@ -147,22 +139,35 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      * scaled copy and the sum), the largest transient of a checkpointed block's recomputation.
      */
     private Tensor addLowRank(Tensor y, Tensor x) {
-        Tensor in = training && dropout > 0 ? Functional.dropout(x, dropout, true) : x;
-        DType dt = x.dtype();
-        Tensor d = down.dtype() == dt ? down : down.to(dt);
-        Tensor u = up.dtype() == dt ? up : up.to(dt);
+        Tensor in = dropped(x);
+        Tensor h = downProject(in);                                                 // (..., r)
         double s = scale * multiplier;
         if (kind == LoraHost.Kind.LINEAR) {
-            Tensor h = Functional.linear(in, d, null);                             // (..., r)
+            Tensor u = cast(up, in.dtype());
             long out = u.size(0);
             if (y.dtype() == h.dtype() && y.dim() >= 1 && y.size(-1) == out) {
                 Tensor sum = Functional.addmm(y.reshape(-1, out), h.reshape(-1, h.size(-1)), u.transpose(0, 1), 1.0, s);
                 return sum.view(y.shape());
             }
-            return y.add(Functional.linear(h, u, null), s);
         }
-        Tensor h = Functional.conv2d(in, d, null, stride, padding, 1);
-        return y.add(Functional.conv2d(h, u, null, 1, 0, 1), s);
+        return y.add(upProject(h, in.dtype()), s);
+    }
+
+    /** x through the adapter's dropout while training (x itself otherwise). */
+    private Tensor dropped(Tensor x) { return training && dropout > 0 ? Functional.dropout(x, dropout, true) : x; }
+
+    private static Tensor cast(Tensor t, DType dt) { return t.dtype() == dt ? t : t.to(dt); }
+
+    /** down(in), down in in's dtype. */
+    private Tensor downProject(Tensor in) {
+        Tensor d = cast(down, in.dtype());
+        return kind == LoraHost.Kind.LINEAR ? Functional.linear(in, d, null) : Functional.conv2d(in, d, null, stride, padding, 1);
+    }
+
+    /** up(h), up in dt. */
+    private Tensor upProject(Tensor h, DType dt) {
+        Tensor u = cast(up, dt);
+        return kind == LoraHost.Kind.LINEAR ? Functional.linear(h, u, null) : Functional.conv2d(h, u, null, 1, 0, 1);
     }
 
     /**
@@ -194,7 +199,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         if (decomposition == Decomposition.OUTPUT) {
             boolean linear = kind == LoraHost.Kind.LINEAR;
             Tensor cout = linear ? cx : cx.reshape(1, -1, 1, 1);                 // over the last dim, or the channels
-            Tensor lx = dropping ? Functional.dropout(x, dropout, true) : x;
+            Tensor lx = dropped(x);
             Tensor base;
             if (dropping) {
                 Tensor w = host.weight();
@@ -214,20 +219,14 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
             Tensor scaledBase = x.mul(cin.sub(1));
             Tensor base = kind == LoraHost.Kind.LINEAR ? Functional.linear(scaledBase, wx, null)
                     : Functional.conv2d(scaledBase, wx, null, stride, padding, 1);
-            Tensor lx = dropping ? Functional.dropout(x, dropout, true) : x;
+            Tensor lx = dropped(x);
             delta = base.add(lowRank(lx.mul(cin)).mul(scale));
         }
         return y.add(multiplier == 1.0 ? delta : delta.mul(multiplier));
     }
 
     /** up(down(x)) in x's dtype, unscaled. */
-    private Tensor lowRank(Tensor in) {
-        DType dt = in.dtype();
-        Tensor d = down.dtype() == dt ? down : down.to(dt);
-        Tensor u = up.dtype() == dt ? up : up.to(dt);
-        Tensor h = kind == LoraHost.Kind.LINEAR ? Functional.linear(in, d, null) : Functional.conv2d(in, d, null, stride, padding, 1);
-        return kind == LoraHost.Kind.LINEAR ? Functional.linear(h, u, null) : Functional.conv2d(h, u, null, 1, 0, 1);
-    }
+    private Tensor lowRank(Tensor in) { return upProject(downProject(in), in.dtype()); }
 
     /** ‖W + s·up·down‖ in fp32 (fp64 for an fp64 host), shaped as the magnitude. */
     private Tensor currentNorm(LoraHost host) {

@@ -63,10 +63,7 @@ public final class CudaKernel {
     private static boolean disabled() {
         if (forceOff) return true;
         Boolean d = disabledByEnv;
-        if (d == null) {
-            String v = System.getenv("LORA_FUSED_KERNELS");
-            disabledByEnv = d = v != null && (v.equals("0") || v.equalsIgnoreCase("false") || v.equalsIgnoreCase("off"));
-        }
+        if (d == null) disabledByEnv = d = EnvSwitch.off("LORA_FUSED_KERNELS");
         return d;
     }
 

@@ -76,11 +76,7 @@ public final class Functional {
     /** Whether {@link #groupedQueryAttention} runs here (libtorch 2.5 or newer) and is not turned off ({@code LORA_GQA_ATTENTION=0}). */
     public static boolean hasGroupedQueryAttention() {
         Boolean h = gqa;
-        if (h == null) {
-            String env = System.getenv("LORA_GQA_ATTENTION");
-            boolean off = env != null && (env.equals("0") || env.equalsIgnoreCase("false") || env.equalsIgnoreCase("off"));
-            gqa = h = !off && NnApi.hasSdpaGqa();
-        }
+        if (h == null) gqa = h = !EnvSwitch.off("LORA_GQA_ATTENTION") && NnApi.hasSdpaGqa();
         return h;
     }
 

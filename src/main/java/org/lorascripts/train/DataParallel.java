@@ -65,8 +65,7 @@ public final class DataParallel implements GradientSync {
     }
 
     @Override public void beforeLastBackward() {
-        if (overlap == null) return;
-        overlap.arm();
+        if (overlap != null) overlap.arm();
     }
 
     @Override public double reduce(List<Tensor> params, double lossSum) {

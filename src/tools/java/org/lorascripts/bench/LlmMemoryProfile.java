@@ -1,9 +1,7 @@
 package org.lorascripts.bench;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -15,8 +13,6 @@ import org.lorascripts.nn.RandomWeights;
 import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
-import org.lorascripts.tensor.Profiler;
-import org.lorascripts.tensor.Profiler.MemoryEvent;
 import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
@@ -71,35 +67,13 @@ public final class LlmMemoryProfile {
             lora.setTraining(true);
             Tensor ids = Torch.randint(0, cfg.vocabSize(), new long[] {1, seq}, dev).keep();
             for (int i = 0; i < 2; i++) LlmQloraBenchmark.step(model, opt, ids, dev);
-            long before = cuda ? Cuda.memory(dev.index()).map(m -> m.allocated()).orElse(0L) : 0;
+            MemoryPeak.Profiled r = MemoryPeak.profile(dev, () -> LlmQloraBenchmark.step(model, opt, ids, dev));
             if (cuda) {
-                Cuda.synchronize(dev.index());
-                Cuda.resetPeakMemory(dev.index());
-            }
-            List<MemoryEvent> ev;
-            try (Profiler p = Profiler.startWithMemory(cuda)) {
-                LlmQloraBenchmark.step(model, opt, ids, dev);
-                if (cuda) Cuda.synchronize(dev.index());
-                p.stop(null);
-                ev = p.memoryEvents();
-            }
-            if (cuda) {
-                long peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated()).orElse(0L);
                 System.out.printf(Locale.ROOT, "%s: resident between steps %.1f MiB, allocator peak %.1f MiB (%.3f GiB)%n",
-                        title, MemoryPeak.mib(before), MemoryPeak.mib(peak), peak / (double) (1L << 30));
+                        title, MemoryPeak.mib(r.residentBefore()), MemoryPeak.mib(r.peak()), r.peak() / (double) (1L << 30));
             }
-            if (table != null) {
-                List<String> lines = new ArrayList<>();
-                for (MemoryEvent e : ev) {
-                    lines.add(e.timeNs() + "\t" + Long.toUnsignedString(e.address()) + "\t" + e.bytes() + "\t" + e.device() + "\t"
-                            + (e.ops().isEmpty() ? "-" : String.join(" > ", e.ops())));
-                }
-                Files.write(table, lines);
-            }
-            int devType = cuda ? 1 : 0;
-            System.out.print(MemoryPeak.of(ev, devType, MemoryPeak.OUTER_OP).report(title + " by operator", 30));
-            System.out.print(MemoryPeak.of(ev, devType, e -> String.format(Locale.ROOT, "%s [%.2f MiB]", e.outerOp(), MemoryPeak.mib(e.bytes())))
-                    .report(title + " by operator and size", 40));
+            if (table != null) MemoryPeak.writeTable(r.events(), table);
+            System.out.print(MemoryPeak.reports(r.events(), cuda ? 1 : 0, title));
             ids.close();
         }
     }

@@ -1,5 +1,8 @@
 package org.lorascripts.bench;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -8,6 +11,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import org.lorascripts.tensor.Cuda;
+import org.lorascripts.tensor.Device;
+import org.lorascripts.tensor.Profiler;
 import org.lorascripts.tensor.Profiler.MemoryEvent;
 
 /**
@@ -103,4 +109,43 @@ public record MemoryPeak(long peakBytes, int peakIndex, long peakTimeNs, long en
     }
 
     static double mib(long b) { return b / (double) (1L << 20); }
+
+    /** Events of one profiled run and, on CUDA, the allocator's allocated bytes before it and its peak during it (else 0). */
+    record Profiled(List<MemoryEvent> events, long residentBefore, long peak) {}
+
+    /** Runs {@code step} once under libtorch's profiler with memory events (synchronising the device around it on CUDA). */
+    static Profiled profile(Device dev, Runnable step) {
+        boolean cuda = dev.type() == Device.Type.CUDA;
+        long before = 0;
+        if (cuda) {
+            Cuda.synchronize(dev.index());
+            before = Cuda.memory(dev.index()).map(Cuda.Memory::allocated).orElse(0L);
+            Cuda.resetPeakMemory(dev.index());
+        }
+        List<MemoryEvent> ev;
+        try (Profiler p = Profiler.startWithMemory(cuda)) {
+            step.run();
+            if (cuda) Cuda.synchronize(dev.index());
+            p.stop(null);
+            ev = p.memoryEvents();
+        }
+        long peak = cuda ? Cuda.memory(dev.index()).map(Cuda.Memory::peakAllocated).orElse(0L) : 0;
+        return new Profiled(ev, before, peak);
+    }
+
+    /** Writes the events as the table {@link MemoryEvent#parse} reads (and tools/memory_reference.py writes). */
+    static void writeTable(List<MemoryEvent> ev, Path table) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (MemoryEvent e : ev) {
+            lines.add(e.timeNs() + "\t" + Long.toUnsignedString(e.address()) + "\t" + e.bytes() + "\t" + e.device() + "\t"
+                    + (e.ops().isEmpty() ? "-" : String.join(" > ", e.ops())));
+        }
+        Files.write(table, lines);
+    }
+
+    /** The live set at the peak of one device type's events, by operator and then by operator and block size. */
+    static String reports(List<MemoryEvent> ev, int device, String title) {
+        return of(ev, device, OUTER_OP).report(title + " by operator", 30)
+                + of(ev, device, e -> String.format(Locale.ROOT, "%s [%.2f MiB]", e.outerOp(), mib(e.bytes()))).report(title + " by operator and size", 40);
+    }
 }

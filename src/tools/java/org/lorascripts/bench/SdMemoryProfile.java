@@ -3,7 +3,6 @@ package org.lorascripts.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.LoraSpec;
@@ -15,7 +14,6 @@ import org.lorascripts.tensor.Cuda;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
-import org.lorascripts.tensor.Profiler;
 import org.lorascripts.tensor.Profiler.MemoryEvent;
 import org.lorascripts.tensor.Rng;
 import org.lorascripts.tensor.Scope;
@@ -71,7 +69,7 @@ public final class SdMemoryProfile {
         boolean ckpt = args.length > 3 && Boolean.parseBoolean(args[3]);
         Path table = args.length > 4 ? Path.of(args[4]) : null;
         List<MemoryEvent> ev = profileStep(latent, batch, ckpt);
-        if (table != null) save(ev, table);
+        if (table != null) MemoryPeak.writeTable(ev, table);
         System.out.print(MemoryPeak.of(ev, 0, MemoryPeak.OUTER_OP).report(
                 "ours latent=" + latent + " batch=" + batch + " ckpt=" + ckpt, 25));
     }
@@ -99,35 +97,14 @@ public final class SdMemoryProfile {
             Tensor lat = Torch.randn(new long[] {batch, 4, 64, 64}, DType.F32, dev).keep();
             Tensor emb = Torch.randn(new long[] {batch, 77, config.crossAttentionDim()}, dt, dev).keep();
             for (int i = 0; i < 3; i++) SdTrainBenchmark.step(unet, opt, scaler, lat, emb, null, dt, dev);
-            Cuda.synchronize(dev.index());
-            long before = Cuda.memory(dev.index()).map(m -> m.allocated()).orElse(0L);
-            Cuda.resetPeakMemory(dev.index());
-            List<MemoryEvent> ev;
-            try (Profiler p = Profiler.startWithMemory(true)) {
-                SdTrainBenchmark.step(unet, opt, scaler, lat, emb, null, dt, dev);
-                Cuda.synchronize(dev.index());
-                p.stop(null);
-                ev = p.memoryEvents();
-            }
-            long peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated()).orElse(0L);
+            MemoryPeak.Profiled r = MemoryPeak.profile(dev, () -> SdTrainBenchmark.step(unet, opt, scaler, lat, emb, null, dt, dev));
             System.out.printf(java.util.Locale.ROOT, "%s: weights %.1f MiB, resident between steps %.1f MiB, allocator peak %.1f MiB (%.3f GiB)%n",
-                    title, MemoryPeak.mib(weights), MemoryPeak.mib(before), MemoryPeak.mib(peak), peak / (double) (1L << 30));
-            if (table != null) save(ev, table);
-            System.out.print(MemoryPeak.of(ev, 1, MemoryPeak.OUTER_OP).report(title + " by operator", 30));
-            System.out.print(MemoryPeak.of(ev, 1, e -> String.format(java.util.Locale.ROOT, "%s [%.2f MiB]", e.outerOp(), MemoryPeak.mib(e.bytes())))
-                    .report(title + " by operator and size", 40));
+                    title, MemoryPeak.mib(weights), MemoryPeak.mib(r.residentBefore()), MemoryPeak.mib(r.peak()), r.peak() / (double) (1L << 30));
+            if (table != null) MemoryPeak.writeTable(r.events(), table);
+            System.out.print(MemoryPeak.reports(r.events(), 1, title));
             lat.close();
             emb.close();
         }
-    }
-
-    private static void save(List<MemoryEvent> ev, Path table) throws IOException {
-        List<String> lines = new ArrayList<>();
-        for (MemoryEvent e : ev) {
-            lines.add(e.timeNs() + "\t" + Long.toUnsignedString(e.address()) + "\t" + e.bytes() + "\t" + e.device() + "\t"
-                    + (e.ops().isEmpty() ? "-" : String.join(" > ", e.ops())));
-        }
-        Files.write(table, lines);
     }
 
     /** The memory events of one training step after a warm-up step. */
@@ -145,12 +122,7 @@ public final class SdMemoryProfile {
             Tensor lat = Torch.randn(new long[] {batch, 4, latent, latent}, DType.F32, dev).keep();
             Tensor emb = Torch.randn(new long[] {batch, 77, config.crossAttentionDim()}, dt, dev).keep();
             step(unet, opt, lat, emb, dt, dev);
-            List<MemoryEvent> ev;
-            try (Profiler p = Profiler.startWithMemory(false)) {
-                step(unet, opt, lat, emb, dt, dev);
-                p.stop(null);
-                ev = p.memoryEvents();
-            }
+            List<MemoryEvent> ev = MemoryPeak.profile(dev, () -> step(unet, opt, lat, emb, dt, dev)).events();
             lat.close();
             emb.close();
             return ev;

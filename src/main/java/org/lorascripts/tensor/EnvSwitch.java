@@ -1,0 +1,12 @@
+package org.lorascripts.tensor;
+
+/** The environment variables that turn an optimised path off (LORA_FUSED_KERNELS=0, LORA_GQA_ATTENTION=0). */
+final class EnvSwitch {
+    private EnvSwitch() {}
+
+    /** Whether the variable {@code name} is set to 0, false or off. */
+    static boolean off(String name) {
+        String v = System.getenv(name);
+        return v != null && (v.equals("0") || v.equalsIgnoreCase("false") || v.equalsIgnoreCase("off"));
+    }
+}

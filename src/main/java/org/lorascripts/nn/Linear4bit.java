@@ -1,8 +1,9 @@
 package org.lorascripts.nn;
 
+import java.util.Arrays;
 import java.util.List;
 import org.lorascripts.tensor.Autograd;
-import org.lorascripts.tensor.Checkpoint;
+import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
@@ -13,12 +14,14 @@ import org.lorascripts.tensor.Tensor;
  * ({@link Nf4}, bitsandbytes' {@code Linear4bit(quant_type="nf4", compress_statistics=True)}), as
  * QLoRA trains: the weight is quantised once when loaded (the dense copy is freed at once) and each
  * forward dequantises it to the compute dtype, multiplies and drops it. The frozen weight gets no
- * gradient; backward needs only the input's, {@code grad · W}: by default the product runs as a
- * checkpointed segment whose backward dequantises W again instead of keeping it, so no layer's dense
- * weight outlives its matmul. Inside a segment that is itself checkpointed (gradient checkpointing of
- * the decoder layer, {@link #setInsideCheckpoint}) autograd may keep it: it lives only while that
- * layer's backward runs. The bias (if any) stays in the compute dtype. A LoRA plugs in as on
- * {@link Linear}; {@link #weight()} is a dequantised copy (for DoRA's norms), and merging into it is refused.
+ * gradient; backward needs only the input's, {@code grad · W}: by default the product is an operation
+ * of its own ({@link CustomFunction}) whose backward dequantises W again and multiplies, saving neither
+ * the dense weight nor the input (the down projection's input is the MLP's widest activation), and
+ * running no GEMM but that one. Inside a segment that is itself checkpointed (gradient checkpointing of
+ * the decoder layer, {@link #setInsideCheckpoint}) autograd may keep the dense weight: it lives only while
+ * that layer's backward runs, and W is not dequantised a third time. The bias (if any) stays in the compute
+ * dtype. A LoRA plugs in as on {@link Linear}; {@link #weight()} is a dequantised copy (for DoRA's norms),
+ * and merging into it is refused.
  */
 public final class Linear4bit implements LinearLayer {
     private final Nf4.Quantized state;
@@ -45,10 +48,18 @@ public final class Linear4bit implements LinearLayer {
 
     /** x W^T + b with W dequantised for this product only. */
     private Tensor frozen(Tensor x) {
-        if (!insideCheckpoint && Autograd.isGradEnabled() && x.requiresGrad()) {
-            return Checkpoint.apply(in -> List.of(product(in.get(0))), List.of(x), List.of(), 1).get(0);
+        if (insideCheckpoint || !Autograd.isGradEnabled() || !x.requiresGrad()) return product(x);
+        Tensor y;
+        try (var ng = Autograd.noGrad()) {
+            y = product(x);
         }
-        return product(x);
+        DType inputType = x.dtype();
+        // d(x W^T + b)/dx = grad · W, in the compute dtype as autocast's product ran, back in the input's dtype
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor g = grads.get(0);
+            Tensor gx = g.to(dtype).matmul(Nf4.dequantize(state, dtype));
+            return Arrays.asList(gx.dtype() == inputType ? gx : gx.to(inputType));
+        }, List.of(x), List.of(y), List.of()).get(0);
     }
 
     private Tensor product(Tensor x) {

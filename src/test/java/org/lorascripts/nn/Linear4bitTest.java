@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.lorascripts.tensor.Checkpoint;
+import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
@@ -31,16 +32,17 @@ class Linear4bitTest {
 
                 Tensor x1 = Torch.randn(new long[] {3, 5, 96}, DType.F64, Device.CPU).requiresGrad_(true);
                 Tensor x2 = x1.detach().requiresGrad_(true);
-                int pending = Checkpoint.pendingSegments();
+                int pending = Checkpoint.pendingSegments(), ops = CustomFunction.pending();
                 Tensor y1 = q.forward(x1);
-                assertEquals(inside ? pending : pending + 1, Checkpoint.pendingSegments(),
-                        "outside a checkpointed layer the product is a checkpointed segment (the weight is dequantised again in backward)");
+                assertEquals(pending, Checkpoint.pendingSegments(), "the product is not recomputed in backward");
+                assertEquals(inside ? ops : ops + 1, CustomFunction.pending(),
+                        "outside a checkpointed layer the product is an operation whose backward dequantises the weight again");
                 Tensor y2 = dense.forward(x2);
                 assertArrayEquals(y2.toDoubleArray(), y1.toDoubleArray(), 0);
                 Tensor g = Torch.randn(new long[] {3, 5, 40}, DType.F64, Device.CPU);
                 y1.backward(g, false);
                 y2.backward(g, false);
-                assertEquals(pending, Checkpoint.pendingSegments());
+                assertEquals(ops, CustomFunction.pending());
                 assertArrayEquals(x2.grad().toDoubleArray(), x1.grad().toDoubleArray(), 1e-12);
                 for (Tensor t : q.state().tensors()) assertNull(t.grad());
             }
@@ -54,6 +56,26 @@ class Linear4bitTest {
             LinearLayer l = LinearLayer.load(w.pp("b"), 64, 64, false);
             assertTrue(l instanceof Linear4bit && l.quantized());
             assertEquals(Nf4.bytes(64 * 64), ((Linear4bit) l).state().bytes());
+        }
+    }
+
+    @Test void anInputOfAnotherDtypeGetsItsGradientInItsOwnDtype() {
+        // a bf16 model fed a float32 input (as autocast leaves it): output in bf16, the input's gradient in float32,
+        // equal to grad · W over the dequantised weight
+        try (Weights w = new Weights(new RandomWeights(3), Device.CPU, DType.BF16); Scope s = Scope.open();
+             var ac = org.lorascripts.tensor.Autocast.enable(Device.Type.CPU, DType.BF16)) {
+            Linear4bit q = new Linear4bit(w.pp("proj"), 64, 32, false);
+            Tensor x = Torch.randn(new long[] {2, 7, 64}, DType.F32, Device.CPU).requiresGrad_(true);
+            Tensor y = q.forward(x);
+            assertEquals(DType.BF16, y.dtype());
+            Tensor g = Torch.randn(new long[] {2, 7, 32}, DType.F32, Device.CPU).to(DType.BF16);
+            y.backward(g, false);
+            assertEquals(DType.F32, x.grad().dtype());
+            Tensor expected = g.to(DType.F32).matmul(q.weight().to(DType.F32));
+            double[] e = expected.toDoubleArray(), a = x.grad().toDoubleArray();
+            double scale = 0;
+            for (double v : e) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < e.length; i++) assertEquals(e[i], a[i], 0.02 * scale, "element " + i);
         }
     }
 }

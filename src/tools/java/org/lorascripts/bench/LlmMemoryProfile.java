@@ -27,30 +27,38 @@ import org.lorascripts.train.optim.AdamW;
  *
  * <pre>
  * LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv]
- * LlmMemoryProfile cpu [seq=256] [ckpt=false] [table.tsv]      hidden 256, 4 layers, 8 heads (4 KV), vocab 2000
+ * LlmMemoryProfile cpu [small|llama3-8b/4] [seq=256] [ckpt=false] [table.tsv]
  * </pre>
+ * {@code small}: hidden 256, 4 layers, 8 heads (4 KV), vocab 2000. {@code llama3-8b/4}: Llama-3-8B's layout at a quarter
+ * of its width (hidden 1024, intermediate 3584, 8 heads of 128 with 2 KV heads, vocab 32064, 4 layers), whose saved
+ * activations per layer are a quarter of the 8B shape's at the same sequence length.
  */
 public final class LlmMemoryProfile {
     private LlmMemoryProfile() {}
 
-    static LlmConfig small() {
-        return new LlmConfig("llama", 2000, 256, 688, 4, 8, 4, 32, 1e-5, LlmConfig.Rope.plain(500000.0),
-                false, false, false, true, 1L, new long[] {2}, 4096, new int[4], "bfloat16", List.of());
+    static LlmConfig cpuShape(String name) {
+        return switch (name) {
+            case "small" -> new LlmConfig("llama", 2000, 256, 688, 4, 8, 4, 32, 1e-5, LlmConfig.Rope.plain(500000.0),
+                    false, false, false, true, 1L, new long[] {2}, 4096, new int[4], "bfloat16", List.of());
+            case "llama3-8b/4" -> new LlmConfig("llama", 32064, 1024, 3584, 4, 8, 2, 128, 1e-5, LlmConfig.Rope.plain(500000.0),
+                    false, false, false, false, 1L, new long[] {2}, 8192, new int[4], "bfloat16", List.of());
+            default -> throw new IllegalArgumentException("unknown CPU shape " + name + " (small or llama3-8b/4)");
+        };
     }
 
     public static void main(String[] args) throws IOException {
         if (args.length == 0 || !(args[0].equals("cuda") || args[0].equals("cpu"))) {
-            System.err.println("usage: LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv] | cpu [seq=256] [ckpt=false] [table.tsv]");
+            System.err.println("usage: LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv] | cpu [small|llama3-8b/4] [seq=256] [ckpt=false] [table.tsv]");
             System.exit(2);
         }
         boolean cuda = args[0].equals("cuda");
         int k = 1;
-        String name = cuda ? (args.length > k ? args[k++] : "llama3.2-1b") : "small";
+        String name = args.length > k && !args[k].matches("\\d+") ? args[k++] : cuda ? "llama3.2-1b" : "small";
         int seq = args.length > k ? Integer.parseInt(args[k++]) : cuda ? 2048 : 256;
         boolean ckpt = args.length > k && Boolean.parseBoolean(args[k++]);
         Path table = args.length > k ? Path.of(args[k]) : null;
         Device dev = cuda ? Device.cuda(0) : Device.CPU;
-        LlmConfig cfg = cuda ? LlmTrainBenchmark.shape(name) : small();
+        LlmConfig cfg = cuda ? LlmTrainBenchmark.shape(name) : cpuShape(name);
         Set<String> targets = Set.of("q_proj", "k_proj", "v_proj", "o_proj");
         String title = String.format(Locale.ROOT, "ours %s seq=%d ckpt=%s", name, seq, ckpt);
         Rng.manualSeed(0);

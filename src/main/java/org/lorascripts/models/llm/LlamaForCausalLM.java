@@ -104,7 +104,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
      * Sum over target tokens of the next-token cross-entropy, fp32 scalar: logits[:, :-1] against
      * labels[:, 1:] as transformers shifts them, labels {@value #IGNORE_INDEX} ignored (f64 for an f64 model). Divide by
      * {@link #targetCount} for HF's mean loss. The LM head and the cross-entropy run over chunks of
-     * {@link #setLossChunkSize} positions, so fp32 vocabulary-sized logits exist for one chunk at a
+     * {@link #setLossChunkSize} positions (fewer where they would pass {@link #CHUNK_LOGIT_BYTES}), so fp32 vocabulary-sized logits exist for one chunk at a
      * time. When the head is frozen (no adapter, no gradient for its weight; tied or not) it is fused with the loss: each
      * chunk's gradient w.r.t. the hidden states is computed right away (softmax - one-hot, times the
      * head weight) and the logits are dropped, so backward never runs the head again (see
@@ -121,7 +121,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
         Tensor h = hidden.narrow(1, 0, t - 1);                                                           // (B, T-1, C)
         Tensor target = labels.narrow(1, 1, t - 1);                                                      // (B, T-1)
         // 2. per chunk: LM head, fp32 logits, summed cross-entropy
-        long chunk = lossChunkSize <= 0 ? t - 1 : lossChunkSize;
+        long chunk = chunkPositions(b, t - 1, lossChunkSize, cfg.vocabSize());
         if (fusedLinearLoss && headIsFrozen()) {
             Tensor loss = fusedLossSum(h, target, chunk);
             // nothing of the graph saved the hidden states: free them now, backward needs only the gradient
@@ -169,13 +169,17 @@ public final class LlamaForCausalLM implements AutoCloseable {
                     Tensor z = flat.to(lossType);                                                     // a copy unless already lossType
                     // one copy of the chunk's logits at a time: the compute-dtype one goes once widened
                     if (compute != lossType) { flat.close(); out.close(); }
-                    // loss = sum over kept rows of logsumexp(z) - z[label] (nll of log_softmax, as cross_entropy)
-                    Tensor lse = z.logsumexp(new long[] {1}, true);                                   // (B*len, 1)
+                    // loss = sum over kept rows of logsumexp(z) - z[label] (nll of log_softmax, as cross_entropy), with
+                    // logsumexp = max + log(sum(exp(z - max))) computed in place in z: no second vocabulary-sized buffer
                     Tensor picked = z.gather(1, label.unsqueeze(1));                                  // (B*len, 1)
+                    Tensor max = z.amax(new long[] {1}, true);                                        // (B*len, 1)
+                    z.sub_(max).exp_();
+                    Tensor sum = z.sum(new long[] {1}, true);                                         // (B*len, 1)
+                    Tensor lse = sum.log().add_(max);
                     total.add_(lse.sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0).sum());
                     if (!needGrad) continue;
                     // d loss / d z = softmax(z) - onehot(label), zero for ignored rows; in place in z
-                    z.sub_(lse).exp_().mul_(validW.unsqueeze(1));
+                    z.div_(sum).mul_(validW.unsqueeze(1));
                     Tensor pv = z.view(rows * v);
                     pv.indexPut_(Torch.arange(0, rows * v, v, DType.I64, h.device()).add(label), validW.neg(), true);
                     pv.close();
@@ -193,6 +197,19 @@ public final class LlamaForCausalLM implements AutoCloseable {
         total.close();
         gradH.close();   // the graph holds it until backward
         return loss;
+    }
+
+    /** At most this many bytes of fp32 logits per loss chunk (a quarter of a GiB): 523 positions of Llama 3's 128k vocabulary. */
+    static final long CHUNK_LOGIT_BYTES = 256L << 20;
+
+    /**
+     * Positions per loss chunk: {@code positions} (the whole sequence when <= 0), fewer where a chunk's fp32 logits
+     * (batch x positions x vocabulary x 4 bytes) would pass {@link #CHUNK_LOGIT_BYTES}, at least 1.
+     */
+    static long chunkPositions(long batch, long length, int positions, long vocab) {
+        long chunk = positions <= 0 ? length : Math.min(positions, length);
+        long bound = Math.max(1, CHUNK_LOGIT_BYTES / (4 * vocab * Math.max(1, batch)));
+        return Math.max(1, Math.min(chunk, bound));
     }
 
     /** No adapter on the head and no gradient wanted for its weight (nor bias): the fused loss applies. */
@@ -221,7 +238,10 @@ public final class LlamaForCausalLM implements AutoCloseable {
      */
     public void setFusedLinearLoss(boolean on) { fusedLinearLoss = on; }
 
-    /** Positions per loss chunk (<= 0: the whole sequence at once). */
+    /**
+     * Positions per loss chunk (<= 0: the whole sequence at once); fewer where the chunk's fp32 logits would pass
+     * {@link #CHUNK_LOGIT_BYTES}.
+     */
     public void setLossChunkSize(int positions) { lossChunkSize = positions; }
 
     public void setGradientCheckpointing(boolean on) { model.setGradientCheckpointing(on); }

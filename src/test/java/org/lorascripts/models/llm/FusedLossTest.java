@@ -245,4 +245,19 @@ class FusedLossTest {
             }
         }
     }
+
+    @Test
+    void aChunkHoldsAtMostAQuarterGibOfFloat32Logits() {
+        // Llama 3's vocabulary: 1024 positions of one row would be 0.5 GiB, so 523 (the most under 256 MiB)
+        assertEquals(523, LlamaForCausalLM.chunkPositions(1, 2047, 1024, 128256));
+        assertTrue(523L * 128256 * 4 <= LlamaForCausalLM.CHUNK_LOGIT_BYTES && 524L * 128256 * 4 > LlamaForCausalLM.CHUNK_LOGIT_BYTES);
+        // the batch's rows count too; a small vocabulary keeps the asked size, and a short sequence its length
+        assertEquals(65, LlamaForCausalLM.chunkPositions(8, 2047, 1024, 128256));
+        assertEquals(1024, LlamaForCausalLM.chunkPositions(1, 2047, 1024, 32000));
+        assertEquals(11, LlamaForCausalLM.chunkPositions(2, 11, 1024, 32000));
+        assertEquals(11, LlamaForCausalLM.chunkPositions(2, 11, 0, 32000));
+        assertEquals(2047, LlamaForCausalLM.chunkPositions(1, 2047, 0, 1000));
+        // never below one position, however large the vocabulary and batch
+        assertEquals(1, LlamaForCausalLM.chunkPositions(4096, 2047, 1024, 1L << 20));
+    }
 }

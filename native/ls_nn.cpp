@@ -8,6 +8,15 @@ LS_EXPORT int ls_conv2d(LsT x, LsT w, LsT b, const int64_t* stride, const int64_
   ls_put(out, at::conv2d(*x, *w, ls_optional(b), ls_dims(stride, 2), ls_dims(padding, 2), ls_dims(dilation, 2), groups));
   LS_CATCH
 }
+// The input gradient of conv2d (frozen weights stored compactly, whose product runs as an operation of its own):
+// a transposed convolution of the output's gradient, output_padding making up what the forward's stride dropped.
+LS_EXPORT int ls_conv_transpose2d(LsT x, LsT w, const int64_t* stride, const int64_t* padding, const int64_t* outputPadding,
+                                  const int64_t* dilation, int64_t groups, LsT* out) {
+  LS_TRY
+  ls_put(out, at::conv_transpose2d(*x, *w, c10::nullopt, ls_dims(stride, 2), ls_dims(padding, 2), ls_dims(outputPadding, 2),
+                                   groups, ls_dims(dilation, 2)));
+  LS_CATCH
+}
 LS_EXPORT int ls_group_norm(LsT x, int64_t groups, LsT w, LsT b, double eps, LsT* out) {
   LS_TRY ls_put(out, at::group_norm(*x, groups, ls_optional(w), ls_optional(b), eps, true)); LS_CATCH
 }

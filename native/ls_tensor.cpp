@@ -24,6 +24,15 @@ LS_EXPORT int ls_dtype_code(const char* name, int* out) {
   else if (n == "i32") t = at::kInt; else if (n == "i64") t = at::kLong; else if (n == "f16") t = at::kHalf;
   else if (n == "f32") t = at::kFloat; else if (n == "f64") t = at::kDouble; else if (n == "bool") t = at::kBool;
   else if (n == "bf16") t = at::kBFloat16;
+  else if (n == "f8e4m3") {
+    // float8_e4m3fn came with libtorch 2.1; before it the type is absent, reported as -1
+#if LS_TORCH_AT_LEAST(2, 1)
+    t = at::kFloat8_e4m3fn;
+#else
+    *out = -1;
+    return LS_OK;
+#endif
+  }
   else TORCH_CHECK(false, "unknown dtype name ", n);
   *out = static_cast<int>(t);
   LS_CATCH

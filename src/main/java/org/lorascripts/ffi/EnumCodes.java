@@ -18,6 +18,10 @@ final class EnumCodes {
             for (Map.Entry<String, Integer> d : NativeCodes.scalarTypes().entrySet()) {
                 check((int) dtypeCode.invokeExact(a.allocateFrom(d.getKey()), out));
                 int c = out.get(ValueLayout.JAVA_INT, 0);
+                if (c == -1 && NativeCodes.OPTIONAL.contains(d.getKey())) {
+                    NativeCodes.markAbsent(d.getKey());
+                    continue;
+                }
                 if (c != d.getValue()) throw new IllegalStateException("dtype " + d.getKey() + " has code " + d.getValue() + " in Java but " + c + " in libtorch");
             }
             for (Map.Entry<String, Integer> t : NativeCodes.deviceTypes().entrySet()) {

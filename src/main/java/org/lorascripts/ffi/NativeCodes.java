@@ -13,6 +13,9 @@ import java.util.Map;
 public final class NativeCodes {
     private static final Map<String, Integer> SCALAR_TYPES = new LinkedHashMap<>();
     private static final Map<String, Integer> DEVICE_TYPES = new LinkedHashMap<>();
+    /** Scalar types an older libtorch lacks: the shim reports them as -1, and {@link #available} then says false. */
+    static final java.util.Set<String> OPTIONAL = java.util.Set.of("f8e4m3");
+    private static final java.util.Set<String> ABSENT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     static {
         SCALAR_TYPES.put("u8", 0);
@@ -25,6 +28,7 @@ public final class NativeCodes {
         SCALAR_TYPES.put("f64", 7);
         SCALAR_TYPES.put("bool", 11);
         SCALAR_TYPES.put("bf16", 15);
+        SCALAR_TYPES.put("f8e4m3", 24);   // float8_e4m3fn, libtorch >= 2.1 only (OPTIONAL)
         DEVICE_TYPES.put("cpu", 0);
         DEVICE_TYPES.put("cuda", 1);
     }
@@ -33,6 +37,17 @@ public final class NativeCodes {
 
     /** The {@code c10::ScalarType} code of a shim dtype name ({@code f16}, {@code bf16}, ...). */
     public static int scalarType(String name) { return lookup(SCALAR_TYPES, name, "dtype"); }
+
+    /**
+     * Whether the loaded libtorch has the scalar type of this shim name (every one but {@link #OPTIONAL} ones always;
+     * an optional one when the load-time check found it; asking about one loads libtorch).
+     */
+    public static boolean available(String name) {
+        if (OPTIONAL.contains(name)) Native.load();   // the load-time check is what finds an optional type absent
+        return !ABSENT.contains(name);
+    }
+
+    static void markAbsent(String name) { ABSENT.add(name); }
 
     /** The {@code c10::DeviceType} code of {@code cpu} or {@code cuda}. */
     public static int deviceType(String name) { return lookup(DEVICE_TYPES, name, "device type"); }

@@ -15,6 +15,7 @@ public final class NnApi {
     private NnApi() {}
 
     private static final MethodHandle CONV2D = fn("ls_conv2d", PTR, PTR, PTR, ADDR, ADDR, ADDR, I64, ADDR);
+    private static final MethodHandle CONV_TRANSPOSE2D = fn("ls_conv_transpose2d", PTR, PTR, ADDR, ADDR, ADDR, ADDR, I64, ADDR);
     private static final MethodHandle GROUP_NORM = fn("ls_group_norm", PTR, I64, PTR, PTR, F64, ADDR);
     private static final MethodHandle LAYER_NORM = fn("ls_layer_norm", PTR, ADDR, I32, PTR, PTR, F64, ADDR);
     private static final MethodHandle RMS_NORM = fn("ls_rms_norm", PTR, PTR, F64, ADDR);
@@ -37,6 +38,16 @@ public final class NnApi {
         MemorySegment arr = s.longs(new long[] {stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]});
         try {
             Status.check((int) CONV2D.invokeExact(x, w, b, arr, arr.asSlice(16), arr.asSlice(32), groups, s.out));
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+        return s.outHandle(0);
+    }
+
+    public static long convTranspose2d(long x, long w, long[] stride, long[] padding, long[] outputPadding, long[] dilation, long groups) {
+        Scratch s = Scratch.get();
+        MemorySegment arr = s.longs(new long[] {stride[0], stride[1], padding[0], padding[1], outputPadding[0], outputPadding[1],
+                dilation[0], dilation[1]});
+        try {
+            Status.check((int) CONV_TRANSPOSE2D.invokeExact(x, w, arr, arr.asSlice(16), arr.asSlice(32), arr.asSlice(48), groups, s.out));
         } catch (Throwable t) { throw Calls.rethrow(t); }
         return s.outHandle(0);
     }

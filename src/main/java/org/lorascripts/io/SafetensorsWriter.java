@@ -143,6 +143,7 @@ public final class SafetensorsWriter {
             case BOOL -> 0;
             case U8 -> 4;
             case I8 -> 5;
+            case F8E4M3 -> 7;
             case I16 -> 11;
             case F16 -> 13;
             case BF16 -> 14;

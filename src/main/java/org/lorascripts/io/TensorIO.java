@@ -16,12 +16,14 @@ public final class TensorIO {
     /** Reads one tensor into a new CPU tensor of the file's dtype (a copy: the file may be closed afterwards). */
     public static Tensor read(TensorSource src, String name) throws IOException {
         TensorInfo info = src.info(name);
+        info.dtype().requireAvailable("tensor '" + name + "'");
         return Torch.fromSegment(src.data(name), info.dtype(), info.shape());
     }
 
     /** Reads one tensor onto a device in a dtype (null keeps the file's dtype). */
     public static Tensor read(TensorSource src, String name, Device device, DType dtype) throws IOException {
         TensorInfo info = src.info(name);
+        info.dtype().requireAvailable("tensor '" + name + "'");
         DType target = dtype == null ? info.dtype() : dtype;
         try (Tensor cpu = Torch.fromSegment(src.data(name), info.dtype(), info.shape())) {
             return cpu.to(target, device);

@@ -58,8 +58,8 @@ final class AdapterNetworks {
             for (var e : adapters.entrySet()) {
                 LoraHost host = hosts.get(e.getKey());
                 if (host.quantized()) {
-                    throw new IllegalStateException(e.getKey() + " holds its weight as 4-bit NF4; merge the adapter into the base model loaded"
-                            + " without load_in_4bit");
+                    throw new IllegalStateException(e.getKey() + " holds its weight quantised (4-bit NF4 or fp8); merge the adapter into the"
+                            + " base model loaded without load_in_4bit or fp8_base");
                 }
                 DType wt = host.weight().dtype();
                 Tensor d = delta.delta(e.getValue(), host, wt == DType.F64 ? DType.F64 : DType.F32);

@@ -1,12 +1,18 @@
 package org.lorascripts.nn;
 
+import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
-/** A frozen 2-D convolution (weight (out, in/groups, k, k)), plus an optional adapter. */
+/**
+ * A frozen 2-D convolution (weight (out, in/groups, k, k)), plus an optional adapter. With {@link Weights#fp8Base()}
+ * a weight of at least {@link Fp8Weight#MIN_ELEMENTS} values is stored as fp8, as on {@link Linear}.
+ */
 public final class Conv2d implements LoraHost {
-    private final Tensor weight;
+    private final Tensor weight;   // null when stored as fp8
+    private final Fp8Weight fp8;
+    private final DType dtype;
     private final Tensor bias;
     private final int stride, padding, groups;
     private Adapter adapter;
@@ -16,7 +22,17 @@ public final class Conv2d implements LoraHost {
     }
 
     public Conv2d(Weights w, long in, long out, int kernel, int stride, int padding, int groups, boolean bias) {
-        this.weight = w.get("weight", out, in / groups, kernel, kernel);
+        this.dtype = w.dtype();
+        if (w.fp8Base() && out * (in / groups) * kernel * kernel >= Fp8Weight.MIN_ELEMENTS) {
+            try (Scope s = Scope.open()) {   // the dense weight is freed here
+                this.fp8 = Fp8Weight.quantize(w.take("weight", out, in / groups, kernel, kernel), "fp8_base (" + w.path("weight") + ")");
+            }
+            for (Tensor t : fp8.tensors()) w.own(t);
+            this.weight = null;
+        } else {
+            this.weight = w.get("weight", out, in / groups, kernel, kernel);
+            this.fp8 = null;
+        }
         this.bias = bias ? w.get("bias", out) : null;
         this.stride = stride;
         this.padding = padding;
@@ -25,17 +41,24 @@ public final class Conv2d implements LoraHost {
     }
 
     public Tensor forward(Tensor x) {
-        if (adapter == null) return Functional.conv2d(x, weight, bias, stride, padding, groups);
+        if (adapter == null) return frozen(x);
         // in a scope of its own: the frozen output and the adapter's temporaries are freed once added (autograd
         // keeps what backward needs), not when the caller's scope closes
-        return Scope.scoped(() -> adapter.addTo(Functional.conv2d(x, weight, bias, stride, padding, groups), x, this));
+        return Scope.scoped(() -> adapter.addTo(frozen(x), x, this));
+    }
+
+    private Tensor frozen(Tensor x) {
+        return fp8 == null ? Functional.conv2d(x, weight, bias, stride, padding, groups)
+                : FrozenProduct.conv2d(x, () -> fp8.dense(dtype), bias, stride, padding, groups, dtype);
     }
 
     @Override public Kind kind() { return Kind.CONV; }
-    @Override public long[] weightShape() { return weight.shape(); }
+    @Override public long[] weightShape() { return fp8 == null ? weight.shape() : fp8.shape().clone(); }
     @Override public int stride() { return stride; }
     @Override public int padding() { return padding; }
-    @Override public Tensor weight() { return weight; }
+    /** The weight; a dense copy in the current scope when stored as fp8. */
+    @Override public Tensor weight() { return fp8 == null ? weight : fp8.dense(dtype); }
+    @Override public boolean quantized() { return fp8 != null; }
     @Override public Tensor bias() { return bias; }
     @Override public void attach(Adapter a) { adapter = a; }
     @Override public Adapter adapter() { return adapter; }

@@ -1,17 +1,34 @@
 package org.lorascripts.nn;
 
+import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
-/** y = x W^T + b with a frozen W (out, in), plus an optional adapter. */
+/**
+ * y = x W^T + b with a frozen W (out, in), plus an optional adapter. With {@link Weights#fp8Base()} a weight of at
+ * least {@link Fp8Weight#MIN_ELEMENTS} values is stored as fp8 ({@link Fp8Weight}) and made dense for each product
+ * ({@link FrozenProduct}); {@link #weight()} is then a dense copy and merging into it is refused.
+ */
 public final class Linear implements LinearLayer {
-    private final Tensor weight;
+    private final Tensor weight;   // null when stored as fp8
+    private final Fp8Weight fp8;
+    private final DType dtype;
     private final Tensor bias;
     private Adapter adapter;
 
     public Linear(Weights w, long in, long out, boolean bias) {
-        this.weight = w.get("weight", out, in);
+        this.dtype = w.dtype();
+        if (w.fp8Base() && in * out >= Fp8Weight.MIN_ELEMENTS) {
+            try (Scope s = Scope.open()) {   // the dense weight is freed here
+                this.fp8 = Fp8Weight.quantize(w.take("weight", out, in), "fp8_base (" + w.path("weight") + ")");
+            }
+            for (Tensor t : fp8.tensors()) w.own(t);
+            this.weight = null;
+        } else {
+            this.weight = w.get("weight", out, in);
+            this.fp8 = null;
+        }
         this.bias = bias ? w.get("bias", out) : null;
         w.registerLoraHost(this);
     }
@@ -19,19 +36,27 @@ public final class Linear implements LinearLayer {
     /** A linear over given tensors (e.g. a tied output projection); not registered for LoRA. */
     public Linear(Tensor weight, Tensor bias) {
         this.weight = weight;
+        this.fp8 = null;
+        this.dtype = weight.dtype();
         this.bias = bias;
     }
 
     @Override public Tensor forward(Tensor x) {
-        if (adapter == null) return Functional.linear(x, weight, bias);
+        if (adapter == null) return frozen(x);
         // in a scope of its own: the frozen output and the adapter's temporaries are freed once added (autograd
         // keeps what backward needs), not when the caller's scope closes
-        return Scope.scoped(() -> adapter.addTo(Functional.linear(x, weight, bias), x, this));
+        return Scope.scoped(() -> adapter.addTo(frozen(x), x, this));
+    }
+
+    private Tensor frozen(Tensor x) {
+        return fp8 == null ? Functional.linear(x, weight, bias) : FrozenProduct.linear(x, () -> fp8.dense(dtype), bias, dtype);
     }
 
     @Override public Kind kind() { return Kind.LINEAR; }
-    @Override public long[] weightShape() { return weight.shape(); }
-    @Override public Tensor weight() { return weight; }
+    @Override public long[] weightShape() { return fp8 == null ? weight.shape() : fp8.shape().clone(); }
+    /** The weight; a dense copy in the current scope when stored as fp8. */
+    @Override public Tensor weight() { return fp8 == null ? weight : fp8.dense(dtype); }
+    @Override public boolean quantized() { return fp8 != null; }
     @Override public Tensor bias() { return bias; }
     @Override public void attach(Adapter a) { adapter = a; }
     @Override public Adapter adapter() { return adapter; }

@@ -1,9 +1,5 @@
 package org.lorascripts.nn;
 
-import java.util.Arrays;
-import java.util.List;
-import org.lorascripts.tensor.Autograd;
-import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
@@ -15,7 +11,7 @@ import org.lorascripts.tensor.Tensor;
  * QLoRA trains: the weight is quantised once when loaded (the dense copy is freed at once) and each
  * forward dequantises it to the compute dtype, multiplies and drops it. The frozen weight gets no
  * gradient; backward needs only the input's, {@code grad · W}: by default the product is an operation
- * of its own ({@link CustomFunction}) whose backward dequantises W again and multiplies, saving neither
+ * of its own ({@link FrozenProduct}) whose backward dequantises W again and multiplies, saving neither
  * the dense weight nor the input (the down projection's input is the MLP's widest activation), and
  * running no GEMM but that one. Inside a segment that is itself checkpointed (gradient checkpointing of
  * the decoder layer, {@link #setInsideCheckpoint}) autograd may keep the dense weight: it lives only while
@@ -48,18 +44,8 @@ public final class Linear4bit implements LinearLayer {
 
     /** x W^T + b with W dequantised for this product only. */
     private Tensor frozen(Tensor x) {
-        if (insideCheckpoint || !Autograd.isGradEnabled() || !x.requiresGrad()) return product(x);
-        Tensor y;
-        try (var ng = Autograd.noGrad()) {
-            y = product(x);
-        }
-        DType inputType = x.dtype();
-        // d(x W^T + b)/dx = grad · W, in the compute dtype as autocast's product ran, back in the input's dtype
-        return CustomFunction.apply((grads, saved) -> {
-            Tensor g = grads.get(0);
-            Tensor gx = g.to(dtype).matmul(Nf4.dequantize(state, dtype));
-            return Arrays.asList(gx.dtype() == inputType ? gx : gx.to(inputType));
-        }, List.of(x), List.of(y), List.of()).get(0);
+        if (insideCheckpoint) return product(x);
+        return FrozenProduct.linear(x, () -> Nf4.dequantize(state, dtype), bias, dtype);
     }
 
     private Tensor product(Tensor x) {

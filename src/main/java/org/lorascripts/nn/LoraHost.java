@@ -20,7 +20,10 @@ public interface LoraHost {
     org.lorascripts.tensor.Tensor weight();
     org.lorascripts.tensor.Tensor bias();
 
-    /** True when the weight is stored quantised ({@link Linear4bit}): {@link #weight()} is then a copy, and merging into it is refused. */
+    /**
+     * True when the weight is stored quantised ({@link Linear4bit}, or fp8 on {@link Linear} and {@link Conv2d}):
+     * {@link #weight()} is then a copy, and merging into it is refused.
+     */
     default boolean quantized() { return false; }
 
     /** Adds an adapter (replacing any previous one); null removes it. */

@@ -29,6 +29,7 @@ public final class Weights implements AutoCloseable {
         final Map<String, Tensor> byName = new LinkedHashMap<>();
         final Map<String, LoraHost> hosts = new LinkedHashMap<>();
         boolean loadIn4bit;
+        boolean fp8Base;
 
         Shared(WeightSource source, Device device, DType dtype) {
             this.source = source;
@@ -90,6 +91,15 @@ public final class Weights implements AutoCloseable {
     public void setLoadIn4bit(boolean on) { shared.loadIn4bit = on; }
 
     public boolean loadIn4bit() { return shared.loadIn4bit; }
+
+    /**
+     * Whether the linear and convolution layers built on these weights keep weights of at least
+     * {@link Fp8Weight#MIN_ELEMENTS} values as fp8 ({@link Fp8Weight}; kohya's {@code fp8_base}); off by default.
+     * Set it before building the model.
+     */
+    public void setFp8Base(boolean on) { shared.fp8Base = on; }
+
+    public boolean fp8Base() { return shared.fp8Base; }
 
     private Tensor load(String name, DType dtype, long... shape) {
         String full = path(name);

@@ -18,20 +18,38 @@ public enum DType {
     F32("f32", 4, "F32"),
     F64("f64", 8, "F64"),
     BOOL("bool", 1, "BOOL"),
-    BF16("bf16", 2, "BF16");
+    BF16("bf16", 2, "BF16"),
+    /** float8_e4m3fn (libtorch 2.1 and newer, {@link #available}): storage of frozen weights, no arithmetic. */
+    F8E4M3("f8e4m3", 1, "F8_E4M3");
 
     public final int code;
+    private final String nativeName;
     public final int byteSize;
     public final String safetensorsName;
 
     DType(String nativeName, int byteSize, String safetensorsName) {
         this.code = NativeCodes.scalarType(nativeName);
+        this.nativeName = nativeName;
         this.byteSize = byteSize;
         this.safetensorsName = safetensorsName;
     }
 
     public boolean isFloatingPoint() {
         return this == F16 || this == F32 || this == F64 || this == BF16;
+    }
+
+    /** Whether the loaded libtorch has this type (false only for {@link #F8E4M3} before libtorch 2.1). */
+    public boolean available() { return NativeCodes.available(nativeName); }
+
+    /**
+     * This type, or a one-line error naming {@code what} (a file, a setting) when the loaded libtorch lacks it.
+     */
+    public DType requireAvailable(String what) {
+        if (!available()) {
+            throw new IllegalArgumentException(what + " needs " + safetensorsName + " tensors, which libtorch " + Torch.libtorchVersion()
+                    + " does not have: use libtorch 2.1 or newer ('pip install torch', or LIBTORCH set to its folder)");
+        }
+        return this;
     }
 
     public static DType fromCode(int code) {

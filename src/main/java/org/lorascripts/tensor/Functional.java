@@ -43,6 +43,26 @@ public final class Functional {
         return wrap(NnApi.conv2d(x.handle(), w.handle(), handleOrZero(b), stride, padding, dilation, groups));
     }
 
+    /**
+     * The gradient of {@code conv2d(x, w, null, stride, padding, 1, groups)} with respect to x of shape {@code inputShape}
+     * (B, Cin, H, W), from the output's gradient {@code g} (B, Cout, H', W'): a transposed convolution with the same
+     * weight, whose output padding restores the rows and columns the forward's stride left over.
+     */
+    public static Tensor conv2dInputGradient(Tensor g, Tensor w, long[] inputShape, int stride, int padding, int groups) {
+        long[] ws = w.shape();
+        long[] outPad = new long[2];
+        for (int d = 0; d < 2; d++) {
+            long produced = (g.size(2 + d) - 1) * stride - 2L * padding + ws[2 + d];
+            outPad[d] = inputShape[2 + d] - produced;
+            if (outPad[d] < 0 || outPad[d] >= Math.max(1, stride)) {
+                throw new IllegalArgumentException("a gradient of shape " + java.util.Arrays.toString(g.shape()) + " does not come from an input of shape "
+                        + java.util.Arrays.toString(inputShape) + " with kernel " + ws[2 + d] + ", stride " + stride + ", padding " + padding);
+            }
+        }
+        return wrap(NnApi.convTranspose2d(g.handle(), w.handle(), new long[] {stride, stride}, new long[] {padding, padding}, outPad,
+                new long[] {1, 1}, groups));
+    }
+
     public static Tensor groupNorm(Tensor x, int groups, Tensor w, Tensor b, double eps) {
         return wrap(NnApi.groupNorm(x.handle(), groups, handleOrZero(w), handleOrZero(b), eps));
     }

@@ -48,7 +48,7 @@ public final class KohyaImport {
             Map.entry("custom_attributes", "custom subset attributes"), Map.entry("resize_interpolation", "the resize filter"),
             Map.entry("network_multiplier", "a dataset's network multiplier"), Map.entry("validation_split", "kohya's validation split (use val_ratio)"),
             Map.entry("validation_seed", "kohya's validation split"), Map.entry("conditioning_data_dir", "ControlNet datasets"),
-            Map.entry("full_fp16", "fp16 weights"), Map.entry("full_bf16", "bf16 weights"), Map.entry("fp8_base", "an fp8 base model"),
+            Map.entry("full_fp16", "fp16 weights"), Map.entry("full_bf16", "bf16 weights"),
             Map.entry("scale_weight_norms", "max-norm regularization"), Map.entry("multires_noise_iterations", "multires noise"),
             Map.entry("multires_noise_discount", "multires noise"), Map.entry("ip_noise_gamma", "input perturbation noise"),
             Map.entry("adaptive_noise_scale", "adaptive noise offset"), Map.entry("noise_offset_random_strength", "random noise offset"),

@@ -7,7 +7,7 @@ import org.lorascripts.tensor.Tensor;
 
 /**
  * A frozen 2-D convolution (weight (out, in/groups, k, k)), plus an optional adapter. With {@link Weights#fp8Base()}
- * a weight of at least {@link Fp8Weight#MIN_ELEMENTS} values is stored as fp8, as on {@link Linear}.
+ * the weight is stored as fp8, as on {@link Linear}.
  */
 public final class Conv2d implements LoraHost {
     private final Tensor weight;   // null when stored as fp8
@@ -23,7 +23,7 @@ public final class Conv2d implements LoraHost {
 
     public Conv2d(Weights w, long in, long out, int kernel, int stride, int padding, int groups, boolean bias) {
         this.dtype = w.dtype();
-        if (w.fp8Base() && out * (in / groups) * kernel * kernel >= Fp8Weight.MIN_ELEMENTS) {
+        if (w.fp8Base()) {
             try (Scope s = Scope.open()) {   // the dense weight is freed here
                 this.fp8 = Fp8Weight.quantize(w.take("weight", out, in / groups, kernel, kernel), "fp8_base (" + w.path("weight") + ")");
             }

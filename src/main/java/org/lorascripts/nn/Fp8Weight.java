@@ -15,12 +15,6 @@ public record Fp8Weight(Tensor values, Tensor scale, long[] shape) {
     /** e4m3's largest finite value. */
     public static final double MAX = 448.0;
 
-    /**
-     * Layers with fewer weights than this stay dense: their bytes are few, and the models read some of them as they
-     * are (a convolution's dtype, a time embedding's table).
-     */
-    public static final long MIN_ELEMENTS = 1L << 16;
-
     /** Quantises {@code w} (out, ...) per output channel; new tensors kept past the caller's scope. */
     public static Fp8Weight quantize(Tensor w, String what) {
         DType.F8E4M3.requireAvailable(what);

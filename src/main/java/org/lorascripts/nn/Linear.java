@@ -6,8 +6,8 @@ import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 
 /**
- * y = x W^T + b with a frozen W (out, in), plus an optional adapter. With {@link Weights#fp8Base()} a weight of at
- * least {@link Fp8Weight#MIN_ELEMENTS} values is stored as fp8 ({@link Fp8Weight}) and made dense for each product
+ * y = x W^T + b with a frozen W (out, in), plus an optional adapter. With {@link Weights#fp8Base()} the weight is stored
+ * as fp8 ({@link Fp8Weight}) and made dense for each product
  * ({@link FrozenProduct}); {@link #weight()} is then a dense copy and merging into it is refused.
  */
 public final class Linear implements LinearLayer {
@@ -19,7 +19,7 @@ public final class Linear implements LinearLayer {
 
     public Linear(Weights w, long in, long out, boolean bias) {
         this.dtype = w.dtype();
-        if (w.fp8Base() && in * out >= Fp8Weight.MIN_ELEMENTS) {
+        if (w.fp8Base()) {
             try (Scope s = Scope.open()) {   // the dense weight is freed here
                 this.fp8 = Fp8Weight.quantize(w.take("weight", out, in), "fp8_base (" + w.path("weight") + ")");
             }

@@ -93,9 +93,8 @@ public final class Weights implements AutoCloseable {
     public boolean loadIn4bit() { return shared.loadIn4bit; }
 
     /**
-     * Whether the linear and convolution layers built on these weights keep weights of at least
-     * {@link Fp8Weight#MIN_ELEMENTS} values as fp8 ({@link Fp8Weight}; kohya's {@code fp8_base}); off by default.
-     * Set it before building the model.
+     * Whether the linear and convolution layers built on these weights keep their weight as fp8
+     * ({@link Fp8Weight}; kohya's {@code fp8_base}); off by default. Set it before building the layers.
      */
     public void setFp8Base(boolean on) { shared.fp8Base = on; }
 

@@ -22,7 +22,8 @@ import org.lorascripts.nn.Nf4;
  * measurements on an H200 (shared/bench): SD1.5 UNet LoRA at 512², batch 4, fp16: 6.8 GiB plain,
  * 3.0 GiB with gradient checkpointing; Llama-3.2-1B / Llama-3-8B at 2048 tokens, bf16: 8.7 / 29.1 GiB
  * plain, 6.0 / 19.2 GiB with checkpointing. With {@code load_in_4bit} the decoder's linear weights count
- * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each), the rest in the compute dtype.
+ * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each), the rest in the compute dtype; with {@code fp8_base} the
+ * linear and convolution weights of the UNet's blocks count one byte each.
  */
 public record MemoryEstimate(double weightsGiB, double activationsGiB, double adapterGiB, String basis) {
     private static final double GIB = 1L << 30;
@@ -42,7 +43,10 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
             if (params <= 0) return Optional.empty();
             boolean half = c.loop().mixedPrecision() != MixedPrecision.NO;
             boolean nf4 = !c.isImage() && c.model().loadIn4bit();
-            double weights = nf4 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[2]) / GIB : params * (half ? 2.0 : 4.0) / GIB;
+            boolean fp8 = c.isImage() && c.model().fp8Base();
+            double weights = nf4 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[2]) / GIB
+                    : fp8 ? ((params - counts[3]) * (half ? 2.0 : 4.0) + counts[3]) / GIB
+                    : params * (half ? 2.0 : 4.0) / GIB;
             double loraParams = params * 0.003 * c.lora().rank() / 8.0;  // kohya targets at rank 8 ≈ 0.3 % of SD1.5
             double adapter = loraParams * 16 / GIB;                    // fp32 weight, grad and two Adam moments
             boolean gc = c.loop().gradientCheckpointing();
@@ -51,7 +55,7 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 double pixels = (double) r.width() * r.height() / (512.0 * 512.0);
                 double perSample = (gc ? 0.28 : 1.22) * pixels * (half ? 1 : 2);
                 return Optional.of(new MemoryEstimate(weights, perSample * c.loop().batchSize(), adapter,
-                        "fitted to SD1.5 at 512x512"));
+                        "fitted to SD1.5 at 512x512" + (fp8 ? "; the UNet's large weights as fp8" : "")));
             }
             Optional<long[]> dims = llmDims(local.path());  // hidden, layers, vocab
             if (dims.isEmpty()) return Optional.of(new MemoryEstimate(weights, 0, adapter, "activations unknown: no config.json"));
@@ -74,7 +78,21 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         return t.shape().length == 2 && name.matches("(.*\\.)?layers\\.\\d+\\.(self_attn|mlp)\\.[a-z_]+_proj\\.weight");
     }
 
-    /** {all parameters, decoder linear weights, bytes of those weights as NF4}. */
+    /**
+     * A UNet weight that fp8_base stores as fp8: a linear (2-D) or convolution (4-D) weight of the down, mid or up
+     * blocks, under an LDM file's {@code model.diffusion_model.} (input_blocks but the first, middle_block,
+     * output_blocks) or a diffusers folder's {@code unet/} (down_blocks, mid_block, up_blocks; {@code inUnet}).
+     */
+    static boolean isFp8UnetWeight(String name, TensorInfo t, boolean inUnet) {
+        if (!name.endsWith(".weight") || (t.shape().length != 2 && t.shape().length != 4)) return false;
+        if (inUnet) return name.startsWith("down_blocks.") || name.startsWith("mid_block.") || name.startsWith("up_blocks.");
+        String ldm = "model.diffusion_model.";
+        if (!name.startsWith(ldm)) return false;
+        String n = name.substring(ldm.length());
+        return n.startsWith("input_blocks.") && !n.startsWith("input_blocks.0.") || n.startsWith("middle_block.") || n.startsWith("output_blocks.");
+    }
+
+    /** {all parameters, decoder linear weights, bytes of those weights as NF4, UNet weights fp8_base stores as fp8}. */
     static long[] parameterCounts(Path model) throws IOException {
         List<Path> files;
         if (Files.isDirectory(model)) {
@@ -88,12 +106,15 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         } else {
             files = List.of(model);
         }
-        long n = 0, linear = 0, nf4Bytes = 0;
+        long n = 0, linear = 0, nf4Bytes = 0, fp8 = 0;
         for (Path f : files) {
+            boolean inUnet = f.getParent() != null && f.getParent().getFileName() != null && f.getParent().getFileName().toString().equals("unet")
+                    && Files.isDirectory(model);
             try (TensorSource src = TensorSource.open(f)) {
                 for (String name : src.names()) {
                     TensorInfo t = src.info(name);
                     n += t.numel();
+                    if (isFp8UnetWeight(name, t, inUnet)) fp8 += t.numel();
                     if (isDecoderLinear(name, t)) {
                         linear += t.numel();
                         nf4Bytes += Nf4.bytes(t.numel());
@@ -101,7 +122,7 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 }
             }
         }
-        return new long[] {n, linear, nf4Bytes};
+        return new long[] {n, linear, nf4Bytes, fp8};
     }
 
     private static Optional<long[]> llmDims(Path model) throws IOException {

@@ -33,4 +33,31 @@ class CliMemoryEstimateTest {
         assertEquals(tokens * 64 * 2 * 50 / gib + tokens * 1000 * 8 / gib, m.activationsGiB(), 1e-12);
         assertTrue(m.describe().startsWith("~"), m.describe());
     }
+
+    /** fp8_base counts the UNet blocks' linear and convolution weights one byte each (LDM names), the rest as before. */
+    @Test
+    void fp8BaseCountsTheUnetBlocksWeightsAtOneByte(@TempDir Path dir) throws Exception {
+        Path ckpt = dir.resolve("model.safetensors");
+        try (Scope s = Scope.open()) {
+            TensorIO.save(ckpt, Map.of(
+                    "model.diffusion_model.input_blocks.0.0.weight", Torch.zeros(32, 4, 3, 3),            // conv_in: stays
+                    "model.diffusion_model.input_blocks.1.1.proj_in.weight", Torch.zeros(32, 32),         // block linear
+                    "model.diffusion_model.middle_block.0.in_layers.2.weight", Torch.zeros(32, 32, 3, 3), // block conv
+                    "model.diffusion_model.output_blocks.2.1.norm.weight", Torch.zeros(32),               // a norm: stays
+                    "model.diffusion_model.time_embed.0.weight", Torch.zeros(64, 32),                     // embedding: stays
+                    "cond_stage_model.transformer.text_model.final_layer_norm.weight", Torch.zeros(16)), Map.of());
+        }
+        Path data = Files.createDirectories(dir.resolve("img"));
+        double[] weights = new double[2];
+        for (int k = 0; k < 2; k++) {
+            TrainConfig c = TrainConfig.of(Map.of("base_model", ckpt.toString(), "train_data_dir", data.toString(),
+                    "mixed_precision", "fp16", "fp8_base", k == 1));
+            MemoryEstimate m = MemoryEstimate.of(c).orElseThrow();
+            weights[k] = m.weightsGiB() * (1L << 30);
+            assertEquals(k == 1, m.describe().contains("fp8"), m.describe());
+        }
+        long all = 32 * 4 * 9 + 32 * 32 + 32 * 32 * 9 + 32 + 64 * 32 + 16, fp8 = 32 * 32 + 32 * 32 * 9;
+        assertEquals(all * 2.0, weights[0], 1e-6);
+        assertEquals((all - fp8) * 2.0 + fp8, weights[1], 1e-6);
+    }
 }

@@ -119,6 +119,19 @@ class KohyaImportTest {
         assertFalse(c.image().cacheLatents());
         assertEquals(SavePrecision.FP32, c.output().savePrecision());
         assertEquals(dir.resolve("train"), c.data().trainDataDir());
+        assertFalse(c.model().fp8Base());
+    }
+
+    @Test
+    void fp8BaseIsOurs() throws IOException {
+        Path args = Files.writeString(dir.resolve("fp8.toml"), """
+                pretrained_model_name_or_path = "builtin:tiny-sd"
+                train_data_dir = "train"
+                fp8_base = true
+                """);
+        LoadedConfig loaded = ConfigLoader.load(args, List.of());
+        assertTrue(loaded.config().model().fp8Base());
+        for (ConfigWarning w : loaded.warnings()) assertFalse(w.message().contains("fp8_base"), w.message());
     }
 
     @Test

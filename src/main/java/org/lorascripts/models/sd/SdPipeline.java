@@ -66,7 +66,7 @@ public final class SdPipeline implements AutoCloseable {
     private final Map<String, Conditioning> pinned = new HashMap<>();
     private boolean textEncodersDropped;
 
-    private SdPipeline(BaseModel baseModel, SdCheckpoint checkpoint, Device device, DType dtype) throws IOException {
+    private SdPipeline(BaseModel baseModel, SdCheckpoint checkpoint, Device device, DType dtype, boolean fp8Unet) throws IOException {
         this.baseModel = baseModel;
         this.checkpoint = checkpoint;
         this.device = device;
@@ -82,7 +82,7 @@ public final class SdPipeline implements AutoCloseable {
                 opened.add(tw2);
                 this.textEncoder = new ClipTextModel(tw1, checkpoint.textConfig(SdxlTextEncoder.TE1));
                 this.textEncoder2 = new ClipTextModelWithProjection(tw2, checkpoint.textConfig(SdxlTextEncoder.TE2), checkpoint.pooledTextDim());
-                UNet2DConditionModel u = checkpoint.loadUnet(device, dtype);
+                UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Unet);
                 opened.add(u);
                 checkSdxlWidths(checkpoint, u.config(), textEncoder.config().hidden() + textEncoder2.config().hidden(), textEncoder2.projectionDim());
                 this.unet = u;
@@ -114,7 +114,7 @@ public final class SdPipeline implements AutoCloseable {
         ClipTextConfig textConfig = checkpoint.textConfig();
         WeightSource textSource = SdCheckpointLoader.hfTextWeights(slot);
         this.tokenizer = tokenizerOf(slot, checkpoint.family());
-        UNet2DConditionModel u = checkpoint.loadUnet(device, dtype);
+        UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Unet);
         Weights tw = new Weights(textSource, device, dtype);
         try {
             this.textEncoder = new ClipTextModel(tw, textConfig);
@@ -167,6 +167,15 @@ public final class SdPipeline implements AutoCloseable {
 
     /** @param vae a separate VAE used instead of the checkpoint's (config key {@code vae}); null = the checkpoint's */
     public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Path ldmConfig, Path vae, Device device, DType dtype) throws IOException {
+        return open(base, prediction, ldmConfig, vae, device, dtype, false);
+    }
+
+    /**
+     * @param fp8Unet the linear and convolution weights of the UNet's blocks stored as fp8 ({@code fp8_base}): half the
+     *                memory of 16-bit weights, each made dense for one product at a time
+     */
+    public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Path ldmConfig, Path vae, Device device, DType dtype,
+                                  boolean fp8Unet) throws IOException {
         if (ldmConfig != null && !(base instanceof BaseModel.Local l && Files.isRegularFile(l.path()))) {
             throw new IllegalArgumentException("ldm_config " + ldmConfig + " applies to single-file .safetensors checkpoints only; " + base
                     + " carries its own configs");
@@ -180,7 +189,7 @@ public final class SdPipeline implements AutoCloseable {
             case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction, ldmConfig, vae);
         };
         try {
-            return new SdPipeline(base, ckpt, device, dtype);
+            return new SdPipeline(base, ckpt, device, dtype, fp8Unet);
         } catch (RuntimeException | IOException e) {
             ckpt.close();
             throw e;

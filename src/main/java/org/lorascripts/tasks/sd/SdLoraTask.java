@@ -182,6 +182,10 @@ public final class SdLoraTask implements TrainingTask {
         MixedPrecision mp = config.loop().mixedPrecision();
         // frozen weights in the autocast dtype on CUDA; the CPU computes in fp32
         DType dtype = !device.isCuda() ? DType.F32 : mp == MixedPrecision.FP16 ? DType.F16 : mp == MixedPrecision.BF16 ? DType.BF16 : DType.F32;
+        if (config.model().fp8Base() && !DType.F8E4M3.available()) {
+            throw new TrainingException("fp8_base: libtorch " + org.lorascripts.tensor.Torch.libtorchVersion() + " has no float8 type; use libtorch 2.1"
+                    + " or newer ('pip install torch', or LIBTORCH set to its folder), or remove fp8_base");
+        }
         UNetConfig.Prediction prediction = switch (config.model().predictionType()) {
             case AUTO -> null;
             case EPSILON -> UNetConfig.Prediction.EPSILON;
@@ -189,7 +193,7 @@ public final class SdLoraTask implements TrainingTask {
         };
         try {
             SdPipeline p = SdPipeline.open(config.model().baseModel(), prediction, config.model().ldmConfig().orElse(null), config.model().vae().orElse(null),
-                    device, dtype);
+                    device, dtype, config.model().fp8Base());
             if (p.family() == SdFamily.SDXL && config.model().clipSkip() != 1) {
                 p.close();
                 throw new UnsupportedOperationException("clip_skip " + config.model().clipSkip() + " does not apply to SDXL (its UNet reads the"

@@ -174,7 +174,12 @@ public final class SdCheckpoint implements AutoCloseable {
      */
     public List<String> notes() { return List.copyOf(notes); }
 
-    public UNet2DConditionModel loadUnet(Device device, DType dtype) { return UNet2DConditionModel.load(unetConfig, unetWeights, device, dtype); }
+    public UNet2DConditionModel loadUnet(Device device, DType dtype) { return loadUnet(device, dtype, false); }
+
+    /** The UNet, the linear and convolution weights of its blocks stored as fp8 when {@code fp8Base}. */
+    public UNet2DConditionModel loadUnet(Device device, DType dtype, boolean fp8Base) {
+        return UNet2DConditionModel.load(unetConfig, unetWeights, device, dtype, fp8Base);
+    }
 
     public AutoencoderKL loadVae(Device device, DType dtype) { return AutoencoderKL.load(vaeConfig, vaeWeights, device, dtype); }
 

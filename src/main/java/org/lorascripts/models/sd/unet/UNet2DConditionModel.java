@@ -50,11 +50,16 @@ public final class UNet2DConditionModel implements AutoCloseable {
         List<Integer> ch = c.blockOutChannels();
         int n = ch.size();
         long c0 = ch.get(0), temb = c.timeEmbedDim();
+        // fp8_base stores the blocks' linear and convolution weights; the input and output convolutions and the
+        // embeddings stay as they are (few bytes, and read as they are)
+        boolean fp8 = w.fp8Base();
+        w.setFp8Base(false);
         convIn = new Conv2d(w.pp("conv_in"), c.inChannels(), c0, 3, 1, 1, true);
         timeLinear1 = new Linear(w.pp("time_embedding").pp("linear_1"), c0, temb, true);
         timeLinear2 = new Linear(w.pp("time_embedding").pp("linear_2"), temb, temb, true);
         addEmbedding = c.hasTextTime() ? new TextTimeEmbedding(w.pp("add_embedding"), c.textTime(), temb) : null;
         long out = c0;
+        w.setFp8Base(fp8);
         for (int i = 0; i < n; i++) {
             long in = out;
             out = ch.get(i);
@@ -70,13 +75,24 @@ public final class UNet2DConditionModel implements AutoCloseable {
             upBlocks.add(new UNetUpBlock(w.pp("up_blocks").pp(i), c, in, prev, out, c.attentionHeadDim().get(n - 1 - i),
                     c.transformerDepth(n - 1 - i), c.upBlockTypes().get(i).equals(UNetConfig.CROSS_UP), i < n - 1));
         }
+        w.setFp8Base(false);
         convNormOut = new GroupNorm(w.pp("conv_norm_out"), c.normNumGroups(), c0, c.normEps());
         convOut = new Conv2d(w.pp("conv_out"), c0, c.outChannels(), 3, 1, 1, true);
+        w.setFp8Base(fp8);
     }
 
     /** Loads the model from a weight source (diffusers names) onto a device; close() frees the weights. */
     public static UNet2DConditionModel load(UNetConfig c, WeightSource source, Device device, DType dtype) {
+        return load(c, source, device, dtype, false);
+    }
+
+    /**
+     * As {@link #load(UNetConfig, WeightSource, Device, DType)}, with {@code fp8Base} the linear and convolution weights
+     * of the down, mid and up blocks stored as fp8 (kohya's {@code fp8_base}).
+     */
+    public static UNet2DConditionModel load(UNetConfig c, WeightSource source, Device device, DType dtype, boolean fp8Base) {
         Weights w = new Weights(source, device, dtype);
+        w.setFp8Base(fp8Base);
         try {
             return new UNet2DConditionModel(w, c, true);
         } catch (RuntimeException e) {

@@ -75,7 +75,8 @@ fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
   echo "== ours: SdxlTrainBenchmark $(el)"
   # each configuration in a process of its own: in one process a configuration's leftovers counted in the next one's peak
-  for i in 0 1 2 3 4 5; do $J org.lorascripts.bench.SdxlTrainBenchmark 10 3 $i 2>&1 | grep '^{' | tee -a "$out/sdxl-ours.jsonl"; done
+  # 6 and 7: fp8_base (ours only), against the reference's fp16 checkpointed runs
+  for i in 0 1 2 3 4 5 6 7; do $J org.lorascripts.bench.SdxlTrainBenchmark 10 3 $i 2>&1 | grep '^{' | tee -a "$out/sdxl-ours.jsonl"; done
   echo "== reference: diffusers + peft $(el)"
   timeout "${REF_TIMEOUT:-420}" python3 .device/bench_sdxl_peft.py /tmp/dfs/src 2>&1 | grep '^{' | tee "$out/sdxl-reference.jsonl"
 fi

@@ -65,13 +65,18 @@ public final class SdTrainBenchmark {
      * width and, for a UNet with the text_time condition (SDXL), random pooled text and the six time ids.
      */
     static void run(Device dev, UNetConfig config, String model, DType dt, boolean ckpt, int bs, int reso, int steps, int warm) {
+        run(dev, config, model, dt, ckpt, bs, reso, steps, warm, false);
+    }
+
+    /** As above; {@code fp8} keeps the UNet blocks' weights as fp8 ({@code fp8_base}), marked {@code "fp8_base": true} in the line. */
+    static void run(Device dev, UNetConfig config, String model, DType dt, boolean ckpt, int bs, int reso, int steps, int warm, boolean fp8) {
         Cuda.emptyCache();
         Cuda.resetPeakMemory(dev.index());
         Rng.manualSeed(0);
         // a scope of its own: what the configuration made outside the steps' scopes (the graph runner's buffers, the
         // optimizer's flat state) is freed before the next configuration, whose peak would otherwise include it
         try (Scope cfgScope = Scope.open();
-             UNet2DConditionModel unet = UNet2DConditionModel.load(config, new RandomWeights(0).onDevice(), dev, dt);
+             UNet2DConditionModel unet = UNet2DConditionModel.load(config, new RandomWeights(0).onDevice(), dev, dt, fp8);
              LoraNetwork lora = LoraNetwork.inject(unet.loraHosts(), n -> n.contains("attentions."), LoraSpec.of(8, 8), dev);
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01);
              GradScaler scaler = dt == DType.F16 ? GradScaler.enabled(dev) : GradScaler.disabled()) {
@@ -97,7 +102,7 @@ public final class SdTrainBenchmark {
             double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
             double resident = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
             // the SD1.5 reference prints no resolution (always 512); the SDXL one does
-            String reso_ = cond == null ? "" : String.format(Locale.ROOT, "\"reso\": %d, ", reso);
+            String reso_ = (cond == null ? "" : String.format(Locale.ROOT, "\"reso\": %d, ", reso)) + (fp8 ? "\"fp8_base\": true, " : "");
             System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"dtype\": \"%s\", \"grad_ckpt\": %s, \"batch\": %d, %s"
                             + "\"it_s\": %.3f, \"img_s\": %.2f, \"peak_gib\": %.2f, \"weights_gib\": %.2f, \"resident_gib\": %.2f, \"lora_params\": %d, \"loss\": %.6f}%n",
                     model, dt == DType.F16 ? "float16" : "bfloat16", ckpt, bs, reso_, 1 / sec, bs / sec, peak, weightsGib, resident, nParams, loss);

@@ -14,8 +14,10 @@ import org.lorascripts.tensor.Device;
  * proj_in/out, feed-forward), cached latents, a 77x2048 context, pooled text and the six time ids
  * (all random), fused AdamW, bf16 or fp16 with loss scaling, with and without gradient checkpointing.
  * The reference's configurations at 1024x1024, then fp16 + checkpointing at 512x512 batch 2 (the
- * 24 GB card setting). One JSON line per configuration in the reference's format.
- * Usage: SdxlTrainBenchmark [steps=10] [warmup=3] [configuration index, 0-5: that one only]
+ * 24 GB card setting); then both checkpointed fp16 ones with the UNet blocks' weights as fp8 ({@code fp8_base}, ours
+ * only: the reference has no such setting, so their memory compares with its 16-bit runs). One JSON line per
+ * configuration in the reference's format.
+ * Usage: SdxlTrainBenchmark [steps=10] [warmup=3] [configuration index, 0-7: that one only]
  */
 public final class SdxlTrainBenchmark {
     private SdxlTrainBenchmark() {}
@@ -32,6 +34,8 @@ public final class SdxlTrainBenchmark {
         }
         configs.add(() -> run(dev, DType.BF16, true, 4, 1024, steps, warm));
         configs.add(() -> run(dev, DType.F16, true, 2, 512, steps, warm));
+        configs.add(() -> SdTrainBenchmark.run(dev, UNetConfig.sdxl(), "sdxl-unet", DType.F16, true, 1, 1024, steps, warm, true));
+        configs.add(() -> SdTrainBenchmark.run(dev, UNetConfig.sdxl(), "sdxl-unet", DType.F16, true, 2, 512, steps, warm, true));
         SdTrainBenchmark.runSelected(configs, only);
     }
 

@@ -83,7 +83,13 @@ inline void ls_put(LsT* out, at::Tensor t) { *out = ls_wrap(std::move(t)); }
 inline void ls_put_opt(LsT* out, const at::Tensor& t) { *out = t.defined() ? ls_wrap(t) : nullptr; }
 
 inline at::IntArrayRef ls_dims(const int64_t* d, int n) { return at::IntArrayRef(d, (size_t)n); }
-inline at::ScalarType ls_dtype(int code) { return static_cast<at::ScalarType>(code); }
+// A dtype code from Java, checked against this libtorch's range: a code it does not know (float8 before 2.1) is an
+// error with a message, not an abort deep inside libtorch.
+inline at::ScalarType ls_dtype(int code) {
+  TORCH_CHECK(code >= 0 && code < static_cast<int>(at::ScalarType::NumOptions), "dtype code ", code,
+              " is not a type of libtorch ", TORCH_VERSION_MAJOR, ".", TORCH_VERSION_MINOR);
+  return static_cast<at::ScalarType>(code);
+}
 inline at::Device ls_device(int type, int index) {
   return at::Device(static_cast<at::DeviceType>(type), static_cast<c10::DeviceIndex>(index));
 }

@@ -125,8 +125,8 @@ class SafetensorsCorruptFileTest {
 
     @Test
     void unknownDType() throws Exception {
-        raw("{\"x\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
-        assertEquals(expect("tensor 'x' has unsupported dtype 'F8_E4M3' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16); convert the file to one of these"), error(file));
+        raw("{\"x\":{\"dtype\":\"F8_E5M2\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor 'x' has unsupported dtype 'F8_E5M2' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16, F8_E4M3); convert the file to one of these"), error(file));
     }
 
     @Test
@@ -257,10 +257,10 @@ class SafetensorsCorruptFileTest {
     @Test
     void messagesQuoteHostileStringsOnOneShortLine() throws Exception {
         String longName = "n".repeat(5000);
-        raw("{\"" + longName + "\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
-        assertEquals(expect("tensor '" + "n".repeat(120) + "...' (5000 characters) has unsupported dtype 'F8_E4M3' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16); convert the file to one of these"), error(file));
+        raw("{\"" + longName + "\":{\"dtype\":\"F8_E5M2\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+        assertEquals(expect("tensor '" + "n".repeat(120) + "...' (5000 characters) has unsupported dtype 'F8_E5M2' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16, F8_E4M3); convert the file to one of these"), error(file));
         raw("{\"x\":{\"dtype\":\"F\\n32\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
-        assertEquals(expect("tensor 'x' has unsupported dtype 'F\\u000A32' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16); convert the file to one of these"), error(file));
+        assertEquals(expect("tensor 'x' has unsupported dtype 'F\\u000A32' (supported: U8, I8, I16, I32, I64, F16, F32, F64, BOOL, BF16, F8_E4M3); convert the file to one of these"), error(file));
         raw("{\"__metadata__\":{\"line\\nbreak\":1}}", 0);
         assertEquals(expect("__metadata__ value for key 'line\\u000Abreak' must be a string, found integer 1; the file does not follow the safetensors format"), error(file));
         String dims = "1,".repeat(100_000) + "-1";

@@ -52,7 +52,7 @@ class SafetensorsRoundTripTest {
             assertEquals(Map.of("a", "é \"quoted\"", "b", "2"), f.metadata());
             // Reference order: dtype alignment descending, then name.
             assertEquals(List.of("t.i64", "t.f64", "scalar", "t.f32", "t.i32", "t.bf16", "empty", "t.f16",
-                    "t.i16", "t.i8", "t.u8", "t.bool"), f.names());
+                    "t.i16", "t.f8_e4m3", "t.i8", "t.u8", "t.bool"), f.names());
             for (DType d : DType.values()) {
                 String name = "t." + d.safetensorsName.toLowerCase();
                 TensorInfo info = f.info(name);

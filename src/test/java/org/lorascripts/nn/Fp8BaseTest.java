@@ -152,4 +152,21 @@ class Fp8BaseTest {
             assertTrue(e.getMessage().contains("use libtorch 2.1 or newer"), e.getMessage());
         }
     }
+
+    /** An F8_E4M3 tensor in a safetensors file (an fp8 checkpoint) reads into a compute dtype, or says what libtorch it needs. */
+    @Test
+    void anF8E4M3TensorOfAFileReadsWhereLibtorchHasTheType(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("fp8.safetensors");
+        // e4m3fn bytes: 0x38 = 1.0, 0x40 = 2.0, 0xB8 = -1.0, 0x3C = 1.5
+        new org.lorascripts.io.SafetensorsWriter().add("w", DType.F8E4M3, new long[] {4}, new byte[] {0x38, 0x40, (byte) 0xB8, 0x3C}).write(file);
+        try (var src = org.lorascripts.io.TensorSource.open(file); Scope s = Scope.open()) {
+            if (DType.F8E4M3.available()) {
+                Tensor t = org.lorascripts.io.TensorIO.read(src, "w", Device.CPU, DType.F32);
+                assertArrayEquals(new double[] {1, 2, -1, 1.5}, t.toDoubleArray(), 0);
+            } else {
+                var e = assertThrows(IllegalArgumentException.class, () -> org.lorascripts.io.TensorIO.read(src, "w", Device.CPU, DType.F32));
+                assertTrue(e.getMessage().startsWith("tensor 'w' needs F8_E4M3 tensors, which libtorch "), e.getMessage());
+            }
+        }
+    }
 }

@@ -65,8 +65,14 @@ public final class ConfigKeys {
                             + " half the memory of fp16 weights (SDXL's UNet 4.8 -> 2.4 GiB), each made dense for one product at a time;"
                             + " slightly slower, and the base is rounded to 3 mantissa bits. Needs libtorch 2.1 or newer. The LoRA written"
                             + " is the same kind and loads on the fp16 model.").build(),
+            key("load_in_8bit", MODEL).bool().def(false).text()
+                    .help("Keep the base model's decoder linear layers as 8-bit float (e4m3, one scale per output channel; not"
+                            + " bitsandbytes' LLM.int8 format, the same memory: 1 byte a weight) and train the LoRA over them in the compute"
+                            + " dtype; closer to the 16-bit base than 4-bit NF4, twice its memory. Needs libtorch 2.1 or newer. The adapter"
+                            + " written loads on the unquantised model.").build(),
             key("quantization_bit", MODEL).integer(0, 8).def(0).text()
-                    .help("LLaMA-Factory's spelling of load_in_4bit: 4 is load_in_4bit: true, 0 is off; other widths are not supported.").build(),
+                    .help("LLaMA-Factory's spelling: 4 is load_in_4bit: true, 8 is load_in_8bit: true (here as fp8, not bitsandbytes'"
+                            + " int8), 0 is off; other widths are not supported.").build(),
             // ---- lora_config
             key("lora_rank", LORA).integer(1, 1024).def(8).alias("network_dim", "lora_r")
                     .help("LoRA rank r (adapter capacity). 4-16 suits a style or character; higher needs more data.").build(),

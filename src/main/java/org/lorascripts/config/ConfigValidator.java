@@ -67,17 +67,22 @@ final class ConfigValidator {
         return notes;
     }
 
-    /** load_in_4bit / quantization_bit: 4-bit NF4 only, for the text task's base model. */
+    /** load_in_4bit / load_in_8bit / quantization_bit: 4-bit NF4 or 8-bit float, one of them, for the text task's base model. */
     private static void checkQuantization(ConfigValues v, ConfigProblems p, TaskType task) {
         int bits = v.integer("quantization_bit");
-        if (bits != 0 && bits != 4) {
-            p.add(v.origin("quantization_bit"), "quantization_bit: " + bits + " is not supported; only 4-bit NF4 (quantization_bit: 4,"
-                    + " or load_in_4bit: true) or 0 for none", "quantization_bit");
+        if (bits != 0 && bits != 4 && bits != 8) {
+            p.add(v.origin("quantization_bit"), "quantization_bit: " + bits + " is not supported; use 4 (4-bit NF4, load_in_4bit: true),"
+                    + " 8 (8-bit float, load_in_8bit: true) or 0 for none", "quantization_bit");
         }
-        boolean on = v.bool("load_in_4bit") || bits == 4;
-        if (on && task == TaskType.IMAGE_GENERATION) {
-            String key = v.bool("load_in_4bit") ? "load_in_4bit" : "quantization_bit";
-            p.add(v.origin(key), key + " (4-bit QLoRA base) is for text-generation only; remove it for image-generation", key);
+        boolean four = v.bool("load_in_4bit") || bits == 4, eight = v.bool("load_in_8bit") || bits == 8;
+        if (four && eight) {
+            String key = v.bool("load_in_8bit") ? "load_in_8bit" : "quantization_bit";
+            p.add(v.origin(key), key + " and " + (v.bool("load_in_4bit") ? "load_in_4bit" : "quantization_bit: 4")
+                    + " ask for two base precisions; keep one", key);
+        }
+        if ((four || eight) && task == TaskType.IMAGE_GENERATION) {
+            String key = v.bool("load_in_4bit") ? "load_in_4bit" : v.bool("load_in_8bit") ? "load_in_8bit" : "quantization_bit";
+            p.add(v.origin(key), key + " (a quantised LLM base) is for text-generation only; for images use fp8_base: true", key);
         }
     }
 

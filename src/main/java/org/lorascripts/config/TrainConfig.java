@@ -19,7 +19,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** The base model and where to start the adapter from. */
     public record Model(BaseModel baseModel, Optional<Path> networkWeights, String networkModule,
                         PredictionType predictionType, int clipSkip, int maxTokenLength, ChatTemplate chatTemplate,
-                        Optional<Path> ldmConfig, Optional<Path> vae, boolean loadIn4bit, boolean fp8Base) {}
+                        Optional<Path> ldmConfig, Optional<Path> vae, boolean loadIn4bit, boolean fp8Base,
+                        boolean loadIn8bit) {}
 
     /** Adapter shape. {@code convRank} 0 = no LoCon; {@code useDora}: DoRA (a magnitude vector per adapter). */
     public record Lora(int rank, double alpha, double dropout, int convRank, double convAlpha,
@@ -199,7 +200,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var model = new Model((BaseModel) v.get("base_model"), Optional.ofNullable(v.path("network_weights")),
                 v.string("network_module"), v.choice("prediction_type", PredictionType.class),
                 v.integer("clip_skip"), v.integer("max_token_length"), v.choice("chat_template", ChatTemplate.class), Optional.ofNullable(v.path("ldm_config")),
-                Optional.ofNullable(v.path("vae")), v.bool("load_in_4bit") || v.integer("quantization_bit") == 4, v.bool("fp8_base"));
+                Optional.ofNullable(v.path("vae")), v.bool("load_in_4bit") || v.integer("quantization_bit") == 4, v.bool("fp8_base"),
+                v.bool("load_in_8bit") || v.integer("quantization_bit") == 8);
         var lora = new Lora(v.integer("lora_rank"), v.number("lora_alpha"), v.number("lora_dropout"),
                 v.integer("conv_rank"), v.number("conv_alpha"), v.list("target_modules"), v.bool("use_rslora"),
                 v.bool("train_text_encoder"), v.bool("use_dora"), v.choice("network_type", NetworkType.class), NetworkArgs.parse(v.list("network_args")));

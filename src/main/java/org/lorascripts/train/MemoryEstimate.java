@@ -22,7 +22,8 @@ import org.lorascripts.nn.Nf4;
  * measurements on an H200 (shared/bench): SD1.5 UNet LoRA at 512², batch 4, fp16: 6.8 GiB plain,
  * 3.0 GiB with gradient checkpointing; Llama-3.2-1B / Llama-3-8B at 2048 tokens, bf16: 8.7 / 29.1 GiB
  * plain, 6.0 / 19.2 GiB with checkpointing. With {@code load_in_4bit} the decoder's linear weights count
- * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each), the rest in the compute dtype; with {@code fp8_base} the
+ * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each) and with {@code load_in_8bit} one byte each, the rest in the compute
+ * dtype; with {@code fp8_base} the
  * linear and convolution weights of the UNet's blocks count one byte each.
  */
 public record MemoryEstimate(double weightsGiB, double activationsGiB, double adapterGiB, String basis) {
@@ -43,8 +44,10 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
             if (params <= 0) return Optional.empty();
             boolean half = c.loop().mixedPrecision() != MixedPrecision.NO;
             boolean nf4 = !c.isImage() && c.model().loadIn4bit();
+            boolean int8 = !c.isImage() && c.model().loadIn8bit();
             boolean fp8 = c.isImage() && c.model().fp8Base();
             double weights = nf4 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[2]) / GIB
+                    : int8 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[1]) / GIB
                     : fp8 ? ((params - counts[3]) * (half ? 2.0 : 4.0) + counts[3]) / GIB
                     : params * (half ? 2.0 : 4.0) / GIB;
             double loraParams = params * 0.003 * c.lora().rank() / 8.0;  // kohya targets at rank 8 ≈ 0.3 % of SD1.5
@@ -65,7 +68,7 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
             double act = gc ? tokens * hidden * layers * 2 / GIB + tokens * hidden * 50 / GIB + logits
                             : tokens * hidden * layers * 50 / GIB + logits;
             return Optional.of(new MemoryEstimate(weights, act, adapter, "fitted to Llama 1B/8B at 2048 tokens"
-                    + (nf4 ? "; decoder linear weights as 4-bit NF4" : "")));
+                    + (nf4 ? "; decoder linear weights as 4-bit NF4" : int8 ? "; decoder linear weights as 8-bit float" : "")));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

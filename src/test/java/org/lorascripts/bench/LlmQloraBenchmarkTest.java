@@ -95,7 +95,7 @@ class LlmQloraBenchmarkTest {
         assertEquals(8, o.steps());
         assertEquals(3, o.warmup());
         assertEquals(List.of("8b", "70b"), List.copyOf(o.parts()));
-        assertEquals(List.of("nf4", "bf16"), o.quants());
+        assertEquals(List.of("nf4", "fp8", "bf16"), o.quants());
         assertEquals(List.of(false, true), o.ckpts());
         assertEquals(2048, o.seq());
         assertTrue(o.device().isCuda());
@@ -114,10 +114,25 @@ class LlmQloraBenchmarkTest {
         }
     }
 
+    /** The fp8 base on small shapes on the CPU (libtorch 2.1+): one line per checkpointing setting, its loss near ln 512. */
+    @Test void tinyFp8RunOnCpuPrintsItsLines() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(org.lorascripts.tensor.DType.F8E4M3.available(), "libtorch without float8");
+        var buf = new ByteArrayOutputStream();
+        var o = LlmQloraBenchmark.Options.parse("device=cpu", "tiny=true", "seq=16", "steps=1", "warmup=1", "quant=fp8", "parts=8b");
+        LlmQloraBenchmark.run(o, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        List<JsonNode> lines = new ArrayList<>();
+        for (String l : buf.toString(StandardCharsets.UTF_8).split("\n")) if (!l.isBlank()) lines.add(Json.parse(l));
+        assertEquals(2, lines.size(), buf.toString(StandardCharsets.UTF_8));
+        for (JsonNode l : lines) {
+            assertEquals("fp8", l.get("quant").textValue());
+            assertEquals(Math.log(512), l.get("loss").doubleValue(), 0.3, l.toString());
+        }
+    }
+
     /** Every code path of the benchmark on small shapes on the CPU: the lines it prints and their losses. */
     @Test void tinyRunOnCpuPrintsEveryConfigurationAndTheExtrapolation() throws Exception {
         var buf = new ByteArrayOutputStream();
-        var o = LlmQloraBenchmark.Options.parse("device=cpu", "tiny=true", "seq=16", "steps=1", "warmup=1");
+        var o = LlmQloraBenchmark.Options.parse("device=cpu", "tiny=true", "seq=16", "steps=1", "warmup=1", "quant=nf4,bf16");
         LlmQloraBenchmark.run(o, new PrintStream(buf, true, StandardCharsets.UTF_8));
         List<JsonNode> lines = new ArrayList<>();
         for (String l : buf.toString(StandardCharsets.UTF_8).split("\n")) if (!l.isBlank()) lines.add(Json.parse(l));

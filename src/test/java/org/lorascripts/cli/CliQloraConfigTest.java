@@ -24,15 +24,21 @@ class CliQloraConfigTest {
         Path cfg = Files.writeString(dir.resolve("img.yaml"), "base_model: builtin:tiny-sd\ntrain_data_dir: d\nload_in_4bit: true\n");
         Run r = CliTrainCommandTest.run("train", "--config", cfg.toString(), "--dry-run");
         assertEquals(2, r.code());
-        assertEquals("error: " + cfg + ":3: load_in_4bit (4-bit QLoRA base) is for text-generation only; remove it for image-generation\n", r.err());
+        assertEquals("error: " + cfg + ":3: load_in_4bit (a quantised LLM base) is for text-generation only; for images use fp8_base: true\n", r.err());
         assertEquals("", r.out());
     }
 
-    @Test void quantizationBitOtherThanFourIsOneLineError() throws Exception {
-        Run r = CliTrainCommandTest.run("train", "--config", "examples/quickstart-text.yaml", "--dry-run", "--set", "quantization_bit=8");
+    @Test void quantizationBitOtherThanFourOrEightIsOneLineError() throws Exception {
+        Run r = CliTrainCommandTest.run("train", "--config", "examples/quickstart-text.yaml", "--dry-run", "--set", "quantization_bit=6");
         assertEquals(2, r.code());
-        assertEquals("error: --set quantization_bit=8: quantization_bit: 8 is not supported; only 4-bit NF4 (quantization_bit: 4,"
-                + " or load_in_4bit: true) or 0 for none\n", r.err());
+        assertEquals("error: --set quantization_bit=6: quantization_bit: 6 is not supported; use 4 (4-bit NF4, load_in_4bit: true),"
+                + " 8 (8-bit float, load_in_8bit: true) or 0 for none\n", r.err());
+    }
+
+    @Test void dryRunWithEightBitsIsValidAndCountsOneByteAWeight() {
+        Run r = CliTrainCommandTest.run("train", "--config", "examples/quickstart-text.yaml", "--dry-run", "--set", "quantization_bit=8");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("quantization_bit"), r.out());
     }
 
     @Test void dryRunWithLoadIn4bitIsValid() {
@@ -62,5 +68,10 @@ class CliQloraConfigTest {
         assertEquals(64 * 64 / 2 + 64 + 4 + 4, Nf4.bytes(64 * 64), "codes, absmax codes, one nested scale, the offset");
         assertEquals(plain.activationsGiB(), q.activationsGiB());
         assertTrue(q.describe().contains("4-bit NF4"), q.describe());
+        settings.remove("load_in_4bit");
+        settings.put("load_in_8bit", true);
+        MemoryEstimate e = MemoryEstimate.of(TrainConfig.of(settings)).orElseThrow();
+        assertEquals(((1000 * 64 + 64) * 2.0 + 64 * 64 + 64 * 128) / gib, e.weightsGiB(), 1e-15);
+        assertTrue(e.describe().contains("8-bit float"), e.describe());
     }
 }

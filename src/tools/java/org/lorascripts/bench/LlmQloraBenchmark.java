@@ -26,8 +26,8 @@ import org.lorascripts.train.optim.AdamW;
 
 /**
  * QLoRA on our engine: the frozen base's decoder linear layers in 4-bit NF4 with double quantisation
- * ({@code load_in_4bit}, {@link org.lorascripts.nn.Linear4bit}), a bf16 LoRA on top, next to the same step with
- * the base in bf16. The PyTorch reference is {@code tools/bench_llm_qlora.py} (transformers + peft + bitsandbytes).
+ * ({@code load_in_4bit}, {@link org.lorascripts.nn.Linear4bit}) or, as {@code fp8}, in 8-bit float with per-channel
+ * scales ({@code load_in_8bit}), a bf16 LoRA on top, next to the same step with the base in bf16. The PyTorch reference is {@code tools/bench_llm_qlora.py} (transformers + peft + bitsandbytes).
  *
  * <p>Part {@code 8b}: the Llama-3-8B shape of {@link LlmTrainBenchmark} with random weights, seq 2048, batch 1,
  * rank-16 LoRA (alpha 32) on q/k/v/o, bf16 autocast, AdamW, with and without gradient checkpointing, NF4 and bf16:
@@ -40,7 +40,7 @@ import org.lorascripts.train.optim.AdamW;
  * per-layer and the fixed memory (embeddings, lm_head, logits chunk, ...) and the extrapolation to the full 80
  * layers, as one JSON line; it also says how many 70B-shape layers fit a budget (24 GiB).
  *
- * <p>Usage: {@code LlmQloraBenchmark [steps=8] [warmup=3] [parts=8b,70b] [quant=nf4,bf16] [ckpt=both|on|off]
+ * <p>Usage: {@code LlmQloraBenchmark [steps=8] [warmup=3] [parts=8b,70b] [quant=nf4,fp8,bf16] [ckpt=both|on|off]
  * [seq=2048] [device=cuda] [layers=2,4] [budget_gib=24] [tiny=false]}; {@code tiny=true} swaps both shapes for
  * small ones (with the same layer counts), which is how a test runs every code path on the CPU.
  */
@@ -67,7 +67,7 @@ public final class LlmQloraBenchmark {
             int steps = positive(kv, "steps", "8", 1);
             int warmup = positive(kv, "warmup", "3", 0);
             Set<String> parts = new LinkedHashSet<>(list(kv, "parts", "8b,70b", Set.of("8b", "70b")));
-            List<String> quants = list(kv, "quant", "nf4,bf16", Set.of("nf4", "bf16"));
+            List<String> quants = list(kv, "quant", "nf4,fp8,bf16", Set.of("nf4", "fp8", "bf16"));
             List<Boolean> ckpts = switch (kv.getOrDefault("ckpt", "both")) {
                 case "both" -> List.of(false, true);
                 case "on", "true" -> List.of(true);
@@ -190,7 +190,7 @@ public final class LlmQloraBenchmark {
             for (String q : o.quants()) {
                 for (boolean ckpt : o.ckpts()) {
                     try {
-                        measure(o, cfg, model, q.equals("nf4"), ckpt, out, true);
+                        measure(o, cfg, model, q, ckpt, out, true);
                     } catch (RuntimeException e) {
                         out.println(errorJson(model, q, ckpt, e));   // the other configurations still run
                     }
@@ -201,8 +201,8 @@ public final class LlmQloraBenchmark {
             String model = o.tiny() ? "tiny" : "llama3-70b";
             int la = o.layers()[0], lb = o.layers()[1];
             try {
-                Measured a = measure(o, o.tiny() ? tinyShape(la) : shape70b(la), model + "/" + la + "layers", true, true, null, false);
-                Measured b = measure(o, o.tiny() ? tinyShape(lb) : shape70b(lb), model + "/" + lb + "layers", true, true, null, false);
+                Measured a = measure(o, o.tiny() ? tinyShape(la) : shape70b(la), model + "/" + la + "layers", "nf4", true, null, false);
+                Measured b = measure(o, o.tiny() ? tinyShape(lb) : shape70b(lb), model + "/" + lb + "layers", "nf4", true, null, false);
                 out.println(extrapolationJson(model, la, a, lb, b, o.seq(), o.budgetGib()));
             } catch (RuntimeException e) {
                 out.println(errorJson(model, "nf4", true, e));
@@ -238,14 +238,19 @@ public final class LlmQloraBenchmark {
      * Loads {@code cfg} with random weights (NF4 or bf16 base), injects the LoRA, times the steps and, when
      * {@code out} is given, prints the configuration's line (and the graphed step's when {@code graphs}).
      */
-    static Measured measure(Options o, LlmConfig cfg, String name, boolean nf4, boolean ckpt, PrintStream out, boolean graphs) {
+    static Measured measure(Options o, LlmConfig cfg, String name, String quant, boolean ckpt, PrintStream out, boolean graphs) {
         Device dev = o.device();
         boolean cuda = dev.isCuda();
         if (cuda) Cuda.emptyCache();
         Rng.manualSeed(0);
         int seq = o.seq();
         RandomWeights source = new RandomWeights(0);
-        try (LlamaForCausalLM model = new LlamaForCausalLM(cfg, cuda ? source.onDevice() : source, dev, DType.BF16, nf4);
+        LlamaForCausalLM.Quantization q = switch (quant) {
+            case "nf4" -> LlamaForCausalLM.Quantization.NF4;
+            case "fp8" -> LlamaForCausalLM.Quantization.FP8;
+            default -> LlamaForCausalLM.Quantization.NONE;
+        };
+        try (LlamaForCausalLM model = new LlamaForCausalLM(cfg, cuda ? source.onDevice() : source, dev, DType.BF16, q);
              LoraNetwork lora = LoraNetwork.inject(model.loraHosts(), n -> TARGETS.contains(n.substring(n.lastIndexOf('.') + 1)),
                      LoraSpec.of(16, 32), dev);
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01)) {
@@ -264,7 +269,6 @@ public final class LlmQloraBenchmark {
                 double sec = (System.nanoTime() - t0) / 1e9 / o.steps();
                 double peak = cuda ? Cuda.memory(dev.index()).map(m -> m.peakAllocated() / GIB).orElse(Double.NaN) : Double.NaN;
                 Measured r = new Measured(weightsGib, peak, sec, loss);
-                String quant = nf4 ? "nf4" : "bf16";
                 String label = String.format(Locale.ROOT, "%s %s ckpt=%s", name, quant, ckpt);
                 if (out != null) out.println(json(name, quant, ckpt, seq, false, r, Double.NaN));
                 if (out != null && graphs && cuda && GraphedStep.asked()) {

@@ -50,12 +50,32 @@ public final class LlamaForCausalLM implements AutoCloseable {
      * stay in the compute dtype, as bitsandbytes and PEFT leave them.
      */
     public LlamaForCausalLM(LlmConfig cfg, WeightSource source, Device device, DType dtype, boolean loadIn4bit) {
+        this(cfg, source, device, dtype, loadIn4bit ? Quantization.NF4 : Quantization.NONE);
+    }
+
+    /** How the decoder's linear layers (q/k/v/o, gate/up/down) keep their frozen weights. */
+    public enum Quantization {
+        /** In the compute dtype. */
+        NONE,
+        /** 4-bit NF4 with double quantisation ({@link Linear4bit}; {@code load_in_4bit}, QLoRA). */
+        NF4,
+        /** float8 e4m3 with a float32 scale per output channel ({@link org.lorascripts.nn.Fp8Weight}; {@code load_in_8bit}). */
+        FP8
+    }
+
+    /**
+     * The decoder's linear layers quantised as {@code quantization} says, as they are loaded; embeddings, norms and
+     * lm_head stay in the compute dtype, as bitsandbytes and PEFT leave them.
+     */
+    public LlamaForCausalLM(LlmConfig cfg, WeightSource source, Device device, DType dtype, Quantization quantization) {
         this.cfg = cfg;
         this.weights = new Weights(source, device, dtype);
         try {
-            weights.setLoadIn4bit(loadIn4bit);
+            weights.setLoadIn4bit(quantization == Quantization.NF4);
+            weights.setFp8Base(quantization == Quantization.FP8);
             LlamaModel decoder = new LlamaModel(cfg, weights.pp("model"));
             weights.setLoadIn4bit(false);
+            weights.setFp8Base(false);
             this.model = decoder;
             this.lmHead = cfg.tieWordEmbeddings() ? new Linear(model.embedTokens().weight(), null)
                     : new Linear(weights.pp("lm_head"), cfg.hiddenSize(), cfg.vocabSize(), false);
@@ -72,9 +92,14 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     /** As {@link #load(Path, Device, DType)}, with the decoder's linear layers as 4-bit NF4 when {@code loadIn4bit}. */
     public static LlamaForCausalLM load(Path dir, Device device, DType dtype, boolean loadIn4bit) throws IOException {
+        return load(dir, device, dtype, loadIn4bit ? Quantization.NF4 : Quantization.NONE);
+    }
+
+    /** As {@link #load(Path, Device, DType)}, with the decoder's linear layers quantised as {@code quantization} says. */
+    public static LlamaForCausalLM load(Path dir, Device device, DType dtype, Quantization quantization) throws IOException {
         LlmConfig cfg = LlmConfig.read(dir);
         try (TensorSource src = TensorSource.open(weightsFile(dir))) {
-            return new LlamaForCausalLM(cfg, new CheckpointWeights(src, dir.toString()), device, dtype, loadIn4bit);
+            return new LlamaForCausalLM(cfg, new CheckpointWeights(src, dir.toString()), device, dtype, quantization);
         }
     }
 

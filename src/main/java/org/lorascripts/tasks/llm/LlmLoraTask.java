@@ -96,7 +96,12 @@ public final class LlmLoraTask implements TrainingTask {
             // data first: a data error should not wait for the model to load
             TextDataSplit split = TextDataset.load(config.text().trainData(), TextDataOptions.from(config), tok);
             mixSummary = split.mixSummary();
-            m = LlamaForCausalLM.load(base.dir(), device, dtype, config.model().loadIn4bit());
+            if (config.model().loadIn8bit() && !DType.F8E4M3.available()) {
+                throw new TrainingException("load_in_8bit: libtorch " + org.lorascripts.tensor.Torch.libtorchVersion() + " has no float8"
+                        + " type; use libtorch 2.1 or newer ('pip install torch', or LIBTORCH set to its folder), load_in_4bit, or neither");
+            }
+            m = LlamaForCausalLM.load(base.dir(), device, dtype, config.model().loadIn4bit() ? LlamaForCausalLM.Quantization.NF4
+                    : config.model().loadIn8bit() ? LlamaForCausalLM.Quantization.FP8 : LlamaForCausalLM.Quantization.NONE);
             m.setGradientCheckpointing(config.loop().gradientCheckpointing());
             Optional<Path> resume = config.model().networkWeights();
             if (resume.isPresent()) {
@@ -138,23 +143,30 @@ public final class LlmLoraTask implements TrainingTask {
         model = m;
         net = n;
         for (String line : mixSummary) console.println("data: " + line);
-        if (config.model().loadIn4bit()) console.println("model: " + quantizedSummary(model));
+        if (config.model().loadIn4bit() || config.model().loadIn8bit()) console.println("model: " + quantizedSummary(model));
         for (ConfigWarning w : warnings) console.println("warning: " + w.message());
         console.flush();
     }
 
-    /** "N decoder linear layers as 4-bit NF4: X MiB (Y MiB in DTYPE)". */
+    /** "N decoder linear layers as 4-bit NF4: X MiB (Y MiB in DTYPE)", or as 8-bit float. */
     static String quantizedSummary(LlamaForCausalLM m) {
         long n = 0, bytes = 0, dense = 0;
+        boolean nf4 = false;
         for (var h : m.loraHosts().values()) {
+            if (!h.quantized()) continue;
+            n++;
+            long numel = 1;
+            for (long d : h.weightShape()) numel *= d;
+            dense += numel * m.dtype().byteSize;
             if (h instanceof org.lorascripts.nn.Linear4bit q) {
-                n++;
+                nf4 = true;
                 bytes += q.state().bytes();
-                dense += q.state().numel() * q.dtype().byteSize;
+            } else {
+                bytes += numel + 4 * h.weightShape()[0];   // one byte a value, a float32 scale per output channel
             }
         }
-        return String.format(java.util.Locale.ROOT, "%d decoder linear layers as 4-bit NF4: %.1f MiB (%.1f MiB in %s)",
-                n, bytes / 1048576.0, dense / 1048576.0, m.dtype().name().toLowerCase(java.util.Locale.ROOT));
+        return String.format(java.util.Locale.ROOT, "%d decoder linear layers as %s: %.1f MiB (%.1f MiB in %s)",
+                n, nf4 ? "4-bit NF4" : "8-bit float (e4m3)", bytes / 1048576.0, dense / 1048576.0, m.dtype().name().toLowerCase(java.util.Locale.ROOT));
     }
 
     /** The frozen weights' dtype: the autocast dtype on CUDA, fp32 otherwise. */

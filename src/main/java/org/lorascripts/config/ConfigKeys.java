@@ -61,7 +61,8 @@ public final class ConfigKeys {
                             + " format, about 0.52 bytes a weight) and train the LoRA over them in the compute dtype; embeddings, norms and"
                             + " lm_head stay unquantised. The adapter written is the same as without it and loads on the unquantised model.").build(),
             key("fp8_base", MODEL).bool().def(false).image()
-                    .help("Keep the frozen UNet blocks' linear and convolution weights as fp8 (e4m3, one scale per output channel):"
+                    .help("Keep the frozen UNet blocks' linear and convolution weights and the text encoders' linear weights (as kohya's)"
+                            + " as fp8 (e4m3, one scale per output channel):"
                             + " half the memory of fp16 weights (SDXL's UNet 4.8 -> 2.4 GiB), each made dense for one product at a time;"
                             + " slightly slower, and the base is rounded to 3 mantissa bits. Needs libtorch 2.1 or newer. The LoRA written"
                             + " is the same kind and loads on the fp16 model.").build(),

@@ -24,7 +24,7 @@ import org.lorascripts.nn.Nf4;
  * plain, 6.0 / 19.2 GiB with checkpointing. With {@code load_in_4bit} the decoder's linear weights count
  * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each) and with {@code load_in_8bit} one byte each, the rest in the compute
  * dtype; with {@code fp8_base} the
- * linear and convolution weights of the UNet's blocks count one byte each.
+ * linear and convolution weights of the UNet's blocks and the text encoders' linear weights count one byte each.
  */
 public record MemoryEstimate(double weightsGiB, double activationsGiB, double adapterGiB, String basis) {
     private static final double GIB = 1L << 30;
@@ -58,7 +58,7 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 double pixels = (double) r.width() * r.height() / (512.0 * 512.0);
                 double perSample = (gc ? 0.28 : 1.22) * pixels * (half ? 1 : 2);
                 return Optional.of(new MemoryEstimate(weights, perSample * c.loop().batchSize(), adapter,
-                        "fitted to SD1.5 at 512x512" + (fp8 ? "; the UNet's large weights as fp8" : "")));
+                        "fitted to SD1.5 at 512x512" + (fp8 ? "; UNet blocks and text encoders as fp8" : "")));
             }
             Optional<long[]> dims = llmDims(local.path());  // hidden, layers, vocab
             if (dims.isEmpty()) return Optional.of(new MemoryEstimate(weights, 0, adapter, "activations unknown: no config.json"));
@@ -82,20 +82,25 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
     }
 
     /**
-     * A UNet weight that fp8_base stores as fp8: a linear (2-D) or convolution (4-D) weight of the down, mid or up
+     * A weight that fp8_base stores as fp8: a linear (2-D) or convolution (4-D) weight of the UNet's down, mid or up
      * blocks, under an LDM file's {@code model.diffusion_model.} (input_blocks but the first, middle_block,
-     * output_blocks) or a diffusers folder's {@code unet/} (down_blocks, mid_block, up_blocks; {@code inUnet}).
+     * output_blocks) or a diffusers folder's {@code unet/} (down_blocks, mid_block, up_blocks; {@code folder} "unet"),
+     * or a text encoder's 2-D weight but its embeddings, under {@code cond_stage_model.} / {@code conditioner.embedders.}
+     * or a diffusers folder's {@code text_encoder/} and {@code text_encoder_2/}.
      */
-    static boolean isFp8UnetWeight(String name, TensorInfo t, boolean inUnet) {
-        if (!name.endsWith(".weight") || (t.shape().length != 2 && t.shape().length != 4)) return false;
-        if (inUnet) return name.startsWith("down_blocks.") || name.startsWith("mid_block.") || name.startsWith("up_blocks.");
+    static boolean isFp8Weight(String name, TensorInfo t, String folder) {
+        int rank = t.shape().length;
+        boolean textEncoder = folder.startsWith("text_encoder") || name.startsWith("cond_stage_model.") || name.startsWith("conditioner.embedders.");
+        if (textEncoder) return rank == 2 && !name.contains("embedding");
+        if (!name.endsWith(".weight") || (rank != 2 && rank != 4)) return false;
+        if (folder.equals("unet")) return name.startsWith("down_blocks.") || name.startsWith("mid_block.") || name.startsWith("up_blocks.");
         String ldm = "model.diffusion_model.";
         if (!name.startsWith(ldm)) return false;
         String n = name.substring(ldm.length());
         return n.startsWith("input_blocks.") && !n.startsWith("input_blocks.0.") || n.startsWith("middle_block.") || n.startsWith("output_blocks.");
     }
 
-    /** {all parameters, decoder linear weights, bytes of those weights as NF4, UNet weights fp8_base stores as fp8}. */
+    /** {all parameters, decoder linear weights, bytes of those weights as NF4, weights fp8_base stores as fp8}. */
     static long[] parameterCounts(Path model) throws IOException {
         List<Path> files;
         if (Files.isDirectory(model)) {
@@ -111,13 +116,13 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         }
         long n = 0, linear = 0, nf4Bytes = 0, fp8 = 0;
         for (Path f : files) {
-            boolean inUnet = f.getParent() != null && f.getParent().getFileName() != null && f.getParent().getFileName().toString().equals("unet")
-                    && Files.isDirectory(model);
+            String folder = Files.isDirectory(model) && f.getParent() != null && f.getParent().getFileName() != null
+                    ? f.getParent().getFileName().toString() : "";
             try (TensorSource src = TensorSource.open(f)) {
                 for (String name : src.names()) {
                     TensorInfo t = src.info(name);
                     n += t.numel();
-                    if (isFp8UnetWeight(name, t, inUnet)) fp8 += t.numel();
+                    if (isFp8Weight(name, t, folder)) fp8 += t.numel();
                     if (isDecoderLinear(name, t)) {
                         linear += t.numel();
                         nf4Bytes += Nf4.bytes(t.numel());

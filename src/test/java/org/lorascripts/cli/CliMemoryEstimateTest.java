@@ -34,7 +34,7 @@ class CliMemoryEstimateTest {
         assertTrue(m.describe().startsWith("~"), m.describe());
     }
 
-    /** fp8_base counts the UNet blocks' linear and convolution weights one byte each (LDM names), the rest as before. */
+    /** fp8_base counts the UNet blocks' and the text encoder's linear and convolution weights one byte each (LDM names), the rest as before. */
     @Test
     void fp8BaseCountsTheUnetBlocksWeightsAtOneByte(@TempDir Path dir) throws Exception {
         Path ckpt = dir.resolve("model.safetensors");
@@ -45,7 +45,10 @@ class CliMemoryEstimateTest {
                     "model.diffusion_model.middle_block.0.in_layers.2.weight", Torch.zeros(32, 32, 3, 3), // block conv
                     "model.diffusion_model.output_blocks.2.1.norm.weight", Torch.zeros(32),               // a norm: stays
                     "model.diffusion_model.time_embed.0.weight", Torch.zeros(64, 32),                     // embedding: stays
-                    "cond_stage_model.transformer.text_model.final_layer_norm.weight", Torch.zeros(16)), Map.of());
+                    "cond_stage_model.transformer.text_model.final_layer_norm.weight", Torch.zeros(16),                  // a norm: stays
+                    "cond_stage_model.transformer.text_model.encoder.layers.0.mlp.fc1.weight", Torch.zeros(64, 32),     // text encoder linear
+                    "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight", Torch.zeros(100, 32)), // embedding: stays
+                    Map.of());
         }
         Path data = Files.createDirectories(dir.resolve("img"));
         double[] weights = new double[2];
@@ -56,7 +59,7 @@ class CliMemoryEstimateTest {
             weights[k] = m.weightsGiB() * (1L << 30);
             assertEquals(k == 1, m.describe().contains("fp8"), m.describe());
         }
-        long all = 32 * 4 * 9 + 32 * 32 + 32 * 32 * 9 + 32 + 64 * 32 + 16, fp8 = 32 * 32 + 32 * 32 * 9;
+        long all = 32 * 4 * 9 + 32 * 32 + 32 * 32 * 9 + 32 + 64 * 32 + 16 + 64 * 32 + 100 * 32, fp8 = 32 * 32 + 32 * 32 * 9 + 64 * 32;
         assertEquals(all * 2.0, weights[0], 1e-6);
         assertEquals((all - fp8) * 2.0 + fp8, weights[1], 1e-6);
     }

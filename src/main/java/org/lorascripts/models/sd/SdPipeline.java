@@ -66,7 +66,7 @@ public final class SdPipeline implements AutoCloseable {
     private final Map<String, Conditioning> pinned = new HashMap<>();
     private boolean textEncodersDropped;
 
-    private SdPipeline(BaseModel baseModel, SdCheckpoint checkpoint, Device device, DType dtype, boolean fp8Unet) throws IOException {
+    private SdPipeline(BaseModel baseModel, SdCheckpoint checkpoint, Device device, DType dtype, boolean fp8Base) throws IOException {
         this.baseModel = baseModel;
         this.checkpoint = checkpoint;
         this.device = device;
@@ -78,11 +78,13 @@ public final class SdPipeline implements AutoCloseable {
             try {
                 Weights tw1 = new Weights(checkpoint.textWeights(SdxlTextEncoder.TE1), device, dtype);
                 opened.add(tw1);
+                tw1.setFp8Base(fp8Base);
                 Weights tw2 = new Weights(checkpoint.textWeights(SdxlTextEncoder.TE2), device, dtype);
                 opened.add(tw2);
+                tw2.setFp8Base(fp8Base);
                 this.textEncoder = new ClipTextModel(tw1, checkpoint.textConfig(SdxlTextEncoder.TE1));
                 this.textEncoder2 = new ClipTextModelWithProjection(tw2, checkpoint.textConfig(SdxlTextEncoder.TE2), checkpoint.pooledTextDim());
-                UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Unet);
+                UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Base);
                 opened.add(u);
                 checkSdxlWidths(checkpoint, u.config(), textEncoder.config().hidden() + textEncoder2.config().hidden(), textEncoder2.projectionDim());
                 this.unet = u;
@@ -114,8 +116,9 @@ public final class SdPipeline implements AutoCloseable {
         ClipTextConfig textConfig = checkpoint.textConfig();
         WeightSource textSource = SdCheckpointLoader.hfTextWeights(slot);
         this.tokenizer = tokenizerOf(slot, checkpoint.family());
-        UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Unet);
+        UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Base);
         Weights tw = new Weights(textSource, device, dtype);
+        tw.setFp8Base(fp8Base);
         try {
             this.textEncoder = new ClipTextModel(tw, textConfig);
         } catch (RuntimeException e) {
@@ -171,11 +174,12 @@ public final class SdPipeline implements AutoCloseable {
     }
 
     /**
-     * @param fp8Unet the linear and convolution weights of the UNet's blocks stored as fp8 ({@code fp8_base}): half the
-     *                memory of 16-bit weights, each made dense for one product at a time
+     * @param fp8Base the linear and convolution weights of the UNet's blocks and the text encoders' linear weights stored
+     *                as fp8 ({@code fp8_base}, as kohya's also covers the text encoders): half the memory of 16-bit weights,
+     *                each made dense for one product at a time
      */
     public static SdPipeline open(BaseModel base, UNetConfig.Prediction prediction, Path ldmConfig, Path vae, Device device, DType dtype,
-                                  boolean fp8Unet) throws IOException {
+                                  boolean fp8Base) throws IOException {
         if (ldmConfig != null && !(base instanceof BaseModel.Local l && Files.isRegularFile(l.path()))) {
             throw new IllegalArgumentException("ldm_config " + ldmConfig + " applies to single-file .safetensors checkpoints only; " + base
                     + " carries its own configs");
@@ -189,7 +193,7 @@ public final class SdPipeline implements AutoCloseable {
             case BaseModel.Local l -> SdCheckpointLoader.open(l.path(), prediction, ldmConfig, vae);
         };
         try {
-            return new SdPipeline(base, ckpt, device, dtype, fp8Unet);
+            return new SdPipeline(base, ckpt, device, dtype, fp8Base);
         } catch (RuntimeException | IOException e) {
             ckpt.close();
             throw e;

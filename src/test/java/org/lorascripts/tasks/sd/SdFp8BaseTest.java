@@ -18,7 +18,8 @@ import org.lorascripts.tensor.DType;
 import org.lorascripts.train.TrainingException;
 
 /**
- * fp8_base on the tiny SD model: the UNet's block layers hold fp8 weights (its input and output convolutions do not),
+ * fp8_base on the tiny SD model: the UNet's block layers and the text encoder's linear layers hold fp8 weights (the
+ * UNet's input and output convolutions do not),
  * the first loss stays near the 32-bit base's, the loss falls with linear and convolution LoRAs training over fp8
  * hosts, and the file written has the same modules; before libtorch 2.1 the run stops with one line saying why.
  */
@@ -44,6 +45,10 @@ class SdFp8BaseTest {
                     if (e.getValue().quantized()) quantized++;
                 }
                 if (fp8) assertTrue(quantized > 20, quantized + " fp8 layers");
+                // the text encoder's linear layers too, as kohya's fp8_base covers them
+                Map<String, LoraHost> te = task.pipeline().textEncoder().loraHosts();
+                assertTrue(!te.isEmpty());
+                for (var e : te.entrySet()) assertEquals(fp8, e.getValue().quantized(), "text encoder " + e.getKey());
                 first[k] = SdLoraTrainingTest.fixedNoiseLoss(task, 99);
                 if (fp8) {
                     SdLoraTrainingTest.train(task, 25, 5e-3);
@@ -60,6 +65,28 @@ class SdFp8BaseTest {
         assertEquals(first[0], first[1], 0.05 * first[0], "the fp8 base's first loss is near the 32-bit base's");
         assertFalse(first[0] == first[1], "the fp8 base is a rounded one");
         assertEquals(keys[0], keys[1]);
+    }
+
+    /** A text-encoder LoRA over fp8 hosts: one step gives every adapter of both parts a gradient (non-zero for each up). */
+    @Test void aTextEncoderLoraTrainsOverFp8Hosts() throws Exception {
+        assumeTrue(DType.F8E4M3.available(), "this libtorch has no float8_e4m3fn");
+        Map<String, Object> cfg = SdTrainingFixture.settings(SdTrainingFixture.images(dir.resolve("data"), 2), dir.resolve("out"));
+        cfg.put("fp8_base", true);
+        cfg.put("train_text_encoder", true);
+        try (SdLoraTask task = SdTrainingFixture.task(cfg); org.lorascripts.tensor.Scope s = org.lorascripts.tensor.Scope.open()) {
+            assertTrue(task.pipeline().textEncoder().loraHosts().values().stream().allMatch(LoraHost::quantized));
+            org.lorascripts.tensor.Tensor loss = task.lossSum(SdTrainingFixture.indices(task.trainSize()), false);
+            loss.backward();
+            assertTrue(Double.isFinite(loss.item()), "loss " + loss.item());
+            int te = 0;
+            for (org.lorascripts.nn.NamedParam q : task.trainableParameters()) {
+                assertTrue(q.tensor().grad() != null, q.name() + " got a gradient");
+                // up starts at zero (so down's first gradient is zero); up's own is not
+                if (q.name().contains("lora_up")) assertTrue(q.tensor().grad().abs().sum().item() > 0, q.name() + " got a non-zero gradient");
+                if (q.name().startsWith("te.")) te++;
+            }
+            assertTrue(te > 0, "text-encoder adapters train");
+        }
     }
 
     @Test void withoutFloat8TheRunSaysWhatToDo() throws Exception {

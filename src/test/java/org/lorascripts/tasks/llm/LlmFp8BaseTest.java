@@ -9,18 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.config.ConfigException;
 import org.lorascripts.demo.TinyLlamaPretrainer;
-import org.lorascripts.io.TensorIO;
-import org.lorascripts.io.TensorSource;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.PeftAdapterReader;
 import org.lorascripts.models.llm.LlamaForCausalLM;
@@ -30,8 +25,6 @@ import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
-import org.lorascripts.tensor.Scope;
-import org.lorascripts.tensor.Tensor;
 import org.lorascripts.train.TrainingException;
 
 /**
@@ -56,26 +49,7 @@ class LlmFp8BaseTest {
 
     /** The built-in model's folder with every decoder linear weight replaced by its fp8 values times their scales, in f64 (exact). */
     private Path dequantisedBase() throws IOException {
-        Path src = TinyLlamaBuiltin.ensureCached(), out = dir.resolve("dequantised-base");
-        Files.createDirectories(out);
-        try (Stream<Path> files = Files.list(src)) {
-            for (Path f : files.toList()) if (!f.getFileName().toString().equals("model.safetensors")) Files.copy(f, out.resolve(f.getFileName()));
-        }
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        int replaced = 0;
-        try (Scope s = Scope.open(); TensorSource ts = TensorSource.open(src.resolve("model.safetensors"))) {
-            for (String name : ts.names()) {
-                Tensor t = TensorIO.read(ts, name);
-                if (name.matches("model\\.layers\\.\\d+\\.(self_attn|mlp)\\.[a-z]+_proj\\.weight")) {
-                    t = Fp8Weight.quantize(t, "test").dense(DType.F64);
-                    replaced++;
-                }
-                tensors.put(name, t);
-            }
-            TensorIO.save(out.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
-        }
-        assertEquals(7 * TinyLlamaPretrainer.LAYERS, replaced, "seven linear layers in each decoder layer");
-        return out;
+        return QuantizedBaseCheck.dequantisedBase(dir.resolve("dequantised-base"), t -> Fp8Weight.quantize(t, "test").dense(DType.F64));
     }
 
     @Test void decoderLinearsAre8bitAndComputeAsTheDequantisedModel() throws Exception {
@@ -102,26 +76,7 @@ class LlmFp8BaseTest {
     /** Training over the 8-bit base follows training over its dequantised values step for step. */
     @Test void trainsAsTheDequantisedModelWithAndWithoutGradientCheckpointing() throws Exception {
         needFp8();
-        Path dq = dequantisedBase();
-        double[] reference;
-        double[] referenceWeights;
-        LlmLoraFixture d = fixture("dense").set("base_model", dq.toString()).set("max_steps", 6).set("learning_rate", 3e-3)
-                .set("lora_dropout", 0.1).set("target_modules", List.of("all-linear"));
-        try (LlmLoraTask task = d.task(DType.F64)) {
-            d.run(task);
-            reference = d.losses();
-            referenceWeights = LlmLoraFixture.weights(task);
-        }
-        for (boolean gc : new boolean[] {false, true}) {
-            LlmLoraFixture f = fixture("q" + gc).set("load_in_8bit", true).set("gradient_checkpointing", gc).set("max_steps", 6)
-                    .set("learning_rate", 3e-3).set("lora_dropout", 0.1).set("target_modules", List.of("all-linear"));
-            try (LlmLoraTask task = f.task(DType.F64)) {
-                assertTrue(task.model().loraHosts().get("model.layers.1.mlp.down_proj").quantized());
-                f.run(task);
-                assertArrayEquals(reference, f.losses(), 1e-9, "losses, gradient_checkpointing " + gc);
-                assertArrayEquals(referenceWeights, LlmLoraFixture.weights(task), 1e-9, "trained LoRA weights, gradient_checkpointing " + gc);
-            }
-        }
+        QuantizedBaseCheck.trainsAsTheDequantisedModel(dir.resolve("steps"), dequantisedBase(), "load_in_8bit");
     }
 
     @Test void lossFallsAndTheAdapterLoadsOnTheUnquantisedBase() throws Exception {

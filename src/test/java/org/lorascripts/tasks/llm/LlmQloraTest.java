@@ -8,17 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lorascripts.demo.TinyLlamaPretrainer;
-import org.lorascripts.io.TensorIO;
-import org.lorascripts.io.TensorSource;
 import org.lorascripts.lora.LoraNetwork;
 import org.lorascripts.lora.PeftAdapterReader;
 import org.lorascripts.models.llm.LlamaForCausalLM;
@@ -29,8 +24,6 @@ import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.Nf4;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
-import org.lorascripts.tensor.Scope;
-import org.lorascripts.tensor.Tensor;
 
 /**
  * QLoRA on builtin:tiny-llama: with load_in_4bit the decoder's linear layers hold NF4 weights and
@@ -49,26 +42,7 @@ class LlmQloraTest {
 
     /** The built-in model's folder with every decoder linear weight replaced by dequantize(quantize(w)) in fp32 (the file stores 16-bit weights). */
     private Path dequantisedBase() throws IOException {
-        Path src = TinyLlamaBuiltin.ensureCached(), out = dir.resolve("dequantised-base");
-        Files.createDirectories(out);
-        try (Stream<Path> files = Files.list(src)) {
-            for (Path f : files.toList()) if (!f.getFileName().toString().equals("model.safetensors")) Files.copy(f, out.resolve(f.getFileName()));
-        }
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        int replaced = 0;
-        try (Scope s = Scope.open(); TensorSource ts = TensorSource.open(src.resolve("model.safetensors"))) {
-            for (String name : ts.names()) {
-                Tensor t = TensorIO.read(ts, name);
-                if (name.matches("model\\.layers\\.\\d+\\.(self_attn|mlp)\\.[a-z]+_proj\\.weight")) {
-                    t = Nf4.dequantize(Nf4.quantize(t), DType.F32);   // as the 4-bit model dequantises for an fp32 (or fp64) compute dtype
-                    replaced++;
-                }
-                tensors.put(name, t);
-            }
-            TensorIO.save(out.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
-        }
-        assertEquals(7 * TinyLlamaPretrainer.LAYERS, replaced, "seven linear layers in each decoder layer");
-        return out;
+        return QuantizedBaseCheck.dequantisedBase(dir.resolve("dequantised-base"), t -> Nf4.dequantize(Nf4.quantize(t), DType.F32));
     }
 
     @Test void decoderLinearsAre4bitAndComputeAsTheDequantisedModel() throws Exception {
@@ -95,26 +69,7 @@ class LlmQloraTest {
 
     /** Training over the 4-bit base follows training over its dequantised values step for step (both gradient paths). */
     @Test void trainsAsTheDequantisedModelWithAndWithoutGradientCheckpointing() throws Exception {
-        Path dq = dequantisedBase();
-        double[] reference;
-        double[] referenceWeights;
-        LlmLoraFixture d = fixture("dense").set("base_model", dq.toString()).set("max_steps", 6).set("learning_rate", 3e-3)
-                .set("lora_dropout", 0.1).set("target_modules", List.of("all-linear"));
-        try (LlmLoraTask task = d.task(DType.F64)) {
-            d.run(task);
-            reference = d.losses();
-            referenceWeights = LlmLoraFixture.weights(task);
-        }
-        for (boolean gc : new boolean[] {false, true}) {
-            LlmLoraFixture f = fixture("q" + gc).set("load_in_4bit", true).set("gradient_checkpointing", gc).set("max_steps", 6)
-                    .set("learning_rate", 3e-3).set("lora_dropout", 0.1).set("target_modules", List.of("all-linear"));
-            try (LlmLoraTask task = f.task(DType.F64)) {
-                assertTrue(task.model().loraHosts().get("model.layers.1.mlp.down_proj").quantized());
-                f.run(task);
-                assertArrayEquals(reference, f.losses(), 1e-9, "losses, gradient_checkpointing " + gc);
-                assertArrayEquals(referenceWeights, LlmLoraFixture.weights(task), 1e-9, "trained LoRA weights, gradient_checkpointing " + gc);
-            }
-        }
+        QuantizedBaseCheck.trainsAsTheDequantisedModel(dir.resolve("steps"), dequantisedBase(), "load_in_4bit");
     }
 
     /** DoRA reads the host's weight for its norms: over a 4-bit host that is the dequantised copy. */

@@ -55,6 +55,8 @@ public final class DoctorCommand implements Callable<Integer> {
             Native.load();
             out.printf("shim runs    libtorch %s, fused attention %s%n", Torch.libtorchVersion(),
                     org.lorascripts.tensor.Functional.hasFusedAttention() ? "yes" : "no (composed fallback)");
+            out.printf("float8       %s%n", org.lorascripts.tensor.DType.F8E4M3.available()
+                    ? "yes (fp8_base, load_in_8bit)" : "no: fp8_base and load_in_8bit need libtorch 2.1 or newer");
         } catch (NativeUnavailableException e) {
             out.flush();
             return ErrorReporter.report(e, err);

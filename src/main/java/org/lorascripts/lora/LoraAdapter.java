@@ -230,8 +230,9 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
 
     /** ‖W + s·up·down‖ in fp32 (fp64 for an fp64 host), shaped as the magnitude. */
     private Tensor currentNorm(LoraHost host) {
-        DType nt = host.weight().dtype() == DType.F64 ? DType.F64 : DType.F32;
-        Tensor w = host.weight().dtype() == nt ? host.weight() : host.weight().to(nt);
+        Tensor hw = host.weight();   // read once: a quantised host (NF4, fp8) makes a dense copy per call
+        DType nt = hw.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Tensor w = hw.dtype() == nt ? hw : hw.to(nt);
         return weightNorm(w.add(rawDelta(nt), scale), decomposition);
     }
 

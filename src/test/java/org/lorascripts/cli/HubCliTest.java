@@ -234,5 +234,8 @@ class HubCliTest {
         Run r = lora("doctor");
         assertTrue(r.out().contains("hub cache    " + dir.resolve("hf/hub") + " (0.00 GiB)\n"), r.out());
         assertTrue(r.out().contains("hub          " + hub.endpoint() + ", token none\n"), r.out());
+        // what the loaded libtorch offers for fp8 storage
+        assertTrue(r.out().contains(org.lorascripts.tensor.DType.F8E4M3.available() ? "float8       yes (fp8_base, load_in_8bit)\n"
+                : "float8       no: fp8_base and load_in_8bit need libtorch 2.1 or newer\n"), r.out());
     }
 }

@@ -1,6 +1,5 @@
 package org.lorascripts.nn;
 
-import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
@@ -12,7 +11,6 @@ import org.lorascripts.tensor.Tensor;
 public final class Conv2d implements LoraHost {
     private final Tensor weight;   // null when stored as fp8
     private final Fp8Weight fp8;
-    private final DType dtype;
     private final Tensor bias;
     private final int stride, padding, groups;
     private Adapter adapter;
@@ -22,17 +20,8 @@ public final class Conv2d implements LoraHost {
     }
 
     public Conv2d(Weights w, long in, long out, int kernel, int stride, int padding, int groups, boolean bias) {
-        this.dtype = w.dtype();
-        if (w.fp8Base()) {
-            try (Scope s = Scope.open()) {   // the dense weight is freed here
-                this.fp8 = Fp8Weight.quantize(w.take("weight", out, in / groups, kernel, kernel), "fp8_base (" + w.path("weight") + ")");
-            }
-            for (Tensor t : fp8.tensors()) w.own(t);
-            this.weight = null;
-        } else {
-            this.weight = w.get("weight", out, in / groups, kernel, kernel);
-            this.fp8 = null;
-        }
+        this.fp8 = w.fp8Base() ? Fp8Weight.load(w, out, in / groups, kernel, kernel) : null;
+        this.weight = fp8 == null ? w.get("weight", out, in / groups, kernel, kernel) : null;
         this.bias = bias ? w.get("bias", out) : null;
         this.stride = stride;
         this.padding = padding;
@@ -49,15 +38,15 @@ public final class Conv2d implements LoraHost {
 
     private Tensor frozen(Tensor x) {
         return fp8 == null ? Functional.conv2d(x, weight, bias, stride, padding, groups)
-                : FrozenProduct.conv2d(x, () -> fp8.dense(dtype), bias, stride, padding, groups, dtype);
+                : FrozenProduct.conv2d(x, fp8::dense, bias, stride, padding, groups, fp8.dtype());
     }
 
     @Override public Kind kind() { return Kind.CONV; }
-    @Override public long[] weightShape() { return fp8 == null ? weight.shape() : fp8.shape().clone(); }
+    @Override public long[] weightShape() { return fp8 == null ? weight.shape() : fp8.shape(); }
     @Override public int stride() { return stride; }
     @Override public int padding() { return padding; }
     /** The weight; a dense copy in the current scope when stored as fp8. */
-    @Override public Tensor weight() { return fp8 == null ? weight : fp8.dense(dtype); }
+    @Override public Tensor weight() { return fp8 == null ? weight : fp8.dense(); }
     @Override public boolean quantized() { return fp8 != null; }
     @Override public Tensor bias() { return bias; }
     @Override public void attach(Adapter a) { adapter = a; }

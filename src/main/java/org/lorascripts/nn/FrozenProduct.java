@@ -3,6 +3,7 @@ package org.lorascripts.nn;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
@@ -23,31 +24,26 @@ final class FrozenProduct {
 
     /** x W^T + b. */
     static Tensor linear(Tensor x, Supplier<Tensor> weight, Tensor bias, DType dtype) {
-        if (!Autograd.isGradEnabled() || !x.requiresGrad()) return Scope.scoped(() -> Functional.linear(x, weight.get(), bias));
-        Tensor y;
-        try (var ng = Autograd.noGrad()) {
-            y = Scope.scoped(() -> Functional.linear(x, weight.get(), bias));
-        }
-        DType inputType = x.dtype();
-        return CustomFunction.apply((grads, saved) -> {
-            Tensor gx = grads.get(0).to(dtype).matmul(weight.get());
-            return Arrays.asList(gx.dtype() == inputType ? gx : gx.to(inputType));
-        }, List.of(x), List.of(y), List.of()).get(0);
+        return product(x, in -> Functional.linear(in, weight.get(), bias), g -> g.to(dtype).matmul(weight.get()));
     }
 
     /** conv2d(x, W, b) with square stride and padding. */
     static Tensor conv2d(Tensor x, Supplier<Tensor> weight, Tensor bias, int stride, int padding, int groups, DType dtype) {
-        if (!Autograd.isGradEnabled() || !x.requiresGrad()) {
-            return Scope.scoped(() -> Functional.conv2d(x, weight.get(), bias, stride, padding, groups));
-        }
+        long[] inputShape = x.shape();
+        return product(x, in -> Functional.conv2d(in, weight.get(), bias, stride, padding, groups),
+                g -> Functional.conv2dInputGradient(g.to(dtype), weight.get(), inputShape, stride, padding, groups));
+    }
+
+    /** forward(x), its temporaries (the dense weight) freed at once; backward: inputGradient(grad) in x's dtype. */
+    private static Tensor product(Tensor x, UnaryOperator<Tensor> forward, UnaryOperator<Tensor> inputGradient) {
+        if (!Autograd.isGradEnabled() || !x.requiresGrad()) return Scope.scoped(() -> forward.apply(x));
         Tensor y;
         try (var ng = Autograd.noGrad()) {
-            y = Scope.scoped(() -> Functional.conv2d(x, weight.get(), bias, stride, padding, groups));
+            y = Scope.scoped(() -> forward.apply(x));
         }
         DType inputType = x.dtype();
-        long[] inputShape = x.shape();
         return CustomFunction.apply((grads, saved) -> {
-            Tensor gx = Functional.conv2dInputGradient(grads.get(0).to(dtype), weight.get(), inputShape, stride, padding, groups);
+            Tensor gx = inputGradient.apply(grads.get(0));
             return Arrays.asList(gx.dtype() == inputType ? gx : gx.to(inputType));
         }, List.of(x), List.of(y), List.of()).get(0);
     }

@@ -1,6 +1,5 @@
 package org.lorascripts.nn;
 
-import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
@@ -13,22 +12,12 @@ import org.lorascripts.tensor.Tensor;
 public final class Linear implements LinearLayer {
     private final Tensor weight;   // null when stored as fp8
     private final Fp8Weight fp8;
-    private final DType dtype;
     private final Tensor bias;
     private Adapter adapter;
 
     public Linear(Weights w, long in, long out, boolean bias) {
-        this.dtype = w.dtype();
-        if (w.fp8Base()) {
-            try (Scope s = Scope.open()) {   // the dense weight is freed here
-                this.fp8 = Fp8Weight.quantize(w.take("weight", out, in), "fp8_base (" + w.path("weight") + ")");
-            }
-            for (Tensor t : fp8.tensors()) w.own(t);
-            this.weight = null;
-        } else {
-            this.weight = w.get("weight", out, in);
-            this.fp8 = null;
-        }
+        this.fp8 = w.fp8Base() ? Fp8Weight.load(w, out, in) : null;
+        this.weight = fp8 == null ? w.get("weight", out, in) : null;
         this.bias = bias ? w.get("bias", out) : null;
         w.registerLoraHost(this);
     }
@@ -37,7 +26,6 @@ public final class Linear implements LinearLayer {
     public Linear(Tensor weight, Tensor bias) {
         this.weight = weight;
         this.fp8 = null;
-        this.dtype = weight.dtype();
         this.bias = bias;
     }
 
@@ -49,13 +37,13 @@ public final class Linear implements LinearLayer {
     }
 
     private Tensor frozen(Tensor x) {
-        return fp8 == null ? Functional.linear(x, weight, bias) : FrozenProduct.linear(x, () -> fp8.dense(dtype), bias, dtype);
+        return fp8 == null ? Functional.linear(x, weight, bias) : FrozenProduct.linear(x, fp8::dense, bias, fp8.dtype());
     }
 
     @Override public Kind kind() { return Kind.LINEAR; }
-    @Override public long[] weightShape() { return fp8 == null ? weight.shape() : fp8.shape().clone(); }
+    @Override public long[] weightShape() { return fp8 == null ? weight.shape() : fp8.shape(); }
     /** The weight; a dense copy in the current scope when stored as fp8. */
-    @Override public Tensor weight() { return fp8 == null ? weight : fp8.dense(dtype); }
+    @Override public Tensor weight() { return fp8 == null ? weight : fp8.dense(); }
     @Override public boolean quantized() { return fp8 != null; }
     @Override public Tensor bias() { return bias; }
     @Override public void attach(Adapter a) { adapter = a; }

@@ -47,9 +47,16 @@ public enum DType {
     public DType requireAvailable(String what) {
         if (!available()) {
             throw new IllegalArgumentException(what + " needs " + safetensorsName + " tensors, which libtorch " + Torch.libtorchVersion()
-                    + " does not have: use libtorch 2.1 or newer ('pip install torch', or LIBTORCH set to its folder)");
+                    + " does not have: " + USE_NEWER);
         }
         return this;
+    }
+
+    private static final String USE_NEWER = "use libtorch 2.1 or newer ('pip install torch', or LIBTORCH set to its folder)";
+
+    /** "libtorch V has no float8 type; use libtorch 2.1 or newer (...)": why this type is not {@link #available}. */
+    public String unavailableReason() {
+        return "libtorch " + Torch.libtorchVersion() + " has no " + (this == F8E4M3 ? "float8" : displayName()) + " type; " + USE_NEWER;
     }
 
     public static DType fromCode(int code) {

@@ -60,7 +60,6 @@ public final class Torch {
 
     /** Copies raw little-endian bytes (e.g. a safetensors slice) into a new CPU tensor. */
     public static Tensor fromSegment(MemorySegment data, DType dt, long... shape) {
-        dt.requireAvailable("reading raw bytes");
         if (!data.isNative()) {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment copy = a.allocate(Math.max(data.byteSize(), 1), 8);
@@ -76,7 +75,6 @@ public final class Torch {
      * (and anything viewing it) lives; use for read-only memory-mapped weights.
      */
     public static Tensor wrapSegment(MemorySegment data, DType dt, long... shape) {
-        dt.requireAvailable("reading raw bytes");
         long n = 1;
         for (long s : shape) n = Math.multiplyExact(n, s);
         if (n * dt.byteSize != data.byteSize()) {

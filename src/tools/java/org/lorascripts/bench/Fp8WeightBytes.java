@@ -3,6 +3,7 @@ package org.lorascripts.bench;
 import java.util.Locale;
 import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 import org.lorascripts.models.sd.unet.UNetConfig;
+import org.lorascripts.nn.Fp8Weight;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.nn.RandomWeights;
 import org.lorascripts.tensor.DType;
@@ -28,10 +29,7 @@ public final class Fp8WeightBytes {
                 for (LoraHost h : u.loraHosts().values()) {
                     if (!h.quantized()) continue;
                     quantized++;
-                    long[] s = h.weightShape();
-                    long n = 1;
-                    for (long d : s) n *= d;
-                    bytes += n + 4 * s[0];
+                    bytes += Fp8Weight.bytes(h.weightShape());
                 }
                 System.out.printf(Locale.ROOT, "%s fp8_base=%s: %d of %d linear/conv layers fp8, weights %.3f GiB%n",
                         name, fp8, quantized, u.loraHosts().size(), bytes / (double) (1L << 30));

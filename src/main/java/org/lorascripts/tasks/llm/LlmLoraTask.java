@@ -97,8 +97,7 @@ public final class LlmLoraTask implements TrainingTask {
             TextDataSplit split = TextDataset.load(config.text().trainData(), TextDataOptions.from(config), tok);
             mixSummary = split.mixSummary();
             if (config.model().loadIn8bit() && !DType.F8E4M3.available()) {
-                throw new TrainingException("load_in_8bit: libtorch " + org.lorascripts.tensor.Torch.libtorchVersion() + " has no float8"
-                        + " type; use libtorch 2.1 or newer ('pip install torch', or LIBTORCH set to its folder), load_in_4bit, or neither");
+                throw new TrainingException("load_in_8bit: " + DType.F8E4M3.unavailableReason() + ", load_in_4bit, or neither");
             }
             m = LlamaForCausalLM.load(base.dir(), device, dtype, config.model().loadIn4bit() ? LlamaForCausalLM.Quantization.NF4
                     : config.model().loadIn8bit() ? LlamaForCausalLM.Quantization.FP8 : LlamaForCausalLM.Quantization.NONE);
@@ -162,7 +161,7 @@ public final class LlmLoraTask implements TrainingTask {
                 nf4 = true;
                 bytes += q.state().bytes();
             } else {
-                bytes += numel + 4 * h.weightShape()[0];   // one byte a value, a float32 scale per output channel
+                bytes += org.lorascripts.nn.Fp8Weight.bytes(h.weightShape());
             }
         }
         return String.format(java.util.Locale.ROOT, "%d decoder linear layers as %s: %.1f MiB (%.1f MiB in %s)",

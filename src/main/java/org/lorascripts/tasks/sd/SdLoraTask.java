@@ -183,8 +183,7 @@ public final class SdLoraTask implements TrainingTask {
         // frozen weights in the autocast dtype on CUDA; the CPU computes in fp32
         DType dtype = !device.isCuda() ? DType.F32 : mp == MixedPrecision.FP16 ? DType.F16 : mp == MixedPrecision.BF16 ? DType.BF16 : DType.F32;
         if (config.model().fp8Base() && !DType.F8E4M3.available()) {
-            throw new TrainingException("fp8_base: libtorch " + org.lorascripts.tensor.Torch.libtorchVersion() + " has no float8 type; use libtorch 2.1"
-                    + " or newer ('pip install torch', or LIBTORCH set to its folder), or remove fp8_base");
+            throw new TrainingException("fp8_base: " + DType.F8E4M3.unavailableReason() + ", or remove fp8_base");
         }
         UNetConfig.Prediction prediction = switch (config.model().predictionType()) {
             case AUTO -> null;

@@ -224,16 +224,28 @@ public final class LlamaForCausalLM implements AutoCloseable {
         return loss;
     }
 
-    /** At most this many bytes of fp32 logits per loss chunk (a quarter of a GiB): 523 positions of Llama 3's 128k vocabulary. */
-    static final long CHUNK_LOGIT_BYTES = 256L << 20;
+    /**
+     * At most this many bytes of fp32 logits per loss chunk (an eighth of a GiB): 256 positions of Llama 3's 128k
+     * vocabulary. While a chunk is widened its compute-dtype copy lives too, so the head holds 1.5x this at its peak,
+     * about the transient of the last decoder layer's backward on the 8B shape (0.19 GiB).
+     */
+    static final long CHUNK_LOGIT_BYTES = 128L << 20;
+
+    /** The head's GEMM runs on tiles of this many rows: a chunk bounded by bytes is cut to a whole number of them. */
+    static final long CHUNK_ROW_MULTIPLE = 128;
 
     /**
      * Positions per loss chunk: {@code positions} (the whole sequence when <= 0), fewer where a chunk's fp32 logits
-     * (batch x positions x vocabulary x 4 bytes) would pass {@link #CHUNK_LOGIT_BYTES}, at least 1.
+     * (batch x positions x vocabulary x 4 bytes) would pass {@link #CHUNK_LOGIT_BYTES}, at least 1. A chunk cut by that
+     * bound keeps batch x positions a multiple of {@link #CHUNK_ROW_MULTIPLE} where the bound allows one: 523 positions
+     * would leave the GEMM's last row tile with 11 rows of 128, a fifth of its work wasted.
      */
     static long chunkPositions(long batch, long length, int positions, long vocab) {
         long chunk = positions <= 0 ? length : Math.min(positions, length);
-        long bound = Math.max(1, CHUNK_LOGIT_BYTES / (4 * vocab * Math.max(1, batch)));
+        long rows = Math.max(1, batch);
+        long bound = Math.max(1, CHUNK_LOGIT_BYTES / (4 * vocab * rows));
+        long unit = CHUNK_ROW_MULTIPLE / java.math.BigInteger.valueOf(CHUNK_ROW_MULTIPLE).gcd(java.math.BigInteger.valueOf(rows)).longValue();
+        if (bound >= unit) bound = bound / unit * unit;
         return Math.max(1, Math.min(chunk, bound));
     }
 

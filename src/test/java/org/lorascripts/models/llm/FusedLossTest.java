@@ -247,13 +247,17 @@ class FusedLossTest {
     }
 
     @Test
-    void aChunkHoldsAtMostAQuarterGibOfFloat32Logits() {
-        // Llama 3's vocabulary: 1024 positions of one row would be 0.5 GiB, so 523 (the most under 256 MiB)
-        assertEquals(523, LlamaForCausalLM.chunkPositions(1, 2047, 1024, 128256));
-        assertTrue(523L * 128256 * 4 <= LlamaForCausalLM.CHUNK_LOGIT_BYTES && 524L * 128256 * 4 > LlamaForCausalLM.CHUNK_LOGIT_BYTES);
-        // the batch's rows count too; a small vocabulary keeps the asked size, and a short sequence its length
-        assertEquals(65, LlamaForCausalLM.chunkPositions(8, 2047, 1024, 128256));
-        assertEquals(1024, LlamaForCausalLM.chunkPositions(1, 2047, 1024, 32000));
+    void aChunkHoldsAtMostAnEighthGibOfFloat32LogitsInWholeRowTiles() {
+        // Llama 3's vocabulary: 1024 positions of one row would be 0.5 GiB; 261 fit 128 MiB, cut to 256 (two tiles of 128)
+        assertEquals(256, LlamaForCausalLM.chunkPositions(1, 2047, 1024, 128256));
+        assertTrue(261L * 128256 * 4 <= LlamaForCausalLM.CHUNK_LOGIT_BYTES && 262L * 128256 * 4 > LlamaForCausalLM.CHUNK_LOGIT_BYTES);
+        // the batch's rows count too: 32 positions of 8 rows fit (256 rows); 4 rows of 65 fit, cut to 64 (256 rows)
+        assertEquals(32, LlamaForCausalLM.chunkPositions(8, 2047, 1024, 128256));
+        assertEquals(64, LlamaForCausalLM.chunkPositions(4, 2047, 1024, 128256));
+        // 3 rows share no factor with 128: 87 positions fit and no smaller count makes whole tiles, so 87 stays
+        assertEquals(87, LlamaForCausalLM.chunkPositions(3, 2047, 1024, 128256));
+        // a small vocabulary keeps the asked size (not rounded), and a short sequence its length
+        assertEquals(1000, LlamaForCausalLM.chunkPositions(1, 2047, 1000, 32000));
         assertEquals(11, LlamaForCausalLM.chunkPositions(2, 11, 1024, 32000));
         assertEquals(11, LlamaForCausalLM.chunkPositions(2, 11, 0, 32000));
         assertEquals(2047, LlamaForCausalLM.chunkPositions(1, 2047, 0, 1000));

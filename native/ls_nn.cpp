@@ -158,3 +158,14 @@ LS_EXPORT int ls_cross_entropy(LsT logits, LsT target, LsT weight, int reduction
 }
 LS_EXPORT int ls_mse_loss(LsT a, LsT b, int reduction, LsT* out) { LS_TRY ls_put(out, at::mse_loss(*a, *b, reduction)); LS_CATCH }
 LS_EXPORT int ls_dropout(LsT x, double p, int train, LsT* out) { LS_TRY ls_put(out, at::dropout(*x, p, train != 0)); LS_CATCH }
+// Training dropout's output and its keep mask as bool. at::native_dropout is what at::dropout runs on CUDA (the same
+// random draws); on the CPU at::dropout draws the same bernoulli over a tensor of x's shape and dtype, which
+// native_dropout returns as the mask in x's dtype.
+LS_EXPORT int ls_dropout_mask(LsT x, double p, LsT* out, LsT* mask) {
+  LS_TRY
+  auto r = at::native_dropout(*x, p, true);
+  auto m = std::get<1>(r);
+  ls_put(out, std::get<0>(r));
+  ls_put(mask, m.scalar_type() == at::kBool ? m : m.ne(0));
+  LS_CATCH
+}

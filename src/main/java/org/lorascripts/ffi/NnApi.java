@@ -32,6 +32,7 @@ public final class NnApi {
     private static final MethodHandle CROSS_ENTROPY = fn("ls_cross_entropy", PTR, PTR, PTR, I32, I64, F64, ADDR);
     private static final MethodHandle MSE_LOSS = fn("ls_mse_loss", PTR, PTR, I32, ADDR);
     private static final MethodHandle DROPOUT = fn("ls_dropout", PTR, F64, I32, ADDR);
+    private static final MethodHandle DROPOUT_MASK = fn("ls_dropout_mask", PTR, F64, ADDR, ADDR);
 
     public static long conv2d(long x, long w, long b, long[] stride, long[] padding, long[] dilation, long groups) {
         Scratch s = Scratch.get();
@@ -135,5 +136,12 @@ public final class NnApi {
         MemorySegment out = Scratch.get().out;
         try { Status.check((int) DROPOUT.invokeExact(x, p, train ? 1 : 0, out)); } catch (Throwable t) { throw Calls.rethrow(t); }
         return Scratch.get().outHandle(0);
+    }
+
+    /** {training dropout's output, its keep mask as bool}. */
+    public static long[] dropoutWithMask(long x, double p) {
+        Scratch s = Scratch.get();
+        try { Status.check((int) DROPOUT_MASK.invokeExact(x, p, s.outSlot(0), s.outSlot(1))); } catch (Throwable t) { throw Calls.rethrow(t); }
+        return new long[] {s.outHandle(0), s.outHandle(1)};
     }
 }

@@ -1,8 +1,11 @@
 package org.lorascripts.lora;
 
+import java.util.Arrays;
+import java.util.List;
 import org.lorascripts.nn.Adapter;
 import org.lorascripts.nn.LoraHost;
 import org.lorascripts.tensor.Autograd;
+import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
@@ -139,18 +142,53 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      * scaled copy and the sum), the largest transient of a checkpointed block's recomputation.
      */
     private Tensor addLowRank(Tensor y, Tensor x) {
-        Tensor in = dropped(x);
-        Tensor h = downProject(in);                                                 // (..., r)
+        boolean dropping = training && dropout > 0;
+        Tensor h = dropping && kind == LoraHost.Kind.LINEAR && Autograd.isGradEnabled()
+                ? droppedDown(x) : downProject(dropped(x));                         // (..., r)
         double s = scale * multiplier;
         if (kind == LoraHost.Kind.LINEAR) {
-            Tensor u = cast(up, in.dtype());
+            Tensor u = cast(up, x.dtype());
             long out = u.size(0);
             if (y.dtype() == h.dtype() && y.dim() >= 1 && y.size(-1) == out) {
                 Tensor sum = Functional.addmm(y.reshape(-1, out), h.reshape(-1, h.size(-1)), u.transpose(0, 1), 1.0, s);
                 return sum.view(y.shape());
             }
         }
-        return y.add(upProject(h, in.dtype()), s);
+        return y.add(upProject(h, x.dtype()), s);
+    }
+
+    /**
+     * down(dropout(x)) of a linear host while training, as one operation that saves x and dropout's boolean keep mask
+     * instead of the dropped copy: backward makes the dropped input again for down's gradient. x is often saved
+     * already (q, k and v share one input, and the attention keeps o's), so an adapter costs one byte per input
+     * element instead of a dropped copy plus a mask (PEFT's and the plain composition's). Same random draws as
+     * {@link Functional#dropout} and the same roundings: the dropped input is x * mask * (1 / (1 - p)) in x's dtype,
+     * cast to the product's dtype (autocast's) as the product casts it; the input's gradient is
+     * (grad · down) * mask * (1 / (1 - p)) in x's dtype.
+     */
+    private Tensor droppedDown(Tensor x) {
+        double keep = 1.0 / (1.0 - dropout);
+        Tensor d, h, mask;
+        try (var ng = Autograd.noGrad()) {
+            d = cast(down, x.dtype());
+            Tensor[] dm = Functional.dropoutWithMask(x, dropout);
+            mask = dm[1];
+            h = Functional.linear(dm[0], d, null);
+            dm[0].close();
+        }
+        boolean xGrad = x.requiresGrad();
+        DType xType = x.dtype(), downType = down.dtype();
+        long in = x.size(-1), r = down.size(0);
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor g = grads.get(0);                                                   // (..., r), the product's dtype
+            Tensor xs = saved.get(0), m = saved.get(1), dw = saved.get(2);
+            DType ct = g.dtype();
+            Tensor xd = xs.mul(m).mul(keep);
+            Tensor gd = g.reshape(-1, r).transpose(0, 1).mm(cast(xd, ct).reshape(-1, in));   // (r, in)
+            xd.close();
+            Tensor gx = xGrad ? cast(g.matmul(cast(dw, ct)), xType).mul(m).mul(keep) : null;
+            return Arrays.asList(gx, cast(gd, downType));
+        }, List.of(x, down), List.of(h), List.of(x.detach(), mask, d.detach())).get(0);
     }
 
     /** x through the adapter's dropout while training (x itself otherwise). */

@@ -145,4 +145,14 @@ public final class Functional {
     public static Tensor mseLoss(Tensor a, Tensor b, Reduction reduction) { return wrap(NnApi.mseLoss(a.handle(), b.handle(), reduction.code)); }
 
     public static Tensor dropout(Tensor x, double p, boolean training) { return wrap(NnApi.dropout(x.handle(), p, training)); }
+
+    /**
+     * Training dropout as {@link #dropout} draws it (the same random numbers on CPU and CUDA), with its keep mask:
+     * {output = x * mask / (1 - p), mask (bool)}. Recorded by autograd like any op; callers that save the mask
+     * instead of the output run it without grad.
+     */
+    public static Tensor[] dropoutWithMask(Tensor x, double p) {
+        long[] h = NnApi.dropoutWithMask(x.handle(), p);
+        return new Tensor[] {wrap(h[0]), wrap(h[1])};
+    }
 }

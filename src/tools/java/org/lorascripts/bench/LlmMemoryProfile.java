@@ -26,8 +26,8 @@ import org.lorascripts.train.optim.AdamW;
  * on the CPU (a libtorch with Kineto, e.g. LIBTORCH at pip's torch) a small Llama of the same layout.
  *
  * <pre>
- * LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv]
- * LlmMemoryProfile cpu [small|llama3-8b/4] [seq=256] [ckpt=false] [table.tsv]
+ * LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv] [dropout=P]
+ * LlmMemoryProfile cpu [small|llama3-8b/4] [seq=256] [ckpt=false] [table.tsv] [dropout=P]
  * </pre>
  * {@code small}: hidden 256, 4 layers, 8 heads (4 KV), vocab 2000. {@code llama3-8b/4}: Llama-3-8B's layout at a quarter
  * of its width (hidden 1024, intermediate 3584, 8 heads of 128 with 2 KV heads, vocab 32064, 4 layers), whose saved
@@ -46,9 +46,17 @@ public final class LlmMemoryProfile {
         };
     }
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] argv) throws IOException {
+        // dropout=P anywhere: LoRA dropout P on the adapters (default 0, as the benchmark)
+        double dropout = 0;
+        List<String> rest = new java.util.ArrayList<>();
+        for (String a : argv) {
+            if (a.startsWith("dropout=")) dropout = Double.parseDouble(a.substring("dropout=".length()));
+            else rest.add(a);
+        }
+        String[] args = rest.toArray(String[]::new);
         if (args.length == 0 || !(args[0].equals("cuda") || args[0].equals("cpu"))) {
-            System.err.println("usage: LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv] | cpu [small|llama3-8b/4] [seq=256] [ckpt=false] [table.tsv]");
+            System.err.println("usage: LlmMemoryProfile cuda [llama3.2-1b|llama3-8b] [seq=2048] [ckpt=false] [table.tsv] [dropout=P] | cpu [small|llama3-8b/4] [seq=256] [ckpt=false] [table.tsv] [dropout=P]");
             System.exit(2);
         }
         boolean cuda = args[0].equals("cuda");
@@ -60,7 +68,7 @@ public final class LlmMemoryProfile {
         Device dev = cuda ? Device.cuda(0) : Device.CPU;
         LlmConfig cfg = cuda ? LlmTrainBenchmark.shape(name) : cpuShape(name);
         Set<String> targets = Set.of("q_proj", "k_proj", "v_proj", "o_proj");
-        String title = String.format(Locale.ROOT, "ours %s seq=%d ckpt=%s", name, seq, ckpt);
+        String title = String.format(Locale.ROOT, "ours %s seq=%d ckpt=%s%s", name, seq, ckpt, dropout > 0 ? " dropout=" + dropout : "");
         Rng.manualSeed(0);
         if (cuda) {
             Cuda.emptyCache();
@@ -69,7 +77,7 @@ public final class LlmMemoryProfile {
         try (Scope cfgScope = Scope.open();
              LlamaForCausalLM model = new LlamaForCausalLM(cfg, cuda ? new RandomWeights(0).onDevice() : new RandomWeights(0), dev, DType.BF16);
              LoraNetwork lora = LoraNetwork.inject(model.loraHosts(), n -> targets.contains(n.substring(n.lastIndexOf('.') + 1)),
-                     LoraSpec.of(16, 32), dev);
+                     new LoraSpec(16, 32, dropout, 0, 0, false), dev);
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01)) {
             model.setGradientCheckpointing(ckpt);
             lora.setTraining(true);

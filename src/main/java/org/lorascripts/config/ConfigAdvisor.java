@@ -112,7 +112,7 @@ public final class ConfigAdvisor {
         }
         if (!na.unknown().isEmpty()) {
             w.add(new ConfigWarning("network_args", "network_args has unknown keys " + String.join(", ", na.unknown())
-                    + "; ignored (understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix)"));
+                    + "; ignored (understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix, dora_wd, dropout, rank_dropout, module_dropout)"));
         }
         if (c.lora().networkType() != NetworkType.LOKR && (na.raw().containsKey("factor") || na.decomposeBoth() || na.fullMatrix())) {
             w.add(new ConfigWarning("network_args", "network_args factor, decompose_both and full_matrix apply to network_type lokr only; ignored"));
@@ -120,6 +120,15 @@ public final class ConfigAdvisor {
         if (c.lora().networkType() != NetworkType.LORA && c.lora().dropout() > 0) {
             w.add(new ConfigWarning("lora_dropout", "lora_dropout is not applied to network_type " + c.lora().networkType().configName()
                     + " (LyCORIS's LoHa and LoKr have no dropout either)"));
+        }
+        List<String> kohya = new ArrayList<>();
+        if (c.lora().networkDropout() > 0) kohya.add("network_dropout");
+        if (c.lora().rankDropout() > 0) kohya.add("rank_dropout");
+        if (c.lora().moduleDropout() > 0) kohya.add("module_dropout");
+        if (!kohya.isEmpty() && (c.lora().networkType() != NetworkType.LORA || c.lora().useDora())) {
+            w.add(new ConfigWarning(kohya.get(0), String.join(", ", kohya) + (kohya.size() == 1 ? " is" : " are")
+                    + " applied to plain LoRA and LoCon only, not to " + (c.lora().useDora() ? "DoRA" : "network_type "
+                    + c.lora().networkType().configName()) + "; ignored"));
         }
     }
 

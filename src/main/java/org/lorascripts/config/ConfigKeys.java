@@ -80,7 +80,17 @@ public final class ConfigKeys {
             key("lora_alpha", LORA).positiveNumber().derivedFrom("lora_rank").alias("network_alpha")
                     .help("Scale numerator: the update is multiplied by alpha/rank. alpha = rank gives scale 1.").build(),
             key("lora_dropout", LORA).numberBelow(0, 1).def(0.0)
-                    .help("Dropout on the LoRA input during training.").build(),
+                    .help("Dropout on the LoRA input during training (PEFT's lora_dropout).").build(),
+            key("network_dropout", LORA).numberBelow(0, 1).def(0.0).image()
+                    .help("kohya's neuron dropout: dropout on each LoRA's rank-r hidden (the down projection's output) during training,"
+                            + " as kohya's --network_dropout; lora_dropout drops the input instead. Plain LoRA and LoCon.").build(),
+            key("rank_dropout", LORA).numberBelow(0, 1).def(0.0).image()
+                    .help("kohya's rank dropout: during training each image drops each of a LoRA's r ranks with this probability,"
+                            + " the kept ones scaled by 1/(1-p) (network_args rank_dropout). Plain LoRA and LoCon.").build(),
+            key("module_dropout", LORA).numberBelow(0, 1).def(0.0).image()
+                    .help("kohya's module dropout: each training forward leaves out a LoRA module's contribution with this probability"
+                            + " (network_args module_dropout). Its gradient is then zero; unlike kohya's optimizer, which skips the"
+                            + " module for that step, momentum still moves it. Plain LoRA and LoCon.").build(),
             key("conv_rank", LORA).integer(0, 1024).def(0).image().alias("conv_dim")
                     .help("Rank of LoRA on 3x3 convolutions (LoCon); 0 = off.").build(),
             key("conv_alpha", LORA).positiveNumber().derivedFrom("conv_rank").image()
@@ -90,7 +100,8 @@ public final class ConfigKeys {
                             + " network_args algo= sets it too.").build(),
             key("network_args", LORA).texts().def(List.of()).image()
                     .help("kohya's --network_args for LyCORIS: key=value strings, e.g. [\"algo=loha\", \"conv_dim=4\", \"conv_alpha=1\"];"
-                            + " understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix (LoKr), dora_wd (= use_dora).").build(),
+                            + " understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix (LoKr), dora_wd (= use_dora),"
+                            + " dropout (= network_dropout), rank_dropout, module_dropout.").build(),
             key("target_modules", LORA).names().def(List.of("q_proj", "k_proj", "v_proj", "o_proj")).text().alias("lora_target_modules")
                     .help("Linear layers that get a LoRA, by name; all-linear targets every linear layer but the output head.").build(),
             key("use_rslora", LORA).bool().def(false).text()

@@ -201,6 +201,18 @@ final class ConfigValidator {
                 v.put(ConfigKeys.get("conv_alpha"), args.convAlpha(), at, "network_args conv_alpha");
             }
         }
+        String[][] dropouts = {{"dropout", "network_dropout"}, {"rank_dropout", "rank_dropout"}, {"module_dropout", "module_dropout"}};
+        Double[] given = {args.dropout(), args.rankDropout(), args.moduleDropout()};
+        for (int i = 0; i < dropouts.length; i++) {
+            if (given[i] == null) continue;
+            String arg = dropouts[i][0], key = dropouts[i][1];
+            if (v.isSet(key) && v.number(key) != given[i]) {
+                p.add(v.origin(key), key + " " + v.number(key) + " conflicts with network_args " + arg + "=" + args.raw().get(arg)
+                        + " (" + at + "); keep one of them", key, "network_args");
+            } else {
+                v.put(ConfigKeys.get(key), given[i], at, "network_args " + arg);
+            }
+        }
     }
 
     /**

@@ -34,7 +34,6 @@ public final class KohyaImport {
     /** kohya names whose key here has another name. */
     private static final Map<String, String> RENAMED = Map.of(
             "pretrained_model_name_or_path", "base_model",
-            "network_dropout", "lora_dropout",
             "save_every_n_steps", "save_steps",
             "in_json", "metadata_path");
 

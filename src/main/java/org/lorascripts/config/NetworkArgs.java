@@ -15,21 +15,25 @@ import java.util.Set;
  *
  * <p>Understood: {@code algo} (lora, locon, loha, lokr), {@code conv_dim}, {@code conv_alpha},
  * {@code factor} (LoKr), {@code decompose_both} and {@code full_matrix} (LoKr), {@code dora_wd} (sets
- * {@code use_dora}; the magnitude is kept per input channel, LyCORIS's {@code wd_on_output=False}, the form WebUI applies). {@link #UNIMPLEMENTED}
+ * {@code use_dora}; the magnitude is kept per input channel, LyCORIS's {@code wd_on_output=False}, the form WebUI applies),
+ * {@code dropout} (LyCORIS's spelling of {@code network_dropout}), {@code rank_dropout} and {@code module_dropout}
+ * (kohya's networks.lora and LyCORIS read them here; they set the keys of the same names). {@link #UNIMPLEMENTED}
  * are LyCORIS arguments this trainer accepts but does not apply (a warning names them); any other
  * key is listed as unknown in a warning (sd-scripts passes it on, LyCORIS ignores it).
  */
 public record NetworkArgs(Map<String, String> raw, String algo, Integer convDim, Double convAlpha, int factor,
-                          boolean decomposeBoth, boolean fullMatrix, Boolean doraWd) {
-    public static final NetworkArgs NONE = new NetworkArgs(Map.of(), null, null, null, -1, false, false, null);
+                          boolean decomposeBoth, boolean fullMatrix, Boolean doraWd, Double dropout, Double rankDropout,
+                          Double moduleDropout) {
+    public static final NetworkArgs NONE = new NetworkArgs(Map.of(), null, null, null, -1, false, false, null, null, null, null);
 
     /** LyCORIS's own arguments (lycoris/kohya.py create_network) that this trainer does not implement. */
-    public static final Set<String> UNIMPLEMENTED = Set.of("preset", "dropout", "rank_dropout", "module_dropout", "use_tucker", "use_cp",
+    public static final Set<String> UNIMPLEMENTED = Set.of("preset", "use_tucker", "use_cp",
             "use_conv_cp", "disable_conv_cp", "use_scalar", "train_norm", "constraint", "rescaled", "wd_on_output",
             "bypass_mode", "rs_lora", "unbalanced_factorization", "block_size", "rank_dropout_scale", "train_t5xxl",
             "loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio");
 
-    private static final Set<String> UNDERSTOOD = Set.of("algo", "conv_dim", "conv_alpha", "factor", "decompose_both", "full_matrix", "dora_wd");
+    private static final Set<String> UNDERSTOOD = Set.of("algo", "conv_dim", "conv_alpha", "factor", "decompose_both", "full_matrix", "dora_wd",
+            "dropout", "rank_dropout", "module_dropout");
 
     /** Every LyCORIS argument this class knows, implemented or not (a kohya import keeps them in network_args). */
     public static final Set<String> LYCORIS_KEYS;
@@ -77,7 +81,9 @@ public record NetworkArgs(Map<String, String> raw, String algo, Integer convDim,
         int factor = raw.containsKey("factor") ? integer("factor", raw.get("factor"), -1, 1 << 20) : -1;
         if (factor == 0) throw new IllegalArgumentException("network_args: factor must be -1 (balanced) or a positive integer, got 0");
         return new NetworkArgs(raw, algo, convDim, convAlpha, factor, bool("decompose_both", raw.get("decompose_both")),
-                bool("full_matrix", raw.get("full_matrix")), raw.containsKey("dora_wd") ? bool("dora_wd", raw.get("dora_wd")) : null);
+                bool("full_matrix", raw.get("full_matrix")), raw.containsKey("dora_wd") ? bool("dora_wd", raw.get("dora_wd")) : null,
+                probability("dropout", raw.get("dropout")), probability("rank_dropout", raw.get("rank_dropout")),
+                probability("module_dropout", raw.get("module_dropout")));
     }
 
     /** The network type {@code algo} asks for, or null when it is not given (lora and locon are both plain LoRA). */
@@ -112,6 +118,18 @@ public record NetworkArgs(Map<String, String> raw, String algo, Integer convDim,
             // reported below
         }
         throw new IllegalArgumentException("network_args: " + key + " must be an integer from " + min + " to " + max + ", got '" + text + "'");
+    }
+
+    /** A dropout probability in [0, 1) (Python's None or an empty value: not given), or null when absent. */
+    private static Double probability(String key, String text) {
+        if (text == null || text.isEmpty() || text.equals("None")) return null;
+        try {
+            double p = Double.parseDouble(text);
+            if (p >= 0 && p < 1) return p;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("network_args: " + key + " must be a number from 0 to below 1, got '" + text + "'");
     }
 
     private static boolean bool(String key, String text) {

@@ -22,10 +22,15 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                         Optional<Path> ldmConfig, Optional<Path> vae, boolean loadIn4bit, boolean fp8Base,
                         boolean loadIn8bit) {}
 
-    /** Adapter shape. {@code convRank} 0 = no LoCon; {@code useDora}: DoRA (a magnitude vector per adapter). */
+    /**
+     * Adapter shape. {@code convRank} 0 = no LoCon; {@code useDora}: DoRA (a magnitude vector per adapter).
+     * {@code dropout} drops the LoRA's input (PEFT's); {@code networkDropout}, {@code rankDropout} and
+     * {@code moduleDropout} are kohya's (on the rank-r hidden, per image and rank, per module and forward).
+     */
     public record Lora(int rank, double alpha, double dropout, int convRank, double convAlpha,
                        List<String> targetModules, boolean useRslora, boolean trainTextEncoder, boolean useDora,
-                       NetworkType networkType, NetworkArgs networkArgs) {
+                       NetworkType networkType, NetworkArgs networkArgs, double networkDropout, double rankDropout,
+                       double moduleDropout) {
         /** Multiplier of the low-rank update: alpha/rank, or alpha/sqrt(rank) with rsLoRA. */
         public double scale() { return useRslora ? alpha / Math.sqrt(rank) : alpha / rank; }
     }
@@ -204,7 +209,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.bool("load_in_8bit") || v.integer("quantization_bit") == 8);
         var lora = new Lora(v.integer("lora_rank"), v.number("lora_alpha"), v.number("lora_dropout"),
                 v.integer("conv_rank"), v.number("conv_alpha"), v.list("target_modules"), v.bool("use_rslora"),
-                v.bool("train_text_encoder"), v.bool("use_dora"), v.choice("network_type", NetworkType.class), NetworkArgs.parse(v.list("network_args")));
+                v.bool("train_text_encoder"), v.bool("use_dora"), v.choice("network_type", NetworkType.class), NetworkArgs.parse(v.list("network_args")),
+                v.number("network_dropout"), v.number("rank_dropout"), v.number("module_dropout"));
         var optimizer = new Optimizer(v.choice("optimizer", OptimizerType.class), v.number("learning_rate"),
                 v.number("unet_lr"), v.numbers("text_encoder_lr"), v.number("weight_decay"), v.number("adam_beta1"),
                 v.number("adam_beta2"), v.number("adam_epsilon"), v.number("max_grad_norm"), v.isSetByUser("weight_decay"),

@@ -53,6 +53,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     private final int rank;
     private final double alpha, scale;
     private double dropout;
+    private double neuronDropout, rankDropout, moduleDropout;   // kohya's network_dropout, rank_dropout, module_dropout
     private double multiplier = 1.0;
     private boolean training;
 
@@ -146,6 +147,24 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         Tensor h = dropping && kind == LoraHost.Kind.LINEAR && Autograd.isGradEnabled()
                 ? droppedDown(x) : downProject(dropped(x));                         // (..., r)
         double s = scale * multiplier;
+        if (training && (neuronDropout > 0 || rankDropout > 0 || moduleDropout > 0)) {
+            if (neuronDropout > 0) h = Functional.dropout(h, neuronDropout, true);
+            Tensor keep = null;
+            if (rankDropout > 0) {
+                // kohya: torch.rand((lx.size(0), lora_dim)) > rank_dropout, over the batch and the ranks
+                long[] shape = new long[h.dim()];
+                java.util.Arrays.fill(shape, 1);
+                shape[0] = h.size(0);
+                shape[kind == LoraHost.Kind.LINEAR ? h.dim() - 1 : 1] = rank;
+                keep = Torch.rand(new long[] {h.size(0), rank}, DType.F32, h.device()).gt(rankDropout).view(shape);
+                s /= 1 - rankDropout;
+            }
+            if (moduleDropout > 0) {
+                Tensor on = Torch.rand(new long[] {1}, DType.F32, h.device()).ge(moduleDropout);   // kohya skips when rand < p
+                keep = keep == null ? on : keep.logicalAnd(on);
+            }
+            if (keep != null) h = h.mul(keep);
+        }
         if (kind == LoraHost.Kind.LINEAR) {
             Tensor u = cast(up, x.dtype());
             long out = u.size(0);
@@ -320,6 +339,25 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     public double scale() { return scale; }
     public LoraHost.Kind kind() { return kind; }
     public void setTraining(boolean on) { training = on; }
+
+    /**
+     * kohya's dropouts of a plain LoRA (networks.lora's LoRAModule), applied while training: {@code neuron} on the
+     * rank-r hidden down(x) ({@code --network_dropout}); {@code rank} drops each rank per example (a mask of
+     * (batch, r) broadcast over tokens or pixels) and scales the kept ones by 1 / (1 - p); {@code module} leaves the
+     * whole low-rank term out of a forward with that probability. All draws are on the device, so a CUDA-graph
+     * replay draws afresh and a checkpointed segment's recomputation draws the same. A DoRA ignores them.
+     */
+    /** {network_dropout, rank_dropout, module_dropout} as {@link #setKohyaDropouts} set them. */
+    public double[] kohyaDropouts() { return new double[] {neuronDropout, rankDropout, moduleDropout}; }
+
+    public void setKohyaDropouts(double neuron, double rank, double module) {
+        for (double p : new double[] {neuron, rank, module}) {
+            if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("a dropout probability must be in [0, 1), got " + p);
+        }
+        neuronDropout = neuron;
+        rankDropout = rank;
+        moduleDropout = module;
+    }
     public void setMultiplier(double m) { multiplier = m; }
     public double multiplier() { return multiplier; }
 

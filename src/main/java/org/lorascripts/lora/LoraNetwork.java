@@ -73,6 +73,11 @@ public final class LoraNetwork implements AdapterNetwork {
 
     public void setTraining(boolean on) { adapters.values().forEach(a -> a.setTraining(on)); }
 
+    /** kohya's network_dropout, rank_dropout and module_dropout on every adapter ({@link LoraAdapter#setKohyaDropouts}). */
+    public void setKohyaDropouts(double neuron, double rank, double module) {
+        adapters.values().forEach(a -> a.setKohyaDropouts(neuron, rank, module));
+    }
+
     public void setMultiplier(double m) { adapters.values().forEach(a -> a.setMultiplier(m)); }
 
     /** Whether any adapter is a DoRA. */

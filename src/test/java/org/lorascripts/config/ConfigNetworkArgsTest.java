@@ -70,11 +70,32 @@ class ConfigNetworkArgsTest {
         List<ConfigWarning> w = load(dir, MINIMAL + "network_args: [\"algo=loha\", \"preset=attn-mlp\", \"use_tucker=True\", \"dropout=0.1\", \"colour=blue\"]\n")
                 .warnings();
         List<String> about = w.stream().filter(x -> x.key().equals("network_args")).map(ConfigWarning::message).toList();
-        assertEquals(List.of("network_args preset, use_tucker, dropout are LyCORIS arguments this trainer does not implement; ignored",
-                "network_args has unknown keys colour; ignored (understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix)"), about);
+        assertEquals(List.of("network_args preset, use_tucker are LyCORIS arguments this trainer does not implement; ignored",
+                "network_args has unknown keys colour; ignored (understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix,"
+                        + " dora_wd, dropout, rank_dropout, module_dropout)"), about);
+        // dropout=0.1 is network_dropout, which LoHa does not apply
+        assertTrue(w.stream().anyMatch(x -> x.key().equals("network_dropout")
+                && x.message().equals("network_dropout is applied to plain LoRA and LoCon only, not to network_type loha; ignored")), w.toString());
         assertTrue(load(dir, MINIMAL + "network_args: [\"algo=loha\", \"factor=4\"]\n").warnings().stream()
                 .anyMatch(x -> x.message().contains("apply to network_type lokr only")));
         assertTrue(load(dir, MINIMAL + "network_module: networks.dylora\n").warnings().stream()
                 .anyMatch(x -> x.message().contains("network_module 'networks.dylora' is informational: lora is trained")));
+    }
+
+    /** kohya's three dropouts: our keys, or network_args as networks.lora and LyCORIS read them; a conflict is an error. */
+    @Test void kohyasDropoutsFromKeysOrNetworkArgs() {
+        TrainConfig.Lora l = load(dir, MINIMAL + "network_dropout: 0.1\nrank_dropout: 0.2\nmodule_dropout: 0.3\n").config().lora();
+        assertEquals(List.of(0.1, 0.2, 0.3, 0.0), List.of(l.networkDropout(), l.rankDropout(), l.moduleDropout(), l.dropout()),
+                "network_dropout is kohya's, not lora_dropout (the input's)");
+        l = load(dir, MINIMAL + "network_args: [\"rank_dropout=0.25\", \"module_dropout=0.5\", \"dropout=0.05\"]\n").config().lora();
+        assertEquals(List.of(0.05, 0.25, 0.5), List.of(l.networkDropout(), l.rankDropout(), l.moduleDropout()));
+        assertTrue(load(dir, MINIMAL + "network_args: [\"rank_dropout=0.25\"]\n").warnings().stream().noneMatch(x -> x.key().equals("network_args")),
+                "an understood argument is not warned about");
+        assertEquals("my.yaml:3: rank_dropout 0.1 conflicts with network_args rank_dropout=0.2 (my.yaml:4); keep one of them",
+                error(dir, MINIMAL + "rank_dropout: 0.1\nnetwork_args: [\"rank_dropout=0.2\"]\n"));
+        assertTrue(error(dir, MINIMAL + "network_args: [\"module_dropout=1.5\"]\n").contains("module_dropout must be a number from 0 to below 1, got '1.5'"));
+        assertTrue(error(dir, MINIMAL + "rank_dropout: 1\n").contains("rank_dropout"));
+        assertTrue(load(dir, MINIMAL + "use_dora: true\nmodule_dropout: 0.1\n").warnings().stream()
+                .anyMatch(x -> x.message().equals("module_dropout is applied to plain LoRA and LoCon only, not to DoRA; ignored")));
     }
 }

@@ -79,7 +79,8 @@ public final class SdLoraMetadata {
         m.put("ss_network_module", lycoris || lora.useDora() ? "lycoris.kohya" : "networks.lora");
         m.put("ss_network_dim", Integer.toString(lora.rank()));
         m.put("ss_network_alpha", pyFloat(lora.alpha()));
-        m.put("ss_network_dropout", pyFloat(lora.dropout()));
+        // kohya's network_dropout (on the rank-r hidden); lora_dropout (on the input) has no kohya field
+        m.put("ss_network_dropout", pyFloat(lora.networkDropout()));
         Map<String, Object> args = new java.util.LinkedHashMap<>();
         if (lycoris) {
             m.put("ss_network_args", lycorisArgs(lora));
@@ -87,6 +88,10 @@ public final class SdLoraMetadata {
             // kohya keeps network_args as the strings of its command line
             args.put("conv_dim", Integer.toString(lora.convRank()));
             args.put("conv_alpha", pyFloat(lora.convAlpha()));
+        }
+        if (!lycoris && !lora.useDora()) {
+            if (lora.rankDropout() > 0) args.put("rank_dropout", pyFloat(lora.rankDropout()));
+            if (lora.moduleDropout() > 0) args.put("module_dropout", pyFloat(lora.moduleDropout()));
         }
         if (lora.useDora()) {
             args.put("algo", "lora");

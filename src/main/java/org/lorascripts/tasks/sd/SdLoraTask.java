@@ -468,13 +468,20 @@ public final class SdLoraTask implements TrainingTask {
         return parts;
     }
 
-    /** Plain LoRA (LoCon with conv_rank), or LyCORIS's LoHa / LoKr for network_type loha / lokr. */
+    /**
+     * Plain LoRA (LoCon with conv_rank; kohya's network, rank and module dropouts unless a DoRA), or LyCORIS's LoHa / LoKr
+     * for network_type loha / lokr.
+     */
     private static AdapterNetwork inject(Map<String, LoraHost> hosts, java.util.function.Predicate<String> filter, LoraSpec spec,
                                          TrainConfig.Lora l, Device device) {
         return switch (l.networkType()) {
             // DoRA as LyCORIS' dora_wd with wd_on_output=False: dora_scale per input channel, the form WebUI applies
-            case LORA -> LoraNetwork.inject(hosts, filter, spec,
-                    l.useDora() ? LoraAdapter.Decomposition.INPUT : LoraAdapter.Decomposition.NONE, device);
+            case LORA -> {
+                LoraNetwork net = LoraNetwork.inject(hosts, filter, spec,
+                        l.useDora() ? LoraAdapter.Decomposition.INPUT : LoraAdapter.Decomposition.NONE, device);
+                if (!l.useDora()) net.setKohyaDropouts(l.networkDropout(), l.rankDropout(), l.moduleDropout());
+                yield net;
+            }
             case LOHA -> LycorisNetwork.inject(hosts, filter, spec, LycorisAdapter.Algo.LOHA, LycorisNetwork.LokrOptions.DEFAULT, device);
             case LOKR -> LycorisNetwork.inject(hosts, filter, spec, LycorisAdapter.Algo.LOKR, new LycorisNetwork.LokrOptions(
                     l.networkArgs().factor(), l.networkArgs().decomposeBoth(), l.networkArgs().fullMatrix()), device);

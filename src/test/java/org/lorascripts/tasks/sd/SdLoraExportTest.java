@@ -92,9 +92,15 @@ class SdLoraExportTest {
         cfg.put("conv_alpha", 1);
         cfg.put("noise_offset", 0.05);
         cfg.put("batch_size", 2);
+        cfg.put("network_dropout", 0.1);
+        cfg.put("rank_dropout", 0.25);
+        cfg.put("lora_dropout", 0.05);
         Path file = dir.resolve("my_style.safetensors");
         try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
             task.exportAdapter(file, Map.of("training_step", "3", "training_total_steps", "4"));
+            var adapters = ((org.lorascripts.lora.LoraNetwork) task.unetNetwork()).adapters().values();
+            assertTrue(!adapters.isEmpty());
+            for (var a : adapters) assertEquals(java.util.List.of(0.1, 0.25, 0.0), java.util.Arrays.stream(a.kohyaDropouts()).boxed().toList());
         }
         Map<String, String> m;
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
@@ -103,7 +109,8 @@ class SdLoraExportTest {
         assertEquals("networks.lora", m.get("ss_network_module"));
         assertEquals("4", m.get("ss_network_dim"));
         assertEquals("4.0", m.get("ss_network_alpha"));
-        assertEquals("{\"conv_dim\":\"2\",\"conv_alpha\":\"1.0\"}", m.get("ss_network_args").replace(" ", ""));
+        assertEquals("{\"conv_dim\":\"2\",\"conv_alpha\":\"1.0\",\"rank_dropout\":\"0.25\"}", m.get("ss_network_args").replace(" ", ""));
+        assertEquals("0.1", m.get("ss_network_dropout"), "kohya's network_dropout, not lora_dropout");
         assertEquals("sd_v1", m.get("ss_base_model_version"));
         assertEquals("False", m.get("ss_v2"));
         assertEquals("(32, 32)", m.get("ss_resolution"));

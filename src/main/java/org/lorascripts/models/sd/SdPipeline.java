@@ -51,7 +51,9 @@ public final class SdPipeline implements AutoCloseable {
     private final SdCheckpoint checkpoint;
     private final Device device;
     private final DType dtype;
-    private final UNet2DConditionModel unet;
+    private UNet2DConditionModel unet;          // loaded when first asked for (training caches latents and text first)
+    private final boolean fp8Base;
+    private List<String> residentAtUnetLoad;
     private final Weights textWeights;
     private final ClipTextModel textEncoder;
     private final ClipTokenizer tokenizer;
@@ -71,6 +73,7 @@ public final class SdPipeline implements AutoCloseable {
         this.checkpoint = checkpoint;
         this.device = device;
         this.dtype = dtype;
+        this.fp8Base = fp8Base;
         if (checkpoint.family() == SdFamily.SDXL) {
             this.tokenizer = checkpoint.tokenizer(SdxlTextEncoder.TE1);
             this.tokenizer2 = checkpoint.tokenizer(SdxlTextEncoder.TE2);
@@ -84,10 +87,8 @@ public final class SdPipeline implements AutoCloseable {
                 tw2.setFp8Base(fp8Base);
                 this.textEncoder = new ClipTextModel(tw1, checkpoint.textConfig(SdxlTextEncoder.TE1));
                 this.textEncoder2 = new ClipTextModelWithProjection(tw2, checkpoint.textConfig(SdxlTextEncoder.TE2), checkpoint.pooledTextDim());
-                UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Base);
-                opened.add(u);
-                checkSdxlWidths(checkpoint, u.config(), textEncoder.config().hidden() + textEncoder2.config().hidden(), textEncoder2.projectionDim());
-                this.unet = u;
+                checkSdxlWidths(checkpoint, checkpoint.unetConfig(), textEncoder.config().hidden() + textEncoder2.config().hidden(),
+                        textEncoder2.projectionDim());
                 this.textWeights = tw1;
                 this.textWeights2 = tw2;
             } catch (RuntimeException e) {
@@ -100,7 +101,6 @@ public final class SdPipeline implements AutoCloseable {
                 }
                 throw e;
             }
-            keepAll(unet.parameters());
             keepAll(textWeights.loadedTensors());
             keepAll(textWeights2.loadedTensors());
             return;
@@ -116,19 +116,15 @@ public final class SdPipeline implements AutoCloseable {
         ClipTextConfig textConfig = checkpoint.textConfig();
         WeightSource textSource = SdCheckpointLoader.hfTextWeights(slot);
         this.tokenizer = tokenizerOf(slot, checkpoint.family());
-        UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Base);
         Weights tw = new Weights(textSource, device, dtype);
         tw.setFp8Base(fp8Base);
         try {
             this.textEncoder = new ClipTextModel(tw, textConfig);
         } catch (RuntimeException e) {
             tw.close();
-            u.close();
             throw e;
         }
-        this.unet = u;
         this.textWeights = tw;
-        keepAll(u.parameters());
         keepAll(tw.loadedTensors());
     }
 
@@ -222,7 +218,25 @@ public final class SdPipeline implements AutoCloseable {
     public boolean vPrediction() { return checkpoint.prediction() == UNetConfig.Prediction.V_PREDICTION; }
     public Device device() { return device; }
     public DType dtype() { return dtype; }
-    public UNet2DConditionModel unet() { return unet; }
+    /**
+     * The UNet, loaded now if it was not: a training run caches latents and text states (VAE and text encoders on the
+     * device) and frees what it no longer needs before the UNet takes its place, so the two phases' peaks do not add up.
+     */
+    public UNet2DConditionModel unet() {
+        if (unet == null) {
+            List<String> resident = new ArrayList<>();
+            if (vae != null) resident.add("vae");
+            if (!textEncodersDropped) resident.add("text encoders");
+            UNet2DConditionModel u = checkpoint.loadUnet(device, dtype, fp8Base);
+            keepAll(u.parameters());
+            unet = u;
+            residentAtUnetLoad = List.copyOf(resident);
+        }
+        return unet;
+    }
+
+    /** Which other parts were on the device when the UNet loaded ("vae", "text encoders"); null before it loads. */
+    public List<String> residentAtUnetLoad() { return residentAtUnetLoad; }
     /** The text encoder; SDXL's first (CLIP ViT-L). */
     public ClipTextModel textEncoder() { return textEncoder; }
     /** The tokenizer of {@link #textEncoder()}. */
@@ -387,6 +401,7 @@ public final class SdPipeline implements AutoCloseable {
      * uncropped, as original and target size: diffusers' default for SDXL text to image.
      */
     public Tensor predict(Tensor latents, Tensor timesteps, Tensor context, Tensor pooled, int height, int width) {
+        UNet2DConditionModel unet = unet();
         if (!unet.config().hasTextTime()) return unet.forward(latents, timesteps, context);
         if (pooled == null) throw new IllegalArgumentException("this UNet has SDXL's added conditions; pass the pooled text embedding");
         Tensor timeIds = AddedConditions.timeIds(latents.size(0), height, width, 0, 0, height, width).to(latents.device());
@@ -448,7 +463,7 @@ public final class SdPipeline implements AutoCloseable {
 
     @Override public void close() {
         dropVae();
-        unet.close();
+        if (unet != null) unet.close();
         for (Conditioning c : pinned.values()) {
             c.context().close();
             if (c.pooled() != null) c.pooled().close();

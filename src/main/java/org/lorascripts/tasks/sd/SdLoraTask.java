@@ -116,6 +116,29 @@ public final class SdLoraTask implements TrainingTask {
                     .orElse(ds);
             int[] valIdx = valDs == ds ? split[1] : all(valDs.size());
 
+            // latents and text states first, while the UNet is not loaded: the VAE and the frozen text encoders are freed
+            // before it takes their place, so the caching phase's peak and the training phase's do not add up
+            LatentCache trainCache = null, valCache = null;
+            if (config.image().cacheLatents()) {
+                Optional<Path> disk = config.image().cacheLatentsToDisk() ? Optional.of(ds.options().trainDataDir().resolve(".lora-cache")) : Optional.empty();
+                trainCache = LatentCache.build(ds, pipeline, disk);
+                log.accept("cached latents of " + ds.size() + " images (" + trainCache.encoded() + " encoded, " + trainCache.reused() + " from disk)");
+                if (valDs != ds && valIdx.length > 0) {
+                    valCache = LatentCache.build(valDs, pipeline, disk.map(d -> valDs.options().trainDataDir().resolve(".lora-cache")));
+                } else {
+                    valCache = trainCache;
+                }
+                if (config.sample().prompts().isEmpty()) pipeline.dropVae();
+            }
+            this.train = new Split(ds, split[0], trainCache);
+            this.val = new Split(valDs, valIdx, valCache);
+
+            TrainConfig.ImageData image = config.image();
+            boolean fixedCaptions = image.captionDropoutRate() == 0 && !image.shuffleCaption() && image.captionTagDropoutRate() == 0
+                    && config.data().subsets().stream().allMatch(s -> s.captionDropoutRate() == 0 && !s.shuffleCaption()
+                            && s.captionTagDropoutRate() == 0);
+            this.textCache = !config.lora().trainTextEncoder() && fixedCaptions ? encodeCaptions(List.of(train, val), log) : null;
+            if (textCache != null) freeTextEncoders(log);
             TrainConfig.Lora l = config.lora();
             LoraSpec spec = new LoraSpec(l.rank(), l.alpha(), l.dropout(), l.convRank(), l.convAlpha(), l.useRslora());
             this.unetNet = inject(pipeline.unet().loraHosts(), SdLoraTargets.unet(l.convRank() > 0), spec, l, device);
@@ -141,27 +164,6 @@ public final class SdLoraTask implements TrainingTask {
             if (teNet != null) addParams("te.", teNet, config.optimizer().textEncoderLr(1) / lr, tePlus);
             if (te2Net != null) addParams("te2.", te2Net, config.optimizer().textEncoderLr(2) / lr, tePlus);
 
-            LatentCache trainCache = null, valCache = null;
-            if (config.image().cacheLatents()) {
-                Optional<Path> disk = config.image().cacheLatentsToDisk() ? Optional.of(ds.options().trainDataDir().resolve(".lora-cache")) : Optional.empty();
-                trainCache = LatentCache.build(ds, pipeline, disk);
-                log.accept("cached latents of " + ds.size() + " images (" + trainCache.encoded() + " encoded, " + trainCache.reused() + " from disk)");
-                if (valDs != ds && valIdx.length > 0) {
-                    valCache = LatentCache.build(valDs, pipeline, disk.map(d -> valDs.options().trainDataDir().resolve(".lora-cache")));
-                } else {
-                    valCache = trainCache;
-                }
-                if (config.sample().prompts().isEmpty()) pipeline.dropVae();
-            }
-            this.train = new Split(ds, split[0], trainCache);
-            this.val = new Split(valDs, valIdx, valCache);
-
-            TrainConfig.ImageData image = config.image();
-            boolean fixedCaptions = image.captionDropoutRate() == 0 && !image.shuffleCaption() && image.captionTagDropoutRate() == 0
-                    && config.data().subsets().stream().allMatch(s -> s.captionDropoutRate() == 0 && !s.shuffleCaption()
-                            && s.captionTagDropoutRate() == 0);
-            this.textCache = teNet == null && fixedCaptions ? encodeCaptions(List.of(train, val), log) : null;
-            if (textCache != null) freeTextEncoders(log);
             this.objective = new DiffusionObjective(pipeline.schedule(), pipeline.vPrediction(), config.loop().noiseOffset(),
                     config.loop().minSnrGamma());
             this.generator = new SdImageGenerator(pipeline, config.model().maxTokenLength(), config.model().clipSkip());

@@ -192,6 +192,7 @@ class SdLoraTrainingTest {
             assertEquals(0, task.latentsEncoded(), "every latent comes from disk");
             assertEquals(first, fixedNoiseLoss(task, 3), 1e-6, "cached latents are the encoded ones");
             assertEquals(0, task.pipeline().vaeLoads(), "the VAE is not even loaded");
+            assertEquals(List.of(), task.pipeline().residentAtUnetLoad(), "the encoders were freed before the UNet loaded");
         }
         Path img = data.resolve("img2.png");
         FileTime before = Files.getLastModifiedTime(img);

@@ -173,6 +173,8 @@ class SdxlLoraTrainingTest {
         try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
             assertTrue(task.pipeline().textEncodersDropped());
             assertTrue(log.contains("text encoders: outputs cached for 2 captions and the sample prompts; the encoders are freed"), log.toString());
+            // the UNet loads after the caching: only the VAE (kept to decode the samples) is on the device beside it
+            assertEquals(List.of("vae"), task.pipeline().residentAtUnetLoad());
             task.sample(0, sink);
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> task.pipeline().encodeConditioning("a caption nobody cached", 75, 1));
@@ -181,6 +183,7 @@ class SdxlLoraTrainingTest {
         cfg.put("caption_dropout_rate", 0.1);
         try (SdLoraTask task = new SdLoraTask(TrainConfig.of(cfg), log::add)) {
             assertFalse(task.pipeline().textEncodersDropped(), "captions that change keep the encoders");
+            assertEquals(List.of("vae", "text encoders"), task.pipeline().residentAtUnetLoad());
             task.sample(0, sink);
         }
         assertArrayEquals(pngs.get(0), pngs.get(1), "the cached prompts draw what the encoders draw");

@@ -17,14 +17,26 @@ import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.Nf4;
 
 /**
- * A rough (±30 %) estimate of peak device memory for the dry run, from the base model's parameter
- * count (read from safetensors headers, nothing loaded) and activation sizes fitted to PyTorch
- * measurements on an H200 (shared/bench): SD1.5 UNet LoRA at 512², batch 4, fp16: 6.8 GiB plain,
- * 3.0 GiB with gradient checkpointing; Llama-3.2-1B / Llama-3-8B at 2048 tokens, bf16: 8.7 / 29.1 GiB
- * plain, 6.0 / 19.2 GiB with checkpointing. With {@code load_in_4bit} the decoder's linear weights count
- * as NF4 ({@link Nf4#bytes}, about 0.52 bytes each) and with {@code load_in_8bit} one byte each, the rest in the compute
- * dtype; with {@code fp8_base} the
- * linear and convolution weights of the UNet's blocks and the text encoders' linear weights count one byte each.
+ * A rough (±30 %) estimate of this trainer's peak device memory for the dry run, from the base model's parameter
+ * counts (read from safetensors headers, nothing loaded) and, for text models, the layer sizes in config.json.
+ *
+ * <p>Images: the weights on the device while training (the UNet; the text encoders while they train or captions
+ * change from epoch to epoch, else their outputs are cached and they are freed; the fp32 VAE while sample prompts or
+ * uncached latents need it) and activations per 512² pixels of a batch's images, fitted to our own steps on an H200
+ * (SD1.5 at batch 4 in fp16: 0.77 GiB per image plain, 0.19 with gradient checkpointing; SDXL at 1024²: 1.40 and 0.19
+ * per 512² of pixels; bench/results/2026-12-04d and sdxl/2026-12-04b). Latent and text caching runs before the UNet
+ * loads, with the encoders and the VAE only.
+ *
+ * <p>Text: what backward keeps per decoder layer and token (two residual-stream copies, the normed input, q, k, v and
+ * the attention output, gate and up: {@code 5 h + 2 kv + 2 I} values), or with gradient checkpointing one hidden
+ * state per layer plus one layer recomputed; the fused LM head's chunk (at most 128 MiB of fp32 logits, held 1.5
+ * times) and one layer's backward temporaries. That arithmetic gives 21.7 GiB for Llama-3-8B at 2048 tokens against
+ * 23.4 GiB measured before the K/V-head and head-chunk changes it counts (22.0 expected after them).
+ *
+ * <p>With {@code load_in_4bit} the decoder's linear weights count as NF4 ({@link Nf4#bytes}, about 0.52 bytes each)
+ * and with {@code load_in_8bit} one byte each, the rest in the compute dtype; with {@code fp8_base} the linear and
+ * convolution weights of the UNet's blocks and the text encoders' linear weights count one byte each. The CUDA
+ * context and the allocator's reserve come on top (about 0.3 GiB above the allocated peak in our runs).
  */
 public record MemoryEstimate(double weightsGiB, double activationsGiB, double adapterGiB, String basis) {
     private static final double GIB = 1L << 30;
@@ -36,45 +48,80 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 totalGiB(), weightsGiB, activationsGiB, adapterGiB, basis);
     }
 
+    /** Per image of 512² pixels at 16 bits, GiB: {plain, gradient checkpointing}, SD 1.x/2.x and SDXL. */
+    static final double[] SD_PER_IMAGE = {0.77, 0.19}, SDXL_PER_IMAGE = {1.40, 0.19};
+
+    /** The largest fp32 logits chunk of the fused LM head (LlamaForCausalLM's bound). */
+    static final double HEAD_CHUNK_BYTES = 128L << 20;
+
     public static Optional<MemoryEstimate> of(TrainConfig c) {
         if (!(c.model().baseModel() instanceof BaseModel.Local local) || !Files.exists(local.path())) return Optional.empty();
         try {
-            long[] counts = parameterCounts(local.path());
-            long params = counts[0];
-            if (params <= 0) return Optional.empty();
+            Counts k = parameterCounts(local.path());
+            if (k.all() <= 0) return Optional.empty();
             boolean half = c.loop().mixedPrecision() != MixedPrecision.NO;
-            boolean nf4 = !c.isImage() && c.model().loadIn4bit();
-            boolean int8 = !c.isImage() && c.model().loadIn8bit();
-            boolean fp8 = c.isImage() && c.model().fp8Base();
-            double weights = nf4 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[2]) / GIB
-                    : int8 ? ((params - counts[1]) * (half ? 2.0 : 4.0) + counts[1]) / GIB
-                    : fp8 ? ((params - counts[3]) * (half ? 2.0 : 4.0) + counts[3]) / GIB
-                    : params * (half ? 2.0 : 4.0) / GIB;
-            double loraParams = params * 0.003 * c.lora().rank() / 8.0;  // kohya targets at rank 8 ≈ 0.3 % of SD1.5
-            double adapter = loraParams * 16 / GIB;                    // fp32 weight, grad and two Adam moments
+            double b = half ? 2.0 : 4.0;
             boolean gc = c.loop().gradientCheckpointing();
-            if (c.isImage()) {
-                var r = c.image().resolution();
-                double pixels = (double) r.width() * r.height() / (512.0 * 512.0);
-                double perSample = (gc ? 0.28 : 1.22) * pixels * (half ? 1 : 2);
-                return Optional.of(new MemoryEstimate(weights, perSample * c.loop().batchSize(), adapter,
-                        "fitted to SD1.5 at 512x512" + (fp8 ? "; UNet blocks and text encoders as fp8" : "")));
-            }
-            Optional<long[]> dims = llmDims(local.path());  // hidden, layers, vocab
+            double loraParams = k.all() * 0.003 * c.lora().rank() / 8.0;  // kohya targets at rank 8 ≈ 0.3 % of SD1.5
+            double adapter = loraParams * 16 / GIB;                      // fp32 weight, grad and two Adam moments
+            if (c.isImage()) return Optional.of(image(c, k, b, gc, adapter));
+            boolean nf4 = c.model().loadIn4bit(), int8 = c.model().loadIn8bit();
+            double weights = nf4 ? ((k.all() - k.decoderLinear()) * b + k.nf4Bytes()) / GIB
+                    : int8 ? ((k.all() - k.decoderLinear()) * b + k.decoderLinear()) / GIB
+                    : k.all() * b / GIB;
+            Optional<LlmDims> dims = llmDims(local.path());
             if (dims.isEmpty()) return Optional.of(new MemoryEstimate(weights, 0, adapter, "activations unknown: no config.json"));
-            long hidden = dims.get()[0], layers = dims.get()[1], vocab = dims.get()[2];
+            LlmDims d = dims.get();
+            adapter = llmLoraParams(d, c.lora().targetModules(), c.lora().rank()) * 16 / GIB;
             double tokens = (double) c.loop().batchSize() * c.text().maxSeqLen();
-            double logits = tokens * vocab * 8 / GIB;  // fp32 logits and their gradient
-            double act = gc ? tokens * hidden * layers * 2 / GIB + tokens * hidden * 50 / GIB + logits
-                            : tokens * hidden * layers * 50 / GIB + logits;
-            return Optional.of(new MemoryEstimate(weights, act, adapter, "fitted to Llama 1B/8B at 2048 tokens"
-                    + (nf4 ? "; decoder linear weights as 4-bit NF4" : int8 ? "; decoder linear weights as 8-bit float" : "")));
+            double perLayer = tokens * b * (5.0 * d.hidden() + 2.0 * d.kvWidth() + 2.0 * d.intermediate());   // what backward keeps
+            double temporaries = tokens * b * 3.0 * d.intermediate();                                        // a layer's backward temporaries
+            double head = 1.5 * Math.min(HEAD_CHUNK_BYTES, tokens * d.vocab() * 4.0);
+            double dropoutMasks = c.lora().dropout() > 0 ? tokens * d.layers() * c.lora().targetModules().size() * d.hidden() : 0;
+            double act = (gc ? tokens * b * d.hidden() * d.layers() + perLayer : perLayer * d.layers()) + temporaries + head + dropoutMasks;
+            return Optional.of(new MemoryEstimate(weights, act / GIB, adapter, "saved activations of our decoder layers at "
+                    + (long) tokens + " tokens" + (nf4 ? "; decoder linear weights as 4-bit NF4" : int8 ? "; decoder linear weights as 8-bit float" : "")));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
     }
 
-    static long parameterCount(Path model) throws IOException { return parameterCounts(model)[0]; }
+    private static MemoryEstimate image(TrainConfig c, Counts k, double b, boolean gc, double adapter) {
+        boolean fp8 = c.model().fp8Base();
+        var img = c.image();
+        boolean captionsChange = img.captionDropoutRate() > 0 || img.shuffleCaption() || img.captionTagDropoutRate() > 0
+                || c.data().subsets().stream().anyMatch(s -> s.captionDropoutRate() > 0 || s.shuffleCaption() || s.captionTagDropoutRate() > 0);
+        boolean textEncoders = c.lora().trainTextEncoder() || captionsChange;
+        boolean vae = !img.cacheLatents() || !c.sample().prompts().isEmpty();
+        double unet = fp8 ? (k.unet() - k.unetFp8()) * b + k.unetFp8() : k.unet() * b;
+        double text = fp8 ? (k.text() - k.textFp8()) * b + k.textFp8() : k.text() * b;
+        double weights = unet + (textEncoders ? text : 0) + (vae ? k.vae() * 4.0 : 0);
+        var r = img.resolution();
+        double images = (double) r.width() * r.height() / (512.0 * 512.0) * c.loop().batchSize();
+        double[] per = k.sdxl() ? SDXL_PER_IMAGE : SD_PER_IMAGE;
+        double act = per[gc ? 1 : 0] * images * (b / 2.0);
+        String basis = "fitted to our " + (k.sdxl() ? "SDXL" : "SD1.5") + " steps on an H200"
+                + (textEncoders ? "" : "; text encoders freed once captions are cached") + (fp8 ? "; UNet blocks and text encoders as fp8" : "");
+        return new MemoryEstimate(weights / GIB, act, adapter, basis);
+    }
+
+    /** LoRA parameters on the decoder's linear layers the targets name (all-linear: every one), r x (in + out) each. */
+    static double llmLoraParams(LlmDims d, java.util.List<String> targets, int rank) {
+        long h = d.hidden(), kv = d.kvWidth(), i = d.intermediate();
+        java.util.Map<String, Long> inOut = java.util.Map.of("q_proj", h + h, "k_proj", h + kv, "v_proj", h + kv, "o_proj", h + h,
+                "gate_proj", h + i, "up_proj", h + i, "down_proj", i + h);
+        long perLayer = 0;
+        for (var e : inOut.entrySet()) if (targets.contains("all-linear") || targets.contains(e.getKey())) perLayer += e.getValue();
+        return (double) rank * perLayer * d.layers();
+    }
+
+    /** Parameter counts of a checkpoint, by part; decoder linear weights and their NF4 bytes for text models. */
+    record Counts(long all, long decoderLinear, long nf4Bytes, long unet, long unetFp8, long text, long textFp8, long vae, boolean sdxl) {}
+
+    /** The sizes an LLM's activations follow, from config.json ({@code kvWidth}: K/V heads x head width). */
+    record LlmDims(long hidden, long layers, long vocab, long intermediate, long kvWidth) {}
+
+    static long parameterCount(Path model) throws IOException { return parameterCounts(model).all(); }
 
     /** A decoder linear layer's weight (q/k/v/o, gate/up/down of a Llama-family model), which load_in_4bit quantises. */
     static boolean isDecoderLinear(String name, TensorInfo t) {
@@ -100,8 +147,19 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         return n.startsWith("input_blocks.") && !n.startsWith("input_blocks.0.") || n.startsWith("middle_block.") || n.startsWith("output_blocks.");
     }
 
-    /** {all parameters, decoder linear weights, bytes of those weights as NF4, weights fp8_base stores as fp8}. */
-    static long[] parameterCounts(Path model) throws IOException {
+    /**
+     * The part of an image checkpoint a tensor belongs to: "unet", "text" (every text encoder), "vae", or "" for others.
+     * LDM names ({@code model.diffusion_model.}, {@code cond_stage_model.} / {@code conditioner.embedders.},
+     * {@code first_stage_model.}) or a diffusers folder's subfolder.
+     */
+    static String part(String name, String folder) {
+        if (folder.equals("unet") || name.startsWith("model.diffusion_model.")) return "unet";
+        if (folder.startsWith("text_encoder") || name.startsWith("cond_stage_model.") || name.startsWith("conditioner.embedders.")) return "text";
+        if (folder.equals("vae") || name.startsWith("first_stage_model.")) return "vae";
+        return "";
+    }
+
+    static Counts parameterCounts(Path model) throws IOException {
         List<Path> files;
         if (Files.isDirectory(model)) {
             try (Stream<Path> s = Files.walk(model, 2)) {
@@ -114,7 +172,8 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         } else {
             files = List.of(model);
         }
-        long n = 0, linear = 0, nf4Bytes = 0, fp8 = 0;
+        long n = 0, linear = 0, nf4Bytes = 0, unet = 0, unetFp8 = 0, text = 0, textFp8 = 0, vae = 0;
+        boolean sdxl = false;
         for (Path f : files) {
             String folder = Files.isDirectory(model) && f.getParent() != null && f.getParent().getFileName() != null
                     ? f.getParent().getFileName().toString() : "";
@@ -122,7 +181,20 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 for (String name : src.names()) {
                     TensorInfo t = src.info(name);
                     n += t.numel();
-                    if (isFp8Weight(name, t, folder)) fp8 += t.numel();
+                    boolean fp8 = isFp8Weight(name, t, folder);
+                    switch (part(name, folder)) {
+                        case "unet" -> {
+                            unet += t.numel();
+                            if (fp8) unetFp8 += t.numel();
+                        }
+                        case "text" -> {
+                            text += t.numel();
+                            if (fp8) textFp8 += t.numel();
+                        }
+                        case "vae" -> vae += t.numel();
+                        default -> { }
+                    }
+                    if (folder.equals("text_encoder_2") || name.startsWith("conditioner.embedders.1.")) sdxl = true;
                     if (isDecoderLinear(name, t)) {
                         linear += t.numel();
                         nf4Bytes += Nf4.bytes(t.numel());
@@ -130,16 +202,22 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 }
             }
         }
-        return new long[] {n, linear, nf4Bytes, fp8};
+        return new Counts(n, linear, nf4Bytes, unet, unetFp8, text, textFp8, vae, sdxl);
     }
 
-    private static Optional<long[]> llmDims(Path model) throws IOException {
+    /** hidden, layers and vocabulary are needed; intermediate size and K/V heads default to 4 x hidden and every head. */
+    private static Optional<LlmDims> llmDims(Path model) throws IOException {
         Path cfg = Files.isDirectory(model) ? model.resolve("config.json") : model.resolveSibling("config.json");
         if (!Files.exists(cfg)) return Optional.empty();
         JsonNode o = Json.read(cfg);
         if (!o.isObject()) return Optional.empty();
         long hidden = number(o.get("hidden_size")), layers = number(o.get("num_hidden_layers")), vocab = number(o.get("vocab_size"));
-        return hidden > 0 && layers > 0 && vocab > 0 ? Optional.of(new long[] {hidden, layers, vocab}) : Optional.empty();
+        if (hidden <= 0 || layers <= 0 || vocab <= 0) return Optional.empty();
+        long intermediate = number(o.get("intermediate_size")), heads = number(o.get("num_attention_heads"));
+        long kvHeads = number(o.get("num_key_value_heads")), headDim = number(o.get("head_dim"));
+        if (headDim <= 0) headDim = heads > 0 ? hidden / heads : 0;
+        long kvWidth = kvHeads > 0 && headDim > 0 ? kvHeads * headDim : hidden;
+        return Optional.of(new LlmDims(hidden, layers, vocab, intermediate > 0 ? intermediate : 4 * hidden, kvWidth));
     }
 
     /** Lenient on purpose: an estimate does without a size it cannot read (0 leaves the estimate out). */

@@ -68,6 +68,10 @@ PY
     $J org.lorascripts.cli.Main info /tmp/sdxl/run-$te/sdxl-random-lora.safetensors 2>&1 | head -12 >> "$out/sdxl-train-te-$te.txt"
   done
   cp "$(ls /tmp/sdxl/run-true/samples/*.png 2>/dev/null | tail -1)" "$out/sdxl-random-sample.png" 2>/dev/null
+  # the set-up alone (model, latent and text caching, freeing the encoders, the UNet, the LoRA): its allocator peak
+  # (the first logged interval above peaked at 8.67 GiB on 2026-12-04, when the UNet loaded before the caching)
+  [ -f /tmp/sdxl/train-false.yaml ] && echo "== set-up memory $(el)" && \
+  $J org.lorascripts.bench.SdTaskMemory /tmp/sdxl/train-false.yaml 2>&1 | grep -v WARNING | head -3 | tee "$out/sdxl-setup-memory.txt"
   [ "${QUICKSTART:-1}" = 1 ] && echo "== SDXL quickstart on CUDA, fp16 $(el)" && \
   $J org.lorascripts.cli.Main train --config examples/quickstart-sdxl.yaml --set device=cuda --set mixed_precision=fp16 \
     --set output_dir=/tmp/q-sdxl 2>&1 | grep -v WARNING | tail -6 | tee "$out/quickstart-sdxl-cuda.txt"

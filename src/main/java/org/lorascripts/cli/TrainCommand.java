@@ -172,6 +172,8 @@ public final class TrainCommand implements Callable<Integer> {
         warnings.addAll(ConfigAdvisor.forDataset(c, data.examples()));
         Trackers.check(c, System.getenv());   // log_with mlflow without a server: one line, before any model loads
         for (String w : Trackers.warnings(c)) warnings.add(new ConfigWarning("log_with", w));
+        // a real run loads libtorch next anyway; a dry run does not load it for this
+        if (!dryRun && !launched) deviceMemoryWarning(c).ifPresent(w -> warnings.add(new ConfigWarning("batch_size", w)));
         out.flush();
         // each warning names the line of its key (or the --set argument), as errors do
         if (!launched) for (ConfigWarning w : warnings) err.println("warning: " + where(loaded, w) + w.message());
@@ -241,6 +243,20 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** "FILE:LINE: " (or "--set ARG: ") of the key a warning is about; the file alone for general advice. */
+    /** The memory estimate against the training GPU's memory, when training runs on CUDA and both are known. */
+    private static Optional<String> deviceMemoryWarning(TrainConfig c) {
+        Optional<org.lorascripts.train.MemoryEstimate> m = org.lorascripts.train.MemoryEstimate.of(c);
+        if (m.isEmpty() || c.loop().device().equals("cpu")) return Optional.empty();
+        try {
+            org.lorascripts.tensor.Device d = org.lorascripts.train.TrainingDevice.resolve(c.loop().device());
+            if (!d.isCuda()) return Optional.empty();
+            return org.lorascripts.ffi.CudaApi.deviceInfo(d.index()).flatMap(info -> m.get().deviceWarning(c,
+                    "GPU " + d.index() + " (" + info.name() + ")", info.totalMemory() / (double) (1L << 30)));
+        } catch (RuntimeException | LinkageError e) {
+            return Optional.empty();   // no libtorch or no device here: the run itself says so in a moment
+        }
+    }
+
     private static String where(LoadedConfig loaded, ConfigWarning w) {
         return ConfigKeys.lookup(w.key() == null ? "" : w.key())
                 .map(k -> loaded.values().origin(k.name()).toString())

@@ -48,6 +48,23 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
                 totalGiB(), weightsGiB, activationsGiB, adapterGiB, basis);
     }
 
+    /**
+     * A warning when this estimate passes a device's memory ({@code deviceGiB}, e.g. "GPU 0 (NVIDIA GeForce RTX 4070,
+     * 11.6 GiB)"), with the config's own levers that would lower it, in the order they save most; empty when it fits.
+     */
+    public Optional<String> deviceWarning(TrainConfig c, String device, double deviceGiB) {
+        if (totalGiB() <= deviceGiB) return Optional.empty();
+        List<String> fixes = new java.util.ArrayList<>();
+        if (!c.loop().gradientCheckpointing()) fixes.add("gradient_checkpointing: true");
+        if (c.isImage() && !c.model().fp8Base()) fixes.add("fp8_base: true");
+        if (!c.isImage() && !c.model().loadIn4bit()) fixes.add("load_in_4bit: true");
+        if (c.loop().mixedPrecision() == MixedPrecision.NO) fixes.add("mixed_precision: bf16 (or fp16)");
+        if (c.loop().batchSize() > 1) fixes.add("a smaller batch_size with gradient_accumulation_steps for the same effective batch");
+        fixes.add(c.isImage() ? "a lower resolution" : "a lower max_seq_len");
+        return Optional.of(String.format(Locale.ROOT, "the memory estimate (~%.1f GiB) is above %s with %.1f GiB: the run may stop"
+                + " out of memory; to need less: %s", totalGiB(), device, deviceGiB, String.join(", ", fixes)));
+    }
+
     /** Per image of 512² pixels at 16 bits, GiB: {plain, gradient checkpointing}, SD 1.x/2.x and SDXL. */
     static final double[] SD_PER_IMAGE = {0.77, 0.19}, SDXL_PER_IMAGE = {1.40, 0.19};
 

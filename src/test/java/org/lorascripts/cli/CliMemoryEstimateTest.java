@@ -114,4 +114,29 @@ class CliMemoryEstimateTest {
         assertEquals(all * 2.0, weights[0], 1e-6);
         assertEquals((all - fp8) * 2.0 + fp8, weights[1], 1e-6);
     }
+
+    /** Above the device's memory the run warns before it loads anything, naming the config's own levers. */
+    @Test
+    void anEstimateAboveTheDeviceWarnsWithTheLeversLeft(@TempDir Path dir) throws Exception {
+        Path ckpt = dir.resolve("model.safetensors");
+        try (Scope s = Scope.open()) {
+            TensorIO.save(ckpt, Map.of("model.diffusion_model.input_blocks.1.1.proj_in.weight", Torch.zeros(32, 32)), Map.of());
+        }
+        Path data = Files.createDirectories(dir.resolve("img"));
+        Map<String, Object> settings = new java.util.HashMap<>(Map.of("base_model", ckpt.toString(), "train_data_dir", data.toString(),
+                "mixed_precision", "fp16", "resolution", 1024, "batch_size", 4));
+        TrainConfig c = TrainConfig.of(settings);
+        MemoryEstimate m = MemoryEstimate.of(c).orElseThrow();   // 4 images of 1024x1024: 16 x 0.77 GiB of activations
+        assertTrue(m.deviceWarning(c, "GPU 0 (big)", 80).isEmpty());
+        String w = m.deviceWarning(c, "GPU 0 (test card)", 8).orElseThrow();
+        assertTrue(w.startsWith(String.format(java.util.Locale.ROOT, "the memory estimate (~%.1f GiB) is above GPU 0 (test card) with 8.0 GiB", m.totalGiB())), w);
+        assertTrue(w.endsWith("to need less: gradient_checkpointing: true, fp8_base: true, a smaller batch_size with gradient_accumulation_steps"
+                + " for the same effective batch, a lower resolution"), w);
+        settings.put("gradient_checkpointing", true);
+        settings.put("fp8_base", true);
+        settings.put("batch_size", 1);
+        c = TrainConfig.of(settings);
+        String left = MemoryEstimate.of(c).orElseThrow().deviceWarning(c, "GPU 0", 0.1).orElseThrow();
+        assertTrue(left.endsWith("to need less: a lower resolution"), "only what is not set yet: " + left);
+    }
 }

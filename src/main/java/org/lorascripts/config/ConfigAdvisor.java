@@ -121,6 +121,14 @@ public final class ConfigAdvisor {
             w.add(new ConfigWarning("lora_dropout", "lora_dropout is not applied to network_type " + c.lora().networkType().configName()
                     + " (LyCORIS's LoHa and LoKr have no dropout either)"));
         }
+        var d = c.loop().diffusion();
+        if (c.loop().noiseOffset() == 0 && (d.noiseOffsetRandomStrength() || d.adaptiveNoiseScale() != 0)) {
+            w.add(new ConfigWarning(d.noiseOffsetRandomStrength() ? "noise_offset_random_strength" : "adaptive_noise_scale",
+                    "noise_offset_random_strength and adaptive_noise_scale change noise_offset, which is 0 (off); no effect"));
+        }
+        if (d.ipNoiseGamma() == 0 && d.ipNoiseGammaRandomStrength()) {
+            w.add(new ConfigWarning("ip_noise_gamma_random_strength", "ip_noise_gamma_random_strength has no effect while ip_noise_gamma is 0"));
+        }
         List<String> kohya = new ArrayList<>();
         if (c.lora().networkDropout() > 0) kohya.add("network_dropout");
         if (c.lora().rankDropout() > 0) kohya.add("rank_dropout");

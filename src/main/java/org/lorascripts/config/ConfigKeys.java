@@ -184,6 +184,27 @@ public final class ConfigKeys {
                     .help("Offset noise (~0.05-0.1) helps very dark/bright images; 0 = off.").build(),
             key("min_snr_gamma", TRAIN).numberAtLeast(0).def(0.0).image()
                     .help("Min-SNR loss weighting (5 is typical); 0 = off.").build(),
+            key("noise_offset_random_strength", TRAIN).bool().def(false).image()
+                    .help("kohya's: each step scales noise_offset by a uniform random number in [0, 1).").build(),
+            key("adaptive_noise_scale", TRAIN).number(-1, 1).def(0.0).image()
+                    .help("kohya's: adds this times |the latents' mean per channel| to noise_offset (clamped at 0); needs"
+                            + " noise_offset.").build(),
+            key("ip_noise_gamma", TRAIN).number(0, 1).def(0.0).image()
+                    .help("kohya's input-perturbation noise: the noisy latents get this times extra Gaussian noise the target"
+                            + " does not contain (~0.1); 0 = off.").build(),
+            key("ip_noise_gamma_random_strength", TRAIN).bool().def(false).image()
+                    .help("kohya's: each step scales ip_noise_gamma by a uniform random number in [0, 1).").build(),
+            key("min_timestep", TRAIN).integer(0, 999).def(0).image()
+                    .help("Lowest training timestep (kohya's min_timestep; inclusive).").build(),
+            key("max_timestep", TRAIN).integer(1, 1000).def(1000).image()
+                    .help("Training timesteps stay below this (kohya's max_timestep; exclusive).").build(),
+            key("scale_v_pred_loss_like_noise_pred", TRAIN).bool().def(false).image()
+                    .help("kohya's: weights a v-prediction loss by SNR/(SNR+1), the scale of a noise-prediction loss.").build(),
+            key("v_pred_like_loss", TRAIN).number(0, 10).def(0.0).image()
+                    .help("kohya's: adds this times a v-prediction-like term to the loss (loss x (1 + value x (SNR+1)/SNR)); 0 = off.").build(),
+            key("debiased_estimation_loss", TRAIN).bool().def(false).image()
+                    .help("kohya's debiased estimation: weights the loss by 1/sqrt(SNR) (1/(SNR+1) for v-prediction), SNR capped at"
+                            + " 1000.").build(),
             key("eval_steps", TRAIN).integerAtLeast(0).def(0)
                     .help("Compute validation loss every N steps; 0 = at the end of each epoch (when there is validation data).").build(),
             key("early_stopping_patience", TRAIN).integerAtLeast(0).def(0)

@@ -28,6 +28,11 @@ final class ConfigValidator {
         checkSubsets(v, p, task);
         checkMix(v, p, task);
         checkQuantization(v, p, task);
+        if (!p.failed("min_timestep") && !p.failed("max_timestep") && v.integer("min_timestep") >= v.integer("max_timestep")) {
+            p.add(v.origin(v.isSet("min_timestep") ? "min_timestep" : "max_timestep"), "min_timestep " + v.integer("min_timestep")
+                    + " must be below max_timestep " + v.integer("max_timestep") + " (timesteps run from min_timestep to max_timestep - 1)",
+                    "min_timestep", "max_timestep");
+        }
         if (v.number("val_ratio") > 0 && v.isSet("val_data_dir")) {
             p.add(v.origin("val_data_dir"), "set either val_ratio or val_data_dir, not both (val_ratio is at "
                     + v.origin("val_ratio") + ")", "val_ratio", "val_data_dir");

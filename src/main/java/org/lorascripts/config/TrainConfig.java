@@ -75,8 +75,19 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** Length, batching, precision and runtime of the loop. {@code maxSteps} 0 = use {@code epochs}. */
     public record Loop(int epochs, int maxSteps, int batchSize, int gradientAccumulationSteps,
                        MixedPrecision mixedPrecision, boolean gradientCheckpointing, long seed, String device,
-                       int logInterval, double noiseOffset, double minSnrGamma, boolean cudaGraphs) {
+                       int logInterval, double noiseOffset, double minSnrGamma, boolean cudaGraphs, Diffusion diffusion) {
         public int effectiveBatchSize() { return batchSize * gradientAccumulationSteps; }
+    }
+
+    /**
+     * kohya's further noise and loss options of image training (train_util / custom_train_functions): a random
+     * strength and a latent-mean term for the noise offset, input-perturbation noise, a timestep range, and the
+     * v-prediction and debiased-estimation loss weights.
+     */
+    public record Diffusion(boolean noiseOffsetRandomStrength, double adaptiveNoiseScale, double ipNoiseGamma,
+                            boolean ipNoiseGammaRandomStrength, int minTimestep, int maxTimestep,
+                            boolean scaleVPredLossLikeNoisePred, double vPredLikeLoss, boolean debiasedEstimationLoss) {
+        public static final Diffusion NONE = new Diffusion(false, 0, 0, false, 0, 1000, false, 0, false);
     }
 
     /**
@@ -221,7 +232,10 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
         var loop = new Loop(v.integer("epochs"), v.integer("max_steps"), v.integer("batch_size"),
                 v.integer("gradient_accumulation_steps"), v.choice("mixed_precision", MixedPrecision.class),
                 v.bool("gradient_checkpointing"), v.integer("seed"), v.string("device"), v.integer("log_interval"),
-                v.number("noise_offset"), v.number("min_snr_gamma"), v.bool("cuda_graphs"));
+                v.number("noise_offset"), v.number("min_snr_gamma"), v.bool("cuda_graphs"),
+                new Diffusion(v.bool("noise_offset_random_strength"), v.number("adaptive_noise_scale"), v.number("ip_noise_gamma"),
+                        v.bool("ip_noise_gamma_random_strength"), v.integer("min_timestep"), v.integer("max_timestep"),
+                        v.bool("scale_v_pred_loss_like_noise_pred"), v.number("v_pred_like_loss"), v.bool("debiased_estimation_loss")));
         List<Subset> subsets = subsets(v);
         Path trainDir = v.path("train_data_dir") != null || subsets.isEmpty() ? v.path("train_data_dir") : commonFolder(subsets);
         if (trainDir == null && v.isSet("train_data")) trainDir = trainData(v, null).getFirst();

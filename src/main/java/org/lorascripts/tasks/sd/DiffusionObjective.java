@@ -1,5 +1,6 @@
 package org.lorascripts.tasks.sd;
 
+import org.lorascripts.config.TrainConfig;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
@@ -8,23 +9,38 @@ import org.lorascripts.models.sd.unet.UNet2DConditionModel;
 
 /**
  * The denoising loss of SD LoRA training, as kohya's {@code train_network.py} computes it: noise ~ N(0, 1)
- * (+ noise_offset · N(0, 1) per (B, C, 1, 1), kohya's {@code apply_noise_offset}), t ~ uniform{0..999},
- * x_t = sqrt(ab) x0 + sqrt(1 - ab) noise, target = noise (epsilon) or v, per-example MSE over (C, H, W)
- * in fp32, optionally weighted by min-SNR (kohya's {@code apply_snr_weight}: min(snr, γ) / snr for
- * epsilon, min(snr, γ) / (snr + 1) for v). Randomness is drawn from libtorch's generator of the
- * latents' device, in kohya's order (noise, offset, timesteps).
+ * (+ noise_offset · N(0, 1) per (B, C, 1, 1), kohya's {@code apply_noise_offset}, its strength optionally scaled by
+ * U[0, 1) ({@code noise_offset_random_strength}) and raised by {@code adaptive_noise_scale} · |mean of the latents per
+ * channel|, clamped at 0), t ~ uniform{min_timestep..max_timestep-1}, x_t = sqrt(ab) x0 + sqrt(1 - ab) (noise +
+ * ip_noise_gamma · N(0, 1)) (the input perturbation, its strength optionally random), target = noise (epsilon) or v,
+ * per-example MSE over (C, H, W) in fp32, then kohya's per-timestep loss weights in its order: min-SNR
+ * ({@code apply_snr_weight}: min(snr, γ) / snr for epsilon, min(snr, γ) / (snr + 1) for v),
+ * {@code scale_v_pred_loss_like_noise_pred} (× s, s = snr/(snr + 1) with snr capped at 1000), {@code v_pred_like_loss}
+ * (× (1 + v / s)) and {@code debiased_estimation_loss} (× 1/sqrt(snr), 1/(snr + 1) for v; snr capped at 1000), all
+ * looked up on the device. Randomness is drawn from libtorch's generator of the latents' device, in kohya's order
+ * (noise, offset strength, offset, timesteps, perturbation strength, perturbation).
  */
 public final class DiffusionObjective {
     private final DdpmSchedule schedule;
     private final boolean vPrediction;
     private final double noiseOffset;
     private final double minSnrGamma;
+    private final TrainConfig.Diffusion opts;
 
     public DiffusionObjective(DdpmSchedule schedule, boolean vPrediction, double noiseOffset, double minSnrGamma) {
+        this(schedule, vPrediction, noiseOffset, minSnrGamma, TrainConfig.Diffusion.NONE);
+    }
+
+    public DiffusionObjective(DdpmSchedule schedule, boolean vPrediction, double noiseOffset, double minSnrGamma, TrainConfig.Diffusion opts) {
+        if (opts.minTimestep() >= opts.maxTimestep() || opts.maxTimestep() > DdpmSchedule.TRAIN_STEPS) {
+            throw new IllegalArgumentException("min_timestep " + opts.minTimestep() + " must be below max_timestep " + opts.maxTimestep()
+                    + " (at most " + DdpmSchedule.TRAIN_STEPS + ")");
+        }
         this.schedule = schedule;
         this.vPrediction = vPrediction;
         this.noiseOffset = noiseOffset;
         this.minSnrGamma = minSnrGamma;
+        this.opts = opts;
     }
 
     /** The model under training: noisy latents (B, 4, h, w) at timesteps (B) → its prediction (B, 4, h, w). */
@@ -44,17 +60,36 @@ public final class DiffusionObjective {
      */
     public Tensor perExampleLoss(Tensor latents, Denoiser denoiser) {
         long b = latents.size(0);
-        Tensor noise = Torch.randn(latents.shape(), DType.F32, latents.device());          // (B, 4, h, w)
+        var dev = latents.device();
+        Tensor noise = Torch.randn(latents.shape(), DType.F32, dev);                       // (B, 4, h, w)
         if (noiseOffset > 0) {
-            Tensor offset = Torch.randn(new long[] {b, latents.size(1), 1, 1}, DType.F32, latents.device());
-            noise = noise.add(offset.mul(noiseOffset));
+            // kohya: noise_offset (× U[0, 1) with random strength; + adaptive_noise_scale · |mean over h, w|, clamped at 0)
+            Tensor strength = opts.noiseOffsetRandomStrength() ? Torch.rand(new long[] {1}, DType.F32, dev).mul(noiseOffset) : null;
+            if (opts.adaptiveNoiseScale() != 0) {
+                Tensor adaptive = latents.to(DType.F32).mean(new long[] {2, 3}, true).abs().mul(opts.adaptiveNoiseScale());   // (B, C, 1, 1)
+                strength = (strength == null ? adaptive.add(noiseOffset) : adaptive.add(strength)).clampMin(0);
+            }
+            Tensor offset = Torch.randn(new long[] {b, latents.size(1), 1, 1}, DType.F32, dev);
+            noise = noise.add(strength == null ? offset.mul(noiseOffset) : offset.mul(strength));
         }
-        Tensor t = Torch.randint(0, DdpmSchedule.TRAIN_STEPS, new long[] {b}, latents.device()); // (B)
-        Tensor noisy = schedule.addNoise(latents, noise, t);
+        Tensor t = Torch.randint(opts.minTimestep(), opts.maxTimestep(), new long[] {b}, dev);       // (B)
+        Tensor input = noise;
+        if (opts.ipNoiseGamma() > 0) {
+            // kohya's input perturbation: the noisy latents carry extra noise the target does not
+            Tensor strength = opts.ipNoiseGammaRandomStrength() ? Torch.rand(new long[] {1}, DType.F32, dev).mul(opts.ipNoiseGamma()) : null;
+            Tensor extra = Torch.randn(latents.shape(), DType.F32, dev);
+            input = noise.add(strength == null ? extra.mul(opts.ipNoiseGamma()) : extra.mul(strength));
+        }
+        Tensor noisy = schedule.addNoise(latents, input, t);
         Tensor target = vPrediction ? schedule.velocity(latents, noise, t) : noise;
         Tensor pred = denoiser.predict(noisy, t).to(DType.F32);                    // (B, 4, h, w)
         Tensor loss = pred.sub(target).square().mean(new long[] {1, 2, 3}, false);          // (B)
-        return minSnrGamma > 0 ? loss.mul(snrWeights(t, latents)) : loss;
+        return weighted() ? loss.mul(snrWeights(t, latents)) : loss;
+    }
+
+    /** Whether any per-timestep loss weight applies. */
+    private boolean weighted() {
+        return minSnrGamma > 0 || opts.scaleVPredLossLikeNoisePred() || opts.vPredLikeLoss() > 0 || opts.debiasedEstimationLoss();
     }
 
     /**
@@ -85,10 +120,22 @@ public final class DiffusionObjective {
      */
     public static Tensor weighted(Tensor perExampleLoss, Tensor weights) { return perExampleLoss.mul(weights); }
 
-    /** kohya's min-SNR weight of timestep t. */
+    /**
+     * The loss weight of timestep t: kohya's min-SNR weight (when min_snr_gamma is set) times the v-prediction scale,
+     * the v-prediction-like term and the debiased-estimation weight that are asked for (1 when none is).
+     */
     public double snrWeight(int t) {
         double snr = schedule.snr(t);
-        double clipped = Math.min(snr, minSnrGamma);
-        return vPrediction ? clipped / (snr + 1) : clipped / snr;
+        double w = 1;
+        if (minSnrGamma > 0) {
+            double clipped = Math.min(snr, minSnrGamma);
+            w = vPrediction ? clipped / (snr + 1) : clipped / snr;
+        }
+        double capped = Math.min(snr, 1000);          // kohya: snr is inf at t = 0 in its float32 table, so it caps at 1000
+        double scale = capped / (capped + 1);
+        if (opts.scaleVPredLossLikeNoisePred()) w *= scale;
+        if (opts.vPredLikeLoss() > 0) w *= 1 + opts.vPredLikeLoss() / scale;
+        if (opts.debiasedEstimationLoss()) w *= vPrediction ? 1 / (capped + 1) : 1 / Math.sqrt(capped);
+        return w;
     }
 }

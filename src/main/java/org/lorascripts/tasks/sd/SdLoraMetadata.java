@@ -111,6 +111,12 @@ public final class SdLoraMetadata {
         m.put("ss_seed", Long.toString(loop.seed()));
         m.put("ss_noise_offset", pyFloat(loop.noiseOffset()));
         m.put("ss_min_snr_gamma", pyFloat(loop.minSnrGamma()));
+        var d = loop.diffusion();   // kohya writes None for an option not given, False for a flag
+        m.put("ss_adaptive_noise_scale", d.adaptiveNoiseScale() != 0 ? pyFloat(d.adaptiveNoiseScale()) : "None");
+        m.put("ss_ip_noise_gamma", d.ipNoiseGamma() > 0 ? pyFloat(d.ipNoiseGamma()) : "None");
+        m.put("ss_noise_offset_random_strength", pyBool(d.noiseOffsetRandomStrength()));
+        m.put("ss_ip_noise_gamma_random_strength", pyBool(d.ipNoiseGammaRandomStrength()));
+        m.put("ss_debiased_estimation", pyBool(d.debiasedEstimationLoss()));
         m.put("ss_caption_dropout_rate", pyFloat(image.captionDropoutRate()));
         m.put("ss_keep_tokens", Integer.toString(image.keepTokens()));
         m.put("ss_flip_aug", pyBool(image.flipAug()));

@@ -165,7 +165,7 @@ public final class SdLoraTask implements TrainingTask {
             if (te2Net != null) addParams("te2.", te2Net, config.optimizer().textEncoderLr(2) / lr, tePlus);
 
             this.objective = new DiffusionObjective(pipeline.schedule(), pipeline.vPrediction(), config.loop().noiseOffset(),
-                    config.loop().minSnrGamma());
+                    config.loop().minSnrGamma(), config.loop().diffusion());
             this.generator = new SdImageGenerator(pipeline, config.model().maxTokenLength(), config.model().clipSkip());
             int batches = epochBatches(0, config.loop().batchSize()).size();
             this.stepsPerEpoch = Math.ceilDiv(batches, config.loop().gradientAccumulationSteps());

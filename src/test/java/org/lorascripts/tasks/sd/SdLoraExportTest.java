@@ -95,6 +95,8 @@ class SdLoraExportTest {
         cfg.put("network_dropout", 0.1);
         cfg.put("rank_dropout", 0.25);
         cfg.put("lora_dropout", 0.05);
+        cfg.put("ip_noise_gamma", 0.1);
+        cfg.put("debiased_estimation_loss", true);
         Path file = dir.resolve("my_style.safetensors");
         try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
             task.exportAdapter(file, Map.of("training_step", "3", "training_total_steps", "4"));
@@ -111,6 +113,10 @@ class SdLoraExportTest {
         assertEquals("4.0", m.get("ss_network_alpha"));
         assertEquals("{\"conv_dim\":\"2\",\"conv_alpha\":\"1.0\",\"rank_dropout\":\"0.25\"}", m.get("ss_network_args").replace(" ", ""));
         assertEquals("0.1", m.get("ss_network_dropout"), "kohya's network_dropout, not lora_dropout");
+        assertEquals("0.1", m.get("ss_ip_noise_gamma"));
+        assertEquals("True", m.get("ss_debiased_estimation"));
+        assertEquals("None", m.get("ss_adaptive_noise_scale"), "kohya's None for an option not given");
+        assertEquals("False", m.get("ss_ip_noise_gamma_random_strength"));
         assertEquals("sd_v1", m.get("ss_base_model_version"));
         assertEquals("False", m.get("ss_v2"));
         assertEquals("(32, 32)", m.get("ss_resolution"));

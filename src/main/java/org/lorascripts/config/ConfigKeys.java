@@ -194,6 +194,11 @@ public final class ConfigKeys {
                             + " does not contain (~0.1); 0 = off.").build(),
             key("ip_noise_gamma_random_strength", TRAIN).bool().def(false).image()
                     .help("kohya's: each step scales ip_noise_gamma by a uniform random number in [0, 1).").build(),
+            key("multires_noise_iterations", TRAIN).integer(0, 20).def(0).image()
+                    .help("kohya's multi-resolution (pyramid) noise: adds this many levels of upscaled lower-resolution noise (6-10"
+                            + " is typical); 0 = off. Its shapes change every step, so steps run without CUDA graphs.").build(),
+            key("multires_noise_discount", TRAIN).number(0, 1).def(0.3).image()
+                    .help("kohya's weight of each coarser level of multires noise (level i counts discount^i).").build(),
             key("min_timestep", TRAIN).integer(0, 999).def(0).image()
                     .help("Lowest training timestep (kohya's min_timestep; inclusive).").build(),
             key("max_timestep", TRAIN).integer(1, 1000).def(1000).image()

@@ -81,13 +81,14 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
 
     /**
      * kohya's further noise and loss options of image training (train_util / custom_train_functions): a random
-     * strength and a latent-mean term for the noise offset, input-perturbation noise, a timestep range, and the
-     * v-prediction and debiased-estimation loss weights.
+     * strength and a latent-mean term for the noise offset, input-perturbation noise, a timestep range, the
+     * v-prediction and debiased-estimation loss weights, and multi-resolution (pyramid) noise.
      */
     public record Diffusion(boolean noiseOffsetRandomStrength, double adaptiveNoiseScale, double ipNoiseGamma,
                             boolean ipNoiseGammaRandomStrength, int minTimestep, int maxTimestep,
-                            boolean scaleVPredLossLikeNoisePred, double vPredLikeLoss, boolean debiasedEstimationLoss) {
-        public static final Diffusion NONE = new Diffusion(false, 0, 0, false, 0, 1000, false, 0, false);
+                            boolean scaleVPredLossLikeNoisePred, double vPredLikeLoss, boolean debiasedEstimationLoss,
+                            int multiresNoiseIterations, double multiresNoiseDiscount) {
+        public static final Diffusion NONE = new Diffusion(false, 0, 0, false, 0, 1000, false, 0, false, 0, 0.3);
     }
 
     /**
@@ -235,7 +236,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 v.number("noise_offset"), v.number("min_snr_gamma"), v.bool("cuda_graphs"),
                 new Diffusion(v.bool("noise_offset_random_strength"), v.number("adaptive_noise_scale"), v.number("ip_noise_gamma"),
                         v.bool("ip_noise_gamma_random_strength"), v.integer("min_timestep"), v.integer("max_timestep"),
-                        v.bool("scale_v_pred_loss_like_noise_pred"), v.number("v_pred_like_loss"), v.bool("debiased_estimation_loss")));
+                        v.bool("scale_v_pred_loss_like_noise_pred"), v.number("v_pred_like_loss"), v.bool("debiased_estimation_loss"),
+                        v.integer("multires_noise_iterations"), v.number("multires_noise_discount")));
         List<Subset> subsets = subsets(v);
         Path trainDir = v.path("train_data_dir") != null || subsets.isEmpty() ? v.path("train_data_dir") : commonFolder(subsets);
         if (trainDir == null && v.isSet("train_data")) trainDir = trainData(v, null).getFirst();

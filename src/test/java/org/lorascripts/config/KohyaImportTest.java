@@ -47,7 +47,7 @@ class KohyaImportTest {
         assertEquals(2.0, c.lora().convAlpha());
         assertFalse(c.lora().trainTextEncoder());                   // network_train_unet_only = true
         // kohya's noise and loss options
-        assertEquals(new TrainConfig.Diffusion(false, 0, 0.1, false, 100, 1000, false, 0, true), c.loop().diffusion());
+        assertEquals(new TrainConfig.Diffusion(false, 0, 0.1, false, 100, 1000, false, 0, true, 0, 0.3), c.loop().diffusion());
         // kohya's dropouts keep their meaning: on the rank-r hidden, per rank, per module (not lora_dropout, the input's)
         assertEquals(java.util.List.of(0.1, 0.2, 0.05, 0.0), java.util.List.of(c.lora().networkDropout(), c.lora().rankDropout(),
                 c.lora().moduleDropout(), c.lora().dropout()));

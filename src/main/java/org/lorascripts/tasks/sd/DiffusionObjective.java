@@ -17,8 +17,10 @@ import org.lorascripts.models.sd.unet.UNet2DConditionModel;
  * ({@code apply_snr_weight}: min(snr, γ) / snr for epsilon, min(snr, γ) / (snr + 1) for v),
  * {@code scale_v_pred_loss_like_noise_pred} (× s, s = snr/(snr + 1) with snr capped at 1000), {@code v_pred_like_loss}
  * (× (1 + v / s)) and {@code debiased_estimation_loss} (× 1/sqrt(snr), 1/(snr + 1) for v; snr capped at 1000), all
- * looked up on the device. Randomness is drawn from libtorch's generator of the latents' device, in kohya's order
- * (noise, offset strength, offset, timesteps, perturbation strength, perturbation).
+ * looked up on the device. {@code multires_noise_iterations} adds kohya's pyramid noise ({@link #pyramidNoise}).
+ * Randomness is drawn from libtorch's generator of the latents' device, in kohya's order (noise, offset strength,
+ * offset, pyramid levels, timesteps, perturbation strength, perturbation); the pyramid's size factors come from the CPU
+ * generator.
  */
 public final class DiffusionObjective {
     private final DdpmSchedule schedule;
@@ -72,6 +74,7 @@ public final class DiffusionObjective {
             Tensor offset = Torch.randn(new long[] {b, latents.size(1), 1, 1}, DType.F32, dev);
             noise = noise.add(strength == null ? offset.mul(noiseOffset) : offset.mul(strength));
         }
+        if (opts.multiresNoiseIterations() > 0) noise = pyramidNoise(noise, opts.multiresNoiseIterations(), opts.multiresNoiseDiscount());
         Tensor t = Torch.randint(opts.minTimestep(), opts.maxTimestep(), new long[] {b}, dev);       // (B)
         Tensor input = noise;
         if (opts.ipNoiseGamma() > 0) {
@@ -85,6 +88,28 @@ public final class DiffusionObjective {
         Tensor pred = denoiser.predict(noisy, t).to(DType.F32);                    // (B, 4, h, w)
         Tensor loss = pred.sub(target).square().mean(new long[] {1, 2, 3}, false);          // (B)
         return weighted() ? loss.mul(snrWeights(t, latents)) : loss;
+    }
+
+    /**
+     * kohya's {@code pyramid_noise_like}: level i adds N(0, 1) noise of the size divided by r^i (r uniform in [2, 4), drawn
+     * from the CPU generator per level; at least 1x1), upscaled bilinearly to the full size and weighted discount^i, until
+     * a level is 1 pixel wide; the sum is divided by its standard deviation. Level 0 is full-size noise of weight 1.
+     */
+    static Tensor pyramidNoise(Tensor noise, int iterations, double discount) {
+        long b = noise.size(0), c = noise.size(1), h = noise.size(2), w = noise.size(3);
+        Tensor sum = noise;
+        for (int i = 0; i < iterations; i++) {
+            double r;
+            try (Tensor u = Torch.rand(new long[] {1}, DType.F32, org.lorascripts.tensor.Device.CPU)) {
+                r = u.item() * 2 + 2;
+            }
+            long hn = Math.max(1, (long) (h / Math.pow(r, i))), wn = Math.max(1, (long) (w / Math.pow(r, i)));
+            Tensor level = Torch.randn(new long[] {b, c, hn, wn}, DType.F32, noise.device());
+            Tensor up = org.lorascripts.tensor.Functional.interpolate(level, h, w, org.lorascripts.tensor.Functional.Interpolation.BILINEAR, false, false);
+            sum = sum.add(up.mul(Math.pow(discount, i)));
+            if (hn == 1 || wn == 1) break;
+        }
+        return sum.div(sum.var(new long[] {0, 1, 2, 3}, true, false).sqrt());
     }
 
     /** Whether any per-timestep loss weight applies. */

@@ -117,6 +117,8 @@ public final class SdLoraMetadata {
         m.put("ss_noise_offset_random_strength", pyBool(d.noiseOffsetRandomStrength()));
         m.put("ss_ip_noise_gamma_random_strength", pyBool(d.ipNoiseGammaRandomStrength()));
         m.put("ss_debiased_estimation", pyBool(d.debiasedEstimationLoss()));
+        m.put("ss_multires_noise_iterations", d.multiresNoiseIterations() > 0 ? Integer.toString(d.multiresNoiseIterations()) : "None");
+        m.put("ss_multires_noise_discount", pyFloat(d.multiresNoiseDiscount()));
         m.put("ss_caption_dropout_rate", pyFloat(image.captionDropoutRate()));
         m.put("ss_keep_tokens", Integer.toString(image.keepTokens()));
         m.put("ss_flip_aug", pyBool(image.flipAug()));

@@ -166,6 +166,9 @@ public final class SdLoraTask implements TrainingTask {
 
             this.objective = new DiffusionObjective(pipeline.schedule(), pipeline.vPrediction(), config.loop().noiseOffset(),
                     config.loop().minSnrGamma(), config.loop().diffusion());
+            if (config.loop().diffusion().multiresNoiseIterations() > 0 && config.loop().cudaGraphs() && device.isCuda()) {
+                log.accept("note: multires noise changes its levels' sizes every step, so steps run without CUDA graphs");
+            }
             this.generator = new SdImageGenerator(pipeline, config.model().maxTokenLength(), config.model().clipSkip());
             int batches = epochBatches(0, config.loop().batchSize()).size();
             this.stepsPerEpoch = Math.ceilDiv(batches, config.loop().gradientAccumulationSteps());
@@ -348,9 +351,11 @@ public final class SdLoraTask implements TrainingTask {
     /**
      * CUDA graphs: latents, text states (SDXL: also the pooled embedding and the time ids) and the
      * per-example loss weights of one training micro-batch, on the device; null when a text encoder
-     * trains (its forward would have to run inside the step) or the batch mixes buckets.
+     * trains (its forward would have to run inside the step), the batch mixes buckets, or multires noise is on (its
+     * levels change size every step).
      */
     @Override public List<Tensor> stepInputs(int[] exampleIndices) {
+        if (config.loop().diffusion().multiresNoiseIterations() > 0) return null;   // its noise changes shape every step
         Split s = train;
         int[] idx = new int[exampleIndices.length];
         for (int k = 0; k < idx.length; k++) idx[k] = s.indices()[exampleIndices[k]];

@@ -27,7 +27,7 @@ class DiffusionObjectiveTest {
 
     private static TrainConfig.Diffusion opts(boolean offsetRandom, double adaptive, double ip, boolean ipRandom, int minT, int maxT,
                                               boolean scaleV, double vLike, boolean debiased) {
-        return new TrainConfig.Diffusion(offsetRandom, adaptive, ip, ipRandom, minT, maxT, scaleV, vLike, debiased);
+        return new TrainConfig.Diffusion(offsetRandom, adaptive, ip, ipRandom, minT, maxT, scaleV, vLike, debiased, 0, 0.3);
     }
 
     /** A denoiser that is a fixed function of its input (so the loss depends on the noisy latents) and records the timesteps. */
@@ -105,8 +105,44 @@ class DiffusionObjectiveTest {
                 "ip_noise_gamma_random_strength", true, "min_timestep", 50, "max_timestep", 900, "debiased_estimation_loss", true,
                 "noise_offset", 0.05, "noise_offset_random_strength", true, "adaptive_noise_scale", 0.01));
         assertEquals(opts(true, 0.01, 0.1, true, 50, 900, false, 0, true), c.loop().diffusion());
+        c = TrainConfig.of(Map.of("base_model", "builtin:tiny-sd", "train_data_dir", "data", "multires_noise_iterations", 6));
+        assertEquals(6, c.loop().diffusion().multiresNoiseIterations());
+        assertEquals(0.3, c.loop().diffusion().multiresNoiseDiscount(), "kohya's default discount");
         Exception e = assertThrows(RuntimeException.class, () -> TrainConfig.of(Map.of("base_model", "builtin:tiny-sd",
                 "train_data_dir", "data", "min_timestep", 600, "max_timestep", 600)));
         assertTrue(e.getMessage().contains("min_timestep 600 must be below max_timestep 600"), e.getMessage());
+    }
+
+    /** kohya's pyramid_noise_like: levels of upscaled smaller noise, weighted discount^i, normalised to unit deviation. */
+    @Test
+    void multiresNoiseIsKohyasPyramid() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(3);
+            Tensor noise = Torch.randn(new long[] {2, 4, 40, 24}, DType.F32, Device.CPU);
+            Rng.manualSeed(9);
+            Tensor pyramid = DiffusionObjective.pyramidNoise(noise, 6, 0.3);
+            Rng.manualSeed(9);
+            Tensor sum = noise;
+            int levels = 0;
+            for (int i = 0; i < 6; i++) {
+                double r = Torch.rand(new long[] {1}, DType.F32, Device.CPU).item() * 2 + 2;
+                long h = Math.max(1, (long) (40 / Math.pow(r, i))), w = Math.max(1, (long) (24 / Math.pow(r, i)));
+                Tensor up = org.lorascripts.tensor.Functional.interpolate(Torch.randn(new long[] {2, 4, h, w}, DType.F32, Device.CPU),
+                        40, 24, org.lorascripts.tensor.Functional.Interpolation.BILINEAR, false, false);
+                sum = sum.add(up.mul(Math.pow(0.3, i)));
+                levels++;
+                if (h == 1 || w == 1) break;
+            }
+            Tensor expected = sum.div(sum.var(new long[] {0, 1, 2, 3}, true, false).sqrt());
+            assertTrue(pyramid.sub(expected).abs().amax().item() < 1e-6);
+            assertTrue(levels >= 3, "a few levels before 1 pixel: " + levels);
+            assertEquals(1.0, pyramid.var(new long[] {0, 1, 2, 3}, true, false).item(), 1e-5, "unit variance");
+            // with a strong discount the coarse levels correlate neighbouring pixels, which plain noise does not
+            Tensor plain = Torch.randn(new long[] {8, 4, 64, 64}, DType.F32, Device.CPU);
+            Tensor strong = DiffusionObjective.pyramidNoise(plain, 6, 0.8);
+            double plainCorr = plain.narrow(2, 0, 63).mul(plain.narrow(2, 1, 63)).mean(new long[] {0, 1, 2, 3}, false).item();
+            double strongCorr = strong.narrow(2, 0, 63).mul(strong.narrow(2, 1, 63)).mean(new long[] {0, 1, 2, 3}, false).item();
+            assertTrue(Math.abs(plainCorr) < 0.05 && strongCorr > 0.2, "neighbour correlation: plain " + plainCorr + ", pyramid " + strongCorr);
+        }
     }
 }

@@ -30,8 +30,8 @@ import org.lorascripts.nn.Nf4;
  * <p>Text: what backward keeps per decoder layer and token (two residual-stream copies, the normed input, q, k, v and
  * the attention output, gate and up: {@code 5 h + 2 kv + 2 I} values), or with gradient checkpointing one hidden
  * state per layer plus one layer recomputed; the fused LM head's chunk (at most 128 MiB of fp32 logits, held 1.5
- * times) and one layer's backward temporaries. That arithmetic gives 21.7 GiB for Llama-3-8B at 2048 tokens against
- * 23.4 GiB measured before the K/V-head and head-chunk changes it counts (22.0 expected after them).
+ * times) and one layer's backward temporaries. That arithmetic gives 21.7 GiB for Llama-3-8B at 2048 tokens; our H200
+ * run peaked at 21.76 GiB (bench/results/2026-12-05-h200.jsonl).
  *
  * <p>With {@code load_in_4bit} the decoder's linear weights count as NF4 ({@link Nf4#bytes}, about 0.52 bytes each)
  * and with {@code load_in_8bit} one byte each, the rest in the compute dtype; with {@code fp8_base} the linear and

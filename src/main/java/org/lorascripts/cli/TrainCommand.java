@@ -242,7 +242,6 @@ public final class TrainCommand implements Callable<Integer> {
         return s + ", text encoder " + ValueText.format(o.textEncoderLr(), ValueKind.FLOAT);
     }
 
-    /** "FILE:LINE: " (or "--set ARG: ") of the key a warning is about; the file alone for general advice. */
     /** The memory estimate against the training GPU's memory, when training runs on CUDA and both are known. */
     private static Optional<String> deviceMemoryWarning(TrainConfig c) {
         Optional<org.lorascripts.train.MemoryEstimate> m = org.lorascripts.train.MemoryEstimate.of(c);
@@ -257,6 +256,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** "FILE:LINE: " (or "--set ARG: ") of the key a warning is about; the file alone for general advice. */
     private static String where(LoadedConfig loaded, ConfigWarning w) {
         return ConfigKeys.lookup(w.key() == null ? "" : w.key())
                 .map(k -> loaded.values().origin(k.name()).toString())

@@ -112,7 +112,7 @@ public final class ConfigAdvisor {
         }
         if (!na.unknown().isEmpty()) {
             w.add(new ConfigWarning("network_args", "network_args has unknown keys " + String.join(", ", na.unknown())
-                    + "; ignored (understood: algo, conv_dim, conv_alpha, factor, decompose_both, full_matrix, dora_wd, dropout, rank_dropout, module_dropout)"));
+                    + "; ignored (understood: " + String.join(", ", NetworkArgs.UNDERSTOOD) + ")"));
         }
         if (c.lora().networkType() != NetworkType.LOKR && (na.raw().containsKey("factor") || na.decomposeBoth() || na.fullMatrix())) {
             w.add(new ConfigWarning("network_args", "network_args factor, decompose_both and full_matrix apply to network_type lokr only; ignored"));

@@ -48,7 +48,7 @@ public final class KohyaImport {
             Map.entry("network_multiplier", "a dataset's network multiplier"), Map.entry("validation_split", "kohya's validation split (use val_ratio)"),
             Map.entry("validation_seed", "kohya's validation split"), Map.entry("conditioning_data_dir", "ControlNet datasets"),
             Map.entry("full_fp16", "fp16 weights"), Map.entry("full_bf16", "bf16 weights"),
-            Map.entry("scale_weight_norms", "max-norm regularization"),             Map.entry("huber_c", "Huber loss"),
+            Map.entry("scale_weight_norms", "max-norm regularization"), Map.entry("huber_c", "Huber loss"),
             Map.entry("huber_schedule", "Huber loss"), Map.entry("zero_terminal_snr", "zero terminal SNR"),
             Map.entry("weighted_captions", "(word:1.2) weighted captions"), Map.entry("lr_scheduler_args", "scheduler arguments"),
             Map.entry("lr_scheduler_type", "a custom scheduler class"), Map.entry("network_train_text_encoder_only", "training only the text encoder"),

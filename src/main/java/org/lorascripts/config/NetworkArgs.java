@@ -32,8 +32,9 @@ public record NetworkArgs(Map<String, String> raw, String algo, Integer convDim,
             "bypass_mode", "rs_lora", "unbalanced_factorization", "block_size", "rank_dropout_scale", "train_t5xxl",
             "loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio");
 
-    private static final Set<String> UNDERSTOOD = Set.of("algo", "conv_dim", "conv_alpha", "factor", "decompose_both", "full_matrix", "dora_wd",
-            "dropout", "rank_dropout", "module_dropout");
+    /** The arguments this trainer applies, in the order warnings list them. */
+    public static final List<String> UNDERSTOOD = List.of("algo", "conv_dim", "conv_alpha", "factor", "decompose_both", "full_matrix",
+            "dora_wd", "dropout", "rank_dropout", "module_dropout");
 
     /** Every LyCORIS argument this class knows, implemented or not (a kohya import keeps them in network_args). */
     public static final Set<String> LYCORIS_KEYS;

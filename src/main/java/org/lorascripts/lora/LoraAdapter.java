@@ -148,22 +148,8 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
                 ? droppedDown(x) : downProject(dropped(x));                         // (..., r)
         double s = scale * multiplier;
         if (training && (neuronDropout > 0 || rankDropout > 0 || moduleDropout > 0)) {
-            if (neuronDropout > 0) h = Functional.dropout(h, neuronDropout, true);
-            Tensor keep = null;
-            if (rankDropout > 0) {
-                // kohya: torch.rand((lx.size(0), lora_dim)) > rank_dropout, over the batch and the ranks
-                long[] shape = new long[h.dim()];
-                java.util.Arrays.fill(shape, 1);
-                shape[0] = h.size(0);
-                shape[kind == LoraHost.Kind.LINEAR ? h.dim() - 1 : 1] = rank;
-                keep = Torch.rand(new long[] {h.size(0), rank}, DType.F32, h.device()).gt(rankDropout).view(shape);
-                s /= 1 - rankDropout;
-            }
-            if (moduleDropout > 0) {
-                Tensor on = Torch.rand(new long[] {1}, DType.F32, h.device()).ge(moduleDropout);   // kohya skips when rand < p
-                keep = keep == null ? on : keep.logicalAnd(on);
-            }
-            if (keep != null) h = h.mul(keep);
+            h = kohyaDropped(h);
+            if (rankDropout > 0) s /= 1 - rankDropout;   // kohya: the kept ranks count as if the rank were smaller
         }
         if (kind == LoraHost.Kind.LINEAR) {
             Tensor u = cast(up, x.dtype());
@@ -174,6 +160,28 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
             }
         }
         return y.add(upProject(h, x.dtype()), s);
+    }
+
+    /**
+     * kohya's dropouts on the rank-r hidden h (linear (..., r), convolution (B, r, H, W)): network dropout, then the rank
+     * mask torch.rand((batch, r)) > p broadcast over tokens or pixels, and the module's 0/1 draw (kohya skips when
+     * rand < p). The rank dropout's 1 / (1 - p) rides on the caller's scale.
+     */
+    private Tensor kohyaDropped(Tensor h) {
+        if (neuronDropout > 0) h = Functional.dropout(h, neuronDropout, true);
+        Tensor keep = null;
+        if (rankDropout > 0) {
+            long[] shape = new long[h.dim()];
+            Arrays.fill(shape, 1);
+            shape[0] = h.size(0);
+            shape[kind == LoraHost.Kind.LINEAR ? h.dim() - 1 : 1] = rank;
+            keep = Torch.rand(new long[] {h.size(0), rank}, DType.F32, h.device()).gt(rankDropout).view(shape);
+        }
+        if (moduleDropout > 0) {
+            Tensor on = Torch.rand(new long[] {1}, DType.F32, h.device()).ge(moduleDropout);
+            keep = keep == null ? on : keep.logicalAnd(on);
+        }
+        return keep == null ? h : h.mul(keep);
     }
 
     /**
@@ -340,6 +348,9 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     public LoraHost.Kind kind() { return kind; }
     public void setTraining(boolean on) { training = on; }
 
+    /** {network_dropout, rank_dropout, module_dropout} as {@link #setKohyaDropouts} set them. */
+    public double[] kohyaDropouts() { return new double[] {neuronDropout, rankDropout, moduleDropout}; }
+
     /**
      * kohya's dropouts of a plain LoRA (networks.lora's LoRAModule), applied while training: {@code neuron} on the
      * rank-r hidden down(x) ({@code --network_dropout}); {@code rank} drops each rank per example (a mask of
@@ -347,9 +358,6 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      * whole low-rank term out of a forward with that probability. All draws are on the device, so a CUDA-graph
      * replay draws afresh and a checkpointed segment's recomputation draws the same. A DoRA ignores them.
      */
-    /** {network_dropout, rank_dropout, module_dropout} as {@link #setKohyaDropouts} set them. */
-    public double[] kohyaDropouts() { return new double[] {neuronDropout, rankDropout, moduleDropout}; }
-
     public void setKohyaDropouts(double neuron, double rank, double module) {
         for (double p : new double[] {neuron, rank, module}) {
             if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("a dropout probability must be in [0, 1), got " + p);

@@ -244,7 +244,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
         long chunk = positions <= 0 ? length : Math.min(positions, length);
         long rows = Math.max(1, batch);
         long bound = Math.max(1, CHUNK_LOGIT_BYTES / (4 * vocab * rows));
-        long unit = CHUNK_ROW_MULTIPLE / java.math.BigInteger.valueOf(CHUNK_ROW_MULTIPLE).gcd(java.math.BigInteger.valueOf(rows)).longValue();
+        // positions per whole number of tiles: 128 / gcd(128, rows), the gcd of a power of two being its shared factors of 2
+        long unit = CHUNK_ROW_MULTIPLE >> Math.min(Long.numberOfTrailingZeros(rows), Long.numberOfTrailingZeros(CHUNK_ROW_MULTIPLE));
         if (bound >= unit) bound = bound / unit * unit;
         return Math.max(1, Math.min(chunk, bound));
     }

@@ -31,6 +31,8 @@ public final class AdapterSum implements Adapter {
         return y;
     }
 
+    @Override public boolean readsHostOutput() { return parts.stream().anyMatch(Adapter::readsHostOutput); }
+
     @Override public List<Tensor> parameters() {
         List<Tensor> ps = new ArrayList<>();
         for (Adapter a : parts) ps.addAll(a.parameters());

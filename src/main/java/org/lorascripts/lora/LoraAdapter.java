@@ -235,6 +235,9 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         return kind == LoraHost.Kind.LINEAR ? Functional.linear(h, u, null) : Functional.conv2d(h, u, null, 1, 0, 1);
     }
 
+    /** A DoRA rescales the host's output; a plain LoRA only adds to it. */
+    @Override public boolean readsHostOutput() { return decomposition != Decomposition.NONE; }
+
     /**
      * The host's output with the adapter. A plain LoRA adds {@link #apply}. A DoRA adds
      * k·(x·W'ᵀ − x·Wᵀ) without forming W':

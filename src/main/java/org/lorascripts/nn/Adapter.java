@@ -15,6 +15,12 @@ public interface Adapter {
     default Tensor addTo(Tensor hostOutput, Tensor input, LoraHost host) { return hostOutput.add(apply(input)); }
 
     /**
+     * Whether {@link #addTo} reads the host's output value (DoRA rescales it), not only adds to it. A host whose
+     * adapter does not may leave its frozen product uncomputed where only gradients flow ({@link LinearLayer#gradientPath}).
+     */
+    default boolean readsHostOutput() { return false; }
+
+    /**
      * The trainable tensors {@link #apply} reads, e.g. for gradient checkpointing, where a segment's
      * parameters must be named so that their gradients flow through the recompute.
      */

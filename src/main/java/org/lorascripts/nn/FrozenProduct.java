@@ -4,12 +4,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import org.lorascripts.tensor.Autocast;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Functional;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.tensor.Torch;
 
 /**
  * Products with a frozen weight that is stored compactly (4-bit NF4, fp8) and made dense only for one product. With
@@ -25,6 +27,26 @@ final class FrozenProduct {
     /** x W^T + b. */
     static Tensor linear(Tensor x, Supplier<Tensor> weight, Tensor bias, DType dtype) {
         return product(x, in -> Functional.linear(in, weight.get(), bias), g -> g.to(dtype).matmul(weight.get()));
+    }
+
+    /**
+     * x W^T + b for its gradient alone ({@link LinearLayer#gradientPath}): the value is a broadcast zero of the
+     * product's shape and dtype (autocast's, else {@code dtype}); the input's gradient is {@code grad · W} in that
+     * dtype, as the product's own backward computes it. No GEMM runs in forward.
+     */
+    static Tensor linearGradientOnly(Tensor x, long outFeatures, Supplier<Tensor> weight, DType dtype) {
+        long[] shape = x.shape();
+        shape[shape.length - 1] = outFeatures;
+        DType autocast = x.dtype().isFloatingPoint() ? Autocast.dtype(x.device().type()) : null;
+        DType compute = autocast != null ? autocast : dtype;
+        Tensor y = Torch.zeros(new long[0], compute, x.device()).expand(shape);
+        if (!Autograd.isGradEnabled() || !x.requiresGrad()) return y;
+        DType inputType = x.dtype();
+        return CustomFunction.apply((grads, saved) -> {
+            Tensor w = weight.get();
+            Tensor gx = grads.get(0).to(compute).matmul(w.dtype() == compute ? w : w.to(compute));
+            return Arrays.asList(gx.dtype() == inputType ? gx : gx.to(inputType));
+        }, List.of(x), List.of(y), List.of()).get(0);
     }
 
     /** conv2d(x, W, b) with square stride and padding. */

@@ -36,6 +36,14 @@ public final class Linear implements LinearLayer {
         return Scope.scoped(() -> adapter.addTo(frozen(x), x, this));
     }
 
+    @Override public Tensor gradientPath(Tensor x) {
+        if (adapter != null && adapter.readsHostOutput()) return forward(x);
+        long out = weightShape()[0];
+        Tensor y = fp8 == null ? FrozenProduct.linearGradientOnly(x, out, () -> weight, weight.dtype())
+                : FrozenProduct.linearGradientOnly(x, out, fp8::dense, fp8.dtype());
+        return adapter == null ? y : Scope.scoped(() -> adapter.addTo(y, x, this));
+    }
+
     private Tensor frozen(Tensor x) {
         return fp8 == null ? Functional.linear(x, weight, bias) : FrozenProduct.linear(x, fp8::dense, bias, fp8.dtype());
     }

@@ -42,6 +42,12 @@ public final class Linear4bit implements LinearLayer {
         return adapter == null ? y : adapter.addTo(y, x, this);
     }
 
+    @Override public Tensor gradientPath(Tensor x) {
+        if (adapter != null && adapter.readsHostOutput()) return forward(x);
+        Tensor y = FrozenProduct.linearGradientOnly(x, state.shape()[0], () -> Nf4.dequantize(state, dtype), dtype);
+        return adapter == null ? y : adapter.addTo(y, x, this);
+    }
+
     /** x W^T + b with W dequantised for this product only. */
     private Tensor frozen(Tensor x) {
         if (insideCheckpoint) return product(x);

@@ -36,6 +36,7 @@ public final class Checkpoint {
         Entry(Segment fn) { this.fn = fn; }
     }
 
+    private static final ThreadLocal<Boolean> RECOMPUTING = ThreadLocal.withInitial(() -> false);
     private static final ConcurrentHashMap<Long, Entry> SEGMENTS = new ConcurrentHashMap<>();
     private static final AtomicLong IDS = new AtomicLong();
     private static final MemorySegment UPCALL;
@@ -64,6 +65,13 @@ public final class Checkpoint {
         }
     }
 
+    /**
+     * True while a checkpointed segment runs again for its backward (on this thread): its outputs then only
+     * carry gradients, since the outer graph already holds their values from the forward run. A segment may
+     * skip work whose only use is the output's value (a last projection's product, say).
+     */
+    public static boolean recomputing() { return RECOMPUTING.get(); }
+
     /** Segments run forward whose backward has not run yet (for leak checks). */
     public static int pendingSegments() { return SEGMENTS.size(); }
 
@@ -81,7 +89,14 @@ public final class Checkpoint {
             MemorySegment in = inputs.reinterpret(8L * nIn);
             List<Tensor> args = new ArrayList<>(nIn);
             for (int i = 0; i < nIn; i++) args.add(Tensor.wrap(TensorApi.shallowCopy(in.getAtIndex(ValueLayout.JAVA_LONG, i))));
-            List<Tensor> result = e.fn.apply(args);
+            boolean outer = RECOMPUTING.get();
+            RECOMPUTING.set(e.calls == 1);
+            List<Tensor> result;
+            try {
+                result = e.fn.apply(args);
+            } finally {
+                RECOMPUTING.set(outer);
+            }
             if (result.size() > cap) throw new IllegalStateException("segment returned " + result.size() + " tensors, at most " + cap + " expected");
             MemorySegment out = outputs.reinterpret(8L * cap);
             for (int i = 0; i < result.size(); i++) out.setAtIndex(ValueLayout.JAVA_LONG, i, TensorApi.shallowCopy(result.get(i).handle()));

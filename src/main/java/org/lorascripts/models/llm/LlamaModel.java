@@ -212,8 +212,14 @@ public final class LlamaModel implements AutoCloseable {
             downProj = LinearLayer.load(w.pp("down_proj"), i, c, cfg.mlpBias());
         }
 
+        /**
+         * In a checkpointed layer's recompute for backward the down projection's output is only added to the
+         * residual, whose value the outer graph already holds: its frozen GEMM (a quarter of the layer's forward
+         * FLOPs) is skipped and only its gradient path runs ({@link LinearLayer#gradientPath}).
+         */
         Tensor forward(Tensor x) {
-            return downProj.forward(FusedOps.swiglu(gateProj.forward(x), upProj.forward(x)));  // (B, T, C)
+            Tensor act = FusedOps.swiglu(gateProj.forward(x), upProj.forward(x));
+            return Checkpoint.recomputing() ? downProj.gradientPath(act) : downProj.forward(act);            // (B, T, C)
         }
     }
 }

@@ -36,6 +36,18 @@ public final class Conv2d implements LoraHost {
         return Scope.scoped(() -> adapter.addTo(frozen(x), x, this));
     }
 
+    /**
+     * This convolution's output for the gradients alone, as {@link LinearLayer#gradientPath}: the gradients sent to
+     * {@code x} and to the adapter are those of {@link #forward}; the frozen convolution is not computed, its place a
+     * broadcast zero. With an adapter that reads the frozen output (DoRA) it is computed.
+     */
+    public Tensor gradientPath(Tensor x) {
+        if (adapter != null && adapter.readsHostOutput()) return forward(x);
+        Tensor y = fp8 == null ? FrozenProduct.conv2dGradientOnly(x, weight.shape(), () -> weight, stride, padding, groups, weight.dtype())
+                : FrozenProduct.conv2dGradientOnly(x, fp8.shape(), fp8::dense, stride, padding, groups, fp8.dtype());
+        return adapter == null ? y : Scope.scoped(() -> adapter.addTo(y, x, this));
+    }
+
     private Tensor frozen(Tensor x) {
         return fp8 == null ? Functional.conv2d(x, weight, bias, stride, padding, groups)
                 : FrozenProduct.conv2d(x, fp8::dense, bias, stride, padding, groups, fp8.dtype());

@@ -37,6 +37,18 @@ final class FrozenProduct {
     static Tensor linearGradientOnly(Tensor x, long outFeatures, Supplier<Tensor> weight, DType dtype) {
         long[] shape = x.shape();
         shape[shape.length - 1] = outFeatures;
+        return gradientOnly(x, shape, dtype, (g, w) -> g.matmul(w), weight);
+    }
+
+    /** conv2d(x, W, b) for its gradient alone (as {@link #linearGradientOnly}): the input's gradient is a transposed convolution. */
+    static Tensor conv2dGradientOnly(Tensor x, long[] weightShape, Supplier<Tensor> weight, int stride, int padding, int groups, DType dtype) {
+        long[] in = x.shape();
+        long[] shape = {in[0], weightShape[0], (in[2] + 2L * padding - weightShape[2]) / stride + 1, (in[3] + 2L * padding - weightShape[3]) / stride + 1};
+        return gradientOnly(x, shape, dtype, (g, w) -> Functional.conv2dInputGradient(g, w, in, stride, padding, groups), weight);
+    }
+
+    private static Tensor gradientOnly(Tensor x, long[] shape, DType dtype, java.util.function.BinaryOperator<Tensor> inputGradient,
+                                       Supplier<Tensor> weight) {
         DType autocast = x.dtype().isFloatingPoint() ? Autocast.dtype(x.device().type()) : null;
         DType compute = autocast != null ? autocast : dtype;
         Tensor y = Torch.zeros(new long[0], compute, x.device()).expand(shape);
@@ -44,7 +56,7 @@ final class FrozenProduct {
         DType inputType = x.dtype();
         return CustomFunction.apply((grads, saved) -> {
             Tensor w = weight.get();
-            Tensor gx = grads.get(0).to(compute).matmul(w.dtype() == compute ? w : w.to(compute));
+            Tensor gx = inputGradient.apply(grads.get(0).to(compute), w.dtype() == compute ? w : w.to(compute));
             return Arrays.asList(gx.dtype() == inputType ? gx : gx.to(inputType));
         }, List.of(x), List.of(y), List.of()).get(0);
     }

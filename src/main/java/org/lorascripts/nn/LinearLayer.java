@@ -9,8 +9,8 @@ public sealed interface LinearLayer extends LoraHost permits Linear, Linear4bit 
 
     /**
      * This layer's output for the gradients alone: where nothing reads the output's value, only its gradient flows
-     * back (the last product of a checkpointed segment recomputed for backward, {@link
-     * org.lorascripts.tensor.Checkpoint#recomputing}, whose output the outer graph already has). The gradients sent to
+     * back (the last product of a checkpointed segment run again for backward, {@link
+     * org.lorascripts.tensor.Checkpoint.RecomputeAware}, whose output the outer graph already has). The gradients sent to
      * {@code x} and to the adapter are those of {@link #forward}; the value is not (the frozen product is left
      * uncomputed, its place a broadcast zero). A layer whose adapter reads the frozen output (DoRA) computes it.
      */

@@ -30,13 +30,22 @@ public final class Checkpoint {
         List<Tensor> apply(List<Tensor> inputs);
     }
 
-    private static final class Entry {
-        final Segment fn;
-        int calls;
-        Entry(Segment fn) { this.fn = fn; }
+    /**
+     * A segment told whether this run is its recompute for backward. The outputs of that run only carry gradients
+     * (the outer graph holds their values from the forward run), so the segment may skip work whose only use is an
+     * output's value: a last projection's frozen product, say, as long as the gradients it sends stay the same.
+     */
+    @FunctionalInterface
+    public interface RecomputeAware {
+        List<Tensor> apply(List<Tensor> inputs, boolean recompute);
     }
 
-    private static final ThreadLocal<Boolean> RECOMPUTING = ThreadLocal.withInitial(() -> false);
+    private static final class Entry {
+        final RecomputeAware fn;
+        int calls;
+        Entry(RecomputeAware fn) { this.fn = fn; }
+    }
+
     private static final ConcurrentHashMap<Long, Entry> SEGMENTS = new ConcurrentHashMap<>();
     private static final AtomicLong IDS = new AtomicLong();
     private static final MemorySegment UPCALL;
@@ -54,7 +63,12 @@ public final class Checkpoint {
 
     /** Runs {@code fn(inputs)} checkpointed; falls back to a plain call when nothing needs gradients. */
     public static List<Tensor> apply(Segment fn, List<Tensor> inputs, List<Tensor> params, int maxOutputs) {
-        if (!Autograd.isGradEnabled() || !anyRequiresGrad(inputs, params)) return fn.apply(inputs);
+        return applyAware((in, recompute) -> fn.apply(in), inputs, params, maxOutputs);
+    }
+
+    /** As {@link #apply}, telling {@code fn} which run is the recompute for backward. */
+    public static List<Tensor> applyAware(RecomputeAware fn, List<Tensor> inputs, List<Tensor> params, int maxOutputs) {
+        if (!Autograd.isGradEnabled() || !anyRequiresGrad(inputs, params)) return fn.apply(inputs, false);
         long id = IDS.incrementAndGet();
         SEGMENTS.put(id, new Entry(fn));
         try {
@@ -64,13 +78,6 @@ public final class Checkpoint {
             throw e;
         }
     }
-
-    /**
-     * True while a checkpointed segment runs again for its backward (on this thread): its outputs then only
-     * carry gradients, since the outer graph already holds their values from the forward run. A segment may
-     * skip work whose only use is the output's value (a last projection's product, say).
-     */
-    public static boolean recomputing() { return RECOMPUTING.get(); }
 
     /** Segments run forward whose backward has not run yet (for leak checks). */
     public static int pendingSegments() { return SEGMENTS.size(); }
@@ -89,14 +96,7 @@ public final class Checkpoint {
             MemorySegment in = inputs.reinterpret(8L * nIn);
             List<Tensor> args = new ArrayList<>(nIn);
             for (int i = 0; i < nIn; i++) args.add(Tensor.wrap(TensorApi.shallowCopy(in.getAtIndex(ValueLayout.JAVA_LONG, i))));
-            boolean outer = RECOMPUTING.get();
-            RECOMPUTING.set(e.calls == 1);
-            List<Tensor> result;
-            try {
-                result = e.fn.apply(args);
-            } finally {
-                RECOMPUTING.set(outer);
-            }
+            List<Tensor> result = e.fn.apply(args, e.calls == 1);
             if (result.size() > cap) throw new IllegalStateException("segment returned " + result.size() + " tensors, at most " + cap + " expected");
             MemorySegment out = outputs.reinterpret(8L * cap);
             for (int i = 0; i < result.size(); i++) out.setAtIndex(ValueLayout.JAVA_LONG, i, TensorApi.shallowCopy(result.get(i).handle()));

@@ -95,19 +95,63 @@ class GradientPathTest {
         }
     }
 
-    @Test void recomputingIsTrueOnlyInTheBackwardRun() {
+    @Test void theSegmentIsToldWhichRunIsTheRecompute() {
         try (Scope s = Scope.open()) {
             Tensor x = Torch.randn(new long[] {4}, DType.F64, Device.CPU).requiresGrad_(true);
             List<Boolean> seen = new java.util.ArrayList<>();
-            Tensor y = Checkpoint.apply(in -> {
-                seen.add(Checkpoint.recomputing());
+            Checkpoint.RecomputeAware square = (in, recompute) -> {
+                seen.add(recompute);
                 return List.of(in.get(0).mul(in.get(0)));
-            }, List.of(x), List.of(), 1).get(0);
-            assertFalse(Checkpoint.recomputing());
+            };
+            Tensor y = Checkpoint.applyAware(square, List.of(x), List.of(), 1).get(0);
             y.sum().backward();
-            assertEquals(List.of(false, true), seen);
-            assertFalse(Checkpoint.recomputing(), "reset after the backward run");
+            assertEquals(List.of(false, true), seen, "the forward run, then the recompute");
             assertArrayEquals(x.detach().mul(2).toDoubleArray(), x.grad().toDoubleArray(), 0);
+            try (var ng = org.lorascripts.tensor.Autograd.noGrad()) {
+                Checkpoint.applyAware(square, List.of(x), List.of(), 1);
+            }
+            assertEquals(List.of(false, true, false), seen, "a plain call without grad is no recompute");
+        }
+    }
+
+    @Test void aConvolutionsGradientPathSendsItsGradients() {
+        // 3x3 stride 1 (a resnet's conv2), 1x1 (a shortcut), 3x3 stride 2 on an odd size (the output padding case)
+        int[][] cases = {{3, 1, 1, 9}, {1, 1, 0, 8}, {3, 2, 1, 9}};
+        for (int[] c : cases) {
+            for (Adapt adapt : Adapt.values()) {
+                try (Weights w = new Weights(new RandomWeights(13), Device.CPU, DType.F64); Scope s = Scope.open()) {
+                    org.lorascripts.nn.Conv2d conv = new org.lorascripts.nn.Conv2d(w.pp("conv"), 6, 10, c[0], c[1], c[2], true);
+                    LoraNetwork net = null;
+                    if (adapt != Adapt.NONE) {
+                        Rng.manualSeed(4);
+                        net = LoraNetwork.inject(w.loraHosts(), n -> true, new LoraSpec(4, 8, 0, 4, 8, false),
+                                adapt == Adapt.DORA ? LoraAdapter.Decomposition.OUTPUT : LoraAdapter.Decomposition.NONE, Device.CPU);
+                        assertEquals(1, net.size());
+                        for (LoraAdapter a : net.adapters().values()) {
+                            try (Tensor u = a.up().detach()) { u.normal_(0, 0.1); }
+                        }
+                    }
+                    String what = java.util.Arrays.toString(c) + " " + adapt;
+                    Tensor x1 = Torch.randn(new long[] {2, 6, c[3], c[3]}, DType.F64, Device.CPU).requiresGrad_(true);
+                    Tensor x2 = x1.detach().requiresGrad_(true);
+                    Tensor y = conv.forward(x1);
+                    Tensor g = Torch.randn(y.shape(), DType.F64, Device.CPU);
+                    y.backward(g, false);
+                    List<double[]> forwardGrads = adapterGrads(net);
+                    zeroGrads(net);
+                    Tensor p = conv.gradientPath(x2);
+                    assertArrayEquals(y.shape(), p.shape(), what);
+                    if (adapt == Adapt.NONE) assertTrue(java.util.Arrays.stream(p.toDoubleArray()).allMatch(v -> v == 0), what);
+                    if (adapt == Adapt.DORA) assertArrayEquals(y.toDoubleArray(), p.toDoubleArray(), 1e-12, what);
+                    p.backward(g, false);
+                    assertArrayEquals(x1.grad().toDoubleArray(), x2.grad().toDoubleArray(), 1e-12, what + ": input gradient");
+                    List<double[]> pathGrads = adapterGrads(net);
+                    for (int i = 0; i < forwardGrads.size(); i++) {
+                        assertArrayEquals(forwardGrads.get(i), pathGrads.get(i), 1e-12, what + ": adapter gradient " + i);
+                    }
+                    if (net != null) net.close();
+                }
+            }
         }
     }
 

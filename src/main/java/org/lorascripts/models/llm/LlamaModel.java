@@ -74,10 +74,11 @@ public final class LlamaModel implements AutoCloseable {
         boolean checkpoint = gradientCheckpointing && cache == null && Autograd.isGradEnabled();
         for (DecoderLayer layer : layers) {
             if (checkpoint) {
-                h = Checkpoint.apply(in -> List.of(layer.forward(in.get(0), ctx)), List.of(h), layer.loraParameters(), 1).get(0);
+                h = Checkpoint.applyAware((in, recompute) -> List.of(layer.forward(in.get(0), ctx, recompute)), List.of(h),
+                        layer.loraParameters(), 1).get(0);
             } else {
                 Tensor in = h;
-                h = Scope.scoped(() -> layer.forward(in, ctx));  // free the layer's temporaries at once
+                h = Scope.scoped(() -> layer.forward(in, ctx, false));  // free the layer's temporaries at once
             }
         }
         // 5. final norm
@@ -120,12 +121,17 @@ public final class LlamaModel implements AutoCloseable {
             this.postAttentionLayernorm = new RmsNorm(w.pp("post_attention_layernorm"), cfg.hiddenSize(), cfg.rmsNormEps());
         }
 
-        Tensor forward(Tensor h, Context ctx) {
+        /**
+         * @param recompute the checkpointed layer's run for backward: the output only carries gradients, so the down
+         *                  projection's frozen GEMM (a quarter of the layer's forward FLOPs), whose product is only
+         *                  added to the residual, is skipped ({@link LinearLayer#gradientPath})
+         */
+        Tensor forward(Tensor h, Context ctx, boolean recompute) {
             // 1. self-attention on the normed input, residual add
             Tensor a = selfAttn.forward(inputLayernorm.forward(h), ctx, window == 0 ? ctx.full() : ctx.windowed());  // (B, T, C)
             h = h.add(a);
             // 2. SwiGLU MLP on the normed result, residual add
-            return h.add(mlp.forward(postAttentionLayernorm.forward(h)));                                        // (B, T, C)
+            return h.add(mlp.forward(postAttentionLayernorm.forward(h), recompute));                             // (B, T, C)
         }
 
         List<LinearLayer> linears() {
@@ -212,14 +218,10 @@ public final class LlamaModel implements AutoCloseable {
             downProj = LinearLayer.load(w.pp("down_proj"), i, c, cfg.mlpBias());
         }
 
-        /**
-         * In a checkpointed layer's recompute for backward the down projection's output is only added to the
-         * residual, whose value the outer graph already holds: its frozen GEMM (a quarter of the layer's forward
-         * FLOPs) is skipped and only its gradient path runs ({@link LinearLayer#gradientPath}).
-         */
-        Tensor forward(Tensor x) {
+        /** {@code gradientsOnly}: the output's value is not read, only its gradient ({@link LinearLayer#gradientPath}). */
+        Tensor forward(Tensor x, boolean gradientsOnly) {
             Tensor act = FusedOps.swiglu(gateProj.forward(x), upProj.forward(x));
-            return Checkpoint.recomputing() ? downProj.gradientPath(act) : downProj.forward(act);            // (B, T, C)
+            return gradientsOnly ? downProj.gradientPath(act) : downProj.forward(act);                      // (B, T, C)
         }
     }
 }

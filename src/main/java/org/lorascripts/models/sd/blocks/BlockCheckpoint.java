@@ -24,9 +24,23 @@ public final class BlockCheckpoint {
         for (var e : allHosts.entrySet()) if (e.getKey().startsWith(prefix + ".")) hosts.add(e.getValue());
     }
 
+    /** The block's forward, told whether this run is the checkpoint's recompute for backward ({@link Checkpoint.RecomputeAware}). */
+    @FunctionalInterface
+    public interface Body {
+        Tensor apply(List<Tensor> inputs, boolean recompute);
+    }
+
     /** fn(inputs) checkpointed when {@code on}, else called directly. Inputs may contain nulls (not passed). */
     public Tensor run(boolean on, Function<List<Tensor>, Tensor> fn, Tensor... inputs) {
-        if (!on) return Scope.scoped(() -> fn.apply(java.util.Arrays.asList(inputs)));
+        return run(on, (in, recompute) -> fn.apply(in), inputs);
+    }
+
+    /**
+     * As {@link #run(boolean, Function, Tensor...)}, telling {@code fn} which run is the recompute for backward (a
+     * direct call, {@code on} false, is never one): that run may compute its last product for the gradients alone.
+     */
+    public Tensor run(boolean on, Body fn, Tensor... inputs) {
+        if (!on) return Scope.scoped(() -> fn.apply(java.util.Arrays.asList(inputs), false));
         List<Tensor> present = new ArrayList<>();
         for (Tensor t : inputs) if (t != null) present.add(t);
         List<Tensor> params = new ArrayList<>();
@@ -34,11 +48,11 @@ public final class BlockCheckpoint {
             Adapter a = h.adapter();
             if (a != null) params.addAll(a.parameters());
         }
-        return Checkpoint.apply(in -> {
+        return Checkpoint.applyAware((in, recompute) -> {
             List<Tensor> full = new ArrayList<>(inputs.length);
             int k = 0;
             for (Tensor t : inputs) full.add(t == null ? null : in.get(k++));
-            return List.of(fn.apply(full));
+            return List.of(fn.apply(full, recompute));
         }, present, params, 1).get(0);
     }
 }

@@ -32,11 +32,18 @@ public final class ResnetBlock2D {
 
     /** As {@link #forward(Tensor, Tensor)}, recomputed in backward when {@code gradientCheckpointing}. */
     public Tensor forward(Tensor x, Tensor temb, boolean gradientCheckpointing) {
-        return checkpoint.run(gradientCheckpointing, in -> forward(in.get(0), in.get(1)), x, temb);
+        return checkpoint.run(gradientCheckpointing, (in, recompute) -> body(in.get(0), in.get(1), recompute), x, temb);
     }
 
     /** x (B, Cin, H, W), temb (B, T) or null → (B, Cout, H, W). */
-    public Tensor forward(Tensor x, Tensor temb) {
+    public Tensor forward(Tensor x, Tensor temb) { return body(x, temb, false); }
+
+    /**
+     * {@code gradientsOnly}: the checkpoint's recompute for backward, whose output only carries gradients: conv2 and
+     * the shortcut, whose products are only summed into the output, run for their gradients alone
+     * ({@link Conv2d#gradientPath}), which skips half the block's convolution work.
+     */
+    private Tensor body(Tensor x, Tensor temb, boolean gradientsOnly) {
         // 1. norm, act, conv; 2. add the projected time embedding per channel (each half in a scope of its
         // own, so its temporaries are freed at once; autograd keeps what backward needs)
         Tensor h = Scope.scoped(() -> {
@@ -46,9 +53,9 @@ public final class ResnetBlock2D {
             return c.add(t.unsqueeze(-1).unsqueeze(-1));
         });
         // 3. norm, act, (dropout p=0), conv
-        h = Scope.chain(h, x, in -> conv2.forward(norm2.forwardSilu(in)));
+        h = Scope.chain(h, x, in -> gradientsOnly ? conv2.gradientPath(norm2.forwardSilu(in)) : conv2.forward(norm2.forwardSilu(in)));
         // 4. residual, through a 1x1 conv when channels change
-        Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
+        Tensor skip = convShortcut == null ? x : gradientsOnly ? convShortcut.gradientPath(x) : convShortcut.forward(x);
         return skip.add(h);
     }
 }

@@ -39,10 +39,11 @@ final class BasicTransformerBlock {
 
     /** x (B, N, C), context (B, M, D) → (B, N, C). */
     Tensor forward(Tensor x, Tensor context, boolean gradientCheckpointing) {
-        return checkpoint.run(gradientCheckpointing, in -> body(in.get(0), in.get(1)), x, context);
+        return checkpoint.run(gradientCheckpointing, (in, recompute) -> body(in.get(0), in.get(1), recompute), x, context);
     }
 
-    private Tensor body(Tensor x, Tensor context) {
+    /** {@code gradientsOnly}: the checkpoint's recompute for backward; ff.net.2 then runs for its gradients alone. */
+    private Tensor body(Tensor x, Tensor context, boolean gradientsOnly) {
         // each residual step in a scope of its own, so the branch's output and temporaries are freed after the
         // addition (autograd keeps what backward needs) instead of living to the end of the block
         // 1. self-attention
@@ -52,7 +53,8 @@ final class BasicTransformerBlock {
         // 3. GEGLU feed-forward: proj → (value, gate) halves, value * gelu(gate), then net.2
         return Scope.scoped(() -> {
             Tensor vg = ffProj.forward(norm3.forwardFused(h2));                     // (B, N, 8C): value and gate halves
-            return h2.add(ffOut.forward(FusedOps.geglu(vg)));
+            Tensor act = FusedOps.geglu(vg);
+            return h2.add(gradientsOnly ? ffOut.gradientPath(act) : ffOut.forward(act));
         });
     }
 }

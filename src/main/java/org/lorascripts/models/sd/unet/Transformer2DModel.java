@@ -59,12 +59,13 @@ final class Transformer2DModel {
      */
     Tensor forward(Tensor x, Tensor context, boolean gradientCheckpointing) {
         if (gradientCheckpointing && blocks.size() == 1) {
-            return checkpoint.run(true, in -> forwardInScope(in.get(0), in.get(1), false), x, context);
+            return checkpoint.run(true, (in, recompute) -> forwardInScope(in.get(0), in.get(1), false, recompute), x, context);
         }
-        return Scope.scoped(() -> forwardInScope(x, context, gradientCheckpointing));
+        return Scope.scoped(() -> forwardInScope(x, context, gradientCheckpointing, false));
     }
 
-    private Tensor forwardInScope(Tensor x, Tensor context, boolean gradientCheckpointing) {
+    /** {@code gradientsOnly}: the checkpoint's recompute for backward; proj_out then runs for its gradients alone. */
+    private Tensor forwardInScope(Tensor x, Tensor context, boolean gradientCheckpointing, boolean gradientsOnly) {
         long b = x.size(0), hgt = x.size(2), wid = x.size(3);
         // 1. norm and project in, to a sequence of positions
         Tensor h = norm.forwardFused(x);                                    // fused; autocast dtype for the projection
@@ -74,9 +75,12 @@ final class Transformer2DModel {
         // 2. transformer blocks
         for (BasicTransformerBlock blk : blocks) h = blk.forward(h, context, gradientCheckpointing);
         // 3. project out, back to an image, and add the input
-        h = projOutConv != null
-                ? projOutConv.forward(toImage(h, b, hgt, wid))
-                : toImage(projOutLinear.forward(h), b, hgt, wid);             // (B, C, H, W)
+        if (projOutConv != null) {
+            Tensor img = toImage(h, b, hgt, wid);
+            h = gradientsOnly ? projOutConv.gradientPath(img) : projOutConv.forward(img);             // (B, C, H, W)
+        } else {
+            h = toImage(gradientsOnly ? projOutLinear.gradientPath(h) : projOutLinear.forward(h), b, hgt, wid);
+        }
         return h.add(x);
     }
 

@@ -16,7 +16,8 @@ import org.lorascripts.tensor.Torch;
  * output channel: {@code W ≈ values · scale}, {@code scale = max|W[o]| / 448} (448 is e4m3's largest value), so each
  * channel spans e4m3's range instead of losing its small weights to the format's floor, as a plain cast does. The
  * dense weight is made in {@code dtype} (the weight's own, the compute dtype) for one product at a time
- * ({@link FrozenProduct}) and dropped. On CUDA that is one kernel ({@link #DEQUANT_SOURCE}); elsewhere a cast and a multiply.
+ * ({@link FrozenProduct}) and dropped. On CUDA that is one kernel ({@link #DEQUANT_SOURCE}), once it has given the
+ * composition's bits on the first weight loaded there; elsewhere a cast and a multiply.
  */
 public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
     /** e4m3's largest finite value. */
@@ -32,7 +33,9 @@ public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
             Tensor f = w.to(DType.F32);
             Tensor scale = f.abs().amax(rest, true).div(MAX).clampMin(Float.MIN_NORMAL);   // an all-zero channel keeps zeros
             Tensor values = f.div(scale).clamp(-MAX, MAX).to(DType.F8E4M3);
-            return new Fp8Weight(values.keep(), scale.keep(), w.dtype());
+            Fp8Weight q = new Fp8Weight(values.keep(), scale.keep(), w.dtype());
+            q.checkKernel(w.dtype());
+            return q;
         }
     }
 
@@ -56,21 +59,52 @@ public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
      * roundings, so the same bits.
      */
     public Tensor dense(DType dt) {
+        return Boolean.TRUE.equals(KERNEL_CHECKED.get(checkKey(values.device(), dt))) && values.isContiguous()
+                ? kernelDense(dt) : plainDense(dt);
+    }
+
+    /** The kernel's dense copy (CUDA, after {@link #checkKernel}). */
+    private Tensor kernelDense(DType dt) {
         Device d = values.device();
-        if (d.type() == Device.Type.CUDA) {
-            CudaKernel k = FusedOps.kernel(DEQUANT_SOURCE, "fp8_dequant", dt);
-            if (k != null && k.usable(d) && values.isContiguous()) {
-                try (var ng = Autograd.noGrad()) {
-                    Tensor out = Torch.empty(values.shape(), dt, d);
-                    long n = values.numel(), rows = values.size(0);
-                    long quads = (n + 3) / 4;
-                    k.launch(d, new long[] {CudaKernel.blocks(quads, 256), 1, 1}, new long[] {256, 1, 1}, 0,
-                            values, lut(d), scale, out, n, n / rows);
-                    return out;
-                }
-            }
+        CudaKernel k = FusedOps.kernel(DEQUANT_SOURCE, "fp8_dequant", dt);
+        try (var ng = Autograd.noGrad()) {
+            Tensor out = Torch.empty(values.shape(), dt, d);
+            long n = values.numel(), rows = values.size(0);
+            k.launch(d, new long[] {CudaKernel.blocks((n + 3) / 4, 256), 1, 1}, new long[] {256, 1, 1}, 0,
+                    values, lut(d), scale, out, n, n / rows);
+            return out;
         }
-        return plainDense(dt);
+    }
+
+    /** Per device and dtype: whether the kernel compiled there and gave the composition's bits on a loaded weight. */
+    private static final Map<String, Boolean> KERNEL_CHECKED = new ConcurrentHashMap<>();
+
+    private static String checkKey(Device d, DType dt) { return d + "/" + dt; }
+
+    /** Whether the kernel serves {@link #dense(DType)} on {@code d} for {@code dt} (for tests). */
+    static boolean kernelServes(Device d, DType dt) { return Boolean.TRUE.equals(KERNEL_CHECKED.get(checkKey(d, dt))); }
+
+    /**
+     * The first time a weight is quantised on a CUDA device for {@code dt} (at load time, never inside a captured
+     * step), the kernel's dense copy of its first rows is compared with the composition's, bit for bit; the kernel
+     * serves {@link #dense(DType)} only where they agree, else one line says so and the composition serves.
+     */
+    private void checkKernel(DType dt) {
+        Device d = values.device();
+        if (d.type() != Device.Type.CUDA || !values.isContiguous()) return;
+        KERNEL_CHECKED.computeIfAbsent(checkKey(d, dt), key -> {
+            CudaKernel k = FusedOps.kernel(DEQUANT_SOURCE, "fp8_dequant", dt);
+            if (k == null || !k.usable(d)) return false;
+            try (Scope s = Scope.open(); var ng = Autograd.noGrad()) {
+                long rows = Math.min(values.size(0), 64);
+                Fp8Weight head = new Fp8Weight(values.narrow(0, 0, rows), scale.narrow(0, 0, rows), dt);
+                double diff = head.kernelDense(dt).to(DType.F32).sub(head.plainDense(dt).to(DType.F32)).abs().amax().item();
+                if (diff == 0.0) return true;
+                System.err.println("lora: the fused fp8 dequantisation differs from libtorch's on " + d + " (" + dt
+                        + ", max difference " + diff + "); using the plain libtorch path");
+                return false;
+            }
+        });
     }
 
     /** {@link #dense(DType)} as libtorch ops (what the kernel is tested against). */

@@ -44,7 +44,10 @@ class Fp8DequantTest {
         }
     }
 
-    /** CUDA only: the kernel's dense copy equals the cast-and-multiply bit for bit, in each 16-bit dtype and float32. */
+    /**
+     * CUDA only: the kernel's dense copy equals the cast-and-multiply bit for bit, in each 16-bit dtype and float32, over
+     * whole weights (the load-time check compares the first 64 rows), odd sizes and 4-D convolution weights.
+     */
     @Test
     void theKernelMatchesTheCompositionBitForBit() {
         assumeTrue(Cuda.isAvailable(), "no CUDA device");
@@ -55,8 +58,9 @@ class Fp8DequantTest {
             for (long[] shape : shapes) {
                 Rng.manualSeed(3);
                 try (Scope s = Scope.open()) {
-                    Tensor w = Torch.randn(shape, DType.F32, dev).mul(0.02);
+                    Tensor w = Torch.randn(shape, DType.F32, dev).mul(0.02).to(dt);
                     Fp8Weight q = Fp8Weight.quantize(w, "test");
+                    assertTrue(Fp8Weight.kernelServes(dev, dt), dt + ": the kernel passed its load-time check and serves");
                     Tensor fused = q.dense(dt), plain = q.plainDense(dt);
                     assertEquals(dt, fused.dtype());
                     assertArrayEquals(plain.shape(), fused.shape());

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # GPU-machine speed run: our SD1.5 UNet LoRA and Llama LoRA training steps next to the PyTorch
 # references of shared/bench (diffusers+peft, transformers+peft) in the same call.
-# Usage: bash .device/on-device.sh bash bench/device-bench.sh [sd|llm|qlora|all] [REFERENCE_DIR (copies of shared/bench scripts; default .device/reference)]
+# Usage: bash .device/on-device.sh bash bench/device-bench.sh [sd|llm|qlora|curves|all] [REFERENCE_DIR (copies of shared/bench scripts; default .device/reference)]
+# curves: fixed-seed loss curves of the 1B-shape Llama and the SD1.5 UNet, each trained the plain libtorch way, with
+# our run-time kernels, as CUDA graphs and in float32 (org.lorascripts.bench.LossCurveCheck), then compared: each
+# within the float32 curve's distance of the plain one, and of the newest committed bench/results/curves/*.jsonl.
 # qlora: our NF4 base + LoRA (org.lorascripts.bench.LlmQloraBenchmark: the Llama-3-8B shape in NF4 and bf16, then the
 # 70B shape's memory extrapolated from 2 and 4 layers) and its reference tools/bench_llm_qlora.py (transformers + peft +
 # bitsandbytes; one "skipped" line when bitsandbytes is missing). QLORA_ARGS are passed to ours (e.g. "parts=8b steps=4").
@@ -47,5 +50,12 @@ if [ "$what" = qlora ] || [ "$what" = all ]; then
   echo "== qlora: ours $(el)"; $J org.lorascripts.bench.LlmQloraBenchmark ${QLORA_ARGS:-} 2>&1 | grep -v WARNING | tee "$out/qlora-java.jsonl"
   echo "== qlora: transformers+peft+bitsandbytes $(el)"; python3 tools/bench_llm_qlora.py 2>&1 | grep '^{' | tee "$out/qlora-torch.jsonl"
   profile_reference qlora 8 tools/bench_llm_qlora.py
+fi
+if [ "$what" = curves ] || [ "$what" = all ]; then
+  echo "== curves $(el)"; : > "$out/curves.jsonl"
+  for c in llama1b sd15; do $J org.lorascripts.bench.LossCurveCheck run curve=$c steps="${CURVE_STEPS:-30}" 2>&1 | grep -v WARNING | tee -a "$out/curves.jsonl"; done
+  base=$(ls bench/results/curves/*.jsonl 2>/dev/null | grep -v -- '-check.jsonl$' | sort | tail -1)
+  echo "== curves: check${base:+ against $base} $(el)"
+  $J org.lorascripts.bench.LossCurveCheck compare "$out/curves.jsonl" ${base:+"$base"} | tee "$out/curves-check.jsonl"
 fi
 echo "== done $(el)"

@@ -61,6 +61,7 @@ LS_EXPORT int ls_cuda_init_context(int device) {
 // recommends, so lazily created state such as cuBLAS workspaces exists before capture), then once
 // under capture. Replays reuse the tensors the capture allocated: the body must read its inputs from
 // and write its outputs to tensors that outlive it.
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -91,6 +92,23 @@ static c10::cuda::CUDAStream ls_capture_stream(c10::DeviceIndex device) {
   return it->second;
 }
 
+// A capture that fails before its end (a synchronising op invalidates it) leaves the device's default generator
+// expecting the capture, and every later random draw outside a graph then fails. Restoring it: with graph-safe
+// generator states (libtorch 2.3+), the state cloned before the capture is swapped back in; before them, the
+// generator's capture is ended. Chosen by what the headers declare, so the shim compiles against either.
+template <class G>
+static auto ls_restore_generator(G* impl, const at::Generator& saved, int)
+    -> decltype(impl->graphsafe_set_state(saved.getIntrusivePtr()), void()) {
+  impl->graphsafe_set_state(saved.getIntrusivePtr());
+}
+template <class G>
+static auto ls_restore_generator(G* impl, const at::Generator&, long)
+    -> decltype(static_cast<at::CUDAGeneratorImpl*>(impl)->capture_epilogue(), void()) {
+  static_cast<at::CUDAGeneratorImpl*>(impl)->capture_epilogue();
+}
+template <class G>
+static void ls_restore_generator(G*, const at::Generator&, ...) {}
+
 // poolFirst == poolSecond == 0: a pool of the graph's own.
 LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, int warmup, uint64_t poolFirst,
                                     uint64_t poolSecond, void** out) {
@@ -105,6 +123,12 @@ LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, in
       if (fn(id) != 0) throw LsCallbackError("the graph's body failed in Java (warm-up)");
     }
     c10::cuda::device_synchronize();
+    at::Generator gen = at::cuda::detail::getDefaultCUDAGenerator((c10::DeviceIndex)device);
+    at::Generator saved;
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      saved = gen.clone();
+    }
     decltype(at::cuda::graph_pool_handle()) pool{poolFirst, poolSecond};
     graph->capture_begin(pool);
     int rc = 0;
@@ -113,11 +137,18 @@ LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, in
     } catch (...) {
       rc = -1;
     }
-    if (rc != 0) {
-      try { graph->capture_end(); } catch (...) {}
-      throw LsCallbackError("the graph's body failed in Java while being captured");
+    bool ended = false;
+    try {
+      graph->capture_end();
+      ended = true;
+    } catch (...) {
+      if (rc == 0) {
+        ls_restore_generator(gen.unsafeGetGeneratorImpl(), saved, 0);
+        throw;
+      }
     }
-    graph->capture_end();
+    if (!ended) ls_restore_generator(gen.unsafeGetGeneratorImpl(), saved, 0);
+    if (rc != 0) throw LsCallbackError("the graph's body failed in Java while being captured");
   }
   c10::cuda::device_synchronize();
   *out = graph.release();

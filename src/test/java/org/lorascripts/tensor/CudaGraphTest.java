@@ -2,6 +2,7 @@ package org.lorascripts.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -53,6 +54,33 @@ class CudaGraphTest {
     void aFailingBodyIsReportedNotCaptured() {
         assumeTrue(CudaGraph.isAvailable(), "no CUDA graphs here (CPU build or no GPU)");
         assertThrows(RuntimeException.class, () -> CudaGraph.capture(Device.cuda(0), 0, () -> { throw new IllegalStateException("boom"); }));
+    }
+
+    @Test
+    void randomDrawsStillWorkAfterACaptureThatASynchronisingOpInvalidated() {
+        assumeTrue(CudaGraph.isAvailable(), "no CUDA graphs here (CPU build or no GPU)");
+        Device dev = Device.cuda(0);
+        Rng.manualSeed(dev, 7);
+        double[] first;
+        try (Tensor r = Torch.randn(new long[] {8}, DType.F32, dev)) { first = r.toDoubleArray(); }
+        // a random draw, then a read to the host: not capturable, so the capture fails and never ends normally
+        assertThrows(RuntimeException.class, () -> CudaGraph.capture(dev, 0, () -> {
+            try (Scope s = Scope.open()) { Torch.randn(new long[] {4}, DType.F32, dev).sum().item(); }
+        }));
+        try (Tensor r = Torch.randn(new long[] {8}, DType.F32, dev)) {
+            assertEquals(8, r.toDoubleArray().length, "a random draw outside any graph works again");
+        }
+        Rng.manualSeed(dev, 7);
+        try (Tensor r = Torch.randn(new long[] {8}, DType.F32, dev)) {
+            assertArrayEquals(first, r.toDoubleArray(), 0, "and a seed still gives the same draws");
+        }
+        try (Tensor x = Torch.zeros(new long[] {4}, DType.F32, dev);
+             CudaGraph g = CudaGraph.capture(dev, 1, () -> { try (Scope s = Scope.open()) { x.copy_(Torch.rand(new long[] {4}, DType.F32, dev)); } })) {
+            g.replay();
+            double[] a = x.toDoubleArray();
+            g.replay();
+            assertFalse(java.util.Arrays.equals(a, x.toDoubleArray()), "a later capture draws new numbers on each replay");
+        }
     }
 
     @Test

@@ -335,11 +335,88 @@ public final class FusedOps {
                 dx[base + i] = st(r * (dxh - s1 - xh * s2));
               }
             }
+            __device__ __forceinline__ float block_max(float v) {
+              __shared__ float shm[33];
+              for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+              int lane = threadIdx.x & 31, wid = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
+              if (lane == 0) shm[wid] = v;
+              __syncthreads();
+              if (wid == 0) {
+                float t = lane < nw ? shm[lane] : -__int_as_float(0x7f800000);
+                for (int o = 16; o > 0; o >>= 1) t = fmaxf(t, __shfl_xor_sync(0xffffffffu, t, o));
+                if (lane == 0) shm[32] = t;
+              }
+              __syncthreads();
+              float r = shm[32];
+              __syncthreads();
+              return r;
+            }
+            // Cross-entropy of each row of V logits against its label (-100: ignored), in float32 as the plain composition
+            // computes it: m = max(z), s = sum(exp(z - m)), loss = (log(s) + m) - z[label], 0 where ignored, NaN for a label
+            // outside [0, V). With grad != 0 the row is then overwritten by exp(z - m) / s - onehot(label) in its own dtype
+            // (zeros where ignored). One block per row; 16-byte vectors along rows whose length is a multiple of VEC.
+            extern "C" __global__ void ce_rows(T* z, const long long* labels, float* loss, long V, int grad) {
+              long row = blockIdx.x;
+              T* zr = z + row * V;
+              long long lab = labels[row];
+              bool ignored = lab == -100, bad = !ignored && (lab < 0 || lab >= V);
+              bool vec = V % VEC == 0;
+              long nv = V / VEC;
+              Pack* zv = (Pack*)zr;
+              float m = -__int_as_float(0x7f800000);
+              if (vec) {
+                for (long i = threadIdx.x; i < nv; i += blockDim.x) {
+                  Pack p = zv[i];
+                  #pragma unroll
+                  for (int k = 0; k < VEC; k++) m = fmaxf(m, ld(p.v[k]));
+                }
+              } else {
+                for (long i = threadIdx.x; i < V; i += blockDim.x) m = fmaxf(m, ld(zr[i]));
+              }
+              m = block_max(m);
+              float s = 0.f;
+              if (vec) {
+                for (long i = threadIdx.x; i < nv; i += blockDim.x) {
+                  Pack p = zv[i];
+                  #pragma unroll
+                  for (int k = 0; k < VEC; k++) s += expf(ld(p.v[k]) - m);
+                }
+              } else {
+                for (long i = threadIdx.x; i < V; i += blockDim.x) s += expf(ld(zr[i]) - m);
+              }
+              s = block_sum(s);
+              if (threadIdx.x == 0) {
+                float picked = ignored || bad ? 0.f : ld(zr[lab]);
+                loss[row] = bad ? __int_as_float(0x7fc00000) : ignored ? 0.f : (logf(s) + m) - picked;
+              }
+              if (!grad) return;
+              __syncthreads();   // z[label] is read before any thread overwrites the row
+              float qnan = __int_as_float(0x7fc00000);
+              if (vec) {
+                for (long i = threadIdx.x; i < nv; i += blockDim.x) {
+                  Pack p = zv[i], o;
+                  #pragma unroll
+                  for (int k = 0; k < VEC; k++) {
+                    long j = i * VEC + k;
+                    float g = expf(ld(p.v[k]) - m) / s;
+                    if (j == lab) g -= 1.f;
+                    o.v[k] = st(ignored ? 0.f : bad ? qnan : g);
+                  }
+                  zv[i] = o;
+                }
+              } else {
+                for (long i = threadIdx.x; i < V; i += blockDim.x) {
+                  float g = expf(ld(zr[i]) - m) / s;
+                  if (i == lab) g -= 1.f;
+                  zr[i] = st(ignored ? 0.f : bad ? qnan : g);
+                }
+              }
+            }
             """;
 
     /** Every kernel the ops launch from {@link #source()} (a test checks the source defines each). */
     static final List<String> KERNEL_NAMES = List.of("rms_fwd", "rms_bwd", "rms_fwd_v", "rms_bwd_v", "swiglu_fwd", "swiglu_bwd",
-            "swiglu_fwd_v", "swiglu_bwd_v", "geglu_fwd", "geglu_bwd", "rope", "rope_v", "gn_silu_fwd", "gn_silu_bwd");
+            "swiglu_fwd_v", "swiglu_bwd_v", "geglu_fwd", "geglu_bwd", "rope", "rope_v", "gn_silu_fwd", "gn_silu_bwd", "ce_rows");
 
     private static final int THREADS = 256;
     private static final Map<String, CudaKernel> KERNELS = new ConcurrentHashMap<>();
@@ -383,6 +460,35 @@ public final class FusedOps {
 
     /** Whether the fused kernel {@code name} runs for tensors like {@code t} here (compiling it if needed). */
     static boolean usableFor(String name, Tensor t) { return usable(name, t) != null; }
+
+    // ---- cross-entropy over vocabulary rows ----
+
+    /** Threads per row of the cross-entropy kernel: a 128k-vocabulary row is 16 vectors per thread. */
+    private static final int CE_THREADS = 1024;
+
+    /**
+     * The cross-entropy of each row of {@code logits} ((rows, V), a contiguous CUDA tensor of bf16, fp16 or fp32)
+     * against {@code labels} ((rows) int64; -100 marks a row to ignore), as float32 losses (0 for an ignored row, NaN
+     * for a label outside [0, V)), from one kernel that reads the logits in their own dtype. With {@code gradInPlace}
+     * the logits are then overwritten by d(loss)/d(logits) = softmax - one-hot (zero rows where ignored), rounded to
+     * their dtype once: the plain composition's float32 math and roundings (max, sum of exp(z - max), log(sum) + max -
+     * z[label]; exp(z - max) / sum - 1 at the label), without its float32 copy of the logits and its half-dozen passes
+     * over it. Null where the kernel does not run (CPU, another dtype or layout, no run-time compiler): the caller
+     * then takes the plain path.
+     */
+    public static Tensor crossEntropyRows(Tensor logits, Tensor labels, boolean gradInPlace) {
+        if (logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0) || !logits.isContiguous()) return null;
+        CudaKernel k = usable("ce_rows", logits);
+        if (k == null) return null;
+        long rows = logits.size(0), v = logits.size(1);
+        Tensor lab = labels.dtype() == DType.I64 && labels.isContiguous() ? labels : labels.to(DType.I64).contiguous();
+        Tensor loss = Torch.empty(new long[] {rows}, DType.F32, logits.device());
+        if (rows > 0) {
+            k.launch(logits.device(), new long[] {rows, 1, 1}, new long[] {CE_THREADS, 1, 1}, 0,
+                    logits.detach(), lab.detach(), loss, v, gradInPlace ? 1 : 0);
+        }
+        return loss;
+    }
 
     // ---- RMSNorm ----
 

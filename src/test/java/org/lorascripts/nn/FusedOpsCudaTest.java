@@ -2,6 +2,8 @@ package org.lorascripts.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -218,6 +220,58 @@ class FusedOpsCudaTest {
                     assertTrue(maxDiff(plain, y) <= tol(DType.BF16), "replayed result differs by " + maxDiff(plain, y));
                 }
             }
+        }
+    }
+
+    @Test
+    void crossEntropyRowsMatchThePlainCompositionAndWriteItsGradient() {
+        requireKernels();
+        for (DType dt : DTYPES) {
+            for (long v : new long[] {1003, 4096}) {      // scalar rows, vector rows
+                try (Scope s = Scope.open()) {
+                    Rng.manualSeed(11);
+                    int rows = 37;
+                    Tensor logits = Torch.randn(new long[] {rows, v}, DType.F32, DEV).mul(4).to(dt);
+                    long[] lab = new long[rows];
+                    for (int i = 0; i < rows; i++) lab[i] = i % 5 == 3 ? -100 : (i * 7919L) % v;
+                    Tensor labels = Torch.of(lab, rows).to(DEV);
+                    // the plain composition of LlamaForCausalLM's fused loss, in float32
+                    Tensor valid = labels.ne(-100), validW = valid.to(DType.F32), label = labels.mul(valid);
+                    Tensor z = logits.to(DType.F32).copy();
+                    Tensor picked = z.gather(1, label.unsqueeze(1));
+                    Tensor max = z.amax(new long[] {1}, true);
+                    z.sub_(max).exp_();
+                    Tensor sum = z.sum(new long[] {1}, true);
+                    Tensor plainLoss = sum.log().add_(max).sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0);
+                    z.div_(sum).mul_(validW.unsqueeze(1));
+                    z.view(rows * v).indexPut_(Torch.arange(0, rows * v, v, DType.I64, DEV).add(label), validW.neg(), true);
+                    Tensor plainGrad = z.to(dt);
+
+                    Tensor kept = logits.copy();
+                    Tensor lossOnly = FusedOps.crossEntropyRows(kept, labels, false);
+                    assertNotNull(lossOnly, "the kernel runs for " + dt);
+                    assertEquals(0.0, maxDiff(kept, logits), "without the gradient the logits stay");
+                    Tensor g = logits.copy();
+                    Tensor loss = FusedOps.crossEntropyRows(g, labels, true);
+                    double scale = plainLoss.abs().amax().item();
+                    String what = dt + " V=" + v;
+                    assertTrue(maxDiff(loss, plainLoss) <= 2e-6 * scale, what + ": losses differ by " + maxDiff(loss, plainLoss));
+                    assertEquals(0.0, maxDiff(loss, lossOnly), what);
+                    assertEquals(0.0, loss.narrow(0, 3, 1).item(), what + ": an ignored row adds nothing");
+                    assertEquals(0.0, g.narrow(0, 3, 1).abs().amax().item(), what + ": an ignored row has no gradient");
+                    // one rounding of the same float32 value, up to the sum's order: at most one unit in the last place near 1
+                    double ulp = dt == DType.BF16 ? 1.0 / 128 : dt == DType.F16 ? 1.0 / 1024 : 1e-6;
+                    assertTrue(maxDiff(g, plainGrad) <= ulp, what + ": gradients differ by " + maxDiff(g, plainGrad));
+                    assertTrue(g.to(DType.F32).sum(new long[] {1}, false).abs().amax().item() < 0.05, what + ": softmax - one-hot sums to 0");
+                }
+            }
+        }
+        try (Scope s = Scope.open()) {
+            Tensor logits = Torch.randn(new long[] {2, 64}, DType.F32, DEV).to(DType.BF16);
+            Tensor loss = FusedOps.crossEntropyRows(logits, Torch.of(new long[] {64, 1}, 2).to(DEV), true);
+            assertTrue(Double.isNaN(loss.narrow(0, 0, 1).item()), "a label outside the vocabulary shows as NaN");
+            assertTrue(Double.isFinite(loss.narrow(0, 1, 1).item()));
+            assertNull(FusedOps.crossEntropyRows(Torch.randn(2, 64), Torch.of(new long[] {1, 1}, 2), false), "the CPU takes the plain path");
         }
     }
 }

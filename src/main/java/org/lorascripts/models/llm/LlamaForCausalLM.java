@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.lorascripts.io.TensorSource;
 import org.lorascripts.nn.CheckpointWeights;
+import org.lorascripts.nn.FusedOps;
 import org.lorascripts.nn.Linear;
 import org.lorascripts.nn.Linear4bit;
 import org.lorascripts.nn.LoraHost;
@@ -191,6 +192,17 @@ public final class LlamaForCausalLM implements AutoCloseable {
                     Tensor out = lmHead.forward(h.narrow(1, s, len));                                 // (B, len, V), compute dtype
                     DType compute = out.dtype();
                     Tensor flat = out.reshape(rows, v);
+                    // on CUDA, one kernel: the rows' losses, and the gradient written over the logits in their dtype
+                    Tensor rowLoss = lossType == DType.F32 ? FusedOps.crossEntropyRows(flat, lc, needGrad) : null;
+                    if (rowLoss != null) {
+                        total.add_(rowLoss.sum());
+                        if (!needGrad) continue;
+                        Tensor w = lmHead.weight().dtype() == compute ? lmHead.weight() : lmHead.weight().to(compute);
+                        Tensor gh = flat.mm(w);                                                       // (B*len, C)
+                        if (gradH == null) gradH = cs.moveToOuter(Torch.empty(h.shape(), gh.dtype(), h.device()));
+                        gradH.narrow(1, s, len).copy_(gh.view(b, len, c));
+                        continue;
+                    }
                     Tensor z = flat.to(lossType);                                                     // a copy unless already lossType
                     // one copy of the chunk's logits at a time: the compute-dtype one goes once widened
                     if (compute != lossType) { flat.close(); out.close(); }

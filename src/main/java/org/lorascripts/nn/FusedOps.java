@@ -466,6 +466,9 @@ public final class FusedOps {
     /** Threads per row of the cross-entropy kernel: a 128k-vocabulary row is 16 vectors per thread. */
     private static final int CE_THREADS = 1024;
 
+    /** {@code LORA_CE_KERNEL=0}: the cross-entropy kernel alone off (the other kernels stay), to measure what it gives. */
+    private static final boolean CE_OFF = CudaKernel.offByEnv("LORA_CE_KERNEL");
+
     /**
      * The cross-entropy of each row of {@code logits} ((rows, V), a contiguous CUDA tensor of bf16, fp16 or fp32)
      * against {@code labels} ((rows) int64; -100 marks a row to ignore), as float32 losses (0 for an ignored row, NaN
@@ -477,7 +480,7 @@ public final class FusedOps {
      * then takes the plain path.
      */
     public static Tensor crossEntropyRows(Tensor logits, Tensor labels, boolean gradInPlace) {
-        if (logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0) || !logits.isContiguous()) return null;
+        if (CE_OFF || logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0) || !logits.isContiguous()) return null;
         CudaKernel k = usable("ce_rows", logits);
         if (k == null) return null;
         long rows = logits.size(0), v = logits.size(1);

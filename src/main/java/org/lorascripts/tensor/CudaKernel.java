@@ -57,6 +57,9 @@ public final class CudaKernel {
         return CudaRtc.unavailableReason();
     }
 
+    /** Whether the environment variable {@code name} turns one kernel off (set to 0, false or off), for A/B runs. */
+    public static boolean offByEnv(String name) { return EnvSwitch.off(name); }
+
     /** Turns every run-time kernel off (true) or back to the default (false); for tests that compare paths. */
     public static void setForcedOff(boolean off) { forceOff = off; }
 

@@ -15,7 +15,7 @@ set -uo pipefail
 what=${1:-all}; ref=${2:-.device/reference}
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."   # test-classes: the tools; . = the project root (demo-models/)
+cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."   # test-classes: the tools; . = the project root (demo-models/)
 J="java --enable-native-access=ALL-UNNAMED -cp $cp_"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
 [ -n "${PROFILE:-}" ] && export LORA_BENCH_PROFILE=3

@@ -6,13 +6,13 @@
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."   # test-classes: the tools; . = the project root (demo-models/)
+cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."   # test-classes: the tools; . = the project root (demo-models/)
 J="java --enable-native-access=ALL-UNNAMED"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
 echo "== doctor $(el)"; $J -cp "$cp_" org.lorascripts.cli.Main doctor 2>&1 | tee "$out/doctor.txt"
 echo "== cuda self-check $(el)"; $J -cp "$cp_" org.lorascripts.bench.CudaSelfCheck 2>&1 | tee "$out/cuda-selfcheck.txt"
 echo "== tests on libtorch $(python3 -c 'import torch;print(torch.__version__)') $(el)"
-$J -jar $app/junit-platform-console-standalone-1.14.1.jar execute --class-path "$cp_" --scan-class-path "$app/test-classes" \
+$J -jar $app/junit-platform-console-standalone-1.14.1.jar execute --class-path "$cp_" --scan-class-path "$app/test-classes.jar" \
   --exclude-classname '.*(Label|Captions|Caption[A-Z]|Metadata|Wd14|Tokenizer|TextDataset|ChatTemplate|Packing|Quickstart|LlmLora|CliGenerate|CliMerge|Blip).*' \
   --details=summary --disable-banner 2>&1 | tail -40 | tee "$out/tests.txt"
 echo "== sd parity (diffusers) $(el)"

@@ -5,7 +5,7 @@
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-J="java --enable-native-access=ALL-UNNAMED -cp $app/lora-scripts.jar:$app/lib/*:$app/test-classes:."
+J="java --enable-native-access=ALL-UNNAMED -cp $app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."
 n=${1:-$(nvidia-smi -L | wc -l)}; model=${2:-llama3-8b}; ckpt=${3:-false}
 $J org.lorascripts.cli.Main doctor 2>&1 | grep -E "gpu|distributed|fused"   # builds the shim once, before the ranks start
 for w in 1 "$n"; do

@@ -7,7 +7,7 @@
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."
+cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."
 J="java --enable-native-access=ALL-UNNAMED -Xss8m -cp $cp_"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
 last_loss() { grep -o '"train/loss":[0-9.eE+-]*' "$1/logs/metrics.jsonl" | tail -1 | cut -d: -f2; }

@@ -5,7 +5,7 @@
 set -uo pipefail
 app=${1:-.device/app}
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."   # test-classes: the tools; . = the project root (demo-models/)
+cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."   # test-classes: the tools; . = the project root (demo-models/)
 J="java --enable-native-access=ALL-UNNAMED -cp $cp_"
 t0=$(date +%s)
 echo "== doctor"; $J org.lorascripts.cli.Main doctor 2>&1 | tee "$out/doctor.txt"

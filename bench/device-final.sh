@@ -5,7 +5,7 @@
 set -uo pipefail
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."   # test-classes: the tools; . = the project root (demo-models/)
+cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."   # test-classes: the tools; . = the project root (demo-models/)
 J="java --enable-native-access=ALL-UNNAMED -Xss8m -cp $cp_"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
 echo "== doctor $(el)"; $J org.lorascripts.cli.Main doctor 2>&1 | tail -4
@@ -19,7 +19,7 @@ $J org.lorascripts.cli.Main train --config examples/quickstart-text.yaml --set d
   --set output_dir=/tmp/q-txt 2>&1 | grep -v WARNING | tail -6 | tee "$out/quickstart-text-cuda.txt"
 echo "== CUDA tests $(el)"
 java --enable-native-access=ALL-UNNAMED -Xss8m -jar $app/junit-platform-console-standalone-1.14.1.jar execute --class-path "$cp_" \
-  --scan-class-path "$app/test-classes" --include-classname '.*Cuda.*' --details=summary --disable-banner 2>&1 | tail -14 | tee "$out/cuda-tests.txt"
+  --scan-class-path "$app/test-classes.jar" --include-classname '.*Cuda.*' --details=summary --disable-banner 2>&1 | tail -14 | tee "$out/cuda-tests.txt"
 [ "${BENCH:-1}" = 1 ] || { echo "== done (no benchmarks: BENCH=0) $(el)"; exit 0; }
 echo "== benchmarks $(el)"
 bash bench/device-bench.sh all 2>&1 | grep '^{\|^==' | tee "$out/bench.txt"

@@ -7,7 +7,7 @@ set -uo pipefail
 what=${1:-all}; shift || true
 app=.device/app
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes:."
+cp_="$app/lora-scripts.jar:$app/lib/*:$app/test-classes.jar:."
 J="java --enable-native-access=ALL-UNNAMED"
 t0=$(date +%s); el() { echo "($(( $(date +%s) - t0 ))s)"; }
 classes=("$@")

@@ -34,7 +34,8 @@ for name in $(unzip -p target/lora-scripts.jar META-INF/MANIFEST.MF | tr -d '\r'
   esac
   cp "$j" "$app/lib/"
 done
-# the tools (src/tools/java: benchmarks, parity dumpers, pretrainers) compile with the tests: always carried
+# the tools (src/tools/java: benchmarks, parity dumpers, pretrainers) compile with the tests: always carried, as
+# test-classes.jar
 if [ "${WITH_TESTS:-0}" = 1 ]; then
   cp -r target/test-classes "$app/test-classes"
   rm -rf "$app/test-classes/fixtures"   # neither tools nor CUDA tests need them, and they would not fit the carry limit
@@ -45,6 +46,8 @@ else
     mkdir -p "$app/test-classes/$pkg" && cp target/test-classes/"$pkg"/*.class "$app/test-classes/$pkg/"
   done
 fi
+# one compressed file instead of a few thousand small ones: the carry limit counts the disk blocks they take
+(cd "$app/test-classes" && zip -q -r -9 ../test-classes.jar .) && rm -rf "$app/test-classes"
 if [ "${WITH_TESTS:-0}" = 1 ]; then
   cp ~/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar "$app/"
 fi

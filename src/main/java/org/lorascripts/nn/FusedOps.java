@@ -10,6 +10,7 @@ import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 
@@ -482,15 +483,70 @@ public final class FusedOps {
     public static Tensor crossEntropyRows(Tensor logits, Tensor labels, boolean gradInPlace) {
         if (CE_OFF || logits.dim() != 2 || labels.dim() != 1 || labels.size(0) != logits.size(0) || !logits.isContiguous()) return null;
         CudaKernel k = usable("ce_rows", logits);
-        if (k == null) return null;
-        long rows = logits.size(0), v = logits.size(1);
+        if (k == null || !crossEntropyChecked(k, logits.device(), logits.dtype())) return null;
         Tensor lab = labels.dtype() == DType.I64 && labels.isContiguous() ? labels : labels.to(DType.I64).contiguous();
+        return launchCrossEntropy(k, logits, lab, gradInPlace);
+    }
+
+    private static Tensor launchCrossEntropy(CudaKernel k, Tensor logits, Tensor labels, boolean gradInPlace) {
+        long rows = logits.size(0), v = logits.size(1);
         Tensor loss = Torch.empty(new long[] {rows}, DType.F32, logits.device());
         if (rows > 0) {
             k.launch(logits.device(), new long[] {rows, 1, 1}, new long[] {CE_THREADS, 1, 1}, 0,
-                    logits.detach(), lab.detach(), loss, v, gradInPlace ? 1 : 0);
+                    logits.detach(), labels.detach(), loss, v, gradInPlace ? 1 : 0);
         }
         return loss;
+    }
+
+    private static final Map<String, Boolean> CE_CHECKED = new ConcurrentHashMap<>();
+
+    /**
+     * The first time the cross-entropy kernel would serve on a device for a dtype, it runs on fixed logits (no random
+     * draw: the training's generators are left alone), with rows of a vector-multiple and of an odd length, ignored
+     * and edge labels, against {@link #crossEntropyRowsReference}: it serves only where the losses agree to float32
+     * summation order and each gradient to one unit in the dtype's last place; else one line says so and the plain
+     * path serves.
+     */
+    private static boolean crossEntropyChecked(CudaKernel k, Device d, DType dt) {
+        return CE_CHECKED.computeIfAbsent(d + "/" + dt, key -> {
+            try (Scope s = Scope.open(); var ng = Autograd.noGrad()) {
+                double ulp = dt == DType.BF16 ? 1.0 / 128 : dt == DType.F16 ? 1.0 / 1024 : 1e-6;
+                for (long v : new long[] {4096, 4099}) {
+                    Tensor z = Torch.arange(0, 8 * v, 1, DType.F32, d).mul(0.7548776662).sin().mul(8).reshape(8, v).to(dt);
+                    Tensor labels = Torch.of(new long[] {0, 5, -100, v - 1, 17, v / 2, 1, 2}, 8).to(d);
+                    Tensor[] ref = crossEntropyRowsReference(z, labels);
+                    Tensor g = z.copy();
+                    Tensor loss = launchCrossEntropy(k, g, labels, true);
+                    double dl = loss.sub(ref[0]).abs().amax().item(), scale = ref[0].abs().amax().item();
+                    double dg = g.to(DType.F32).sub(ref[1].to(DType.F32)).abs().amax().item();
+                    if (!(dl <= 2e-6 * scale) || !(dg <= ulp)) {
+                        System.err.println("lora: the fused cross-entropy differs from libtorch's on " + d + " (" + dt + ", loss by " + dl
+                                + ", gradient by " + dg + "); using the plain libtorch path");
+                        return false;
+                    }
+                }
+                return true;
+            }
+        });
+    }
+
+    /**
+     * {@link #crossEntropyRows} as libtorch ops (what the kernel is checked against): {loss (rows) in float32 (float64
+     * for float64 logits), gradient (rows, V) in the logits' dtype}.
+     */
+    public static Tensor[] crossEntropyRowsReference(Tensor logits, Tensor labels) {
+        DType f = logits.dtype() == DType.F64 ? DType.F64 : DType.F32;   // float32 math, float64 kept
+        Tensor valid = labels.ne(-100), validW = valid.to(f), label = labels.mul(valid);
+        Tensor z = logits.to(f).copy();
+        Tensor picked = z.gather(1, label.unsqueeze(1));
+        Tensor max = z.amax(new long[] {1}, true);
+        z.sub_(max).exp_();
+        Tensor sum = z.sum(new long[] {1}, true);
+        Tensor loss = sum.log().add_(max).sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0);
+        z.div_(sum).mul_(validW.unsqueeze(1));
+        long rows = logits.size(0), v = logits.size(1);
+        z.view(rows * v).indexPut_(Torch.arange(0, rows * v, v, DType.I64, logits.device()).add(label), validW.neg(), true);
+        return new Tensor[] {loss, z.to(logits.dtype())};
     }
 
     // ---- RMSNorm ----

@@ -113,6 +113,23 @@ class FusedOpsTest {
         }
     }
 
+    @Test
+    void crossEntropyReferenceIsLibtorchsLossAndItsGradient() {
+        try (Scope s = Scope.open()) {
+            Rng.manualSeed(9);
+            Tensor z = Torch.randn(6, 11).mul(3).to(DType.F64).requiresGrad_(true);
+            Tensor labels = Torch.of(new long[] {0, 10, -100, 4, 4, 7}, 6);
+            Functional.crossEntropy(z, labels, Functional.Reduction.SUM, -100, 0).backward();
+            Tensor[] ref = FusedOps.crossEntropyRowsReference(z.detach(), labels);
+            Tensor perRow = Functional.crossEntropy(z.detach(), labels, Functional.Reduction.NONE, -100, 0);
+            assertTrue(maxDiff(ref[0], perRow) < 1e-12, "losses " + maxDiff(ref[0], perRow));
+            assertTrue(maxDiff(ref[1], z.grad()) < 1e-12, "gradient " + maxDiff(ref[1], z.grad()));
+            assertEquals(0.0, ref[0].narrow(0, 2, 1).item(), "an ignored row");
+            assertEquals(DType.F64, ref[1].dtype(), "the gradient comes in the logits' dtype");
+            assertEquals(null, FusedOps.crossEntropyRows(z.detach().to(DType.F32), labels, true), "no kernel on the CPU");
+        }
+    }
+
     /** The CPU never compiles the kernels: at least their names must match what the ops launch. */
     @Test
     void theSourceDefinesEveryKernelTheOpsLaunchAndNoOther() {

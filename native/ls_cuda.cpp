@@ -101,10 +101,12 @@ static auto ls_restore_generator(G* impl, const at::Generator& saved, int)
     -> decltype(impl->graphsafe_set_state(saved.getIntrusivePtr()), void()) {
   impl->graphsafe_set_state(saved.getIntrusivePtr());
 }
-template <class G>
+// (C defaults to the CUDA generator's type but stays a template parameter, so a header without capture_epilogue
+// rules this overload out instead of failing to compile it)
+template <class G, class C = at::CUDAGeneratorImpl>
 static auto ls_restore_generator(G* impl, const at::Generator&, long)
-    -> decltype(static_cast<at::CUDAGeneratorImpl*>(impl)->capture_epilogue(), void()) {
-  static_cast<at::CUDAGeneratorImpl*>(impl)->capture_epilogue();
+    -> decltype(static_cast<C*>(impl)->capture_epilogue(), void()) {
+  static_cast<C*>(impl)->capture_epilogue();
 }
 template <class G>
 static void ls_restore_generator(G*, const at::Generator&, ...) {}

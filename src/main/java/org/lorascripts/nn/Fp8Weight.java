@@ -147,13 +147,11 @@ public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
               long q = blockIdx.x * (long)blockDim.x + threadIdx.x;
               long i = 4 * q;
               if (i >= n) return;
-              if (i + 4 <= n && ((((unsigned long)v) & 3) == 0)) {
-                unsigned w = reinterpret_cast<const unsigned*>(v)[q];   // 4 bytes, little-endian
-                #pragma unroll
-                for (int j = 0; j < 4; j++) out[i + j] = st(__fmul_rn(lut[(w >> (8 * j)) & 0xffu], scale[(i + j) / cols]));
-              } else {
-                for (long j = i; j < n && j < i + 4; j++) out[j] = st(__fmul_rn(lut[v[j]], scale[j / cols]));
-              }
+              // four codes per thread as byte loads (a warp still reads whole contiguous lines); the earlier form, a
+              // 4-byte load behind a pointer-to-integer alignment test, failed to compile with NVRTC 13 ("invalid type
+              // conversion") and so never served
+              #pragma unroll
+              for (long j = i; j < i + 4; j++) if (j < n) out[j] = st(__fmul_rn(lut[v[j]], scale[j / cols]));
             }
             """;
 

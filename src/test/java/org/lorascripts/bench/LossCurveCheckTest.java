@@ -40,12 +40,14 @@ class LossCurveCheckTest {
                 curve("c", "plain", 2.0, 1.5, 1.0),
                 curve("c", "fp32", 2.02, 1.5, 0.99),      // 1 %, 0, 1 %: mean 2/3 %
                 curve("c", "fused", 2.0, 1.506, 1.0),     // mean 0.133 %
-                curve("c", "graphed", 2.0, 1.5, 1.05));   // mean 1.67 %
+                curve("c", "graphed", 2.0, 1.5, 1.05),    // mean 1.67 %: more than twice the noise
+                curve("c", "near", 2.0, 1.5, 1.012));     // mean 0.4 %: above the noise, within twice it
         Map<String, ObjectNode> v = byMode(LossCurveCheck.compare(runs, List.of()));
         assertEquals(0.02 / 3, v.get("fused").get("noise_mean").asDouble(), 1e-5);
         assertEquals(0.01, v.get("fused").get("noise_max").asDouble(), 1e-6);
         assertEquals(0.004 / 3, v.get("fused").get("vs_plain_mean").asDouble(), 1e-6);
         assertTrue(v.get("fused").get("ok").asBoolean());
+        assertTrue(v.get("near").get("ok").asBoolean());
         assertFalse(v.get("graphed").get("ok").asBoolean());
         assertEquals(0.05, v.get("graphed").get("vs_plain_max").asDouble(), 1e-6);
         assertTrue(v.get("plain").get("ok").asBoolean());

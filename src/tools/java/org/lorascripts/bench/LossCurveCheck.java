@@ -315,6 +315,14 @@ public final class LossCurveCheck {
 
     // ---- comparing curves ----
 
+    /**
+     * How far beyond the noise's mean a mode may lie. The noise is one sample (one fp32 curve), and another
+     * perturbation of the same size (a reduction order) lands on either side of it: on the first H200 run, SD1.5's
+     * fused curve lay at 1.08 times it, the graphed one at 0.80. A change that matters lies far beyond: a tenfold
+     * distance, or a curve that stops falling.
+     */
+    static final double NOISE_FACTOR = 2.0;
+
     /** Mean and largest relative distance of curve {@code a} from {@code b}, over their common steps. */
     record Deviation(double mean, double max) {}
 
@@ -335,8 +343,8 @@ public final class LossCurveCheck {
     /**
      * For each curve of {@code runs}: each mode's distance from the plain curve, and from {@code baseline}'s same
      * curve and mode where it has one, against the noise (the fp32 curve's distance from the plain one). A mode is ok
-     * when its mean distance is at most the noise's mean (and so for the baseline's). Curves without plain and fp32
-     * lines are reported without a verdict.
+     * when its mean distance is at most {@link #NOISE_FACTOR} times the noise's mean (and so for the baseline's).
+     * Curves without plain and fp32 lines are reported without a verdict.
      */
     static List<ObjectNode> compare(List<JsonNode> runs, List<JsonNode> baseline) {
         Map<String, Map<String, JsonNode>> byCurve = group(runs), base = group(baseline);
@@ -356,7 +364,7 @@ public final class LossCurveCheck {
                     if (!m.getKey().equals("plain") && !m.getKey().equals("fp32")) {
                         Deviation d = deviation(m.getValue(), plain);
                         o.put("vs_plain_mean", round(d.mean())).put("vs_plain_max", round(d.max()));
-                        ok &= d.mean() <= noise.mean();
+                        ok &= d.mean() <= NOISE_FACTOR * noise.mean();
                     }
                 }
                 JsonNode old = base.getOrDefault(e.getKey(), Map.of()).get(m.getKey());
@@ -364,7 +372,7 @@ public final class LossCurveCheck {
                     Deviation d = deviation(m.getValue(), old);
                     o.put("vs_baseline_mean", round(d.mean())).put("vs_baseline_max", round(d.max()));
                     o.put("baseline_device", old.path("device").asText());
-                    if (noise != null) ok &= d.mean() <= noise.mean();
+                    if (noise != null) ok &= d.mean() <= NOISE_FACTOR * noise.mean();
                 }
                 if (noise != null) o.put("ok", ok);
                 out.add(o);

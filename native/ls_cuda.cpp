@@ -139,17 +139,12 @@ LS_EXPORT int ls_cuda_graph_capture(int device, LsGraphBodyFn fn, int64_t id, in
     } catch (...) {
       rc = -1;
     }
-    bool ended = false;
     try {
       graph->capture_end();
-      ended = true;
     } catch (...) {
-      if (rc == 0) {
-        ls_restore_generator(gen.unsafeGetGeneratorImpl(), saved, 0);
-        throw;
-      }
+      ls_restore_generator(gen.unsafeGetGeneratorImpl(), saved, 0);
+      if (rc == 0) throw;
     }
-    if (!ended) ls_restore_generator(gen.unsafeGetGeneratorImpl(), saved, 0);
     if (rc != 0) throw LsCallbackError("the graph's body failed in Java while being captured");
   }
   c10::cuda::device_synchronize();

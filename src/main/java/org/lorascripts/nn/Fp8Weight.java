@@ -59,8 +59,7 @@ public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
      * roundings, so the same bits.
      */
     public Tensor dense(DType dt) {
-        return Boolean.TRUE.equals(KERNEL_CHECKED.get(checkKey(values.device(), dt))) && values.isContiguous()
-                ? kernelDense(dt) : plainDense(dt);
+        return FusedOps.passedCheck("fp8_dequant", values.device(), dt) && values.isContiguous() ? kernelDense(dt) : plainDense(dt);
     }
 
     /** The kernel's dense copy (CUDA, after {@link #checkKernel}). */
@@ -76,13 +75,8 @@ public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
         }
     }
 
-    /** Per device and dtype: whether the kernel compiled there and gave the composition's bits on a loaded weight. */
-    private static final Map<String, Boolean> KERNEL_CHECKED = new ConcurrentHashMap<>();
-
-    private static String checkKey(Device d, DType dt) { return d + "/" + dt; }
-
     /** Whether the kernel serves {@link #dense(DType)} on {@code d} for {@code dt} (for tests). */
-    static boolean kernelServes(Device d, DType dt) { return Boolean.TRUE.equals(KERNEL_CHECKED.get(checkKey(d, dt))); }
+    static boolean kernelServes(Device d, DType dt) { return FusedOps.passedCheck("fp8_dequant", d, dt); }
 
     /**
      * The first time a weight is quantised on a CUDA device for {@code dt} (at load time, never inside a captured
@@ -92,7 +86,7 @@ public record Fp8Weight(Tensor values, Tensor scale, DType dtype) {
     private void checkKernel(DType dt) {
         Device d = values.device();
         if (d.type() != Device.Type.CUDA || !values.isContiguous()) return;
-        KERNEL_CHECKED.computeIfAbsent(checkKey(d, dt), key -> {
+        FusedOps.checkedOnce("fp8_dequant", d, dt, () -> {
             CudaKernel k = FusedOps.kernel(DEQUANT_SOURCE, "fp8_dequant", dt);
             if (k == null || !k.usable(d)) return false;
             try (Scope s = Scope.open(); var ng = Autograd.noGrad()) {

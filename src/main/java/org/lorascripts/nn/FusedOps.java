@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.CudaKernel;
 import org.lorascripts.tensor.CustomFunction;
@@ -498,8 +499,6 @@ public final class FusedOps {
         return loss;
     }
 
-    private static final Map<String, Boolean> CE_CHECKED = new ConcurrentHashMap<>();
-
     /**
      * The first time the cross-entropy kernel would serve on a device for a dtype, it runs on fixed logits (no random
      * draw: the training's generators are left alone), with rows of a vector-multiple and of an odd length, ignored
@@ -508,7 +507,7 @@ public final class FusedOps {
      * path serves.
      */
     private static boolean crossEntropyChecked(CudaKernel k, Device d, DType dt) {
-        return CE_CHECKED.computeIfAbsent(d + "/" + dt, key -> {
+        return checkedOnce("ce_rows", d, dt, () -> {
             try (Scope s = Scope.open(); var ng = Autograd.noGrad()) {
                 double ulp = dt == DType.BF16 ? 1.0 / 128 : dt == DType.F16 ? 1.0 / 1024 : 1e-6;
                 for (long v : new long[] {4096, 4099}) {
@@ -535,18 +534,48 @@ public final class FusedOps {
      * for float64 logits), gradient (rows, V) in the logits' dtype}.
      */
     public static Tensor[] crossEntropyRowsReference(Tensor logits, Tensor labels) {
-        DType f = logits.dtype() == DType.F64 ? DType.F64 : DType.F32;   // float32 math, float64 kept
-        Tensor valid = labels.ne(-100), validW = valid.to(f), label = labels.mul(valid);
-        Tensor z = logits.to(f).copy();
+        Tensor z = logits.to(logits.dtype() == DType.F64 ? DType.F64 : DType.F32).copy();   // float32 math, float64 kept
+        Tensor loss = crossEntropyRowsInPlace(z, labels, true);
+        return new Tensor[] {loss, z.to(logits.dtype())};
+    }
+
+    /**
+     * The plain composition behind {@link #crossEntropyRows} on float logits {@code z} (rows, V), which it uses as its
+     * buffer: the rows' losses (logsumexp(z) - z[label], 0 where the label is -100), and with {@code grad} z overwritten
+     * by softmax(z) - onehot(label) (zero rows where ignored). No second vocabulary-sized buffer.
+     */
+    public static Tensor crossEntropyRowsInPlace(Tensor z, Tensor labels, boolean grad) {
+        Tensor valid = labels.ne(-100), validW = valid.to(z.dtype()), label = labels.mul(valid);   // ignored rows point at class 0
         Tensor picked = z.gather(1, label.unsqueeze(1));
         Tensor max = z.amax(new long[] {1}, true);
         z.sub_(max).exp_();
         Tensor sum = z.sum(new long[] {1}, true);
         Tensor loss = sum.log().add_(max).sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0);
+        if (!grad) return loss;
         z.div_(sum).mul_(validW.unsqueeze(1));
-        long rows = logits.size(0), v = logits.size(1);
-        z.view(rows * v).indexPut_(Torch.arange(0, rows * v, v, DType.I64, logits.device()).add(label), validW.neg(), true);
-        return new Tensor[] {loss, z.to(logits.dtype())};
+        long rows = z.size(0), v = z.size(1);
+        try (Tensor pv = z.view(rows * v)) {
+            pv.indexPut_(Torch.arange(0, rows * v, v, DType.I64, z.device()).add(label), validW.neg(), true);
+        }
+        return loss;
+    }
+
+    // ---- kernels that check themselves on first use ----
+
+    private static final Map<String, Boolean> CHECKED = new ConcurrentHashMap<>();
+
+    /**
+     * Whether {@code kernel} serves on {@code d} for {@code dt}: {@code check} (the kernel against its plain
+     * composition, printing one line where they differ) runs the first time this is asked per device and dtype, and
+     * its answer stands for the process.
+     */
+    static boolean checkedOnce(String kernel, Device d, DType dt, BooleanSupplier check) {
+        return CHECKED.computeIfAbsent(kernel + "/" + d + "/" + dt, key -> check.getAsBoolean());
+    }
+
+    /** Whether {@code kernel} has passed its check on {@code d} for {@code dt} (false where it failed or never ran). */
+    static boolean passedCheck(String kernel, Device d, DType dt) {
+        return Boolean.TRUE.equals(CHECKED.get(kernel + "/" + d + "/" + dt));
     }
 
     // ---- RMSNorm ----

@@ -186,42 +186,24 @@ public final class LlamaForCausalLM implements AutoCloseable {
                 try (Scope cs = Scope.open()) {
                     long rows = b * len;
                     Tensor lc = target.narrow(1, s, len).reshape(rows);                                  // (B*len)
-                    Tensor valid = lc.ne(IGNORE_INDEX);
-                    Tensor validW = valid.to(lossType);
-                    Tensor label = lc.mul(valid);                                                     // ignored rows point at class 0
                     Tensor out = lmHead.forward(h.narrow(1, s, len));                                 // (B, len, V), compute dtype
                     DType compute = out.dtype();
                     Tensor flat = out.reshape(rows, v);
                     // on CUDA, one kernel: the rows' losses, and the gradient written over the logits in their dtype
                     Tensor rowLoss = lossType == DType.F32 ? FusedOps.crossEntropyRows(flat, lc, needGrad) : null;
-                    if (rowLoss != null) {
-                        total.add_(rowLoss.sum());
-                        if (!needGrad) continue;
-                        Tensor w = lmHead.weight().dtype() == compute ? lmHead.weight() : lmHead.weight().to(compute);
-                        Tensor gh = flat.mm(w);                                                       // (B*len, C)
-                        if (gradH == null) gradH = cs.moveToOuter(Torch.empty(h.shape(), gh.dtype(), h.device()));
-                        gradH.narrow(1, s, len).copy_(gh.view(b, len, c));
-                        continue;
+                    Tensor g = flat;                                                                  // d loss / d logits, compute dtype
+                    if (rowLoss == null) {
+                        Tensor z = flat.to(lossType);                                                 // a copy unless already lossType
+                        // one copy of the chunk's logits at a time: the compute-dtype one goes once widened
+                        if (compute != lossType) { flat.close(); out.close(); }
+                        rowLoss = FusedOps.crossEntropyRowsInPlace(z, lc, needGrad);
+                        if (needGrad) {
+                            g = z.to(compute);
+                            if (compute != lossType) z.close();
+                        }
                     }
-                    Tensor z = flat.to(lossType);                                                     // a copy unless already lossType
-                    // one copy of the chunk's logits at a time: the compute-dtype one goes once widened
-                    if (compute != lossType) { flat.close(); out.close(); }
-                    // loss = sum over kept rows of logsumexp(z) - z[label] (nll of log_softmax, as cross_entropy), with
-                    // logsumexp = max + log(sum(exp(z - max))) computed in place in z: no second vocabulary-sized buffer
-                    Tensor picked = z.gather(1, label.unsqueeze(1));                                  // (B*len, 1)
-                    Tensor max = z.amax(new long[] {1}, true);                                        // (B*len, 1)
-                    z.sub_(max).exp_();
-                    Tensor sum = z.sum(new long[] {1}, true);                                         // (B*len, 1)
-                    Tensor lse = sum.log().add_(max);
-                    total.add_(lse.sub(picked).squeeze(1).maskedFill(valid.logicalNot(), 0).sum());
+                    total.add_(rowLoss.sum());
                     if (!needGrad) continue;
-                    // d loss / d z = softmax(z) - onehot(label), zero for ignored rows; in place in z
-                    z.div_(sum).mul_(validW.unsqueeze(1));
-                    Tensor pv = z.view(rows * v);
-                    pv.indexPut_(Torch.arange(0, rows * v, v, DType.I64, h.device()).add(label), validW.neg(), true);
-                    pv.close();
-                    Tensor g = z.to(compute);
-                    if (compute != lossType) z.close();
                     Tensor w = lmHead.weight().dtype() == compute ? lmHead.weight() : lmHead.weight().to(compute);
                     Tensor gh = g.mm(w);                                                              // (B*len, C)
                     if (gradH == null) gradH = cs.moveToOuter(Torch.empty(h.shape(), gh.dtype(), h.device()));

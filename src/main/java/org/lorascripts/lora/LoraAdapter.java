@@ -1,5 +1,6 @@
 package org.lorascripts.lora;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.lorascripts.nn.Adapter;
@@ -9,6 +10,7 @@ import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Rebuild;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
@@ -144,8 +146,10 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      */
     private Tensor addLowRank(Tensor y, Tensor x) {
         boolean dropping = training && dropout > 0;
-        Tensor h = dropping && kind == LoraHost.Kind.LINEAR && Autograd.isGradEnabled()
-                ? droppedDown(x) : downProject(dropped(x));                         // (..., r)
+        Rebuild rb = x.rebuild();
+        boolean rebuilt = rb != null && rb.usable() && !dropping;
+        Tensor h = (dropping || rebuilt) && kind == LoraHost.Kind.LINEAR && Autograd.isGradEnabled()
+                ? savingDown(x, dropping, rebuilt ? rb : null) : downProject(dropped(x));   // (..., r)
         double s = scale * multiplier;
         if (training && (neuronDropout > 0 || rankDropout > 0 || moduleDropout > 0)) {
             h = kohyaDropped(h);
@@ -185,37 +189,56 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     }
 
     /**
-     * down(dropout(x)) of a linear host while training, as one operation that saves x and dropout's boolean keep mask
-     * instead of the dropped copy: backward makes the dropped input again for down's gradient. x is often saved
-     * already (q, k and v share one input, and the attention keeps o's), so an adapter costs one byte per input
-     * element instead of a dropped copy plus a mask (PEFT's and the plain composition's). Same random draws as
-     * {@link Functional#dropout} and the same roundings: the dropped input is x * mask * (1 / (1 - p)) in x's dtype,
-     * cast to the product's dtype (autocast's) as the product casts it; the input's gradient is
-     * (grad · down) * mask * (1 / (1 - p)) in x's dtype.
+     * down(x) of a linear host while training, as one operation that saves less than the plain product would:
+     * <ul>
+     * <li>with dropout, x and dropout's boolean keep mask instead of the dropped copy: backward makes the dropped input
+     *     again for down's gradient. x is often saved already (q, k and v share one input, and the attention keeps
+     *     o's), so an adapter costs one byte per input element instead of a dropped copy plus a mask (PEFT's and the
+     *     plain composition's). Same random draws as {@link Functional#dropout} and the same roundings: the dropped
+     *     input is x * mask * (1 / (1 - p)) in x's dtype, cast to the product's dtype (autocast's) as the product casts
+     *     it; the input's gradient is (grad · down) * mask * (1 / (1 - p)) in x's dtype.</li>
+     * <li>without dropout and with {@code rb}, x's {@link Rebuild} sources instead of x (a norm's output, made again
+     *     from the norm's saved input in backward), so x is freed once its forward readers are done.</li>
+     * </ul>
+     * The gradients are the plain product's: grad^T · x for down, grad · down for x.
      */
-    private Tensor droppedDown(Tensor x) {
-        double keep = 1.0 / (1.0 - dropout);
-        Tensor d, h, mask;
+    private Tensor savingDown(Tensor x, boolean dropping, Rebuild rb) {
+        double keep = dropping ? 1.0 / (1.0 - dropout) : 1.0;
+        Tensor d, h, mask = null;
         try (var ng = Autograd.noGrad()) {
             d = cast(down, x.dtype());
-            Tensor[] dm = Functional.dropoutWithMask(x, dropout);
-            mask = dm[1];
-            h = Functional.linear(dm[0], d, null);
-            dm[0].close();
+            if (dropping) {
+                Tensor[] dm = Functional.dropoutWithMask(x, dropout);
+                mask = dm[1];
+                h = Functional.linear(dm[0], d, null);
+                dm[0].close();
+            } else {
+                h = Functional.linear(x, d, null);
+            }
         }
-        boolean xGrad = x.requiresGrad();
+        boolean xGrad = x.requiresGrad(), masked = mask != null;
         DType xType = x.dtype(), downType = down.dtype();
         long in = x.size(-1), r = down.size(0);
-        return CustomFunction.apply((grads, saved) -> {
+        List<Tensor> saved = new ArrayList<>(rb != null ? rb.sources() : List.of(x.detach()));
+        int nSrc = saved.size();
+        if (masked) saved.add(mask);
+        saved.add(d.detach());
+        return CustomFunction.apply((grads, sv) -> {
             Tensor g = grads.get(0);                                                   // (..., r), the product's dtype
-            Tensor xs = saved.get(0), m = saved.get(1), dw = saved.get(2);
+            Tensor xs = rb != null ? rb.make().apply(sv.subList(0, nSrc)) : sv.get(0);
+            Tensor m = masked ? sv.get(nSrc) : null, dw = sv.get(sv.size() - 1);
             DType ct = g.dtype();
-            Tensor xd = xs.mul(m).mul(keep);
+            Tensor xd = masked ? xs.mul(m).mul(keep) : xs;
             Tensor gd = g.reshape(-1, r).transpose(0, 1).mm(cast(xd, ct).reshape(-1, in));   // (r, in)
-            xd.close();
-            Tensor gx = xGrad ? cast(g.matmul(cast(dw, ct)), xType).mul(m).mul(keep) : null;
+            if (xd != xs) xd.close();
+            if (rb != null) xs.close();
+            Tensor gx = null;
+            if (xGrad) {
+                gx = cast(g.matmul(cast(dw, ct)), xType);
+                if (masked) gx = gx.mul(m).mul(keep);
+            }
             return Arrays.asList(gx, cast(gd, downType));
-        }, List.of(x, down), List.of(h), List.of(x.detach(), mask, d.detach())).get(0);
+        }, List.of(x, down), List.of(h), saved).get(0);
     }
 
     /** x through the adapter's dropout while training (x itself otherwise). */

@@ -11,6 +11,7 @@ import org.lorascripts.tensor.CustomFunction;
 import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Functional;
+import org.lorascripts.tensor.Rebuild;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
@@ -585,10 +586,10 @@ public final class FusedOps {
      * Fused when x is a CUDA tensor of bf16/fp16/fp32 with w of the same dtype (or null) and w needs no gradient.
      */
     public static Tensor rmsNorm(Tensor x, Tensor w, double eps) {
-        if (w != null && (w.dtype() != x.dtype() || w.requiresGrad() || !w.isContiguous())) return Functional.rmsNorm(x, w, eps);
+        if (w != null && (w.dtype() != x.dtype() || w.requiresGrad() || !w.isContiguous())) return plainRmsNorm(x, w, eps);
         int c = (int) x.size(-1);
         Pair k = pair("rms_fwd", "rms_bwd", w != null && c % (16 / x.dtype().byteSize) == 0, x);
-        if (k == null) return Functional.rmsNorm(x, w, eps);
+        if (k == null) return plainRmsNorm(x, w, eps);
         CudaKernel fwd = k.fwd(), bwd = k.bwd();
         Tensor xc = x.contiguous();
         long rows = x.numel() / c;
@@ -599,15 +600,37 @@ public final class FusedOps {
             fwd.launch(x.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
                     xc.detach(), w == null ? xc.detach() : w, y, rstd, c, (float) eps, w == null ? 0 : 1);
         }
-        Tensor wk = w;
-        return CustomFunction.apply((grads, saved) -> {
+        Tensor wk = w, xd = xc.detach();
+        Tensor out = CustomFunction.apply((grads, saved) -> {
             Tensor g = grads.get(0).contiguous();
             Tensor xs = saved.get(0), r = saved.get(1);
             Tensor dx = Torch.empty(xs.shape(), xs.dtype(), xs.device());
             bwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
                     g, xs, wk == null ? xs : wk, r, dx, c, wk == null ? 0 : 1);
             return Arrays.asList(dx);
-        }, List.of(x), List.of(y), List.of(xc.detach(), rstd)).get(0);
+        }, List.of(x), List.of(y), List.of(xd, rstd)).get(0);
+        if (out == y) return y;   // nothing needs a gradient
+        // the same kernel on the input the norm keeps gives the same bits again (rstd is recomputed into a temporary)
+        return out.rebuildableBy(new Rebuild(List.of(xd), src -> {
+            Tensor xs = src.get(0);
+            Tensor y2 = Torch.empty(xs.shape(), xs.dtype(), xs.device());
+            try (Tensor r2 = Torch.empty(new long[] {rows}, DType.F32, xs.device())) {
+                fwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
+                        xs, wk == null ? xs : wk, y2, r2, c, (float) eps, wk == null ? 0 : 1);
+            }
+            return y2;
+        }));
+    }
+
+    /** libtorch's composed RMSNorm, its output rebuildable from its input while a gradient is recorded. */
+    private static Tensor plainRmsNorm(Tensor x, Tensor w, double eps) {
+        Tensor y = Functional.rmsNorm(x, w, eps);
+        if (!y.requiresGrad()) return y;
+        return y.rebuildableBy(new Rebuild(List.of(x.detach()), src -> {
+            try (var ng = Autograd.noGrad()) {
+                return Functional.rmsNorm(src.get(0), w, eps);
+            }
+        }));
     }
 
     private static int rowThreads(int c) {
@@ -666,8 +689,8 @@ public final class FusedOps {
             rstd = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
             fwd.launch(x.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xs, wc, bc, y, mean, rstd, c, sp, groups, (float) eps, act);
         }
-        CudaKernel back = bwd;
-        return CustomFunction.apply((grads, saved) -> {
+        CudaKernel back = bwd, forward = fwd;
+        Tensor result = CustomFunction.apply((grads, saved) -> {
             Tensor dy = grads.get(0).contiguous();
             if (dy.dtype() != out) dy = dy.to(out);
             Tensor xv = saved.get(0);
@@ -676,6 +699,17 @@ public final class FusedOps {
                     dy, xv, saved.get(1), saved.get(2), saved.get(3), saved.get(4), dx, c, sp, groups, act);
             return Arrays.asList(dx);
         }, List.of(x), List.of(y), List.of(xs, wc.detach(), bc.detach(), mean, rstd)).get(0);
+        if (result == y) return y;   // nothing needs a gradient
+        // the same kernel on the input the norm keeps gives the same bits again (statistics into temporaries)
+        return result.rebuildableBy(new Rebuild(List.of(xs), src -> {
+            Tensor xv = src.get(0);
+            Tensor y2 = Torch.empty(xv.shape(), out, xv.device());
+            try (Tensor m2 = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device());
+                 Tensor r2 = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device())) {
+                forward.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xv, wc, bc, y2, m2, r2, c, sp, groups, (float) eps, act);
+            }
+            return y2;
+        }));
     }
 
     /**
@@ -690,7 +724,10 @@ public final class FusedOps {
             return plainNorm(x, w, b, xs -> Functional.layerNorm(xs.get(0), new long[] {c}, xs.get(1), xs.get(2), eps));
         }
         long[] shape = x.shape();
-        return groupNorm(x.view(x.numel() / c, c, 1), 1, w, b, eps, false).view(shape);
+        Tensor rows = groupNorm(x.view(x.numel() / c, c, 1), 1, w, b, eps, false);
+        Tensor y = rows.view(shape);
+        Rebuild r = rows.rebuild();
+        return r == null ? y : y.rebuildableBy(new Rebuild(r.sources(), src -> r.make().apply(src).view(shape)));
     }
 
     /**

@@ -60,6 +60,7 @@ public final class Tensor implements AutoCloseable {
     private final Freer freer;
     private Scope owner;
     private Cleaner.Cleanable cleanable;
+    private Rebuild rebuild;
 
     private Tensor(long h) {
         this.freer = new Freer(h);
@@ -99,6 +100,18 @@ public final class Tensor implements AutoCloseable {
     static long handleOrZero(Tensor t) { return t == null ? 0 : t.handle(); }
 
     public boolean isClosed() { return freer.get() == 0; }
+
+    /**
+     * How this tensor's value can be made again from tensors that backward keeps anyway ({@link Rebuild}), or null.
+     * Only this Java object carries it: a view, copy or detached alias does not.
+     */
+    public Rebuild rebuild() { return rebuild; }
+
+    /** Marks this tensor as rebuildable by {@code r} (see {@link #rebuild()}); returns this. */
+    public Tensor rebuildableBy(Rebuild r) {
+        rebuild = r;
+        return this;
+    }
 
     Scope owner() { return owner; }
 

@@ -82,6 +82,31 @@ class FusedOpsCudaTest {
         }
     }
 
+    /** A norm output's rebuild recipe (what a LoRA down projection saves instead of the output) gives the same bits. */
+    @Test
+    void normOutputsRebuildBitForBit() {
+        requireKernels();
+        for (DType dt : DTYPES) {
+            try (Scope s = Scope.open()) {
+                Rng.manualSeed(4);
+                Tensor x = Torch.randn(new long[] {3, 17, 1024}, DType.F32, DEV).mul(2).to(dt).requiresGrad_(true);
+                Tensor w = Torch.randn(new long[] {1024}, DType.F32, DEV).to(dt);
+                Tensor b = Torch.randn(new long[] {1024}, DType.F32, DEV).to(dt);
+                for (String kind : new String[] {"rms", "layer"}) {
+                    Tensor y = kind.equals("rms") ? FusedOps.rmsNorm(x, w, 1e-5) : FusedOps.layerNorm(x, w, b, 1e-5);
+                    org.lorascripts.tensor.Rebuild r = y.rebuild();
+                    assertNotNull(r, kind + " norm output is rebuildable");
+                    Tensor again;
+                    try (var ng = org.lorascripts.tensor.Autograd.noGrad()) {
+                        again = r.make().apply(r.sources());
+                    }
+                    assertArrayEquals(y.shape(), again.shape());
+                    assertTrue(y.detach().eq(again).all().item() > 0, kind + " norm " + dt + ": the rebuilt output differs");
+                }
+            }
+        }
+    }
+
     @Test
     void swigluMatchesThePlainPath() {
         requireKernels();

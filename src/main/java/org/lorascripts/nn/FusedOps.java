@@ -610,13 +610,14 @@ public final class FusedOps {
             return Arrays.asList(dx);
         }, List.of(x), List.of(y), List.of(xd, rstd)).get(0);
         if (out == y) return y;   // nothing needs a gradient
-        // the same kernel on the input the norm keeps gives the same bits again (rstd is recomputed into a temporary)
-        return out.rebuildableBy(new Rebuild(List.of(xd), src -> {
+        // the same kernel on the input the norm keeps gives the same bits again (rstd is recomputed into a temporary);
+        // the recipe reads only its sources, as saved: the forward's wrappers close with their scope
+        return out.rebuildableBy(new Rebuild(wk == null ? List.of(xd) : List.of(xd, wk.detach()), src -> {
             Tensor xs = src.get(0);
             Tensor y2 = Torch.empty(xs.shape(), xs.dtype(), xs.device());
             try (Tensor r2 = Torch.empty(new long[] {rows}, DType.F32, xs.device())) {
                 fwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
-                        xs, wk == null ? xs : wk, y2, r2, c, (float) eps, wk == null ? 0 : 1);
+                        xs, src.size() > 1 ? src.get(1) : xs, y2, r2, c, (float) eps, src.size() > 1 ? 1 : 0);
             }
             return y2;
         }));
@@ -626,9 +627,9 @@ public final class FusedOps {
     private static Tensor plainRmsNorm(Tensor x, Tensor w, double eps) {
         Tensor y = Functional.rmsNorm(x, w, eps);
         if (!y.requiresGrad()) return y;
-        return y.rebuildableBy(new Rebuild(List.of(x.detach()), src -> {
+        return y.rebuildableBy(new Rebuild(w == null ? List.of(x.detach()) : List.of(x.detach(), w.detach()), src -> {
             try (var ng = Autograd.noGrad()) {
-                return Functional.rmsNorm(src.get(0), w, eps);
+                return Functional.rmsNorm(src.get(0), src.size() > 1 ? src.get(1) : null, eps);
             }
         }));
     }
@@ -690,6 +691,7 @@ public final class FusedOps {
             fwd.launch(x.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xs, wc, bc, y, mean, rstd, c, sp, groups, (float) eps, act);
         }
         CudaKernel back = bwd, forward = fwd;
+        Tensor wd = wc.detach(), bd = bc.detach();
         Tensor result = CustomFunction.apply((grads, saved) -> {
             Tensor dy = grads.get(0).contiguous();
             if (dy.dtype() != out) dy = dy.to(out);
@@ -698,15 +700,17 @@ public final class FusedOps {
             back.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0,
                     dy, xv, saved.get(1), saved.get(2), saved.get(3), saved.get(4), dx, c, sp, groups, act);
             return Arrays.asList(dx);
-        }, List.of(x), List.of(y), List.of(xs, wc.detach(), bc.detach(), mean, rstd)).get(0);
+        }, List.of(x), List.of(y), List.of(xs, wd, bd, mean, rstd)).get(0);
         if (result == y) return y;   // nothing needs a gradient
-        // the same kernel on the input the norm keeps gives the same bits again (statistics into temporaries)
-        return result.rebuildableBy(new Rebuild(List.of(xs), src -> {
+        // the same kernel on the tensors the norm keeps gives the same bits again (statistics into temporaries); the
+        // recipe reads only its sources, as saved: the forward's wrappers close with their scope
+        return result.rebuildableBy(new Rebuild(List.of(xs, wd, bd), src -> {
             Tensor xv = src.get(0);
             Tensor y2 = Torch.empty(xv.shape(), out, xv.device());
             try (Tensor m2 = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device());
                  Tensor r2 = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device())) {
-                forward.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xv, wc, bc, y2, m2, r2, c, sp, groups, (float) eps, act);
+                forward.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xv, src.get(1), src.get(2),
+                        y2, m2, r2, c, sp, groups, (float) eps, act);
             }
             return y2;
         }));

@@ -219,13 +219,14 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         boolean xGrad = x.requiresGrad(), masked = mask != null;
         DType xType = x.dtype(), downType = down.dtype();
         long in = x.size(-1), r = down.size(0);
+        if (rb != null && Autograd.isGradEnabled() && (xGrad || down.requiresGrad())) rb.addReader();
         List<Tensor> saved = new ArrayList<>(rb != null ? rb.sources() : List.of(x.detach()));
         int nSrc = saved.size();
         if (masked) saved.add(mask);
         saved.add(d.detach());
         return CustomFunction.apply((grads, sv) -> {
             Tensor g = grads.get(0);                                                   // (..., r), the product's dtype
-            Tensor xs = rb != null ? rb.make().apply(sv.subList(0, nSrc)) : sv.get(0);
+            Tensor xs = rb != null ? rb.value(sv.subList(0, nSrc)) : sv.get(0);
             Tensor m = masked ? sv.get(nSrc) : null, dw = sv.get(sv.size() - 1);
             DType ct = g.dtype();
             Tensor xd = masked ? xs.mul(m).mul(keep) : xs;

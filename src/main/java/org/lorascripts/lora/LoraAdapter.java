@@ -147,7 +147,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     private Tensor addLowRank(Tensor y, Tensor x) {
         boolean dropping = training && dropout > 0;
         Rebuild rb = x.rebuild();
-        boolean rebuilt = rb != null && rb.usable() && !dropping;
+        boolean rebuilt = rb != null && rb.usable();
         Tensor h = (dropping || rebuilt) && kind == LoraHost.Kind.LINEAR && Autograd.isGradEnabled()
                 ? savingDown(x, dropping, rebuilt ? rb : null) : downProject(dropped(x));   // (..., r)
         double s = scale * multiplier;
@@ -197,8 +197,8 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
      *     plain composition's). Same random draws as {@link Functional#dropout} and the same roundings: the dropped
      *     input is x * mask * (1 / (1 - p)) in x's dtype, cast to the product's dtype (autocast's) as the product casts
      *     it; the input's gradient is (grad · down) * mask * (1 / (1 - p)) in x's dtype.</li>
-     * <li>without dropout and with {@code rb}, x's {@link Rebuild} sources instead of x (a norm's output, made again
-     *     from the norm's saved input in backward), so x is freed once its forward readers are done.</li>
+     * <li>with {@code rb}, with or without dropout, x's {@link Rebuild} sources instead of x (a norm's output, made
+     *     again from the norm's saved input in backward), so x is freed once its forward readers are done.</li>
      * </ul>
      * The gradients are the plain product's: grad^T · x for down, grad · down for x.
      */

@@ -768,11 +768,11 @@ public final class FusedOps {
 
     /** silu(g) * u (LLaMA's MLP gate). Fused for same-dtype CUDA tensors of the same shape. */
     public static Tensor swiglu(Tensor g, Tensor u) {
-        if (u.dtype() != g.dtype() || !Arrays.equals(u.shape(), g.shape()) || !u.device().equals(g.device())) return g.silu().mul(u);
+        if (u.dtype() != g.dtype() || !Arrays.equals(u.shape(), g.shape()) || !u.device().equals(g.device())) return plainSwiglu(g, u);
         long n = g.numel();
         int vec = 16 / g.dtype().byteSize;
         Pair k = pair("swiglu_fwd", "swiglu_bwd", n % vec == 0, g);
-        if (k == null) return g.silu().mul(u);
+        if (k == null) return plainSwiglu(g, u);
         CudaKernel fwd = k.fwd(), bwd = k.bwd();
         Tensor gc = g.contiguous().detach(), uc = u.contiguous().detach();
         long items = k.vector() ? n / vec : n;
@@ -781,13 +781,31 @@ public final class FusedOps {
             h = Torch.empty(g.shape(), g.dtype(), g.device());
             fwd.launch(g.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gc, uc, h, items);
         }
-        return CustomFunction.apply((grads, saved) -> {
+        Tensor out = CustomFunction.apply((grads, saved) -> {
             Tensor dh = grads.get(0).contiguous();
             Tensor gs = saved.get(0), us = saved.get(1);
             Tensor dg = Torch.empty(gs.shape(), gs.dtype(), gs.device()), du = Torch.empty(us.shape(), us.dtype(), us.device());
             bwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, gs, us, dg, du, items);
             return Arrays.asList(dg, du);
         }, List.of(g, u), List.of(h), List.of(gc, uc)).get(0);
+        // a down projection's LoRA over the product (all linear layers targeted) saves gate and up, which this keeps
+        return out == h ? h : out.rebuildableBy(new Rebuild(List.of(gc, uc), src -> {
+            Tensor gs = src.get(0), us = src.get(1);
+            Tensor h2 = Torch.empty(gs.shape(), gs.dtype(), gs.device());
+            fwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gs, us, h2, items);
+            return h2;
+        }));
+    }
+
+    /** libtorch's {@code silu(g) * u} (which keeps g and u for backward), rebuildable from them while a gradient is recorded. */
+    private static Tensor plainSwiglu(Tensor g, Tensor u) {
+        Tensor h = g.silu().mul(u);
+        if (!h.requiresGrad()) return h;
+        return h.rebuildableBy(new Rebuild(List.of(g.detach(), u.detach()), src -> {
+            try (var ng = Autograd.noGrad()) {
+                return src.get(0).silu().mul(src.get(1));
+            }
+        }));
     }
 
     /** {dg, du} of {@link #swiglu} written with tensor ops in float32, for tests. */
@@ -812,7 +830,15 @@ public final class FusedOps {
         Pair k = pair("geglu_fwd", "geglu_bwd", false, p);
         if (k == null || p.size(-1) % 2 != 0) {
             List<Tensor> vg = p.chunk(2, -1);
-            return vg.get(0).mul(vg.get(1).gelu());
+            Tensor h = vg.get(0).mul(vg.get(1).gelu());
+            if (!h.requiresGrad()) return h;
+            // the product keeps views of p for backward, so p's storage stays anyway
+            return h.rebuildableBy(new Rebuild(List.of(p.detach()), src -> {
+                try (var ng = Autograd.noGrad()) {
+                    List<Tensor> c = src.get(0).chunk(2, -1);
+                    return c.get(0).mul(c.get(1).gelu());
+                }
+            }));
         }
         Tensor pc = p.contiguous().detach();
         long f = p.size(-1) / 2, rows = p.numel() / (2 * f);
@@ -823,13 +849,20 @@ public final class FusedOps {
             h = Torch.empty(shape, p.dtype(), p.device());
             k.fwd().launch(p.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, pc, h, rows, f);
         }
-        return CustomFunction.apply((grads, saved) -> {
+        Tensor out = CustomFunction.apply((grads, saved) -> {
             Tensor dh = grads.get(0).contiguous();
             Tensor ps = saved.get(0);
             Tensor dp = Torch.empty(ps.shape(), ps.dtype(), ps.device());
             k.bwd().launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, ps, dp, rows, f);
             return Arrays.asList(dp);
         }, List.of(p), List.of(h), List.of(pc)).get(0);
+        // the feed-forward's output LoRA (ff.net.2) over the product saves p, which this keeps
+        return out == h ? h : out.rebuildableBy(new Rebuild(List.of(pc), src -> {
+            Tensor ps = src.get(0);
+            Tensor h2 = Torch.empty(shape, ps.dtype(), ps.device());
+            k.fwd().launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, ps, h2, rows, f);
+            return h2;
+        }));
     }
 
     /** dp of {@link #geglu} with tensor ops in float64, for tests. */

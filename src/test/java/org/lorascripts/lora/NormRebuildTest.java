@@ -100,6 +100,52 @@ class NormRebuildTest {
         }
     }
 
+    /**
+     * The down projection of an MLP with all linear layers targeted: its LoRA over SwiGLU's (or GEGLU's) product saves
+     * the gate and up projections (the projection p), which the product keeps for its own backward.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"swiglu", "geglu"})
+    void downOverAGatedProductGivesTheSameGradientsFromItsRecipe(String act) {
+        try (Scope s = Scope.open(); Weights ws = new Weights(new RandomWeights(8), Device.CPU, DType.F64)) {
+            Linear down = new Linear(ws.pp("down"), 24, 12, true);
+            try (LoraNetwork net = LoraNetwork.inject(ws.loraHosts(), n -> true, new LoraSpec(4, 8, 0, 0, 0, false), Device.CPU)) {
+                net.setTraining(true);
+                LoraAdapter a = net.adapters().get("down");
+                a.up().detach().normal_(0, 0.3);
+                Tensor p0 = Torch.randn(new long[] {3, 5, 48}, DType.F64, Device.CPU);
+                AtomicInteger makes = new AtomicInteger();
+                List<List<Tensor>> grads = new ArrayList<>();
+                for (boolean rebuild : new boolean[] {false, true}) {
+                    Tensor p = p0.detach().requiresGrad_(true);
+                    a.down().zeroGrad();
+                    a.up().zeroGrad();
+                    Tensor loss;
+                    try (Scope f = Scope.open()) {
+                        Tensor h = act.equals("swiglu") ? FusedOps.swiglu(p.narrow(-1, 0, 24), p.narrow(-1, 24, 24)) : FusedOps.geglu(p);
+                        Rebuild r = h.rebuild();
+                        assertNotNull(r, act + " output that needs a gradient is rebuildable");
+                        h.rebuildableBy(rebuild ? new Rebuild(r.sources(), src -> {
+                            makes.incrementAndGet();
+                            return r.make().apply(src);
+                        }) : null);
+                        Tensor out = down.forward(h);
+                        loss = f.moveToOuter(out.mul(out).sum());
+                    }
+                    loss.backward();
+                    grads.add(List.of(p.grad(), a.down().grad(), a.up().grad()));
+                }
+                assertEquals(1, makes.get(), "the product is made again once, for the down projection's backward");
+                for (int i = 0; i < 3; i++) {
+                    double scale = grads.get(0).get(i).abs().amax().item();
+                    assertTrue(scale > 0, "gradient " + i + " is not zero");
+                    double diff = grads.get(0).get(i).sub(grads.get(1).get(i)).abs().amax().item();
+                    assertTrue(diff <= 1e-12 * scale, act + " gradient " + i + " differs by " + diff + " of " + scale);
+                }
+            }
+        }
+    }
+
     @Test
     void registeredReadersShareOneValueAndTheLastCallFreesIt() {
         try (Scope s = Scope.open()) {

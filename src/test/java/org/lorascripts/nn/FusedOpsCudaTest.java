@@ -82,9 +82,9 @@ class FusedOpsCudaTest {
         }
     }
 
-    /** A norm output's rebuild recipe (what a LoRA down projection saves instead of the output) gives the same bits. */
+    /** A norm's or gated product's rebuild recipe (what a LoRA down projection saves instead of its input) gives the same bits. */
     @Test
-    void normOutputsRebuildBitForBit() {
+    void normAndGatedOutputsRebuildBitForBit() {
         requireKernels();
         for (DType dt : DTYPES) {
             try (Scope s = Scope.open()) {
@@ -102,6 +102,18 @@ class FusedOpsCudaTest {
                     }
                     assertArrayEquals(y.shape(), again.shape());
                     assertTrue(y.detach().eq(again).all().item() > 0, kind + " norm " + dt + ": the rebuilt output differs");
+                }
+                Tensor p = Torch.randn(new long[] {3, 17, 2048}, DType.F32, DEV).to(dt).requiresGrad_(true);
+                for (String kind : new String[] {"swiglu", "geglu"}) {
+                    Tensor y = kind.equals("swiglu") ? FusedOps.swiglu(p.narrow(-1, 0, 1024), p.narrow(-1, 1024, 1024)) : FusedOps.geglu(p);
+                    org.lorascripts.tensor.Rebuild r = y.rebuild();
+                    assertNotNull(r, kind + " output is rebuildable");
+                    Tensor again;
+                    try (var ng = org.lorascripts.tensor.Autograd.noGrad()) {
+                        again = r.make().apply(r.sources());
+                    }
+                    assertArrayEquals(y.shape(), again.shape());
+                    assertTrue(y.detach().eq(again).all().item() > 0, kind + " " + dt + ": the rebuilt output differs");
                 }
             }
         }

@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <atomic>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/cuda.h>
 #include <algorithm>
@@ -292,6 +293,16 @@ LS_EXPORT int ls_inject_grad(LsT value, LsT input, LsT grad, LsT* out) {
 // written by hand (torch.autograd.Function's role).
 typedef int (*LsBackwardFn)(int64_t id, LsT* grads, int nGrads, LsT* saved, int nSaved, LsT* out, int nOut);
 
+// Called with a node's id when the node is destroyed (after its backward, or with a graph freed without one), so
+// that Java drops the backward it registered for that id; set once by Java.
+typedef void (*LsReleaseFn)(int64_t id);
+static std::atomic<LsReleaseFn> g_custom_release{nullptr};
+
+LS_EXPORT int ls_set_custom_function_release(LsReleaseFn fn) {
+  g_custom_release.store(fn);
+  return 0;
+}
+
 namespace {
 struct JavaFunction : public torch::autograd::Function<JavaFunction> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList inputs,
@@ -302,6 +313,15 @@ struct JavaFunction : public torch::autograd::Function<JavaFunction> {
     ctx->saved_data["fn"] = fnPtr;
     ctx->saved_data["id"] = id;
     ctx->saved_data["n_in"] = (int64_t)inputs.size();
+    // a one-element tensor whose deleter tells Java: it dies with the node's saved data
+    if (LsReleaseFn rel = g_custom_release.load()) {
+      auto* box = new int64_t(id);
+      ctx->saved_data["release"] = at::from_blob(box, {1}, [rel](void* p) {
+        int64_t i = *static_cast<int64_t*>(p);
+        delete static_cast<int64_t*>(p);
+        rel(i);
+      }, at::TensorOptions().dtype(at::kLong));
+    }
     return outs;
   }
 

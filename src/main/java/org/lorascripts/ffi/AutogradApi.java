@@ -37,6 +37,7 @@ public final class AutogradApi {
     private static final MethodHandle RNG_SET = fn("ls_rng_set_state", I32, I32, PTR);
     private static final MethodHandle CHECKPOINT = fn("ls_checkpoint", ADDR, I64, ADDR, I32, ADDR, I32, ADDR, I32, ADDR);
     private static final MethodHandle CUSTOM_FUNCTION = fn("ls_custom_function", ADDR, I64, ADDR, I32, ADDR, I32, ADDR, I32, ADDR);
+    private static final java.util.Optional<MethodHandle> SET_CUSTOM_RELEASE = Native.optionalFn("ls_set_custom_function_release", ADDR);
     private static final MethodHandle INJECT_GRAD = fn("ls_inject_grad", PTR, PTR, PTR, ADDR);
     private static final MethodHandle AMP_UNSCALE = fn("ls_amp_unscale_", ADDR, I32, PTR, PTR);
     private static final MethodHandle AMP_UPDATE = fn("ls_amp_update_scale_", PTR, PTR, PTR, F64, F64, I64);
@@ -149,6 +150,18 @@ public final class AutogradApi {
             long[] r = new long[outputs.length];
             MemorySegment.copy(result, ValueLayout.JAVA_LONG, 0, r, 0, outputs.length);
             return r;
+        } catch (Throwable t) { throw Calls.rethrow(t); }
+    }
+
+    /**
+     * Sets the upcall {@code release(id)} that each custom-function node makes when it is destroyed (after its
+     * backward, or with a graph freed without one); false where the shim lacks it.
+     */
+    public static boolean setCustomFunctionRelease(MemorySegment release) {
+        if (SET_CUSTOM_RELEASE.isEmpty()) return false;
+        try {
+            Status.check((int) SET_CUSTOM_RELEASE.get().invokeExact(release));
+            return true;
         } catch (Throwable t) { throw Calls.rethrow(t); }
     }
 

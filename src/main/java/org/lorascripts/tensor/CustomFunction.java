@@ -47,9 +47,18 @@ public final class CustomFunction {
             UPCALL = Linker.nativeLinker().upcallStub(mh, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                     ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_INT), Arena.global());
+            // a node destroyed without its backward (a forward whose graph was dropped) releases its entry
+            var release = MethodHandles.lookup().findStatic(CustomFunction.class, "release", MethodType.methodType(void.class, long.class));
+            AutogradApi.setCustomFunctionRelease(Linker.nativeLinker().upcallStub(release,
+                    FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG), Arena.global()));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    // Called from native code when a node is destroyed; a no-op after its backward ran. Must never throw.
+    private static void release(long id) {
+        PENDING.remove(id);
     }
 
     public static List<Tensor> apply(Backward backward, List<Tensor> inputs, List<Tensor> outputs, List<Tensor> saved) {
@@ -65,8 +74,17 @@ public final class CustomFunction {
         }
     }
 
-    /** Forward passes whose backward has not run yet (for leak checks). */
+    /** Forward passes whose backward has not run yet and whose graph is still alive (for leak checks). */
     public static int pending() { return PENDING.size(); }
+
+    /** A mark for {@link #pendingSince}: the id of the newest operation so far. */
+    public static long mark() { return IDS.get(); }
+
+    /**
+     * The operations made after {@code mark} whose backward has not run yet and whose graph is still alive: unlike
+     * {@link #pending}, unmoved by older graphs that the garbage collector frees meanwhile.
+     */
+    public static int pendingSince(long mark) { return (int) PENDING.keySet().stream().filter(id -> id > mark).count(); }
 
     // Called from native code; must never throw (an exception escaping an upcall ends the JVM).
     private static int invoke(long id, MemorySegment grads, int nGrads, MemorySegment saved, int nSaved, MemorySegment out, int nOut) {

@@ -28,6 +28,7 @@ class CustomFunctionTest {
 
     @Test
     void gradientsComeFromTheJavaBackwardAndMatchAutograd() {
+        long mark = CustomFunction.mark();
         try (Scope s = Scope.open()) {
             Tensor a = Torch.of(new float[] {1, 2, 3}, 3).requiresGrad_(true);
             Tensor b = Torch.of(new float[] {4, -5, 6}, 3).requiresGrad_(true);
@@ -36,7 +37,7 @@ class CustomFunctionTest {
             assertTrue(y.get(0).requiresGrad(), "outputs carry history");
             y.get(0).mul(Torch.of(new float[] {1, 10, 100}, 3)).sum().add(y.get(1).sum().mul(3)).backward();
             assertEquals(1, calls[0]);
-            assertEquals(0, CustomFunction.pending(), "the backward entry is released");
+            assertEquals(0, CustomFunction.pendingSince(mark), "the backward entry is released");
             // d/da = g1 * b + g2 = (1,10,100)*(4,-5,6) + 3; d/db = g1 * a
             assertArrayEquals(new double[] {7, -47, 603}, a.grad().toDoubleArray(), 1e-6);
             assertArrayEquals(new double[] {1, 20, 300}, b.grad().toDoubleArray(), 1e-6);
@@ -71,12 +72,33 @@ class CustomFunctionTest {
 
     @Test
     void withoutGradModeTheOutputsAreReturnedAsTheyAre() {
+        long mark = CustomFunction.mark();
         try (Scope s = Scope.open(); var ng = Autograd.noGrad()) {
             Tensor a = Torch.of(new float[] {1}, 1).requiresGrad_(true);
             Tensor y = a.mul(2);
             List<Tensor> out = CustomFunction.apply((g, saved) -> { throw new AssertionError("no backward"); }, List.of(a), List.of(y), List.of());
             assertEquals(y.handle(), out.get(0).handle());
-            assertEquals(0, CustomFunction.pending());
+            assertEquals(0, CustomFunction.pendingSince(mark));
+        }
+    }
+
+    @Test
+    void aGraphDroppedWithoutItsBackwardReleasesTheEntry() {
+        long mark = CustomFunction.mark();
+        try (Scope s = Scope.open()) {
+            Tensor a = Torch.of(new float[] {1, 2}, 2).requiresGrad_(true);
+            Tensor y;
+            try (var ng = Autograd.noGrad()) { y = a.mul(2); }
+            Tensor out = CustomFunction.apply((g, saved) -> { throw new AssertionError("no backward"); }, List.of(a), List.of(y),
+                    List.of(a.detach())).get(0);
+            Tensor loss = out.sum();
+            assertEquals(1, CustomFunction.pendingSince(mark), "registered while the graph lives");
+            // the node is the history of y itself (libtorch ties the outputs in place), of out and of loss: with the
+            // last of them the graph is freed without a backward
+            y.close();
+            out.close();
+            loss.close();
+            assertEquals(0, CustomFunction.pendingSince(mark), "the node's destruction released its backward");
         }
     }
 

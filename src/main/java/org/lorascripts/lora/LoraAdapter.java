@@ -219,12 +219,11 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
         boolean xGrad = x.requiresGrad(), masked = mask != null;
         DType xType = x.dtype(), downType = down.dtype();
         long in = x.size(-1), r = down.size(0);
-        if (rb != null && Autograd.isGradEnabled() && (xGrad || down.requiresGrad())) rb.addReader();
         List<Tensor> saved = new ArrayList<>(rb != null ? rb.sources() : List.of(x.detach()));
         int nSrc = saved.size();
         if (masked) saved.add(mask);
         saved.add(d.detach());
-        return CustomFunction.apply((grads, sv) -> {
+        Tensor out = CustomFunction.apply((grads, sv) -> {
             Tensor g = grads.get(0);                                                   // (..., r), the product's dtype
             Tensor xs = rb != null ? rb.value(sv.subList(0, nSrc)) : sv.get(0);
             Tensor m = masked ? sv.get(nSrc) : null, dw = sv.get(sv.size() - 1);
@@ -240,6 +239,8 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
             }
             return Arrays.asList(gx, cast(gd, downType));
         }, List.of(x, down), List.of(h), saved).get(0);
+        if (rb != null && out != h) rb.addReader();   // a backward was registered: it will read the remake once
+        return out;
     }
 
     /** x through the adapter's dropout while training (x itself otherwise). */

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import org.lorascripts.tensor.Autograd;
 import org.lorascripts.tensor.CudaKernel;
 import org.lorascripts.tensor.CustomFunction;
@@ -591,16 +592,21 @@ public final class FusedOps {
         Pair k = pair("rms_fwd", "rms_bwd", w != null && c % (16 / x.dtype().byteSize) == 0, x);
         if (k == null) return plainRmsNorm(x, w, eps);
         CudaKernel fwd = k.fwd(), bwd = k.bwd();
-        Tensor xc = x.contiguous();
         long rows = x.numel() / c;
-        Tensor y, rstd;
+        Tensor wk = w, xd = x.contiguous().detach();
+        List<Tensor> sources = w == null ? List.of(xd) : List.of(xd, w.detach());
+        // {y, rstd} from {x[, w]}: the forward, and again in backward for a reader that saved the sources
+        Function<List<Tensor>, Tensor[]> run = src -> {
+            Tensor xs = src.get(0), wv = src.size() > 1 ? src.get(1) : null;
+            Tensor y = Torch.empty(xs.shape(), xs.dtype(), xs.device()), rstd = Torch.empty(new long[] {rows}, DType.F32, xs.device());
+            fwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
+                    xs, wv == null ? xs : wv, y, rstd, c, (float) eps, wv == null ? 0 : 1);
+            return new Tensor[] {y, rstd};
+        };
+        Tensor[] yr;
         try (var ng = Autograd.noGrad()) {
-            y = Torch.empty(x.shape(), x.dtype(), x.device());
-            rstd = Torch.empty(new long[] {rows}, DType.F32, x.device());
-            fwd.launch(x.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
-                    xc.detach(), w == null ? xc.detach() : w, y, rstd, c, (float) eps, w == null ? 0 : 1);
+            yr = run.apply(sources);
         }
-        Tensor wk = w, xd = xc.detach();
         Tensor out = CustomFunction.apply((grads, saved) -> {
             Tensor g = grads.get(0).contiguous();
             Tensor xs = saved.get(0), r = saved.get(1);
@@ -608,28 +614,37 @@ public final class FusedOps {
             bwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
                     g, xs, wk == null ? xs : wk, r, dx, c, wk == null ? 0 : 1);
             return Arrays.asList(dx);
-        }, List.of(x), List.of(y), List.of(xd, rstd)).get(0);
-        if (out == y) return y;   // nothing needs a gradient
-        // the same kernel on the input the norm keeps gives the same bits again (rstd is recomputed into a temporary);
-        // the recipe reads only its sources, as saved: the forward's wrappers close with their scope
-        return out.rebuildableBy(new Rebuild(wk == null ? List.of(xd) : List.of(xd, wk.detach()), src -> {
-            Tensor xs = src.get(0);
-            Tensor y2 = Torch.empty(xs.shape(), xs.dtype(), xs.device());
-            try (Tensor r2 = Torch.empty(new long[] {rows}, DType.F32, xs.device())) {
-                fwd.launch(xs.device(), new long[] {rows, 1, 1}, new long[] {rowThreads(c), 1, 1}, 0,
-                        xs, src.size() > 1 ? src.get(1) : xs, y2, r2, c, (float) eps, src.size() > 1 ? 1 : 0);
-            }
-            return y2;
-        }));
+        }, List.of(x), List.of(yr[0]), List.of(xd, yr[1])).get(0);
+        return rebuildable(out, yr[0], sources, run);
     }
 
     /** libtorch's composed RMSNorm, its output rebuildable from its input while a gradient is recorded. */
     private static Tensor plainRmsNorm(Tensor x, Tensor w, double eps) {
-        Tensor y = Functional.rmsNorm(x, w, eps);
+        return plainRebuildable(w == null ? List.of(x) : List.of(x, w), in -> Functional.rmsNorm(in.get(0), in.size() > 1 ? in.get(1) : null, eps));
+    }
+
+    /**
+     * {@code out}, the custom operation's tied output (or {@code value} itself where no gradient is recorded), marked
+     * rebuildable by {@code run} on {@code sources}: the same kernel on the tensors the operation keeps gives the same
+     * bits again; run's further outputs (statistics) go to temporaries. The recipe reads only its sources, as saved:
+     * the forward's wrappers close with their scope.
+     */
+    private static Tensor rebuildable(Tensor out, Tensor value, List<Tensor> sources, Function<List<Tensor>, Tensor[]> run) {
+        if (out == value) return value;   // nothing needs a gradient
+        return out.rebuildableBy(new Rebuild(sources, src -> {
+            Tensor[] r = run.apply(src);
+            for (int i = 1; i < r.length; i++) r[i].close();
+            return r[0];
+        }));
+    }
+
+    /** {@code f(inputs)} (a libtorch composition that keeps its inputs for backward), rebuildable from them while a gradient is recorded. */
+    private static Tensor plainRebuildable(List<Tensor> inputs, Function<List<Tensor>, Tensor> f) {
+        Tensor y = f.apply(inputs);
         if (!y.requiresGrad()) return y;
-        return y.rebuildableBy(new Rebuild(w == null ? List.of(x.detach()) : List.of(x.detach(), w.detach()), src -> {
+        return y.rebuildableBy(new Rebuild(inputs.stream().map(Tensor::detach).toList(), src -> {
             try (var ng = Autograd.noGrad()) {
-                return Functional.rmsNorm(src.get(0), src.size() > 1 ? src.get(1) : null, eps);
+                return f.apply(src);
             }
         }));
     }
@@ -681,17 +696,22 @@ public final class FusedOps {
         }
         int act = silu ? 1 : 0;
         long bsz = x.size(0), c = x.size(1), sp = x.numel() / (bsz * c);
-        Tensor xs = x.detach(), wc = w.contiguous(), bc = b.contiguous();
-        Tensor y, mean, rstd;
         int threads = c / groups * sp >= 8192 ? 1024 : 256;
-        try (var ng = Autograd.noGrad()) {
-            y = Torch.empty(x.shape(), out, x.device());
-            mean = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
-            rstd = Torch.empty(new long[] {bsz * groups}, DType.F32, x.device());
-            fwd.launch(x.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xs, wc, bc, y, mean, rstd, c, sp, groups, (float) eps, act);
-        }
         CudaKernel back = bwd, forward = fwd;
-        Tensor wd = wc.detach(), bd = bc.detach();
+        List<Tensor> sources = List.of(x.detach(), w.contiguous().detach(), b.contiguous().detach());
+        // {y, mean, rstd} from {x, w, b}: the forward, and again in backward for a reader that saved the sources
+        Function<List<Tensor>, Tensor[]> run = src -> {
+            Tensor xv = src.get(0);
+            Tensor y = Torch.empty(xv.shape(), out, xv.device());
+            Tensor mean = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device()), rstd = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device());
+            forward.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xv, src.get(1), src.get(2),
+                    y, mean, rstd, c, sp, groups, (float) eps, act);
+            return new Tensor[] {y, mean, rstd};
+        };
+        Tensor[] ymr;
+        try (var ng = Autograd.noGrad()) {
+            ymr = run.apply(sources);
+        }
         Tensor result = CustomFunction.apply((grads, saved) -> {
             Tensor dy = grads.get(0).contiguous();
             if (dy.dtype() != out) dy = dy.to(out);
@@ -700,20 +720,8 @@ public final class FusedOps {
             back.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0,
                     dy, xv, saved.get(1), saved.get(2), saved.get(3), saved.get(4), dx, c, sp, groups, act);
             return Arrays.asList(dx);
-        }, List.of(x), List.of(y), List.of(xs, wd, bd, mean, rstd)).get(0);
-        if (result == y) return y;   // nothing needs a gradient
-        // the same kernel on the tensors the norm keeps gives the same bits again (statistics into temporaries); the
-        // recipe reads only its sources, as saved: the forward's wrappers close with their scope
-        return result.rebuildableBy(new Rebuild(List.of(xs, wd, bd), src -> {
-            Tensor xv = src.get(0);
-            Tensor y2 = Torch.empty(xv.shape(), out, xv.device());
-            try (Tensor m2 = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device());
-                 Tensor r2 = Torch.empty(new long[] {bsz * groups}, DType.F32, xv.device())) {
-                forward.launch(xv.device(), new long[] {bsz * groups, 1, 1}, new long[] {threads, 1, 1}, 0, xv, src.get(1), src.get(2),
-                        y2, m2, r2, c, sp, groups, (float) eps, act);
-            }
-            return y2;
-        }));
+        }, List.of(x), List.of(ymr[0]), List.of(sources.get(0), sources.get(1), sources.get(2), ymr[1], ymr[2])).get(0);
+        return rebuildable(result, ymr[0], sources, run);
     }
 
     /**
@@ -739,7 +747,7 @@ public final class FusedOps {
      * beside float32 weights, which libtorch 1.13's CPU autocast leaves to the kernel, and it refuses the mix) all three
      * in float32, as CUDA autocast runs norms.
      */
-    private static Tensor plainNorm(Tensor x, Tensor w, Tensor b, java.util.function.Function<List<Tensor>, Tensor> f) {
+    private static Tensor plainNorm(Tensor x, Tensor w, Tensor b, Function<List<Tensor>, Tensor> f) {
         boolean mixed = (w != null && w.dtype() != x.dtype()) || (b != null && b.dtype() != x.dtype());
         if (!mixed) return f.apply(Arrays.asList(x, w, b));
         return f.apply(Arrays.asList(x.to(DType.F32), w == null ? null : w.to(DType.F32), b == null ? null : b.to(DType.F32)));
@@ -774,12 +782,17 @@ public final class FusedOps {
         Pair k = pair("swiglu_fwd", "swiglu_bwd", n % vec == 0, g);
         if (k == null) return plainSwiglu(g, u);
         CudaKernel fwd = k.fwd(), bwd = k.bwd();
-        Tensor gc = g.contiguous().detach(), uc = u.contiguous().detach();
+        List<Tensor> sources = List.of(g.contiguous().detach(), u.contiguous().detach());
         long items = k.vector() ? n / vec : n;
+        // {h} from {g, u}: the forward, and again in backward for a down projection's LoRA that saved the sources
+        Function<List<Tensor>, Tensor[]> run = src -> {
+            Tensor gs = src.get(0), h = Torch.empty(gs.shape(), gs.dtype(), gs.device());
+            fwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gs, src.get(1), h, items);
+            return new Tensor[] {h};
+        };
         Tensor h;
         try (var ng = Autograd.noGrad()) {
-            h = Torch.empty(g.shape(), g.dtype(), g.device());
-            fwd.launch(g.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gc, uc, h, items);
+            h = run.apply(sources)[0];
         }
         Tensor out = CustomFunction.apply((grads, saved) -> {
             Tensor dh = grads.get(0).contiguous();
@@ -787,25 +800,13 @@ public final class FusedOps {
             Tensor dg = Torch.empty(gs.shape(), gs.dtype(), gs.device()), du = Torch.empty(us.shape(), us.dtype(), us.device());
             bwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, gs, us, dg, du, items);
             return Arrays.asList(dg, du);
-        }, List.of(g, u), List.of(h), List.of(gc, uc)).get(0);
-        // a down projection's LoRA over the product (all linear layers targeted) saves gate and up, which this keeps
-        return out == h ? h : out.rebuildableBy(new Rebuild(List.of(gc, uc), src -> {
-            Tensor gs = src.get(0), us = src.get(1);
-            Tensor h2 = Torch.empty(gs.shape(), gs.dtype(), gs.device());
-            fwd.launch(gs.device(), new long[] {CudaKernel.blocks(items, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, gs, us, h2, items);
-            return h2;
-        }));
+        }, List.of(g, u), List.of(h), sources).get(0);
+        return rebuildable(out, h, sources, run);
     }
 
     /** libtorch's {@code silu(g) * u} (which keeps g and u for backward), rebuildable from them while a gradient is recorded. */
     private static Tensor plainSwiglu(Tensor g, Tensor u) {
-        Tensor h = g.silu().mul(u);
-        if (!h.requiresGrad()) return h;
-        return h.rebuildableBy(new Rebuild(List.of(g.detach(), u.detach()), src -> {
-            try (var ng = Autograd.noGrad()) {
-                return src.get(0).silu().mul(src.get(1));
-            }
-        }));
+        return plainRebuildable(List.of(g, u), in -> in.get(0).silu().mul(in.get(1)));
     }
 
     /** {dg, du} of {@link #swiglu} written with tensor ops in float32, for tests. */
@@ -829,25 +830,25 @@ public final class FusedOps {
     public static Tensor geglu(Tensor p) {
         Pair k = pair("geglu_fwd", "geglu_bwd", false, p);
         if (k == null || p.size(-1) % 2 != 0) {
-            List<Tensor> vg = p.chunk(2, -1);
-            Tensor h = vg.get(0).mul(vg.get(1).gelu());
-            if (!h.requiresGrad()) return h;
             // the product keeps views of p for backward, so p's storage stays anyway
-            return h.rebuildableBy(new Rebuild(List.of(p.detach()), src -> {
-                try (var ng = Autograd.noGrad()) {
-                    List<Tensor> c = src.get(0).chunk(2, -1);
-                    return c.get(0).mul(c.get(1).gelu());
-                }
-            }));
+            return plainRebuildable(List.of(p), in -> {
+                List<Tensor> vg = in.get(0).chunk(2, -1);
+                return vg.get(0).mul(vg.get(1).gelu());
+            });
         }
         Tensor pc = p.contiguous().detach();
         long f = p.size(-1) / 2, rows = p.numel() / (2 * f);
         long[] shape = p.shape();
         shape[shape.length - 1] = f;
+        // {h} from {p}: the forward, and again in backward for the feed-forward's output LoRA (ff.net.2) that saved p
+        Function<List<Tensor>, Tensor[]> run = src -> {
+            Tensor ps = src.get(0), h = Torch.empty(shape, ps.dtype(), ps.device());
+            k.fwd().launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, ps, h, rows, f);
+            return new Tensor[] {h};
+        };
         Tensor h;
         try (var ng = Autograd.noGrad()) {
-            h = Torch.empty(shape, p.dtype(), p.device());
-            k.fwd().launch(p.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, pc, h, rows, f);
+            h = run.apply(List.of(pc))[0];
         }
         Tensor out = CustomFunction.apply((grads, saved) -> {
             Tensor dh = grads.get(0).contiguous();
@@ -856,13 +857,7 @@ public final class FusedOps {
             k.bwd().launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, dh, ps, dp, rows, f);
             return Arrays.asList(dp);
         }, List.of(p), List.of(h), List.of(pc)).get(0);
-        // the feed-forward's output LoRA (ff.net.2) over the product saves p, which this keeps
-        return out == h ? h : out.rebuildableBy(new Rebuild(List.of(pc), src -> {
-            Tensor ps = src.get(0);
-            Tensor h2 = Torch.empty(shape, ps.dtype(), ps.device());
-            k.fwd().launch(ps.device(), new long[] {CudaKernel.blocks(rows * f, THREADS), 1, 1}, new long[] {THREADS, 1, 1}, 0, ps, h2, rows, f);
-            return h2;
-        }));
+        return rebuildable(out, h, List.of(pc), run);
     }
 
     /** dp of {@link #geglu} with tensor ops in float64, for tests. */

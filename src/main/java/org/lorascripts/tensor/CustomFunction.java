@@ -74,15 +74,12 @@ public final class CustomFunction {
         }
     }
 
-    /** Forward passes whose backward has not run yet and whose graph is still alive (for leak checks). */
-    public static int pending() { return PENDING.size(); }
-
     /** A mark for {@link #pendingSince}: the id of the newest operation so far. */
     public static long mark() { return IDS.get(); }
 
     /**
-     * The operations made after {@code mark} whose backward has not run yet and whose graph is still alive: unlike
-     * {@link #pending}, unmoved by older graphs that the garbage collector frees meanwhile.
+     * The operations made after {@code mark} whose backward has not run yet and whose graph is still alive: unmoved by
+     * older graphs that the garbage collector frees meanwhile.
      */
     public static int pendingSince(long mark) { return (int) PENDING.keySet().stream().filter(id -> id > mark).count(); }
 

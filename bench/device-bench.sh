@@ -43,6 +43,7 @@ fi
 if [ "$what" = llm ] || [ "$what" = all ]; then
   echo "== llm: ours $(el)"; $J org.lorascripts.bench.LlmTrainBenchmark 2>&1 | grep -v WARNING | tee "$out/llm-java.jsonl"
   echo "== llm: transformers+peft $(el)"; python3 "$ref/bench_llm_peft.py" 2>&1 | grep '^{' | tee "$out/llm-torch.jsonl"
+  python3 tools/bench_llm_extra.py "$ref/bench_llm_peft.py" 2>&1 | grep '^{' | tee -a "$out/llm-torch.jsonl"
   profile_reference llm 8 "$ref/bench_llm_peft.py"
 fi
 if [ "$what" = qlora ] || [ "$what" = all ]; then

@@ -1,6 +1,6 @@
 package org.lorascripts.tensor;
 
-/** The environment variables that turn an optimised path off (LORA_FUSED_KERNELS=0, LORA_GQA_ATTENTION=0, LORA_CE_KERNEL=0). */
+/** The environment variables that turn an optimised path off (LORA_FUSED_KERNELS=0, LORA_GQA_ATTENTION=0, LORA_CE_KERNEL=0, LORA_REBUILD=0). */
 final class EnvSwitch {
     private EnvSwitch() {}
 

@@ -14,6 +14,9 @@ import java.util.function.Function;
  * forward and calls {@link #value} once in backward; the first call makes the value, the last one frees it.
  */
 public final class Rebuild {
+    /** {@code LORA_REBUILD=0}: no recipes (see {@link Tensor#rebuildableBy}). */
+    static final boolean OFF = EnvSwitch.off("LORA_REBUILD");
+
     private final List<Tensor> sources;
     private final Function<List<Tensor>, Tensor> make;
     private int readers;

@@ -107,9 +107,12 @@ public final class Tensor implements AutoCloseable {
      */
     public Rebuild rebuild() { return rebuild; }
 
-    /** Marks this tensor as rebuildable by {@code r} (see {@link #rebuild()}); returns this. */
+    /**
+     * Marks this tensor as rebuildable by {@code r} (see {@link #rebuild()}); returns this. With
+     * {@code LORA_REBUILD=0} no tensor carries a recipe (readers save their input as before), to measure what they give.
+     */
     public Tensor rebuildableBy(Rebuild r) {
-        rebuild = r;
+        if (!Rebuild.OFF) rebuild = r;
         return this;
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Configurations of the LLM reference benchmark (shared/bench/bench_llm_peft.py) that its own loop does not run.
 
-Takes the reference script's imports and its run() function unchanged (its top-level loop is left out) and calls
+Takes the reference script's imports, tables and run() function unchanged (its top-level loop is left out) and calls
 run() for each extra configuration, printing the reference's JSON lines:
   - Llama-3-8B shape, LoRA on every linear layer, without gradient checkpointing.
 
@@ -17,7 +17,7 @@ def reference_run(path):
     """The script's run() with its imports and definitions, without executing its configurations."""
     with open(path) as f:
         tree = ast.parse(f.read(), path)
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)   # the shapes table too
     tree.body = [n for n in tree.body if isinstance(n, keep)]
     scope = {"__name__": "reference", "__file__": path}
     exec(compile(tree, path, "exec"), scope)

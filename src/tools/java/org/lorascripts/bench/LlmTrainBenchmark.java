@@ -50,10 +50,18 @@ public final class LlmTrainBenchmark {
             Set<String> all = Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
             run(dev, "llama3-8b", true, all, steps, warm);
             run(dev, "llama3-8b", false, all, steps, warm);   // the reference's tools/bench_llm_extra.py
+            // selective recomputation (the reference has no such setting: compare with its plain rows)
+            run(dev, "llama3-8b", false, attn, steps, warm, true);
+            run(dev, "llama3-8b", false, all, steps, warm, true);
         }
     }
 
     static void run(Device dev, String name, boolean ckpt, Set<String> targets, int steps, int warm) {
+        run(dev, name, ckpt, targets, steps, warm, false);
+    }
+
+    /** {@code attentionRecompute}: {@link LlamaForCausalLM#setAttentionRecompute} (a "recompute": "attention" field). */
+    static void run(Device dev, String name, boolean ckpt, Set<String> targets, int steps, int warm, boolean attentionRecompute) {
         Cuda.emptyCache();
         Cuda.resetPeakMemory(dev.index());
         Rng.manualSeed(0);
@@ -66,6 +74,9 @@ public final class LlmTrainBenchmark {
                      LoraSpec.of(16, 32), dev);
              AdamW opt = new AdamW(lora.trainableParameters(), 0.9, 0.999, 1e-8, 0.01)) {
             model.setGradientCheckpointing(ckpt);
+            model.setAttentionRecompute(attentionRecompute);
+            String recompute = attentionRecompute ? ", \"recompute\": \"attention\"" : "";
+            String label = String.format(Locale.ROOT, "%s ckpt=%s targets=%d%s", name, ckpt, targets.size(), attentionRecompute ? " recompute=attention" : "");
             lora.setTraining(true);
             double weightsGib = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
             Tensor ids = Torch.randint(0, cfg.vocabSize(), new long[] {1, seq}, dev).keep();
@@ -78,21 +89,20 @@ public final class LlmTrainBenchmark {
             double sec = (System.nanoTime() - t0) / 1e9 / steps;
             double peak = Cuda.memory(dev.index()).map(m -> m.peakAllocated() / (double) (1L << 30)).orElse(Double.NaN);
             double resident = Cuda.memory(dev.index()).map(m -> m.allocated() / (double) (1L << 30)).orElse(Double.NaN);
-            System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"grad_ckpt\": %s, \"seq\": %d, \"batch\": 1, \"targets\": %d, "
+            System.out.printf(Locale.ROOT, "{\"impl\": \"java\", \"model\": \"%s\", \"grad_ckpt\": %s, \"seq\": %d, \"batch\": 1, \"targets\": %d%s, "
                     + "\"tok_s\": %.0f, \"step_s\": %.3f, \"peak_gib\": %.2f, \"weights_gib\": %.2f, \"resident_gib\": %.2f, \"loss\": %.6f}%n",
-                    name, ckpt, seq, targets.size(), seq / sec, sec, peak, weightsGib, resident, loss);
+                    name, ckpt, seq, targets.size(), recompute, seq / sec, sec, peak, weightsGib, resident, loss);
             if (GraphedStep.asked()) {
                 double count = LlamaForCausalLM.targetCount(ids);
                 BenchTask task = new BenchTask(lora.trainableParameters(), List.of(ids), x -> model.lossSum(x.get(0), x.get(0)));
                 try {
                     double[] r = GraphedStep.time(dev, task, opt, MixedPrecision.BF16, count, warm, steps);
-                    System.out.println(GraphedStep.json(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()), r, sec, "tok_s", seq));
+                    System.out.println(GraphedStep.json(label, r, sec, "tok_s", seq));
                 } catch (RuntimeException e) {
                     System.out.println("{\"cuda_graph\": \"failed\", \"error\": \"" + String.valueOf(e.getMessage()).replace('"', '\'').replace('\n', ' ') + "\"}");
                 }
             }
-            StepProfile.profileIfAsked(String.format(Locale.ROOT, "%s ckpt=%s targets=%d", name, ckpt, targets.size()),
-                    () -> step(model, opt, ids), dev.index(), sec);
+            StepProfile.profileIfAsked(label, () -> step(model, opt, ids), dev.index(), sec);
             ids.close();
         }
     }

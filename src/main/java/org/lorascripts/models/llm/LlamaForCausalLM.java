@@ -278,6 +278,9 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     public void setGradientCheckpointing(boolean on) { model.setGradientCheckpointing(on); }
 
+    /** Each layer's attention runs again in backward instead of keeping q, k, v and its output ({@link LlamaModel#setAttentionRecompute}). */
+    public void setAttentionRecompute(boolean on) { model.setAttentionRecompute(on); }
+
     public KvCache newCache() { return new KvCache(cfg.numLayers()); }
 
     /** Every linear layer that can carry a LoRA, by HF module path (lm_head included unless tied). */

@@ -32,6 +32,7 @@ public final class LlamaModel implements AutoCloseable {
     private final RmsNorm norm;
     private final RotaryEmbedding rotary;
     private boolean gradientCheckpointing;
+    private boolean attentionRecompute;
 
     /** {@code w} names the model's root, {@code model} in a *ForCausalLM checkpoint. */
     public LlamaModel(LlmConfig cfg, Weights w) {
@@ -72,13 +73,14 @@ public final class LlamaModel implements AutoCloseable {
         Context ctx = new Context(cs.get(0), cs.get(1), full, windowed, cache);
         // 4. decoder layers, each optionally checkpointed (only its input and LoRA weights are kept)
         boolean checkpoint = gradientCheckpointing && cache == null && Autograd.isGradEnabled();
+        boolean attentionOnly = !checkpoint && attentionRecompute && cache == null && Autograd.isGradEnabled();
         for (DecoderLayer layer : layers) {
             if (checkpoint) {
-                h = Checkpoint.applyAware((in, recompute) -> List.of(layer.forward(in.get(0), ctx, recompute)), List.of(h),
+                h = Checkpoint.applyAware((in, recompute) -> List.of(layer.forward(in.get(0), ctx, recompute, false)), List.of(h),
                         layer.loraParameters(), 1).get(0);
             } else {
                 Tensor in = h;
-                h = Scope.scoped(() -> layer.forward(in, ctx, false));  // free the layer's temporaries at once
+                h = Scope.scoped(() -> layer.forward(in, ctx, false, attentionOnly));  // free the layer's temporaries at once
             }
         }
         // 5. final norm
@@ -97,6 +99,17 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     public boolean gradientCheckpointing() { return gradientCheckpointing; }
+
+    /**
+     * Selective recomputation: each layer's attention half (input norm, q/k/v projections, rotary embedding, attention
+     * and the output projection's adapter) keeps only the layer's input and runs again in backward, while the MLP keeps
+     * its activations. Per layer and token that frees q, k, v and the attention output (2 x hidden + 2 x K/V width in
+     * the compute dtype: 1.25 GiB on the Llama-3-8B shape at 2048 tokens) for the q/k/v GEMMs and one attention forward
+     * more. No effect under {@link #setGradientCheckpointing} (the whole layer runs again there).
+     */
+    public void setAttentionRecompute(boolean on) { attentionRecompute = on; }
+
+    public boolean attentionRecompute() { return attentionRecompute; }
 
     public Embedding embedTokens() { return embedTokens; }
 
@@ -126,12 +139,19 @@ public final class LlamaModel implements AutoCloseable {
          *                  projection's frozen GEMM (a quarter of the layer's forward FLOPs), whose product is only
          *                  added to the residual, is skipped ({@link LinearLayer#gradientPath})
          */
-        Tensor forward(Tensor h, Context ctx, boolean recompute) {
-            // 1. self-attention on the normed input, residual add
-            Tensor a = selfAttn.forward(inputLayernorm.forward(h), ctx, window == 0 ? ctx.full() : ctx.windowed());  // (B, T, C)
+        Tensor forward(Tensor h, Context ctx, boolean recompute, boolean attentionCheckpointed) {
+            // 1. self-attention on the normed input (optionally checkpointed alone, see setAttentionRecompute), residual add
+            Tensor a = attentionCheckpointed
+                    ? Checkpoint.applyAware((in, again) -> List.of(attention(in.get(0), ctx, again)), List.of(h), attentionLoraParameters(), 1).get(0)
+                    : attention(h, ctx, false);                                                                  // (B, T, C)
             h = h.add(a);
             // 2. SwiGLU MLP on the normed result, residual add
             return h.add(mlp.forward(postAttentionLayernorm.forward(h), recompute));                             // (B, T, C)
+        }
+
+        /** {@code gradientsOnly}: the output's value is not read, only its gradient (a checkpointed attention's recompute). */
+        private Tensor attention(Tensor h, Context ctx, boolean gradientsOnly) {
+            return selfAttn.forward(inputLayernorm.forward(h), ctx, window == 0 ? ctx.full() : ctx.windowed(), gradientsOnly);
         }
 
         List<LinearLayer> linears() {
@@ -139,9 +159,16 @@ public final class LlamaModel implements AutoCloseable {
         }
 
         /** The trainable LoRA weights attached inside this layer (for gradient checkpointing). */
-        List<Tensor> loraParameters() {
+        List<Tensor> loraParameters() { return loraParameters(linears()); }
+
+        /** Those of the attention's projections (for a checkpointed attention). */
+        List<Tensor> attentionLoraParameters() {
+            return loraParameters(List.of(selfAttn.qProj, selfAttn.kProj, selfAttn.vProj, selfAttn.oProj));
+        }
+
+        private static List<Tensor> loraParameters(List<LinearLayer> hosts) {
             List<Tensor> ps = new ArrayList<>();
-            for (LoraHost host : linears()) {
+            for (LoraHost host : hosts) {
                 if (host.adapter() != null) ps.addAll(host.adapter().parameters());
             }
             return ps;
@@ -168,7 +195,8 @@ public final class LlamaModel implements AutoCloseable {
             oProj = LinearLayer.load(w.pp("o_proj"), heads * headDim, c, cfg.oProjBias());
         }
 
-        Tensor forward(Tensor x, Context ctx, AttentionMask mask) {
+        /** {@code gradientsOnly}: the output's value is not read, only its gradient ({@link LinearLayer#gradientPath}). */
+        Tensor forward(Tensor x, Context ctx, AttentionMask mask, boolean gradientsOnly) {
             long b = x.size(0), t = x.size(1);
             // 1. projections, split into heads
             Tensor q = qProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);        // (B, H, T, D)
@@ -196,7 +224,8 @@ public final class LlamaModel implements AutoCloseable {
                 o = Functional.scaledDotProductAttention(q, k, v, mask.mask(), 0, mask.causal(), scaling);    // (B, H, T, D)
             }
             // 6. merge heads, output projection
-            return oProj.forward(o.transpose(1, 2).reshape(b, t, heads * headDim));         // (B, T, C)
+            Tensor merged = o.transpose(1, 2).reshape(b, t, heads * headDim);
+            return gradientsOnly ? oProj.gradientPath(merged) : oProj.forward(merged);        // (B, T, C)
         }
 
         /** (B, Hkv, T, D) -> (B, Hkv * n, T, D), each head repeated n times in place (transformers' repeat_kv). */

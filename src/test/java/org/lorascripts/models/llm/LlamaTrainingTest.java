@@ -102,20 +102,65 @@ class LlamaTrainingTest {
     }
 
     private static List<double[]> grads(LlamaForCausalLM m, LoraNetwork net, Tensor ids, Tensor labels, boolean checkpoint, int lossChunks) {
+        return grads(m, net, ids, labels, checkpoint, lossChunks, checkpoint ? 2 : 0);
+    }
+
+    /** {@code segments}: the checkpointed layer parts waiting for their recompute after the forward. */
+    private static List<double[]> grads(LlamaForCausalLM m, LoraNetwork net, Tensor ids, Tensor labels, boolean checkpoint, int lossChunks,
+                                        int segments) {
         m.setGradientCheckpointing(checkpoint);
         List<double[]> out = new ArrayList<>();
         try (Scope s = Scope.open()) {
             for (var p : net.trainableParameters()) p.tensor().zeroGrad();
+            int before = Checkpoint.pendingSegments();   // other tests' forwards without a backward may have left some
             Tensor loss = m.lossSum(ids, labels).div(LlamaForCausalLM.targetCount(labels));
-            // 2 layers + the loss chunks wait for their recompute
-            assertEquals(checkpoint ? 2 : 0, Checkpoint.pendingSegments() - lossChunks);
+            // the layers' segments + the loss chunks wait for their recompute
+            assertEquals(segments, Checkpoint.pendingSegments() - before - lossChunks);
             loss.backward();
+            assertEquals(before, Checkpoint.pendingSegments(), "every segment of this step ran its backward");
             for (var p : net.trainableParameters()) {
                 Tensor g = p.tensor().grad();
                 out.add(g == null ? new double[0] : g.toDoubleArray());
             }
         }
         return out;
+    }
+
+    /**
+     * Recomputing only the attention (q/k/v/o adapters, and every linear layer, with LoRA dropout) gives the plain run's
+     * gradients in float64 to rounding, with one checkpointed segment per layer waiting for backward.
+     */
+    @Test
+    void recomputedAttentionGivesThePlainGradients() throws Exception {
+        try (Scope s = Scope.open(); LlamaForCausalLM m = LlamaForCausalLM.load(LlmFixtures.dir("llama"), Device.CPU, DType.F64)) {
+            Tensor ids = LlmFixtures.expected("llama", "input_ids");
+            Tensor labels = LlmFixtures.expected("llama", "labels");
+            m.setLossChunkSize(4);
+            for (String targets : new String[] {"q/k/v/o", PeftTargets.ALL_LINEAR}) {
+                Predicate<String> which = targets.equals(PeftTargets.ALL_LINEAR) ? PeftTargets.select(null, targets, null, "lm_head")
+                        : PeftTargets.select(List.of("q_proj", "k_proj", "v_proj", "o_proj"), null, null, null);
+                Rng.manualSeed(5);
+                try (LoraNetwork net = LoraNetwork.inject(m.loraHosts(), which,
+                        new LoraSpec(4, 8, 0.2, 0, 0, false), Device.CPU)) {
+                    net.setTraining(true);
+                    for (LoraAdapter a : net.adapters().values()) {
+                        try (Tensor u = a.up().detach()) { u.normal_(0, 0.05); }
+                    }
+                    Rng.manualSeed(11);
+                    List<double[]> plain = grads(m, net, ids, labels, false, 0);
+                    m.setAttentionRecompute(true);
+                    Rng.manualSeed(11);
+                    List<double[]> recomputed;
+                    try {
+                        recomputed = grads(m, net, ids, labels, false, 0, 2);
+                    } finally {
+                        m.setAttentionRecompute(false);
+                    }
+                    for (int i = 0; i < plain.size(); i++) assertArrayEquals(plain.get(i), recomputed.get(i), 1e-12, targets + " gradient " + i);
+                    assertTrue(plain.stream().allMatch(g -> java.util.Arrays.stream(g).anyMatch(x -> x != 0)), "every adapter gets a gradient");
+                }
+            }
+        }
     }
 
     @Test

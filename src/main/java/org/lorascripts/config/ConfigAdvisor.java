@@ -68,6 +68,10 @@ public final class ConfigAdvisor {
             w.add(new ConfigWarning("gradient_checkpointing", "gradient_checkpointing costs ~30% speed and the builtin"
                     + " tiny models fit in memory at batch_size 1; it is only needed for large models"));
         }
+        if (c.loop().gradientCheckpointing() && c.loop().recomputeAttention() && !c.isImage()) {
+            w.add(new ConfigWarning("recompute_attention", "recompute_attention has no effect with gradient_checkpointing: true"
+                    + " (every layer runs again in backward there); set one of them"));
+        }
         if (c.isImage()) imageWarnings(c, v, w);
         otherWarnings(c, v, w);
         return w;

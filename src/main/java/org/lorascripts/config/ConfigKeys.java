@@ -170,6 +170,10 @@ public final class ConfigKeys {
                     .help("Legacy switch: true means mixed_precision: fp16. Prefer mixed_precision.").build(),
             key("gradient_checkpointing", TRAIN).bool().def(false)
                     .help("Recompute activations in backward: much less memory, ~30% slower.").build(),
+            key("recompute_attention", TRAIN).bool().def(false).text()
+                    .help("Selective recomputation: keep each decoder layer's MLP activations but run its attention (q/k/v"
+                            + " projections and attention) again in backward; about 1.3 GiB less on an 8B model at 2048 tokens for"
+                            + " about 9% speed. A middle ground below gradient_checkpointing, which overrides it.").build(),
             key("cuda_graphs", TRAIN).bool().def(true)
                     .help("On CUDA, capture each training step as a CUDA graph and replay it, so the host launches no"
                             + " kernel one by one (steps 1.3-4x faster on an H200); one graph per batch shape. false saves"

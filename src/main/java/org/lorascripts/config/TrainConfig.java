@@ -75,7 +75,8 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
     /** Length, batching, precision and runtime of the loop. {@code maxSteps} 0 = use {@code epochs}. */
     public record Loop(int epochs, int maxSteps, int batchSize, int gradientAccumulationSteps,
                        MixedPrecision mixedPrecision, boolean gradientCheckpointing, long seed, String device,
-                       int logInterval, double noiseOffset, double minSnrGamma, boolean cudaGraphs, Diffusion diffusion) {
+                       int logInterval, double noiseOffset, double minSnrGamma, boolean cudaGraphs, Diffusion diffusion,
+                       boolean recomputeAttention) {
         public int effectiveBatchSize() { return batchSize * gradientAccumulationSteps; }
     }
 
@@ -237,7 +238,7 @@ public record TrainConfig(TaskType taskType, Model model, Lora lora, Optimizer o
                 new Diffusion(v.bool("noise_offset_random_strength"), v.number("adaptive_noise_scale"), v.number("ip_noise_gamma"),
                         v.bool("ip_noise_gamma_random_strength"), v.integer("min_timestep"), v.integer("max_timestep"),
                         v.bool("scale_v_pred_loss_like_noise_pred"), v.number("v_pred_like_loss"), v.bool("debiased_estimation_loss"),
-                        v.integer("multires_noise_iterations"), v.number("multires_noise_discount")));
+                        v.integer("multires_noise_iterations"), v.number("multires_noise_discount")), v.bool("recompute_attention"));
         List<Subset> subsets = subsets(v);
         Path trainDir = v.path("train_data_dir") != null || subsets.isEmpty() ? v.path("train_data_dir") : commonFolder(subsets);
         if (trainDir == null && v.isSet("train_data")) trainDir = trainData(v, null).getFirst();

@@ -59,6 +59,7 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
         if (c.isImage() && !c.model().fp8Base()) fixes.add("fp8_base: true");
         if (!c.isImage() && !c.model().loadIn4bit()) fixes.add("load_in_4bit: true");
         if (c.loop().mixedPrecision() == MixedPrecision.NO) fixes.add("mixed_precision: bf16 (or fp16)");
+        if (!c.isImage() && !c.loop().gradientCheckpointing() && !c.loop().recomputeAttention()) fixes.add("recompute_attention: true");
         if (c.loop().batchSize() > 1) fixes.add("a smaller batch_size with gradient_accumulation_steps for the same effective batch");
         fixes.add(c.isImage() ? "a lower resolution" : "a lower max_seq_len");
         return Optional.of(String.format(Locale.ROOT, "the memory estimate (~%.1f GiB) is above %s with %.1f GiB: the run may stop"
@@ -91,13 +92,17 @@ public record MemoryEstimate(double weightsGiB, double activationsGiB, double ad
             LlmDims d = dims.get();
             adapter = llmLoraParams(d, c.lora().targetModules(), c.lora().rank()) * 16 / GIB;
             double tokens = (double) c.loop().batchSize() * c.text().maxSeqLen();
-            double perLayer = tokens * b * (5.0 * d.hidden() + 2.0 * d.kvWidth() + 2.0 * d.intermediate());   // what backward keeps
+            // what backward keeps: the layer input, q, the attention output, k, v, the mid residual, gate and up (and the
+            // norm statistics); with the attention recomputed, only the input of its half: q, k, v and its output go
+            boolean attnAgain = c.loop().recomputeAttention() && !gc;
+            double perLayer = tokens * b * (attnAgain ? 3.0 * d.hidden() + 2.0 * d.intermediate()
+                    : 5.0 * d.hidden() + 2.0 * d.kvWidth() + 2.0 * d.intermediate());
             double temporaries = tokens * b * 3.0 * d.intermediate();                                        // a layer's backward temporaries
             double head = 1.5 * Math.min(HEAD_CHUNK_BYTES, tokens * d.vocab() * 4.0);
             double dropoutMasks = c.lora().dropout() > 0 ? tokens * d.layers() * c.lora().targetModules().size() * d.hidden() : 0;
             double act = (gc ? tokens * b * d.hidden() * d.layers() + perLayer : perLayer * d.layers()) + temporaries + head + dropoutMasks;
             return Optional.of(new MemoryEstimate(weights, act / GIB, adapter, "saved activations of our decoder layers at "
-                    + (long) tokens + " tokens" + (nf4 ? "; decoder linear weights as 4-bit NF4" : int8 ? "; decoder linear weights as 8-bit float" : "")));
+                    + (long) tokens + " tokens" + (attnAgain ? ", attention recomputed" : "") + (nf4 ? "; decoder linear weights as 4-bit NF4" : int8 ? "; decoder linear weights as 8-bit float" : "")));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

@@ -37,7 +37,18 @@ class CliMemoryEstimateTest {
         // rank 8 on q, k, v and o of both layers: r x (in + out) each, fp32 weight, gradient and two moments
         assertEquals(8.0 * 4 * 128 * 2 * 16 / gib, m.adapterGiB(), 1e-15);
         assertTrue(m.describe().startsWith("~"), m.describe());
-        // gradient checkpointing keeps one hidden state per layer and recomputes one layer; K/V heads and the MLP width count
+        TrainConfig plain = TrainConfig.of(settings);
+        assertTrue(m.deviceWarning(plain, "GPU 0", 1e-6).orElseThrow().endsWith("to need less: gradient_checkpointing: true,"
+                + " load_in_4bit: true, recompute_attention: true, a lower max_seq_len"), m.deviceWarning(plain, "GPU 0", 1e-6).orElseThrow());
+        // the attention recomputed in backward: q, k, v and the attention output are no longer kept (5h + 2kv -> 3h)
+        settings.put("recompute_attention", true);
+        TrainConfig again = TrainConfig.of(settings);
+        m = MemoryEstimate.of(again).orElseThrow();
+        double perLayerAgain = tokens * 2 * (3 * 64 + 2 * 256);
+        assertEquals((2 * perLayerAgain + temporaries + head) / gib, m.activationsGiB(), 1e-12);
+        assertTrue(m.describe().contains("attention recomputed"), m.describe());
+        assertTrue(m.deviceWarning(again, "GPU 0", 1e-6).orElseThrow().endsWith("load_in_4bit: true, a lower max_seq_len"), "set already");
+        // gradient checkpointing (which overrides recompute_attention) keeps one hidden state per layer and recomputes one layer; K/V heads and the MLP width count
         Files.writeString(model.resolve("config.json"), "{\"hidden_size\": 64, \"num_hidden_layers\": 2, \"vocab_size\": 1000,"
                 + " \"intermediate_size\": 100, \"num_attention_heads\": 8, \"num_key_value_heads\": 2}");
         settings.put("gradient_checkpointing", true);

@@ -70,6 +70,14 @@ class ConfigAdvisorTest {
         assertEquals(List.of(), warnings(SD + "gradient_checkpointing: true\n"));
     }
 
+    @Test void recomputeAttentionUnderGradientCheckpointing() {
+        assertEquals(List.of("recompute_attention has no effect with gradient_checkpointing: true (every layer runs again in"
+                + " backward there); set one of them"), warnings(TEXT + "recompute_attention: true\ngradient_checkpointing: true\nbatch_size: 2\nlearning_rate: 1e-4\n"));
+        assertEquals(List.of(), warnings(TEXT + "recompute_attention: true\n"));
+        assertEquals(List.of("recompute_attention applies to text-generation only; ignored for this image-generation config"),
+                warnings(SD + "recompute_attention: true\n"));
+    }
+
     @Test void keysOfTheOtherTaskAreIgnoredWithAWarning() {
         assertEquals(List.of("clip_skip applies to image-generation only; ignored for this text-generation config"),
                 warnings(TEXT + "clip_skip: 2\n"));

@@ -281,6 +281,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
     /** Each layer's attention runs again in backward instead of keeping q, k, v and its output ({@link LlamaModel#setAttentionRecompute}). */
     public void setAttentionRecompute(boolean on) { model.setAttentionRecompute(on); }
 
+    public boolean attentionRecompute() { return model.attentionRecompute(); }
+
     public KvCache newCache() { return new KvCache(cfg.numLayers()); }
 
     /** Every linear layer that can carry a LoRA, by HF module path (lm_head included unless tied). */

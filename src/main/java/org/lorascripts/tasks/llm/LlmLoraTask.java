@@ -102,6 +102,7 @@ public final class LlmLoraTask implements TrainingTask {
             m = LlamaForCausalLM.load(base.dir(), device, dtype, config.model().loadIn4bit() ? LlamaForCausalLM.Quantization.NF4
                     : config.model().loadIn8bit() ? LlamaForCausalLM.Quantization.FP8 : LlamaForCausalLM.Quantization.NONE);
             m.setGradientCheckpointing(config.loop().gradientCheckpointing());
+            m.setAttentionRecompute(config.loop().recomputeAttention());
             Optional<Path> resume = config.model().networkWeights();
             if (resume.isPresent()) {
                 try (PeftAdapter a = PeftAdapterReader.read(resume.get())) {

@@ -82,21 +82,27 @@ class LlmLoraTaskTest {
         assertTrue(metrics.contains("\"val/perplexity\""), metrics);
     }
 
-    /** Per-layer checkpointing recomputes the layers in backward (dropout included) and changes no number. */
+    /**
+     * Per-layer checkpointing and the recomputed attention (recompute_attention) run parts of the layers again in
+     * backward (dropout included) and change no number.
+     */
     @Test void gradientCheckpointingTrainsTheSameSteps() throws Exception {
-        double[][] losses = new double[2][];
-        double[][] weights = new double[2][];
-        for (int i = 0; i < 2; i++) {
-            LlmLoraFixture f = fixture("out" + i).set("gradient_checkpointing", i == 1).set("lora_dropout", 0.1)
-                    .set("max_steps", 4).set("learning_rate", 3e-3);
+        double[][] losses = new double[3][];
+        double[][] weights = new double[3][];
+        for (int i = 0; i < 3; i++) {
+            LlmLoraFixture f = fixture("out" + i).set("gradient_checkpointing", i == 1).set("recompute_attention", i == 2)
+                    .set("lora_dropout", 0.1).set("max_steps", 4).set("learning_rate", 3e-3);
             try (LlmLoraTask task = f.task(DType.F64)) {
+                assertEquals(i == 2, task.model().attentionRecompute(), "recompute_attention reaches the model");
                 f.run(task);
                 losses[i] = f.losses();
                 weights[i] = LlmLoraFixture.weights(task);
             }
         }
-        assertArrayEquals(losses[0], losses[1], 1e-9);
-        assertArrayEquals(weights[0], weights[1], 1e-9);
+        for (int i = 1; i < 3; i++) {
+            assertArrayEquals(losses[0], losses[i], 1e-9);
+            assertArrayEquals(weights[0], weights[i], 1e-9);
+        }
     }
 
     @Test void peftKeysShapesAndConfigForAllLinear() throws Exception {

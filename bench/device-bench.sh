@@ -2,6 +2,8 @@
 # GPU-machine speed run: our SD1.5 UNet LoRA and Llama LoRA training steps next to the PyTorch
 # references of shared/bench (diffusers+peft, transformers+peft) in the same call.
 # Usage: bash .device/on-device.sh bash bench/device-bench.sh [sd|llm|qlora|curves|all] [REFERENCE_DIR (copies of shared/bench scripts; default .device/reference)]
+# At the end, $OUT/results.jsonl pairs each of our configurations with the reference's of this call
+# (org.lorascripts.bench.BenchCollect; commit it as bench/results/DATE-MACHINE.jsonl) and $OUT/table.md is its table.
 # curves: fixed-seed loss curves of the 1B-shape Llama and the SD1.5 UNet, each trained the plain libtorch way, with
 # our run-time kernels, as CUDA graphs and in float32 (org.lorascripts.bench.LossCurveCheck), then compared: each
 # within the float32 curve's distance of the plain one, and of the newest committed bench/results/curves/*.jsonl.
@@ -58,5 +60,9 @@ if [ "$what" = curves ] || [ "$what" = all ]; then
   base=$(ls bench/results/curves/*.jsonl 2>/dev/null | grep -v -- '-check.jsonl$' | sort | tail -1)
   echo "== curves: check${base:+ against $base} $(el)"
   $J org.lorascripts.bench.LossCurveCheck compare "$out/curves.jsonl" ${base:+"$base"} | tee "$out/curves-check.jsonl"
+fi
+# the results file of this call: our configurations next to the reference's (org.lorascripts.bench.BenchCollect), and its table
+if [ -f "$out/sd-java.jsonl" ] || [ -f "$out/llm-java.jsonl" ] || [ -f "$out/qlora-java.jsonl" ]; then
+  echo "== results $(el)"; $J org.lorascripts.bench.BenchCollect "$out/results.jsonl" "$out" 2>&1 | grep -v WARNING | tee "$out/table.md"
 fi
 echo "== done $(el)"

@@ -70,12 +70,12 @@ class BenchCollectTest {
     /** The newest committed results file is what the tool makes of the raw lines committed beside it. */
     @Test void theCommittedResultsComeFromTheirRawLines() throws Exception {
         Path results = Path.of("bench/results");
-        List<ObjectNode> rows = BenchCollect.rows(List.of(results.resolve("2026-12-05d/sd-java.jsonl"), results.resolve("2026-12-05d/sd-torch.jsonl"),
-                results.resolve("2026-12-05e"), results.resolve("2026-12-05d-h100.jsonl")));
+        List<ObjectNode> rows = BenchCollect.rows(List.of(results.resolve("2026-12-05e/call4"), results.resolve("2026-12-05e"),
+                results.resolve("2026-12-05d-h100.jsonl")));
         StringBuilder sb = new StringBuilder();
         for (ObjectNode r : rows) sb.append(Json.write(r)).append('\n');
         assertEquals(sb.toString(), Files.readString(results.resolve("2026-12-05e-h100.jsonl")),
-                "regenerate it: BenchCollect bench/results/2026-12-05e-h100.jsonl bench/results/2026-12-05d/sd-java.jsonl"
-                        + " bench/results/2026-12-05d/sd-torch.jsonl bench/results/2026-12-05e bench/results/2026-12-05d-h100.jsonl");
+                "regenerate it: BenchCollect bench/results/2026-12-05e-h100.jsonl bench/results/2026-12-05e/call4"
+                        + " bench/results/2026-12-05e bench/results/2026-12-05d-h100.jsonl");
     }
 }

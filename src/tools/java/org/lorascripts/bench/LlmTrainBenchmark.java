@@ -21,9 +21,10 @@ import org.lorascripts.train.optim.AdamW;
 
 /**
  * The Llama LoRA training step of shared/bench/bench_llm_peft.py on our engine: Llama-3.2-1B and
- * Llama-3-8B shapes with random bf16 weights, seq 2048, batch 1, rank-16 LoRA (alpha 32) on q/k/v/o
- * (and all linear layers, with and without checkpointing on 8B), bf16 autocast, fused attention, fused AdamW, with and without gradient
- * checkpointing. Prints one JSON line per configuration in the reference's format.
+ * Llama-3-8B shapes with random bf16 weights, seq 2048, batch 1, rank-16 LoRA (alpha 32) on q/k/v/o, bf16 autocast,
+ * fused attention, fused AdamW, with and without gradient checkpointing; on 8B also every linear layer targeted (with and
+ * without checkpointing) and both target sets with {@code recompute_attention}. Prints one JSON line per configuration
+ * in the reference's format, and the CUDA-graph step's line after each.
  * Usage: LlmTrainBenchmark [steps=8] [warmup=3] [models=llama3.2-1b,llama3-8b]
  */
 public final class LlmTrainBenchmark {

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.lorascripts.io.AtomicFileWriter;
 import org.lorascripts.io.Json;
 
 /**
@@ -120,13 +121,7 @@ public final class BenchCollect {
     /** "Llama-3-8B shape, seq 2048, r16 q/k/v/o, bf16, gradient checkpointing"; "SD1.5 UNet LoRA r8, 512², bs 4, fp16". */
     static String label(JsonNode o) {
         String model = o.path("model").asText();
-        StringBuilder sb = new StringBuilder();
-        switch (model) {
-            case "sd15-unet" -> sb.append("SD1.5 UNet LoRA r8, 512²");
-            case "llama3-8b" -> sb.append("Llama-3-8B shape");
-            case "llama3.2-1b" -> sb.append("Llama-3.2-1B shape");
-            default -> sb.append(model);
-        }
+        StringBuilder sb = new StringBuilder(model.equals("sd15-unet") ? "SD1.5 UNet LoRA r8, 512²" : BenchTable.modelLabel(model));
         if (o.has("seq")) sb.append(", seq ").append(o.get("seq").asText());
         if (o.has("targets")) {
             int t = o.get("targets").asInt();
@@ -151,9 +146,7 @@ public final class BenchCollect {
         StringBuilder sb = new StringBuilder();
         for (ObjectNode r : rows(raw)) sb.append(Json.write(r)).append('\n');
         Path out = Path.of(args[0]);
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        Files.writeString(tmp, sb.toString(), StandardCharsets.UTF_8);
-        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFileWriter.write(out, sb.toString().getBytes(StandardCharsets.UTF_8));
         var o = new java.io.PrintStream(System.out, true, StandardCharsets.UTF_8);
         o.print(BenchTable.markdown(out));
     }

@@ -128,7 +128,8 @@ public final class BenchTable {
 
     private static String gibOrDash(Double v) { return v == null ? "–" : String.format(Locale.ROOT, "%.2f", v); }
 
-    private static String modelLabel(String model) {
+    /** The display name of a benchmark's model ("Llama-3-8B shape"), the name itself when unknown. */
+    static String modelLabel(String model) {
         return switch (model) {
             case "llama3-8b" -> "Llama-3-8B shape";
             case "llama3-70b" -> "Llama-3-70B shape";

@@ -72,8 +72,9 @@ public final class LlamaModel implements AutoCloseable {
         AttentionMask windowed = window == 0 ? full : AttentionMask.build(t, offset, window, attentionMask, sequenceIds, h.device());
         Context ctx = new Context(cs.get(0), cs.get(1), full, windowed, cache);
         // 4. decoder layers, each optionally checkpointed (only its input and LoRA weights are kept)
-        boolean checkpoint = gradientCheckpointing && cache == null && Autograd.isGradEnabled();
-        boolean attentionOnly = !checkpoint && attentionRecompute && cache == null && Autograd.isGradEnabled();
+        boolean training = cache == null && Autograd.isGradEnabled();
+        boolean checkpoint = gradientCheckpointing && training;
+        boolean attentionOnly = attentionRecompute && training && !checkpoint;
         for (DecoderLayer layer : layers) {
             if (checkpoint) {
                 h = Checkpoint.applyAware((in, recompute) -> List.of(layer.forward(in.get(0), ctx, recompute, false)), List.of(h),
@@ -155,16 +156,16 @@ public final class LlamaModel implements AutoCloseable {
         }
 
         List<LinearLayer> linears() {
-            return List.of(selfAttn.qProj, selfAttn.kProj, selfAttn.vProj, selfAttn.oProj, mlp.gateProj, mlp.upProj, mlp.downProj);
+            List<LinearLayer> all = new ArrayList<>(selfAttn.projections());
+            all.addAll(List.of(mlp.gateProj, mlp.upProj, mlp.downProj));
+            return all;
         }
 
         /** The trainable LoRA weights attached inside this layer (for gradient checkpointing). */
         List<Tensor> loraParameters() { return loraParameters(linears()); }
 
         /** Those of the attention's projections (for a checkpointed attention). */
-        List<Tensor> attentionLoraParameters() {
-            return loraParameters(List.of(selfAttn.qProj, selfAttn.kProj, selfAttn.vProj, selfAttn.oProj));
-        }
+        List<Tensor> attentionLoraParameters() { return loraParameters(selfAttn.projections()); }
 
         private static List<Tensor> loraParameters(List<LinearLayer> hosts) {
             List<Tensor> ps = new ArrayList<>();
@@ -194,6 +195,8 @@ public final class LlamaModel implements AutoCloseable {
             vProj = LinearLayer.load(w.pp("v_proj"), c, kvHeads * headDim, cfg.qkvBias());
             oProj = LinearLayer.load(w.pp("o_proj"), heads * headDim, c, cfg.oProjBias());
         }
+
+        List<LinearLayer> projections() { return List.of(qProj, kProj, vProj, oProj); }
 
         /** {@code gradientsOnly}: the output's value is not read, only its gradient ({@link LinearLayer#gradientPath}). */
         Tensor forward(Tensor x, Context ctx, AttentionMask mask, boolean gradientsOnly) {

@@ -47,9 +47,10 @@ public final class SdTrainBenchmark {
 
     /**
      * All configurations, or the one at {@code only} (0-based). The device scripts run each in a process of its own:
-     * in one process, 0.06-0.13 GiB of each configuration stayed allocated after it closed (32 MiB of it per CUDA-graph
-     * capture, measured on an H200; the rest not traced) and counted in the next configuration's peak, where the
-     * reference's next configuration starts from a freed device.
+     * in one process, 0.06-0.13 GiB of each configuration stayed allocated after it closed and counted in the next
+     * configuration's peak, where the reference's next configuration starts from a freed device. 32 MiB of it is the
+     * first CUDA-graph capture's: the size of libtorch's cuBLAS workspace on Hopper, kept for the capture stream; later
+     * captures on that stream add nothing ({@code CudaGraphTest}, measured on an H100). The rest is not traced.
      */
     static void runSelected(List<Runnable> configs, int only) {
         if (only >= configs.size()) throw new IllegalArgumentException("configuration " + only + " of " + configs.size());

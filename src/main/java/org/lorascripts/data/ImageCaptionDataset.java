@@ -286,7 +286,7 @@ public final class ImageCaptionDataset {
 
     /**
      * A key for the VAE latents of example {@code index}: they depend on the file (path, modification
-     * time, length), the bucket, the resize and the crop. With random_crop or flip_aug the pixels
+     * time, length), the bucket, the resize (its size and filter) and the crop. With random_crop or flip_aug the pixels
      * differ per epoch, so one cached latent per image would be wrong; kohya refuses
      * {@code cache_latents} with random_crop for the same reason ({@code is_latent_cacheable}).
      */
@@ -296,7 +296,7 @@ public final class ImageCaptionDataset {
         ImageTransform.Placement p = placement(index, 0);
         return e.file().toAbsolutePath().normalize() + "|mtime=" + e.modified() + "|bytes=" + e.fileBytes()
                 + "|bucket=" + p.bucket() + "|resized=" + p.resized() + "|crop=" + p.cropLeft() + "," + p.cropTop()
-                + "|flip=" + p.flipped();
+                + "|flip=" + p.flipped() + "|resample=" + ImageTransform.RESAMPLE;
     }
 
     /** Throws when the options make per-image latent caching wrong. */

@@ -1,5 +1,6 @@
 package org.lorascripts.label;
 
+import org.lorascripts.io.image.PilBicubicResize;
 import org.lorascripts.io.image.RgbaImage;
 
 /**

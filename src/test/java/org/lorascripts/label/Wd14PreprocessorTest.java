@@ -11,6 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.lorascripts.io.image.ImageDecoder;
+import org.lorascripts.io.image.PilBicubicResize;
 import org.lorascripts.io.image.RgbaImage;
 
 class Wd14PreprocessorTest {

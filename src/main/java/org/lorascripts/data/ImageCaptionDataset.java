@@ -7,7 +7,6 @@ import java.util.function.Consumer;
 import java.util.stream.IntStream;
 import org.lorascripts.io.image.ImageDecoder;
 import org.lorascripts.io.image.RgbaImage;
-import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
 import org.lorascripts.tensor.Torch;
 
@@ -31,6 +30,11 @@ public final class ImageCaptionDataset {
     private final int[] repeats;           // per example: times per epoch (kohya's num_repeats; 0 = unused reg image)
     private final List<Subset> subsets;    // kohya layout: train subsets then reg subsets; empty for a plain folder
     private final int[] subsetOfExample;   // index into subsets, -1 in a plain folder
+    private final Prefetcher<Ahead, float[]> ahead = new Prefetcher<>(Prefetcher.defaultThreads(), PREFETCH_IMAGES);
+    /** Prefetched images that may wait (the next step's; a 1024x1024 image is 12 MiB as floats). */
+    static final int PREFETCH_IMAGES = 32;
+    private static final boolean PREFETCH_OFF = org.lorascripts.tensor.EnvSwitch.off("LORA_PREFETCH");
+    private final java.util.concurrent.atomic.AtomicLong prefetchHits = new java.util.concurrent.atomic.AtomicLong();
 
     /** A kohya subset and how many of its images train (img_count, kohya's count after loading). */
     public record Subset(KohyaSubset subset, int images) {
@@ -254,19 +258,44 @@ public final class ImageCaptionDataset {
                         + indices[0] + " and " + i + "): draw batches with BucketBatchSampler");
             }
         }
-        // Decoding is plain Java and the slow part, so it runs in parallel; tensors stay on this thread (scopes).
-        RgbaImage[] images = IntStream.range(0, indices.length).parallel()
-                .mapToObj(k -> decode(examples.get(indices[k]))).toArray(RgbaImage[]::new);
-        List<String> captions = new ArrayList<>(indices.length);
-        try (Scope scope = Scope.open()) {
-            List<Tensor> pixels = new ArrayList<>(indices.length);
-            for (int k = 0; k < indices.length; k++) {
-                pixels.add(ImageTransform.apply(images[k], placement(indices[k], epoch)));   // (3, H, W)
-                images[k] = null;
-                captions.add(caption(indices[k], epoch));
-            }
-            Tensor batch = Torch.stack(pixels, 0);   // (B, 3, H, W)
-            return new ImageBatch(scope.moveToOuter(batch), List.copyOf(captions), bucket, indices.clone());
+        // Decoding and resizing are plain Java and the slow part: what prefetch started is taken, the rest runs in
+        // parallel here; the tensor is made on this thread (scopes).
+        int n = indices.length, size = 3 * bucket.width() * bucket.height();
+        float[][] pixels = new float[n][];
+        ImageTransform.Placement[] placements = new ImageTransform.Placement[n];
+        for (int k = 0; k < n; k++) {
+            placements[k] = placement(indices[k], epoch);
+            pixels[k] = ahead.take(new Ahead(indices[k], placements[k])).orElse(null);
+            if (pixels[k] != null) prefetchHits.incrementAndGet();
+        }
+        IntStream.range(0, n).parallel().filter(k -> pixels[k] == null)
+                .forEach(k -> pixels[k] = ImageTransform.pixels(decode(examples.get(indices[k])), placements[k]));
+        float[] all = new float[n * size];
+        for (int k = 0; k < n; k++) System.arraycopy(pixels[k], 0, all, k * size, size);
+        List<String> captions = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) captions.add(caption(indices[k], epoch));
+        Tensor batch = Torch.of(all, n, 3, bucket.height(), bucket.width());   // (B, 3, H, W)
+        return new ImageBatch(batch, List.copyOf(captions), bucket, indices.clone());
+    }
+
+    /** Images {@link #load} took from {@link #prefetch} instead of reading them in place. */
+    public long prefetchHits() {
+        return prefetchHits.get();
+    }
+
+    /** A prefetched image: the example and where it is cropped (and flipped) in the epoch it was read for. */
+    private record Ahead(int index, ImageTransform.Placement placement) {}
+
+    /**
+     * Starts decoding and resizing these examples, as {@link #load} of {@code epoch} would, on background threads;
+     * a later {@code load} of them takes the results instead of reading them again. A hint only: the batch's tensor
+     * is the same either way. {@code LORA_PREFETCH=0} turns it off, to measure what it gives.
+     */
+    public void prefetch(int[] indices, int epoch) {
+        if (PREFETCH_OFF) return;
+        for (int i : indices) {
+            ImageTransform.Placement p = placement(i, epoch);
+            ahead.start(new Ahead(i, p), () -> ImageTransform.pixels(decode(examples.get(i)), p));
         }
     }
 

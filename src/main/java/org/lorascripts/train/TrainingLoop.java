@@ -360,6 +360,7 @@ public final class TrainingLoop {
                     + " examples " + weight + "; a weight must be > 0 (e.g. at least one target token)");
         }
         task.setEpoch(run.order.epochOf(run.step));
+        if (run.step + 1 < run.totalSteps) task.prefetch(sync.shard(run.order.microBatches(run.step + 1)), run.order.epochOf(run.step + 1));
         if (run.graphs != null) {
             GraphedSteps.Result g = run.graphs.step(micro, weight, lr);
             if (g != null) return new StepResult(g.lossSum() / weight, g.gradNorm(), g.applied(), examples);

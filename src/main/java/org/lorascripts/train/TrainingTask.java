@@ -96,6 +96,14 @@ public interface TrainingTask extends AutoCloseable {
     default void setEpoch(int epoch) {}
 
     /**
+     * A hint, given before each optimizer step runs: these training micro-batches of epoch {@code epoch} are the
+     * next step's. A task may start their host-side work on background threads (images decoded and resized) so
+     * that it overlaps this step; what {@link #lossSum} or {@link #stepInputs} then compute is the same. The default
+     * ignores it.
+     */
+    default void prefetch(List<int[]> microBatches, int epoch) {}
+
+    /**
      * Lines printed once the run has finished (e.g. the base model's and the LoRA's completions of
      * the eval prompts side by side); empty by default.
      */

@@ -226,6 +226,31 @@ class ImageDatasetTest {
     }
 
     @Test
+    void aPrefetchedBatchEqualsOneReadInPlace() throws IOException {
+        standardFolder();
+        text("d.txt", "sks, cat, big");
+        ImageCaptionDataset ds = ImageCaptionDataset.open(withBadRatio(options(), 0.25).withAugmentation(true, true, CaptionProcessor.NONE), w -> { });
+        ImageCaptionDataset hinted = ImageCaptionDataset.open(withBadRatio(options(), 0.25).withAugmentation(true, true, CaptionProcessor.NONE), w -> { });
+        int[] wide = {3, 0};   // a and d share 72x56
+        for (int epoch = 0; epoch < 4; epoch++) {
+            hinted.prefetch(wide, epoch);
+            long hits = hinted.prefetchHits();
+            if (epoch == 2) hinted.prefetch(wide, 7);   // a hint for another epoch's crops is not taken for this one
+            try (ImageBatch want = ds.load(wide, epoch); ImageBatch got = hinted.load(wide, epoch)) {
+                assertArrayEquals(want.pixels().toFloatArray(), got.pixels().toFloatArray(), "epoch " + epoch);
+                assertArrayEquals(want.pixels().shape(), got.pixels().shape());
+                assertEquals(want.captions(), got.captions());
+            }
+            assertEquals(hits + 2, hinted.prefetchHits(), "both images came from the prefetch");
+        }
+        // a failure in the background surfaces at load, as the same error a read in place gives
+        png("c.png", 32, 32, 3);
+        hinted.prefetch(new int[] {2}, 0);
+        DatasetException e = assertThrows(DatasetException.class, () -> hinted.load(new int[] {2}, 0));
+        assertTrue(e.getMessage().contains("changed during training"), e.getMessage());
+    }
+
+    @Test
     void captionsAreAugmentedPerEpoch() throws IOException {
         png("a.png", 64, 64, 1);
         text("a.txt", "sks, one, two, three, four, five");

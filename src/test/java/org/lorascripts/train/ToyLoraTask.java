@@ -96,7 +96,22 @@ final class ToyLoraTask implements TrainingTask {
 
     @Override public double weight(int[] idx, boolean validation) { return idx.length; }
 
+    /** Training micro-batches in the order lossSum saw them, and the prefetch hints as "epoch:batch|batch". */
+    final List<String> trained = new ArrayList<>(), prefetched = new ArrayList<>();
+    private int epoch;
+
+    @Override public void setEpoch(int epoch) { this.epoch = epoch; }
+
+    @Override public void prefetch(List<int[]> microBatches, int epoch) { prefetched.add(describe(microBatches, epoch)); }
+
+    static String describe(List<int[]> microBatches, int epoch) {
+        StringBuilder b = new StringBuilder().append(epoch).append(':');
+        for (int[] mb : microBatches) b.append(java.util.Arrays.toString(mb)).append('|');
+        return b.toString();
+    }
+
     @Override public Tensor lossSum(int[] idx, boolean validation) {
+        if (!validation) trained.add(epoch + ":" + java.util.Arrays.toString(idx));
         if (validation && scriptedVal != null) {
             if (idx[0] == 0) evaluations++;
             return Torch.full(new long[0], scriptedVal[evaluations - 1] * idx.length, DType.F64, device);

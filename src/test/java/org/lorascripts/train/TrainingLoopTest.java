@@ -52,6 +52,24 @@ class TrainingLoopTest {
         }
     }
 
+    @Test void eachStepHintsTheNextStepsBatches() throws Exception {
+        // 10 examples, batch 3, accumulation 2: micro-batches of 3, 3 | 3, 1 per epoch, 2 steps an epoch, 3 epochs
+        LoopFixture f = new LoopFixture(dir.resolve("out")).set("epochs", 3).set("batch_size", 3).set("gradient_accumulation_steps", 2);
+        try (ToyLoraTask task = LoopFixture.task(10, 0, 0.0)) {
+            assertEquals(6, f.run(task).steps());
+            // what each step trained (two micro-batches each), as "epoch:batch|batch|", the form the hints take
+            assertEquals(12, task.trained.size(), task.trained.toString());
+            List<String> steps = new ArrayList<>();
+            for (int i = 0; i < task.trained.size(); i += 2) {
+                String[] first = task.trained.get(i).split(":", 2), second = task.trained.get(i + 1).split(":", 2);
+                assertEquals(first[0], second[0], "one epoch per step");
+                steps.add(first[0] + ":" + first[1] + "|" + second[1] + "|");
+            }
+            assertEquals(6, steps.size(), task.trained.toString());
+            assertEquals(steps.subList(1, 6), task.prefetched, "before each step but the last: the next step's batches and epoch");
+        }
+    }
+
     @Test void aWarmupLongerThanTheRunIsCutToTheRun() throws Exception {
         // a quick trial (max_train_steps 3) of a config with lr_warmup_steps 10 must train, not fail
         LoopFixture f = new LoopFixture(dir.resolve("out")).set("max_train_steps", 3).set("lr_warmup_steps", 10)

@@ -85,25 +85,30 @@ public final class LatentCache implements AutoCloseable {
         // one encode per group of same-bucket images (a batch must not mix sizes)
         Map<Integer, List<Integer>> byBucket = new LinkedHashMap<>();
         for (int i : missing) byBucket.computeIfAbsent(ds.bucketIndex(i), k -> new ArrayList<>()).add(i);
+        List<int[]> encodes = new ArrayList<>();
         for (List<Integer> group : byBucket.values()) {
             var bucket = ds.placement(group.getFirst(), 0).bucket();
             int perEncode = (int) Math.max(1, Math.min(ENCODE_BATCH, ENCODE_PIXELS / ((long) bucket.width() * bucket.height())));
             for (int start = 0; start < group.size(); start += perEncode) {
-                int[] idx = group.subList(start, Math.min(group.size(), start + perEncode)).stream().mapToInt(Integer::intValue).toArray();
-                try (Scope s = Scope.open(); Autograd.GradMode g = Autograd.noGrad(); ImageBatch batch = ds.load(idx, 0)) {
-                    Tensor z = encode(pipeline, batch.pixels());                       // (B, 4, h, w)
-                    for (int k = 0; k < idx.length; k++) {
-                        Tensor one = z.select(0, k).contiguous();
-                        if (diskDir.isPresent()) {
-                            Path file = fileOf(diskDir.get(), ds, idx[k]);
-                            try {
-                                TensorIO.save(file, Map.of(TENSOR, one.to(Device.CPU)), Map.of(KEY, keys[idx[k]]));
-                            } catch (IOException e) {
-                                throw new IOException("cache_latents_to_disk: cannot write " + file + " (" + e + "); free disk space or set cache_latents_to_disk: false", e);
-                            }
+                encodes.add(group.subList(start, Math.min(group.size(), start + perEncode)).stream().mapToInt(Integer::intValue).toArray());
+            }
+        }
+        for (int b = 0; b < encodes.size(); b++) {
+            int[] idx = encodes.get(b);
+            if (b + 1 < encodes.size()) ds.prefetch(encodes.get(b + 1), 0);   // read while this batch encodes
+            try (Scope s = Scope.open(); Autograd.GradMode g = Autograd.noGrad(); ImageBatch batch = ds.load(idx, 0)) {
+                Tensor z = encode(pipeline, batch.pixels());                       // (B, 4, h, w)
+                for (int k = 0; k < idx.length; k++) {
+                    Tensor one = z.select(0, k).contiguous();
+                    if (diskDir.isPresent()) {
+                        Path file = fileOf(diskDir.get(), ds, idx[k]);
+                        try {
+                            TensorIO.save(file, Map.of(TENSOR, one.to(Device.CPU)), Map.of(KEY, keys[idx[k]]));
+                        } catch (IOException e) {
+                            throw new IOException("cache_latents_to_disk: cannot write " + file + " (" + e + "); free disk space or set cache_latents_to_disk: false", e);
                         }
-                        out[idx[k]] = one.copy().keep();
                     }
+                    out[idx[k]] = one.copy().keep();
                 }
             }
         }

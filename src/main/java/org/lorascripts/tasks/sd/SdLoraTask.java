@@ -313,6 +313,16 @@ public final class SdLoraTask implements TrainingTask {
 
     @Override public void setEpoch(int epoch) { this.epoch = epoch; }
 
+    /** Without cached latents, the next step's images are decoded and resized while this step runs. */
+    @Override public void prefetch(List<int[]> microBatches, int epoch) {
+        if (train.cache() != null) return;
+        for (int[] mb : microBatches) {
+            int[] idx = new int[mb.length];
+            for (int k = 0; k < idx.length; k++) idx[k] = train.indices()[mb[k]];
+            train.dataset().prefetch(idx, epoch);
+        }
+    }
+
     /** The epoch the last training step belonged to (0-based). */
     public int epoch() { return epoch; }
 
@@ -580,6 +590,9 @@ public final class SdLoraTask implements TrainingTask {
     public AdapterNetwork textEncoder2Network() { return te2Net; }
 
     /** Images the VAE encoded for the latent cache of the training folder (0 when all came from disk or caching is off). */
+    /** The training images (tests: what the prefetch took). */
+    public ImageCaptionDataset trainingData() { return train.dataset(); }
+
     public int latentsEncoded() { return train == null || train.cache() == null ? 0 : train.cache().encoded(); }
 
     @Override public void close() {

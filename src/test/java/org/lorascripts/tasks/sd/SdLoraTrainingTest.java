@@ -211,8 +211,14 @@ class SdLoraTrainingTest {
         assertTrue(e.getMessage().contains("random_crop: true needs cache_latents: false"), e.getMessage());
         cfg.put("cache_latents", false);
         try (SdLoraTask task = SdTrainingFixture.task(cfg)) {
-            assertTrue(fixedNoiseLoss(task, 1) > 0, "uncached training encodes per batch");
+            double inPlace = fixedNoiseLoss(task, 1);
+            assertTrue(inPlace > 0, "uncached training encodes per batch");
             assertTrue(task.pipeline().vaeLoads() == 1);
+            // the loop's hint for the next step: its images are read in the background, and the loss is the same
+            task.setEpoch(0);
+            task.prefetch(List.of(SdTrainingFixture.indices(task.trainSize())), 0);
+            assertEquals(inPlace, fixedNoiseLoss(task, 1), 0.0);
+            assertEquals(task.trainSize(), task.trainingData().prefetchHits(), "every image came from the prefetch");
         }
     }
 }

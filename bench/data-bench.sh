@@ -5,11 +5,14 @@
 # prefetch on and with LORA_PREFETCH=0, alternated twice. Prints one JSON line per run: wall seconds of the command,
 # steps/s (median of the logged rate) and the settings.
 # Usage: bash bench/data-bench.sh [COUNT (24)] [WIDTH (3000)] [HEIGHT (2000)] [STEPS (30)]   (after mvn package test-compile)
+# Elsewhere (the GPU machine's kit): LORA="java ... org.lorascripts.cli.Main" TOOLS_CP="<class path with the tools>" bash ...
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 n=${1:-24} w=${2:-3000} h=${3:-2000} steps=${4:-30}
+LORA=${LORA:-./lora}
+TOOLS_CP=${TOOLS_CP:-target/classes:target/test-classes:target/lib/*}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-java -cp "target/classes:target/test-classes:target/lib/*" org.lorascripts.bench.PhotoFolder "$work/photos" "$n" "$w" "$h" >&2
+java -cp "$TOOLS_CP" org.lorascripts.bench.PhotoFolder "$work/photos" "$n" "$w" "$h" >&2
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 median_rate() {
   grep -o '"perf/steps_per_sec":[0-9.eE+-]*' "$1" | cut -d: -f2 | tail -n +2 | sort -g \
@@ -21,7 +24,7 @@ for rep in 1 2; do
       extra=(); [ "$mode" = uncached ] && extra=(--set cache_latents=false --set flip_aug=true)
       out="$work/run-$mode-$prefetch"
       t0=$(date +%s.%N)
-      LORA_PREFETCH=$prefetch ./lora train --config examples/quickstart.yaml --set train_data_dir="$work/photos" \
+      LORA_PREFETCH=$prefetch $LORA train --config examples/quickstart.yaml --set train_data_dir="$work/photos" \
         --set resolution=64 --set max_train_steps="$steps" --set sample_every_n_steps=0 --set sample_prompts='[]' \
         --set output_dir="$out" --set overwrite_output_dir=true --set log_interval=5 "${extra[@]}" > "$work/log" 2>&1 \
         || { cat "$work/log" >&2; exit 1; }

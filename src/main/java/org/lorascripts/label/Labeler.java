@@ -9,6 +9,7 @@ import java.util.Map;
 import org.lorascripts.io.image.ImageDecoder;
 import org.lorascripts.data.ImageFiles;
 import org.lorascripts.io.image.RgbaImage;
+import org.lorascripts.train.progress.CountProgress;
 import org.lorascripts.data.CaptionFormat;
 import org.lorascripts.data.CaptionStore;
 
@@ -75,7 +76,10 @@ public final class Labeler {
         }
         int skipped = images.size() - todo.size();
         int batchSize = Math.min(options.batchSize(), tagger.maxBatchSize());
-        LabelProgress progress = new LabelProgress(todo.size(), log, System::nanoTime);
+        CountProgress progress = new CountProgress("label", todo.size(), line -> {
+            log.println(line);
+            log.flush();
+        }, System::nanoTime, 0);
         Map<String, String> pending = new LinkedHashMap<>();
         int labeled = 0;
         int unreadable = 0;

@@ -21,6 +21,7 @@ import org.lorascripts.tensor.DType;
 import org.lorascripts.tensor.Device;
 import org.lorascripts.tensor.Scope;
 import org.lorascripts.tensor.Tensor;
+import org.lorascripts.train.progress.CountProgress;
 import org.lorascripts.tensor.Torch;
 import org.lorascripts.models.sd.SdPipeline;
 
@@ -54,8 +55,13 @@ public final class LatentCache implements AutoCloseable {
         this.reused = reused;
     }
 
-    /** Encodes (or loads) the latents of every example of {@code ds}. */
-    public static LatentCache build(ImageCaptionDataset ds, SdPipeline pipeline, Optional<Path> diskDir) throws IOException {
+    /**
+     * Encodes (or loads) the latents of every example of {@code ds}. {@code progress} gets a line about every 5 % of
+     * the images to encode ({@code caching latents 120/500 (24.0%) 12.30 it/s eta 31s}) once the caching has run for
+     * 3 seconds: a dozen images print none.
+     */
+    public static LatentCache build(ImageCaptionDataset ds, SdPipeline pipeline, Optional<Path> diskDir,
+                                    java.util.function.Consumer<String> progress) throws IOException {
         ds.requireCacheable();
         if (diskDir.isPresent()) {
             try {
@@ -93,6 +99,8 @@ public final class LatentCache implements AutoCloseable {
                 encodes.add(group.subList(start, Math.min(group.size(), start + perEncode)).stream().mapToInt(Integer::intValue).toArray());
             }
         }
+        CountProgress shown = new CountProgress("caching latents", missing.size(), progress, System::nanoTime, 3.0);
+        int done = 0;
         for (int b = 0; b < encodes.size(); b++) {
             int[] idx = encodes.get(b);
             if (b + 1 < encodes.size()) ds.prefetch(encodes.get(b + 1), 0);   // read while this batch encodes
@@ -111,6 +119,7 @@ public final class LatentCache implements AutoCloseable {
                     out[idx[k]] = one.copy().keep();
                 }
             }
+            shown.update(done += idx.length);
         }
         return new LatentCache(out, missing.size(), reused);
     }

@@ -121,10 +121,10 @@ public final class SdLoraTask implements TrainingTask {
             LatentCache trainCache = null, valCache = null;
             if (config.image().cacheLatents()) {
                 Optional<Path> disk = config.image().cacheLatentsToDisk() ? Optional.of(ds.options().trainDataDir().resolve(".lora-cache")) : Optional.empty();
-                trainCache = LatentCache.build(ds, pipeline, disk);
+                trainCache = LatentCache.build(ds, pipeline, disk, log);
                 log.accept("cached latents of " + ds.size() + " images (" + trainCache.encoded() + " encoded, " + trainCache.reused() + " from disk)");
                 if (valDs != ds && valIdx.length > 0) {
-                    valCache = LatentCache.build(valDs, pipeline, disk.map(d -> valDs.options().trainDataDir().resolve(".lora-cache")));
+                    valCache = LatentCache.build(valDs, pipeline, disk.map(d -> valDs.options().trainDataDir().resolve(".lora-cache")), log);
                 } else {
                     valCache = trainCache;
                 }

@@ -269,7 +269,7 @@ public final class ImageCaptionDataset {
             if (pixels[k] != null) prefetchHits.incrementAndGet();
         }
         IntStream.range(0, n).parallel().filter(k -> pixels[k] == null)
-                .forEach(k -> pixels[k] = ImageTransform.pixels(decode(examples.get(indices[k])), placements[k]));
+                .forEach(k -> pixels[k] = read(indices[k], placements[k]));
         float[] all = new float[n * size];
         for (int k = 0; k < n; k++) System.arraycopy(pixels[k], 0, all, k * size, size);
         List<String> captions = new ArrayList<>(n);
@@ -295,8 +295,13 @@ public final class ImageCaptionDataset {
         if (PREFETCH_OFF) return;
         for (int i : indices) {
             ImageTransform.Placement p = placement(i, epoch);
-            ahead.start(new Ahead(i, p), () -> ImageTransform.pixels(decode(examples.get(i)), p));
+            ahead.start(new Ahead(i, p), () -> read(i, p));
         }
+    }
+
+    /** Example {@code index} decoded and placed in its bucket, (3, H, W) floats: plain Java, on any thread. */
+    private float[] read(int index, ImageTransform.Placement p) {
+        return ImageTransform.pixels(decode(examples.get(index)), p);
     }
 
     private static RgbaImage decode(ImageExample e) {

@@ -64,6 +64,13 @@ public final class SdLoraTask implements TrainingTask {
     /** One split: examples {@code indices} of {@code dataset}, with their cached latents when caching. */
     private record Split(ImageCaptionDataset dataset, int[] indices, LatentCache cache) {
         int size() { return indices.length; }
+
+        /** The dataset indices of these split examples. */
+        int[] datasetIndices(int[] examples) {
+            int[] idx = new int[examples.length];
+            for (int k = 0; k < idx.length; k++) idx[k] = indices[examples[k]];
+            return idx;
+        }
     }
 
     private final TrainConfig config;
@@ -316,11 +323,7 @@ public final class SdLoraTask implements TrainingTask {
     /** Without cached latents, the next step's images are decoded and resized while this step runs. */
     @Override public void prefetch(List<int[]> microBatches, int epoch) {
         if (train.cache() != null) return;
-        for (int[] mb : microBatches) {
-            int[] idx = new int[mb.length];
-            for (int k = 0; k < idx.length; k++) idx[k] = train.indices()[mb[k]];
-            train.dataset().prefetch(idx, epoch);
-        }
+        for (int[] mb : microBatches) train.dataset().prefetch(train.datasetIndices(mb), epoch);
     }
 
     /** The epoch the last training step belonged to (0-based). */
@@ -367,8 +370,7 @@ public final class SdLoraTask implements TrainingTask {
     @Override public List<Tensor> stepInputs(int[] exampleIndices) {
         if (config.loop().diffusion().multiresNoiseIterations() > 0) return null;   // its noise changes shape every step
         Split s = train;
-        int[] idx = new int[exampleIndices.length];
-        for (int k = 0; k < idx.length; k++) idx[k] = s.indices()[exampleIndices[k]];
+        int[] idx = s.datasetIndices(exampleIndices);
         for (int i : idx) if (s.dataset().bucketIndex(i) != s.dataset().bucketIndex(idx[0])) return null;
         Device d = pipeline.device();
         Tensor latents = onDevice(latents(s, idx, epoch), d);
